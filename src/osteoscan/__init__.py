@@ -1,0 +1,40 @@
+"""osteoscan: find bone metastases in whole-body bone scintigraphy.
+
+The public API (imported lazily so that ``import osteoscan`` stays light and torch is
+only loaded when a model is needed)::
+
+    import osteoscan as osc
+    scan = osc.load_study("study.dcm")
+    result = osc.Predictor.default().predict(scan)
+    osc.write_report(scan, result, "report.html")
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY: dict[str, str] = {
+    # public name -> module that defines it; each stage adds its own line
+    "BoneScan": "osteoscan.types",
+    "StudyLabel": "osteoscan.types",
+    "Annotation": "osteoscan.types",
+    "Hotspot": "osteoscan.types",
+    "ViewSource": "osteoscan.types",
+    "OsteoscanError": "osteoscan.errors",
+    "InputError": "osteoscan.errors",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'osteoscan' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

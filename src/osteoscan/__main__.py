@@ -1,0 +1,3 @@
+from osteoscan.service.cli import run
+
+run()
