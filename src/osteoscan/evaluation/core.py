@@ -1,0 +1,207 @@
+"""``evaluate_predictions``: every figure with its 95% CI, operating points and subgroups.
+
+The returned dictionary is what ``metrics.json`` holds (schema: docs/results-layout.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.errors import ConfigError
+from osteoscan.evaluation import metrics as M
+from osteoscan.evaluation.io import (
+    NEGATIVE_CLASS, Predictions, read_card_threshold, read_manifest_columns, read_predictions,
+)
+from osteoscan.evaluation.statistics import (
+    DEFAULT_BOOTSTRAP, bootstrap_replicates, delong_ci, patient_codes, percentile_interval,
+)
+from osteoscan.evaluation.thresholds import OperatingPoint
+
+logger = logging.getLogger(__name__)
+
+BOOT_METHOD = "bootstrap-percentile-patient"
+DELONG_METHOD = "delong"
+
+
+def _stat_fn(pred: Predictions, threshold: float):
+    if pred.is_binary:
+        return lambda w: M.binary_metric_matrix(pred.y == 1, pred.score, threshold, w)
+    return lambda w: M.multiclass_metric_matrix(pred.y, pred.prob, w)
+
+
+def metric_block(pred: Predictions, threshold: float, *, n_boot: int, seed: int,
+                 level: float = 0.95) -> dict[str, dict]:
+    """Each figure as {value, ci_low, ci_high, method} (binary AUC: DeLong CI)."""
+    out = metric_block_from(_stat_fn(pred, threshold), pred, n_boot=n_boot, seed=seed, level=level)
+    if pred.is_binary and 0 < (pred.y == 1).sum() < pred.n:
+        auc, low, high = delong_ci(pred.y == 1, pred.score, level)
+        boot = out["auc"]
+        out["auc"] = {"value": auc, "ci_low": low, "ci_high": high, "method": DELONG_METHOD,
+                      "bootstrap_ci_low": boot["ci_low"], "bootstrap_ci_high": boot["ci_high"]}
+    return out
+
+
+def _operating_point(pred: Predictions, name: str, op: OperatingPoint, *, n_boot: int, seed: int,
+                     fitted: bool) -> dict:
+    op.fit(pred.y == 1, pred.score)
+    thr = op.threshold_
+    y, s = pred.y == 1, pred.score
+
+    def fn(w: np.ndarray) -> dict:
+        c = s >= thr
+        return M.counts_to_metrics(w @ (y & c), w @ (~y & c), w @ (y & ~c), w @ (~y & ~c))
+
+    block = metric_block_from(fn, pred, n_boot=n_boot, seed=seed)
+    return {"name": name, "criterion": op.criterion, "target": op.target, "threshold": thr,
+            "fit_on_evaluated_data": fitted, "metrics": block}
+
+
+def metric_block_from(fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95) -> dict:
+    """{name: {value, ci_low, ci_high, method}} for any weight-matrix statistic ``fn``."""
+    point = fn(np.ones((1, pred.n)))
+    reps = bootstrap_replicates(fn, pred.patient_id, n_boot=n_boot, seed=seed) if n_boot else {}
+    out = {}
+    for name, value in point.items():
+        low, high = percentile_interval(reps[name], level) if n_boot else (np.nan, np.nan)
+        out[name] = {"value": float(np.asarray(value)[0]), "ci_low": low, "ci_high": high,
+                     "method": BOOT_METHOD}
+    return out
+
+
+def operating_points(pred: Predictions, threshold: float, source: str, *, n_boot: int, seed: int,
+                     target_sensitivity: float | None, target_specificity: float | None) -> list[dict]:
+    """The main threshold, Youden and the target sensitivity/specificity points (binary)."""
+    ops = [(source, OperatingPoint(criterion="fixed", threshold=threshold), False),
+           ("youden", OperatingPoint(criterion="youden"), True)]
+    if target_sensitivity is not None:
+        ops.append((f"sensitivity>={target_sensitivity:g}",
+                    OperatingPoint(criterion="sensitivity", target=target_sensitivity), True))
+    if target_specificity is not None:
+        ops.append((f"specificity>={target_specificity:g}",
+                    OperatingPoint(criterion="specificity", target=target_specificity), True))
+    return [_operating_point(pred, name, op, n_boot=n_boot, seed=seed, fitted=fitted)
+            for name, op, fitted in ops]
+
+
+def calibration(pred: Predictions, n_bins: int = M.N_CALIBRATION_BINS) -> dict:
+    """Reliability diagram bins (binary: positive class; multi-class: top-class confidence)."""
+    if pred.is_binary:
+        outcome, conf = (pred.y == 1).astype(int), pred.score
+    else:
+        outcome, conf = (pred.prob.argmax(1) == pred.y).astype(int), pred.prob.max(1)
+    bins = np.clip((conf * n_bins).astype(int), 0, n_bins - 1)
+    rows = [{"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "count": int((bins == b).sum()),
+             "mean_predicted": float(conf[bins == b].mean()),
+             "observed": float(outcome[bins == b].mean())} for b in range(n_bins) if (bins == b).any()]
+    return {"n_bins": n_bins, "target": "positive class" if pred.is_binary else "top class",
+            "bins": rows}
+
+
+def per_class(pred: Predictions) -> dict:
+    """One-vs-rest figures per class (multi-class), AUC with DeLong CI."""
+    out = {}
+    called = pred.prob.argmax(1)
+    for k, name in enumerate(pred.class_names):
+        y = pred.y == k
+        c = called == k
+        row = {key: float(v) for key, v in M.counts_to_metrics(
+            np.sum(y & c), np.sum(~y & c), np.sum(y & ~c), np.sum(~y & ~c)).items()}
+        row["n"] = int(y.sum())
+        if 0 < y.sum() < pred.n:
+            auc, low, high = delong_ci(y, pred.prob[:, k])
+            row["auc"] = {"value": auc, "ci_low": low, "ci_high": high, "method": DELONG_METHOD}
+        out[name] = row
+    return out
+
+
+def _binary_collapse(pred: Predictions) -> Predictions | None:
+    """Any-abnormal vs normal view of a multi-class problem (score = 1 - p(normal))."""
+    if pred.is_binary or NEGATIVE_CLASS not in pred.class_names:
+        return None
+    k = pred.class_names.index(NEGATIVE_CLASS)
+    score = 1.0 - pred.prob[:, k]
+    return Predictions(pred.study_id, pred.patient_id, (pred.y != k).astype(int),
+                       np.column_stack([1 - score, score]), (NEGATIVE_CLASS, "abnormal"), pred.source)
+
+
+def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tuple[float, str]:
+    if threshold is not None and card is not None:
+        raise ConfigError("give either a threshold or a model card, not both")
+    if card is not None:
+        return read_card_threshold(card), "card"
+    if threshold is not None:
+        if not 0.0 <= threshold <= 1.0:
+            raise ConfigError(f"threshold must be in [0, 1], got {threshold}")
+        return float(threshold), "given"
+    return 0.5, "default"
+
+
+def evaluate_predictions(
+    predictions: Predictions | str | Path,
+    *,
+    manifest: pd.DataFrame | str | Path | None = None,
+    card: str | Path | None = None,
+    threshold: float | None = None,
+    n_boot: int = DEFAULT_BOOTSTRAP,
+    seed: int = 0,
+    target_sensitivity: float | None = 0.9,
+    target_specificity: float | None = None,
+    by: tuple[str, ...] = (),
+) -> dict:
+    """Evaluate a predictions file (or object): figures, 95% CIs, operating points, subgroups.
+
+    Args:
+        predictions: a predictions CSV path or :class:`Predictions`.
+        manifest: manifest CSV (or a frame aligned to the predictions) for subgroups.
+        card: model card JSON whose ``threshold`` is the main operating threshold.
+        threshold: the main threshold when no card is given (default 0.5).
+        n_boot: patient-bootstrap replicates (0 = no bootstrap CIs).
+        seed: bootstrap seed.
+        target_sensitivity: add the operating point reaching this sensitivity (binary).
+        target_specificity: add the operating point reaching this specificity (binary).
+        by: manifest columns to break results down by (besides the built-in groups).
+
+    Returns:
+        The ``metrics.json`` dictionary (docs/results-layout.md).
+
+    Example:
+        >>> from osteoscan.evaluation.io import predictions_from_arrays
+        >>> p = predictions_from_arrays(np.array([0, 0, 1, 1]), np.array([.1, .6, .7, .9]))
+        >>> evaluate_predictions(p, n_boot=0)["sensitivity"]["value"]
+        1.0
+    """
+    from osteoscan.evaluation.subgroups import subgroup_tables
+
+    pred = predictions if isinstance(predictions, Predictions) else read_predictions(predictions)
+    thr, source = _resolve_threshold(threshold, card)
+    _, n_patients = patient_codes(pred.patient_id)
+    result: dict = {
+        "source": pred.source, "n": pred.n, "n_patients": n_patients,
+        "class_names": list(pred.class_names),
+        "class_counts": {c: int((pred.y == k).sum()) for k, c in enumerate(pred.class_names)},
+        "threshold": thr if pred.is_binary else None, "threshold_source": source,
+        "bootstrap": {"replicates": n_boot, "seed": seed, "unit": "patient", "interval": "percentile",
+                      "level": 0.95},
+    }
+    result.update(metric_block(pred, thr, n_boot=n_boot, seed=seed))
+    result["confusion_matrix"] = M.confusion_counts(pred.y, pred.prob, thr).tolist()
+    result["calibration"] = calibration(pred)
+    if pred.is_binary:
+        result["operating_points"] = operating_points(
+            pred, thr, source, n_boot=n_boot, seed=seed,
+            target_sensitivity=target_sensitivity, target_specificity=target_specificity)
+    else:
+        result["operating_points"] = []
+        result["per_class"] = per_class(pred)
+        collapsed = _binary_collapse(pred)
+        if collapsed is not None:
+            result["binary_collapse"] = metric_block(collapsed, 0.5, n_boot=n_boot, seed=seed)
+    frame = None
+    if manifest is not None:
+        frame = manifest if isinstance(manifest, pd.DataFrame) else read_manifest_columns(manifest, pred)
+    result["subgroups"] = subgroup_tables(pred, frame, thr, by=by, n_boot=n_boot, seed=seed)
+    return result

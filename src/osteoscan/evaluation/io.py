@@ -1,0 +1,231 @@
+"""Read prediction files, manifests and model cards for evaluation (no torch).
+
+A predictions CSV (written by ``osteoscan predict``) has the columns ``study_id``,
+``patient_id``, ``label`` (class name, when known), ``prob_<class>`` for every class and
+``predicted``. A binary model writes only ``prob_metastasis``; its classes are then
+``("normal", "metastasis")`` with "metastasis" the positive class.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.errors import InputError
+
+logger = logging.getLogger(__name__)
+
+POSITIVE_CLASS = "metastasis"
+NEGATIVE_CLASS = "normal"
+REQUIRED_COLUMNS = ("study_id", "patient_id", "label")
+
+
+@dataclass(frozen=True, eq=False)
+class Predictions:
+    """Model outputs with their ground truth, one row per study.
+
+    Attributes:
+        study_id: (n,) study identifiers (strings, unique).
+        patient_id: (n,) patient identifiers (strings); studies of one patient are clustered.
+        y: (n,) int class index into ``class_names``.
+        prob: (n, K) class probabilities (rows sum to ~1); for a binary model column 1 is
+            the positive class.
+        class_names: class names, the positive class last for binary models.
+        source: the file read (for messages), or "".
+        extra: the other columns of the file (e.g. ``predicted``), index aligned.
+    """
+
+    study_id: np.ndarray
+    patient_id: np.ndarray
+    y: np.ndarray
+    prob: np.ndarray
+    class_names: tuple[str, ...]
+    source: str = ""
+    extra: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def n(self) -> int:
+        """Number of studies."""
+        return int(self.y.shape[0])
+
+    @property
+    def is_binary(self) -> bool:
+        """True for a two-class problem."""
+        return len(self.class_names) == 2
+
+    @property
+    def score(self) -> np.ndarray:
+        """(n,) probability of the positive class (binary problems only)."""
+        if not self.is_binary:
+            raise ValueError("score is defined for binary predictions only")
+        return self.prob[:, 1]
+
+    def subset(self, mask: np.ndarray) -> Predictions:
+        """The rows where ``mask`` is True, as a new :class:`Predictions`."""
+        mask = np.asarray(mask, dtype=bool)
+        extra = self.extra.loc[mask].reset_index(drop=True) if len(self.extra) == len(mask) else self.extra
+        return Predictions(
+            self.study_id[mask], self.patient_id[mask], self.y[mask], self.prob[mask],
+            self.class_names, self.source, extra,
+        )
+
+
+def predictions_from_arrays(
+    y: np.ndarray,
+    prob: np.ndarray,
+    *,
+    patient_id: np.ndarray | None = None,
+    study_id: np.ndarray | None = None,
+    class_names: tuple[str, ...] | None = None,
+) -> Predictions:
+    """Build :class:`Predictions` from arrays (binary when ``prob`` is 1-D).
+
+    Example:
+        >>> p = predictions_from_arrays(np.array([0, 1]), np.array([0.2, 0.9]))
+        >>> p.class_names, p.prob.shape
+        (('normal', 'metastasis'), (2, 2))
+    """
+    y = np.asarray(y, dtype=int)
+    prob = np.asarray(prob, dtype=float)
+    if prob.ndim == 1:
+        prob = np.column_stack([1.0 - prob, prob])
+    k = prob.shape[1]
+    if class_names is None:
+        class_names = (NEGATIVE_CLASS, POSITIVE_CLASS) if k == 2 else tuple(f"c{i}" for i in range(k))
+    n = len(y)
+    sid = np.asarray(study_id if study_id is not None else [f"s{i}" for i in range(n)], dtype=str)
+    pid = np.asarray(patient_id if patient_id is not None else sid, dtype=str)
+    return Predictions(sid, pid, y, prob, tuple(class_names))
+
+
+def _class_columns(df: pd.DataFrame, path: Path) -> tuple[tuple[str, ...], list[str]]:
+    cols = [c for c in df.columns if c.startswith("prob_")]
+    if not cols:
+        raise InputError(path, "no probability columns (expected prob_<class>, e.g. prob_metastasis)")
+    names = tuple(c[len("prob_"):] for c in cols)
+    if len(cols) == 1:
+        if names[0] != POSITIVE_CLASS:
+            raise InputError(path, f"a single probability column must be prob_{POSITIVE_CLASS}, got {cols[0]}")
+        return (NEGATIVE_CLASS, POSITIVE_CLASS), cols
+    return names, cols
+
+
+def _check_probabilities(prob: np.ndarray, df: pd.DataFrame, cols: list[str], path: Path) -> None:
+    bad = ~np.isfinite(prob).all(axis=1)
+    if bad.any():
+        ids = ", ".join(df["study_id"].astype(str)[bad].head(5))
+        raise InputError(path, f"{int(bad.sum())} row(s) with missing/non-numeric probabilities (study {ids})")
+    if (prob < 0).any() or (prob > 1).any():
+        raise InputError(path, f"probabilities outside [0, 1] in columns {', '.join(cols)}")
+    if len(cols) > 1:
+        sums = prob.sum(axis=1)
+        if np.abs(sums - 1.0).max() > 1e-3:
+            worst = df["study_id"].astype(str).iloc[int(np.argmax(np.abs(sums - 1.0)))]
+            raise InputError(path, f"class probabilities do not sum to 1 (e.g. study {worst})")
+
+
+def _labels(df: pd.DataFrame, names: tuple[str, ...], path: Path) -> np.ndarray:
+    labels = df["label"]
+    if labels.isna().any() or (labels.astype(str).str.strip() == "").any():
+        missing = df["study_id"].astype(str)[labels.isna() | (labels.astype(str).str.strip() == "")]
+        raise InputError(path, f"{len(missing)} row(s) without a label (study {', '.join(missing.head(5))})")
+    index = {n: i for i, n in enumerate(names)}
+    text = labels.astype(str).str.strip()
+    unknown = sorted(set(text) - set(index))
+    if unknown:
+        raise InputError(path, f"labels {unknown} are not among the classes {list(names)}")
+    return text.map(index).to_numpy(dtype=int)
+
+
+def read_predictions(path: str | Path) -> Predictions:
+    """Read and validate a predictions CSV.
+
+    Args:
+        path: the CSV file.
+
+    Returns:
+        The predictions, with ground truth.
+
+    Raises:
+        InputError: unreadable file, missing columns, duplicate studies, missing labels,
+            NaN or out-of-range probabilities, labels that are not among the classes.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        df = pd.read_csv(path, dtype={"study_id": str, "patient_id": str, "label": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV ({exc})") from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)}")
+    if df.empty:
+        raise InputError(path, "no rows")
+    dup = df["study_id"][df["study_id"].duplicated()]
+    if len(dup):
+        raise InputError(path, f"duplicate study_id {', '.join(dup.astype(str).head(5))}")
+    if df["patient_id"].isna().any():
+        raise InputError(path, "empty patient_id in some rows")
+    names, cols = _class_columns(df, path)
+    raw = df[cols].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    _check_probabilities(raw, df, cols, path)
+    prob = np.column_stack([1.0 - raw[:, 0], raw[:, 0]]) if len(cols) == 1 else raw
+    y = _labels(df, names, path)
+    extra = df.drop(columns=[*REQUIRED_COLUMNS, *cols]).reset_index(drop=True)
+    logger.debug("read %d predictions (%d classes) from %s", len(df), len(names), path)
+    return Predictions(
+        df["study_id"].to_numpy(dtype=str), df["patient_id"].to_numpy(dtype=str), y, prob,
+        names, str(path), extra,
+    )
+
+
+def read_manifest_columns(path: str | Path, predictions: Predictions) -> pd.DataFrame:
+    """Read a manifest CSV and align its rows to ``predictions`` by ``study_id``.
+
+    Returns:
+        A frame with one row per prediction (same order); studies absent from the
+        manifest get NaN.
+
+    Raises:
+        InputError: unreadable file or no ``study_id`` column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "manifest not found")
+    try:
+        df = pd.read_csv(path, dtype={"study_id": str, "patient_id": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV ({exc})") from exc
+    if "study_id" not in df.columns:
+        raise InputError(path, "missing column study_id")
+    df = df.drop_duplicates("study_id").set_index("study_id")
+    aligned = df.reindex(pd.Index(predictions.study_id, name="study_id")).reset_index()
+    n_missing = int(aligned.drop(columns="study_id").isna().all(axis=1).sum())
+    if n_missing:
+        logger.warning("%s: %d predicted studies are not in the manifest", path.name, n_missing)
+    return aligned
+
+
+def read_card_threshold(path: str | Path) -> float:
+    """The operating threshold stored in a model card JSON (key ``threshold``).
+
+    Raises:
+        InputError: unreadable JSON, or no numeric threshold in 0..1.
+    """
+    path = Path(path)
+    try:
+        card = json.loads(Path(path).read_text())
+    except FileNotFoundError as exc:
+        raise InputError(path, "model card not found") from exc
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not valid JSON ({exc})") from exc
+    value = card.get("threshold") if isinstance(card, dict) else None
+    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+        raise InputError(path, f"no numeric 'threshold' in 0..1 (got {value!r})")
+    return float(value)
