@@ -1,0 +1,157 @@
+"""Map a heatmap from the model's input grid back onto each view of the scan.
+
+The preprocessing pipeline (``osteoscan.preprocessing.pipeline``) resamples each view to
+the input size (uniform scale keeping the physical aspect ratio, or a target spacing, then
+centre pad/crop), aligns the resampled posterior onto the resampled anterior by the
+sweep-line critical points (translation + scale), and combines them. The input grid is
+therefore the anterior view's grid, resampled. :class:`InputGeometry` records the steps so
+a map can go back:
+
+* anterior: undo pad/crop, resize back to (rows, cols);
+* posterior: first carry the map through the inverse of the alignment (on the input grid),
+  then the same.
+
+So with ``"stack"`` (two channels) and ``"aggregate"`` (views added) one map is computed
+and both views get it, each in its own pixel grid; with alignment skipped (no body found,
+implausible scale, or ``align=False`` with stack) both views get the identical map. With
+``"anterior"`` preprocessing the posterior view gets no map (the model never saw it).
+Pixels outside the input window get 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from osteoscan.types import BoneScan
+
+
+@dataclass(frozen=True)
+class InputGeometry:
+    """How model input pixels relate to view pixels.
+
+    Attributes:
+        mode: the preprocessing view mode ("stack", "aggregate", "geomean", "anterior").
+        view_hw: (rows, cols) of one view.
+        input_hw: (H, W) of the model input.
+        scaled_hw: (rows, cols) of the view after resampling, before centre pad/crop.
+        pad: (rows, cols) offset of the scaled view inside the input (>= 0: zero padding).
+        crop: (rows, cols) offset of the input window inside the scaled view (>= 0: cropped).
+        posterior_affine: (sy, sx, oy, ox) mapping a pixel p of the resampled posterior to
+            the input-grid (resampled anterior) pixel a = (sy * p_r + oy, sx * p_c + ox)
+            when the posterior was aligned, else None.
+    """
+
+    mode: str
+    view_hw: tuple[int, int]
+    input_hw: tuple[int, int]
+    scaled_hw: tuple[int, int]
+    pad: tuple[int, int] = (0, 0)
+    crop: tuple[int, int] = (0, 0)
+    posterior_affine: tuple[float, float, float, float] | None = None
+
+    @classmethod
+    def for_scan(cls, scan: BoneScan, pre: Any, input_hw: tuple[int, int]) -> InputGeometry:
+        """Geometry of ``scan`` under preprocessing settings ``pre`` (a ``PreprocessConfig``).
+
+        Mirrors ``osteoscan.preprocessing.intensity.resample`` and the alignment of
+        ``osteoscan.preprocessing.views.align_to`` (re-run on the resampled views, a few
+        ms); kept here, beside the inverse mapping, because the pipeline returns only
+        the array.
+        """
+        mode = str(getattr(pre, "views", "stack"))
+        h, w = scan.shape
+        size = (int(input_hw[0]), int(input_hw[1]))
+        spacing, target = scan.spacing_mm, getattr(pre, "target_spacing_mm", None)
+        ty, tx = _scaled_size((h, w), size, spacing, target)
+        pad = (max((size[0] - ty) // 2, 0), max((size[1] - tx) // 2, 0))
+        crop = (max((ty - size[0]) // 2, 0), max((tx - size[1]) // 2, 0))
+        affine = None
+        aligned = mode == "aggregate" or bool(getattr(pre, "align", True))
+        if scan.has_both_views and mode in ("stack", "aggregate", "geomean") and aligned:
+            from osteoscan.preprocessing.intensity import resample
+
+            both = resample(np.stack([scan.anterior, scan.posterior]), size, spacing, target)
+            affine = _alignment(both[0], both[1])
+        return cls(mode, (h, w), size, (ty, tx), pad, crop, affine)
+
+
+def _scaled_size(hw: tuple[int, int], size: tuple[int, int], spacing: Any,
+                 target_spacing: float | None) -> tuple[int, int]:
+    h, w = hw
+    sy, sx = 1.0, 1.0
+    if spacing is not None and target_spacing:
+        sy, sx = spacing[0] / target_spacing, spacing[1] / target_spacing
+    else:
+        if spacing is not None and spacing[0] > 0:
+            sx = spacing[1] / spacing[0]
+        k = min(size[0] / (h * sy), size[1] / (w * sx))
+        sy, sx = sy * k, sx * k
+    return max(int(round(h * sy)), 1), max(int(round(w * sx)), 1)
+
+
+def _alignment(anterior: np.ndarray, posterior: np.ndarray) -> tuple[float, float, float, float] | None:
+    """(sy, sx, oy, ox) of the posterior->anterior alignment, None when it was skipped."""
+    from osteoscan.preprocessing.views import _MAX_SCALE_CHANGE, critical_points
+
+    pf, pm = critical_points(anterior), critical_points(posterior)
+    if pf is None or pm is None:
+        return None
+    sy = (pf.bottom - pf.top) / max(pm.bottom - pm.top, 1)
+    sx = (pf.right - pf.left) / max(pm.right - pm.left, 1)
+    if abs(sy - 1) > _MAX_SCALE_CHANGE or abs(sx - 1) > _MAX_SCALE_CHANGE:
+        return None
+    return (sy, sx, pf.top - sy * pm.top, pf.left - sx * pm.left)
+
+
+def _resize(cam: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    if cam.shape == tuple(hw):
+        return cam.astype(np.float32, copy=False)
+    t = torch.from_numpy(np.ascontiguousarray(cam, dtype=np.float32))[None, None]
+    return F.interpolate(t, size=hw, mode="bilinear", align_corners=False)[0, 0].numpy()
+
+
+def to_view_grid(cam: np.ndarray, g: InputGeometry) -> np.ndarray:
+    """Undo centre pad/crop and resampling: input-grid map -> view grid (rows, cols)."""
+    ty, tx = g.scaled_hw
+    scaled = np.zeros((ty, tx), dtype=np.float32)
+    hh, ww = min(ty, g.input_hw[0]), min(tx, g.input_hw[1])
+    scaled[g.crop[0]:g.crop[0] + hh, g.crop[1]:g.crop[1] + ww] = \
+        cam[g.pad[0]:g.pad[0] + hh, g.pad[1]:g.pad[1] + ww]
+    return _resize(scaled, g.view_hw)
+
+
+def to_posterior_input(cam: np.ndarray, g: InputGeometry) -> np.ndarray:
+    """Carry an input-grid (anterior) map onto the resampled posterior through the alignment."""
+    if g.posterior_affine is None:
+        return cam
+    sy, sx, oy, ox = g.posterior_affine
+    out = ndimage.affine_transform(cam, (sy, sx), offset=(oy, ox), order=1,
+                                   mode="constant", cval=0.0)
+    return out.astype(np.float32, copy=False)
+
+
+def heatmap_to_views(cam: np.ndarray, geometry: InputGeometry, scan: BoneScan) -> dict[str, np.ndarray]:
+    """Map an input-grid heatmap to float32 (rows, cols) maps in 0..1, one per view.
+
+    Args:
+        cam: float32 (H, W) in 0..1 on the model input grid.
+        geometry: from :meth:`InputGeometry.for_scan`.
+        scan: the scan (for its views).
+
+    Returns:
+        view name -> map; "anterior" (or "composite") always, "posterior" when the scan
+        has it and the model saw it.
+    """
+    ant = np.clip(to_view_grid(cam, geometry), 0.0, 1.0)
+    name = "composite" if scan.views and scan.views[0].view == "composite" else "anterior"
+    maps = {name: ant}
+    if scan.has_both_views and geometry.mode != "anterior":
+        post = to_view_grid(to_posterior_input(cam, geometry), geometry)
+        maps["posterior"] = np.clip(post, 0.0, 1.0)
+    return maps
