@@ -25,6 +25,7 @@ _LAZY: dict[str, str] = {
     "ViewSource": "osteoscan.types",
     "OsteoscanError": "osteoscan.errors",
     "InputError": "osteoscan.errors",
+    "load_study": "osteoscan.io.study",
 }
 
 __all__ = ["__version__", *_LAZY]
