@@ -1,0 +1,140 @@
+"""``osteoscan evaluate`` and ``osteoscan compare``: thin typer layers over osteoscan.evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _progress() -> Progress:
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+def _summary_table(result: dict, comparison: dict | None) -> Table:
+    from osteoscan.evaluation.report import fmt_ci
+
+    table = Table(title=f"{result['n']} studies, {result['n_patients']} patients")
+    table.add_column("metric")
+    table.add_column("value (95% CI)")
+    for key in ("auc", "auc_micro", "accuracy", "balanced_accuracy", "sensitivity", "specificity",
+                "precision", "npv", "f1", "brier", "ece"):
+        if key in result:
+            table.add_row(key, fmt_ci(result[key]))
+    for row in (comparison or {}).get("comparisons", []):
+        p = row.get("delong_p")
+        delong = f"DeLong p={p:.4g}" if p is not None else "DeLong n/a"
+        table.add_row(f"vs {row['model_b']}", f"{delong}, McNemar p={row['mcnemar_p']:.4g}")
+    return table
+
+
+def evaluate(
+    predictions: Annotated[Path, typer.Argument(help="Predictions CSV (study_id, patient_id, label, prob_<class>).")],
+    manifest: Annotated[Path | None, typer.Option(help="Manifest CSV joined on study_id for subgroups.")] = None,
+    card: Annotated[Path | None, typer.Option(help="Model card JSON; its 'threshold' is the operating threshold.")] = None,
+    threshold: Annotated[float | None, typer.Option(help="Operating threshold when no card is given (default 0.5).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("evaluation"),
+    bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates for the 95% CIs (0: none).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    target_sensitivity: Annotated[float | None, typer.Option(help="Add the operating point reaching this sensitivity.")] = 0.9,
+    target_specificity: Annotated[float | None, typer.Option(help="Add the operating point reaching this specificity.")] = None,
+    by: Annotated[list[str] | None, typer.Option("--by", help="Manifest column to break results down by (repeatable).")] = None,
+    against: Annotated[list[Path] | None, typer.Option("--against", help="Other model's predictions on the same studies (repeatable): paired DeLong + McNemar.")] = None,
+    against_card: Annotated[list[Path] | None, typer.Option("--against-card", help="Model card of each --against model, in the same order (default threshold 0.5).")] = None,
+) -> None:
+    """Evaluate predictions: metrics with 95% CIs, operating points, subgroups, report.html."""
+    from osteoscan.errors import ConfigError
+    from osteoscan.evaluation.core import evaluate_predictions
+    from osteoscan.evaluation.io import read_card_threshold, read_predictions
+    from osteoscan.evaluation.paired import compare_predictions
+    from osteoscan.evaluation.report import write_evaluation
+
+    if bootstrap < 0:
+        raise ConfigError("--bootstrap must be >= 0")
+    against, against_card = against or [], against_card or []
+    if against_card and len(against_card) != len(against):
+        raise ConfigError("give one --against-card per --against file, or none")
+    with _progress() as progress:
+        task = progress.add_task("reading predictions", total=3 + len(against))
+        pred = read_predictions(predictions)
+        progress.update(task, advance=1, description=f"metrics, {bootstrap} bootstrap replicates")
+        result = evaluate_predictions(pred, manifest=manifest, card=card, threshold=threshold,
+                                      n_boot=bootstrap, seed=seed, target_sensitivity=target_sensitivity,
+                                      target_specificity=target_specificity, by=tuple(by or ()))
+        progress.update(task, advance=1, description="paired comparisons")
+        comparison, others = None, {}
+        if against:
+            names = _unique_names([predictions, *against])
+            others = {n: read_predictions(p) for n, p in zip(names[1:], against, strict=True)}
+            thresholds = {names[0]: result["threshold"] or 0.5}
+            thresholds.update({n: read_card_threshold(c) for n, c in zip(names[1:], against_card, strict=False)})
+            comparison = compare_predictions(pred, others, name=names[0], thresholds=thresholds)
+            progress.update(task, advance=len(against))
+        progress.update(task, description="writing report")
+        written = write_evaluation(result, pred, out, comparison=comparison, others=others)
+        progress.update(task, advance=1)
+    out_console.print(_summary_table(result, comparison))
+    console.print(f"wrote {len(written)} files to {out}")
+
+
+def _unique_names(paths: list[Path]) -> list[str]:
+    names: list[str] = []
+    for p in paths:
+        stem = p.stem if p.stem not in names else f"{p.parent.name}/{p.stem}"
+        while stem in names:
+            stem += "_"
+        names.append(stem)
+    return names
+
+
+def compare(
+    study: Annotated[Path | None, typer.Argument(help="Study YAML (data, protocol, shared settings, arms).")] = None,
+    out: Annotated[Path, typer.Option(help="Output folder.")] = Path("comparison"),
+    render_only: Annotated[Path | None, typer.Option("--render-only", help="Re-render from a finished comparison folder, no training.")] = None,
+    tiny: Annotated[bool, typer.Option("--tiny", help="Smoke run: tiny models, few studies, one epoch.")] = False,
+    bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates for pooled CIs.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Run several models/ablations under one protocol and write one comparison."""
+    from osteoscan.errors import ConfigError
+    from osteoscan.evaluation.compare import aggregate_folder, load_study, run_study
+
+    if render_only is not None:
+        summary = aggregate_folder(render_only, out=render_only, n_boot=bootstrap, seed=seed)
+    elif study is None:
+        raise ConfigError("give a study YAML, or --render-only DIR")
+    else:
+        spec = load_study(study, tiny=tiny)
+        with _progress() as progress:
+            task = progress.add_task("training arms", total=None)
+
+            def step(done: int, total: int, label: str) -> None:
+                progress.update(task, completed=done, total=total, description=label)
+
+            run_study(spec, out, on_step=step)
+        summary = aggregate_folder(out, out=out, n_boot=bootstrap, seed=seed)
+    table = Table(title=f"comparison ({summary['protocol']})")
+    for col in ("arm", "auc (pooled, 95% CI)", "auc mean +/- SD", "p vs best (Holm)"):
+        table.add_column(col)
+    for row in summary["arms"]:
+        table.add_row(row["arm"], row["auc_pooled_text"], row["auc_folds_text"], row["p_text"])
+    out_console.print(table)
+    failed = summary.get("failed", [])
+    if failed:
+        console.print(f"[bold red]{len(failed)} arm(s) failed:[/] " + ", ".join(failed))
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``evaluate`` and ``compare`` to the osteoscan app."""
+    app.command("evaluate")(evaluate)
+    app.command("compare")(compare)
