@@ -28,6 +28,9 @@ _LAZY: dict[str, str] = {
     "ViewSource": "osteoscan.types",
     "OsteoscanError": "osteoscan.errors",
     "InputError": "osteoscan.errors",
+    "list_models": "osteoscan.models",
+    "create_model": "osteoscan.models",
+    "model_info": "osteoscan.models",
     "load_study": "osteoscan.io.study",
 }
 

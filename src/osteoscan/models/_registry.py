@@ -1,0 +1,237 @@
+"""The model registry: one name -> one constructor, one contract for every model.
+
+Every registered model maps a float32 batch ``(B, in_chans, H, W)`` to logits
+``(B, num_classes)`` (softmax is applied by callers at inference). Each entry carries a
+:class:`ModelInfo` with its defaults and the layer Grad-CAM should use, so explain and
+training code never special-case architectures.
+
+Example:
+    >>> from osteoscan.models import create_model, list_models
+    >>> "inrac18" in list_models()
+    True
+    >>> model = create_model("inrac18", in_chans=2, tiny=True)
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from osteoscan.errors import ModelError
+
+logger = logging.getLogger(__name__)
+
+Builder = Callable[..., nn.Module]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a registered model is and how to use it.
+
+    Attributes:
+        name: registry name.
+        family: "cnn" or "transformer".
+        source: "timm", "torchvision" or "osteoscan" (who implements the architecture).
+        timm_name: the timm (or torchvision) model name, "" for osteoscan models.
+        default_img_size: (rows, cols) the entry is meant for.
+        gradcam_layer: dotted module path (negative indices allowed, e.g.
+            ``"blocks.-1.norm1"``) of the layer Grad-CAM should hook, valid for the full
+            and the tiny variant; resolve it with :func:`get_module`.
+        is_transformer: True when the Grad-CAM layer emits tokens that need
+            :func:`tokens_to_grid`.
+        description: one line for humans.
+        paper: the paper that used this architecture on bone scans.
+        size_rule: the constraint on (rows, cols), in words ("" when any size >= min works).
+        size_multiple: rows and cols must be multiples of this (1 = no constraint).
+        min_img_size: smallest (rows, cols) the network accepts.
+    """
+
+    name: str
+    family: str
+    source: str
+    timm_name: str
+    default_img_size: tuple[int, int]
+    gradcam_layer: str
+    is_transformer: bool
+    description: str
+    paper: str = ""
+    size_rule: str = ""
+    size_multiple: int = 1
+    min_img_size: tuple[int, int] = (32, 32)
+
+
+_REGISTRY: dict[str, tuple[ModelInfo, Builder]] = {}
+_PROVIDERS = ("osteoscan.models.classifiers", "osteoscan.models.inrac")
+
+
+def register_model(info: ModelInfo, builder: Builder) -> None:
+    """Add a model to the registry.
+
+    Args:
+        info: the entry's description; ``info.name`` is the registry key.
+        builder: ``builder(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs)``
+            returning an ``nn.Module``.
+    """
+    _REGISTRY[info.name] = (info, builder)
+
+
+def _load_providers() -> None:
+    for module in _PROVIDERS:
+        importlib.import_module(module)
+
+
+def list_models() -> list[str]:
+    """Names of every registered model, sorted.
+
+    Returns:
+        The registry names accepted by :func:`create_model`.
+    """
+    _load_providers()
+    return sorted(_REGISTRY)
+
+
+def model_info(name: str) -> ModelInfo:
+    """The :class:`ModelInfo` of a registered model.
+
+    Raises:
+        ModelError: the name is not registered (the message lists the known names).
+    """
+    _load_providers()
+    if name not in _REGISTRY:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
+    return _REGISTRY[name][0]
+
+
+def check_img_size(info: ModelInfo, img_size: tuple[int, int]) -> tuple[int, int]:
+    """Validate (rows, cols) against the entry's size rule.
+
+    Raises:
+        ModelError: the size breaks the rule; the message names the rule.
+    """
+    try:
+        rows, cols = (int(v) for v in img_size)
+    except (TypeError, ValueError) as exc:
+        raise ModelError(f"{info.name}: img_size must be (rows, cols), got {img_size!r}") from exc
+    m = info.size_multiple
+    if rows % m or cols % m:
+        raise ModelError(
+            f"{info.name}: img_size {rows}x{cols} breaks the size rule: {info.size_rule or f'multiples of {m}'}"
+        )
+    if rows < info.min_img_size[0] or cols < info.min_img_size[1]:
+        raise ModelError(
+            f"{info.name}: img_size {rows}x{cols} is smaller than the minimum "
+            f"{info.min_img_size[0]}x{info.min_img_size[1]}"
+        )
+    return rows, cols
+
+
+def create_model(
+    name: str,
+    *,
+    num_classes: int = 2,
+    in_chans: int = 2,
+    img_size: tuple[int, int] = (1024, 256),
+    pretrained: bool = False,
+    tiny: bool = False,
+    **kwargs,
+) -> nn.Module:
+    """Build a registered model.
+
+    Args:
+        name: a name from :func:`list_models`.
+        num_classes: number of output logits.
+        in_chans: input channels (1 to 3: aggregated, stacked or geometric-mean views).
+        img_size: (rows, cols) of the input; transformers bake it into their position
+            embeddings, CNNs accept any size >= the minimum.
+        pretrained: download ImageNet weights through timm/torchvision's hub (needs
+            internet; never used in tests). The first conv is adapted to ``in_chans``.
+        tiny: build a genuinely small variant (few blocks, narrow) for tests.
+        **kwargs: passed to the architecture (e.g. ``drop_rate``, or inRAC switches).
+
+    Returns:
+        The model in training mode; forward gives logits ``(B, num_classes)``.
+
+    Raises:
+        ModelError: unknown name, invalid size or channel count, or a constructor failure.
+    """
+    info = model_info(name)
+    if not 1 <= int(in_chans) <= 3:
+        raise ModelError(f"{name}: in_chans must be 1, 2 or 3, got {in_chans}")
+    if int(num_classes) < 1:
+        raise ModelError(f"{name}: num_classes must be >= 1, got {num_classes}")
+    size = check_img_size(info, img_size)
+    builder = _REGISTRY[name][1]
+    try:
+        model = builder(
+            num_classes=int(num_classes),
+            in_chans=int(in_chans),
+            img_size=size,
+            pretrained=pretrained,
+            tiny=tiny,
+            **kwargs,
+        )
+    except ModelError:
+        raise
+    except (TypeError, ValueError, RuntimeError, AssertionError) as exc:
+        raise ModelError(f"{name}: cannot build the model: {exc}") from exc
+    logger.debug("created %s (tiny=%s, in_chans=%d, img_size=%s)", name, tiny, in_chans, size)
+    return model
+
+
+def get_module(model: nn.Module, dotted: str) -> nn.Module:
+    """Resolve a dotted module path such as ``"layers.-1.blocks.-1.norm1"``.
+
+    Integer parts index ``nn.Sequential``/``nn.ModuleList`` children and may be negative.
+
+    Raises:
+        ModelError: a part of the path does not exist.
+    """
+    module = model
+    for part in dotted.split(".") if dotted else []:
+        try:
+            if part.lstrip("-").isdigit() and isinstance(module, (nn.Sequential, nn.ModuleList)):
+                module = module[int(part)]
+            else:
+                module = getattr(module, part) if hasattr(module, part) else module._modules[part]
+        except (IndexError, KeyError, AttributeError) as exc:
+            raise ModelError(f"{type(model).__name__} has no module {dotted!r} (at {part!r})") from exc
+    return module
+
+
+def tokens_to_grid(model: nn.Module, name: str, tokens: torch.Tensor) -> torch.Tensor:
+    """Reshape a transformer layer's output to an image grid ``(B, C, h, w)``.
+
+    ViT/DeiT tokens ``(B, N, C)`` lose their prefix (class/distillation) tokens and are
+    laid out on the patch grid; Swin's ``(B, h, w, C)`` maps are permuted to NCHW.
+    CNN feature maps (4-D NCHW) of non-transformer entries are returned unchanged.
+
+    Args:
+        model: the model created by :func:`create_model`.
+        name: its registry name.
+        tokens: the hooked layer's output.
+
+    Raises:
+        ModelError: the tokens cannot be laid out on the model's grid.
+    """
+    info = model_info(name)
+    if not info.is_transformer:
+        return tokens
+    if tokens.ndim == 4:  # Swin: (B, h, w, C)
+        return tokens.permute(0, 3, 1, 2).contiguous()
+    if tokens.ndim != 3:
+        raise ModelError(f"{name}: expected (B, N, C) tokens, got shape {tuple(tokens.shape)}")
+    prefix = int(getattr(model, "num_prefix_tokens", 1))
+    patches = tokens[:, prefix:, :]
+    gh, gw = (int(v) for v in model.patch_embed.grid_size)
+    n = patches.shape[1]
+    if n != gh * gw:  # dynamic image size: keep the aspect ratio of the built grid
+        gw = int(round((n * gw / gh) ** 0.5))
+        gh = n // max(gw, 1)
+        if gh * gw != n:
+            raise ModelError(f"{name}: {n} patch tokens do not fit the {gh}x{gw} grid")
+    return patches.reshape(patches.shape[0], gh, gw, -1).permute(0, 3, 1, 2).contiguous()

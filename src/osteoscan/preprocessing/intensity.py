@@ -1,0 +1,126 @@
+"""Count normalisation and resampling to the network's input size.
+
+Count normalisation (``norm="log"``, the default): each channel is divided by a robust
+reference, the ``percentile``-th percentile (default 99) of its body pixels, where body
+pixels are those above ``background_fraction`` (default 5 %) of the channel's 99th
+percentile. The ratio is clipped to ``[0, clip]`` (default 8: bone ~0.2-1, metastases and
+kidneys 1-4, the bladder higher) and mapped by ``log1p(r) / log1p(clip)`` into [0, 1].
+A scan of the same patient at 0.4 M or 1.5 M counts differs only by a scale factor and
+Poisson noise, both removed by the division, so the images agree across cameras and count
+levels. ``norm="linear"`` skips the log; ``norm="none"`` keeps counts.
+Statistics are taken on every second row and column: the percentiles of a 4x subsample
+differ by well under 1 % and are 4x faster to compute.
+
+Resampling (:func:`resample`): with a known pixel spacing and ``target_spacing_mm`` set, the
+image is resampled to that mm/pixel; otherwise it is scaled uniformly (keeping the physical
+aspect ratio) to fit the target size. It is then zero-padded (background) or cropped,
+centred, to exactly the target size. Down-sampling by an integer factor uses block means
+(exact area averaging of counts, fast); other factors use linear interpolation after a
+Gaussian pre-filter against aliasing of the Poisson noise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.errors import ConfigError
+
+NORM_MODES = ("log", "linear", "none")
+
+
+def reference_level(img: np.ndarray, *, percentile: float = 99.0, background_fraction: float = 0.05) -> float:
+    """The robust count level used to normalise one channel (>= a tiny epsilon)."""
+    sample = img[::2, ::2]
+    hi = float(np.percentile(sample, 99.0))
+    body = sample[sample > background_fraction * hi]
+    if body.size < 16:
+        return max(hi, 1e-6)
+    return max(float(np.percentile(body, percentile)), 1e-6)
+
+
+def normalise_counts(
+    img: np.ndarray,
+    *,
+    norm: str = "log",
+    percentile: float = 99.0,
+    background_fraction: float = 0.05,
+    clip: float = 8.0,
+) -> np.ndarray:
+    """Normalise a ``(C, H, W)`` (or 2-D) array of counts channel by channel.
+
+    Example:
+        >>> x = np.full((1, 4, 4), 50.0, np.float32)
+        >>> float(normalise_counts(x, norm="linear")[0, 0, 0])
+        1.0
+    """
+    if norm not in NORM_MODES:
+        raise ConfigError(f"norm must be one of {NORM_MODES}, got {norm!r}")
+    arr = np.asarray(img, dtype=np.float32)
+    if norm == "none":
+        return arr.copy()
+    chans = arr[None] if arr.ndim == 2 else arr
+    out = np.empty_like(chans)
+    for c in range(chans.shape[0]):  # loop over 1-3 channels, not pixels
+        ref = reference_level(chans[c], percentile=percentile, background_fraction=background_fraction)
+        np.multiply(chans[c], 1.0 / ref, out=out[c])
+    np.clip(out, 0.0, clip, out=out)
+    if norm == "log":
+        np.log1p(out, out=out)
+        out *= 1.0 / np.log1p(clip)
+    return out[0] if arr.ndim == 2 else out
+
+
+def _zoom_channels(img: np.ndarray, fy: float, fx: float) -> np.ndarray:
+    """Resample ``(C, h, w)`` by (fy, fx): block means for integer down-factors, else linear."""
+    ky, kx = 1.0 / fy, 1.0 / fx
+    if abs(ky - round(ky)) < 1e-6 and abs(kx - round(kx)) < 1e-6 and ky >= 1 and kx >= 1:
+        ky, kx = int(round(ky)), int(round(kx))
+        c, h, w = img.shape
+        h2, w2 = h // ky, w // kx
+        blocks = img[:, : h2 * ky, : w2 * kx].reshape(c, h2, ky, w2, kx)
+        return blocks.mean(axis=(2, 4), dtype=np.float32)
+    if fy < 1 or fx < 1:
+        sig = (0.0, max(ky - 1, 0) / 2, max(kx - 1, 0) / 2)
+        img = ndimage.gaussian_filter(img, sig)
+    return ndimage.zoom(img, (1.0, fy, fx), order=1, mode="nearest", grid_mode=True)
+
+
+def pad_or_crop(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Centre-pad with zeros or centre-crop a ``(C, h, w)`` array to ``(C, *size)``."""
+    c, h, w = img.shape
+    out = np.zeros((c, *size), dtype=np.float32)
+    sy, sx = max((h - size[0]) // 2, 0), max((w - size[1]) // 2, 0)
+    dy, dx = max((size[0] - h) // 2, 0), max((size[1] - w) // 2, 0)
+    hh, ww = min(h, size[0]), min(w, size[1])
+    out[:, dy : dy + hh, dx : dx + ww] = img[:, sy : sy + hh, sx : sx + ww]
+    return out
+
+
+def resample(
+    img: np.ndarray,
+    size: tuple[int, int],
+    spacing_mm: tuple[float, float] | None = None,
+    target_spacing_mm: float | None = None,
+) -> np.ndarray:
+    """Resample a ``(C, h, w)`` array to exactly ``(C, *size)`` (see the module docstring).
+
+    Example:
+        >>> resample(np.ones((1, 1024, 256), np.float32), (512, 128)).shape
+        (1, 512, 128)
+    """
+    _, h, w = img.shape
+    sy, sx = 1.0, 1.0
+    if spacing_mm is not None and target_spacing_mm:
+        sy, sx = spacing_mm[0] / target_spacing_mm, spacing_mm[1] / target_spacing_mm
+    else:
+        if spacing_mm is not None and spacing_mm[0] > 0:
+            sx = spacing_mm[1] / spacing_mm[0]  # square pixels in row-spacing units
+        k = min(size[0] / (h * sy), size[1] / (w * sx))
+        sy, sx = sy * k, sx * k
+    ty, tx = max(int(round(h * sy)), 1), max(int(round(w * sx)), 1)
+    if (ty, tx) != (h, w):
+        img = _zoom_channels(img.astype(np.float32, copy=False), ty / h, tx / w)
+    if img.shape[1:] == tuple(size):
+        return np.ascontiguousarray(img, dtype=np.float32)
+    return pad_or_crop(img, size)

@@ -1,0 +1,210 @@
+"""One entry point: configs that travel with the weights, and the pipeline they build.
+
+Order of operations (each step documented in its module)::
+
+    BoneScan counts --[train: binomial thinning per view]--> resample each view to ``size``
+      --> combine views (align posterior, aggregate / stack / geomean / anterior)
+      --[train: L-R flip, rotation + translation]--> count normalisation
+      --[train: intensity scaling]--> float32 (C, H, W)
+
+Views are resampled before they are aligned and combined: alignment then runs at the
+network's resolution (4x fewer pixels at 512x128) with no loss that matters for a
+translation/scale fit. Geometric augmentation precedes normalisation so that pixels moved
+in from outside are true background (0 counts).
+
+Example:
+    >>> pre = PreprocessConfig(views="stack", size=(512, 128))
+    >>> pre.in_chans
+    2
+    >>> PreprocessConfig.from_dict(pre.to_dict()) == pre
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from osteoscan.errors import ConfigError
+from osteoscan.preprocessing import augment as A
+from osteoscan.preprocessing.intensity import NORM_MODES, normalise_counts, resample
+from osteoscan.preprocessing.views import MISSING_VIEW, VIEW_MODES, combine_views, in_chans_for
+from osteoscan.types import BoneScan
+
+logger = logging.getLogger(__name__)
+
+Pipeline = Callable[[BoneScan, "np.random.Generator | None"], np.ndarray]
+
+
+def _from_dict(cls, data: dict[str, Any]):
+    """Build a frozen config from a dict (e.g. read from YAML/JSON); unknown keys are errors."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{cls.__name__}: expected a mapping, got {type(data).__name__}")
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise ConfigError(f"{cls.__name__}: unknown key(s) {unknown}; known: {sorted(names)}")
+    args = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**args)
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How a BoneScan becomes a network input (saved in the model card).
+
+    Attributes:
+        views: "aggregate", "stack", "geomean" or "anterior" (see ``preprocessing.views``).
+        size: (rows, cols) of the output.
+        target_spacing_mm: resample to this mm/pixel when the scan's spacing is known;
+            None: fit the image into ``size`` keeping its aspect ratio.
+        align: align the posterior onto the anterior by the sweep-line critical points.
+        missing_view: "duplicate" or "zero" for single-view studies.
+        norm: "log", "linear" or "none" (see ``preprocessing.intensity``).
+        norm_percentile: percentile of body pixels used as the reference level.
+        background_fraction: body pixels are above this fraction of the 99th percentile.
+        norm_clip: ratio to the reference level is clipped to [0, norm_clip].
+    """
+
+    views: str = "stack"
+    size: tuple[int, int] = (1024, 256)
+    target_spacing_mm: float | None = None
+    align: bool = True
+    missing_view: str = "duplicate"
+    norm: str = "log"
+    norm_percentile: float = 99.0
+    background_fraction: float = 0.05
+    norm_clip: float = 8.0
+
+    def __post_init__(self) -> None:
+        if self.views not in VIEW_MODES:
+            raise ConfigError(f"PreprocessConfig.views must be one of {VIEW_MODES}, got {self.views!r}")
+        if self.missing_view not in MISSING_VIEW:
+            raise ConfigError(f"PreprocessConfig.missing_view must be one of {MISSING_VIEW}")
+        if self.norm not in NORM_MODES:
+            raise ConfigError(f"PreprocessConfig.norm must be one of {NORM_MODES}, got {self.norm!r}")
+        size = tuple(int(v) for v in self.size)
+        if len(size) != 2 or min(size) < 8:
+            raise ConfigError(f"PreprocessConfig.size must be (rows, cols) >= 8, got {self.size!r}")
+        object.__setattr__(self, "size", size)
+        if not 0 < self.norm_percentile <= 100 or self.norm_clip <= 0:
+            raise ConfigError("PreprocessConfig: norm_percentile must be in (0, 100], norm_clip > 0")
+        if self.target_spacing_mm is not None and self.target_spacing_mm <= 0:
+            raise ConfigError("PreprocessConfig.target_spacing_mm must be > 0 or None")
+
+    @property
+    def in_chans(self) -> int:
+        """Channels of the output (2 for "stack", else 1)."""
+        return in_chans_for(self.views)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/YAML-ready dict (tuples become lists)."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
+        """Inverse of :meth:`to_dict`; raises ConfigError on unknown keys or bad values."""
+        return _from_dict(cls, data)
+
+
+@dataclass(frozen=True)
+class AugmentConfig:
+    """Training-time augmentation (each step applied with its probability ``p_*``).
+
+    Attributes:
+        rotate_deg: rotation drawn from U(-rotate_deg, rotate_deg) degrees.
+        translate_px: shifts drawn from U(-translate_px, translate_px) output pixels.
+        p_affine: probability of the rotation + translation.
+        p_flip: probability of a left-right flip of both views together.
+        thin_min: count thinning keeps a fraction drawn from U(thin_min, 1).
+        p_thin: probability of count thinning.
+        intensity_scale: intensity factor drawn from U(1 - s, 1 + s).
+        p_intensity: probability of intensity scaling.
+    """
+
+    rotate_deg: float = 5.0
+    translate_px: float = 8.0
+    p_affine: float = 0.8
+    p_flip: float = 0.5
+    thin_min: float = 0.3
+    p_thin: float = 0.5
+    intensity_scale: float = 0.1
+    p_intensity: float = 0.5
+
+    def __post_init__(self) -> None:
+        for name in ("p_affine", "p_flip", "p_thin", "p_intensity"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"AugmentConfig.{name} must be a probability in [0, 1]")
+        if not 0.0 < self.thin_min <= 1.0:
+            raise ConfigError("AugmentConfig.thin_min must be in (0, 1]")
+        if self.rotate_deg < 0 or self.translate_px < 0 or not 0 <= self.intensity_scale < 1:
+            raise ConfigError("AugmentConfig: rotate_deg, translate_px >= 0; intensity_scale in [0, 1)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/YAML-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AugmentConfig:
+        """Inverse of :meth:`to_dict`; raises ConfigError on unknown keys or bad values."""
+        return _from_dict(cls, data)
+
+
+def _views_in(scan: BoneScan, pre: PreprocessConfig, aug: AugmentConfig | None,
+              rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Raw views, thinned when augmenting, each resampled to the output size."""
+    ant, post = scan.anterior, scan.posterior if pre.views != "anterior" else None
+    if aug is not None and rng is not None and rng.random() < aug.p_thin:
+        keep = float(rng.uniform(aug.thin_min, 1.0))
+        ant = A.thin_counts(ant, keep, rng)
+        post = None if post is None else A.thin_counts(post, keep, rng)
+    stack = ant[None] if post is None else np.stack([ant, post])
+    stack = resample(stack, pre.size, scan.spacing_mm, pre.target_spacing_mm)
+    return stack[0], (None if post is None else stack[1])
+
+
+def _geometric(img: np.ndarray, aug: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
+    if rng.random() < aug.p_flip:
+        img = A.flip_lr(img)
+    if rng.random() < aug.p_affine:
+        img = A.random_rotate_translate(img, aug.rotate_deg, aug.translate_px, rng)
+    return img
+
+
+def build_pipeline(pre: PreprocessConfig, aug: AugmentConfig | None = None) -> Pipeline:
+    """Build ``f(scan, rng) -> float32 (C, H, W)`` from the configs.
+
+    Args:
+        pre: preprocessing (always applied).
+        aug: augmentation; applied only when given AND the call passes an rng. Calls with
+            ``rng=None`` are deterministic (validation / inference).
+
+    Returns:
+        The pipeline; the output has ``pre.in_chans`` channels and ``pre.size`` rows/cols.
+
+    Example:
+        >>> import numpy as np
+        >>> from osteoscan.types import BoneScan, StudySource
+        >>> img = np.ones((64, 16), np.float32)
+        >>> scan = BoneScan(img, img, (2.4, 2.4), "p", "s", (), StudySource((), "simulated"))
+        >>> build_pipeline(PreprocessConfig(size=(32, 8)))(scan, None).shape
+        (2, 32, 8)
+    """
+
+    def run(scan: BoneScan, rng: np.random.Generator | None = None) -> np.ndarray:
+        augment = aug is not None and rng is not None
+        ant, post = _views_in(scan, pre, aug, rng)
+        img = combine_views(ant, post, pre.views, align=pre.align, missing_view=pre.missing_view)
+        if augment:
+            img = _geometric(img, aug, rng)
+        img = normalise_counts(img, norm=pre.norm, percentile=pre.norm_percentile,
+                               background_fraction=pre.background_fraction, clip=pre.norm_clip)
+        if augment and rng.random() < aug.p_intensity:
+            img = A.scale_intensity(img, rng.uniform(1 - aug.intensity_scale, 1 + aug.intensity_scale))
+        return np.ascontiguousarray(img, dtype=np.float32)
+
+    return run
