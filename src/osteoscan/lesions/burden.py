@@ -1,0 +1,155 @@
+"""Patient-level burden: hotspot counts, per-region involvement, Bone Scan Index, probability.
+
+**Bone Scan Index** (Imbriaco et al., Clin Cancer Res 1998; mass fractions of Spiers 1968 in
+:data:`osteoscan.skeleton.MASS_FRACTION`)::
+
+    fraction_v(r) = malignant hotspot pixels of region r on view v / bone pixels of r on v
+    BSI = 100 * sum_r MASS_FRACTION[r] * combine_v(fraction_v(r))      (percent)
+
+A hotspot is malignant when its probability is >= ``threshold`` (0.5); its pixels are
+those of its mask that lie on bone of its region (pixels outside the bone of its region,
+e.g. from blur, are not counted, so a fraction never exceeds 1). ``combine`` is the mean
+of the two views (the default, the simulator's ground truth definition) or their maximum.
+With one view, that view's fraction is used.
+
+**Patient probability** from the lesions: ``1 - prod(1 - p_i)`` over distinct lesions
+(noisy-OR; a matched anterior/posterior pair counts once, with the larger probability),
+or ``"max"``: the largest lesion probability.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from osteoscan.skeleton import MASS_FRACTION, REGION_CODE, REGIONS
+from osteoscan.types import Hotspot
+
+
+@dataclass(frozen=True)
+class RegionRow:
+    """One line of the region table.
+
+    Attributes:
+        region: region name.
+        hotspots: distinct hotspots placed in the region (a matched pair counts once).
+        malignant: distinct hotspots with probability >= threshold.
+        involvement: fraction of the region's bone covered by malignant hotspots (0..1).
+        bsi: the region's contribution to the BSI (percent of skeletal mass).
+    """
+
+    region: str
+    hotspots: int
+    malignant: int
+    involvement: float
+    bsi: float
+
+
+def distinct_lesions(by_view: Mapping[str, Sequence[Hotspot]]) -> list[tuple[Hotspot, ...]]:
+    """Group hotspots into distinct lesions: matched anterior/posterior pairs, singles."""
+    ant = list(by_view.get("anterior", ()))
+    post = list(by_view.get("posterior", ()))
+    groups: list[tuple[Hotspot, ...]] = []
+    for h in ant:
+        groups.append((h, post[h.match]) if h.match is not None and h.match < len(post) else (h,))
+    matched = {h.match for h in ant if h.match is not None}
+    groups.extend((h,) for j, h in enumerate(post) if j not in matched)
+    return groups
+
+
+def region_fractions(hotspots: Sequence[Hotspot], region_map: np.ndarray,
+                     threshold: float = 0.5) -> dict[str, float]:
+    """Per region, the fraction of its bone pixels under malignant hotspots (one view)."""
+    out: dict[str, float] = {}
+    for name in MASS_FRACTION:
+        bone = region_map == REGION_CODE[name]
+        n_bone = int(bone.sum())
+        if n_bone == 0:
+            continue
+        hit = np.zeros(region_map.shape, dtype=bool)
+        for h in hotspots:
+            if h.region == name and h.probability >= threshold:
+                hit |= h.mask
+        out[name] = float((hit & bone).sum() / n_bone)
+    return out
+
+
+def bone_scan_index(
+    by_view: Mapping[str, Sequence[Hotspot]],
+    region_maps: Mapping[str, np.ndarray],
+    *,
+    threshold: float = 0.5,
+    combine: str = "mean",
+) -> tuple[float, dict[str, float]]:
+    """Bone Scan Index (percent) and the combined involvement fraction per region.
+
+    Args:
+        by_view: hotspots per view name.
+        region_maps: uint8 region map per view name.
+        threshold: probability at which a hotspot counts as malignant.
+        combine: "mean" or "max" of the views' fractions.
+
+    Returns:
+        ``(bsi_percent, {region: fraction})``.
+
+    Raises:
+        ValueError: unknown ``combine``.
+    """
+    if combine not in ("mean", "max"):
+        raise ValueError(f"combine must be 'mean' or 'max', got {combine!r}")
+    per_view = [region_fractions(by_view.get(v, ()), m, threshold) for v, m in region_maps.items()]
+    if not per_view:
+        return 0.0, {}
+    fractions: dict[str, float] = {}
+    for name in MASS_FRACTION:
+        vals = [f.get(name, 0.0) for f in per_view]
+        fractions[name] = float(np.mean(vals) if combine == "mean" else np.max(vals))
+    bsi = 100.0 * sum(MASS_FRACTION[n] * f for n, f in fractions.items())
+    return float(bsi), fractions
+
+
+def region_table(by_view: Mapping[str, Sequence[Hotspot]], fractions: Mapping[str, float],
+                 threshold: float = 0.5) -> list[RegionRow]:
+    """The region table (regions with a hotspot or involvement only), in REGIONS order."""
+    counts: dict[str, list[int]] = {}
+    for group in distinct_lesions(by_view):
+        c = counts.setdefault(group[0].region, [0, 0])
+        c[0] += 1
+        c[1] += int(max(h.probability for h in group) >= threshold)
+    rows = []
+    for name in REGIONS[1:]:
+        n, m = counts.get(name, [0, 0])
+        frac = fractions.get(name, 0.0)
+        if n or frac:
+            rows.append(RegionRow(name, n, m, frac, 100.0 * MASS_FRACTION[name] * frac))
+    return rows
+
+
+def patient_probability(by_view: Mapping[str, Sequence[Hotspot]], method: str = "noisy_or") -> float:
+    """Probability that the patient has metastases, from the lesion probabilities.
+
+    Args:
+        by_view: hotspots per view name (with ``match`` set).
+        method: "noisy_or" (``1 - prod(1 - p)`` over distinct lesions) or "max".
+
+    Returns:
+        A probability in 0..1 (0 with no hotspot).
+
+    Example:
+        >>> import numpy as np
+        >>> from osteoscan.types import Hotspot
+        >>> m = np.zeros((2, 2), bool)
+        >>> hs = [Hotspot("anterior", 1, 1, 1, "ribs", p, m) for p in (0.5, 0.5)]
+        >>> patient_probability({"anterior": hs})
+        0.75
+    """
+    probs = [max(h.probability for h in g) for g in distinct_lesions(by_view)]
+    if not probs:
+        return 0.0
+    if method == "max":
+        return float(max(probs))
+    if method != "noisy_or":
+        raise ValueError(f"method must be 'noisy_or' or 'max', got {method!r}")
+    return float(1.0 - np.prod(1.0 - np.clip(probs, 0.0, 1.0)))

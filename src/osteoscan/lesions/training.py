@@ -1,0 +1,328 @@
+"""Training the lesion networks from masks, LabelMe polygons or boxes only.
+
+Training data is a list of :class:`LesionStudy` (a scan, instance masks of its lesions per
+view, their labels, optional region maps), built from a simulated study
+(:func:`from_simulated`) or from annotations (:func:`from_annotations`):
+
+* ``supervision="mask"``: polygons are filled (scikit-image ``polygon``), rectangles filled;
+* ``supervision="box"``: every outline is reduced to its bounding box and the box becomes a
+  box-constrained pseudo-mask (uptake above the box's Otsu threshold, see
+  :func:`osteoscan.lesions.hotspots.box_pseudo_mask`): weak supervision from rectangles.
+
+The loops are deliberately plain (Adam, a fixed number of epochs, left-right flips) and run
+on the CPU in minutes for the bundled sizes.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from monai.losses import DiceCELoss
+from skimage.draw import polygon as fill_polygon
+
+from osteoscan.lesions.classifier import LesionClassifier, lesion_inputs
+from osteoscan.lesions.hotspots import (
+    WORK_SHAPE,
+    HotspotSegmenter,
+    box_pseudo_mask,
+    hotspots_from_labels,
+    resize,
+    scan_views,
+    view_input,
+)
+from osteoscan.lesions.regions import RegionSegmenter, match_views, normal_bone_means, place
+from osteoscan.types import Annotation, BoneScan, Hotspot
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, float], None]
+"""``progress(epoch, epochs, loss)`` callback (the CLI draws a rich progress bar)."""
+
+
+@dataclass
+class LesionStudy:
+    """One training study for the lesion stage.
+
+    Attributes:
+        scan: the scan.
+        lesion_masks: int32 instance map per view (0 = background); the same id on both
+            views is the same lesion.
+        lesion_labels: lesion id -> "benign" / "malignant".
+        region_maps: uint8 region map per view, when known.
+        primary: primary tumour, when known.
+        bsi: reference Bone Scan Index, when known.
+    """
+
+    scan: BoneScan
+    lesion_masks: dict[str, np.ndarray]
+    lesion_labels: dict[int, str]
+    region_maps: dict[str, np.ndarray] | None = None
+    primary: str | None = None
+    bsi: float | None = None
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def patient_id(self) -> str:
+        """The scan's patient id."""
+        return self.scan.patient_id
+
+
+def from_simulated(sim) -> LesionStudy:
+    """A :class:`LesionStudy` from an ``osteoscan.simulate`` SimulatedStudy."""
+    labels = {int(les.id): ("malignant" if les.malignant else "benign") for les in sim.lesions}
+    return LesionStudy(
+        scan=sim.scan,
+        lesion_masks={v: np.asarray(m, dtype=np.int32) for v, m in sim.lesion_masks.items()},
+        lesion_labels=labels,
+        region_maps={v: np.asarray(m, dtype=np.uint8) for v, m in sim.region_maps.items()},
+        primary=getattr(sim.label, "primary", None),
+        bsi=getattr(sim, "bsi", None),
+    )
+
+
+def _box(points) -> tuple[float, float, float, float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    return min(ys), min(xs), max(ys), max(xs)
+
+
+def from_annotations(
+    scan: BoneScan,
+    annotations: Sequence[Annotation],
+    *,
+    supervision: str = "mask",
+    region_maps: dict[str, np.ndarray] | None = None,
+    primary: str | None = None,
+) -> LesionStudy:
+    """A :class:`LesionStudy` from polygon/rectangle annotations (e.g. LabelMe).
+
+    Each annotation is its own lesion (annotations do not link the two views). "ignore"
+    outlines are skipped.
+
+    Args:
+        scan: the scan the annotations belong to.
+        annotations: outlines in the scan's pixel grid (posterior mirrored).
+        supervision: "mask" (fill polygons and boxes) or "box" (box pseudo-masks only).
+        region_maps: optional region maps.
+        primary: optional primary tumour.
+
+    Raises:
+        ValueError: unknown supervision.
+    """
+    if supervision not in ("mask", "box"):
+        raise ValueError(f"supervision must be 'mask' or 'box', got {supervision!r}")
+    views = scan_views(scan)
+    masks = {v: np.zeros(x.shape, dtype=np.int32) for v, x in views.items()}
+    labels: dict[int, str] = {}
+    for ann in annotations:
+        if ann.label == "ignore" or ann.view not in masks:
+            continue
+        lid = len(labels) + 1
+        target = masks[ann.view]
+        if supervision == "box":
+            region = box_pseudo_mask(views[ann.view], [_box(ann.points)])
+        elif ann.kind == "rectangle":
+            region = box_pseudo_mask(views[ann.view], [_box(ann.points)], mode="box")
+        else:
+            rr, cc = fill_polygon([p[1] for p in ann.points], [p[0] for p in ann.points], target.shape)
+            region = np.zeros(target.shape, bool)
+            region[rr, cc] = True
+        target[region & (target == 0)] = lid
+        labels[lid] = ann.label
+    return LesionStudy(scan, masks, labels, region_maps, primary)
+
+
+def _seg_tensors(studies: Sequence[LesionStudy], work_shape, target: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Stack inputs and targets of every view at ``work_shape``."""
+    xs, ys = [], []
+    for st in studies:
+        for view in scan_views(st.scan):
+            x = torch.from_numpy(view_input(st.scan, view))[None]
+            xs.append(resize(x, work_shape)[0])
+            if target == "hotspot":
+                y = torch.from_numpy((st.lesion_masks[view] > 0).astype(np.float32))[None, None]
+                ys.append((resize(y, work_shape) > 0.25).float()[0])
+            else:
+                y = torch.from_numpy(st.region_maps[view].astype(np.float32))[None, None]
+                ys.append(F.interpolate(y, size=work_shape, mode="nearest")[0])
+    return torch.stack(xs), torch.stack(ys)
+
+
+def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress) -> list[float]:
+    """Adam over random batches with left-right flips; returns the loss per epoch."""
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    history = []
+    net.train()
+    for epoch in range(epochs):
+        order, total = torch.randperm(len(x), generator=gen), 0.0
+        for s in range(0, len(x), batch):
+            idx = order[s:s + batch]
+            xb, yb = x[idx], y[idx]
+            if torch.rand(1, generator=gen).item() < 0.5:
+                xb, yb = xb.flip(-1), yb.flip(-1)
+            opt.zero_grad()
+            loss = loss_fn(net(xb), yb)
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(idx)
+        history.append(total / len(x))
+        if progress:
+            progress(epoch + 1, epochs, history[-1])
+    net.eval()
+    return history
+
+
+def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
+                    epochs: int = 20, batch: int = 8, lr: float = 2e-3, seed: int = 0,
+                    tiny: bool = False, channels=None, progress: Progress | None = None,
+                    ) -> HotspotSegmenter:
+    """Train the hotspot U-Net (Dice + cross-entropy on the sigmoid output)."""
+    torch.manual_seed(seed)
+    kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
+    seg = HotspotSegmenter.build(arch, tuple(work_shape), **kwargs)
+    x, y = _seg_tensors(studies, tuple(work_shape), "hotspot")
+    loss = DiceCELoss(sigmoid=True, batch=True)
+    hist = _fit_seg(seg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed, progress=progress)
+    seg.card.update(training={"studies": len(studies), "epochs": epochs, "final_loss": hist[-1]})
+    return seg
+
+
+def train_regions(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
+                  epochs: int = 20, batch: int = 8, lr: float = 2e-3, seed: int = 0,
+                  tiny: bool = False, channels=None, progress: Progress | None = None,
+                  ) -> RegionSegmenter:
+    """Train the skeletal-region U-Net on studies with region maps (Dice + CE, softmax)."""
+    usable = [s for s in studies if s.region_maps]
+    if not usable:
+        raise ValueError("no study has region maps to train the region network on")
+    torch.manual_seed(seed)
+    kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
+    reg = RegionSegmenter.build(arch, tuple(work_shape), **kwargs)
+    x, y = _seg_tensors(usable, tuple(work_shape), "regions")
+    loss = DiceCELoss(softmax=True, to_onehot_y=True, batch=True)
+    hist = _fit_seg(reg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed, progress=progress)
+    reg.card.update(training={"studies": len(usable), "epochs": epochs, "final_loss": hist[-1]})
+    return reg
+
+
+def truth_hotspots(study: LesionStudy, region_maps: dict[str, np.ndarray] | None = None,
+                   ) -> dict[str, list[Hotspot]]:
+    """Hotspots drawn from the true lesion masks, with regions, uptake and matches.
+
+    ``region_maps`` defaults to the study's own; ``features["label_id"]`` holds the lesion id.
+    """
+    maps = region_maps or study.region_maps
+    out: dict[str, list[Hotspot]] = {}
+    for view, counts in scan_views(study.scan).items():
+        labels = study.lesion_masks[view]
+        hs = hotspots_from_labels(labels, counts, view, spacing_mm=study.scan.spacing_mm)
+        if maps is not None:
+            normal = normal_bone_means(counts, maps[view], labels > 0)
+            hs = [_with_region(h, maps[view], normal) for h in hs]
+        out[view] = hs
+    return _match_by_id(out)
+
+
+def _with_region(h: Hotspot, region_map: np.ndarray, normal: dict[str, float]) -> Hotspot:
+    import dataclasses
+
+    region = place(h.mask, region_map, h.row, h.col)
+    ref = normal.get(region, normal["__all__"])
+    return dataclasses.replace(h, region=region, uptake_ratio=h.mean_counts / max(ref, 1e-6))
+
+
+def _match_by_id(by_view: dict[str, list[Hotspot]]) -> dict[str, list[Hotspot]]:
+    """Truth hotspots are matched through their shared lesion id."""
+    import dataclasses
+
+    if "posterior" not in by_view:
+        return by_view
+    ids = {v: [int(h.features["label_id"]) for h in hs] for v, hs in by_view.items()}
+    out = {}
+    for view, other in (("anterior", "posterior"), ("posterior", "anterior")):
+        index = {lid: j for j, lid in enumerate(ids[other])}
+        out[view] = [dataclasses.replace(h, match=index.get(lid)) for h, lid in zip(by_view[view], ids[view], strict=True)]
+    return out
+
+
+def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegmenter | None = None,
+                       ) -> dict[str, np.ndarray]:
+    """Patch/context/tabular arrays, labels and grouping columns for every true lesion.
+
+    With a ``segmenter``, its false-positive hotspots (overlapping no lesion) are added as
+    label 0 ("not malignant"), so the classifier also learns what the detector confuses.
+
+    Returns:
+        ``patch``, ``context``, ``tab``, ``y`` (1 = malignant), ``patient`` (str), ``burden``
+        (number of malignant lesions of the study), ``primary`` (str) and ``study`` (int).
+    """
+    chunks: list[dict[str, np.ndarray]] = []
+    for k, st in enumerate(studies):
+        by_view = truth_hotspots(st)
+        hs = [h for v in by_view.values() for h in v]
+        y = [int(st.lesion_labels.get(int(h.features["label_id"])) == "malignant") for h in hs]
+        if segmenter is not None:
+            fps = _false_positives(st, segmenter)
+            hs, y = hs + fps, y + [0] * len(fps)
+        if not hs:
+            continue
+        arrays = lesion_inputs(st.scan, hs)
+        n_mal = sum(1 for lab in st.lesion_labels.values() if lab == "malignant")
+        arrays.update(y=np.asarray(y, np.int64), patient=np.full(len(hs), st.patient_id, dtype=object),
+                      burden=np.full(len(hs), n_mal), primary=np.full(len(hs), str(st.primary), dtype=object),
+                      study=np.full(len(hs), k))
+        chunks.append(arrays)
+    if not chunks:
+        raise ValueError("no lesion in the training studies")
+    return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
+
+
+def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter) -> list[Hotspot]:
+    from osteoscan.lesions.hotspots import extract_hotspots
+
+    probs = segmenter.predict(st.scan)
+    out = []
+    for view, counts in scan_views(st.scan).items():
+        for h in extract_hotspots(probs[view], counts, view, spacing_mm=st.scan.spacing_mm):
+            if not (st.lesion_masks[view][h.mask] > 0).any():
+                out.append(h if st.region_maps is None else
+                           _with_region(h, st.region_maps[view], normal_bone_means(
+                               counts, st.region_maps[view], st.lesion_masks[view] > 0)))
+    return out
+
+
+def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext", epochs: int = 15,
+                   batch: int = 64, lr: float = 1e-3, seed: int = 0, index: np.ndarray | None = None,
+                   progress: Progress | None = None, **arch_kwargs) -> LesionClassifier:
+    """Train a lesion classifier on (a subset ``index`` of) :func:`classifier_samples`."""
+    torch.manual_seed(seed)
+    clf = LesionClassifier.build(arch, **arch_kwargs)
+    idx = np.arange(len(samples["y"])) if index is None else np.asarray(index)
+    t = {k: torch.from_numpy(samples[k][idx]) for k in ("patch", "context", "tab")}
+    y = torch.from_numpy(samples["y"][idx]).float()
+    pos = float(y.mean()) if len(y) else 0.5
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-3)))
+    opt = torch.optim.Adam(clf.net.parameters(), lr=lr, weight_decay=1e-4)
+    gen = torch.Generator().manual_seed(seed)
+    clf.net.train()
+    for epoch in range(epochs):
+        order, total = torch.randperm(len(y), generator=gen), 0.0
+        for s in range(0, len(y), batch):
+            b = order[s:s + batch]
+            flip = torch.rand(1, generator=gen).item() < 0.5
+            p, c = (t["patch"][b].flip(-1), t["context"][b].flip(-1)) if flip else (t["patch"][b], t["context"][b])
+            opt.zero_grad()
+            loss = loss_fn(clf.net(p, c, t["tab"][b]), y[b])
+            loss.backward()
+            opt.step()
+            total += float(loss) * len(b)
+        if progress:
+            progress(epoch + 1, epochs, total / max(len(y), 1))
+    clf.net.eval()
+    clf.card.update(training={"lesions": int(len(y)), "malignant_fraction": pos, "epochs": epochs})
+    return clf
