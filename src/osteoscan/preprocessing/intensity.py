@@ -8,8 +8,8 @@ kidneys 1-4, the bladder higher) and mapped by ``log1p(r) / log1p(clip)`` into [
 A scan of the same patient at 0.4 M or 1.5 M counts differs only by a scale factor and
 Poisson noise, both removed by the division, so the images agree across cameras and count
 levels. ``norm="linear"`` skips the log; ``norm="none"`` keeps counts.
-Statistics are taken on every second row and column: the percentiles of a 4x subsample
-differ by well under 1 % and are 4x faster to compute.
+Statistics are taken on a denoised copy (2x2 block means, 1-pixel Gaussian): percentiles of
+raw Poisson counts rise as counts fall, those of the denoised copy do not (see ``_denoised``).
 
 Resampling (:func:`resample`): with a known pixel spacing and ``target_spacing_mm`` set, the
 image is resampled to that mm/pixel; otherwise it is scaled uniformly (keeping the physical
@@ -29,9 +29,22 @@ from osteoscan.errors import ConfigError
 NORM_MODES = ("log", "linear", "none")
 
 
+def _denoised(img: np.ndarray) -> np.ndarray:
+    """2x2 block means smoothed with a 1-pixel Gaussian: the image the statistics are taken on.
+
+    Percentiles of raw Poisson counts are biased upwards at low count levels (the noise
+    widens the upper tail: +17 % for the 99th percentile at 0.4 M vs 1.5 M counts on the
+    test phantom); on this denoised copy the bias is below 1 % down to 0.2 M counts.
+    """
+    h, w = img.shape
+    if h >= 16 and w >= 16:
+        img = img[: h // 2 * 2, : w // 2 * 2].reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3))
+    return ndimage.gaussian_filter(img.astype(np.float32, copy=False), 1.0)
+
+
 def reference_level(img: np.ndarray, *, percentile: float = 99.0, background_fraction: float = 0.05) -> float:
     """The robust count level used to normalise one channel (>= a tiny epsilon)."""
-    sample = img[::2, ::2]
+    sample = _denoised(img)
     hi = float(np.percentile(sample, 99.0))
     body = sample[sample > background_fraction * hi]
     if body.size < 16:

@@ -1,0 +1,82 @@
+"""Count normalisation and resampling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import ndimage
+
+from osteoscan.errors import ConfigError
+from osteoscan.preprocessing.intensity import normalise_counts, pad_or_crop, reference_level, resample
+
+
+@pytest.mark.parametrize("norm", ["log", "linear"])
+def test_same_phantom_at_04M_and_15M_counts_normalises_alike(norm, ph):
+    rate = ph.rate()
+    low = ph.counts(rate, 0.4e6, np.random.default_rng(1))
+    high = ph.counts(rate, 1.5e6, np.random.default_rng(2))
+    assert high.mean() / low.mean() == pytest.approx(3.75, rel=0.01)  # raw images differ 3.75x
+    a = normalise_counts(low[None], norm=norm)[0]
+    b = normalise_counts(high[None], norm=norm)[0]
+    # after smoothing away the Poisson noise the two normalised images agree
+    sa, sb = ndimage.gaussian_filter(a, 3), ndimage.gaussian_filter(b, 3)
+    body = rate > 0.5
+    assert abs(sa[body].mean() - sb[body].mean()) / sb[body].mean() < 0.05
+    assert np.abs(sa - sb)[body].mean() < 0.03 * max(sb.max(), 1e-6) + 0.02
+    assert np.corrcoef(sa[body], sb[body])[0, 1] > 0.97
+
+
+def test_reference_ignores_the_hottest_pixels_and_background():
+    img = np.zeros((400, 120), np.float32)
+    img[20:380, 10:110] = 10.0
+    img[100:102, 50:52] = 5000.0  # bladder-like hot spot: < 1 % of body pixels
+    assert reference_level(img) == pytest.approx(10.0, rel=0.01)
+    lin = normalise_counts(img, norm="linear", clip=8.0)
+    assert lin[50, 50] == pytest.approx(1.0, rel=0.01)
+    assert lin[101, 51] == pytest.approx(8.0)  # clipped
+    assert lin[0, 0] == 0.0
+
+
+def test_log_normalisation_maps_into_unit_interval():
+    img = np.random.default_rng(0).poisson(20, (64, 32)).astype(np.float32)
+    out = normalise_counts(img[None])
+    assert out.dtype == np.float32 and out.min() >= 0.0 and out.max() <= 1.0 + 1e-6
+    with pytest.raises(ConfigError, match="norm"):
+        normalise_counts(img, norm="zscore")
+
+
+def test_resample_integer_factor_is_exact_block_mean():
+    img = np.random.default_rng(0).poisson(5, (2, 1024, 256)).astype(np.float32)
+    out = resample(img, (512, 128))
+    assert out.shape == (2, 512, 128)
+    np.testing.assert_allclose(out[1, 3, 7], img[1, 6:8, 14:16].mean(), rtol=1e-6)
+    assert out.mean() == pytest.approx(img.mean(), rel=1e-5)  # counts per pixel area preserved
+
+
+def test_resample_larger_matrix_and_target_spacing():
+    img = np.ones((1, 2048, 512), np.float32)
+    assert resample(img, (1024, 256), spacing_mm=(1.2, 1.2)).shape == (1, 1024, 256)
+    # 2048 x 512 at 1.2 mm resampled to 2.4 mm is 1024 x 256; to 4.8 mm it is padded
+    out = resample(img, (1024, 256), spacing_mm=(1.2, 1.2), target_spacing_mm=4.8)
+    assert out.shape == (1, 1024, 256)
+    assert out[0, 512, 128] == pytest.approx(1.0)
+    assert out[0, 0, 128] == 0.0 and out[0, 512, 0] == 0.0
+    assert out.sum() == pytest.approx(512 * 128, rel=0.01)
+
+
+def test_resample_keeps_aspect_ratio_and_pads():
+    img = np.ones((1, 1024, 512), np.float32)  # wider than 4:1: fit by columns, pad rows
+    out = resample(img, (1024, 256))
+    assert out.shape == (1, 1024, 256)
+    assert out[0, 0, 128] == 0.0 and out[0, 512, 128] == pytest.approx(1.0)
+    assert (out[0, :, 128] > 0).sum() == 512
+    # anisotropic pixels: 2.4 mm rows, 4.8 mm cols -> physical width doubles
+    out2 = resample(np.ones((1, 256, 64), np.float32), (256, 256), spacing_mm=(2.4, 4.8))
+    assert (out2[0, 128] > 0).sum() == 128
+
+
+def test_pad_or_crop_centres():
+    img = np.arange(12, dtype=np.float32).reshape(1, 4, 3)
+    out = pad_or_crop(img, (2, 5))
+    assert out.shape == (1, 2, 5)
+    np.testing.assert_array_equal(out[0, :, 1:4], img[0, 1:3])
