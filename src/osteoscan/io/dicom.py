@@ -87,6 +87,9 @@ def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
 def dicom_kind(ds: Dataset, path: str | Path) -> str:
     """Classify a dataset as ``"nm"`` (NM image) or ``"sc"`` (secondary capture).
 
+    A Secondary Capture object with Modality NM and grey pixels of more than 8 bits holds
+    counts (e.g. the NEMA WG04 NM1 sample) and is read as NM.
+
     Args:
         ds: the dataset.
         path: its file, for messages.
@@ -98,16 +101,14 @@ def dicom_kind(ds: Dataset, path: str | Path) -> str:
         InputError: any other modality or SOP class.
     """
     sop = str(ds.get("SOPClassUID", ""))
-    modality = str(ds.get("Modality", "")).upper()
-    if sop == NM_IMAGE_STORAGE or (modality == "NM" and not sop.startswith(SC_STORAGE_PREFIX)):
-        return "nm"
+    modality = str(ds.get("Modality", "")).strip().upper()
     if sop.startswith(SC_STORAGE_PREFIX):
-        return "sc"
-    return _wrong_modality(path, modality or "missing", sop)
-
-
-def _wrong_modality(path: str | Path, modality: str, sop: str) -> str:
-    raise InputError(path, f"Modality is {modality}, expected NM whole body (SOP class {sop or '?'})")
+        grey = int(ds.get("SamplesPerPixel", 1) or 1) == 1
+        counts = int(ds.get("BitsAllocated", 8) or 8) > 8
+        return "nm" if modality == "NM" and grey and counts else "sc"  # NM counts kept as SC
+    if modality == "NM" or (not modality and sop == NM_IMAGE_STORAGE):
+        return "nm"
+    raise InputError(path, f"Modality is {modality or 'missing'}, expected NM whole body")
 
 
 def _view_from_code(item: Dataset) -> tuple[str, str] | None:
@@ -155,7 +156,7 @@ def _detector_items(ds: Dataset, n_frames: int) -> list[Dataset | None]:
     return [None] * n_frames
 
 
-def _decode(ds: Dataset, path: Path) -> np.ndarray:
+def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise InputError(path, "no pixel data (PixelData is missing)")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
@@ -188,7 +189,7 @@ def frames_from_dataset(ds: Dataset, path: str | Path) -> tuple[list[ViewFrame],
         InputError: missing or undecodable pixels, bad sizes, colour NM data.
     """
     path = Path(path)
-    arr = _decode(ds, path)
+    arr = decode_pixels(ds, path)
     notes: list[str] = []
     if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
         raise InputError(path, "NM image with colour samples; expected grey counts")

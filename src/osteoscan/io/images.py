@@ -40,7 +40,7 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 TIFF_MAGICS = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 CHROMA_LIMIT = 0.08
 """A pixel whose channel spread exceeds this fraction of the value range is colour."""
-COMPOSITE_ASPECT = 0.45
+COMPOSITE_ASPECT = 0.4
 """A single body region wider than this fraction of its height holds two fused views."""
 _SMOOTH = 5
 _MIN_BODY_FRACTION = 0.15  # a body region holds at least this share of the largest region

@@ -12,7 +12,7 @@ from pydicom.dataset import Dataset
 from osteoscan.errors import InputError
 from osteoscan.io import limits
 from osteoscan.io.dicom import (
-    _decode,
+    decode_pixels,
     dicom_kind,
     is_dicom,
     read_dataset,
@@ -85,7 +85,7 @@ def _from_datasets(
 
 
 def _from_sc(path: Path, ds: Dataset, *, patient_id: str | None, study_id: str | None) -> BoneScan:
-    arr = _decode(ds, path)
+    arr = decode_pixels(ds, path)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if (samples == 1 and arr.ndim == 3) or arr.ndim == 4:
         raise InputError(path, f"multi-frame Secondary Capture ({arr.shape[0]} frames); expected one")
