@@ -1,0 +1,158 @@
+"""Rendering of bone scan views for reports: inverted gray like a reading station, heatmaps.
+
+Views are drawn as a nuclear medicine workstation shows them: dark uptake on a white
+background, windowed so that the bladder and injection site do not wash out the skeleton
+(upper window at the 99.5th percentile of body pixels, times a factor). Grad-CAM maps are
+blended in colour with matplotlib's ``turbo`` colormap, drawn only above 20 % of the map's
+peak so the anatomy under faint values stays readable. Images are returned as PNG bytes so
+reports can embed them as data URIs and stay one file.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+log = logging.getLogger(__name__)
+
+HEAT_FLOOR = 0.2
+"""Heatmap values below this fraction of the peak are not drawn (keeps the anatomy readable)."""
+
+
+def window(view: np.ndarray, *, percentile: float = 99.5, gain: float = 1.0) -> np.ndarray:
+    """Scale counts to 0..1 for display (0 = no counts), saturating hot spots.
+
+    Args:
+        view: float32 (rows, cols) counts.
+        percentile: percentile of the non-zero pixels mapped to full intensity.
+        gain: multiplies the upper window (lower shows faint uptake darker).
+
+    Returns:
+        float32 (rows, cols) in 0..1.
+    """
+    body = view[view > 0]
+    if body.size == 0:
+        return np.zeros_like(view, dtype=np.float32)
+    top = float(np.percentile(body, percentile)) * gain
+    return np.clip(view / max(top, 1e-6), 0.0, 1.0).astype(np.float32)
+
+
+def gray_rgb(view: np.ndarray, *, inverted: bool = True) -> np.ndarray:
+    """Windowed view as uint8 RGB (rows, cols, 3); inverted = dark uptake on white."""
+    g = window(view)
+    if inverted:
+        g = 1.0 - g
+    u8 = (g * 255.0 + 0.5).astype(np.uint8)
+    return np.repeat(u8[:, :, None], 3, axis=2)
+
+
+def _colormap(values: np.ndarray) -> np.ndarray:
+    from matplotlib import colormaps
+
+    return colormaps["turbo"](values)[..., :3]
+
+
+def overlay(view: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.55) -> np.ndarray:
+    """Blend a 0..1 heatmap over the inverted gray view.
+
+    Args:
+        view: counts (rows, cols).
+        heatmap: float32 (rows, cols) in 0..1, same shape as ``view``.
+        alpha: opacity of the colour at the heatmap's peak.
+
+    Returns:
+        uint8 RGB (rows, cols, 3).
+    """
+    if heatmap.shape != view.shape:
+        raise ValueError(f"heatmap {heatmap.shape} and view {view.shape} differ in shape")
+    base = gray_rgb(view).astype(np.float32) / 255.0
+    heat = np.clip(heatmap, 0.0, 1.0)
+    a = np.where(heat >= HEAT_FLOOR, alpha * heat, 0.0)[..., None]
+    rgb = (1.0 - a) * base + a * _colormap(heat)
+    return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def mark_points(
+    rgb: np.ndarray, points: Sequence[tuple[float, float]], *, radius: int = 9,
+    color: tuple[int, int, int] = (0, 160, 255), labels: Sequence[str] | None = None,
+) -> np.ndarray:
+    """Draw circles (and optional short labels) at (row, col) points.
+
+    Args:
+        rgb: uint8 (rows, cols, 3) image (not modified).
+        points: centres as (row, col) pixels.
+        radius: circle radius in pixels.
+        color: RGB outline colour.
+        labels: text drawn next to each circle.
+
+    Returns:
+        A new uint8 RGB image.
+    """
+    img = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(img)
+    for i, (r, c) in enumerate(points):
+        box = (c - radius, r - radius, c + radius, r + radius)
+        draw.ellipse(box, outline=color, width=2)
+        if labels is not None and i < len(labels):
+            draw.text((c + radius + 2, r - radius), labels[i], fill=color)
+    return np.asarray(img)
+
+
+def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour zoom by an integer factor (keeps pixels crisp in the browser)."""
+    if factor <= 1:
+        return rgb
+    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
+
+
+def png_bytes(rgb: np.ndarray, *, compress_level: int = 3) -> bytes:
+    """Encode uint8 RGB/gray as PNG (fast compression: reports are written often)."""
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def data_uri(png: bytes) -> str:
+    """PNG bytes as a ``data:image/png;base64,...`` URI for self-contained HTML."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def view_panels(
+    views: dict[str, np.ndarray],
+    heatmaps: dict[str, np.ndarray] | None = None,
+    marks: dict[str, list[tuple[float, float]]] | None = None,
+) -> dict[str, dict[str, str]]:
+    """Render each view plain and with its heatmap, as data URIs.
+
+    Args:
+        views: view name -> counts (rows, cols).
+        heatmaps: view name -> 0..1 map of the same shape (missing views are drawn plain).
+        marks: view name -> hotspot centres (row, col) drawn as circles on both panels.
+
+    Returns:
+        view name -> {"plain": uri, "heat": uri or ""}.
+    """
+    heatmaps = heatmaps or {}
+    marks = marks or {}
+    out: dict[str, dict[str, str]] = {}
+    for name, view in views.items():
+        pts = marks.get(name, [])
+        plain = mark_points(gray_rgb(view), pts) if pts else gray_rgb(view)
+        panel = {"plain": data_uri(png_bytes(plain)), "heat": ""}
+        if name in heatmaps and heatmaps[name] is not None:
+            heat = overlay(view, heatmaps[name])
+            heat = mark_points(heat, pts, color=(255, 255, 255)) if pts else heat
+            panel["heat"] = data_uri(png_bytes(heat))
+        out[name] = panel
+    return out
+
+
+def heatmap_png(heatmap: np.ndarray) -> bytes:
+    """A heatmap alone as a colour PNG (for files written next to the JSON)."""
+    rgb = (_colormap(np.clip(heatmap, 0, 1)) * 255 + 0.5).astype(np.uint8)
+    return png_bytes(rgb)

@@ -1,0 +1,176 @@
+"""HTML pages: the per-study report, the worklist and index pages (jinja2 templates).
+
+Every page carries the "Research use only" banner. Reports are single files: the view
+images are embedded as PNG data URIs, so a report can be mailed or archived alone.
+
+Example:
+    >>> write_report(scan, result, "report.html")            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from osteoscan import __version__
+from osteoscan.reporting.figures import view_panels
+from osteoscan.reporting.results import atomic_write_text, worklist_csv, worklist_rows
+from osteoscan.types import BoneScan
+
+log = logging.getLogger(__name__)
+
+MAPPING_TEXT = {
+    "stack": "views stacked as channels, so one map is shared by both views",
+    "aggregate": "map computed on the aggregated view and carried onto the posterior view "
+                 "through the alignment shift",
+    "single": "single-view input",
+}
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 1e4 else f"{v:,.0f}"
+    return "" if v is None else str(v)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["basename"] = lambda p: Path(str(p)).name if p else ""
+    env.filters["fmt"] = _fmt
+    return env
+
+
+def _render(template: str, **context: Any) -> str:
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return _env().get_template(template).render(version=__version__, generated=now, **context)
+
+
+def _acquisition_rows(scan: BoneScan) -> list[tuple[str, str]]:
+    a, s = scan.acquisition, scan.source
+    counts = ", ".join(f"{c:,.0f}" for c in a.total_counts) if a.total_counts else ""
+    rows = [
+        ("Source format", s.format), ("Vendor / model", " / ".join(x for x in (s.vendor, s.model) if x)),
+        ("Image size (rows x cols)", "%d x %d" % scan.shape),
+        ("Pixel spacing (mm)", "" if scan.spacing_mm is None else "%.2f x %.2f" % tuple(scan.spacing_mm)),
+        ("Total counts per view", counts),
+        ("Scan length (mm)", _fmt(a.scan_length_mm)), ("Frame duration (ms)", _fmt(a.frame_duration_ms)),
+        ("Scan velocity (mm/s)", _fmt(a.scan_velocity_mm_s)),
+        ("Radiopharmaceutical", _fmt(a.radiopharmaceutical)), ("Injected activity (MBq)", _fmt(a.injected_mbq)),
+        ("Posterior mirrored on reading", "yes" if scan.posterior_mirrored else "no"),
+        ("Reader notes", "; ".join(s.notes)),
+        ("Files", ", ".join(Path(f).name for f in s.files)),
+    ]
+    return [(k, v) for k, v in rows if v not in ("", None)]
+
+
+def _model_rows(model: dict) -> list[tuple[str, str]]:
+    metrics = model.get("metrics") or {}
+    flat = ", ".join(f"{k}: {_fmt(v)}" for k, v in metrics.items() if not isinstance(v, dict))
+    thr = model.get("threshold")
+    rows = [
+        ("Architecture", model.get("architecture", "")),
+        ("Classes", ", ".join(model.get("classes", []))),
+        ("Operating threshold", "" if thr is None else f"{thr:.3f} ({model.get('threshold_rule', '')})"),
+        ("Preprocessing", ", ".join(f"{k}={v}" for k, v in (model.get("preprocess") or {}).items())),
+        ("Validation metrics", flat),
+        ("Trained on", ", ".join(f"{k}: {_fmt(v)}" for k, v in (model.get("data") or {}).items()
+                                 if not isinstance(v, (dict, list)))),
+        ("Created", model.get("created", "")), ("Weights", model.get("source", "")),
+        ("Notes", model.get("notes", "")),
+    ]
+    return [(k, v) for k, v in rows if v]
+
+
+def _regions(result: Any) -> list[dict]:
+    table = getattr(result.lesions, "regions", None)
+    if table is None:
+        return []
+    if hasattr(table, "to_dict"):  # pandas DataFrame
+        return list(table.to_dict(orient="records"))
+    return [dict(r) for r in table]
+
+
+def render_report(scan: BoneScan, result: Any, *, view_height: int = 720) -> str:
+    """The per-study report as HTML text.
+
+    Args:
+        scan: the study.
+        result: its :class:`osteoscan.inference.Prediction`.
+        view_height: displayed height of each view in CSS pixels.
+    """
+    views = {"anterior": scan.anterior}
+    if scan.posterior is not None:
+        views["posterior"] = scan.posterior
+    if scan.views and scan.views[0].view == "composite":
+        views = {"composite": scan.anterior}
+    marks: dict[str, list[tuple[float, float]]] = {}
+    for h in result.hotspots:
+        marks.setdefault(h.view, []).append((h.row, h.col))
+    panels = view_panels(views, result.heatmaps, marks)
+    r = dict(vars(result))
+    r["hotspots_available"] = result.lesions is not None or bool(result.hotspots)
+    return _render(
+        "report.html.j2", r=r, scan=scan, panels=panels, view_height=view_height,
+        mapping_text=MAPPING_TEXT.get(result.explain.get("mapping", ""), "see docs/analyze.md"),
+        acquisition=_acquisition_rows(scan), model_rows=_model_rows(result.model),
+        regions=_regions(result),
+    )
+
+
+def write_report(scan: BoneScan, result: Any, path: str | Path, **kwargs: Any) -> Path:
+    """Write the per-study HTML report (atomically).
+
+    Args:
+        scan: the study.
+        result: its :class:`osteoscan.inference.Prediction`.
+        path: output ``.html`` file.
+        **kwargs: passed to :func:`render_report`.
+
+    Returns:
+        The path written.
+    """
+    return atomic_write_text(path, render_report(scan, result, **kwargs))
+
+
+def write_worklist(records: list[dict], out_dir: str | Path, *, failures: list[dict] | None = None,
+                   model: str = "") -> tuple[Path, Path]:
+    """Write ``worklist.csv`` and ``worklist.html``, sorted by probability (highest first).
+
+    Args:
+        records: per-study dicts with at least patient_id, study_id, probability, decision,
+            positive; optional n_hotspots, bsi, report (relative link), json, input.
+        out_dir: folder to write into.
+        failures: {"input", "error"} dicts listed at the end of the HTML page.
+        model: model description shown on the page.
+
+    Returns:
+        (csv path, html path).
+    """
+    out = Path(out_dir)
+    rows = worklist_rows(records)
+    csv_path = atomic_write_text(out / "worklist.csv", worklist_csv(rows))
+    html = _render("worklist.html.j2", rows=rows, failures=failures or [], model=model)
+    return csv_path, atomic_write_text(out / "worklist.html", html)
+
+
+def write_index(path: str | Path, title: str, sections: list[dict], *, intro: str = "") -> Path:
+    """Write an index page linking outputs.
+
+    Args:
+        path: output ``.html`` file.
+        title: page title.
+        sections: dicts with "title" and optional "text", "table" [(key, value)],
+            "links" [(text, relative href)].
+        intro: a paragraph under the title.
+    """
+    return atomic_write_text(path, _render("index.html.j2", title=title, sections=sections, intro=intro))

@@ -1,0 +1,78 @@
+"""``osteoscan analyze``: probabilities, Grad-CAM, per-study reports and a worklist."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, \
+    TimeRemainingColumn
+from rich.table import Table
+
+console = Console(stderr=True)
+
+
+def progress_bar() -> Progress:
+    """The progress bar every long osteoscan command shows (with ETA)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    TextColumn("[dim]{task.fields[item]}"), console=console, transient=False)
+
+
+def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
+                reports: bool = True, masks: bool = False, threads: int | None = None):
+    """Discover, analyze with a progress bar, print a summary; returns the BatchResult."""
+    from osteoscan.service.batch_analyze import analyze_batch, discover
+
+    tasks = discover(inputs)
+    with progress_bar() as bar:
+        job = bar.add_task("analyze", total=len(tasks), item="")
+        result = analyze_batch(
+            tasks, out, model=model, workers=workers, reports=reports, masks=masks, threads=threads,
+            progress=lambda done, total, label: bar.update(job, completed=done, item=Path(label).name),
+        )
+    return result
+
+
+def _summary(result) -> None:
+    table = Table(title=f"{len(result.records)} studies analysed in {result.seconds:.1f} s",
+                  show_lines=False)
+    for col in ("patient", "study", "probability", "decision"):
+        table.add_column(col)
+    for r in sorted(result.records, key=lambda r: -r["probability"])[:15]:
+        table.add_row(str(r["patient_id"]), str(r["study_id"])[-24:], f"{r['probability']:.3f}",
+                      str(r["decision"]))
+    console.print(table)
+    for f in result.failures:
+        console.print(f"[red]failed[/] {f['input']}: {f['error']}")
+    console.print(f"worklist: {result.worklist[1]}" if result.worklist else "")
+
+
+def analyze(
+    inputs: Annotated[list[Path], typer.Argument(
+        help="Studies: DICOM files, pictures, folders (searched recursively) or manifest CSVs.")],
+    model: Annotated[str | None, typer.Option(
+        "--model", "-m", help="Run folder, checkpoint folder or model.json; default: the bundled reference model.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("osteoscan-analyze"),
+    workers: Annotated[int, typer.Option(
+        "--workers", "-w", min=1, help="Worker processes (one torch thread each).")] = 2,
+    reports: Annotated[bool, typer.Option(
+        "--reports/--no-reports", help="Write a per-study HTML report.")] = True,
+    masks: Annotated[bool, typer.Option(
+        "--masks/--no-masks", help="Include hotspot masks (run-length encoded) in the JSON.")] = False,
+) -> None:
+    """Analyze studies: probability of metastasis, Grad-CAM, reports, worklist. Research use only.
+
+    Exit code 0 when every study succeeded, 2 when some failed (they are listed).
+    """
+    result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks)
+    _summary(result)
+    if result.failures:
+        raise typer.Exit(code=2)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``analyze`` to the osteoscan command."""
+    app.command("analyze")(analyze)

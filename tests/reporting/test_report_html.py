@@ -1,0 +1,127 @@
+"""Per-study report, worklist, JSON record: content a reader relies on, not just "a file"."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from osteoscan.inference import Prediction
+from osteoscan.reporting.figures import gray_rgb, overlay
+from osteoscan.reporting.html import render_report, write_index, write_report, write_worklist
+from osteoscan.reporting.results import mask_rle, rle_mask, study_record
+from osteoscan.types import Hotspot
+
+_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+
+def _prediction(scan, *, hotspots=(), lesions=None, bsi=None, prob=0.83) -> Prediction:
+    heat = np.zeros(scan.shape, np.float32)
+    heat[90:110, 20:40] = 1.0
+    return Prediction(
+        study_id=scan.study_id, patient_id=scan.patient_id, probability=prob,
+        probabilities={"normal": 1 - prob, "metastasis": prob}, decision="metastasis" if prob >= 0.4 else "normal",
+        positive=prob >= 0.4, threshold=0.4, heatmaps={"anterior": heat, "posterior": heat},
+        heatmap_class="metastasis", hotspots=list(hotspots), bsi=bsi, lesions=lesions,
+        model={"architecture": "convnextv2_atto", "classes": ["normal", "metastasis"], "threshold": 0.4,
+               "threshold_rule": "youden", "preprocess": {"views": "stack"}, "metrics": {"val_auc": 0.91}},
+        explain={"layer": "stages.-1", "method": "split", "mapping": "stack"}, timings={"forward_gradcam": 0.1})
+
+
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.imgs, self.text = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "img":
+            self.imgs.append(dict(attrs))
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_has_banner_views_heatmaps_provenance_and_model(tmp_path):
+    scan = fx.make_scan(patient_id="P<script>x</script>")
+    path = write_report(scan, _prediction(scan), tmp_path / "r" / "report.html")
+    html = path.read_text()
+    parser = _Tags()
+    parser.feed(html)
+    text = " ".join(parser.text)
+    assert "Research use only" in text and "not for clinical decisions" in text
+    assert "<script>x" not in html  # patient text is escaped
+    srcs = [i["src"] for i in parser.imgs]
+    assert len(srcs) == 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert "0.830" in text and "metastasis" in text and "0.400" in text
+    assert "view_code" in text and "R-10214" in text  # how the views were identified
+    assert "Tc99m MDP" in text and "1,780" in text or "1.78e+03" in text
+    assert "convnextv2_atto" in text and "youden" in text
+    assert "no lesion analyzer attached" in text
+    assert [p.name for p in path.parent.iterdir()] == ["report.html"]  # no temp files left
+
+
+def test_report_renders_hotspots_regions_and_bsi_when_present(tmp_path):
+    scan = fx.make_scan()
+    mask = np.zeros(scan.shape, bool)
+    mask[97:104, 27:34] = True
+    hs = [Hotspot("anterior", 100.0, 30.0, 282.2, "thoracic_spine", 0.91, mask, uptake_ratio=3.2)]
+    lesions = type("L", (), {"regions": [{"region": "thoracic_spine", "involved_pct": 4.1, "bsi": 0.13}]})()
+    text = render_report(scan, _prediction(scan, hotspots=hs, lesions=lesions, bsi=0.13))
+    assert "Bone Scan Index" in text and "0.13 %" in text
+    assert "thoracic_spine" in text and "0.91" in text and "3.20" in text and "involved_pct" in text
+
+
+def test_inverted_gray_and_overlay():
+    view = np.zeros((20, 10), np.float32)
+    view[5, 5] = 100.0
+    view[6, 5] = 10.0
+    g = gray_rgb(view)
+    assert g[0, 0, 0] == 255 and g[5, 5, 0] == 0 and 0 < g[6, 5, 0] < 255
+    heat = np.zeros_like(view)
+    heat[5, 5] = 1.0
+    o = overlay(view, heat)
+    assert (o[0, 0] == 255).all() and not (o[5, 5] == g[5, 5]).all()
+
+
+def test_rle_round_trip():
+    rng = np.random.default_rng(1)
+    for m in (rng.random((7, 9)) > 0.6, np.ones((3, 3), bool), np.zeros((2, 5), bool)):
+        assert (rle_mask(mask_rle(m)) == m).all()
+    assert mask_rle(np.array([[1, 1, 0]], bool))["counts"] == [0, 2, 1]
+
+
+def test_study_record_is_json_with_hotspots(tmp_path):
+    scan = fx.make_scan()
+    mask = np.zeros(scan.shape, bool)
+    mask[1:3, 1:3] = True
+    hs = [Hotspot("posterior", 2.0, 2.0, 23.0, "skull", 0.5, mask)]
+    rec = study_record(scan, _prediction(scan, hotspots=hs, bsi=0.2), masks=True, report="reports/x.html")
+    back = json.loads(json.dumps(rec))
+    assert back["schema"] == "osteoscan.analyze/1" and back["bsi"] == 0.2
+    assert back["views"][1]["rule"] == "view_code" and back["gradcam"]["peaks"]["anterior"] == [90, 20]
+    h = back["hotspots"][0]
+    assert {"view", "row", "col", "area_mm2", "region", "probability"} <= set(h)
+    assert rle_mask(h["mask_rle"]).sum() == 4
+
+
+def test_worklist_sorted_by_probability_with_failures(tmp_path):
+    recs = [{"patient_id": f"P{i}", "study_id": f"S{i}", "probability": p, "decision": "x",
+             "positive": p > 0.5, "report": f"reports/S{i}.html"} for i, p in enumerate([0.2, 0.9, 0.5])]
+    csv_path, html_path = write_worklist(recs, tmp_path, failures=[{"input": "bad.dcm", "error": "bad.dcm: not DICOM"}])
+    rows = list(csv.DictReader(csv_path.open()))
+    assert [r["study_id"] for r in rows] == ["S1", "S2", "S0"] and rows[0]["rank"] == "1"
+    html = html_path.read_text()
+    assert html.index("S1") < html.index("S2") < html.index("S0")
+    assert "bad.dcm: not DICOM" in html and "Research use only" in html
+
+
+def test_index_page_links(tmp_path):
+    p = write_index(tmp_path / "index.html", "Demo", [{"title": "Outputs", "links": [("Worklist", "a/worklist.html")]}])
+    assert 'href="a/worklist.html"' in p.read_text()

@@ -1,0 +1,86 @@
+"""Predictor: probabilities, decision at the card threshold, heatmaps on both views, hooks."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import osteoscan as osc
+from osteoscan.errors import ModelError
+from osteoscan.inference import Prediction, Predictor
+from osteoscan.types import Hotspot
+
+_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parent / "_analyze_fixtures.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+torch.set_num_threads(1)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "deit_base", "swin_base"])
+def test_predict_cnn_and_transformers(arch):
+    card = fx.tiny_card(arch)
+    pred = Predictor(fx.tiny_model(card), card).predict(fx.make_scan())
+    assert isinstance(pred, Prediction)
+    assert 0.0 <= pred.probability <= 1.0
+    assert sum(pred.probabilities.values()) == pytest.approx(1.0, abs=1e-5)
+    assert pred.probability == pytest.approx(pred.probabilities["metastasis"])
+    assert pred.decision == ("metastasis" if pred.probability >= 0.5 else "normal")
+    assert set(pred.heatmaps) == {"anterior", "posterior"}
+    for h in pred.heatmaps.values():
+        assert h.shape == (256, 64) and h.dtype == np.float32
+        assert 0.0 <= h.min() and h.max() <= 1.0
+    assert pred.explain["method"] == "split"
+    assert pred.hotspots == [] and pred.bsi is None
+
+
+def test_threshold_decides_and_multiclass_uses_argmax():
+    scan = fx.make_scan()
+    card = fx.tiny_card(threshold=0.0)
+    model = fx.tiny_model(card)
+    assert Predictor(model, card, gradcam=False).predict(scan).decision == "metastasis"
+    card.threshold = 1.0
+    pred = Predictor(model, card, gradcam=False).predict(scan)
+    assert pred.decision == "normal" and not pred.positive and pred.heatmaps == {}
+    card3 = fx.tiny_card(classes=("normal", "adeno", "non_adeno"))
+    pred3 = Predictor(fx.tiny_model(card3), card3).predict(scan)
+    assert pred3.decision == max(pred3.probabilities, key=pred3.probabilities.get)
+    assert pred3.probability == pytest.approx(1 - pred3.probabilities["normal"])
+    assert pred3.heatmap_class in ("adeno", "non_adeno") and pred3.threshold is None
+
+
+def test_from_path_round_trip(tmp_path):
+    fx.save_tiny(tmp_path / "run")
+    pred = Predictor.from_path(tmp_path / "run").predict(fx.make_scan())
+    assert pred.model["architecture"] == "resnet18"
+    assert pred.model["source"].endswith("run")
+
+
+def test_default_without_reference_is_a_clear_model_error(monkeypatch, tmp_path):
+    import osteoscan.inference as inf
+
+    monkeypatch.setattr(inf, "REFERENCE_DIR", tmp_path / "missing")
+    with pytest.raises(ModelError, match="reference model is missing"):
+        Predictor.default()
+
+
+def test_lesion_analyzer_hook_fills_hotspots_and_bsi():
+    class FakeAnalyzer:
+        def analyze(self, scan):
+            mask = np.zeros(scan.shape, bool)
+            mask[97:104, 27:34] = True
+            hs = Hotspot("anterior", 100.0, 30.0, 49 * 5.76, "ribs", 0.8, mask)
+            return type("R", (), {"hotspots": [hs], "bsi": 0.42, "regions": None})()
+
+    card = fx.tiny_card()
+    pred = Predictor(fx.tiny_model(card), card, lesion_analyzer=FakeAnalyzer()).predict(fx.make_scan())
+    assert len(pred.hotspots) == 1 and pred.bsi == pytest.approx(0.42)
+
+
+def test_public_api_names():
+    assert osc.Predictor is Predictor and osc.Prediction is Prediction
+    assert callable(osc.write_report)
