@@ -18,6 +18,9 @@ __version__ = "0.1.0"
 
 _LAZY: dict[str, str] = {
     # public name -> module that defines it; each stage adds its own line
+    "Predictor": "osteoscan.inference",
+    "Prediction": "osteoscan.inference",
+    "write_report": "osteoscan.reporting.html",
     "evaluate_predictions": "osteoscan.evaluation.core",
     "delong_roc_test": "osteoscan.evaluation.statistics",
     "delong_roc_variance": "osteoscan.evaluation.statistics",

@@ -22,6 +22,7 @@ from osteoscan.errors import OsteoscanError
 
 COMMAND_MODULES: tuple[str, ...] = (
     # each module adds its commands through register(app); keep one line per module
+    "cli_analyze",
     "cli_evaluate",
 )
 
