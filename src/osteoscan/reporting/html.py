@@ -73,9 +73,19 @@ def _acquisition_rows(scan: BoneScan) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v not in ("", None)]
 
 
+def _metric_text(value: Any) -> str:
+    if isinstance(value, dict) and "auc" in value:
+        ci = ""
+        if value.get("ci_low") is not None and value.get("ci_high") is not None:
+            ci = f" (95% CI {value['ci_low']:.3f}-{value['ci_high']:.3f}"
+            ci += f", n={value['n']})" if "n" in value else ")"
+        return f"{value['auc']:.3f}{ci}"
+    return "" if isinstance(value, (dict, list)) else _fmt(value)
+
+
 def _model_rows(model: dict) -> list[tuple[str, str]]:
     metrics = model.get("metrics") or {}
-    flat = ", ".join(f"{k}: {_fmt(v)}" for k, v in metrics.items() if not isinstance(v, dict))
+    flat = "; ".join(f"{k}: {_metric_text(v)}" for k, v in metrics.items() if _metric_text(v))
     thr = model.get("threshold")
     rows = [
         ("Architecture", model.get("architecture", "")),

@@ -139,9 +139,22 @@ def study_record(scan: BoneScan, result: Any, *, masks: bool = False, **extra: A
     return rec
 
 
+def clean(obj: Any) -> Any:
+    """Recursively make ``obj`` JSON-safe: NaN/inf -> None, numpy scalars/arrays -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [clean(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return clean(obj.tolist())
+    if isinstance(obj, Path):
+        return str(obj)
+    return _num(obj)
+
+
 def dumps(record: dict) -> str:
-    """JSON text (indented, NaN-free)."""
-    return json.dumps(record, indent=2, default=_num, allow_nan=False)
+    """JSON text (indented; NaN and infinities written as null)."""
+    return json.dumps(clean(record), indent=2, allow_nan=False)
 
 
 def worklist_rows(records: list[dict]) -> list[dict]:
