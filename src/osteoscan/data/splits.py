@@ -78,7 +78,11 @@ def _take_fraction(
     n_groups = len(np.unique(groups[index]))
     if n_groups < 2:
         raise ConfigError(f"protocol: cannot split {n_groups} patient(s) into two parts")
-    n_splits = min(20, n_groups)
+    # at most as many folds as the rarest class has patients, so that every fold holds each
+    # class (20 folds at most: 5 % granularity for the fraction)
+    sub_l, sub_g = labels[index], groups[index]
+    rarest = min(len(np.unique(sub_g[sub_l == c])) for c in np.unique(sub_l))
+    n_splits = max(2, min(20, n_groups, rarest))
     folds = _group_folds(labels[index], groups[index], n_splits, seed)
     n_take = min(len(folds) - 1, max(1, round(fraction * len(folds))))
     taken = np.sort(np.concatenate([index[f] for f in folds[:n_take]]))

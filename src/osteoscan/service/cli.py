@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     # each module adds its commands through register(app); keep one line per module
     "cli_analyze",
     "cli_evaluate",
+    "cli_train",
 )
 
 console = Console(stderr=True)

@@ -1,0 +1,128 @@
+"""A torch Dataset over a :class:`~osteoscan.data.table.StudyTable`.
+
+Each item is decoded (or taken from the in-memory cache), preprocessed and augmented by the
+preprocessing stage's pipeline ``transform(scan, rng) -> float32 (C, H, W)``. The random
+generator of an item is seeded from ``(seed, epoch, row)``, so augmentation does not depend
+on the number of DataLoader workers or on where a resumed run restarts.
+
+Caching: decoded counts are kept as float16 (half the memory of float32; counts below 2048
+are exact, above it the relative error is < 0.05 %, far below Poisson noise). Decoding a
+DICOM file is cheap but not free; with the cache every epoch after the first skips it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from osteoscan.data.table import StudyTable
+from osteoscan.types import BoneScan
+
+logger = logging.getLogger(__name__)
+
+Transform = Callable[[BoneScan, np.random.Generator], np.ndarray]
+
+
+class _HalfScan:
+    """A decoded study stored compactly: float16 views and the scan's metadata."""
+
+    __slots__ = ("template", "anterior", "posterior")
+
+    def __init__(self, scan: BoneScan):
+        tiny = np.zeros((1, 1), np.float32)
+        self.template = dataclasses.replace(
+            scan, anterior=tiny, posterior=None if scan.posterior is None else tiny
+        )
+        self.anterior = scan.anterior.astype(np.float16)
+        self.posterior = None if scan.posterior is None else scan.posterior.astype(np.float16)
+
+    def scan(self) -> BoneScan:
+        post = None if self.posterior is None else self.posterior.astype(np.float32)
+        return dataclasses.replace(self.template, anterior=self.anterior.astype(np.float32),
+                                   posterior=post)
+
+
+class ScanDataset(Dataset):
+    """Rows of a study table as ``(image, target, row)`` triples.
+
+    Args:
+        table: the studies.
+        rows: which rows of the table this dataset serves.
+        targets: class index per table row (-1 when unknown).
+        transform: ``transform(scan, rng)`` -> float32 (C, H, W).
+        seed: base seed of the per-item random generators.
+        cache: keep decoded studies in memory (float16) after first use.
+
+    Example:
+        >>> ds = ScanDataset(table, np.arange(len(table)), targets, pipeline)  # doctest: +SKIP
+        >>> image, target, row = ds[0]                                          # doctest: +SKIP
+    """
+
+    def __init__(
+        self, table: StudyTable, rows: Sequence[int], targets: np.ndarray, transform: Transform,
+        *, seed: int = 0, cache: bool = True,
+    ):
+        self.table = table
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.targets = np.asarray(targets, dtype=np.int64)
+        self.transform = transform
+        self.seed = int(seed)
+        self.cache = cache
+        self.epoch = 0
+        self._cache: dict[int, _HalfScan] = {}
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Change the augmentation draw (call once per epoch, before iterating)."""
+        self.epoch = int(epoch)
+
+    def scan(self, row: int) -> BoneScan:
+        """The decoded study of a table row (from the cache when possible)."""
+        if row in self._cache:
+            return self._cache[row].scan()
+        scan = self.table.load(row)
+        if self.cache:
+            self._cache[row] = _HalfScan(scan)
+        return scan
+
+    def warm_cache(self) -> None:
+        """Decode every study now (before DataLoader workers fork and share the pages)."""
+        for row in self.rows:
+            self.scan(int(row))
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int, int]:
+        row = int(self.rows[i])
+        rng = np.random.default_rng([self.seed, self.epoch, row])
+        image = self.transform(self.scan(row), rng)
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32)), int(self.targets[row]), row
+
+    def class_counts(self, num_classes: int) -> np.ndarray:
+        """Number of rows of each class (unknown targets ignored)."""
+        t = self.targets[self.rows]
+        return np.bincount(t[t >= 0], minlength=num_classes)
+
+    def sample_weights(self, num_classes: int) -> np.ndarray:
+        """Per-row weights that balance classes in expectation (for WeightedRandomSampler)."""
+        counts = np.maximum(self.class_counts(num_classes), 1)
+        t = self.targets[self.rows]
+        return np.where(t >= 0, 1.0 / counts[np.clip(t, 0, None)], 0.0)
+
+
+def encode_targets(labels: np.ndarray, classes: Sequence[str], column: str) -> np.ndarray:
+    """Class indices of labels ("" -> -1); unknown class names raise ConfigError."""
+    from osteoscan.errors import ConfigError
+
+    index = {c: i for i, c in enumerate(classes)}
+    unknown = sorted({v for v in labels if v and v not in index})
+    if unknown:
+        raise ConfigError(
+            f"data.classes: labels {unknown} in column {column!r} are not among {list(classes)}"
+        )
+    return np.array([index.get(v, -1) for v in labels], dtype=np.int64)

@@ -1,0 +1,152 @@
+"""Predictions: a model over studies -> the predictions CSV others read (docs/training.md).
+
+Columns: ``study_id``, ``patient_id``, ``label`` (when the source has labels),
+``prob_<class>`` and ``predicted``. A binary model whose positive class is "metastasis"
+writes only ``prob_metastasis`` (P(metastasis)); any other model writes one ``prob_<class>``
+column per class (summing to 1). ``predicted`` is the positive class when
+P(positive) >= the card's threshold (binary), else the arg-max class.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from osteoscan.errors import OsteoscanError
+from osteoscan.training._files import atomic_write
+from osteoscan.training.checkpoint import ModelCard, load_checkpoint
+
+logger = logging.getLogger(__name__)
+
+
+def probability_columns(card: ModelCard) -> list[str]:
+    """The ``prob_*`` columns a model writes."""
+    if card.is_binary and card.positive == "metastasis":
+        return ["prob_metastasis"]
+    return [f"prob_{c}" for c in card.classes]
+
+
+def decide(card: ModelCard, prob: np.ndarray) -> np.ndarray:
+    """Predicted class names from (n, classes) probabilities and the card's threshold."""
+    classes = np.asarray(card.classes)
+    if card.is_binary:
+        pos = card.classes.index(card.positive)
+        neg = card.classes[1 - pos]
+        thr = 0.5 if card.threshold is None else card.threshold
+        return np.where(prob[:, pos] >= thr, card.positive, neg)
+    return classes[np.argmax(prob, axis=1)]
+
+
+def predictions_frame(
+    card: ModelCard, study_id: np.ndarray, patient_id: np.ndarray, prob: np.ndarray,
+    label: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """The predictions table for studies with probabilities ``prob`` (n, classes)."""
+    frame = pd.DataFrame({"study_id": np.asarray(study_id, str), "patient_id": np.asarray(patient_id, str)})
+    if label is not None:
+        frame["label"] = label
+    cols = probability_columns(card)
+    if len(cols) == 1:
+        frame[cols[0]] = prob[:, card.classes.index(card.positive)]
+    else:
+        for k, col in enumerate(cols):
+            frame[col] = prob[:, k]
+    frame["predicted"] = decide(card, prob) if len(prob) else []
+    return frame
+
+
+def write_predictions(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a predictions table as CSV, atomically."""
+    path = Path(path)
+    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6f"))
+    return path
+
+
+@dataclass
+class PredictResult:
+    """Outcome of :func:`predict_manifest`.
+
+    Attributes:
+        frame: the predictions written.
+        failed: (study_id or row, reason) for every study that could not be predicted.
+        path: the CSV written.
+    """
+
+    frame: pd.DataFrame
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    path: Path | None = None
+
+
+def predict_manifest(
+    model_source: str | Path, manifest: str | Path, out: str | Path, *,
+    label_column: str | None = None, batch_size: int = 8,
+    on_study: Callable[[int], None] | None = None,
+) -> PredictResult:
+    """Predict every study of a manifest and write the predictions CSV.
+
+    Bad studies (unreadable files, wrong shapes) are skipped and listed in ``failed``.
+
+    Args:
+        model_source: anything :func:`~osteoscan.training.checkpoint.load_checkpoint` accepts.
+        manifest: a manifest CSV (docs/data-format.md).
+        out: the CSV to write.
+        label_column: manifest column with true labels (default: the card's label column,
+            else "label"); the ``label`` column is written only when it exists.
+        batch_size: studies per forward pass.
+        on_study: progress hook called with the number of studies done.
+
+    Returns:
+        A :class:`PredictResult`.
+    """
+    from osteoscan.data.table import table_from_manifest
+    from osteoscan.training.build import make_pipeline
+
+    model, card = load_checkpoint(model_source)
+    table = table_from_manifest(manifest)
+    pipeline = make_pipeline(card.preprocess, None)
+    column = label_column or card.training.get("label_column", "label")
+    labels = table.column(column)
+    kept, probs, failed = [], [], []
+    for start in range(0, len(table), batch_size):
+        rows = range(start, min(start + batch_size, len(table)))
+        batch, ok = _load_batch(table, rows, pipeline, failed)
+        if ok:
+            probs.append(_forward(model, np.stack(batch)))
+            kept.extend(ok)
+        if on_study:
+            on_study(len(rows))
+    prob = np.concatenate(probs) if probs else np.zeros((0, len(card.classes)))
+    f = table.frame.iloc[kept]
+    frame = predictions_frame(card, f["study_id"].to_numpy(), f["patient_id"].to_numpy(), prob,
+                              None if labels is None else labels[kept])
+    return PredictResult(frame, failed, write_predictions(frame, out))
+
+
+def _load_batch(table, rows, pipeline, failed: list) -> tuple[list[np.ndarray], list[int]]:
+    batch, ok = [], []
+    for i in rows:
+        sid = str(table.frame["study_id"].iloc[i])
+        try:
+            batch.append(pipeline(table.load(i), np.random.default_rng(0)))
+            ok.append(i)
+        except (OsteoscanError, ValueError, OSError) as exc:
+            logger.warning("study %s: skipped (%s)", sid, exc)
+            failed.append((sid, str(exc)))
+    shapes = {b.shape for b in batch}
+    if len(shapes) > 1:  # the pipeline resizes, so this means a broken study
+        raise OsteoscanError(f"studies {[table.frame['study_id'].iloc[i] for i in ok]}: "
+                             f"preprocessing gave different shapes {sorted(shapes)}")
+    return batch, ok
+
+
+@torch.no_grad()
+def _forward(model: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
+    device = next(model.parameters()).device
+    logits = model(torch.from_numpy(batch.astype(np.float32)).to(device))
+    return torch.softmax(logits.float(), dim=1).cpu().numpy()
