@@ -38,6 +38,9 @@ _LAZY: dict[str, str] = {
     "create_model": "osteoscan.models",
     "model_info": "osteoscan.models",
     "load_study": "osteoscan.io.study",
+    "simulate_study": "osteoscan.simulate",
+    "simulate_cohort": "osteoscan.simulate",
+    "write_cohort": "osteoscan.simulate",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -23,8 +23,10 @@ from osteoscan.errors import OsteoscanError
 COMMAND_MODULES: tuple[str, ...] = (
     # each module adds its commands through register(app); keep one line per module
     "cli_analyze",
+    "cli_dataset",
     "cli_evaluate",
     "cli_train",
+    "cli_simulate",
 )
 
 console = Console(stderr=True)

@@ -1,0 +1,313 @@
+"""A geometric whole-body skeleton phantom in mm, rasterised on a site's pixel grid.
+
+Body coordinates: x in mm from the body midline (negative = patient's right, which is the
+viewer's left in the anterior orientation), y in mm down from the vertex. Landmarks are
+fractions of the body height H (anthropometric proportions); a tilt and a lateral offset move
+the whole body on the table. Every bone is a :class:`Structure`: a projected-thickness patch,
+its skeletal region (osteoscan.skeleton.REGIONS), its relative tracer uptake and its depth as
+a fraction of the local body thickness (0 = anterior skin, 1 = posterior skin), which the
+physics uses for attenuation and collimator blur.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from osteoscan.simulate._raster import Grid, Patch, ellipsoid, polygon, polyline
+
+
+@dataclass(frozen=True)
+class Body:
+    """Patient and positioning parameters.
+
+    Attributes:
+        height: body height H in mm.
+        build: width/thickness multiplier (1 = average).
+        x_offset: lateral shift on the table in mm.
+        y_top: vertex position below the first row in mm.
+        tilt_deg: in-plane rotation about the pelvis.
+        arms: "sides" or "abdomen".
+        scan_length: table travel in mm; rows below it are empty (feet may be cut).
+    """
+
+    height: float
+    build: float
+    x_offset: float
+    y_top: float
+    tilt_deg: float
+    arms: str
+    scan_length: float
+
+
+@dataclass
+class Structure:
+    """One bone (or organ) drawn on the grid.
+
+    Attributes:
+        name: e.g. "T7", "rib4_left_posterior", "femur_right_shaft", "kidney_left".
+        region: skeletal region name, or "" for soft-tissue organs.
+        frac: depth as a fraction of body thickness from the anterior skin.
+        uptake: tracer concentration relative to normal cortical bone.
+        patch: (rows slice, cols slice, projected thickness in mm).
+    """
+
+    name: str
+    region: str
+    frac: float
+    uptake: float
+    patch: Patch
+
+
+def sample_body(rng: np.random.Generator, grid: Grid) -> Body:
+    """Draw a patient: height, build, offset, tilt, arm position and scan length."""
+    height = float(rng.normal(1720, 85))
+    height = float(np.clip(height, 1520, min(1950, grid.rows * grid.spacing - 120)))
+    y_top = float(rng.uniform(15, 55))
+    full = height + y_top + rng.uniform(20, 60)
+    short = rng.random() < 0.12  # the sweep stopped above the feet
+    scan = y_top + height * rng.uniform(0.80, 0.93) if short else full
+    return Body(
+        height=height,
+        build=float(np.clip(rng.normal(1.0, 0.1), 0.8, 1.3)),
+        x_offset=float(rng.normal(0, 8)),
+        y_top=y_top,
+        tilt_deg=float(rng.normal(0, 1.2)),
+        arms="abdomen" if rng.random() < 0.2 else "sides",
+        scan_length=float(min(scan, grid.rows * grid.spacing)),
+    )
+
+
+class _Frame:
+    """Maps body coordinates (fractions of H where noted) to image mm, with tilt and offset."""
+
+    def __init__(self, body: Body):
+        self.h = body.height
+        self.w = body.build
+        self.t = np.deg2rad(body.tilt_deg)
+        self.deg = body.tilt_deg
+        self.dx, self.dy = body.x_offset, body.y_top
+
+    def pts(self, pts) -> np.ndarray:
+        """Transform (k, 2) points given as (x mm, y fraction of H)."""
+        p = np.asarray(pts, dtype=float).reshape(-1, 2)
+        x, y = p[:, 0], p[:, 1] * self.h - 0.5 * self.h
+        xr = x * np.cos(self.t) - y * np.sin(self.t)
+        yr = x * np.sin(self.t) + y * np.cos(self.t)
+        return np.column_stack([xr + self.dx, yr + 0.5 * self.h + self.dy])
+
+
+class _Builder:
+    """Collects structures; small helpers keep the anatomy below readable."""
+
+    def __init__(self, grid: Grid, body: Body):
+        self.grid, self.f = grid, _Frame(body)
+        self.out: list[Structure] = []
+
+    def add(self, name, region, frac, uptake, patch) -> None:
+        if patch is not None:
+            self.out.append(Structure(name, region, frac, uptake, patch))
+
+    def tube(self, name, region, frac, uptake, pts, radius) -> None:
+        self.add(name, region, frac, uptake, polyline(self.grid, self.f.pts(pts), radius))
+
+    def blob(self, name, region, frac, uptake, x, yf, a, b, depth, angle=0.0, shell=0.0) -> None:
+        (cx, cy), = self.f.pts([(x, yf)])
+        patch = ellipsoid(self.grid, cx, cy, a, b, depth, angle + self.f.deg, shell)
+        self.add(name, region, frac, uptake, patch)
+
+    def plate(self, name, region, frac, uptake, pts, thickness) -> None:
+        self.add(name, region, frac, uptake, polygon(self.grid, self.f.pts(pts), thickness))
+
+
+SIDES = ((-1, "right"), (1, "left"))
+
+
+def _skull(b: _Builder) -> None:
+    k = b.f.h / 1750
+    b.blob("cranium", "skull", 0.5, 1.0, 0, 100 * k / b.f.h, 74, 102 * k, 95, shell=7)
+    b.blob("face", "skull", 0.15, 0.55, 0, 175 * k / b.f.h, 42, 30, 18)
+    jaw = [(x, y * k / b.f.h) for x, y in
+           [(-46, 170), (-43, 200), (-22, 222), (0, 228), (22, 222), (43, 200), (46, 170)]]
+    b.tube("mandible", "skull", 0.3, 0.9, jaw, 5.5)
+
+
+def _vertebra_y(h: float) -> dict[str, float]:
+    """Centre of each vertebra as a fraction of H (C1..C7, T1..T12, L1..L5)."""
+    ys = {f"C{i}": 0.112 + (i - 1) * 0.0088 for i in range(1, 8)}
+    ys.update({f"T{i}": 0.175 + (i - 1) * 0.01455 for i in range(1, 13)})
+    ys.update({f"L{i}": 0.352 + (i - 1) * 0.0215 for i in range(1, 6)})
+    return ys
+
+
+def vertebra_halfwidth(name: str) -> float:
+    """Half-width of a vertebral body in mm (grows from C1 to L5)."""
+    order = {"C": 0, "T": 7, "L": 19}[name[0]] + int(name[1:]) - 1
+    return 11.0 + 16.0 * order / 23.0
+
+
+def _spine(b: _Builder) -> None:
+    ys = _vertebra_y(b.f.h)
+    step = {"C": 0.0088, "T": 0.01455, "L": 0.0215}
+    for name, yf in ys.items():
+        region = {"C": "cervical_spine", "T": "thoracic_spine", "L": "lumbar_spine"}[name[0]]
+        hw, hh = vertebra_halfwidth(name), 0.34 * step[name[0]] * b.f.h
+        frac = {"C": 0.62, "T": 0.74, "L": 0.62}[name[0]]
+        depth = {"C": 12.0, "T": 17.0, "L": 20.0}[name[0]]
+        b.blob(name, region, frac, 1.0, 0, yf, hw, 1.25 * hh, depth)
+        for s, side in SIDES:  # pedicles and facet joints: posterior elements
+            b.blob(f"{name}_facet_{side}", region, frac + 0.12, 0.9, s * 0.75 * hw, yf,
+                   0.25 * hw + 2, 0.55 * hh + 2, 9)
+    h = b.f.h
+    b.plate("sacrum", "sacrum", 0.75, 0.9,
+            [(-46, 0.447), (46, 0.447), (30, 0.49), (8, 0.515), (-8, 0.515), (-30, 0.49)], 26)
+    b.tube("coccyx", "sacrum", 0.75, 0.6, [(0, 0.515), (0, 0.525)], 5)
+    for s, side in SIDES:
+        b.tube(f"si_joint_{side}", "sacrum", 0.72, 1.5,
+               [(s * 47, 0.448), (s * 42, 0.47), (s * 33, 0.49)], 6.5 * h / 1750)
+
+
+def _rib(b: _Builder, k: int, s: int, side: str, yk: float) -> None:
+    h, w = b.f.h, b.f.w
+    lat = [55, 82, 102, 114, 122, 128, 131, 131, 128, 121, 104, 80][k - 1] * w * h / 1750
+    xs = s * (vertebra_halfwidth(f"T{k}") + 5)
+    d = lambda mm: mm / h  # noqa: E731  (mm offsets to fractions of H)
+    yl = yk + d(22 + 2.5 * k)
+    post = [(xs, yk), (s * 0.5 * lat, yk + d(2)), (s * 0.86 * lat, yk + d(10)), (s * lat, yl)]
+    b.tube(f"rib{k}_{side}_posterior", "ribs", 0.85, 1.0, post, 5.0)
+    if k >= 11:
+        b.tube(f"rib{k}_{side}_lateral", "ribs", 0.6, 0.85,
+               [(s * lat, yl), (s * 0.93 * lat, yl + d(30))], 4.5)
+        return
+    ya = yl + d(25)
+    b.tube(f"rib{k}_{side}_lateral", "ribs", 0.5, 1.8,  # tangential path: long chord
+           [(s * lat, yl), (s * 0.99 * lat, yl + d(12)), (s * 0.95 * lat, ya)], 4.8)
+    yend = yk + d(40 + 8 * min(k, 7) + (12 * (k - 7) if k > 7 else 0))
+    xend = s * (28 + 5 * k if k <= 7 else 60 + 14 * (k - 7)) * w
+    ant = [(s * 0.95 * lat, ya), (s * 0.7 * lat, 0.5 * (ya + yend) + d(4)), (xend, yend)]
+    b.tube(f"rib{k}_{side}_anterior", "ribs", 0.15, 0.9, ant, 4.6)
+
+
+def _thorax(b: _Builder) -> None:
+    ys = _vertebra_y(b.f.h)
+    for k in range(1, 13):
+        for s, side in SIDES:
+            _rib(b, k, s, side, ys[f"T{k}"])
+    b.plate("manubrium", "sternum", 0.06, 1.0,
+            [(-27, 0.188), (27, 0.188), (17, 0.215), (-17, 0.215)], 12)
+    b.plate("sternum_body", "sternum", 0.06, 1.0,
+            [(-16, 0.215), (16, 0.215), (15, 0.29), (0, 0.298), (-15, 0.29)], 11)
+    for s, side in SIDES:
+        cl = [(s * 16, 0.186), (s * 60, 0.181), (s * 115, 0.174), (s * 0.106 * b.f.h, 0.179)]
+        b.tube(f"clavicle_{side}", "clavicles", 0.15, 0.95, cl, 6.5)
+        hx = 0.1 * b.f.h * b.f.w ** 0.5
+        sc = [(s * (hx - 8), 0.192), (s * 0.055 * b.f.h, 0.189), (s * 0.062 * b.f.h, 0.285),
+              (s * (hx - 14), 0.225)]
+        b.plate(f"scapula_{side}", "scapulae", 0.85, 0.8, sc, 11)
+        b.blob(f"glenoid_{side}", "scapulae", 0.6, 0.9, s * (hx - 8), 0.196, 8, 15, 10)
+        b.blob(f"acromion_{side}", "scapulae", 0.6, 0.9, s * (hx + 4), 0.183, 14, 7, 8)
+
+
+def _pelvis(b: _Builder) -> None:
+    for s, side in SIDES:
+        w = b.f.w
+        wing = [(s * 42, 0.447), (s * 58, 0.41), (s * 105 * w, 0.398), (s * 140 * w, 0.415),
+                (s * 132 * w, 0.45), (s * 96, 0.48), (s * 60, 0.478)]
+        b.plate(f"ilium_{side}", "pelvis", 0.6, 0.85, wing, 15)
+        b.tube(f"iliac_crest_{side}", "pelvis", 0.55, 0.9,
+               [(s * 58, 0.41), (s * 105 * w, 0.398), (s * 140 * w, 0.415)], 5.5)
+        b.blob(f"acetabulum_{side}", "pelvis", 0.5, 1.0, s * 88, 0.488, 31, 31, 30, shell=7)
+        b.tube(f"pubis_{side}", "pelvis", 0.25, 0.95,
+               [(s * 78, 0.492), (s * 40, 0.497), (s * 8, 0.503)], 8)
+        b.tube(f"ischium_{side}", "pelvis", 0.45, 0.9,
+               [(s * 8, 0.512), (s * 42, 0.525), (s * 72, 0.52), (s * 86, 0.503)], 8.5)
+
+
+def _legs(b: _Builder, cut: float) -> None:
+    h = b.f.h
+    for s, side in SIDES:
+        b.blob(f"femur_{side}_head", "femurs", 0.5, 1.1, s * 88, 0.488, 23, 23, 23)
+        b.tube(f"femur_{side}_neck", "femurs", 0.5, 0.95,
+               [(s * 88, 0.488), (s * 0.07 * h, 0.503)], 14)
+        b.blob(f"femur_{side}_trochanter", "femurs", 0.55, 1.05, s * 0.07 * h, 0.507, 17, 22, 18)
+        b.tube(f"femur_{side}_shaft", "femurs", 0.5, 0.75,
+               [(s * 0.066 * h, 0.515), (s * 0.052 * h, 0.61), (s * 0.037 * h, 0.695)], [15, 13, 15])
+        b.blob(f"femur_{side}_condyles", "femurs", 0.5, 1.0, s * 0.036 * h, 0.706, 38, 22, 22)
+        b.blob(f"patella_{side}", "distal_limbs", 0.05, 1.0, s * 0.036 * h, 0.693, 21, 24, 10)
+        b.blob(f"tibia_{side}_plateau", "distal_limbs", 0.45, 1.0, s * 0.036 * h, 0.728, 34, 14, 20)
+        b.tube(f"tibia_{side}_shaft", "distal_limbs", 0.3, 0.75,
+               [(s * 0.034 * h, 0.735), (s * 0.032 * h, 0.945)], [13, 10])
+        b.tube(f"fibula_{side}", "distal_limbs", 0.6, 0.65,
+               [(s * (0.034 * h + 30), 0.737), (s * (0.032 * h + 24), 0.95)], 5.5)
+        b.blob(f"ankle_{side}", "distal_limbs", 0.5, 0.9, s * (0.032 * h + 6), 0.955, 26, 13, 14)
+        b.blob(f"foot_{side}", "distal_limbs", 0.5, 0.75, s * (0.032 * h + 14), 0.978, 28, 26, 16)
+
+
+def _arm_points(b: _Builder, s: int, arms: str) -> list[tuple[float, float]]:
+    """Shoulder, elbow, wrist and hand centre as (x mm, y fraction)."""
+    h, hx = b.f.h, 0.1 * b.f.h * b.f.w ** 0.5
+    sh, el = (s * hx, 0.195), (s * (hx + 0.018 * h), 0.37)
+    if arms == "abdomen":
+        return [sh, (s * (hx + 0.012 * h), 0.36), (s * 0.06 * h, 0.405), (s * 0.015 * h, 0.415)]
+    return [sh, el, (s * (hx + 0.028 * h), 0.475), (s * (hx + 0.03 * h), 0.515)]
+
+
+def _arms(b: _Builder, arms: str) -> None:
+    for s, side in SIDES:
+        sh, el, wr, hand = _arm_points(b, s, arms)
+        b.blob(f"humerus_{side}_head", "humeri", 0.5, 0.9, sh[0], sh[1], 22, 22, 16)
+        b.tube(f"humerus_{side}_shaft", "humeri", 0.5, 0.75, [sh, el], [13, 11])
+        b.blob(f"humerus_{side}_condyles", "humeri", 0.5, 0.8, el[0], el[1], 20, 12, 10)
+        off = np.array([8.0, 0.0])
+        for nm, sign in (("radius", -1), ("ulna", 1)):
+            pts = [np.array(el) + sign * off * [1, 0], np.array(wr) + sign * off * [1, 0]]
+            b.tube(f"{nm}_{side}", "distal_limbs", 0.5, 0.7, pts, 6)
+        b.blob(f"hand_{side}", "distal_limbs", 0.5, 0.8, hand[0], hand[1], 24, 42, 12)
+
+
+def build_skeleton(grid: Grid, body: Body) -> list[Structure]:
+    """Rasterise every bone of a body on a grid.
+
+    Args:
+        grid: the pixel grid of one view.
+        body: the patient.
+
+    Returns:
+        The bones, each with its projected-thickness patch.
+    """
+    b = _Builder(grid, body)
+    _skull(b)
+    _spine(b)
+    _thorax(b)
+    _pelvis(b)
+    _legs(b, body.scan_length)
+    _arms(b, body.arms)
+    return b.out
+
+
+def body_thickness(grid: Grid, body: Body) -> np.ndarray:
+    """Antero-posterior body thickness T (mm) per pixel; 0 outside the body."""
+    b = _Builder(grid, body)
+    h, w = body.height, body.build
+    b.blob("head", "", 0.5, 0, 0, 105 / 1750, 80, 118 * h / 1750, 98)
+    b.tube("neck", "", 0.5, 0, [(0, 0.14), (0, 0.18)], 52)
+    table = np.array([[0.17, 0.07, 0.10], [0.19, 0.105, 0.12], [0.25, 0.10, 0.125],
+                      [0.33, 0.09, 0.12], [0.40, 0.09, 0.12], [0.47, 0.105, 0.12],
+                      [0.53, 0.095, 0.10]])
+    for y0, y1 in zip(table[:-1], table[1:]):
+        for t in np.linspace(0, 1, 5)[:-1]:
+            yy, hw, th = y0 + t * (y1 - y0)
+            b.blob("torso", "", 0.5, 0, 0, yy, hw * h * w, 0.012 * h, 0.5 * th * h * w)
+    for s, _ in SIDES:
+        b.tube("leg", "", 0.5, 0, [(s * 0.05 * h, 0.50), (s * 0.037 * h, 0.70),
+                                   (s * 0.034 * h, 0.95)], [78 * w, 55 * w, 36])
+        b.blob("foot", "", 0.5, 0, s * (0.032 * h + 14), 0.975, 42, 40, 40)
+        sh, el, wr, hand = _arm_points(b, s, body.arms)
+        b.tube("arm", "", 0.5, 0, [sh, el, wr], [48 * w, 40 * w, 28])
+        b.blob("hand", "", 0.5, 0, hand[0], hand[1], 36, 55, 18)
+    out = np.zeros((grid.rows, grid.cols), dtype=np.float32)
+    for st in b.out:
+        rs, cs, th = st.patch
+        np.maximum(out[rs, cs], th, out=out[rs, cs])
+    return out

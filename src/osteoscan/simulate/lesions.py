@@ -1,0 +1,269 @@
+"""Findings: metastases by primary tumour, photopenic lesions, superscans, benign confounders.
+
+A finding is drawn as a :class:`LesionSpec` (what and where), then rasterised on its host bone:
+its extra activity is ``(contrast - 1) x`` the host's own activity under a soft irregular
+outline, so a lesion never leaves its bone and ``contrast`` is the activity ratio of lesion to
+normal host bone (below 1 for photopenic lesions).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from osteoscan.simulate.anatomy import Structure
+
+PRIMARIES = ("prostate", "lung", "breast")
+
+# metastatic site weights by primary (skeletal region -> relative frequency)
+_MET_SITES: dict[str, dict[str, float]] = {
+    "prostate": {"pelvis": 0.30, "lumbar_spine": 0.20, "thoracic_spine": 0.14, "sacrum": 0.10,
+                 "ribs": 0.10, "femurs": 0.08, "humeri": 0.03, "skull": 0.02, "scapulae": 0.02,
+                 "cervical_spine": 0.01},
+    "lung": {"ribs": 0.32, "thoracic_spine": 0.22, "lumbar_spine": 0.10, "pelvis": 0.10,
+             "scapulae": 0.05, "femurs": 0.06, "humeri": 0.05, "skull": 0.04, "sacrum": 0.03,
+             "sternum": 0.02, "cervical_spine": 0.01},
+    "breast": {"thoracic_spine": 0.20, "ribs": 0.20, "lumbar_spine": 0.14, "skull": 0.12,
+               "pelvis": 0.12, "femurs": 0.07, "humeri": 0.04, "sternum": 0.05, "sacrum": 0.03,
+               "scapulae": 0.02, "cervical_spine": 0.01},
+}
+_LONG_BONE_PARTS = ("_head", "_neck", "_trochanter", "_shaft")
+
+
+@dataclass(frozen=True)
+class SimLesion:
+    """Ground truth of one finding.
+
+    Attributes:
+        id: instance id in the lesion masks (1, 2, ...).
+        kind: "metastasis", "cold" (photopenic metastasis), "superscan" (diffuse metastatic
+            focus of a superscan), "degenerative", "fracture", "arthritis" or "paget".
+        malignant: True for metastases.
+        region: skeletal region (osteoscan.skeleton.REGIONS).
+        host: name of the bone structure it sits on (e.g. "T7", "rib5_left_posterior").
+        centre_mm: (x, y) in mm from the image's top-left corner (x along columns, y along
+            rows), BoneScan orientation.
+        radius_mm: nominal radius (Paget: half the bone's length).
+        contrast: activity ratio lesion / normal host bone (< 1: photopenic).
+        views: the views on which the lesion is visible ("anterior", "posterior").
+    """
+
+    id: int
+    kind: str
+    malignant: bool
+    region: str
+    host: str
+    centre_mm: tuple[float, float]
+    radius_mm: float
+    contrast: float
+    views: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LesionSpec:
+    """A finding before rasterisation: host structure index, centre pixel, size, shape."""
+
+    kind: str
+    malignant: bool
+    host: int
+    row: float
+    col: float
+    radius_mm: float
+    contrast: float
+    shape: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """What a difficulty value in 0..1 does (see docs/simulator.md)."""
+
+    value: float
+
+    @property
+    def excess_median(self) -> float:
+        """Median lesion excess uptake (contrast - 1) of hot metastases."""
+        return 2.0 * float(np.exp(-1.6 * self.value))
+
+    @property
+    def size_scale(self) -> float:
+        return 1.25 - 0.5 * self.value
+
+    @property
+    def p_oligo(self) -> float:
+        """Probability that a metastatic patient has 1-3 lesions."""
+        return 0.25 + 0.5 * self.value
+
+    @property
+    def benign_rate(self) -> float:
+        """Mean number of benign confounder groups per study (both classes)."""
+        return 0.4 + 3.0 * self.value
+
+
+def _pick_host(rng, bones: list[Structure], region: str) -> int:
+    idx = [i for i, b in enumerate(bones) if b.region == region]
+    if region in ("femurs", "humeri"):
+        idx = [i for i in idx if any(p in bones[i].name for p in _LONG_BONE_PARTS)]
+    w = np.array([float(bones[i].patch[2].sum()) for i in idx]) + 1e-6
+    return int(idx[rng.choice(len(idx), p=w / w.sum())])
+
+
+def _point_on(rng, st: Structure, near_col: float | None = None) -> tuple[float, float]:
+    """A pixel (row, col) well inside a structure, random or nearest to a column."""
+    rs, cs, th = st.patch
+    rr, cc = np.nonzero(th >= 0.6 * th.max())
+    if near_col is None:
+        k = rng.integers(len(rr))
+    else:
+        k = int(np.argmin(np.abs(cc + cs.start - near_col) + rng.uniform(0, 0.5, len(cc))))
+    return float(rr[k] + rs.start), float(cc[k] + cs.start)
+
+
+def _shape(rng, irregular: float) -> tuple[float, ...]:
+    """Outline parameters: elongation, angle, then amplitude/phase of 3 harmonics."""
+    out = [rng.uniform(0.75, 1.3), rng.uniform(0, np.pi)]
+    for _ in range(3):
+        out += [rng.uniform(0, irregular), rng.uniform(0, 2 * np.pi)]
+    return tuple(out)
+
+
+def _spec(rng, bones, host, kind, malignant, radius, contrast, near_col=None, irregular=0.15):
+    row, col = _point_on(rng, bones[host], near_col)
+    return LesionSpec(kind, malignant, host, row, col, float(radius), float(contrast),
+                      _shape(rng, irregular))
+
+
+def _hot_contrast(rng, diff: Difficulty, scale: float = 1.0) -> float:
+    excess = diff.excess_median * scale * float(rng.lognormal(0.0, 0.45))
+    return float(np.clip(1.0 + excess, 1.15, 7.0))
+
+
+def _met_count(rng, diff: Difficulty, adeno: bool) -> int:
+    p_oligo = min(diff.p_oligo + (0.0 if adeno else 0.15), 0.95)
+    if rng.random() < p_oligo:
+        return int(rng.integers(1, 4))
+    return int(min(4 + rng.geometric(1.0 / (7.0 * (1.3 - 0.6 * diff.value))), 40))
+
+
+def sample_metastases(rng: np.random.Generator, bones: list[Structure], primary: str,
+                      adeno: bool, diff: Difficulty, superscan: bool) -> list[LesionSpec]:
+    """Draw the metastases of a patient (count, sites, size and contrast by primary).
+
+    Non-adenocarcinoma (lung) metastases are fewer, larger and more often photopenic, so the
+    lung study's three classes differ in pattern, not only in presence.
+    """
+    weights = _MET_SITES[primary]
+    regions, p = list(weights), np.array(list(weights.values()))
+    p_cold = {"prostate": 0.04, "breast": 0.10, "lung": 0.12 if adeno else 0.35}[primary]
+    n = int(rng.integers(25, 41)) if superscan else _met_count(rng, diff, adeno)
+    out = []
+    for _ in range(n):
+        region = regions[rng.choice(len(regions), p=p / p.sum())]
+        host = _pick_host(rng, bones, region)
+        radius = diff.size_scale * float(np.clip(rng.lognormal(np.log(10.0), 0.35), 4, 28))
+        if superscan:
+            contrast, radius = float(rng.uniform(1.25, 1.7)), radius * 1.4
+        elif rng.random() < p_cold:
+            contrast = float(rng.uniform(0.2, 0.6))
+        else:
+            contrast = _hot_contrast(rng, diff)
+        if not adeno:
+            radius *= 1.2
+        kind = "cold" if contrast < 1 else "metastasis"
+        out.append(_spec(rng, bones, host, kind, True, radius, contrast, irregular=0.22))
+    return out
+
+
+def _named(bones: list[Structure], name: str) -> int | None:
+    return next((i for i, b in enumerate(bones) if b.name == name), None)
+
+
+def _degenerative(rng, bones) -> list[LesionSpec]:
+    site = rng.choice(["knee", "shoulder", "spine", "hip"], p=[0.35, 0.25, 0.3, 0.1])
+    names = {"knee": "femur_{}_condyles", "shoulder": "glenoid_{}", "hip": "acetabulum_{}",
+             "spine": "L{}_facet_{{}}".format(rng.choice([3, 4, 5]))}[site]
+    first = rng.choice(["right", "left"])
+    sides = [first, "left" if first == "right" else "right"] if rng.random() < 0.6 else [first]
+    c, r = 1.0 + float(rng.uniform(0.35, 1.1)), float(rng.uniform(6, 11))
+    out = []
+    for side in sides:
+        host = _named(bones, names.format(side))
+        if host is not None:
+            out.append(_spec(rng, bones, host, "degenerative", False,
+                             r * rng.uniform(0.85, 1.15), c * rng.uniform(0.9, 1.1), irregular=0.1))
+    return out
+
+
+def _fractures(rng, bones) -> list[LesionSpec]:
+    side, part = rng.choice(["right", "left"]), rng.choice(["lateral", "posterior", "anterior"])
+    k0, n = int(rng.integers(3, 8)), int(rng.integers(2, 5))
+    out, col = [], None
+    for k in range(k0, min(k0 + n, 11)):
+        host = _named(bones, f"rib{k}_{side}_{part}")
+        if host is None:
+            continue
+        spec = _spec(rng, bones, host, "fracture", False, rng.uniform(4.5, 7),
+                     rng.uniform(1.8, 3.5), near_col=col, irregular=0.05)
+        col = spec.col if col is None else col
+        out.append(spec)
+    return out
+
+
+def _arthritis(rng, bones) -> list[LesionSpec]:
+    out = []
+    for _ in range(int(rng.integers(1, 3))):
+        name = f"{rng.choice(['hand', 'foot', 'ankle'])}_{rng.choice(['right', 'left'])}"
+        host = _named(bones, name)
+        if host is None:
+            continue
+        for _ in range(int(rng.integers(1, 4))):
+            out.append(_spec(rng, bones, host, "arthritis", False, rng.uniform(4, 7),
+                             rng.uniform(1.5, 2.6), irregular=0.05))
+    return out
+
+
+def _paget(rng, bones) -> list[LesionSpec]:
+    names = ["cranium", "ilium_right", "ilium_left", "femur_right_shaft", "femur_left_shaft",
+             "tibia_right_shaft", "L3", "T10"]
+    host = _named(bones, str(rng.choice(names)))
+    if host is None:
+        return []
+    return [LesionSpec("paget", False, host, 0.0, 0.0, 0.0, float(rng.uniform(1.8, 2.8)))]
+
+
+def sample_benign(rng: np.random.Generator, bones: list[Structure], diff: Difficulty
+                  ) -> list[LesionSpec]:
+    """Draw benign confounders (degenerative joints, rib fractures, arthritis, Paget)."""
+    out: list[LesionSpec] = []
+    for _ in range(int(rng.poisson(diff.benign_rate))):
+        kind = rng.choice(["degenerative", "fracture", "arthritis", "paget"],
+                          p=[0.5, 0.22, 0.2, 0.08])
+        out += {"degenerative": _degenerative, "fracture": _fractures, "arthritis": _arthritis,
+                "paget": _paget}[kind](rng, bones)
+    return out
+
+
+def rasterise(spec: LesionSpec, bones: list[Structure], spacing: float
+              ) -> tuple[slice, slice, np.ndarray, np.ndarray]:
+    """Extra activity and outline of a finding on its host bone.
+
+    Returns:
+        (rows slice, cols slice, activity delta, bool mask) over the host's box.
+    """
+    st = bones[spec.host]
+    rs, cs, th = st.patch
+    if spec.kind == "paget":
+        return rs, cs, (spec.contrast - 1.0) * st.uptake * th, th > 0.5
+    dy = (np.arange(rs.start, rs.stop)[:, None] - spec.row) * spacing
+    dx = (np.arange(cs.start, cs.stop)[None, :] - spec.col) * spacing
+    e, ang, *harm = spec.shape
+    u = dx * np.cos(ang) + dy * np.sin(ang)
+    v = -dx * np.sin(ang) + dy * np.cos(ang)
+    rho = np.sqrt(u * u / e + v * v * e)
+    theta = np.arctan2(v, u)
+    rad = np.full_like(rho, spec.radius_mm)
+    for k in range(3):
+        rad = rad + spec.radius_mm * harm[2 * k] * np.cos((k + 1) * theta - harm[2 * k + 1])
+    prof = 1.0 / (1.0 + np.exp(np.clip(8.0 * (rho / rad - 1.0), -50, 50)))
+    delta = ((spec.contrast - 1.0) * st.uptake * th * prof).astype(np.float32)
+    return rs, cs, delta, (prof > 0.5) & (th > 0.5)
