@@ -119,10 +119,13 @@ def per_class(pred: Predictions) -> dict:
 
 
 def _binary_collapse(pred: Predictions) -> Predictions | None:
-    """Any-abnormal vs normal view of a multi-class problem (score = 1 - p(normal))."""
-    if pred.is_binary or NEGATIVE_CLASS not in pred.class_names:
+    """Any-abnormal vs normal view of a multi-class problem (score = 1 - p(normal)).
+
+    "normal" is the class named ``normal`` or ``no_metastasis``.
+    """
+    k = pred.negative_index
+    if pred.is_binary or k is None:
         return None
-    k = pred.class_names.index(NEGATIVE_CLASS)
     score = 1.0 - pred.prob[:, k]
     return Predictions(pred.study_id, pred.patient_id, (pred.y != k).astype(int),
                        np.column_stack([1 - score, score]), (NEGATIVE_CLASS, "abnormal"), pred.source)

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 POSITIVE_CLASS = "metastasis"
 NEGATIVE_CLASS = "normal"
+NEGATIVE_NAMES = ("normal", "no_metastasis")
+"""Class names that mean "no metastasis" in multi-class problems (for the any-abnormal view)."""
 REQUIRED_COLUMNS = ("study_id", "patient_id", "label")
 
 
@@ -59,6 +61,11 @@ class Predictions:
         return len(self.class_names) == 2
 
     @property
+    def negative_index(self) -> int | None:
+        """Index of the no-metastasis class of a multi-class problem, or None."""
+        return next((i for i, c in enumerate(self.class_names) if c in NEGATIVE_NAMES), None)
+
+    @property
     def score(self) -> np.ndarray:
         """(n,) probability of the positive class (binary problems only)."""
         if not self.is_binary:
@@ -67,12 +74,14 @@ class Predictions:
 
     def subset(self, mask: np.ndarray) -> Predictions:
         """The rows where ``mask`` is True, as a new :class:`Predictions`."""
-        mask = np.asarray(mask, dtype=bool)
-        extra = self.extra.loc[mask].reset_index(drop=True) if len(self.extra) == len(mask) else self.extra
-        return Predictions(
-            self.study_id[mask], self.patient_id[mask], self.y[mask], self.prob[mask],
-            self.class_names, self.source, extra,
-        )
+        return self.take(np.flatnonzero(np.asarray(mask, dtype=bool)))
+
+    def take(self, index: np.ndarray) -> Predictions:
+        """The rows at integer positions ``index`` (in that order)."""
+        index = np.asarray(index, dtype=int)
+        extra = self.extra.iloc[index].reset_index(drop=True) if len(self.extra) == self.n else self.extra
+        return Predictions(self.study_id[index], self.patient_id[index], self.y[index],
+                           self.prob[index], self.class_names, self.source, extra)
 
 
 def predictions_from_arrays(

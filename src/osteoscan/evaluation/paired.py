@@ -36,9 +36,7 @@ def align(a: Predictions, b: Predictions) -> tuple[Predictions, Predictions]:
         logger.warning("comparing on %d common studies (%d and %d given)", common.sum(), a.n, b.n)
     a2 = a.subset(common)
     index = {s: i for i, s in enumerate(b.study_id)}
-    order = np.array([index[s] for s in a2.study_id])
-    b2 = Predictions(b.study_id[order], b.patient_id[order], b.y[order], b.prob[order],
-                     b.class_names, b.source)
+    b2 = b.take(np.array([index[s] for s in a2.study_id]))
     bad = a2.y != b2.y
     if bad.any():
         raise InputError(b.source or None, f"study {a2.study_id[bad][0]} has label "
@@ -50,8 +48,8 @@ def _score(p: Predictions) -> tuple[np.ndarray, np.ndarray] | None:
     """(binary truth, score) used for DeLong, or None when the problem has no binary view."""
     if p.is_binary:
         return p.y == 1, p.score
-    if "normal" in p.class_names:
-        k = p.class_names.index("normal")
+    k = p.negative_index
+    if k is not None:
         return p.y != k, 1.0 - p.prob[:, k]
     return None
 

@@ -106,7 +106,8 @@ def compare(
 ) -> None:
     """Run several models/ablations under one protocol and write one comparison."""
     from osteoscan.errors import ConfigError
-    from osteoscan.evaluation.compare import aggregate_folder, load_study, run_study
+    from osteoscan.evaluation.aggregate import aggregate_folder
+    from osteoscan.evaluation.compare import load_study, run_study
 
     if render_only is not None:
         summary = aggregate_folder(render_only, out=render_only, n_boot=bootstrap, seed=seed)
