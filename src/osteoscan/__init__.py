@@ -38,6 +38,8 @@ _LAZY: dict[str, str] = {
     "create_model": "osteoscan.models",
     "model_info": "osteoscan.models",
     "load_study": "osteoscan.io.study",
+    "read_manifest": "osteoscan.io.manifest",
+    "read_labelme": "osteoscan.io.annotations",
     "simulate_study": "osteoscan.simulate",
     "simulate_cohort": "osteoscan.simulate",
     "write_cohort": "osteoscan.simulate",

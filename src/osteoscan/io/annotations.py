@@ -1,0 +1,225 @@
+"""Lesion annotations: LabelMe JSON outlines and label masks.
+
+Coordinates follow LabelMe: ``(x, y)`` with x along columns and y along rows, in pixel
+EDGE units (pixel ``(r, c)`` covers ``c <= x < c + 1`` and ``r <= y < r + 1``), so an image of
+W columns spans ``0 <= x <= W``. Mirroring a posterior annotation into the anterior
+orientation is then exactly ``x -> W - x``. See docs/data-format.md for the two-view rules.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+from skimage.draw import polygon as draw_polygon
+
+from osteoscan.errors import InputError
+from osteoscan.types import Annotation
+
+DEFAULT_LABEL_MAP: dict[str, str] = {
+    **dict.fromkeys(
+        ["malignant", "metastasis", "metastases", "metastatic", "met", "mets", "malignancy"],
+        "malignant",
+    ),
+    **dict.fromkeys(
+        ["benign", "degenerative", "degeneration", "djd", "arthritis", "arthrosis",
+         "fracture", "trauma", "inflammation", "inflammatory", "osteoarthritis"],
+        "benign",
+    ),
+    **dict.fromkeys(
+        ["ignore", "uncertain", "equivocal", "injection", "injection_site", "contamination",
+         "urine", "artifact", "artefact", "physiological"],
+        "ignore",
+    ),
+}
+"""Annotation label (lower case, trimmed) -> "benign" / "malignant" / "ignore"."""
+
+MASK_VALUES: dict[int, str] = {0: "background", 1: "benign", 2: "malignant", 3: "ignore"}
+"""Pixel values of a label mask (PNG/TIFF) and what they mean."""
+MASK_CODE = {name: value for value, name in MASK_VALUES.items()}
+_DRAW_ORDER = ("ignore", "benign", "malignant")  # later wins where outlines overlap
+VIEWS = ("anterior", "posterior")
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "no such annotation file") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(path, f"not a readable LabelMe JSON file ({exc})") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
+        raise InputError(path, "not a LabelMe JSON file (no 'shapes' list)")
+    return doc
+
+
+def _image_shape(path: Path, doc: dict, image_shape: tuple[int, int] | None) -> tuple[int, int]:
+    declared = None
+    if doc.get("imageHeight") and doc.get("imageWidth"):
+        declared = (int(doc["imageHeight"]), int(doc["imageWidth"]))
+    if image_shape is not None and declared is not None and tuple(image_shape) != declared:
+        raise InputError(path, f"annotated image is {declared[0]} x {declared[1]}, "
+                         f"the study is {image_shape[0]} x {image_shape[1]}")
+    shape = tuple(image_shape) if image_shape is not None else declared
+    if shape is None:
+        raise InputError(path, "image size unknown (no imageHeight/imageWidth; pass image_shape)")
+    return shape  # type: ignore[return-value]
+
+
+def _flag_view(flags: object) -> str | None:
+    if isinstance(flags, Mapping):
+        marked = [v for v in VIEWS if flags.get(v) is True]
+        if len(marked) == 1:
+            return marked[0]
+    return None
+
+
+def _map_labels(path: Path, shapes: list, label_map: Mapping[str, str]) -> list[str]:
+    lookup = {k.strip().lower(): v for k, v in label_map.items()}
+    bad_targets = sorted({v for v in lookup.values() if v not in ("benign", "malignant", "ignore")})
+    if bad_targets:
+        raise InputError(path, f"label map targets {bad_targets}; allowed: benign, malignant, ignore")
+    raw = [str(s.get("label", "")) for s in shapes]
+    unknown = sorted({r for r in raw if r.strip().lower() not in lookup})
+    if unknown:
+        raise InputError(path, f"unknown label name(s) {unknown}; known: {sorted(lookup)}")
+    return [lookup[r.strip().lower()] for r in raw]
+
+
+def _points(path: Path, i: int, shape: dict, hw: tuple[int, int]) -> tuple[str, list[tuple[float, float]]]:
+    kind = shape.get("shape_type") or "polygon"
+    try:
+        pts = [(float(x), float(y)) for x, y in shape.get("points", [])]
+    except (TypeError, ValueError):
+        raise InputError(path, f"shape {i} has malformed points") from None
+    if kind not in ("polygon", "rectangle"):
+        raise InputError(path, f"shape {i} is a {kind!r}; only polygons and rectangles are supported")
+    if (kind == "rectangle" and len(pts) != 2) or (kind == "polygon" and len(pts) < 3):
+        raise InputError(path, f"shape {i} ({kind}) has {len(pts)} point(s)")
+    h, w = hw
+    for x, y in pts:
+        if not (0 <= x <= w and 0 <= y <= h):
+            raise InputError(
+                path, f"shape {i} ({shape.get('label')!r}) has point ({x:g}, {y:g}) outside the "
+                f"{h} x {w} image"
+            )
+    return kind, pts
+
+
+def read_labelme(
+    path: str | Path,
+    *,
+    label_map: Mapping[str, str] | None = None,
+    image_shape: tuple[int, int] | None = None,
+    view: str | None = None,
+    flip_posterior: bool = True,
+) -> tuple[Annotation, ...]:
+    """Read LabelMe rectangles and polygons as :class:`~osteoscan.types.Annotation` s.
+
+    The view of each shape is, in order: the shape's flags (``{"posterior": true}``), the
+    ``view`` argument, the file's image-level flags, else "anterior". Posterior outlines
+    drawn on the view as acquired are mirrored (``x -> W - x``) when ``flip_posterior``.
+
+    Args:
+        path: the LabelMe JSON file.
+        label_map: label text -> benign/malignant/ignore (default :data:`DEFAULT_LABEL_MAP`).
+        image_shape: (rows, cols) of the study's view; checked against the JSON when both exist.
+        view: "anterior" or "posterior" for the whole file.
+        flip_posterior: mirror posterior outlines into the anterior orientation.
+
+    Returns:
+        The annotations, in file order.
+
+    Raises:
+        InputError: unreadable JSON, unknown labels (all listed), shapes outside the image,
+            unsupported shape types.
+
+    Example:
+        >>> anns = read_labelme("case1_ant.json", image_shape=(1024, 256))  # doctest: +SKIP
+    """
+    path = Path(path)
+    if view is not None and view not in VIEWS:
+        raise InputError(path, f"view must be 'anterior' or 'posterior', got {view!r}")
+    doc = _load_json(path)
+    hw = _image_shape(path, doc, image_shape)
+    shapes = [s for s in doc["shapes"] if isinstance(s, dict)]
+    labels = _map_labels(path, shapes, DEFAULT_LABEL_MAP if label_map is None else label_map)
+    default_view = view or _flag_view(doc.get("flags")) or "anterior"
+    out = []
+    for i, (shape, label) in enumerate(zip(shapes, labels, strict=True)):
+        kind, pts = _points(path, i, shape, hw)
+        shape_view = _flag_view(shape.get("flags")) or default_view
+        if shape_view == "posterior" and flip_posterior:
+            pts = [(hw[1] - x, y) for x, y in pts]
+        out.append(Annotation(shape_view, kind, tuple(pts), label, str(shape.get("label", ""))))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def _fill(mask: np.ndarray, ann: Annotation, code: int) -> None:
+    pts = np.asarray(ann.points, dtype=np.float64)
+    if ann.kind == "rectangle":
+        (x0, y0), (x1, y1) = pts
+        pts = np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+    rr, cc = draw_polygon(pts[:, 1] - 0.5, pts[:, 0] - 0.5, shape=mask.shape)  # edge -> centre
+    if rr.size == 0:  # smaller than a pixel: mark the pixel holding the centroid
+        cy, cx = pts[:, 1].mean(), pts[:, 0].mean()
+        rr = np.array([min(int(cy), mask.shape[0] - 1)])
+        cc = np.array([min(int(cx), mask.shape[1] - 1)])
+    mask[rr, cc] = code
+
+
+def annotations_to_mask(
+    annotations: Iterable[Annotation], shape: tuple[int, int], *, view: str = "anterior"
+) -> np.ndarray:
+    """Rasterise the outlines of one view into a label mask (:data:`MASK_VALUES`).
+
+    A pixel belongs to an outline when its centre is inside it; where outlines overlap,
+    malignant wins over benign, which wins over ignore.
+
+    Args:
+        annotations: annotations (those of other views are skipped).
+        shape: (rows, cols) of the mask.
+        view: which view to draw.
+
+    Returns:
+        uint8 mask: 0 background, 1 benign, 2 malignant, 3 ignore.
+
+    Example:
+        >>> from osteoscan.types import Annotation
+        >>> a = Annotation("anterior", "rectangle", ((1, 1), (3, 2)), "malignant")
+        >>> annotations_to_mask([a], (4, 4)).tolist()
+        [[0, 0, 0, 0], [0, 2, 2, 0], [0, 0, 0, 0], [0, 0, 0, 0]]
+    """
+    mask = np.zeros(shape, np.uint8)
+    chosen = [a for a in annotations if a.view == view]
+    for label in _DRAW_ORDER:
+        for ann in chosen:
+            if ann.label == label:
+                _fill(mask, ann, MASK_CODE[label])
+    return mask
+
+
+def read_mask(path: str | Path) -> np.ndarray:
+    """Read a PNG/TIFF label mask (values of :data:`MASK_VALUES`).
+
+    Args:
+        path: a single-channel integer PNG or TIFF.
+
+    Returns:
+        uint8 (rows, cols) mask.
+
+    Raises:
+        InputError: colour or float masks, or values outside 0..3.
+    """
+    from osteoscan.io.images import read_picture
+
+    path = Path(path)
+    arr = read_picture(path)
+    if arr.ndim != 2 or arr.dtype.kind not in "ui":
+        raise InputError(path, f"a mask must be one integer channel, got {arr.dtype} {arr.shape}")
+    bad = sorted(set(np.unique(arr).tolist()) - set(MASK_VALUES))
+    if bad:
+        raise InputError(path, f"mask values {bad[:10]} not in {sorted(MASK_VALUES)} ({MASK_VALUES})")
+    return arr.astype(np.uint8)

@@ -1,0 +1,247 @@
+"""The dataset manifest: one CSV row per study (specification: docs/data-format.md).
+
+Paths in the manifest are relative to the manifest's folder and must stay inside it, so a
+dataset folder can be moved or shared as a whole and a manifest cannot reach other files.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from osteoscan.errors import InputError
+from osteoscan.io.annotations import VIEWS, read_labelme
+from osteoscan.io.study import load_study
+from osteoscan.types import BoneScan, StudyLabel
+
+log = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("patient_id", "study_id", "image")
+OPTIONAL_COLUMNS = ("label", "site", "primary", "lesion_count", "annotations", "split")
+ANNOTATION_SEPARATOR = ";"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem found in a manifest row.
+
+    Attributes:
+        row: 0-based data row index (the CSV line is ``row + 2``).
+        column: the column at fault.
+        problem: what is wrong.
+        severity: "error" (the row cannot be used) or "warning".
+    """
+
+    row: int
+    column: str
+    problem: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"row {self.row + 2} ({self.column}): {self.problem}"
+
+
+class Manifest:
+    """A dataset manifest: a table of studies and the folder its paths are relative to.
+
+    Args:
+        frame: the table (all values strings; extra columns are kept).
+        root: the folder holding the manifest.
+        path: the manifest file, when read from disk.
+    """
+
+    def __init__(self, frame: pd.DataFrame, root: str | Path, path: str | Path | None = None):
+        missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+        if missing:
+            raise InputError(path, f"manifest lacks required column(s) {missing}")
+        self.frame = frame.reset_index(drop=True)
+        self.root = Path(root).resolve()
+        self.path = None if path is None else Path(path)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __repr__(self) -> str:
+        return f"Manifest({len(self)} studies, root={str(self.root)!r})"
+
+    def rows(self) -> Iterator[dict[str, str]]:
+        """Each row as a dict of column -> string (empty string when blank)."""
+        for record in self.frame.to_dict(orient="records"):
+            yield {k: "" if pd.isna(v) else str(v) for k, v in record.items()}
+
+    def value(self, i: int, column: str) -> str:
+        """Row ``i``'s value in ``column`` ("" when blank or absent)."""
+        if column not in self.frame.columns:
+            return ""
+        v = self.frame.at[i, column]
+        return "" if pd.isna(v) else str(v).strip()
+
+    def resolve(self, i: int, rel: str, column: str = "image") -> Path:
+        """Resolve a manifest path, refusing absolute paths and paths leaving the folder.
+
+        Args:
+            i: row index (for the message).
+            rel: the path as written.
+            column: column name (for the message).
+
+        Returns:
+            The absolute path.
+
+        Raises:
+            InputError: absolute, outside the manifest folder, or missing.
+        """
+        where = f"row {i + 2} ({column})"
+        if not rel:
+            raise InputError(self.path, f"{where}: empty path")
+        if Path(rel).is_absolute():
+            raise InputError(self.path, f"{where}: {rel!r} is absolute; paths are relative to the manifest")
+        full = (self.root / rel).resolve()
+        if not full.is_relative_to(self.root):
+            raise InputError(self.path, f"{where}: {rel!r} points outside the manifest folder")
+        if not full.exists():
+            raise InputError(self.path, f"{where}: {rel!r} does not exist")
+        return full
+
+    def image_path(self, i: int) -> Path:
+        """Absolute path of row ``i``'s image (file or study folder)."""
+        return self.resolve(i, self.value(i, "image"))
+
+    def annotation_paths(self, i: int) -> list[tuple[str | None, Path]]:
+        """Row ``i``'s annotation files as (view or None, path); entries ``[view:]path``."""
+        out = []
+        for entry in filter(None, (e.strip() for e in self.value(i, "annotations").split(ANNOTATION_SEPARATOR))):
+            view, _, rel = entry.partition(":") if entry.split(":", 1)[0] in VIEWS else ("", "", entry)
+            out.append((view or None, self.resolve(i, rel.strip(), "annotations")))
+        return out
+
+    def study_label(self, i: int, image_shape: tuple[int, int] | None = None) -> StudyLabel:
+        """Row ``i``'s labels, reading its annotation files.
+
+        Args:
+            i: row index.
+            image_shape: the study's (rows, cols), to check the annotations against.
+
+        Returns:
+            The labels.
+        """
+        count = self.value(i, "lesion_count")
+        anns = []
+        for view, path in self.annotation_paths(i):
+            anns += read_labelme(path, image_shape=image_shape, view=view)
+        return StudyLabel(
+            label=self.value(i, "label") or None,
+            primary=self.value(i, "primary") or None,
+            lesion_count=_int_or_none(self.path, i, count),
+            annotations=tuple(anns),
+            site=self.value(i, "site") or None,
+        )
+
+    def load(self, i: int) -> tuple[BoneScan, StudyLabel]:
+        """Load row ``i``: the scan (ids from the manifest) and its labels.
+
+        Args:
+            i: 0-based row index.
+
+        Returns:
+            (scan, labels).
+
+        Raises:
+            InputError: bad paths, unreadable images or annotations.
+        """
+        if not 0 <= i < len(self):
+            raise IndexError(f"manifest has {len(self)} rows, asked for row {i}")
+        scan = load_study(
+            self.image_path(i), patient_id=self.value(i, "patient_id"), study_id=self.value(i, "study_id")
+        )
+        return scan, self.study_label(i, image_shape=scan.shape)
+
+    def validate(self, *, classes: set[str] | None = None) -> list[RowProblem]:
+        """Check every row without loading images (see :func:`validate_rows`)."""
+        from osteoscan.io.manifest_checks import validate_rows
+
+        return validate_rows(self, classes=classes)
+
+
+def _int_or_none(path: Path | None, i: int, text: str) -> int | None:
+    if not text:
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a number") from None
+    if value < 0 or value != float(text):
+        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a count")
+    return value
+
+
+def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:
+    """Read a manifest CSV.
+
+    Args:
+        path: the CSV file.
+        validate: raise on the first row with an error (paths, ids, counts); without it,
+            call :meth:`Manifest.validate` to list every problem.
+
+    Returns:
+        The manifest.
+
+    Raises:
+        InputError: unreadable CSV, missing columns, or (with ``validate``) a bad row.
+
+    Example:
+        >>> m = read_manifest("data/manifest.csv")  # doctest: +SKIP
+        >>> scan, label = m.load(0)  # doctest: +SKIP
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "no such manifest file")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(path, f"not a readable CSV manifest ({exc})") from exc
+    frame.columns = [str(c).strip() for c in frame.columns]
+    manifest = Manifest(frame, path.parent, path)
+    if validate:
+        errors = [p for p in manifest.validate() if p.severity == "error"]
+        if errors:
+            more = f" (and {len(errors) - 1} more problem(s); run `osteoscan dataset check`)" if len(errors) > 1 else ""
+            raise InputError(path, f"{errors[0]}{more}")
+    return manifest
+
+
+def write_manifest(table: pd.DataFrame | Manifest, path: str | Path) -> Path:
+    """Write a manifest CSV atomically (temporary file in the same folder, then rename).
+
+    Args:
+        table: a DataFrame with at least the required columns, or a Manifest.
+        path: the output file.
+
+    Returns:
+        The path written.
+
+    Raises:
+        InputError: required columns missing.
+    """
+    frame = table.frame if isinstance(table, Manifest) else table
+    path = Path(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"manifest lacks required column(s) {missing}")
+    order = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in frame.columns]
+    frame = frame[order + [c for c in frame.columns if c not in order]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
