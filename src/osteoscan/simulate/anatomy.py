@@ -73,7 +73,7 @@ def sample_body(rng: np.random.Generator, grid: Grid) -> Body:
         build=float(np.clip(rng.normal(1.0, 0.1), 0.8, 1.3)),
         x_offset=float(rng.normal(0, 8)),
         y_top=y_top,
-        tilt_deg=float(rng.normal(0, 1.2)),
+        tilt_deg=float(np.clip(rng.normal(0, 1.0), -3.0, 3.0)),
         arms="abdomen" if rng.random() < 0.2 else "sides",
         scan_length=float(min(scan, grid.rows * grid.spacing)),
     )
@@ -173,8 +173,8 @@ def _rib(b: _Builder, k: int, s: int, side: str, yk: float) -> None:
     lat = [55, 82, 102, 114, 122, 128, 131, 131, 128, 121, 104, 80][k - 1] * w * h / 1750
     xs = s * (vertebra_halfwidth(f"T{k}") + 5)
     d = lambda mm: mm / h  # noqa: E731  (mm offsets to fractions of H)
-    yl = yk + d(22 + 2.5 * k)
-    post = [(xs, yk), (s * 0.5 * lat, yk + d(2)), (s * 0.86 * lat, yk + d(10)), (s * lat, yl)]
+    yl = yk + d(42 + 2.5 * k)
+    post = [(xs, yk), (s * 0.45 * lat, yk + d(10)), (s * 0.85 * lat, yk + d(27)), (s * lat, yl)]
     b.tube(f"rib{k}_{side}_posterior", "ribs", 0.85, 1.0, post, 5.0)
     if k >= 11:
         b.tube(f"rib{k}_{side}_lateral", "ribs", 0.6, 0.85,
@@ -256,7 +256,7 @@ def _arm_points(b: _Builder, s: int, arms: str) -> list[tuple[float, float]]:
 def _arms(b: _Builder, arms: str) -> None:
     for s, side in SIDES:
         sh, el, wr, hand = _arm_points(b, s, arms)
-        b.blob(f"humerus_{side}_head", "humeri", 0.5, 0.9, sh[0], sh[1], 22, 22, 16)
+        b.blob(f"humerus_{side}_head", "humeri", 0.5, 0.75, sh[0], sh[1], 22, 22, 15)
         b.tube(f"humerus_{side}_shaft", "humeri", 0.5, 0.75, [sh, el], [13, 11])
         b.blob(f"humerus_{side}_condyles", "humeri", 0.5, 0.8, el[0], el[1], 20, 12, 10)
         off = np.array([8.0, 0.0])
@@ -286,19 +286,30 @@ def build_skeleton(grid: Grid, body: Body) -> list[Structure]:
     return b.out
 
 
+_TORSO = np.array([[0.17, 0.07, 0.10], [0.19, 0.105, 0.12], [0.25, 0.10, 0.125],
+                   [0.33, 0.09, 0.12], [0.40, 0.09, 0.12], [0.47, 0.105, 0.12],
+                   [0.53, 0.095, 0.10]])
+"""Torso profile: (y, half-width, thickness) as fractions of H."""
+
+
+def _torso(grid: Grid, f: _Frame) -> np.ndarray:
+    """Elliptical torso cross-sections interpolated along the body axis (smooth outline)."""
+    x, y = grid.coords(slice(0, grid.rows), slice(0, grid.cols))
+    X, Y = x - f.dx, y - 0.5 * f.h - f.dy
+    xb = X * np.cos(f.t) + Y * np.sin(f.t)
+    yf = (-X * np.sin(f.t) + Y * np.cos(f.t) + 0.5 * f.h) / f.h
+    hw = np.interp(yf, _TORSO[:, 0], _TORSO[:, 1], left=0, right=0) * f.h * f.w
+    th = np.interp(yf, _TORSO[:, 0], _TORSO[:, 2], left=0, right=0) * f.h * f.w
+    q = np.clip(1.0 - (xb / np.maximum(hw, 1e-3)) ** 2, 0.0, None)
+    return (th * np.sqrt(q)).astype(np.float32)
+
+
 def body_thickness(grid: Grid, body: Body) -> np.ndarray:
     """Antero-posterior body thickness T (mm) per pixel; 0 outside the body."""
     b = _Builder(grid, body)
     h, w = body.height, body.build
     b.blob("head", "", 0.5, 0, 0, 105 / 1750, 80, 118 * h / 1750, 98)
     b.tube("neck", "", 0.5, 0, [(0, 0.14), (0, 0.18)], 52)
-    table = np.array([[0.17, 0.07, 0.10], [0.19, 0.105, 0.12], [0.25, 0.10, 0.125],
-                      [0.33, 0.09, 0.12], [0.40, 0.09, 0.12], [0.47, 0.105, 0.12],
-                      [0.53, 0.095, 0.10]])
-    for y0, y1 in zip(table[:-1], table[1:]):
-        for t in np.linspace(0, 1, 5)[:-1]:
-            yy, hw, th = y0 + t * (y1 - y0)
-            b.blob("torso", "", 0.5, 0, 0, yy, hw * h * w, 0.012 * h, 0.5 * th * h * w)
     for s, _ in SIDES:
         b.tube("leg", "", 0.5, 0, [(s * 0.05 * h, 0.50), (s * 0.037 * h, 0.70),
                                    (s * 0.034 * h, 0.95)], [78 * w, 55 * w, 36])
@@ -306,7 +317,7 @@ def body_thickness(grid: Grid, body: Body) -> np.ndarray:
         sh, el, wr, hand = _arm_points(b, s, body.arms)
         b.tube("arm", "", 0.5, 0, [sh, el, wr], [48 * w, 40 * w, 28])
         b.blob("hand", "", 0.5, 0, hand[0], hand[1], 36, 55, 18)
-    out = np.zeros((grid.rows, grid.cols), dtype=np.float32)
+    out = _torso(grid, b.f)
     for st in b.out:
         rs, cs, th = st.patch
         np.maximum(out[rs, cs], th, out=out[rs, cs])

@@ -16,6 +16,12 @@ def _display_max(img: np.ndarray, bone: np.ndarray) -> float:
     return 1.7 * float(np.percentile(vals, 90.0)) if vals.size else float(img.max() or 1.0)
 
 
+def _last_row(studies: Sequence[SimulatedStudy]) -> int:
+    """One row past the last non-empty row of any study (the sweep's end)."""
+    last = [int(np.nonzero(st.scan.anterior.any(axis=1))[0].max()) + 1 for st in studies]
+    return min(max(last) + 8, studies[0].scan.shape[0])
+
+
 def save_gallery(studies: Sequence[SimulatedStudy], path: str | Path, *,
                  outlines: bool = True, dpi: int = 110,
                  zoom: float = 1.0, rows: slice | None = None) -> Path:
@@ -35,8 +41,11 @@ def save_gallery(studies: Sequence[SimulatedStudy], path: str | Path, *,
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2 * len(studies), figsize=(2.0 * len(studies) * 1.35 * zoom, 7.2 * zoom),
-                             squeeze=False)
+    rows = rows or slice(0, _last_row(studies))
+    n_rows = len(range(*rows.indices(studies[0].scan.shape[0])))
+    height = 7.5 * zoom
+    width = 2 * len(studies) * height * studies[0].scan.shape[1] / n_rows * 1.08
+    fig, axes = plt.subplots(1, 2 * len(studies), figsize=(width, height + 0.3), squeeze=False)
     for k, st in enumerate(studies):
         for j, view in enumerate(("anterior", "posterior")):
             ax = axes[0, 2 * k + j]

@@ -83,7 +83,7 @@ class Difficulty:
     @property
     def excess_median(self) -> float:
         """Median lesion excess uptake (contrast - 1) of hot metastases."""
-        return 2.0 * float(np.exp(-1.6 * self.value))
+        return 3.0 * float(np.exp(-1.55 * self.value))
 
     @property
     def size_scale(self) -> float:
@@ -162,7 +162,7 @@ def sample_metastases(rng: np.random.Generator, bones: list[Structure], primary:
         host = _pick_host(rng, bones, region)
         radius = diff.size_scale * float(np.clip(rng.lognormal(np.log(10.0), 0.35), 4, 28))
         if superscan:
-            contrast, radius = float(rng.uniform(1.25, 1.7)), radius * 1.4
+            contrast, radius = float(rng.uniform(1.4, 2.1)), radius * 1.4
         elif rng.random() < p_cold:
             contrast = float(rng.uniform(0.2, 0.6))
         else:

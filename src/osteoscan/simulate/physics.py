@@ -88,19 +88,27 @@ def project(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
     Returns:
         The expected image of these layers (rows, cols), before scaling to counts.
     """
-    bins = np.zeros((len(DIST_BINS), *thickness.shape), dtype=np.float32)
+    n, nb = thickness.size, len(DIST_BINS)
+    flat = np.zeros(nb * n, dtype=np.float64)
+    base = np.arange(n)
     for j, f in enumerate(FRAC_BINS):
-        d = view_distance(f, thickness, view)
-        pos = np.interp(d, DIST_BINS, np.arange(len(DIST_BINS), dtype=float))
-        k0 = np.floor(pos).astype(np.intp)
-        w1 = (pos - k0).astype(np.float32)
-        for k in range(len(DIST_BINS)):
-            sel = np.where(k0 == k, 1 - w1, 0) + np.where(k0 == k - 1, w1, 0)
-            bins[k] += att[j] * sel
+        a = att[j].ravel()
+        live = np.flatnonzero(a)
+        if live.size == 0:
+            continue
+        d = view_distance(f, thickness.ravel()[live], view)
+        pos = np.interp(d, DIST_BINS, np.arange(nb, dtype=float))
+        k0 = np.minimum(pos.astype(np.intp), nb - 2)
+        w1 = pos - k0
+        idx = k0 * n + base[live]
+        flat += np.bincount(idx, weights=a[live] * (1 - w1), minlength=nb * n)
+        flat += np.bincount(idx + n, weights=a[live] * w1, minlength=nb * n)
+    bins = flat.reshape(nb, *thickness.shape).astype(np.float32)
     out = np.zeros(thickness.shape, dtype=np.float32)
     for k, dist in enumerate(DIST_BINS):
         if bins[k].any():
-            out += gaussian_filter(bins[k], blur_sigma_px(site, dist), mode="constant")
+            out += gaussian_filter(bins[k], blur_sigma_px(site, dist), mode="constant",
+                                   truncate=3.0)
     return out
 
 

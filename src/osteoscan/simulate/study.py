@@ -248,8 +248,11 @@ def _scan(site: SiteProfile, body: Body, counts: dict, plan: _Plan, rs) -> BoneS
                           "visit": plan.visit})
 
 
-def _render(plan: _Plan) -> _Render:
-    """Simulate one study and keep the noiseless images (tests use this)."""
+def _render(plan: _Plan, keep_expected: bool = False) -> _Render:
+    """Simulate one study; with ``keep_expected`` also the noiseless images without lesions.
+
+    ``expected`` holds the noiseless counts (scaled like the noisy ones) in every case.
+    """
     site = get_site(plan.site)
     grid = Grid(site.shape[0], site.shape[1], site.spacing_mm)
     rp, rs, rn = _rngs(plan)
@@ -265,13 +268,15 @@ def _render(plan: _Plan) -> _Render:
     soft = physics.soft_tissue(thick, conc, site)
     trans = {v: physics.attenuation(thick, v) for v in VIEWS}
     base_att = {v: (layers * trans[v]).sum(0) + soft_raw for v in VIEWS}
-    no_les = {v: physics.project(layers * trans[v], thick, v, site) + soft for v in VIEWS}
+    no_les = ({v: physics.project(layers * trans[v], thick, v, site) + soft for v in VIEWS}
+              if keep_expected else {})
     rows_in = int(round(body.scan_length / grid.spacing))
     boxes, lesions = _place_lesions(specs, bones, grid, thick, base_att, layers, rows_in)
     expected = {v: physics.project(layers * trans[v], thick, v, site) + soft for v in VIEWS}
     counts = _acquire(site, body, expected, rs, rn, rows_in)
-    scale = float(expected["anterior"].sum() / max(float(no_les["anterior"].sum()), 1e-9))
-    no_les = {v: no_les[v] * scale for v in VIEWS}
+    if keep_expected:
+        scale = float(expected["anterior"].sum() / max(float(no_les["anterior"].sum()), 1e-9))
+        no_les = {v: no_les[v] * scale for v in VIEWS}
     study = _assemble(plan, site, body, case, bones, boxes, lesions, counts, rows_in, rs)
     return _Render(study, expected, no_les)
 

@@ -1,0 +1,88 @@
+"""Physics of the simulator: Poisson counts, attenuation by view, count levels, sites."""
+
+import numpy as np
+import pytest
+
+from osteoscan.simulate import SITES, simulate_study
+from osteoscan.simulate.physics import blur_sigma_px
+from osteoscan.simulate.study import _Plan, _render
+from osteoscan.skeleton import REGION_CODE
+
+
+def test_counts_are_poisson_same_phantom_different_noise():
+    """Re-imaging one phantom: per-pixel variance over realisations equals the mean."""
+    scans = [simulate_study(5, noise_seed=k).scan.posterior for k in range(8)]
+    stack = np.stack(scans)
+    mean, var = stack.mean(0), stack.var(0, ddof=1)
+    sel = (mean > 5) & (mean < 60)
+    assert sel.sum() > 2000
+    # dispersion index of a Poisson variable is 1; 8 samples -> average over many pixels
+    ratio = var[sel].sum() / mean[sel].sum()
+    assert 0.9 < ratio < 1.1
+    assert not np.array_equal(scans[0], scans[1])
+    assert np.all(stack == np.round(stack)) and stack.min() >= 0
+
+
+def test_noise_seed_keeps_phantom():
+    a = simulate_study(5, noise_seed=1)
+    b = simulate_study(5, noise_seed=2)
+    assert a.lesions == b.lesions and np.array_equal(a.bone_mask, b.bone_mask)
+
+
+def test_spine_brighter_posterior_and_bladder_brighter_anterior(normal_render):
+    st, exp = normal_render.study, normal_render.expected
+    reg = st.region_maps["anterior"]
+    spine = np.isin(reg, [REGION_CODE["thoracic_spine"], REGION_CODE["lumbar_spine"]])
+    assert exp["posterior"][spine].mean() > 1.4 * exp["anterior"][spine].mean()
+    # the bladder: hottest blob in the lower pelvis, below the sacrum, on the midline
+    sac_rows = np.nonzero((reg == REGION_CODE["sacrum"]).any(1))[0]
+    rows = slice(sac_rows.mean().astype(int), sac_rows.max() + 10)
+    a, p = exp["anterior"][rows], exp["posterior"][rows]
+    peak = np.unravel_index(np.argmax(a + p), a.shape)
+    assert a[peak] > 1.2 * p[peak]
+    sternum = reg == REGION_CODE["sternum"]
+    assert exp["anterior"][sternum].mean() > 1.3 * exp["posterior"][sternum].mean()
+
+
+@pytest.mark.parametrize("site", sorted(SITES))
+def test_total_counts_and_max_pixel_in_range(site):
+    st = simulate_study(21, site=site, force_label="normal")
+    prof = SITES[site]
+    ant, post = st.scan.anterior, st.scan.posterior
+    lo, hi = prof.counts_range
+    assert 0.97 * lo < ant.sum() < 1.03 * hi
+    assert 0.5 * lo < post.sum() < 1.5 * hi
+    assert ant.shape == prof.shape and st.scan.spacing_mm == (prof.spacing_mm, prof.spacing_mm)
+    bone_max = np.percentile(post[st.bone_mask], 99.5)
+    assert 25 < bone_max < 400  # FIELD.md: max pixel ~50-250 outside bladder/injection
+    assert st.scan.acquisition.total_counts[0] == pytest.approx(float(ant.sum()))
+
+
+def test_sites_differ_in_resolution_counts_and_style():
+    a, c = SITES["site_a"], SITES["site_c"]
+    assert blur_sigma_px(c, 100) > blur_sigma_px(a, 100)
+    assert c.counts_range[1] < a.counts_range[1]
+    styles = {(s.dicom_style, s.view_codes, s.posterior_first) for s in SITES.values()}
+    assert len(styles) == 3
+    sa = simulate_study(3, site="site_a").scan
+    sc = simulate_study(3, site="site_c").scan
+    assert sa.anterior.sum() != sc.anterior.sum() and sa.spacing_mm != sc.spacing_mm
+
+
+def test_blur_grows_with_depth_fwhm_in_range():
+    for site in SITES.values():
+        f_face = blur_sigma_px(site, 0) * 2.355 * site.spacing_mm
+        f_deep = blur_sigma_px(site, 150) * 2.355 * site.spacing_mm
+        assert 5 <= f_face < f_deep <= 15
+
+
+def test_superscan_has_faint_kidneys_and_high_bone_uptake():
+    sup = next(r for s in range(200)
+               if (r := _render(_Plan(patient_seed=s, force_label="metastasis",
+                                      primary="prostate"))).study.superscan)
+    norm = _render(_Plan(patient_seed=sup.study.scan.meta["seed"], force_label="normal",
+                         primary="prostate")).study
+    def bone_share(st):
+        return st.scan.posterior[st.bone_mask].sum() / st.scan.posterior.sum()
+    assert bone_share(sup.study) > bone_share(norm) + 0.05
+    assert len(sup.study.lesions) >= 15 and sup.study.bsi > 2
