@@ -156,21 +156,63 @@ def _detector_items(ds: Dataset, n_frames: int) -> list[Dataset | None]:
     return [None] * n_frames
 
 
+_NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # implicit / explicit VR little endian
+
+
+def _native_pixels(ds: Dataset, rows: int, cols: int, frames: int) -> np.ndarray | None:
+    """Zero-copy view of uncompressed little-endian grey pixels, or None when not that case.
+
+    Why by hand: ``Dataset.pixel_array`` validates and copies the whole buffer (about half the
+    cost of reading a whole-body file); for plain 8/16-bit grey data with every bit stored a
+    view over the bytes is exact. Anything else goes through pydicom.
+    """
+    syntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
+    bits = int(ds.get("BitsAllocated", 0) or 0)
+    if syntax not in _NATIVE_LE or bits not in (8, 16) or "PixelData" not in ds:
+        return None
+    if int(ds.get("BitsStored", 0) or 0) != bits or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+        return None
+    data = ds.PixelData
+    n = rows * cols * frames * (bits // 8)
+    if not isinstance(data, bytes) or len(data) not in (n, n + 1):
+        return None  # truncated or padded oddly: let pydicom decide and explain
+    kind = "i" if int(ds.get("PixelRepresentation", 0) or 0) else "u"
+    arr = np.frombuffer(data, dtype=f"<{kind}{bits // 8}", count=rows * cols * frames)
+    return arr.reshape(frames, rows, cols) if frames > 1 else arr.reshape(rows, cols)
+
+
 def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
+    """Decode a dataset's pixels (any transfer syntax pydicom's handlers support), rescaled.
+
+    Args:
+        ds: the dataset.
+        path: its file, for messages.
+
+    Returns:
+        (rows, cols), (frames, rows, cols) or (rows, cols, samples) array; read-only for
+        uncompressed data (a view over the file's bytes).
+
+    Raises:
+        InputError: no pixel data, bad sizes, undecodable or truncated data, NaN/inf.
+    """
     if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
         raise InputError(path, "no pixel data (PixelData is missing)")
     rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
     frames = int(ds.get("NumberOfFrames", 1) or 1)
     limits.check_dimensions(path, rows, cols, frames)
-    try:
-        arr = ds.pixel_array
-    except Exception as exc:  # pydicom raises many types for truncated or undecodable data
-        syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
-        name = getattr(syntax, "name", str(syntax))
-        raise InputError(path, f"cannot decode pixel data ({name}): {exc}") from exc
-    slope, intercept = float(ds.get("RescaleSlope", 1) or 1), float(ds.get("RescaleIntercept", 0) or 0)
-    if (slope, intercept) != (1.0, 0.0):
-        arr = arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+    arr = _native_pixels(ds, rows, cols, frames)
+    if arr is None:
+        try:
+            arr = ds.pixel_array
+        except Exception as exc:  # pydicom raises many types for truncated or undecodable data
+            syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+            name = getattr(syntax, "name", str(syntax))
+            raise InputError(path, f"cannot decode pixel data ({name}): {exc}") from exc
+    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
+        slope = float(ds.get("RescaleSlope", 1) or 1)
+        intercept = float(ds.get("RescaleIntercept", 0) or 0)
+        if (slope, intercept) != (1.0, 0.0):
+            arr = arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
     limits.check_finite(path, arr)
     return arr
 
