@@ -121,6 +121,8 @@ def aggregate_folder(folder: str | Path, *, out: str | Path | None = None, n_boo
     failed = sorted(_read_yaml(folder / "failed.yaml"))
     by = tuple((study.get("evaluation") or {}).get("subgroups", ()))
     arms = read_arm_folder(folder / "arms")
+    order = [a["name"] for a in study.get("arms", []) if isinstance(a, dict) and a.get("name") in arms]
+    arms = {name: arms[name] for name in [*order, *sorted(set(arms) - set(order))]}
     summary: dict = {"name": study.get("name", folder.name),
                      "protocol": (study.get("protocol") or {}).get("kind", "from files")
                      if isinstance(study.get("protocol"), dict) else str(study.get("protocol", "from files")),

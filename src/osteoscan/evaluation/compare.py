@@ -17,6 +17,7 @@ Two steps that hand over files (layout in docs/results-layout.md):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
 from collections.abc import Callable
@@ -54,7 +55,7 @@ class Study:
         name: study name.
         base: the shared training-config tree (data, protocol, model, preprocess, augment, optim).
         arms: the arms, in order.
-        tiny: overrides applied to every arm for a smoke run (``--tiny``).
+        tiny: overrides applied to every arm before the arm's own (``--tiny``, ``--set``).
         evaluation: options for the aggregate step (``subgroups``: manifest columns).
         source: the YAML file.
     """
@@ -112,11 +113,18 @@ def parse_study(tree: dict, source: str = "", *, tiny: bool = False) -> Study:
     return study
 
 
-def load_study(path: str | Path, *, tiny: bool = False) -> Study:
+def load_study(path: str | Path, *, tiny: bool = False, overrides: list[str] | None = None,
+               arms: list[str] | None = None) -> Study:
     """Read a study YAML: the shared config sections, ``arms`` and optional ``tiny``/``evaluation``.
 
+    Args:
+        path: the YAML file.
+        tiny: apply the study's ``tiny`` overrides (smoke run).
+        overrides: extra ``key=value`` overrides for every arm (after ``tiny``).
+        arms: run only these arms (in the study's order).
+
     Raises:
-        InputError: missing or invalid YAML. ConfigError: invalid study.
+        InputError: missing or invalid YAML. ConfigError: invalid study or unknown arm.
     """
     path = Path(path)
     try:
@@ -126,6 +134,13 @@ def load_study(path: str | Path, *, tiny: bool = False) -> Study:
     except yaml.YAMLError as exc:
         raise InputError(path, f"not valid YAML ({exc})") from exc
     study = parse_study(tree, str(path), tiny=tiny)
+    if arms:
+        unknown = sorted(set(arms) - {a.name for a in study.arms})
+        if unknown:
+            raise ConfigError(f"{path.name}: no arm(s) {unknown} (arms: {[a.name for a in study.arms]})")
+        study = dataclasses.replace(study, arms=tuple(a for a in study.arms if a.name in arms))
+    if overrides:
+        study = dataclasses.replace(study, tiny=(*study.tiny, *overrides))
     manifest = study.base.get("data", {}).get("manifest") if isinstance(study.base.get("data"), dict) else None
     if manifest and not Path(manifest).is_absolute():
         study.base["data"]["manifest"] = str((path.parent / manifest).resolve())

@@ -75,8 +75,11 @@ def metric_block_from(fn, pred: Predictions, *, n_boot: int, seed: int, level: f
 def operating_points(pred: Predictions, threshold: float, source: str, *, n_boot: int, seed: int,
                      target_sensitivity: float | None, target_specificity: float | None) -> list[dict]:
     """The main threshold, Youden and the target sensitivity/specificity points (binary)."""
-    ops = [(source, OperatingPoint(criterion="fixed", threshold=threshold), False),
-           ("youden", OperatingPoint(criterion="youden"), True)]
+    ops = [(source, OperatingPoint(criterion="fixed", threshold=threshold), False)]
+    if len(np.unique(pred.y)) < 2:  # no ROC curve to choose a threshold on
+        target_sensitivity = target_specificity = None
+    else:
+        ops.append(("youden", OperatingPoint(criterion="youden"), True))
     if target_sensitivity is not None:
         ops.append((f"sensitivity>={target_sensitivity:g}",
                     OperatingPoint(criterion="sensitivity", target=target_sensitivity), True))

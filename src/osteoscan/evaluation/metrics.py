@@ -51,6 +51,8 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.ndarray:
         array([0.75])
     """
     y = np.asarray(y, dtype=bool)
+    if y.size == 0:
+        return np.full(np.atleast_2d(w).shape[0], np.nan)
     order = np.argsort(score, kind="mergesort")
     s_sorted = np.asarray(score, dtype=float)[order]
     starts = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1]])

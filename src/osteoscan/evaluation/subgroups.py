@@ -39,6 +39,8 @@ def _group_result(pred: Predictions, mask: np.ndarray, threshold: float, n_boot:
     from osteoscan.evaluation.core import metric_block
 
     sub = pred.subset(mask)
+    if sub.n == 0:
+        return {"n": 0, "n_patients": 0, "n_positive": 0, "metrics": {}}
     negative = 0 if sub.is_binary else sub.negative_index
     positive = sub.y == 1 if sub.is_binary else (sub.y != negative if negative is not None else sub.y >= 0)
     row = {"n": sub.n, "n_patients": patient_codes(sub.patient_id)[1], "n_positive": int(positive.sum())}

@@ -101,6 +101,8 @@ def compare(
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("comparison"),
     render_only: Annotated[Path | None, typer.Option("--render-only", help="Re-render from a finished comparison folder, no training.")] = None,
     tiny: Annotated[bool, typer.Option("--tiny", help="Smoke run: tiny models, few studies, one epoch.")] = False,
+    arm: Annotated[list[str] | None, typer.Option("--arm", help="Run only this arm (repeatable).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value override for every arm (repeatable).")] = None,
     bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates for pooled CIs.")] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
 ) -> None:
@@ -114,7 +116,7 @@ def compare(
     elif study is None:
         raise ConfigError("give a study YAML, or --render-only DIR")
     else:
-        spec = load_study(study, tiny=tiny)
+        spec = load_study(study, tiny=tiny, overrides=set_, arms=arm)
         with _progress() as progress:
             task = progress.add_task("training arms", total=None)
 
