@@ -87,10 +87,7 @@ def _manifest_tasks(path: Path) -> list[StudyTask]:
 
 
 def _manifest_rows(manifest: Any) -> list[dict]:
-    rows = getattr(manifest, "rows", manifest)
-    if hasattr(rows, "to_dict"):  # a DataFrame
-        return list(rows.to_dict(orient="records"))
-    return [r if isinstance(r, dict) else vars(r) for r in rows]
+    return list(manifest.rows())
 
 
 def _folder_tasks(folder: Path) -> list[StudyTask]:
@@ -184,7 +181,11 @@ def load_task(task: StudyTask) -> Any:
     from osteoscan.io import load_study, read_manifest
 
     if task.index is not None:
-        return read_manifest(task.path).load(task.index)
+        cache = _WORKER.setdefault("manifests", {})
+        if task.path not in cache:
+            cache[task.path] = read_manifest(task.path)
+        scan, _label = cache[task.path].load(task.index)
+        return scan
     return load_study(task.path, study_id=task.study_id)
 
 

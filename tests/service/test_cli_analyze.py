@@ -1,0 +1,87 @@
+"""``osteoscan analyze`` end to end on simulated DICOM: outputs, bad studies, exit codes."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from osteoscan.service.cli import app
+
+_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    from osteoscan.simulate.writer import write_cohort
+
+    root = tmp_path_factory.mktemp("cohort")
+    manifest = write_cohort(root / "data", 3, seed=5, sites=("site_a", "site_c"))
+    model = fx.save_tiny(root / "model")
+    return manifest, model
+
+
+def _snapshot(folder: Path) -> dict[str, int]:
+    return {str(p): p.stat().st_mtime_ns for p in folder.rglob("*") if p.is_file()}
+
+
+def test_analyze_manifest_and_a_bad_file_exits_2_and_lists_it(cohort, tmp_path):
+    manifest, model = cohort
+    bad = tmp_path / "broken.dcm"
+    bad.write_bytes(b"DICM" + b"\0" * 50)
+    before = _snapshot(manifest.parent)
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["analyze", str(manifest), str(bad), "--model", str(model),
+                                   "--out", str(out), "--workers", "1"])
+    assert res.exit_code == 2, res.output
+    assert "broken" in res.output
+    assert _snapshot(manifest.parent) == before  # inputs untouched
+    rows = list(csv.DictReader((out / "worklist.csv").open()))
+    assert len(rows) == 3
+    probs = [float(r["probability"]) for r in rows]
+    assert probs == sorted(probs, reverse=True)
+    for r in rows:
+        rec = json.loads((out / r["json"]).read_text())
+        assert rec["schema"] == "osteoscan.analyze/1" and rec["study_id"] == r["study_id"]
+        assert rec["views"][0]["view"] == "anterior" and rec["views"][0]["rule"]
+        assert set(rec["gradcam"]["peaks"]) == {"anterior", "posterior"}
+        html = (out / r["report"]).read_text()
+        assert "Research use only" in html and r["study_id"] in html
+    summary = json.loads((out / "analysis.json").read_text())
+    assert summary["n_ok"] == 3 and summary["n_failed"] == 1
+    assert "broken.dcm" in summary["failures"][0]["input"]
+    assert not list(out.rglob("*.tmp"))
+
+
+def test_analyze_with_two_workers_matches_one_worker(cohort, tmp_path):
+    manifest, model = cohort
+    data_dir = manifest.parent / "dicom"
+    outs = {}
+    for w in (1, 2):
+        res = CliRunner().invoke(app, ["analyze", str(data_dir), "--model", str(model),
+                                       "--out", str(tmp_path / f"w{w}"), "--workers", str(w), "--no-reports"])
+        assert res.exit_code == 0, res.output
+        outs[w] = {r["study_id"]: float(r["probability"])
+                   for r in csv.DictReader((tmp_path / f"w{w}" / "worklist.csv").open())}
+    assert len(outs[1]) == 3 and outs[1].keys() == outs[2].keys()
+    for k in outs[1]:
+        assert outs[1][k] == pytest.approx(outs[2][k], abs=1e-5)
+
+
+def test_missing_input_and_missing_model_are_one_line_errors(tmp_path, monkeypatch):
+    from osteoscan.errors import InputError, ModelError
+    import osteoscan.inference as inf
+
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o")])
+    assert res.exit_code != 0 and isinstance(res.exception, InputError)
+    assert "nope.dcm" in str(res.exception)
+    monkeypatch.setattr(inf, "REFERENCE_DIR", tmp_path / "none")
+    (tmp_path / "x.png").write_bytes(b"")
+    res = CliRunner().invoke(app, ["analyze", str(tmp_path / "x.png"), "--out", str(tmp_path / "o")])
+    assert isinstance(res.exception, ModelError) and "reference model is missing" in str(res.exception)
