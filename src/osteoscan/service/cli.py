@@ -23,7 +23,8 @@ from osteoscan.errors import OsteoscanError
 COMMAND_MODULES: tuple[str, ...] = (
     # each module adds its commands through register(app); keep one line per module
     "cli_analyze",
-    "cli_demo",    "cli_dataset",
+    "cli_demo",
+    "cli_dataset",
     "cli_evaluate",
     "cli_train",
     "cli_simulate",
