@@ -101,3 +101,13 @@ def test_read_mask_png_and_bad_values(tmp_path):
     Image.fromarray(arr).save(tmp_path / "bad.png")
     with pytest.raises(InputError, match=r"bad.png: mask values \[7\]"):
         read_mask(tmp_path / "bad.png")
+
+
+def test_read_mask_instances(tmp_path):
+    arr = np.zeros((16, 8), np.uint16)
+    arr[1:3, 1:3], arr[8:10, 4:6] = 1, 300
+    Image.fromarray(arr).save(tmp_path / "ids.png")
+    ids = read_mask(tmp_path / "ids.png", instances=True)
+    assert ids.dtype == np.int32 and sorted(np.unique(ids).tolist()) == [0, 1, 300]
+    with pytest.raises(InputError, match="mask values"):
+        read_mask(tmp_path / "ids.png")

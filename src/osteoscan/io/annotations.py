@@ -201,17 +201,19 @@ def annotations_to_mask(
     return mask
 
 
-def read_mask(path: str | Path) -> np.ndarray:
-    """Read a PNG/TIFF label mask (values of :data:`MASK_VALUES`).
+def read_mask(path: str | Path, *, instances: bool = False) -> np.ndarray:
+    """Read a PNG/TIFF mask: label values (:data:`MASK_VALUES`) or lesion instance ids.
 
     Args:
         path: a single-channel integer PNG or TIFF.
+        instances: the mask holds lesion instance ids (0 background, 1..n one lesion each,
+            as the simulator writes) instead of label values; any non-negative id is kept.
 
     Returns:
-        uint8 (rows, cols) mask.
+        uint8 (rows, cols) label mask, or int32 instance ids.
 
     Raises:
-        InputError: colour or float masks, or values outside 0..3.
+        InputError: colour or float masks, or label values outside 0..3.
     """
     from osteoscan.io.images import read_picture
 
@@ -219,6 +221,10 @@ def read_mask(path: str | Path) -> np.ndarray:
     arr = read_picture(path)
     if arr.ndim != 2 or arr.dtype.kind not in "ui":
         raise InputError(path, f"a mask must be one integer channel, got {arr.dtype} {arr.shape}")
+    if instances:
+        if arr.size and int(arr.min()) < 0:
+            raise InputError(path, "instance ids must be non-negative")
+        return arr.astype(np.int32)
     bad = sorted(set(np.unique(arr).tolist()) - set(MASK_VALUES))
     if bad:
         raise InputError(path, f"mask values {bad[:10]} not in {sorted(MASK_VALUES)} ({MASK_VALUES})")
