@@ -72,7 +72,8 @@ def overlay(view: np.ndarray, heatmap: np.ndarray, *, alpha: float = 0.55) -> np
         raise ValueError(f"heatmap {heatmap.shape} and view {view.shape} differ in shape")
     base = gray_rgb(view).astype(np.float32) / 255.0
     heat = np.clip(heatmap, 0.0, 1.0)
-    a = np.where(heat >= HEAT_FLOOR, alpha * heat, 0.0)[..., None]
+    # opacity ramps from 0 at the floor to ``alpha`` at the peak: no colour wash over the body
+    a = (alpha * np.clip((heat - HEAT_FLOOR) / (1.0 - HEAT_FLOOR), 0.0, 1.0))[..., None]
     rgb = (1.0 - a) * base + a * _colormap(heat)
     return (np.clip(rgb, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 

@@ -1,0 +1,170 @@
+"""Cost of ``osteoscan analyze`` against the model's forward pass, its memory, and scaling.
+
+Three measurements, all ratios taken within the same run (writes
+``benchmarks/results/analyze.json``):
+
+1. per study, end to end (load DICOM, preprocess, forward + Grad-CAM, map to views, HTML
+   report, JSON) over the forward pass alone (target <= 2x); also the split Grad-CAM against
+   pytorch_grad_cam's full forward + backward;
+2. peak RSS of ``osteoscan analyze`` run in a subprocess (psutil, the process tree polled
+   every 20 ms; target <= 1.5 GB);
+3. batch throughput: 2 workers x 1 thread over 1 worker x 1 thread (and 1 worker x 2 threads).
+
+The bundled reference model is used when installed; otherwise a stand-in (resnet18 at
+1024x256, random weights; the forward cost is what matters) is written and named in the JSON.
+
+Run: ``.venv/bin/python -m benchmarks.bench_analyze [--n-batch 200]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+RESULTS = Path(__file__).parent / "results"
+OSTEOSCAN = [sys.executable, "-m", "osteoscan"]
+
+
+def model_source(work: Path) -> tuple[str, str]:
+    """(path, description) of the model to benchmark."""
+    from osteoscan.inference import REFERENCE_DIR
+
+    if (REFERENCE_DIR / "model.json").is_file():
+        return str(REFERENCE_DIR), "bundled reference"
+    import torch
+
+    from osteoscan.models import create_model
+    from osteoscan.training.checkpoint import ModelCard, save_checkpoint
+
+    torch.manual_seed(0)
+    card = ModelCard(architecture="resnet18", model_kwargs={"num_classes": 2, "in_chans": 2, "img_size": [1024, 256]},
+                     preprocess={"views": "stack", "size": [1024, 256]}, threshold=0.5)
+    save_checkpoint(work / "standin", create_model("resnet18", in_chans=2, img_size=(1024, 256)), card)
+    return str(work / "standin"), "stand-in resnet18 1024x256 (reference model not installed)"
+
+
+def _median_time(fn, repeat: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def per_study(model: str, files: list[Path], out: Path, repeat: int) -> dict:
+    """Median seconds per stage on one thread, and the ratios."""
+    import numpy as np
+    import torch
+
+    from osteoscan.explain.gradcam import GradCam
+    from osteoscan.inference import Predictor
+    from osteoscan.io import load_study
+    from osteoscan.reporting.html import write_report
+    from osteoscan.reporting.results import atomic_write_text, dumps, study_record
+
+    torch.set_num_threads(1)
+    pred = Predictor.from_path(model)
+    scan = load_study(files[0])
+    x = torch.from_numpy(np.ascontiguousarray(pred.pipeline(scan, None)))[None]
+
+    def forward():
+        with torch.no_grad():
+            pred.model(x)
+
+    lib = GradCam(pred.model, pred.cam_layer, reshape=pred.cam.reshape, method="library")
+    it = iter(range(10**9))
+
+    def end_to_end():
+        s = load_study(files[next(it) % len(files)])
+        r = pred.predict(s)
+        write_report(s, r, out / "report.html")
+        atomic_write_text(out / "study.json", dumps(study_record(s, r)))
+
+    t = {"forward": _median_time(forward, repeat),
+         "forward_gradcam_split": _median_time(lambda: pred.cam(x, pred._target), repeat),
+         "forward_gradcam_library": _median_time(lambda: lib(x, pred._target), repeat),
+         "load": _median_time(lambda: load_study(files[0]), repeat),
+         "predict": _median_time(lambda: pred.predict(scan), repeat)}
+    r = pred.predict(scan)
+    t["report_html"] = _median_time(lambda: write_report(scan, r, out / "report.html"), repeat)
+    t["end_to_end"] = _median_time(end_to_end, repeat)
+    return {"seconds": t, "threads": 1,
+            "ratio_end_to_end_over_forward": t["end_to_end"] / t["forward"],
+            "ratio_split_gradcam_over_forward": t["forward_gradcam_split"] / t["forward"],
+            "ratio_library_gradcam_over_forward": t["forward_gradcam_library"] / t["forward"],
+            "target_end_to_end_over_forward": 2.0}
+
+
+def peak_rss(cmd: list[str]) -> dict:
+    """Run ``cmd``; poll the RSS of its process tree; return peaks in MB."""
+    proc = psutil.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    peak_tree = peak_one = 0
+    t0 = time.perf_counter()
+    while proc.poll() is None:
+        try:
+            procs = [proc, *proc.children(recursive=True)]
+            rss = [p.memory_info().rss for p in procs]
+        except psutil.Error:
+            continue
+        peak_tree, peak_one = max(peak_tree, sum(rss)), max(peak_one, max(rss))
+        time.sleep(0.02)
+    return {"returncode": proc.returncode, "seconds": time.perf_counter() - t0,
+            "peak_rss_tree_mb": peak_tree / 2**20, "peak_rss_largest_process_mb": peak_one / 2**20,
+            "target_mb": 1536}
+
+
+def batch(model: str, data: Path, work: Path, workers: int, threads: int) -> dict:
+    """Wall time of analyze over the folder (reports on), via the Python API."""
+    from osteoscan.service.batch_analyze import analyze_batch, discover
+
+    tasks = discover([data])
+    t = time.perf_counter()
+    res = analyze_batch(tasks, work / f"batch_w{workers}_t{threads}", model=model, workers=workers,
+                        threads=threads)
+    sec = time.perf_counter() - t
+    return {"workers": workers, "threads": threads, "n": len(tasks), "ok": len(res.records),
+            "seconds": sec, "studies_per_s": len(res.records) / sec}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n-batch", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--work", type=Path, default=Path("/tmp/osteoscan-bench-analyze"))
+    args = ap.parse_args()
+    from osteoscan.simulate.writer import write_cohort
+
+    args.work.mkdir(parents=True, exist_ok=True)
+    model, desc = model_source(args.work)
+    data = args.work / f"cohort{args.n_batch}"
+    if not (data / "manifest.csv").is_file():
+        write_cohort(data, args.n_batch, seed=11, sites=("site_a", "site_b", "site_c"), workers=2)
+    files = sorted((data / "dicom").rglob("*.dcm"))
+    out = {"model": desc, "cpu_count": os.cpu_count(), "n_batch": args.n_batch,
+           "note": "machine shared with other jobs; ratios are within-run"}
+    out["per_study"] = per_study(model, files[:8], args.work, args.repeat)
+    print(json.dumps(out["per_study"], indent=2))
+    out["memory"] = peak_rss([*OSTEOSCAN, "analyze", *map(str, files[:10]), "--model", model,
+                              "--out", str(args.work / "rss"), "--workers", "1"])
+    print(json.dumps(out["memory"], indent=2))
+    runs = [batch(model, data / "dicom", args.work, 1, 1), batch(model, data / "dicom", args.work, 2, 1),
+            batch(model, data / "dicom", args.work, 1, 2)]
+    out["batch"] = {"runs": runs, "ratio_2workers_over_1worker": runs[1]["studies_per_s"] / runs[0]["studies_per_s"],
+                    "ratio_2workers_over_1worker_2threads": runs[1]["studies_per_s"] / runs[2]["studies_per_s"]}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "analyze.json").write_text(json.dumps(out, indent=2))
+    print(json.dumps(out["batch"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
