@@ -48,7 +48,9 @@ def make_files(folder: Path, n: int, *, tagged: bool, syntax: str | None = None)
         order = ["posterior", "anterior"] if i % 2 else ["anterior", "posterior"]
         frames = [ph.posterior if v == "posterior" else ph.anterior for v in order]
         views = order if tagged else [None, None]
-        files.append(write_nm_multiframe(folder / f"wb{i:03d}.dcm", frames, views, transfer_syntax=syntax))
+        files.append(
+            write_nm_multiframe(folder / f"wb{i:03d}.dcm", frames, views, transfer_syntax=syntax)
+        )
     return files
 
 
@@ -59,10 +61,27 @@ def _time(fn, files: list[Path]) -> float:
     return time.perf_counter() - t0
 
 
-TAGS = ("SOPClassUID", "Modality", "Rows", "Columns", "NumberOfFrames", "BitsAllocated", "BitsStored",
-        "SamplesPerPixel", "PixelRepresentation", "DetectorVector", "ScanLength", "ActualFrameDuration",
-        "ScanVelocity", "PixelSpacing", "Manufacturer", "ManufacturerModelName", "PatientID",
-        "StudyInstanceUID", "SOPInstanceUID")
+TAGS = (
+    "SOPClassUID",
+    "Modality",
+    "Rows",
+    "Columns",
+    "NumberOfFrames",
+    "BitsAllocated",
+    "BitsStored",
+    "SamplesPerPixel",
+    "PixelRepresentation",
+    "DetectorVector",
+    "ScanLength",
+    "ActualFrameDuration",
+    "ScanVelocity",
+    "PixelSpacing",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "PatientID",
+    "StudyInstanceUID",
+    "SOPInstanceUID",
+)
 
 
 def bare(f: Path):
@@ -74,7 +93,9 @@ def bare_with_tags(f: Path):
     arr = ds.pixel_array
     values = [ds.get(t) for t in TAGS]
     for item in ds.get("DetectorInformationSequence", []):
-        values += [(c.get("CodeValue"), c.get("CodeMeaning")) for c in item.get("ViewCodeSequence", [])]
+        values += [
+            (c.get("CodeValue"), c.get("CodeMeaning")) for c in item.get("ViewCodeSequence", [])
+        ]
     for item in ds.get("RadiopharmaceuticalInformationSequence", []):
         values += [item.get("Radiopharmaceutical"), item.get("RadionuclideTotalDose")]
     return arr, values
@@ -89,10 +110,14 @@ def measure(files: list[Path], repeats: int) -> dict:
         for name, fn in fns.items():
             times[name].append(_time(fn, files))
     best = {k: min(v) for k, v in times.items()}
-    return {"baseline_s": best["baseline"], "baseline_with_tags_s": best["baseline_with_tags"],
-            "load_study_s": best["load_study"], "ratio": best["load_study"] / best["baseline"],
-            "ratio_vs_baseline_with_tags": best["load_study"] / best["baseline_with_tags"],
-            "per_file_ms": {k: 1e3 * v / len(files) for k, v in best.items()}}
+    return {
+        "baseline_s": best["baseline"],
+        "baseline_with_tags_s": best["baseline_with_tags"],
+        "load_study_s": best["load_study"],
+        "ratio": best["load_study"] / best["baseline"],
+        "ratio_vs_baseline_with_tags": best["load_study"] / best["baseline_with_tags"],
+        "per_file_ms": {k: 1e3 * v / len(files) for k, v in best.items()},
+    }
 
 
 def main() -> None:
@@ -100,20 +125,33 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
-    results = {"files": args.files, "frame_shape": [1024, 256], "frames_per_file": 2,
-               "repeats": args.repeats, "target_ratio": TARGET, "python": platform.python_version(),
-               "pydicom": pydicom.__version__, "cases": {}}
+    results = {
+        "files": args.files,
+        "frame_shape": [1024, 256],
+        "frames_per_file": 2,
+        "repeats": args.repeats,
+        "target_ratio": TARGET,
+        "python": platform.python_version(),
+        "pydicom": pydicom.__version__,
+        "cases": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
-        for name, tagged, syntax in (("view_codes", True, None), ("no_view_tags_pixel_rule", False, None),
-                                     ("rle_view_codes", True, RLELossless)):
+        for name, tagged, syntax in (
+            ("view_codes", True, None),
+            ("no_view_tags_pixel_rule", False, None),
+            ("rle_view_codes", True, RLELossless),
+        ):
             folder = Path(tmp) / name
             folder.mkdir()
             files = make_files(folder, args.files, tagged=tagged, syntax=syntax)
             results["cases"][name] = measure(files, args.repeats)
             r = results["cases"][name]
-            print(f"{name:24s} baseline {r['baseline_s']:.3f}s  +tags {r['baseline_with_tags_s']:.3f}s  "
-                  f"load_study {r['load_study_s']:.3f}s  ratio {r['ratio']:.2f} "
-                  f"(vs +tags {r['ratio_vs_baseline_with_tags']:.2f})")
+            print(
+                f"{name:24s} baseline {r['baseline_s']:.3f}s  "
+                f"+tags {r['baseline_with_tags_s']:.3f}s  "
+                f"load_study {r['load_study_s']:.3f}s  ratio {r['ratio']:.2f} "
+                f"(vs +tags {r['ratio_vs_baseline_with_tags']:.2f})"
+            )
     results["meets_target"] = results["cases"]["view_codes"]["ratio"] <= TARGET
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "load.json").write_text(json.dumps(results, indent=2) + "\n")

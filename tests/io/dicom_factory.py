@@ -85,7 +85,8 @@ def _anatomy(rows: int, cols: int) -> dict[str, np.ndarray]:
         "pelvis": _ellipse(rr, cc, r(0.51), mid, 0.05 * h, 0.2 * w)
         & ~_ellipse(rr, cc, r(0.51), mid, 0.035 * h, 0.15 * w),
         "bladder": _ellipse(rr, cc, r(0.535), mid, 0.022 * h, 0.06 * w),
-        "limbs": band(mid - 0.09 * w, 0.02 * w, 0.56, 0.96) | band(mid + 0.09 * w, 0.02 * w, 0.56, 0.96),
+        "limbs": band(mid - 0.09 * w, 0.02 * w, 0.56, 0.96)
+        | band(mid + 0.09 * w, 0.02 * w, 0.56, 0.96),
         "knees": _ellipse(rr, cc, r(0.76), mid - 0.09 * w, 0.012 * h, 0.035 * w)
         | _ellipse(rr, cc, r(0.76), mid + 0.09 * w, 0.012 * h, 0.035 * w),
     }
@@ -107,7 +108,12 @@ _WEIGHTS = {
 
 
 def phantom(
-    rows: int = 512, cols: int = 128, *, total_counts: float = 4e5, seed: int = 0, marker: bool = True
+    rows: int = 512,
+    cols: int = 128,
+    *,
+    total_counts: float = 4e5,
+    seed: int = 0,
+    marker: bool = True,
 ) -> Phantom:
     """Draw a noisy two-view whole-body phantom (views as acquired).
 

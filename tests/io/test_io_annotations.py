@@ -13,14 +13,27 @@ from osteoscan.io import annotations_to_mask, read_labelme, read_mask
 
 
 def _write(path, shapes, *, h=40, w=20, flags=None):
-    doc = {"version": "5.4.1", "flags": flags or {}, "shapes": shapes,
-           "imagePath": "x.png", "imageData": None, "imageHeight": h, "imageWidth": w}
+    doc = {
+        "version": "5.4.1",
+        "flags": flags or {},
+        "shapes": shapes,
+        "imagePath": "x.png",
+        "imageData": None,
+        "imageHeight": h,
+        "imageWidth": w,
+    }
     path.write_text(json.dumps(doc))
     return path
 
 
 def _rect(label, p0, p1, **kw):
-    return {"label": label, "points": [list(p0), list(p1)], "shape_type": "rectangle", "flags": {}, **kw}
+    return {
+        "label": label,
+        "points": [list(p0), list(p1)],
+        "shape_type": "rectangle",
+        "flags": {},
+        **kw,
+    }
 
 
 def test_labels_are_mapped_and_kinds_kept(tmp_path):
@@ -34,7 +47,9 @@ def test_labels_are_mapped_and_kinds_kept(tmp_path):
 
 
 def test_unknown_labels_are_all_listed(tmp_path):
-    path = _write(tmp_path / "u.json", [_rect("blob", (1, 1), (2, 2)), _rect("thing", (1, 1), (2, 2))])
+    path = _write(
+        tmp_path / "u.json", [_rect("blob", (1, 1), (2, 2)), _rect("thing", (1, 1), (2, 2))]
+    )
     with pytest.raises(InputError, match=r"u.json: unknown label name\(s\) \['blob', 'thing'\]"):
         read_labelme(path)
     anns = read_labelme(path, label_map={"blob": "malignant", "thing": "ignore"})
@@ -43,7 +58,9 @@ def test_unknown_labels_are_all_listed(tmp_path):
 
 def test_shape_outside_the_image(tmp_path):
     path = _write(tmp_path / "o.json", [_rect("met", (1, 1), (25, 5))], w=20)
-    with pytest.raises(InputError, match=r"o.json: shape 0 \('met'\) has point \(25, 5\) outside the 40 x 20"):
+    with pytest.raises(
+        InputError, match=r"o.json: shape 0 \('met'\) has point \(25, 5\) outside the 40 x 20"
+    ):
         read_labelme(path)
 
 
@@ -55,7 +72,10 @@ def test_image_shape_must_match(tmp_path):
 
 def test_posterior_outlines_are_mirrored(tmp_path):
     # a file flagged posterior, and one shape forced anterior by its own flags
-    shapes = [_rect("met", (2, 5), (5, 8)), _rect("benign", (2, 5), (5, 8), flags={"anterior": True})]
+    shapes = [
+        _rect("met", (2, 5), (5, 8)),
+        _rect("benign", (2, 5), (5, 8), flags={"anterior": True}),
+    ]
     path = _write(tmp_path / "p.json", shapes, flags={"posterior": True})
     post, ant = read_labelme(path)
     assert post.view == "posterior" and post.points == ((18.0, 5.0), (15.0, 8.0))
@@ -67,7 +87,11 @@ def test_posterior_outlines_are_mirrored(tmp_path):
 
 
 def test_mask_covers_pixel_centres_and_malignant_wins(tmp_path):
-    shapes = [_rect("benign", (0, 0), (10, 10)), _rect("met", (4, 4), (6, 6)), _rect("ignore", (0, 30), (20, 40))]
+    shapes = [
+        _rect("benign", (0, 0), (10, 10)),
+        _rect("met", (4, 4), (6, 6)),
+        _rect("ignore", (0, 30), (20, 40)),
+    ]
     anns = read_labelme(_write(tmp_path / "m.json", shapes))
     mask = annotations_to_mask(anns, (40, 20))
     assert (mask == 1).sum() == 100 - 4 and (mask == 2).sum() == 4

@@ -40,7 +40,9 @@ def test_not_dicom(tmp_path):
 
 
 def test_truncated_pixel_data(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "cut.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"])
+    path = write_nm_multiframe(
+        tmp_path / "cut.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 3000])
     with pytest.raises(InputError, match="cut.dcm: "):
@@ -48,7 +50,9 @@ def test_truncated_pixel_data(tmp_path, ph):
 
 
 def test_missing_pixel_data(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "nopix.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"])
+    path = write_nm_multiframe(
+        tmp_path / "nopix.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
     ds = pydicom.dcmread(path)
     del ds.PixelData
     ds.save_as(path)
@@ -57,32 +61,43 @@ def test_missing_pixel_data(tmp_path, ph):
 
 
 def test_wrong_modality(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "case7.dcm", [ph.anterior, ph.posterior], [None, None], modality="CT")
+    path = write_nm_multiframe(
+        tmp_path / "case7.dcm", [ph.anterior, ph.posterior], [None, None], modality="CT"
+    )
     with pytest.raises(InputError) as err:
         load_study(path)
     assert str(err.value) == "case7.dcm: Modality is CT, expected NM whole body"
 
 
 def test_three_frames_without_views(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "three.dcm", [ph.anterior, ph.posterior, ph.anterior], [None] * 3)
+    path = write_nm_multiframe(
+        tmp_path / "three.dcm", [ph.anterior, ph.posterior, ph.anterior], [None] * 3
+    )
     with pytest.raises(InputError, match="three.dcm: 3 frames and 3 without view information"):
         load_study(path)
 
 
 def test_two_frames_claiming_the_same_view(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "twice.dcm", [ph.anterior, ph.posterior], ["anterior", "anterior"])
+    path = write_nm_multiframe(
+        tmp_path / "twice.dcm", [ph.anterior, ph.posterior], ["anterior", "anterior"]
+    )
     with pytest.raises(InputError, match="expected one anterior and one posterior"):
         load_study(path)
 
 
 def test_eight_bit_is_accepted_and_noted(tmp_path, ph):
-    frames = [np.clip(ph.anterior, 0, 255).astype(np.uint8), np.clip(ph.posterior, 0, 255).astype(np.uint8)]
+    frames = [
+        np.clip(ph.anterior, 0, 255).astype(np.uint8),
+        np.clip(ph.posterior, 0, 255).astype(np.uint8),
+    ]
     scan = load_study(write_nm_multiframe(tmp_path / "b8.dcm", frames, ["anterior", "posterior"]))
     assert any("8-bit" in n for n in scan.source.notes)
     assert scan.meta["bits_allocated"] == 8
 
 
-@pytest.mark.parametrize("rows, cols, problem", [(0, 32, "zero-size"), (60_000, 32, "exceeds the limit")])
+@pytest.mark.parametrize(
+    "rows, cols, problem", [(0, 32, "zero-size"), (60_000, 32, "exceeds the limit")]
+)
 def test_bad_dimensions(tmp_path, ph, rows, cols, problem):
     path = write_nm_single(tmp_path / "dims.dcm", ph.anterior)
     ds = pydicom.dcmread(path)

@@ -75,7 +75,9 @@ def test_multiframe_without_view_tags_uses_pixels(tmp_path, ph, posterior_first)
 
 
 def test_one_view_code_completes_the_pair(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "wb.dcm", [ph.posterior, ph.anterior], ["posterior", None])
+    path = write_nm_multiframe(
+        tmp_path / "wb.dcm", [ph.posterior, ph.anterior], ["posterior", None]
+    )
     scan = load_study(path)
     _assert_views_right(scan, ph)
     assert scan.views[0].rule == "view_code" and scan.views[0].confidence < 1.0
@@ -84,8 +86,12 @@ def test_one_view_code_completes_the_pair(tmp_path, ph):
 
 def test_split_single_frame_files_by_series_description(tmp_path, ph):
     uid = "1.2.826.0.1.3680043.8.498.1"
-    write_nm_single(tmp_path / "s" / "a1.dcm", ph.posterior, series_description="WB POST", study_uid=uid)
-    write_nm_single(tmp_path / "s" / "b2.dcm", ph.anterior, series_description="wb ant", study_uid=uid)
+    write_nm_single(
+        tmp_path / "s" / "a1.dcm", ph.posterior, series_description="WB POST", study_uid=uid
+    )
+    write_nm_single(
+        tmp_path / "s" / "b2.dcm", ph.anterior, series_description="wb ant", study_uid=uid
+    )
     scan = load_study(tmp_path / "s")
     _assert_views_right(scan, ph)
     assert [v.rule for v in scan.views] == ["keyword", "keyword"]
@@ -104,34 +110,52 @@ def test_split_files_without_tags_use_pixels(tmp_path, ph):
 
 def test_keywords_are_whole_tokens(tmp_path, ph):
     # "POSTPROCESSED" and "ANTIMONY" are not view words; single unlabelled view -> single_view
-    path = write_nm_single(tmp_path / "x.dcm", ph.anterior, series_description="POSTPROCESSED ANTIMONY")
+    path = write_nm_single(
+        tmp_path / "x.dcm", ph.anterior, series_description="POSTPROCESSED ANTIMONY"
+    )
     scan = load_study(path)
     assert scan.views[0].rule == "single_view" and scan.views[0].confidence < 0.5
     assert scan.posterior is None
 
 
 def test_single_posterior_view_is_mirrored(tmp_path, ph):
-    scan = load_study(write_nm_single(tmp_path / "p.dcm", ph.posterior, series_description="WB POST"))
+    scan = load_study(
+        write_nm_single(tmp_path / "p.dcm", ph.posterior, series_description="WB POST")
+    )
     assert scan.views[0].view == "posterior" and scan.posterior is None
     np.testing.assert_array_equal(scan.anterior, ph.posterior[:, ::-1])
 
 
 def test_folder_with_two_studies_needs_study_id(tmp_path, ph):
-    write_nm_multiframe(tmp_path / "a.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"], study_uid="1.2.3")
-    write_nm_multiframe(tmp_path / "b.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"], study_uid="1.2.4")
+    write_nm_multiframe(
+        tmp_path / "a.dcm",
+        [ph.anterior, ph.posterior],
+        ["anterior", "posterior"],
+        study_uid="1.2.3",
+    )
+    write_nm_multiframe(
+        tmp_path / "b.dcm",
+        [ph.anterior, ph.posterior],
+        ["anterior", "posterior"],
+        study_uid="1.2.4",
+    )
     with pytest.raises(InputError, match="2 studies"):
         load_study(tmp_path)
     assert load_study(tmp_path, study_id="1.2.4").source.files[0].endswith("b.dcm")
 
 
 def test_caller_ids_override_tags(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "a.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"])
+    path = write_nm_multiframe(
+        tmp_path / "a.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
     scan = load_study(path, patient_id="X9", study_id="S9")
     assert (scan.patient_id, scan.study_id) == ("X9", "S9")
 
 
 def test_content_not_extension(tmp_path, ph):
-    path = write_nm_multiframe(tmp_path / "scan.png", [ph.anterior, ph.posterior], ["anterior", "posterior"])
+    path = write_nm_multiframe(
+        tmp_path / "scan.png", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
     assert load_study(path).source.format == "dicom-nm"
 
 
@@ -147,7 +171,9 @@ def test_compressed_multiframe_round_trips(tmp_path, ph, syntax, module):
     if not _has(module):
         pytest.skip(f"{module} not installed")
     frames = [ph.posterior, ph.anterior]
-    path = write_nm_multiframe(tmp_path / "c.dcm", frames, ["posterior", "anterior"], transfer_syntax=syntax)
+    path = write_nm_multiframe(
+        tmp_path / "c.dcm", frames, ["posterior", "anterior"], transfer_syntax=syntax
+    )
     scan = load_study(path)
     _assert_views_right(scan, ph)
     assert scan.meta["transfer_syntax"] == str(syntax)

@@ -61,7 +61,9 @@ def test_nema_nm1_jpeg_lossless_loads_as_anterior():
 
 
 def test_nema_nm1_uncompressed_if_available():
-    found = pdata.get_testdata_file("NM1_UNCR.dcm") or next(iter(pdata.get_testdata_files("NM1*")), None)
+    found = pdata.get_testdata_file("NM1_UNCR.dcm") or next(
+        iter(pdata.get_testdata_files("NM1*")), None
+    )
     if found is None:
         pytest.skip(
             "NEMA WG04 NM1_UNCR.dcm is not in the installed pydicom-data (PyPI 1.0.0 ships "

@@ -22,10 +22,14 @@ COLUMNS = "patient_id,study_id,image,label,site,primary,lesion_count,annotations
 def dataset(tmp_path):
     ph = phantom(128, 32, total_counts=5e4, seed=2)
     root = tmp_path / "data"
-    write_nm_multiframe(root / "p1" / "wb.dcm", [ph.posterior, ph.anterior], ["posterior", "anterior"])
+    write_nm_multiframe(
+        root / "p1" / "wb.dcm", [ph.posterior, ph.anterior], ["posterior", "anterior"]
+    )
     write_nm_multiframe(root / "p2" / "wb.dcm", [ph.anterior, ph.posterior], [None, None])
     shapes = [{"label": "met", "points": [[4, 40], [8, 44]], "shape_type": "rectangle"}]
-    (root / "p1" / "post.json").write_text(json.dumps({"shapes": shapes, "imageHeight": 128, "imageWidth": 32}))
+    (root / "p1" / "post.json").write_text(
+        json.dumps({"shapes": shapes, "imageHeight": 128, "imageWidth": 32})
+    )
     lines = [
         COLUMNS,
         "P1,S1,p1/wb.dcm,metastasis,A,prostate,3,posterior:p1/post.json,train,GE",
@@ -52,8 +56,11 @@ def test_read_and_load_rows(dataset):
 
 @pytest.mark.parametrize(
     "image, problem",
-    [("../outside.dcm", "points outside the manifest folder"), ("p9/none.dcm", "does not exist"),
-     ("/etc/passwd", "is absolute")],
+    [
+        ("../outside.dcm", "points outside the manifest folder"),
+        ("p9/none.dcm", "does not exist"),
+        ("/etc/passwd", "is absolute"),
+    ],
 )
 def test_bad_paths_name_the_row(dataset, image, problem):
     (dataset.parent / "outside.dcm").write_bytes(b"x")
@@ -70,7 +77,9 @@ def test_missing_columns_and_duplicates(tmp_path):
     with pytest.raises(InputError, match=r"lacks required column\(s\) \['study_id'\]"):
         read_manifest(tmp_path / "m.csv")
     (tmp_path / "a.dcm").write_bytes(b"x")
-    (tmp_path / "d.csv").write_text("patient_id,study_id,image,label\nP1,S1,a.dcm,\nP2,S1,./a.dcm,x\nP1,S1,a.dcm,y\n")
+    (tmp_path / "d.csv").write_text(
+        "patient_id,study_id,image,label\nP1,S1,a.dcm,\nP2,S1,./a.dcm,x\nP1,S1,a.dcm,y\n"
+    )
     problems = read_manifest(tmp_path / "d.csv", validate=False).validate(classes={"x"})
     text = [str(p) for p in problems]
     assert "row 2 (label): missing label" in text

@@ -27,12 +27,31 @@ def wide_console(monkeypatch):
 
 def _tree(root: Path) -> None:
     a, b, c = (phantom(128, 32, total_counts=5e4, seed=s) for s in (7, 8, 9))
-    write_nm_multiframe(root / "site1" / "p1.dcm", [a.anterior, a.posterior], ["anterior", "posterior"],
-                        patient_id="P1", study_uid="1.2.1")
-    write_nm_multiframe(root / "site1" / "p1b.dcm", [b.anterior, b.posterior], ["anterior", "posterior"],
-                        patient_id="P1", study_uid="1.2.2")
-    for name, img, desc in (("ant.dcm", c.anterior, "WB ANT"), ("post.dcm", c.posterior, "WB POST")):
-        write_nm_single(root / "site2" / "p2" / name, img, series_description=desc, patient_id="P2", study_uid="1.2.3")
+    write_nm_multiframe(
+        root / "site1" / "p1.dcm",
+        [a.anterior, a.posterior],
+        ["anterior", "posterior"],
+        patient_id="P1",
+        study_uid="1.2.1",
+    )
+    write_nm_multiframe(
+        root / "site1" / "p1b.dcm",
+        [b.anterior, b.posterior],
+        ["anterior", "posterior"],
+        patient_id="P1",
+        study_uid="1.2.2",
+    )
+    for name, img, desc in (
+        ("ant.dcm", c.anterior, "WB ANT"),
+        ("post.dcm", c.posterior, "WB POST"),
+    ):
+        write_nm_single(
+            root / "site2" / "p2" / name,
+            img,
+            series_description=desc,
+            patient_id="P2",
+            study_uid="1.2.3",
+        )
     (root / "site2" / "junk.dcm").write_bytes(b"\x00" * 10)
 
 
@@ -43,7 +62,9 @@ def test_build_then_check(tmp_path):
     assert result.exit_code == 0, result.output
     table = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
     assert table[["patient_id", "study_id", "image"]].values.tolist() == [
-        ["P1", "1.2.1", "site1/p1.dcm"], ["P1", "1.2.2", "site1/p1b.dcm"], ["P2", "1.2.3", "site2/p2"],
+        ["P1", "1.2.1", "site1/p1.dcm"],
+        ["P1", "1.2.2", "site1/p1b.dcm"],
+        ["P2", "1.2.3", "site2/p2"],
     ]
     assert "3 studies of 2 patients" in " ".join(result.output.split())
     again = runner.invoke(app, ["dataset", "build", str(root)])
@@ -74,7 +95,9 @@ def test_check_keeps_going_and_finds_duplicates(tmp_path):
         "P2,1.2.3,site2/p2,oops,B",
     ]
     (root / "m.csv").write_text("\n".join(rows) + "\n")
-    result = runner.invoke(app, ["dataset", "check", str(root / "m.csv"), "--classes", "normal,metastasis"])
+    result = runner.invoke(
+        app, ["dataset", "check", str(root / "m.csv"), "--classes", "normal,metastasis"]
+    )
     out = " ".join(result.output.split())
     assert result.exit_code == 1, out
     assert "does not exist" in out and "bad.png: cannot decode image" in out
@@ -87,7 +110,9 @@ def test_cli_bad_input_is_one_line_without_traceback(tmp_path):
     (tmp_path / "m.csv").write_text("patient_id,image\nP1,a.dcm\n")
     proc = subprocess.run(
         [sys.executable, "-m", "osteoscan", "dataset", "check", str(tmp_path / "m.csv")],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout

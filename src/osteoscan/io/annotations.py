@@ -24,13 +24,34 @@ DEFAULT_LABEL_MAP: dict[str, str] = {
         "malignant",
     ),
     **dict.fromkeys(
-        ["benign", "degenerative", "degeneration", "djd", "arthritis", "arthrosis",
-         "fracture", "trauma", "inflammation", "inflammatory", "osteoarthritis"],
+        [
+            "benign",
+            "degenerative",
+            "degeneration",
+            "djd",
+            "arthritis",
+            "arthrosis",
+            "fracture",
+            "trauma",
+            "inflammation",
+            "inflammatory",
+            "osteoarthritis",
+        ],
         "benign",
     ),
     **dict.fromkeys(
-        ["ignore", "uncertain", "equivocal", "injection", "injection_site", "contamination",
-         "urine", "artifact", "artefact", "physiological"],
+        [
+            "ignore",
+            "uncertain",
+            "equivocal",
+            "injection",
+            "injection_site",
+            "contamination",
+            "urine",
+            "artifact",
+            "artefact",
+            "physiological",
+        ],
         "ignore",
     ),
 }
@@ -60,8 +81,11 @@ def _image_shape(path: Path, doc: dict, image_shape: tuple[int, int] | None) -> 
     if doc.get("imageHeight") and doc.get("imageWidth"):
         declared = (int(doc["imageHeight"]), int(doc["imageWidth"]))
     if image_shape is not None and declared is not None and tuple(image_shape) != declared:
-        raise InputError(path, f"annotated image is {declared[0]} x {declared[1]}, "
-                         f"the study is {image_shape[0]} x {image_shape[1]}")
+        raise InputError(
+            path,
+            f"annotated image is {declared[0]} x {declared[1]}, "
+            f"the study is {image_shape[0]} x {image_shape[1]}",
+        )
     shape = tuple(image_shape) if image_shape is not None else declared
     if shape is None:
         raise InputError(path, "image size unknown (no imageHeight/imageWidth; pass image_shape)")
@@ -80,7 +104,9 @@ def _map_labels(path: Path, shapes: list, label_map: Mapping[str, str]) -> list[
     lookup = {k.strip().lower(): v for k, v in label_map.items()}
     bad_targets = sorted({v for v in lookup.values() if v not in ("benign", "malignant", "ignore")})
     if bad_targets:
-        raise InputError(path, f"label map targets {bad_targets}; allowed: benign, malignant, ignore")
+        raise InputError(
+            path, f"label map targets {bad_targets}; allowed: benign, malignant, ignore"
+        )
     raw = [str(s.get("label", "")) for s in shapes]
     unknown = sorted({r for r in raw if r.strip().lower() not in lookup})
     if unknown:
@@ -88,22 +114,27 @@ def _map_labels(path: Path, shapes: list, label_map: Mapping[str, str]) -> list[
     return [lookup[r.strip().lower()] for r in raw]
 
 
-def _points(path: Path, i: int, shape: dict, hw: tuple[int, int]) -> tuple[str, list[tuple[float, float]]]:
+def _points(
+    path: Path, i: int, shape: dict, hw: tuple[int, int]
+) -> tuple[str, list[tuple[float, float]]]:
     kind = shape.get("shape_type") or "polygon"
     try:
         pts = [(float(x), float(y)) for x, y in shape.get("points", [])]
     except (TypeError, ValueError):
         raise InputError(path, f"shape {i} has malformed points") from None
     if kind not in ("polygon", "rectangle"):
-        raise InputError(path, f"shape {i} is a {kind!r}; only polygons and rectangles are supported")
+        raise InputError(
+            path, f"shape {i} is a {kind!r}; only polygons and rectangles are supported"
+        )
     if (kind == "rectangle" and len(pts) != 2) or (kind == "polygon" and len(pts) < 3):
         raise InputError(path, f"shape {i} ({kind}) has {len(pts)} point(s)")
     h, w = hw
     for x, y in pts:
         if not (0 <= x <= w and 0 <= y <= h):
             raise InputError(
-                path, f"shape {i} ({shape.get('label')!r}) has point ({x:g}, {y:g}) outside the "
-                f"{h} x {w} image"
+                path,
+                f"shape {i} ({shape.get('label')!r}) has point ({x:g}, {y:g}) outside the "
+                f"{h} x {w} image",
             )
     return kind, pts
 
@@ -227,5 +258,7 @@ def read_mask(path: str | Path, *, instances: bool = False) -> np.ndarray:
         return arr.astype(np.int32)
     bad = sorted(set(np.unique(arr).tolist()) - set(MASK_VALUES))
     if bad:
-        raise InputError(path, f"mask values {bad[:10]} not in {sorted(MASK_VALUES)} ({MASK_VALUES})")
+        raise InputError(
+            path, f"mask values {bad[:10]} not in {sorted(MASK_VALUES)} ({MASK_VALUES})"
+        )
     return arr.astype(np.uint8)

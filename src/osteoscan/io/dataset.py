@@ -36,7 +36,9 @@ def _relative(path: Path, root: Path) -> str:
     return path.relative_to(root).as_posix() or "."
 
 
-def _headers(folder: Path) -> tuple[dict[tuple[str, str], list[tuple[Path, object]]], list[tuple[Path, str]]]:
+def _headers(
+    folder: Path,
+) -> tuple[dict[tuple[str, str], list[tuple[Path, object]]], list[tuple[Path, str]]]:
     studies: dict[tuple[str, str], list] = defaultdict(list)
     skipped: list[tuple[Path, str]] = []
     for p in study_files(folder):
@@ -46,12 +48,17 @@ def _headers(folder: Path) -> tuple[dict[tuple[str, str], list[tuple[Path, objec
         except InputError as exc:
             skipped.append((p, exc.problem))
             continue
-        key = (str(ds.get("PatientID", "") or p.parent.name), str(ds.get("StudyInstanceUID", "") or p.stem))
+        key = (
+            str(ds.get("PatientID", "") or p.parent.name),
+            str(ds.get("StudyInstanceUID", "") or p.stem),
+        )
         studies[key].append((p, ds))
     return studies, skipped
 
 
-def build_manifest(folder: str | Path, manifest_path: str | Path) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
+def build_manifest(
+    folder: str | Path, manifest_path: str | Path
+) -> tuple[pd.DataFrame, list[tuple[Path, str]]]:
     """Make one manifest row per DICOM study found under ``folder``.
 
     Files are grouped by PatientID and StudyInstanceUID. A study in one file is listed by
@@ -80,15 +87,31 @@ def build_manifest(folder: str | Path, manifest_path: str | Path) -> tuple[pd.Da
         paths = [p for p, _ in items]
         where = paths[0] if len(paths) == 1 else Path(os.path.commonpath([p.parent for p in paths]))
         ds0 = items[0][1]
-        rows.append({
-            "patient_id": pid, "study_id": sid, "image": _relative(where, root), "label": "", "site": "",
-            "n_files": len(paths), "modality": str(ds0.get("Modality", "")),
-            "study_date": str(ds0.get("StudyDate", "") or ""),
-        })
+        rows.append(
+            {
+                "patient_id": pid,
+                "study_id": sid,
+                "image": _relative(where, root),
+                "label": "",
+                "site": "",
+                "n_files": len(paths),
+                "modality": str(ds0.get("Modality", "")),
+                "study_date": str(ds0.get("StudyDate", "") or ""),
+            }
+        )
     for p in sorted(folder.rglob("*")):
         if p.is_file() and picture_format(p):
             skipped.append((p, "picture, not DICOM: add it to the manifest by hand"))
-    columns = ["patient_id", "study_id", "image", "label", "site", "n_files", "modality", "study_date"]
+    columns = [
+        "patient_id",
+        "study_id",
+        "image",
+        "label",
+        "site",
+        "n_files",
+        "modality",
+        "study_date",
+    ]
     return pd.DataFrame(rows, columns=columns), skipped
 
 
@@ -125,7 +148,9 @@ def _pixel_hash(scan) -> str:
 
 def _check_row(m: Manifest, i: int, seen: dict[str, int], report: CheckReport) -> bool:
     try:
-        scan = load_study(m.image_path(i), patient_id=m.value(i, "patient_id"), study_id=m.value(i, "study_id"))
+        scan = load_study(
+            m.image_path(i), patient_id=m.value(i, "patient_id"), study_id=m.value(i, "study_id")
+        )
     except OsteoscanError as exc:
         report.problems.append(RowProblem(i, "image", str(exc)))
         return False
@@ -138,7 +163,9 @@ def _check_row(m: Manifest, i: int, seen: dict[str, int], report: CheckReport) -
     for key in keys:
         if key in seen and seen[key] != i:
             what = "identical pixels" if key.startswith("pixels") else f"SOPInstanceUID {key[4:]}"
-            report.problems.append(RowProblem(i, "image", f"duplicate: {what} as row {seen[key] + 2}"))
+            report.problems.append(
+                RowProblem(i, "image", f"duplicate: {what} as row {seen[key] + 2}")
+            )
             break
     for key in keys:
         seen.setdefault(key, i)
@@ -167,7 +194,11 @@ def check_manifest(
     """
     report = CheckReport(n_rows=len(m))
     report.problems = m.validate(classes=classes)
-    broken = {p.row for p in report.problems if p.severity == "error" and p.column in ("image", "annotations")}
+    broken = {
+        p.row
+        for p in report.problems
+        if p.severity == "error" and p.column in ("image", "annotations")
+    }
     seen: dict[str, int] = {}
     loaded = []
     for i in range(len(m)):
@@ -178,9 +209,19 @@ def check_manifest(
     report.n_loaded = len(loaded)
     report.problems.sort(key=lambda p: (p.row, p.severity != "error"))
     frame = m.frame.iloc[loaded]
-    site = frame["site"].replace("", "(none)") if "site" in frame else pd.Series("(none)", index=frame.index)
-    label = frame["label"].replace("", "(missing)") if "label" in frame else pd.Series("(missing)", index=frame.index)
-    report.class_counts = pd.crosstab(site.rename("site"), label.rename("label")) if len(frame) else pd.DataFrame()
+    site = (
+        frame["site"].replace("", "(none)")
+        if "site" in frame
+        else pd.Series("(none)", index=frame.index)
+    )
+    label = (
+        frame["label"].replace("", "(missing)")
+        if "label" in frame
+        else pd.Series("(missing)", index=frame.index)
+    )
+    report.class_counts = (
+        pd.crosstab(site.rename("site"), label.rename("label")) if len(frame) else pd.DataFrame()
+    )
     counts = m.frame.groupby("patient_id")["study_id"].nunique()
     report.multi_study_patients = {str(k): int(v) for k, v in counts[counts > 1].items()}
     return report

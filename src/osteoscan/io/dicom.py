@@ -249,7 +249,11 @@ def frames_from_dataset(ds: Dataset, path: str | Path) -> tuple[list[ViewFrame],
         if found:
             out.append(ViewFrame(pixels, path, frame, found[0], "view_code", 1.0, found[1]))
         elif keyword:
-            out.append(ViewFrame(pixels, path, frame, keyword[0], "keyword", KEYWORD_CONFIDENCE, keyword[1]))
+            out.append(
+                ViewFrame(
+                    pixels, path, frame, keyword[0], "keyword", KEYWORD_CONFIDENCE, keyword[1]
+                )
+            )
         else:
             out.append(ViewFrame(pixels, path, frame))
     return out, notes

@@ -76,7 +76,8 @@ def _complete_pair(known: ViewFrame, other: ViewFrame) -> ViewFrame:
 def _by_pixels(a: ViewFrame, b: ViewFrame) -> tuple[ViewFrame, ViewFrame]:
     if a.pixels.shape != b.pixels.shape:
         raise InputError(
-            a.file, f"two unlabelled views of different shapes {a.pixels.shape} and {b.pixels.shape}"
+            a.file,
+            f"two unlabelled views of different shapes {a.pixels.shape} and {b.pixels.shape}",
         )
     post, conf, detail = decide_posterior(a.pixels, b.pixels)
     views = ("posterior", "anterior") if post == 0 else ("anterior", "posterior")
@@ -117,9 +118,7 @@ def assign_views(frames: list[ViewFrame]) -> tuple[ViewFrame, ViewFrame | None]:
                 confidence=SINGLE_VIEW_CONFIDENCE,
                 detail="one view and nothing says which; assumed anterior",
             )
-        if fr.view == "posterior":
-            return fr, None  # caller mirrors a lone posterior into anterior orientation
-        return fr, None
+        return fr, None  # a lone posterior is mirrored by scan_from_frames
     unknown = [f for f in frames if f.view is None]
     if len(frames) == 2 and len(unknown) == 1:
         known = frames[0] if frames[1] is unknown[0] else frames[1]
@@ -136,7 +135,9 @@ def assign_views(frames: list[ViewFrame]) -> tuple[ViewFrame, ViewFrame | None]:
     post = [f for f in frames if f.view == "posterior"]
     if len(ant) != 1 or len(post) != 1 or len(frames) != 2:
         found = ", ".join(f"{_where(f)}={f.view}" for f in frames)
-        raise InputError(frames[0].file, f"expected one anterior and one posterior view, found {found}")
+        raise InputError(
+            frames[0].file, f"expected one anterior and one posterior view, found {found}"
+        )
     return ant[0], post[0]
 
 

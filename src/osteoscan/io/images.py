@@ -182,13 +182,19 @@ def _inside(reg: _Region, bodies: list[_Region], margin: int) -> bool:
     r, c = reg.box
     for body in bodies:
         br, bc = body.box
-        if (r.start >= br.start - margin and r.stop <= br.stop + margin
-                and c.start >= bc.start - margin and c.stop <= bc.stop + margin):
+        if (
+            r.start >= br.start - margin
+            and r.stop <= br.stop + margin
+            and c.start >= bc.start - margin
+            and c.stop <= bc.stop + margin
+        ):
             return True
     return False
 
 
-def _clean(grey: np.ndarray, colour: np.ndarray, notes: list[str]) -> tuple[np.ndarray, list[_Region]]:
+def _clean(
+    grey: np.ndarray, colour: np.ndarray, notes: list[str]
+) -> tuple[np.ndarray, list[_Region]]:
     """Zero colour pixels, frames, bars and stray text; return the picture and the bodies."""
     grey = np.where(colour, 0.0, grey).astype(np.float32)
     labels, regions = _regions(grey)
@@ -199,7 +205,11 @@ def _clean(grey: np.ndarray, colour: np.ndarray, notes: list[str]) -> tuple[np.n
     largest = max(reg.area for reg in candidates)
     bodies = [reg for reg in candidates if reg.area >= _MIN_BODY_FRACTION * largest]
     margin = max(3, grey.shape[0] // 100)
-    drop = [reg for reg in regions if kinds[reg.label] or not (reg in bodies or _inside(reg, bodies, margin))]
+    drop = [
+        reg
+        for reg in regions
+        if kinds[reg.label] or not (reg in bodies or _inside(reg, bodies, margin))
+    ]
     for kind in ("border", "bar"):
         if any(kinds[reg.label] == kind for reg in drop):
             notes.append(f"removed {kind}(s)")
@@ -242,7 +252,11 @@ def _split_columns(grey: np.ndarray) -> int | None:
 
 def _pad_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     width = max(left.shape[1], right.shape[1])
-    pad = lambda a: np.pad(a, ((0, 0), ((width - a.shape[1]) // 2, width - a.shape[1] - (width - a.shape[1]) // 2)))  # noqa: E731
+
+    def pad(a: np.ndarray) -> np.ndarray:
+        extra = width - a.shape[1]
+        return np.pad(a, ((0, 0), (extra // 2, extra - extra // 2)))
+
     return pad(left), pad(right)
 
 
@@ -283,7 +297,11 @@ def _single(grey: np.ndarray, path: Path, notes: list[str]) -> ViewFrame:
     smooth = ndimage.uniform_filter(grey, _SMOOTH)
     mask = smooth > 0.04 * float(np.percentile(smooth, 99.5))
     rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    if rows.size and cols.size and (cols[-1] - cols[0] + 1) > COMPOSITE_ASPECT * (rows[-1] - rows[0] + 1):
+    if (
+        rows.size
+        and cols.size
+        and (cols[-1] - cols[0] + 1) > COMPOSITE_ASPECT * (rows[-1] - rows[0] + 1)
+    ):
         detail = (
             f"body region {cols[-1] - cols[0] + 1} wide for {rows[-1] - rows[0] + 1} tall: "
             "two views fused, kept as one composite picture"

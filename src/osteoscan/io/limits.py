@@ -42,7 +42,9 @@ def check_dimensions(path: str | Path, rows: int, cols: int, frames: int = 1) ->
     if rows <= 0 or cols <= 0 or frames <= 0:
         raise InputError(path, f"zero-size image ({frames} frame(s) of {rows} x {cols} pixels)")
     if rows < MIN_SIDE or cols < MIN_SIDE:
-        raise InputError(path, f"image of {rows} x {cols} pixels is too small (min side {MIN_SIDE})")
+        raise InputError(
+            path, f"image of {rows} x {cols} pixels is too small (min side {MIN_SIDE})"
+        )
     if rows > MAX_ROWS or cols > MAX_COLS:
         raise InputError(
             path, f"image of {rows} x {cols} pixels exceeds the limit of {MAX_ROWS} x {MAX_COLS}"

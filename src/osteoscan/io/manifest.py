@@ -100,7 +100,9 @@ class Manifest:
         if not rel:
             raise InputError(self.path, f"{where}: empty path")
         if Path(rel).is_absolute():
-            raise InputError(self.path, f"{where}: {rel!r} is absolute; paths are relative to the manifest")
+            raise InputError(
+                self.path, f"{where}: {rel!r} is absolute; paths are relative to the manifest"
+            )
         full = (self.root / rel).resolve()
         if not full.is_relative_to(self.root):
             raise InputError(self.path, f"{where}: {rel!r} points outside the manifest folder")
@@ -115,8 +117,12 @@ class Manifest:
     def annotation_paths(self, i: int) -> list[tuple[str | None, Path]]:
         """Row ``i``'s annotation files as (view or None, path); entries ``[view:]path``."""
         out = []
-        for entry in filter(None, (e.strip() for e in self.value(i, "annotations").split(ANNOTATION_SEPARATOR))):
-            view, _, rel = entry.partition(":") if entry.split(":", 1)[0] in VIEWS else ("", "", entry)
+        for entry in filter(
+            None, (e.strip() for e in self.value(i, "annotations").split(ANNOTATION_SEPARATOR))
+        ):
+            view, _, rel = (
+                entry.partition(":") if entry.split(":", 1)[0] in VIEWS else ("", "", entry)
+            )
             out.append((view or None, self.resolve(i, rel.strip(), "annotations")))
         return out
 
@@ -157,7 +163,9 @@ class Manifest:
         if not 0 <= i < len(self):
             raise IndexError(f"manifest has {len(self)} rows, asked for row {i}")
         scan = load_study(
-            self.image_path(i), patient_id=self.value(i, "patient_id"), study_id=self.value(i, "study_id")
+            self.image_path(i),
+            patient_id=self.value(i, "patient_id"),
+            study_id=self.value(i, "study_id"),
         )
         return scan, self.study_label(i, image_shape=scan.shape)
 
@@ -210,7 +218,11 @@ def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:
     if validate:
         errors = [p for p in manifest.validate() if p.severity == "error"]
         if errors:
-            more = f" (and {len(errors) - 1} more problem(s); run `osteoscan dataset check`)" if len(errors) > 1 else ""
+            more = (
+                f" (and {len(errors) - 1} more problem(s); run `osteoscan dataset check`)"
+                if len(errors) > 1
+                else ""
+            )
             raise InputError(path, f"{errors[0]}{more}")
     return manifest
 

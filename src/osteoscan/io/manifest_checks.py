@@ -28,7 +28,9 @@ def _row_problems(m: Manifest, i: int, classes: set[str] | None) -> list[RowProb
     if "label" in m.frame.columns and not label:
         out.append(RowProblem(i, "label", "missing label", "warning"))
     elif classes is not None and label and label not in classes:
-        out.append(RowProblem(i, "label", f"unknown label {label!r}; expected one of {sorted(classes)}"))
+        out.append(
+            RowProblem(i, "label", f"unknown label {label!r}; expected one of {sorted(classes)}")
+        )
     return out
 
 
@@ -60,9 +62,14 @@ def validate_rows(m: Manifest, *, classes: set[str] | None = None) -> list[RowPr
         if (pid, sid) in seen_ids:
             problems.append(RowProblem(i, "study_id", f"duplicate of row {seen_ids[pid, sid] + 2}"))
         elif sid in seen_study and seen_study[sid][0] != pid:
-            problems.append(RowProblem(
-                i, "study_id", f"study {sid!r} also listed under patient {seen_study[sid][0]!r} "
-                f"(row {seen_study[sid][1] + 2})"))
+            problems.append(
+                RowProblem(
+                    i,
+                    "study_id",
+                    f"study {sid!r} also listed under patient {seen_study[sid][0]!r} "
+                    f"(row {seen_study[sid][1] + 2})",
+                )
+            )
         if image and image in seen_image:
             problems.append(RowProblem(i, "image", f"same image as row {seen_image[image] + 2}"))
         seen_ids.setdefault((pid, sid), i)

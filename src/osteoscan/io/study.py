@@ -80,7 +80,9 @@ def _from_datasets(
             scan = replace(scan, source=replace(scan.source, notes=scan.source.notes + (skipped,)))
         return scan
     if len(items) > 1:
-        raise InputError(items[0][0], f"{len(items)} Secondary Capture files in one study; expected one")
+        raise InputError(
+            items[0][0], f"{len(items)} Secondary Capture files in one study; expected one"
+        )
     return _from_sc(*items[0], patient_id=patient_id, study_id=study_id)
 
 
@@ -88,7 +90,9 @@ def _from_sc(path: Path, ds: Dataset, *, patient_id: str | None, study_id: str |
     arr = decode_pixels(ds, path)
     samples = int(ds.get("SamplesPerPixel", 1) or 1)
     if (samples == 1 and arr.ndim == 3) or arr.ndim == 4:
-        raise InputError(path, f"multi-frame Secondary Capture ({arr.shape[0]} frames); expected one")
+        raise InputError(
+            path, f"multi-frame Secondary Capture ({arr.shape[0]} frames); expected one"
+        )
     frames, notes = frames_from_picture(arr, path)
     if int(ds.get("BitsAllocated", 8) or 8) == 8:
         notes.insert(0, "8-bit Secondary Capture: display values, not counts")
@@ -106,7 +110,10 @@ def _from_sc(path: Path, ds: Dataset, *, patient_id: str | None, study_id: str |
         study_id=study_id or str(ds.get("StudyInstanceUID", "") or "") or path.stem,
         spacing_mm=None if cropped and spacing_of(ds) is None else spacing_of(ds),
         source=source,
-        meta={"modality": str(ds.get("Modality", "")), "sop_instance_uids": str(ds.get("SOPInstanceUID", ""))},
+        meta={
+            "modality": str(ds.get("Modality", "")),
+            "sop_instance_uids": str(ds.get("SOPInstanceUID", "")),
+        },
     )
 
 
@@ -136,7 +143,9 @@ def _load_folder(folder: Path, *, patient_id: str | None, study_id: str | None) 
             return scan_from_picture(pictures[0], patient_id=patient_id, study_id=study_id)
         raise InputError(folder, f"no DICOM files in the folder ({len(pictures)} picture(s))")
     if len(files) > limits.MAX_FILES_PER_STUDY:
-        raise InputError(folder, f"{len(files)} DICOM files exceeds {limits.MAX_FILES_PER_STUDY} per study")
+        raise InputError(
+            folder, f"{len(files)} DICOM files exceeds {limits.MAX_FILES_PER_STUDY} per study"
+        )
     studies: dict[str, list[tuple[Path, Dataset]]] = defaultdict(list)
     for p in files:
         ds = read_dataset(p)
@@ -146,7 +155,8 @@ def _load_folder(folder: Path, *, patient_id: str | None, study_id: str | None) 
             return _from_datasets(studies[study_id], patient_id=patient_id, study_id=study_id)
         raise InputError(
             folder,
-            f"{len(studies)} studies (StudyInstanceUID) in one folder; give study_id or one folder per study",
+            f"{len(studies)} studies (StudyInstanceUID) in one folder; "
+            "give study_id or one folder per study",
         )
     items = next(iter(studies.values()))
     usable = [(p, ds) for p, ds in items if _usable(p, ds)]

@@ -12,13 +12,24 @@ from rich.table import Table
 
 console = Console(stderr=True)
 out_console = Console()
-dataset_app = typer.Typer(help="Build and check dataset manifests (docs/data-format.md).", no_args_is_help=True)
+dataset_app = typer.Typer(
+    help="Build and check dataset manifests (docs/data-format.md).", no_args_is_help=True
+)
 
 
 @dataset_app.command("build")
 def build(
-    folder: Annotated[Path, typer.Argument(help="Folder tree of DICOM files (searched recursively).")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Manifest to write (default FOLDER/manifest.csv); its folder must contain FOLDER.")] = None,
+    folder: Annotated[
+        Path, typer.Argument(help="Folder tree of DICOM files (searched recursively).")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Manifest to write (default FOLDER/manifest.csv); its folder must contain FOLDER.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing manifest.")] = False,
 ) -> None:
     """Write a manifest with one row per DICOM study (PatientID + StudyInstanceUID)."""
@@ -35,7 +46,10 @@ def build(
         console.print(f"[yellow]skipped[/] {path}: {reason}")
     write_manifest(table, output)
     patients = table["patient_id"].nunique() if len(table) else 0
-    out_console.print(f"wrote {output}: {len(table)} studies of {patients} patients ({len(skipped)} files skipped)")
+    out_console.print(
+        f"wrote {output}: {len(table)} studies of {patients} patients "
+        f"({len(skipped)} files skipped)"
+    )
     if len(table) == 0:
         raise typer.Exit(1)
 
@@ -64,7 +78,9 @@ def _counts_table(report) -> Table:
 @dataset_app.command("check")
 def check(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV to check.")],
-    classes: Annotated[str | None, typer.Option(help="Allowed study labels, comma separated (default: any).")] = None,
+    classes: Annotated[
+        str | None, typer.Option(help="Allowed study labels, comma separated (default: any).")
+    ] = None,
 ) -> None:
     """Load every study; report unreadable files, duplicates, label problems and class counts."""
     from osteoscan.io.dataset import check_manifest
@@ -72,8 +88,15 @@ def check(
 
     m = read_manifest(manifest, validate=False)
     allowed = {c.strip() for c in classes.split(",") if c.strip()} if classes else None
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
     with progress:
         task = progress.add_task("checking studies", total=len(m))
         report = check_manifest(m, classes=allowed, on_row=lambda _: progress.advance(task))
@@ -84,7 +107,10 @@ def check(
     for pid, n in report.multi_study_patients.items():
         out_console.print(f"[yellow]patient {pid} has {n} studies[/] (keep them in one split)")
     warnings = len(report.problems) - report.n_errors
-    out_console.print(f"{report.n_rows} rows, {report.n_loaded} loaded, {report.n_errors} error(s), {warnings} warning(s)")
+    out_console.print(
+        f"{report.n_rows} rows, {report.n_loaded} loaded, {report.n_errors} error(s), "
+        f"{warnings} warning(s)"
+    )
     if report.n_errors:
         raise typer.Exit(1)
 
