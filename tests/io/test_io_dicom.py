@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
 from pydicom.uid import JPEG2000Lossless, JPEGLSLossless, RLELossless
 
@@ -183,3 +184,99 @@ def test_secondary_capture_grey_16bit(tmp_path, ph):
     scan = load_study(write_sc(tmp_path / "sc.dcm", ph.anterior))
     assert scan.source.format == "dicom-sc"
     np.testing.assert_array_equal(scan.anterior, ph.anterior)
+
+
+def test_pixel_rule_works_without_a_bladder(tmp_path):
+    """Spine/kidney contrast alone decides when the bladder is empty."""
+    import dicom_factory
+
+    weights = dict(dicom_factory._WEIGHTS)
+    try:
+        dicom_factory._WEIGHTS["bladder"] = (0.0, 0.0)
+        ph = phantom(ROWS, COLS, total_counts=2e5, seed=4)
+    finally:
+        dicom_factory._WEIGHTS.clear()
+        dicom_factory._WEIGHTS.update(weights)
+    scan = load_study(
+        write_nm_multiframe(tmp_path / "wb.dcm", [ph.posterior, ph.anterior], [None, None])
+    )
+    assert scan.views[1].frame == 0 and scan.views[1].rule == "pixels"
+
+
+def test_code_meaning_without_code_value(tmp_path, ph):
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    path = write_nm_multiframe(tmp_path / "m.dcm", [ph.posterior, ph.anterior], [None, None])
+    ds = pydicom.dcmread(path)
+    for item, meaning in zip(
+        ds.DetectorInformationSequence, ("Postero-Anterior", "antero-posterior"), strict=True
+    ):
+        code = Dataset()
+        code.CodeMeaning = meaning
+        item.ViewCodeSequence = Sequence([code])
+    ds.save_as(path)
+    scan = load_study(path)
+    _assert_views_right(scan, ph)
+    assert scan.views[0].rule == "view_code" and "antero-posterior" in scan.views[0].detail
+
+
+def test_detector_items_without_detector_vector(tmp_path, ph):
+    path = write_nm_multiframe(
+        tmp_path / "v.dcm", [ph.posterior, ph.anterior], ["posterior", "anterior"]
+    )
+    ds = pydicom.dcmread(path)
+    del ds.DetectorVector
+    ds.save_as(path)
+    _assert_views_right(load_study(path), ph)
+
+
+def test_detector_vector_maps_frames_to_items(tmp_path, ph):
+    # items listed (anterior, posterior) but frame 0 comes from detector 2
+    path = write_nm_multiframe(
+        tmp_path / "d.dcm", [ph.posterior, ph.anterior], ["anterior", "posterior"]
+    )
+    ds = pydicom.dcmread(path)
+    ds.DetectorVector = [2, 1]
+    ds.save_as(path)
+    _assert_views_right(load_study(path), ph)
+
+
+def test_file_without_preamble(tmp_path, ph):
+    path = write_nm_multiframe(
+        tmp_path / "raw", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
+    ds = pydicom.dcmread(path)
+    ds.preamble = None
+    raw = tmp_path / "raw_no_preamble"
+    pydicom.dcmwrite(raw, ds, enforce_file_format=False)
+    assert raw.read_bytes()[128:132] != b"DICM"
+    _assert_views_right(load_study(raw), ph)
+
+
+def test_secondary_capture_next_to_nm_is_ignored(tmp_path, ph):
+    uid = "1.2.826.0.1.3680043.8.498.9"
+    write_nm_multiframe(
+        tmp_path / "s" / "wb.dcm",
+        [ph.anterior, ph.posterior],
+        ["anterior", "posterior"],
+        study_uid=uid,
+    )
+    write_sc(
+        tmp_path / "s" / "shot.dcm", np.clip(ph.anterior, 0, 255).astype(np.uint8), study_uid=uid
+    )
+    scan = load_study(tmp_path / "s")
+    _assert_views_right(scan, ph)
+    assert any("Secondary Capture file(s) ignored" in n for n in scan.source.notes)
+
+
+def test_dose_in_bq_is_converted(tmp_path, ph):
+    path = write_nm_multiframe(
+        tmp_path / "bq.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"]
+    )
+    ds = pydicom.dcmread(path)
+    ds.RadiopharmaceuticalInformationSequence[0].RadionuclideTotalDose = 7.4e8
+    ds.save_as(path)
+    scan = load_study(path)
+    assert scan.acquisition.injected_mbq == pytest.approx(740.0)
+    assert any("read as Bq" in n for n in scan.source.notes)
