@@ -52,6 +52,9 @@ def test_read_and_load_rows(dataset):
     scan2, label2 = m.load(1)
     assert scan2.views[0].rule == "pixels" and label2.primary is None and label2.annotations == ()
     assert [r["scanner"] for r in m.rows()] == ["GE", "Siemens"]
+    assert m.load_scan(0).study_id == "S1"
+    with pytest.raises(IndexError):
+        m.load(2)
 
 
 @pytest.mark.parametrize(

@@ -148,6 +148,26 @@ class Manifest:
             site=self.value(i, "site") or None,
         )
 
+    def load_scan(self, i: int) -> BoneScan:
+        """Load row ``i``'s scan only (ids from the manifest; annotation files not read).
+
+        Args:
+            i: 0-based row index.
+
+        Returns:
+            The scan.
+
+        Raises:
+            InputError: bad path or unreadable image.
+        """
+        if not 0 <= i < len(self):
+            raise IndexError(f"manifest has {len(self)} rows, asked for row {i}")
+        return load_study(
+            self.image_path(i),
+            patient_id=self.value(i, "patient_id"),
+            study_id=self.value(i, "study_id"),
+        )
+
     def load(self, i: int) -> tuple[BoneScan, StudyLabel]:
         """Load row ``i``: the scan (ids from the manifest) and its labels.
 
@@ -160,13 +180,7 @@ class Manifest:
         Raises:
             InputError: bad paths, unreadable images or annotations.
         """
-        if not 0 <= i < len(self):
-            raise IndexError(f"manifest has {len(self)} rows, asked for row {i}")
-        scan = load_study(
-            self.image_path(i),
-            patient_id=self.value(i, "patient_id"),
-            study_id=self.value(i, "study_id"),
-        )
+        scan = self.load_scan(i)
         return scan, self.study_label(i, image_shape=scan.shape)
 
     def validate(self, *, classes: set[str] | None = None) -> list[RowProblem]:
