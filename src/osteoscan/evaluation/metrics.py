@@ -13,6 +13,8 @@ Names say direction: ``*_score`` higher is better, ``*_error``/``*_loss`` lower 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 N_CALIBRATION_BINS = 10
@@ -123,6 +125,13 @@ def binary_metric_matrix(
     return {k: out[k] for k in BINARY_METRICS}
 
 
+def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
+    """np.nanmean that returns NaN for all-NaN slices without a warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(a, axis=axis)
+
+
 def _macro(cm: np.ndarray, k: int) -> dict[str, np.ndarray]:
     """Macro-averaged one-vs-rest figures from confusion matrices (B, k, k) [true, pred]."""
     tp = np.einsum("bii->bi", cm)
@@ -130,7 +139,7 @@ def _macro(cm: np.ndarray, k: int) -> dict[str, np.ndarray]:
     called = cm.sum(axis=1)
     total = cm.sum(axis=(1, 2))[:, None]
     per = counts_to_metrics(tp, called - tp, support - tp, total - support - called + tp)
-    out = {name: np.nanmean(per[name], axis=1) for name in
+    out = {name: _nanmean(per[name], axis=1) for name in
            ("sensitivity", "specificity", "precision", "npv", "f1")}
     out["accuracy"] = _div(tp.sum(axis=1), total[:, 0])
     out["balanced_accuracy"] = out["sensitivity"]
@@ -156,7 +165,7 @@ def multiclass_metric_matrix(y: np.ndarray, prob: np.ndarray, w: np.ndarray) -> 
     out = _macro((w @ cell).reshape(-1, k, k), k)
     onehot = np.eye(k)[y]
     per_class = [weighted_auc(onehot[:, j], prob[:, j], w) for j in range(k)]
-    out["auc_macro"] = np.nanmean(np.stack(per_class, axis=1), axis=1) if k else np.nan
+    out["auc_macro"] = _nanmean(np.stack(per_class, axis=1), axis=1)
     out["auc"] = out["auc_macro"]
     out["auc_micro"] = weighted_auc(onehot.ravel(), prob.ravel(), np.repeat(w, k, axis=1))
     out["brier"] = _div(w @ ((prob - onehot) ** 2).sum(axis=1), w.sum(axis=1))
