@@ -102,3 +102,13 @@ def test_check_no_leakage_names_the_patient():
     split = Split("s", np.array([0, 1]), np.array([], dtype=int), np.array([2, 1]))
     with pytest.raises(ConfigError, match="'y'"):
         check_no_leakage(split, groups)
+
+
+def test_external_split_with_internal_hold_out():
+    labels, groups, sites = _random_manifest(np.random.default_rng(7))
+    split = external_split(labels, groups, sites, train_sites=(), test_sites=["C"],
+                           test_fraction=0.3, seed=0)
+    test_sites = set(sites[split.test])
+    assert "C" in test_sites and len(test_sites) > 1  # external site + internal hold-out
+    assert np.all(sites[split.train] != "C") and np.all(sites[split.val] != "C")
+    check_no_leakage(split, groups)

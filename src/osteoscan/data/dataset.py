@@ -12,7 +12,6 @@ DICOM file is cheap but not free; with the cache every epoch after the first ski
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 
@@ -20,31 +19,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from osteoscan.data.table import StudyTable
+from osteoscan.data.table import CompactScan, StudyTable
 from osteoscan.types import BoneScan
 
 logger = logging.getLogger(__name__)
 
 Transform = Callable[[BoneScan, np.random.Generator], np.ndarray]
-
-
-class _HalfScan:
-    """A decoded study stored compactly: float16 views and the scan's metadata."""
-
-    __slots__ = ("template", "anterior", "posterior")
-
-    def __init__(self, scan: BoneScan):
-        tiny = np.zeros((1, 1), np.float32)
-        self.template = dataclasses.replace(
-            scan, anterior=tiny, posterior=None if scan.posterior is None else tiny
-        )
-        self.anterior = scan.anterior.astype(np.float16)
-        self.posterior = None if scan.posterior is None else scan.posterior.astype(np.float16)
-
-    def scan(self) -> BoneScan:
-        post = None if self.posterior is None else self.posterior.astype(np.float32)
-        return dataclasses.replace(self.template, anterior=self.anterior.astype(np.float32),
-                                   posterior=post)
 
 
 class ScanDataset(Dataset):
@@ -72,9 +52,9 @@ class ScanDataset(Dataset):
         self.targets = np.asarray(targets, dtype=np.int64)
         self.transform = transform
         self.seed = int(seed)
-        self.cache = cache
+        self.cache = cache and table.source != "memory"  # in-memory tables need no copy
         self.epoch = 0
-        self._cache: dict[int, _HalfScan] = {}
+        self._cache: dict[int, CompactScan] = {}
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -89,7 +69,7 @@ class ScanDataset(Dataset):
             return self._cache[row].scan()
         scan = self.table.load(row)
         if self.cache:
-            self._cache[row] = _HalfScan(scan)
+            self._cache[row] = CompactScan(scan)
         return scan
 
     def warm_cache(self) -> None:

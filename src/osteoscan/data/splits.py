@@ -142,9 +142,13 @@ def kfold_splits(
 
 def external_split(
     labels: Sequence[str], groups: Sequence[str], sites: Sequence[str], *,
-    train_sites: Sequence[str], test_sites: Sequence[str], val_fraction: float = 0.15, seed: int = 0,
+    train_sites: Sequence[str], test_sites: Sequence[str], val_fraction: float = 0.15,
+    test_fraction: float = 0.0, seed: int = 0,
 ) -> Split:
     """Train (and validate) on some sites, test on others.
+
+    With ``test_fraction`` > 0, that share of the training-site patients is held out as an
+    internal test set too, so one run reports internal and external performance.
 
     Args:
         labels: class name per study.
@@ -153,10 +157,12 @@ def external_split(
         train_sites: sites used for training and validation (empty: every site not tested on).
         test_sites: sites used for testing only.
         val_fraction: share of the training-site studies used for validation.
+        test_fraction: share of the training-site studies held out as internal test.
         seed: shuffling seed.
 
     Returns:
-        A :class:`Split` named "external".
+        A :class:`Split` named "external"; its test part holds the test sites' studies
+        (and the internal hold-out, when asked).
 
     Raises:
         ConfigError: a named site is absent, or a patient was scanned at a train and a test site.
@@ -175,8 +181,9 @@ def external_split(
     shared = np.intersect1d(groups[test], groups[train])
     if len(shared):
         raise ConfigError(f"protocol: patients {shared[:5].tolist()} were scanned at train and test sites")
+    train, internal = _take_fraction(train, labels, groups, test_fraction, seed)
     train, val = _take_fraction(train, labels, groups, val_fraction, seed + 1)
-    return Split("external", train, val, test)
+    return Split("external", train, val, np.sort(np.concatenate([internal, test])))
 
 
 def column_split(
@@ -242,7 +249,8 @@ def make_splits(
         if sites is None:
             raise ConfigError("protocol.kind: 'external' needs a 'site' column")
         splits = [external_split(labels, groups, sites, train_sites=train_sites,
-                                 test_sites=test_sites, val_fraction=val_fraction, seed=seed)]
+                                 test_sites=test_sites, val_fraction=val_fraction,
+                                 test_fraction=test_fraction, seed=seed)]
     else:
         splits = [holdout_split(labels, groups, test_fraction=test_fraction,
                                 val_fraction=val_fraction, seed=seed)]

@@ -9,6 +9,7 @@ already in memory (simulated cohorts, ``(BoneScan, StudyLabel)`` pairs). No torc
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable, Iterable
@@ -72,6 +73,30 @@ class StudyTable:
         return out
 
 
+class CompactScan:
+    """A decoded study stored compactly: float16 views plus the scan's metadata.
+
+    Counts below 2048 are exact in float16; above, the relative error is < 0.05 %, far
+    below Poisson noise. :meth:`scan` rebuilds the float32 :class:`BoneScan`.
+    """
+
+    __slots__ = ("template", "anterior", "posterior")
+
+    def __init__(self, scan: BoneScan):
+        tiny = np.zeros((1, 1), np.float32)
+        self.template = dataclasses.replace(
+            scan, anterior=tiny, posterior=None if scan.posterior is None else tiny
+        )
+        self.anterior = scan.anterior.astype(np.float16)
+        self.posterior = None if scan.posterior is None else scan.posterior.astype(np.float16)
+
+    def scan(self) -> BoneScan:
+        """The study as float32 counts."""
+        post = None if self.posterior is None else self.posterior.astype(np.float32)
+        return dataclasses.replace(self.template, anterior=self.anterior.astype(np.float32),
+                                   posterior=post)
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -118,18 +143,22 @@ def _row_of(item: Any) -> tuple[BoneScan, dict]:
     return scan, row
 
 
-def table_from_studies(studies: Iterable[Any]) -> StudyTable:
+def table_from_studies(studies: Iterable[Any], *, compact: bool = False) -> StudyTable:
     """Wrap in-memory studies (SimulatedStudy objects or (BoneScan, StudyLabel) pairs).
 
-    The table keeps references to the scans; nothing is copied.
+    Args:
+        studies: the studies (an iterator is consumed once).
+        compact: keep only float16 views of each study (half the memory of float32, and
+            the simulator's masks and ground truth are dropped); else keep references.
     """
     scans, rows = [], []
     for item in studies:
         scan, row = _row_of(item)
-        scans.append(scan)
+        scans.append(CompactScan(scan) if compact else scan)
         rows.append(row)
     if not rows:
         raise ConfigError("data: no studies")
     frame = pd.DataFrame(rows)
     digest = hashlib.sha256("\n".join(frame["study_id"]).encode()).hexdigest()
-    return StudyTable(frame, scans.__getitem__, "memory", digest)
+    load = (lambda i: scans[i].scan()) if compact else scans.__getitem__
+    return StudyTable(frame, load, "memory", digest)

@@ -75,7 +75,8 @@ class ProtocolConfig:
 
     Attributes:
         kind: "auto", "holdout", "kfold", "external" or "column".
-        test_fraction: hold-out test share.
+        test_fraction: hold-out test share (external protocol: share of the training-site
+            patients held out as an internal test set; 0 for none).
         val_fraction: validation share of the training part.
         folds: k of k-fold.
         train_sites: external protocol: sites to train on (empty: all but the test sites).

@@ -284,6 +284,12 @@ class Fit:
         if len(set(sites)) > 1:
             out[f"{part}_auc_by_site"] = {s: auc_score(y[sites == s], prob[sites == s], self.positive)
                                           for s in sorted(set(sites))}
+        external = np.isin(sites, self.cfg.protocol.test_sites)
+        if part == "test" and self.cfg.protocol.kind == "external" and (~external).any():
+            for name, mask in (("internal", ~external), ("external", external)):
+                out[f"test_auc_{name}"] = patient_bootstrap_auc(
+                    y[mask], prob[mask], patients[mask], positive=self.positive, n_boot=500,
+                    seed=self.cfg.seed)
         if self.positive is not None:
             called = prob[:, self.positive] >= self.card.threshold
             pos = y == self.positive

@@ -105,7 +105,7 @@ def load_table(cfg: TrainConfig, studies: Any = None) -> StudyTable:
         if sim.difficulty:
             kwargs["difficulty"] = sim.difficulty
         logger.info("simulating %d studies in memory", sim.n)
-        return table_from_studies(list(simulate_cohort(sim.n, **kwargs)))
+        return table_from_studies(simulate_cohort(sim.n, **kwargs), compact=True)
     raise ConfigError("data: give data.manifest or data.simulate.n > 0")
 
 
