@@ -3,9 +3,10 @@
 Each entry registers a :class:`~osteoscan.models._registry.ModelInfo` and a builder. Full
 variants are the published architectures; ``tiny=True`` overrides depth/width through the
 architectures' own constructor arguments, so large models (ViT-L, ConvNeXt-L, VGG16) are
-never instantiated at full size in tests. Three entries have no width arguments in their
-library (``inception_v1``, ``inception_v3``, ``efficientnet_lite0``): their tiny variant is the
-full network, which is small enough (4.7-24 M parameters) for a CPU test at a small input.
+never instantiated at full size in tests. ``inception_v1`` (torchvision hard-codes its widths)
+is shrunk by swapping in narrower Inception blocks; ``inception_v3`` has no width arguments
+and its tiny variant is the full network (24 M parameters), tested at 112x80 (its minimum
+is 75x75).
 """
 
 from __future__ import annotations
@@ -42,19 +43,39 @@ def _timm_builder(timm_name: str, tiny_kwargs: dict, *, pass_img_size: bool = Fa
         if pass_img_size:
             args["img_size"] = tuple(img_size)
         args.update(kwargs)
-        return timm.create_model(
-            timm_name, pretrained=pretrained, num_classes=num_classes, in_chans=in_chans, **args
-        )
+        model = timm.create_model(timm_name, pretrained=False, num_classes=num_classes,
+                                  in_chans=in_chans, **args)
+        if pretrained:
+            _load_hub_weights(model, timm_name, num_classes, args)
+        return model
 
     return build
+
+
+def _load_hub_weights(model: nn.Module, timm_name: str, num_classes: int, args: dict) -> None:
+    """Download RGB ImageNet weights through timm and transfer them (first conv adapted).
+
+    The RGB model is built with the same arguments (so ViT position embeddings are resampled
+    to ``img_size`` by timm), then copied with :func:`~osteoscan.models.init.transfer_state`,
+    which adapts the first conv to the channel count the same way as for local files.
+    """
+    from osteoscan.models.init import transfer_state
+
+    try:
+        rgb = timm.create_model(timm_name, pretrained=True, num_classes=num_classes, in_chans=3, **args)
+    except Exception as exc:  # network, hub or cache failures: one clear message
+        raise ModelError(f"{timm_name}: cannot download pretrained weights ({exc}); "
+                         "use pretrained=False or init_from() with a local .safetensors file") from exc
+    transfer_state(model, rgb.state_dict(), f"timm:{timm_name}")
 
 
 def _vgg_builder(variant: str):
     def build(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
         if not tiny:
-            return timm.create_model(
-                variant, pretrained=pretrained, num_classes=num_classes, in_chans=in_chans, **kwargs
-            )
+            model = timm.create_model(variant, num_classes=num_classes, in_chans=in_chans, **kwargs)
+            if pretrained:
+                _load_hub_weights(model, variant, num_classes, kwargs)
+            return model
         cfg = [v if v == "M" else v // 16 for v in _VGG_CFG[variant]]
         # head_hidden_size is fixed at 4096 in timm's VGG; mlp_ratio shrinks the 7x7 conv layer.
         from timm.models.vgg import VGG
@@ -67,33 +88,78 @@ def _vgg_builder(variant: str):
 def adapt_first_conv(conv: nn.Conv2d, in_chans: int) -> nn.Conv2d:
     """A copy of an RGB first convolution taking ``in_chans`` channels.
 
-    Uses timm's ``adapt_input_conv`` rule (1 channel: sum of the RGB kernels; 2 channels:
-    RGB kernels repeated and rescaled by 3/in_chans).
+    Uses :func:`osteoscan.models.init.adapt_rgb_kernels` (1 channel: sum of the RGB
+    kernels; 2 channels: the mean RGB kernel x 3/2 each).
     """
-    from timm.models import adapt_input_conv
+    from osteoscan.models.init import adapt_rgb_kernels
 
     new = nn.Conv2d(
         in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
         bias=conv.bias is not None,
     )
     with torch.no_grad():
-        new.weight.copy_(adapt_input_conv(in_chans, conv.weight.detach().clone()))
+        new.weight.copy_(adapt_rgb_kernels(conv.weight.detach(), in_chans))
         if conv.bias is not None:
             new.bias.copy_(conv.bias)
     return new
+
+
+# GoogLeNet's Inception widths (ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj), in order.
+_GOOGLENET = {
+    "inception3a": (64, 96, 128, 16, 32, 32), "inception3b": (128, 128, 192, 32, 96, 64),
+    "inception4a": (192, 96, 208, 16, 48, 64), "inception4b": (160, 112, 224, 24, 64, 64),
+    "inception4c": (128, 128, 256, 24, 64, 64), "inception4d": (112, 144, 288, 32, 64, 64),
+    "inception4e": (256, 160, 320, 32, 128, 128), "inception5a": (256, 160, 320, 32, 128, 128),
+    "inception5b": (384, 192, 384, 48, 128, 128),
+}
+
+
+def _shrink_googlenet(model: nn.Module, div: int = 8) -> nn.Module:
+    """Same GoogLeNet topology with every width divided by ``div`` (the tiny test variant).
+
+    torchvision hard-codes GoogLeNet's widths, so the tiny variant swaps in narrower
+    modules built from torchvision's own ``BasicConv2d`` and ``Inception`` blocks.
+    """
+    from torchvision.models.googlenet import BasicConv2d, Inception
+
+    model.conv1 = BasicConv2d(3, 64 // div, kernel_size=7, stride=2, padding=3)
+    model.conv2 = BasicConv2d(64 // div, 64 // div, kernel_size=1)
+    model.conv3 = BasicConv2d(64 // div, 192 // div, kernel_size=3, padding=1)
+    prev = 192 // div
+    for name, widths in _GOOGLENET.items():
+        w = [max(v // div, 1) for v in widths]
+        setattr(model, name, Inception(prev, *w))
+        prev = w[0] + w[2] + w[4] + w[5]
+    model.fc = nn.Linear(prev, model.fc.out_features)
+    return model
 
 
 def _build_googlenet(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
     """torchvision GoogLeNet (Inception-v1) without auxiliary heads, first conv adapted."""
     weights = "IMAGENET1K_V1" if pretrained else None
     # transform_input assumes ImageNet RGB statistics: off, osteoscan normalises counts itself.
-    model = googlenet(weights=weights, aux_logits=False, transform_input=False, init_weights=not pretrained,
-                      **kwargs)
+    init = not pretrained and not tiny  # tiny: skip initialising modules that are swapped out
+    model = googlenet(weights=weights, aux_logits=False, transform_input=False, init_weights=init, **kwargs)
+    if tiny:
+        model = _shrink_googlenet(model)
     if in_chans != 3:
         model.conv1.conv = adapt_first_conv(model.conv1.conv, in_chans)
     if num_classes != model.fc.out_features:
         model.fc = nn.Linear(model.fc.in_features, num_classes)
     return model
+
+
+def _build_lite0(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
+    """timm efficientnet_lite0; tiny: channels x 0.25, depth x 0.34 through timm's generator."""
+    if not tiny:
+        return _timm_builder("efficientnet_lite0", {})(
+            num_classes=num_classes, in_chans=in_chans, img_size=img_size, pretrained=pretrained,
+            tiny=False, **kwargs)
+    # the public entry point fixes the multipliers; its generator takes them as arguments
+    from timm.models.efficientnet import _gen_efficientnet_lite
+
+    return _gen_efficientnet_lite("efficientnet_lite0", channel_multiplier=0.25, depth_multiplier=0.34,
+                                  num_classes=num_classes, in_chans=in_chans, **kwargs)
 
 
 def _cnn(name: str, timm_name: str, layer: str, description: str, paper: str, **extra) -> ModelInfo:
@@ -142,7 +208,7 @@ def _register_cnns() -> None:
     register_model(
         _cnn("efficientnet_lite0", "efficientnet_lite0", "bn2",
              "EfficientNet-Lite0 (ImageNet weights available offline, see models.init)", ""),
-        _timm_builder("efficientnet_lite0", {}),
+        _build_lite0,
     )
 
 

