@@ -16,6 +16,21 @@ def _display_max(img: np.ndarray, bone: np.ndarray) -> float:
     return 1.7 * float(np.percentile(vals, 90.0)) if vals.size else float(img.max() or 1.0)
 
 
+def _panel(ax, st: SimulatedStudy, view: str, rows: slice, outlines: bool) -> None:
+    """One view, inverted grey, with lesion outlines (red malignant, blue benign)."""
+    img = getattr(st.scan, view)[rows]
+    ax.imshow(img, cmap="gray_r", vmin=0, vmax=_display_max(img, st.bone_mask[rows]),
+              interpolation="none")
+    if outlines:
+        for ann in st.label.annotations:
+            if ann.view == view:
+                pts = np.array(ann.points + ann.points[:1]) - 0.5  # pixel edges -> centres
+                color = "red" if ann.label == "malignant" else "dodgerblue"
+                ax.plot(pts[:, 0], pts[:, 1] - (rows.start or 0), color=color, lw=0.6)
+    ax.set_title(f"{st.site} {st.label.label} {view[:4]}", fontsize=7)
+    ax.axis("off")
+
+
 def _last_row(studies: Sequence[SimulatedStudy]) -> int:
     """One row past the last non-empty row of any study (the sweep's end)."""
     last = [int(np.nonzero(st.scan.anterior.any(axis=1))[0].max()) + 1 for st in studies]
@@ -48,20 +63,27 @@ def save_gallery(studies: Sequence[SimulatedStudy], path: str | Path, *,
     fig, axes = plt.subplots(1, 2 * len(studies), figsize=(width, height + 0.3), squeeze=False)
     for k, st in enumerate(studies):
         for j, view in enumerate(("anterior", "posterior")):
-            ax = axes[0, 2 * k + j]
-            img = getattr(st.scan, view)[rows or slice(None)]
-            ax.imshow(img, cmap="gray_r", vmin=0, vmax=_display_max(img, st.bone_mask[rows or slice(None)]), interpolation="none")
-            if outlines:
-                for ann in st.label.annotations:
-                    if ann.view == view:
-                        pts = np.array(ann.points + ann.points[:1])
-                        color = "red" if ann.label == "malignant" else "dodgerblue"
-                        ax.plot(pts[:, 0], pts[:, 1], color=color, lw=0.6)
-            title = f"{st.label.label} {view[:4]}" if j == 0 else f"{st.site} {view[:4]}"
-            ax.set_title(title, fontsize=7)
-            ax.axis("off")
+            _panel(axes[0, 2 * k + j], st, view, rows, outlines)
     fig.tight_layout(pad=0.2)
     out = Path(path)
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
     return out
+
+
+def docs_gallery(path: str | Path) -> Path:
+    """The picture in docs/simulator.md: a normal, two metastatic studies and a superscan.
+
+    Example:
+        >>> docs_gallery("docs/img/simulator_gallery.png")  # doctest: +SKIP
+    """
+    from osteoscan.simulate.study import _Plan, _render
+
+    studies = [_render(_Plan(patient_seed=s, site=site, force_label=label, primary=primary,
+                             patient_id=f"G{s}", study_id=f"G{s}")).study
+               for s, site, label, primary in ((12, "site_a", "normal", None),
+                                               (22, "site_b", "metastasis", "prostate"),
+                                               (14, "site_c", "metastasis", "lung"))]
+    sup = next(st for s in range(200) if (st := _render(_Plan(
+        patient_seed=s, force_label="metastasis", primary="prostate"))).study.superscan)
+    return save_gallery([*studies, sup.study], path, zoom=1.0)

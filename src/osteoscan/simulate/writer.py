@@ -166,6 +166,23 @@ def write_manifest_csv(rows: list[dict[str, str]], path: Path) -> None:
     atomic_write(path, buf.getvalue().encode())
 
 
+def _run(jobs: list, workers: int, progress: Callable[[int], None] | None) -> list[dict]:
+    """Simulate and write every job, in order, in this process or a pool."""
+    rows: list[dict[str, str]] = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for row in pool.map(_one, jobs, chunksize=4):
+                rows.append(row)
+                if progress:
+                    progress(len(rows))
+        return rows
+    for job in jobs:
+        rows.append(_one(job))
+        if progress:
+            progress(len(rows))
+    return rows
+
+
 def write_cohort(out_dir: str | Path, n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",),
                  difficulty: str | float = "default", workers: int = 1, prevalence: float = 0.5,
                  studies_per_patient: float = 1.15,
@@ -192,18 +209,7 @@ def write_cohort(out_dir: str | Path, n: int, *, seed: int = 0, sites: Sequence[
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(i, str(out), seed, kw) for i in range(n)]
-    rows: list[dict[str, str]] = []
-    if workers > 1 and n > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for row in pool.map(_one, jobs, chunksize=4):
-                rows.append(row)
-                if progress:
-                    progress(len(rows))
-    else:
-        for job in jobs:
-            rows.append(_one(job))
-            if progress:
-                progress(len(rows))
+    rows = _run(jobs, workers, progress)
     path = out / "manifest.csv"
     write_manifest_csv(rows, path)
     return path
