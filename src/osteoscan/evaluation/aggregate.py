@@ -130,23 +130,11 @@ def aggregate_folder(folder: str | Path, *, out: str | Path | None = None, n_boo
     sections, figures = [], []
     for set_name in ("internal", "external"):
         members = {a: s[set_name] for a, s in arms.items() if set_name in s}
-        if not members:
-            continue
-        result = evaluate_set(members, n_boot=n_boot, seed=seed, manifest_dir=folder, by=by)
-        pooled = result.pop("_pooled")
-        summary["sets"][set_name] = result
-        table = set_table(result)
-        write_table(table, dest / set_name / "table", latex=True, caption=f"{summary['name']}: {set_name}")
-        sub = _subgroup_rows(result)
-        if not sub.empty:
-            write_table(sub, dest / set_name / "subgroups", latex=True, caption="Subgroups")
-            sections.append((f"{set_name}: subgroups", _html_table(sub), ""))
-        fig = plots.roc_figure(pooled, title=f"ROC ({set_name}, pooled)")
-        plots.save_figure(fig, dest / set_name / "roc.png")
-        figures.append((f"ROC {set_name}", plots.figure_to_data_uri(fig)))
-        sections.insert(0, (set_name, _html_table(table),
-                            "AUC pooled over out-of-fold predictions with 95% CI (DeLong); mean +/- SD "
-                            "over folds; p: DeLong vs the best arm, Holm-adjusted."))
+        if members:
+            result = evaluate_set(members, n_boot=n_boot, seed=seed, manifest_dir=folder, by=by)
+            summary["sets"][set_name] = result
+            _render_set(set_name, result, result.pop("_pooled"), dest / set_name, summary["name"],
+                        sections, figures)
     primary = summary["sets"].get("internal") or next(iter(summary["sets"].values()))
     summary["arms"] = _display_rows(primary)
     write_json(dest / "summary.json", summary)
@@ -154,6 +142,23 @@ def aggregate_folder(folder: str | Path, *, out: str | Path | None = None, n_boo
         title=f"Comparison: {summary['name']}", disclaimer=DISCLAIMER, figures=figures, sections=sections,
         summary=f"Protocol {summary['protocol']}; {len(arms)} arms; failed: {', '.join(failed) or 'none'}."))
     return summary
+
+
+def _render_set(set_name: str, result: dict, pooled: dict[str, Predictions], dest: Path, name: str,
+                sections: list, figures: list) -> None:
+    """Write one evaluation set's tables and ROC overlay; add its HTML parts."""
+    table = set_table(result)
+    write_table(table, dest / "table", latex=True, caption=f"{name}: {set_name}")
+    sub = _subgroup_rows(result)
+    if not sub.empty:
+        write_table(sub, dest / "subgroups", latex=True, caption="Subgroups")
+        sections.append((f"{set_name}: subgroups", _html_table(sub), ""))
+    fig = plots.roc_figure(pooled, title=f"ROC ({set_name}, pooled)")
+    plots.save_figure(fig, dest / "roc.png")
+    figures.append((f"ROC {set_name}", plots.figure_to_data_uri(fig)))
+    sections.insert(len(figures) - 1, (set_name, _html_table(table),
+                    "AUC pooled over out-of-fold predictions with 95% CI (DeLong); mean +/- SD "
+                    "over folds; p: DeLong vs the best arm, Holm-adjusted."))
 
 
 def _display_rows(result: dict) -> list[dict]:

@@ -146,6 +146,17 @@ def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tupl
     return 0.5, "default"
 
 
+def _header(pred: Predictions, thr: float, source: str, n_boot: int, seed: int) -> dict:
+    return {
+        "source": pred.source, "n": pred.n, "n_patients": patient_codes(pred.patient_id)[1],
+        "class_names": list(pred.class_names),
+        "class_counts": {c: int((pred.y == k).sum()) for k, c in enumerate(pred.class_names)},
+        "threshold": thr if pred.is_binary else None, "threshold_source": source,
+        "bootstrap": {"replicates": n_boot, "seed": seed, "unit": "patient", "interval": "percentile",
+                      "level": 0.95},
+    }
+
+
 def evaluate_predictions(
     predictions: Predictions | str | Path,
     *,
@@ -184,15 +195,7 @@ def evaluate_predictions(
 
     pred = predictions if isinstance(predictions, Predictions) else read_predictions(predictions)
     thr, source = _resolve_threshold(threshold, card)
-    _, n_patients = patient_codes(pred.patient_id)
-    result: dict = {
-        "source": pred.source, "n": pred.n, "n_patients": n_patients,
-        "class_names": list(pred.class_names),
-        "class_counts": {c: int((pred.y == k).sum()) for k, c in enumerate(pred.class_names)},
-        "threshold": thr if pred.is_binary else None, "threshold_source": source,
-        "bootstrap": {"replicates": n_boot, "seed": seed, "unit": "patient", "interval": "percentile",
-                      "level": 0.95},
-    }
+    result = _header(pred, thr, source, n_boot, seed)
     result.update(metric_block(pred, thr, n_boot=n_boot, seed=seed))
     result["confusion_matrix"] = M.confusion_counts(pred.y, pred.prob, thr).tolist()
     result["calibration"] = calibration(pred)
