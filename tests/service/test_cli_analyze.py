@@ -59,19 +59,22 @@ def test_analyze_manifest_and_a_bad_file_exits_2_and_lists_it(cohort, tmp_path):
     assert not list(out.rglob("*.tmp"))
 
 
-def test_analyze_with_two_workers_matches_one_worker(cohort, tmp_path):
+def test_analyze_with_two_worker_processes_matches_in_process_predictor(cohort, tmp_path):
+    from osteoscan.inference import Predictor
+    from osteoscan.io import load_study
+
     manifest, model = cohort
     data_dir = manifest.parent / "dicom"
-    outs = {}
-    for w in (1, 2):
-        res = CliRunner().invoke(app, ["analyze", str(data_dir), "--model", str(model),
-                                       "--out", str(tmp_path / f"w{w}"), "--workers", str(w), "--no-reports"])
-        assert res.exit_code == 0, res.output
-        outs[w] = {r["study_id"]: float(r["probability"])
-                   for r in csv.DictReader((tmp_path / f"w{w}" / "worklist.csv").open())}
-    assert len(outs[1]) == 3 and outs[1].keys() == outs[2].keys()
-    for k in outs[1]:
-        assert outs[1][k] == pytest.approx(outs[2][k], abs=1e-5)
+    res = CliRunner().invoke(app, ["analyze", str(data_dir), "--model", str(model),
+                                   "--out", str(tmp_path / "w2"), "--workers", "2", "--no-reports"])
+    assert res.exit_code == 0, res.output
+    got = {r["study_id"]: float(r["probability"]) for r in csv.DictReader((tmp_path / "w2" / "worklist.csv").open())}
+    assert json.loads((tmp_path / "w2" / "analysis.json").read_text())["workers"] == 2
+    pred = Predictor.from_path(model)
+    want = {s.study_id: pred.predict(s).probability for s in map(load_study, sorted(data_dir.rglob("*.dcm")))}
+    assert got.keys() == want.keys() and len(got) == 3
+    for k in got:
+        assert got[k] == pytest.approx(want[k], abs=1e-5)
 
 
 def test_missing_input_and_missing_model_are_one_line_errors(tmp_path, monkeypatch):
