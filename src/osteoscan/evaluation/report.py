@@ -150,8 +150,8 @@ def _html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a", escape=True)
 
 
-def _figures(result: dict, pred: Predictions, others: dict[str, Predictions] | None) -> list:
-    figs = [("ROC", plots.roc_figure({"A": pred, **others} if others else pred)),
+def _figures(result: dict, pred: Predictions, others: dict[str, Predictions] | None, name: str) -> list:
+    figs = [("ROC", plots.roc_figure({name: pred, **others} if others else pred)),
             ("Precision-recall", plots.pr_figure(pred)),
             ("Calibration", plots.reliability_figure(result["calibration"], (result.get("ece") or {}).get("value"))),
             ("Confusion", plots.confusion_figure(result["confusion_matrix"], result["class_names"]))]
@@ -178,7 +178,7 @@ def render_html(result: dict, pred: Predictions, comparison: dict | None = None,
                          "DeLong test for correlated AUCs; McNemar for accuracy at each model's threshold."))
     return TEMPLATE.render(title=f"Evaluation: {Path(result.get('source') or 'predictions').name}",
                            disclaimer=DISCLAIMER, summary=summary, sections=sections,
-                           figures=_figures(result, pred, others))
+                           figures=_figures(result, pred, others, (comparison or {}).get("reference", "A")))
 
 
 def comparison_table(comparison: dict) -> pd.DataFrame:
