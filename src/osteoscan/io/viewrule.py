@@ -48,11 +48,15 @@ def _block_mean(img: np.ndarray) -> np.ndarray:
     rows, cols = (img.shape[0] // _BLOCK) * _BLOCK, (img.shape[1] // _BLOCK) * _BLOCK
     if rows < 4 * _BLOCK or cols < 4 * _BLOCK:
         return img.astype(np.float32)
-    # two contiguous one-axis sums: ~4x faster than mean(axis=(1, 3)) on a 1024 x 256 view
-    acc = np.uint32 if img.dtype.kind == "u" and img.dtype.itemsize <= 2 else np.float32
-    sub = img[:rows, :cols].reshape(rows // _BLOCK, _BLOCK, cols).sum(axis=1, dtype=acc)
-    sub = sub.reshape(rows // _BLOCK, cols // _BLOCK, _BLOCK).sum(axis=2, dtype=acc)
-    return sub.astype(np.float32) * np.float32(1.0 / (_BLOCK * _BLOCK))
+    # strided slice additions run contiguous inner loops: ~4x faster than reshape + sum/mean
+    full = img[:rows, :cols].astype(np.float32)
+    acc = full[0::_BLOCK].copy()
+    for k in range(1, _BLOCK):
+        acc += full[k::_BLOCK]
+    out = acc[:, 0::_BLOCK].copy()
+    for k in range(1, _BLOCK):
+        out += acc[:, k::_BLOCK]
+    return out * np.float32(1.0 / (_BLOCK * _BLOCK))
 
 
 def view_features(img: np.ndarray) -> ViewFeatures:
