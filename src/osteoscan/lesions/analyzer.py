@@ -108,14 +108,14 @@ class LesionAnalyzer:
         segmenter: hotspot network.
         regions: skeletal-region network.
         classifier: benign/malignant network.
-        combine: how the BSI combines views ("mean" or "max").
+        combine: how the BSI combines views ("union", "mean" or "max").
         patient_method: "noisy_or" or "max" (see :mod:`osteoscan.lesions.burden`).
     """
 
     segmenter: HotspotSegmenter
     regions: RegionSegmenter
     classifier: LesionClassifier
-    combine: str = "mean"
+    combine: str = "union"
     patient_method: str = "noisy_or"
 
     @classmethod

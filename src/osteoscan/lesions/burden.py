@@ -3,14 +3,21 @@
 **Bone Scan Index** (Imbriaco et al., Clin Cancer Res 1998; mass fractions of Spiers 1968 in
 :data:`osteoscan.skeleton.MASS_FRACTION`)::
 
-    fraction_v(r) = malignant hotspot pixels of region r on view v / bone pixels of r on v
-    BSI = 100 * sum_r MASS_FRACTION[r] * combine_v(fraction_v(r))      (percent)
+    involved(r) = bone pixels of region r covered by a malignant hotspot
+    BSI = 100 * sum_r MASS_FRACTION[r] * involved(r) / bone pixels of r      (percent)
 
-A hotspot is malignant when its probability is >= ``threshold`` (0.5); its pixels are
-those of its mask that lie on bone of its region (pixels outside the bone of its region,
-e.g. from blur, are not counted, so a fraction never exceeds 1). ``combine`` is the mean
-of the two views (the default, the simulator's ground truth definition) or their maximum.
-With one view, that view's fraction is used.
+A hotspot is malignant when its probability is >= ``threshold`` (0.5). A covered pixel counts
+for the region of the region map under it (hotspot pixels off bone, e.g. blur, do not count),
+so a fraction never exceeds 1. How the two views combine (``combine``):
+
+* ``"union"`` (default, the simulator's ground-truth definition,
+  ``osteoscan.simulate.groundtruth.bone_scan_index``): both views are in anterior
+  orientation, so a pixel is one body location; it is involved when a malignant hotspot
+  covers it on either view. The region map is the anterior one, with posterior labels
+  filling its background pixels.
+* ``"mean"`` / ``"max"``: each view's fraction with its own region map, then their mean or max.
+
+With one view, that view alone is used.
 
 **Patient probability** from the lesions: ``1 - prod(1 - p_i)`` over distinct lesions
 (noisy-OR; a matched anterior/posterior pair counts once, with the larger probability),
@@ -46,6 +53,13 @@ class RegionRow:
     involvement: float
     bsi: float
 
+    def keys(self) -> tuple[str, ...]:
+        """Field names, so that ``dict(row)`` works (reports render rows as mappings)."""
+        return ("region", "hotspots", "malignant", "involvement", "bsi")
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
 
 def distinct_lesions(by_view: Mapping[str, Sequence[Hotspot]]) -> list[tuple[Hotspot, ...]]:
     """Group hotspots into distinct lesions: matched anterior/posterior pairs, singles."""
@@ -59,21 +73,20 @@ def distinct_lesions(by_view: Mapping[str, Sequence[Hotspot]]) -> list[tuple[Hot
     return groups
 
 
-def region_fractions(hotspots: Sequence[Hotspot], region_map: np.ndarray,
-                     threshold: float = 0.5) -> dict[str, float]:
-    """Per region, the fraction of its bone pixels under malignant hotspots (one view)."""
-    out: dict[str, float] = {}
-    for name in MASS_FRACTION:
-        bone = region_map == REGION_CODE[name]
-        n_bone = int(bone.sum())
-        if n_bone == 0:
-            continue
-        hit = np.zeros(region_map.shape, dtype=bool)
-        for h in hotspots:
-            if h.region == name and h.probability >= threshold:
-                hit |= h.mask
-        out[name] = float((hit & bone).sum() / n_bone)
-    return out
+def _malignant_union(hotspots: Sequence[Hotspot], shape, threshold: float) -> np.ndarray:
+    hit = np.zeros(shape, dtype=bool)
+    for h in hotspots:
+        if h.probability >= threshold:
+            hit |= h.mask
+    return hit
+
+
+def region_fractions(involved: np.ndarray, region_map: np.ndarray) -> dict[str, float]:
+    """Per region present in ``region_map``, the fraction of its bone pixels ``involved``."""
+    counts = np.bincount(region_map.ravel(), minlength=len(REGIONS))
+    hit = np.bincount(region_map[involved].ravel(), minlength=len(REGIONS))
+    return {name: float(hit[REGION_CODE[name]] / counts[REGION_CODE[name]])
+            for name in MASS_FRACTION if counts[REGION_CODE[name]]}
 
 
 def bone_scan_index(
@@ -81,7 +94,7 @@ def bone_scan_index(
     region_maps: Mapping[str, np.ndarray],
     *,
     threshold: float = 0.5,
-    combine: str = "mean",
+    combine: str = "union",
 ) -> tuple[float, dict[str, float]]:
     """Bone Scan Index (percent) and the combined involvement fraction per region.
 
@@ -89,7 +102,8 @@ def bone_scan_index(
         by_view: hotspots per view name.
         region_maps: uint8 region map per view name.
         threshold: probability at which a hotspot counts as malignant.
-        combine: "mean" or "max" of the views' fractions.
+        combine: "union" (pixel involved on either view), "mean" or "max" of the views'
+            fractions.
 
     Returns:
         ``(bsi_percent, {region: fraction})``.
@@ -97,15 +111,24 @@ def bone_scan_index(
     Raises:
         ValueError: unknown ``combine``.
     """
-    if combine not in ("mean", "max"):
-        raise ValueError(f"combine must be 'mean' or 'max', got {combine!r}")
-    per_view = [region_fractions(by_view.get(v, ()), m, threshold) for v, m in region_maps.items()]
-    if not per_view:
+    if combine not in ("union", "mean", "max"):
+        raise ValueError(f"combine must be 'union', 'mean' or 'max', got {combine!r}")
+    views = [v for v in region_maps]
+    if not views:
         return 0.0, {}
-    fractions: dict[str, float] = {}
-    for name in MASS_FRACTION:
-        vals = [f.get(name, 0.0) for f in per_view]
-        fractions[name] = float(np.mean(vals) if combine == "mean" else np.max(vals))
+    if combine == "union":
+        rmap = np.array(region_maps[views[0]], copy=True)
+        for v in views[1:]:
+            rmap = np.where(rmap == 0, region_maps[v], rmap)
+        involved = np.zeros(rmap.shape, dtype=bool)
+        for v in views:
+            involved |= _malignant_union(by_view.get(v, ()), rmap.shape, threshold)
+        fractions = {n: region_fractions(involved, rmap).get(n, 0.0) for n in MASS_FRACTION}
+    else:
+        per_view = [region_fractions(_malignant_union(by_view.get(v, ()), m.shape, threshold), m)
+                    for v, m in region_maps.items()]
+        agg = np.mean if combine == "mean" else np.max
+        fractions = {n: float(agg([f.get(n, 0.0) for f in per_view])) for n in MASS_FRACTION}
     bsi = 100.0 * sum(MASS_FRACTION[n] * f for n, f in fractions.items())
     return float(bsi), fractions
 

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 WORK_SHAPE: tuple[int, int] = (512, 128)
 """Default (rows, cols) the lesion networks work at."""
 
+MAX_HOTSPOTS = 100
+"""Most hotspots kept per view."""
+
 SHAPE_FEATURES = ("eccentricity", "solidity", "extent", "major_axis_mm", "minor_axis_mm")
 
 
@@ -138,6 +141,7 @@ def extract_hotspots(
     spacing_mm: tuple[float, float] | None,
     threshold: float = 0.5,
     min_area_px: int = 4,
+    max_count: int = MAX_HOTSPOTS,
 ) -> list[Hotspot]:
     """Connected components of ``prob >= threshold`` as hotspots (region and probability
     are filled later by the region and lesion stages).
@@ -149,13 +153,15 @@ def extract_hotspots(
         spacing_mm: (row, col) pixel spacing; None -> areas in pixels (``features`` notes it).
         threshold: probability threshold.
         min_area_px: smaller components are dropped.
+        max_count: at most this many components are kept (the largest; a guard against a
+            noisy probability map turning into thousands of full-size masks).
 
     Returns:
         Hotspots sorted by row (head to toe).
     """
     labels, _ = ndimage.label(prob >= threshold)
     hotspots = hotspots_from_labels(labels, counts, view, spacing_mm=spacing_mm,
-                                    min_area_px=min_area_px)
+                                    min_area_px=min_area_px, max_count=max_count)
     for h in hotspots:
         h.features["mean_prob"] = float(prob[h.mask].mean())
     return sorted(hotspots, key=lambda h: (h.row, h.col))
@@ -168,23 +174,29 @@ def hotspots_from_labels(
     *,
     spacing_mm: tuple[float, float] | None,
     min_area_px: int = 1,
+    max_count: int | None = None,
 ) -> list[Hotspot]:
     """One hotspot per label id of an instance map (e.g. ground-truth lesion masks).
 
     The label id is kept in ``features["label_id"]``; order follows the ids.
     """
     spacing = spacing_mm or (1.0, 1.0)
+    props = [p for p in regionprops(np.asarray(labels, dtype=np.int32), intensity_image=counts)
+             if p.area >= min_area_px]
+    if max_count is not None and len(props) > max_count:
+        log.warning("%s view: %d components, keeping the %d largest", view, len(props), max_count)
+        props = sorted(sorted(props, key=lambda p: -p.area)[:max_count], key=lambda p: p.label)
     hotspots = []
-    for prop in regionprops(np.asarray(labels, dtype=np.int32), intensity_image=counts):
-        if prop.area < min_area_px:
-            continue
+    for prop in props:
+        mask = np.zeros(labels.shape, dtype=bool)
+        mask[prop.slice] = prop.image
         feats = _features(prop, counts, spacing)
         feats["label_id"] = float(prop.label)
         feats["area_unit_px"] = float(spacing_mm is None)
         hotspots.append(Hotspot(
             view=view, row=float(prop.centroid[0]), col=float(prop.centroid[1]),
             area_mm2=float(prop.area * spacing[0] * spacing[1]), region="background",
-            probability=0.0, mask=labels == prop.label, max_counts=float(prop.intensity_max),
+            probability=0.0, mask=mask, max_counts=float(prop.intensity_max),
             mean_counts=float(prop.intensity_mean), features=feats,
         ))
     return hotspots

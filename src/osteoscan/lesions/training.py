@@ -152,10 +152,27 @@ def _seg_tensors(studies: Sequence[LesionStudy], work_shape, target: str) -> tup
     return torch.stack(xs), torch.stack(ys)
 
 
-def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress) -> list[float]:
-    """Adam over random batches with left-right flips; returns the loss per epoch."""
+def _crop_rows(x: torch.Tensor, y: torch.Tensor, rows: int, gen: torch.Generator):
+    """Random row windows of height ``rows``; half of them centred on a target pixel."""
+    xs, ys = [], []
+    for xi, yi in zip(x, y, strict=True):
+        top = int(torch.randint(0, x.shape[-2] - rows + 1, (1,), generator=gen))
+        pos = torch.nonzero(yi[0] > 0)
+        if len(pos) and torch.rand(1, generator=gen).item() < 0.5:
+            r = int(pos[int(torch.randint(0, len(pos), (1,), generator=gen)), 0])
+            top = min(max(r - rows // 2, 0), x.shape[-2] - rows)
+        xs.append(xi[:, top:top + rows])
+        ys.append(yi[:, top:top + rows])
+    return torch.stack(xs), torch.stack(ys)
+
+
+def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress, crop=None) -> list[float]:
+    """Adam over random batches with left-right flips (and optional row crops, see
+    :func:`_crop_rows`: the network is fully convolutional, so it trains on windows and
+    predicts whole views); returns the loss per epoch."""
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam(net.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
     history = []
     net.train()
     for epoch in range(epochs):
@@ -163,14 +180,18 @@ def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress) -> list[f
         for s in range(0, len(x), batch):
             idx = order[s:s + batch]
             xb, yb = x[idx], y[idx]
+            if crop:
+                xb, yb = _crop_rows(xb, yb, crop, gen)
             if torch.rand(1, generator=gen).item() < 0.5:
                 xb, yb = xb.flip(-1), yb.flip(-1)
             opt.zero_grad()
             loss = loss_fn(net(xb), yb)
             loss.backward()
             opt.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
+        sched.step()
         history.append(total / len(x))
+        log.info("epoch %d/%d loss %.4f", epoch + 1, epochs, history[-1])
         if progress:
             progress(epoch + 1, epochs, history[-1])
     net.eval()
@@ -179,16 +200,20 @@ def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress) -> list[f
 
 def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
                     epochs: int = 20, batch: int = 8, lr: float = 2e-3, seed: int = 0,
-                    tiny: bool = False, channels=None, progress: Progress | None = None,
-                    ) -> HotspotSegmenter:
-    """Train the hotspot U-Net (Dice + cross-entropy on the sigmoid output)."""
+                    tiny: bool = False, channels=None, crop: int | None = 128,
+                    progress: Progress | None = None) -> HotspotSegmenter:
+    """Train the hotspot U-Net (Dice + cross-entropy on the sigmoid output) on row windows
+    of ``crop`` rows at the working resolution (None: whole views)."""
     torch.manual_seed(seed)
     kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
     seg = HotspotSegmenter.build(arch, tuple(work_shape), **kwargs)
     x, y = _seg_tensors(studies, tuple(work_shape), "hotspot")
     loss = DiceCELoss(sigmoid=True, batch=True)
-    hist = _fit_seg(seg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed, progress=progress)
-    seg.card.update(training={"studies": len(studies), "epochs": epochs, "final_loss": hist[-1]})
+    crop = crop if crop and crop < work_shape[0] else None
+    hist = _fit_seg(seg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed,
+                    progress=progress, crop=crop)
+    seg.card.update(training={"studies": len(studies), "epochs": epochs, "crop_rows": crop,
+                              "final_loss": hist[-1]})
     return seg
 
 
@@ -320,7 +345,7 @@ def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext"
             loss = loss_fn(clf.net(p, c, t["tab"][b]), y[b])
             loss.backward()
             opt.step()
-            total += float(loss) * len(b)
+            total += float(loss.detach()) * len(b)
         if progress:
             progress(epoch + 1, epochs, total / max(len(y), 1))
     clf.net.eval()

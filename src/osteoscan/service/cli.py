@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_evaluate",
     "cli_train",
     "cli_simulate",
+    "cli_lesions",
 )
 
 console = Console(stderr=True)

@@ -1,0 +1,203 @@
+"""Lesion-level benign/malignant comparison under patient-level k-fold CV.
+
+Reproduces the design of the 14,972-lesion study (configs/papers/lesion_level.yaml): every
+delineated hotspot is a sample; 5-fold cross-validation grouped by patient; our patch+context
+network against InceptionV3, VGG16 and DenseNet169 from the model registry; AUC overall, by
+lesion burden of the patient (<=3, 4-6, >6 lesions) and by primary tumour.
+
+Output layout (the same as ``osteoscan compare``, so that ``osteoscan compare --render-only
+DIR`` can re-aggregate it; one lesion = one "study" row)::
+
+    DIR/study.yaml                         the resolved configuration
+    DIR/manifest.csv                       study_id (lesion), patient_id, primary, lesion_count
+    DIR/arms/<arm>/predictions/fold-<k>.csv  study_id, patient_id, label, prob_benign, prob_malignant
+    DIR/lesion_summary.json                per arm: AUC (DeLong CI), by burden, by primary,
+                                           accuracy/sensitivity/specificity at 0.5, DeLong vs ours
+    DIR/lesion_summary.md                  the same as a table
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.lesions.training import fit_classifier
+
+log = logging.getLogger(__name__)
+
+BURDEN_GROUPS = (("<=3", 0, 3), ("4-6", 4, 6), (">6", 7, 10**9))
+
+
+def _write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def lesion_folds(samples: dict[str, np.ndarray], k: int = 5, seed: int = 0) -> np.ndarray:
+    """Fold index per lesion, grouped by patient and stratified by label."""
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = np.zeros(len(samples["y"]), dtype=int)
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    for i, (_, test) in enumerate(cv.split(samples["y"], samples["y"], samples["patient"].astype(str))):
+        folds[test] = i
+    return folds
+
+
+def _auc_block(y: np.ndarray, p: np.ndarray) -> dict:
+    from osteoscan.evaluation.statistics import delong_ci
+
+    out: dict = {"n": int(len(y)), "n_malignant": int(y.sum())}
+    if 0 < y.sum() < len(y):
+        auc, lo, hi = delong_ci(y, p)
+        out.update(auc=float(auc), ci_low=float(lo), ci_high=float(hi))
+    else:
+        out.update(auc=None, ci_low=None, ci_high=None)
+    called = p >= 0.5
+    out["accuracy"] = float((called == y.astype(bool)).mean()) if len(y) else None
+    out["sensitivity"] = float(called[y == 1].mean()) if y.sum() else None
+    out["specificity"] = float((~called[y == 0]).mean()) if (y == 0).any() else None
+    return out
+
+
+def summarise(samples: dict[str, np.ndarray], probs: dict[str, np.ndarray], reference: str) -> dict:
+    """AUC overall, by burden and by primary per arm, plus DeLong against ``reference``."""
+    from osteoscan.evaluation.statistics import delong_roc_test
+
+    y = samples["y"].astype(int)
+    out = {}
+    for arm, p in probs.items():
+        block = {"overall": _auc_block(y, p), "by_burden": {}, "by_primary": {}}
+        for name, lo, hi in BURDEN_GROUPS:
+            m = (samples["burden"] >= lo) & (samples["burden"] <= hi)
+            block["by_burden"][name] = _auc_block(y[m], p[m])
+        for prim in sorted(set(samples["primary"].astype(str))):
+            m = samples["primary"].astype(str) == prim
+            block["by_primary"][prim] = _auc_block(y[m], p[m])
+        if arm != reference and 0 < y.sum() < len(y):
+            test = delong_roc_test(y, probs[reference], p)
+            block["delong_vs_reference"] = {k: float(v) for k, v in dict(test).items()
+                                            if isinstance(v, (int, float, np.floating))}
+        out[arm] = block
+    return out
+
+
+def _markdown(summary: dict) -> str:
+    lines = ["| arm | AUC (95% CI) | <=3 | 4-6 | >6 | accuracy | sensitivity | specificity |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    for arm, b in summary.items():
+        o = b["overall"]
+        bur = [f(b["by_burden"][g]["auc"]) for g, _, _ in BURDEN_GROUPS]
+        lines.append(f"| {arm} | {f(o['auc'])} ({f(o['ci_low'])}-{f(o['ci_high'])}) | "
+                     + " | ".join(bur) + f" | {f(o['accuracy'])} | {f(o['sensitivity'])} | "
+                     f"{f(o['specificity'])} |")
+    return "\n".join(lines) + "\n"
+
+
+def compare_classifiers(
+    samples: dict[str, np.ndarray],
+    arms: Sequence[dict],
+    out: str | Path,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    epochs: int = 15,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict:
+    """Train every arm on every fold, write predictions and the summary.
+
+    Args:
+        samples: from :func:`osteoscan.lesions.training.classifier_samples`.
+        arms: ``[{"name": ..., "arch": "patchcontext" | registry name, "kwargs": {...}}]``;
+            the first arm is the reference of the DeLong tests.
+        out: output folder.
+        folds: number of patient-level folds.
+        seed: fold and training seed.
+        epochs: training epochs per fold.
+        progress: ``progress(arm, fold, folds)``.
+
+    Returns:
+        The summary (also written to ``lesion_summary.json``).
+    """
+    out = Path(out)
+    fold = lesion_folds(samples, folds, seed)
+    keys = [f"L{int(s):05d}-{i:05d}" for i, s in enumerate(samples["study"])]
+    manifest = pd.DataFrame({"study_id": keys, "patient_id": samples["patient"].astype(str),
+                             "primary": samples["primary"].astype(str),
+                             "lesion_count": samples["burden"]})
+    _write_text(out / "manifest.csv", manifest.to_csv(index=False))
+    probs: dict[str, np.ndarray] = {}
+    for arm in arms:
+        p = np.zeros(len(fold))
+        for k in range(folds):
+            train, test = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+            clf = fit_classifier(samples, arch=arm["arch"], epochs=epochs, seed=seed + k,
+                                 index=train, **arm.get("kwargs", {}))
+            p[test] = clf.predict_arrays({n: samples[n][test] for n in ("patch", "context", "tab")})
+            frame = manifest.iloc[test][["study_id", "patient_id"]].assign(
+                label=np.where(samples["y"][test] == 1, "malignant", "benign"),
+                prob_benign=1 - p[test], prob_malignant=p[test])
+            _write_text(out / "arms" / arm["name"] / "predictions" / f"fold-{k}.csv",
+                        frame.to_csv(index=False))
+            if progress:
+                progress(arm["name"], k + 1, folds)
+        probs[arm["name"]] = p
+    summary = summarise(samples, probs, arms[0]["name"])
+    _write_text(out / "lesion_summary.json", json.dumps(summary, indent=2))
+    _write_text(out / "lesion_summary.md", _markdown(summary))
+    return summary
+
+
+def _set(cfg: dict, dotted: str, value) -> None:
+    node = cfg
+    *parents, last = dotted.split(".")
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[last] = value
+
+
+def load_study_config(path: str | Path, *, tiny: bool = False) -> dict:
+    """Read a lesion study YAML (``name``, ``data.simulate``, ``protocol.folds``,
+    ``optim.epochs``, ``arms``, ``tiny``) and apply its ``tiny`` overrides when asked.
+
+    Raises:
+        InputError: unreadable file; ConfigError: missing or invalid keys.
+    """
+    import yaml
+
+    from osteoscan.errors import ConfigError, InputError
+
+    path = Path(path)
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(path, f"cannot read the study YAML ({exc})") from exc
+    if tiny:
+        for item in cfg.get("tiny", []):
+            key, _, value = str(item).partition("=")
+            _set(cfg, key.strip(), yaml.safe_load(value))
+    for key in ("data", "arms"):
+        if key not in cfg:
+            raise ConfigError(f"{path.name}: missing section {key!r}")
+    if "simulate" not in cfg["data"]:
+        raise ConfigError(f"{path.name}: data.simulate is required (lesion masks come from the simulator)")
+    for arm in cfg["arms"]:
+        if "name" not in arm or "arch" not in arm:
+            raise ConfigError(f"{path.name}: every arm needs 'name' and 'arch', got {arm}")
+    cfg.setdefault("protocol", {}).setdefault("folds", 5)
+    cfg.setdefault("optim", {}).setdefault("epochs", 15)
+    return cfg

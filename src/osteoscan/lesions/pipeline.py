@@ -1,0 +1,148 @@
+"""End-to-end helpers: simulate training data, train the three lesion models, evaluate.
+
+Used by ``osteoscan lesions train/evaluate`` and ``benchmarks/bench_lesions.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from osteoscan.evaluation.lesions import (
+    bsi_agreement,
+    froc_score,
+    lesion_confusion_matrix,
+    match_lesions,
+)
+from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer, LesionResult
+from osteoscan.lesions.training import (
+    LesionStudy,
+    classifier_samples,
+    fit_classifier,
+    from_simulated,
+    train_regions,
+    train_segmenter,
+)
+
+log = logging.getLogger(__name__)
+
+
+def simulate_studies(n: int, seed: int = 0, *, sites: Sequence[str] = ("site_a",),
+                     difficulty: str | float = "default", prevalence_metastasis: float = 0.6,
+                     ) -> list[LesionStudy]:
+    """``n`` simulated studies (seeds ``seed..seed+n-1``, sites in turn) as LesionStudy.
+
+    About ``prevalence_metastasis`` of them are forced metastatic so every cohort has lesions.
+    """
+    from osteoscan.simulate.study import simulate_study
+
+    rng = np.random.default_rng(seed)
+    out = []
+    for i in range(n):
+        label = "metastasis" if rng.random() < prevalence_metastasis else "normal"
+        sim = simulate_study(seed + i, site=sites[i % len(sites)], difficulty=difficulty,
+                             force_label=label)
+        out.append(from_simulated(sim))
+    return out
+
+
+def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: int = 12,
+              region_epochs: int = 12, clf_epochs: int = 15, tiny: bool = False,
+              seg_channels=(8, 16, 32, 64), region_channels=(8, 16, 32, 64),
+              region_shape=(256, 64), seed: int = 0,
+              progress: Callable[[str, int, int, float], None] | None = None) -> LesionAnalyzer:
+    """Train hotspot U-Net, region U-Net and lesion classifier; save them under ``out``.
+
+    Returns:
+        The analyzer built from the three trained models.
+    """
+    def cb(name):
+        return (lambda e, n, loss: progress(name, e, n, loss)) if progress else None
+
+    chans = {} if tiny else {"channels": seg_channels}
+    seg = train_segmenter(studies, epochs=seg_epochs, seed=seed, tiny=tiny, progress=cb("hotspots"), **chans)
+    seg.save(Path(out) / BUNDLED["segmenter"])
+    rchans = {} if tiny else {"channels": region_channels}
+    reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny, work_shape=region_shape,
+                        progress=cb("regions"), **rchans)
+    reg.save(Path(out) / BUNDLED["regions"])
+    samples = classifier_samples(studies, segmenter=seg)
+    clf = fit_classifier(samples, epochs=clf_epochs, seed=seed, progress=cb("classifier"),
+                         width=4 if tiny else 16)
+    clf.card["training"]["data"] = f"{len(studies)} simulated studies"
+    clf.save(Path(out) / BUNDLED["classifier"])
+    return LesionAnalyzer(seg, reg, clf)
+
+
+def _stacked(result: LesionResult, study: LesionStudy, malignant_only: bool):
+    """Stacked (views, rows, cols) predicted ids and truth ids, plus scores."""
+    views = list(study.lesion_masks)
+    truth = np.stack([study.lesion_masks[v] for v in views])
+    benign = [k for k, lab in study.lesion_labels.items() if lab != "malignant"]
+    pred = np.zeros(truth.shape, dtype=np.int32)
+    scores = []
+    for h in result.hotspots:
+        k = views.index(h.view)
+        if malignant_only and np.isin(truth[k][h.mask], benign).any():
+            continue  # a hotspot on a benign lesion is neither TP nor FP for metastases
+        scores.append(h.probability if malignant_only else h.features.get("mean_prob", h.probability))
+        pred[k][h.mask & (pred[k] == 0)] = len(scores)
+    if malignant_only:
+        truth = np.where(np.isin(truth, benign), 0, truth)
+    return pred, np.asarray(scores), truth
+
+
+def _confusion(matches, results, studies, threshold: float) -> np.ndarray:
+    truth, pred = [], []
+    for m, st in zip(matches, studies, strict=True):
+        for lid, score in zip(m.lesion_ids, m.lesion_scores, strict=True):
+            truth.append(st.lesion_labels.get(int(lid), "benign"))
+            pred.append("none" if not np.isfinite(score) else
+                        "malignant" if score >= threshold else "benign")
+        for score in m.fp_scores:
+            truth.append("none")
+            pred.append("malignant" if score >= threshold else "benign")
+    return lesion_confusion_matrix(truth, pred)
+
+
+def _auc(y, p) -> dict:
+    from osteoscan.evaluation.statistics import delong_ci
+
+    y, p = np.asarray(y), np.asarray(p, float)
+    if len(np.unique(y)) < 2:
+        return {"auc": float("nan"), "ci": [float("nan")] * 2, "n": int(len(y))}
+    auc, lo, hi = delong_ci(y, p)
+    return {"auc": float(auc), "ci": [float(lo), float(hi)], "n": int(len(y))}
+
+
+def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
+             image_probabilities: Sequence[float] | None = None) -> dict:
+    """Lesion-stage metrics on studies with ground truth (docs/lesions.md lists them)."""
+    results, seconds = [], []
+    for st in studies:
+        t0 = time.perf_counter()
+        results.append(analyzer.analyze(st.scan))
+        seconds.append(time.perf_counter() - t0)
+    det = [match_lesions(*_stacked(r, s, False)) for r, s in zip(results, studies, strict=True)]
+    met = [match_lesions(*_stacked(r, s, True)) for r, s in zip(results, studies, strict=True)]
+    thr = results[0].threshold if results else 0.5
+    y_patient = [int(any(v == "malignant" for v in s.lesion_labels.values())) for s in studies]
+    samples = classifier_samples(studies)
+    out = {
+        "studies": len(studies),
+        "froc_detection": froc_score(det),
+        "froc_metastasis": froc_score(met),
+        "lesion_confusion": {"labels": ["benign", "malignant", "none"],
+                             "matrix": _confusion(det, results, studies, thr).tolist()},
+        "lesion_auc_delineated": _auc(samples["y"], analyzer.classifier.predict_arrays(samples)),
+        "bsi": bsi_agreement([r.bsi for r in results], [s.bsi for s in studies]),
+        "patient_auc_lesions": _auc(y_patient, [r.probability for r in results]),
+        "seconds_per_study": float(np.mean(seconds)),
+    }
+    if image_probabilities is not None:
+        out["patient_auc_image"] = _auc(y_patient, image_probabilities)
+    return out

@@ -1,0 +1,194 @@
+"""``osteoscan lesions ...``: train, evaluate and compare the lesion stage; inspect a study.
+
+A thin layer over :mod:`osteoscan.lesions`; every figure it prints is in the JSON it writes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from osteoscan.errors import ConfigError, OsteoscanError
+
+log = logging.getLogger(__name__)
+console = Console()
+lesions_app = typer.Typer(help="Lesion stage: hotspots, skeletal regions, lesion classifier, BSI.",
+                          no_args_is_help=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        json.dump(data, f, indent=2, default=float)
+    os.replace(tmp, path)
+
+
+def _sites(text: str) -> tuple[str, ...]:
+    from osteoscan.simulate.sites import get_site
+
+    sites = tuple(s.strip() for s in text.split(",") if s.strip())
+    for s in sites:
+        get_site(s)  # raises ConfigError naming the site
+    return sites
+
+
+def _simulate(n: int, seed: int, sites: str, difficulty: str):
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    if n < 1:
+        raise ConfigError(f"--simulate must be >= 1, got {n}")
+    with _progress() as prog:
+        prog.add_task(f"simulating {n} studies", total=None)
+        return simulate_studies(n, seed, sites=_sites(sites), difficulty=difficulty)
+
+
+@lesions_app.command("train")
+def train(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the three models (safetensors + JSON cards).")],
+    simulate: Annotated[int, typer.Option("--simulate", help="Number of simulated training studies.")] = 160,
+    sites: Annotated[str, typer.Option(help="Comma-separated simulated sites.")] = "site_a,site_b",
+    difficulty: Annotated[str, typer.Option(help="easy, default, hard or 0..1.")] = "default",
+    seed: Annotated[int, typer.Option(help="Simulation and training seed.")] = 0,
+    seg_epochs: Annotated[int, typer.Option(help="Epochs of the hotspot U-Net.")] = 12,
+    region_epochs: Annotated[int, typer.Option(help="Epochs of the region U-Net.")] = 12,
+    clf_epochs: Annotated[int, typer.Option(help="Epochs of the lesion classifier.")] = 15,
+    tiny: Annotated[bool, typer.Option("--tiny", help="Tiny networks (smoke runs).")] = False,
+) -> None:
+    """Train the hotspot U-Net, the region U-Net and the lesion classifier on simulated scans."""
+    from osteoscan.lesions.pipeline import train_all
+
+    studies = _simulate(simulate, seed, sites, difficulty)
+    with _progress() as prog:
+        tasks: dict[str, int] = {}
+
+        def cb(name: str, epoch: int, epochs: int, loss: float) -> None:
+            if name not in tasks:
+                tasks[name] = prog.add_task(name, total=epochs)
+            prog.update(tasks[name], completed=epoch, description=f"{name} loss {loss:.3f}")
+
+        train_all(studies, out, seg_epochs=seg_epochs, region_epochs=region_epochs,
+                  clf_epochs=clf_epochs, tiny=tiny, seed=seed, progress=cb)
+    console.print(f"lesion models written to {out}")
+
+
+def _metrics_table(ev: dict) -> Table:
+    table = Table(title="lesion stage")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    rows = [("FROC CPM (all lesions)", ev["froc_detection"]["cpm"]),
+            ("FROC CPM (metastases)", ev["froc_metastasis"]["cpm"]),
+            ("lesion AUC (delineated)", ev["lesion_auc_delineated"]["auc"]),
+            ("patient AUC from lesions", ev["patient_auc_lesions"]["auc"]),
+            ("BSI Pearson r", ev["bsi"]["pearson_r"]),
+            ("BSI bias (pred - truth)", ev["bsi"]["bias"]),
+            ("seconds per study", ev["seconds_per_study"])]
+    for name, value in rows:
+        table.add_row(name, "-" if value is None else f"{value:.3f}")
+    return table
+
+
+@lesions_app.command("evaluate")
+def evaluate(
+    out: Annotated[Path, typer.Option("--out", help="JSON file for the metrics.")],
+    models: Annotated[Path | None, typer.Option(help="Folder of lesion models (default: bundled).")] = None,
+    simulate: Annotated[int, typer.Option("--simulate", help="Number of simulated test studies.")] = 40,
+    sites: Annotated[str, typer.Option(help="Comma-separated simulated test sites.")] = "site_c",
+    difficulty: Annotated[str, typer.Option(help="easy, default, hard or 0..1.")] = "default",
+    seed: Annotated[int, typer.Option(help="Simulation seed (keep apart from training seeds).")] = 10_000,
+) -> None:
+    """FROC, lesion confusion matrix, lesion AUC, BSI agreement and patient AUC on simulated scans."""
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.lesions.pipeline import evaluate as run_eval
+
+    analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
+    studies = _simulate(simulate, seed, sites, difficulty)
+    with _progress() as prog:
+        prog.add_task(f"analyzing {len(studies)} studies", total=None)
+        ev = run_eval(analyzer, studies)
+    _write_json(out, ev)
+    console.print(_metrics_table(ev))
+    console.print(f"metrics written to {out}")
+
+
+@lesions_app.command("compare")
+def compare(
+    config: Annotated[Path, typer.Argument(help="Study YAML (e.g. configs/papers/lesion_level.yaml).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (osteoscan compare layout).")],
+    tiny: Annotated[bool, typer.Option("--tiny", help="Apply the config's tiny overrides.")] = False,
+) -> None:
+    """Benign/malignant lesion classifiers under patient-level k-fold CV (AUC by burden, primary)."""
+    from osteoscan.lesions.compare import compare_classifiers, load_study_config
+    from osteoscan.lesions.pipeline import simulate_studies
+    from osteoscan.lesions.training import classifier_samples
+
+    cfg = load_study_config(config, tiny=tiny)
+    sim = cfg["data"]["simulate"]
+    studies = _simulate(int(sim["n"]), int(sim.get("seed", 0)), ",".join(sim.get("sites", ["site_a"])),
+                        str(sim.get("difficulty", "default")))
+    samples = classifier_samples(studies)
+    _write_json(out / "study.json", cfg)
+    with _progress() as prog:
+        task = prog.add_task("folds", total=len(cfg["arms"]) * cfg["protocol"]["folds"])
+        summary = compare_classifiers(
+            samples, cfg["arms"], out, folds=cfg["protocol"]["folds"], seed=cfg.get("seed", 0),
+            epochs=cfg["optim"]["epochs"],
+            progress=lambda arm, k, n: prog.update(task, advance=1, description=f"{arm} fold {k}/{n}"))
+    table = Table(title=f"{cfg.get('name', 'lesion study')}: lesion AUC")
+    for col in ("arm", "AUC", "95% CI", "<=3", "4-6", ">6"):
+        table.add_column(col)
+
+    def f(v):
+        return "-" if v is None else f"{v:.3f}"
+
+    for arm, b in summary.items():
+        o = b["overall"]
+        table.add_row(arm, f(o["auc"]), f"{f(o['ci_low'])}-{f(o['ci_high'])}",
+                      *[f(b["by_burden"][g]["auc"]) for g in ("<=3", "4-6", ">6")])
+    console.print(table)
+
+
+@lesions_app.command("show")
+def show(
+    study: Annotated[Path, typer.Argument(help="A study file or folder (DICOM, PNG...).")],
+    models: Annotated[Path | None, typer.Option(help="Folder of lesion models (default: bundled).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the lesion JSON here.")] = None,
+) -> None:
+    """Run the lesion stage on one study and print its hotspots, region table and BSI."""
+    from osteoscan.io import load_study
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+
+    scan = load_study(study)
+    analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
+    result = analyzer.analyze(scan)
+    table = Table(title=f"{study.name}: BSI {result.bsi:.2f} %, {result.lesion_count} hotspots, "
+                        f"p(metastasis) {result.probability:.2f}")
+    for col in ("region", "hotspots", "malignant", "involvement", "BSI %"):
+        table.add_column(col)
+    for r in result.regions:
+        table.add_row(r.region, str(r.hotspots), str(r.malignant), f"{r.involvement:.3f}", f"{r.bsi:.2f}")
+    console.print(table)
+    if out:
+        _write_json(out, result.to_dict())
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``lesions`` command group to the hub."""
+    app.add_typer(lesions_app, name="lesions")
+
+
+__all__ = ["register", "OsteoscanError"]
