@@ -123,7 +123,7 @@ def table_from_manifest(path: str | Path) -> StudyTable:
     frame["site"] = frame["site"].fillna("")
 
     def load(i: int) -> BoneScan:
-        return manifest.load(i)[0]
+        return manifest.load_scan(i)  # pixels only: annotation files are not needed here
 
     return StudyTable(frame.reset_index(drop=True), load, str(path), _sha256(path))
 
