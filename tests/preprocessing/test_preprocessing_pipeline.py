@@ -66,3 +66,17 @@ def test_single_view_study_goes_through(ph, rng):
 def test_preprocessing_does_not_import_torch():
     code = "import sys, osteoscan.preprocessing; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+def test_thinning_on_block_sums_matches_thinning_native_counts(ph):
+    """Thinning after 2x2 block summing has the statistics of thinning each pixel first."""
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.preprocessing.intensity import block_mean
+
+    rng = np.random.default_rng(5)
+    counts = ph.counts(ph.rate(), 8e5, rng)
+    native = block_mean(thin_counts(counts, 0.4, rng), 2, 2)
+    blocks = thin_counts(block_mean(counts, 2, 2) * 4, 0.4, rng) / 4
+    assert blocks.sum() == pytest.approx(native.sum(), rel=0.01)
+    body = block_mean(ph.rate(), 2, 2) > 1.5
+    assert blocks[body].var() == pytest.approx(native[body].var(), rel=0.05)

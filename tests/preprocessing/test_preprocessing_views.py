@@ -69,3 +69,12 @@ def test_single_view_studies():
     assert combine_views(a, None, "aggregate")[0, 0, 0] == 8.0
     assert combine_views(a, None, "aggregate", missing_view="zero")[0, 0, 0] == 4.0
     assert combine_views(a, None, "geomean", missing_view="zero")[0, 0, 0] == 4.0
+
+
+def test_scale_shift_equals_scipy_affine_transform():
+    from osteoscan.preprocessing.views import scale_shift
+
+    img = np.random.default_rng(0).random((300, 100)).astype(np.float32)
+    ours = scale_shift(img, (0.95, 1.05), (3.3, -2.2))
+    ref = ndimage.affine_transform(img, (0.95, 1.05), offset=(3.3, -2.2), order=1, mode="constant")
+    np.testing.assert_allclose(ours, ref, atol=1e-5)

@@ -28,6 +28,7 @@ import numpy as np
 from scipy import ndimage
 
 from osteoscan.errors import ConfigError
+from osteoscan.preprocessing.intensity import block_mean
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,19 @@ def critical_points(img: np.ndarray, *, min_pixels: int = 2, **mask_kw) -> Criti
         min_pixels: a sweep line "hits" the body when it crosses at least this many pixels.
         **mask_kw: passed to :func:`body_mask`.
     """
+    k = 2 if min(img.shape) >= 192 else 1  # sweep a 2x2 block-mean copy of large views: 4x faster
+    if k > 1:
+        h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
+        img = block_mean(img[:h, :w], 2, 2)
+        mask_kw = {"sigma": mask_kw.get("sigma", 2.0) / 2, **{k_: v for k_, v in mask_kw.items() if k_ != "sigma"}}
     mask = body_mask(img, **mask_kw)
     rows = np.flatnonzero(mask.sum(axis=1) >= min_pixels)
     cols = np.flatnonzero(mask.sum(axis=0) >= min_pixels)
     if rows.size < 2 or cols.size < 2:
         return None
-    return CriticalPoints(int(rows[0]), int(rows[-1]), int(cols[0]), int(cols[-1]))
+    # block b covers pixels [k*b, k*b + k - 1]: first pixel for top/left, last for bottom/right
+    return CriticalPoints(int(rows[0]) * k, int(rows[-1]) * k + k - 1,
+                          int(cols[0]) * k, int(cols[-1]) * k + k - 1)
 
 
 def align_to(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
@@ -90,10 +98,31 @@ def align_to(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
         return moving
     # output (r, c) samples moving at ((r - top_f) / sy + top_m, (c - left_f) / sx + left_m)
     offset = (pm.top - pf.top / sy, pm.left - pf.left / sx)
-    out = ndimage.affine_transform(
-        moving, (1.0 / sy, 1.0 / sx), offset=offset, order=1, mode="constant", cval=0.0
-    )
-    return out.astype(np.float32, copy=False)
+    return scale_shift(moving.astype(np.float32, copy=False), (1.0 / sy, 1.0 / sx), offset)
+
+
+def _linear_weights(n: int, scale: float, offset: float) -> tuple[np.ndarray, ...]:
+    src = np.arange(n, dtype=np.float64) * scale + offset
+    i0 = np.floor(src).astype(np.intp)
+    frac = (src - i0).astype(np.float32)
+    inside = (src >= 0) & (src <= n - 1)
+    return np.clip(i0, 0, n - 1), np.clip(i0 + 1, 0, n - 1), frac, inside
+
+
+def scale_shift(img: np.ndarray, scale: tuple[float, float], offset: tuple[float, float]) -> np.ndarray:
+    """``out[r, c] = img[r * scale[0] + offset[0], c * scale[1] + offset[1]]``, bilinear, 0 outside.
+
+    The same map as ``scipy.ndimage.affine_transform(img, scale, offset, order=1)`` for a
+    diagonal matrix, written as two separable row/column gathers because that is ~3x faster
+    (it runs on every study, twice per epoch).
+    """
+    r0, r1, fr, rin = _linear_weights(img.shape[0], scale[0], offset[0])
+    c0, c1, fc, cin = _linear_weights(img.shape[1], scale[1], offset[1])
+    rows = img[r0] * (1 - fr)[:, None] + img[r1] * fr[:, None]
+    rows[~rin] = 0.0
+    out = rows[:, c0] * (1 - fc) + rows[:, c1] * fc
+    out[:, ~cin] = 0.0
+    return out
 
 
 def _posterior_or_fill(anterior: np.ndarray, posterior: np.ndarray | None, missing: str) -> np.ndarray:
