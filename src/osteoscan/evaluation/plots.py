@@ -45,7 +45,8 @@ def roc_figure(curves: dict[str, Predictions] | Predictions, title: str = "ROC")
             ax.plot(fpr, tpr, lw=1.5, label=f"{name} (AUC {auc:.3f})")
     ax.plot([0, 1], [0, 1], ls="--", c="0.6", lw=1)
     ax.set(xlabel="1 - specificity", ylabel="sensitivity", title=title, xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(loc="lower right", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:  # a set with one class has no curve to label
+        ax.legend(loc="lower right", fontsize=7)
     return fig
 
 
@@ -59,7 +60,8 @@ def pr_figure(pred: Predictions, title: str = "Precision-recall") -> Figure:
         precision, recall, _ = precision_recall_curve(y, score)
         ax.plot(recall, precision, lw=1.5, label=f"{label} (prevalence {y.mean():.2f})")
     ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", title=title, xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(loc="lower left", fontsize=7)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower left", fontsize=7)
     return fig
 
 
