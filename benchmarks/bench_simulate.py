@@ -1,17 +1,18 @@
 """How fast is the simulator, and how hard is its default task for a simple baseline?
 
-Speed (single process, one core busy): ``simulate_study`` per study, timed over ``--studies``
-studies; in the same run two references on the same studies: ``poisson`` (only the Poisson
+Speed (single process, one core busy): ``simulate_study`` per study (median wall time, and
+process CPU time, which is robust to a loaded machine), timed over ``--studies`` studies; in the same run two references on the same studies: ``poisson`` (only the Poisson
 draw of two 1024 x 256 views, the floor of any count simulator) and ``load`` (reading the
 written DICOM back through ``osteoscan.io.load_study``). Ratios = simulate / reference.
 ``write_cohort`` with 1 and 2 workers gives the files-on-disk throughput and the parallel
 speed-up. The training engineer adds the training step time per study to compare
 (target: simulation >= 10x faster than one training step per study).
 
-Difficulty (``--baseline``): a logistic regression on 8x-downsampled, count-normalised,
-square-rooted views (both views, 2 x 128 x 32 features), patient-level 70/30 split, AUC on
-the held-out part with a DeLong-free bootstrap CI. It is a *linear pixel baseline*, not a
-CNN: it tells whether a task is trivially separable, nothing more.
+Difficulty (``--baseline N``: N studies of site_a per difficulty): two non-CNN baselines with a
+patient-level 70/30 split and a bootstrap CI of the held-out AUC: a logistic regression on
+8x-downsampled, count-normalised, square-rooted views (2 x 128 x 32 features; linear), and
+gradient boosting on 16 focal-uptake and left-right asymmetry statistics (a crude hotspot
+reader). They tell whether a task is trivially separable; they are not CNN figures.
 
 Run: ``.venv/bin/python -m benchmarks.bench_simulate [--studies 20] [--baseline 300]``.
 Writes ``benchmarks/results/simulate.json``.
@@ -43,20 +44,22 @@ def _timed(fn, *args, **kw) -> float:
 def speed(n: int) -> dict:
     """Per-study seconds of simulate_study and of the two references, same studies."""
     simulate_study(0)  # warm imports
-    sim, poi, load = [], [], []
+    sim, cpu, poi, load = [], [], [], []
     from osteoscan.io import load_study
 
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(n):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             st = simulate_study(1000 + i)
             sim.append(time.perf_counter() - t)
+            cpu.append(time.process_time() - c)
             lam = np.stack([st.scan.anterior, st.scan.posterior]).astype(np.float64)
             poi.append(_timed(np.random.default_rng(i).poisson, lam))
             row = write_study(st, tmp)
             load.append(_timed(load_study, Path(tmp) / row["image"]))
     s, p, ld = (float(np.median(x)) for x in (sim, poi, load))
     return {"studies": n, "simulate_s_per_study": s, "studies_per_s_per_core": 1.0 / s,
+            "simulate_cpu_s_per_study": float(np.median(cpu)),
             "poisson_only_s": p, "load_study_s": ld, "ratio_simulate_vs_poisson": s / p,
             "ratio_simulate_vs_load_study": s / ld}
 
@@ -81,31 +84,69 @@ def _features(st) -> np.ndarray:
     return np.concatenate(views)
 
 
-def baseline_auc(n: int, difficulty: str, seed: int = 100) -> dict:
-    """Logistic regression on downsampled pixels; patient-level split; AUC with bootstrap CI."""
+def _hotspot_features(st) -> np.ndarray:
+    """Focal-uptake statistics: ratio of a lightly smoothed view to its local background."""
+    from scipy.ndimage import gaussian_filter
+
+    feats = []
+    for img in (st.scan.anterior, st.scan.posterior):
+        fine = gaussian_filter(img, 1.5)
+        ratio = fine / (gaussian_filter(img, 7.0) + 2.0)
+        body = fine > np.percentile(fine[fine > 0], 40)
+        r = ratio[body]
+        mirror = np.abs(fine - fine[:, ::-1]) / (fine + fine[:, ::-1] + 2.0)
+        feats += [*np.percentile(r, [90, 99, 99.9]), r.max(),
+                  *[(r > t).mean() for t in (1.3, 1.5, 1.8)],
+                  *np.percentile(mirror[body], [99, 99.9])]
+    return np.array(feats)
+
+
+def _cohort_features(n: int, difficulty: str, seed: int):
+    pix, hot, ys, groups = [], [], [], []
+    for st in simulate_cohort(n, seed=seed, sites=("site_a",), difficulty=difficulty):
+        pix.append(_features(st))
+        hot.append(_hotspot_features(st))
+        ys.append(int(st.label.label == "metastasis"))
+        groups.append(st.patient_id)
+    return np.array(pix), np.array(hot), np.array(ys), groups
+
+
+def baseline_auc(n: int, difficulty: str, seed: int = 100) -> list[dict]:
+    """Two non-CNN baselines, patient-level 70/30 split, AUC with a bootstrap CI.
+
+    ``logreg_pixels``: logistic regression on downsampled pixels (linear);
+    ``gbm_hotspots``: gradient boosting on 16 focal-uptake and asymmetry statistics.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import GroupShuffleSplit
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    xs, ys, groups = [], [], []
-    for st in simulate_cohort(n, seed=seed, sites=("site_a",), difficulty=difficulty):
-        xs.append(_features(st))
-        ys.append(int(st.label.label == "metastasis"))
-        groups.append(st.patient_id)
-    x, y = np.array(xs), np.array(ys)
-    tr, te = next(GroupShuffleSplit(1, test_size=0.3, random_state=0).split(x, y, groups))
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.01, max_iter=2000))
-    prob = model.fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+    pix, hot, y, groups = _cohort_features(n, difficulty, seed)
+    tr, te = next(GroupShuffleSplit(1, test_size=0.3, random_state=0).split(pix, y, groups))
+    models = {"logreg_pixels": (make_pipeline(StandardScaler(),
+                                              LogisticRegression(C=0.01, max_iter=2000)), pix),
+              "gbm_hotspots": (HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05,
+                                                              random_state=0), hot)}
+    out = []
+    for name, (model, x) in models.items():
+        prob = model.fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
+        out.append({"model": name, "difficulty": difficulty, "n": n, "n_test": int(len(te)),
+                    **_auc_ci(y[te], prob)})
+    return out
+
+
+def _auc_ci(y: np.ndarray, prob: np.ndarray) -> dict:
+    from sklearn.metrics import roc_auc_score
+
     rng = np.random.default_rng(0)
     boots = []
     for _ in range(1000):
-        idx = rng.integers(0, len(te), len(te))
-        if len(set(y[te][idx])) == 2:
-            boots.append(roc_auc_score(y[te][idx], prob[idx]))
-    return {"difficulty": difficulty, "n": n, "n_test": int(len(te)),
-            "auc": float(roc_auc_score(y[te], prob)),
+        idx = rng.integers(0, len(y), len(y))
+        if len(set(y[idx])) == 2:
+            boots.append(roc_auc_score(y[idx], prob[idx]))
+    return {"auc": float(roc_auc_score(y, prob)),
             "auc_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]}
 
 
@@ -119,13 +160,12 @@ def main() -> None:
            "load_average": os.getloadavg(), **speed(args.studies),
            **cohort_throughput(args.cohort)}
     if args.baseline:
-        res["logreg_baseline"] = [baseline_auc(args.baseline, d)
-                                  for d in ("easy", "default", "hard")]
+        res["baselines"] = [r for d in ("easy", "default", "hard")
+                            for r in baseline_auc(args.baseline, d)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "simulate.json"
     old = json.loads(path.read_text()) if path.exists() else {}
-    if not args.baseline and "logreg_baseline" in old:
-        res["logreg_baseline"] = old["logreg_baseline"]  # keep the slow part from an earlier run
+    old.pop("logreg_baseline", None)  # superseded by "baselines"
     path.write_text(json.dumps({**old, **res}, indent=2))
     print(json.dumps(res, indent=2))
 

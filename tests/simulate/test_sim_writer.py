@@ -124,3 +124,12 @@ def test_manifest_reads_through_io(tmp_path):
     man = read_manifest(m)
     scan, label = man.load(0)
     assert scan.has_both_views and label.label in ("normal", "metastasis")
+
+
+def test_gallery_png(written, tmp_path):
+    from osteoscan.simulate.gallery import save_gallery
+
+    _, studies, _ = written
+    out = save_gallery([studies["site_a"]], tmp_path / "g.png", dpi=40)
+    img = np.asarray(Image.open(out).convert("L"))
+    assert img.shape[0] > img.shape[1] > 50 and img.min() < 60 and img.max() > 240

@@ -76,6 +76,16 @@ def blur_sigma_px(site: SiteProfile, dist_mm: float) -> float:
     return float(fwhm / 2.355 / site.spacing_mm)
 
 
+def body_box(thickness: np.ndarray, margin: int = 16) -> tuple[slice, slice]:
+    """Bounding box of the body plus a margin wider than any blur kernel (3 sigma)."""
+    rows = np.flatnonzero(thickness.any(axis=1))
+    cols = np.flatnonzero(thickness.any(axis=0))
+    if rows.size == 0:
+        return slice(0, 0), slice(0, 0)
+    return (slice(max(rows[0] - margin, 0), rows[-1] + margin + 1),
+            slice(max(cols[0] - margin, 0), cols[-1] + margin + 1))
+
+
 def project(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile) -> np.ndarray:
     """Blur attenuated layers with the depth-dependent collimator response and sum them.
 
@@ -88,6 +98,14 @@ def project(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
     Returns:
         The expected image of these layers (rows, cols), before scaling to counts.
     """
+    box = body_box(thickness)
+    out = np.zeros(thickness.shape, dtype=np.float32)
+    out[box] = _project_box(att[(slice(None), *box)], thickness[box], view, site)
+    return out
+
+
+def _project_box(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
+                 ) -> np.ndarray:
     n, nb = thickness.size, len(DIST_BINS)
     flat = np.zeros(nb * n, dtype=np.float64)
     base = np.arange(n)
