@@ -82,7 +82,7 @@ class PreprocessConfig:
     align: bool = True
     missing_view: str = "duplicate"
     norm: str = "log"
-    norm_percentile: float = 99.0
+    norm_percentile: float = 95.0
     background_fraction: float = 0.05
     norm_clip: float = 8.0
 
