@@ -58,7 +58,8 @@ def test_report_has_banner_views_heatmaps_provenance_and_model(tmp_path):
     assert "Research use only" in text and "not for clinical decisions" in text
     assert "<script>x" not in html  # patient text is escaped
     srcs = [i["src"] for i in parser.imgs]
-    assert len(srcs) == 4 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert len(srcs) == 6 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    assert sum("Grad-CAM on the" in i.get("alt", "") for i in parser.imgs) == 2
     assert "0.830" in text and "metastasis" in text and "0.400" in text
     assert "view_code" in text and "R-10214" in text  # how the views were identified
     assert "Tc99m MDP" in text and "1,780" in text or "1.78e+03" in text
