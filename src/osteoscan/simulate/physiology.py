@@ -51,8 +51,29 @@ def sample_physiology(rng: np.random.Generator, superscan: bool) -> Physiology:
     )
 
 
-def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Generator
-                 ) -> list[Structure]:
+def _variants(b: _Builder, h: float, phys: Physiology, rv: np.random.Generator) -> None:
+    """Normal variants drawn from their own stream (so other draws do not shift).
+
+    Renal pelvis retention (20 %, a hot spot at a kidney's hilum that mimics a rib or
+    vertebral lesion posteriorly), one poorly functioning kidney (5 %), free pertechnetate
+    (4 %: thyroid and stomach).
+    """
+    u = rv.random(4)
+    s = -1 if u[3] < 0.5 else 1
+    y = 0.352 + (0.006 if s < 0 else 0.0)  # the right kidney sits lower (build_organs)
+    if u[0] < 0.20:
+        b.blob("renal_pelvis", "", 0.7, phys.kidney_uptake * rv.uniform(3, 8),
+               s * 0.030 * h, y + 0.004, rv.uniform(6, 11), rv.uniform(7, 13), 8)
+    if u[1] < 0.05:
+        b.blob("kidney_faint", "", 0.72, -0.8 * phys.kidney_uptake, s * 0.040 * h, y,
+               28, 52, 24, angle=-s * 12)
+    if u[2] < 0.04:
+        b.blob("thyroid", "", 0.15, rv.uniform(2, 5), 0, 0.155, 22, 12, 10)
+        b.blob("stomach", "", 0.3, rv.uniform(0.3, 0.8), 0.04 * h, 0.33, 45, 40, 35)
+
+
+def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Generator,
+                 variants: np.random.Generator | None = None) -> list[Structure]:
     """Rasterise the organs of one scan.
 
     Args:
@@ -60,6 +81,7 @@ def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Genera
         body: the patient (for landmarks).
         phys: the drawn physiology.
         rng: random generator (contamination position).
+        variants: random generator of the normal variants (None: no variants).
 
     Returns:
         Organ structures (region "").
@@ -83,4 +105,6 @@ def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Genera
         s = rng.choice([-1, 1])
         b.blob("contamination", "", 0.02, rng.uniform(10, 40), s * rng.uniform(10, 0.06 * h),
                rng.uniform(0.5, 0.62), rng.uniform(5, 12), rng.uniform(5, 15), 3)
+    if variants is not None:
+        _variants(b, h, phys, variants)
     return b.out

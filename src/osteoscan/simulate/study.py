@@ -184,7 +184,8 @@ def _rngs(plan: _Plan) -> tuple[np.random.Generator, ...]:
     noise = plan.patient_seed if plan.noise_seed is None else plan.noise_seed
     return (np.random.default_rng([plan.patient_seed, 1]),
             np.random.default_rng([plan.patient_seed, 2, plan.visit]),
-            np.random.default_rng([noise, 3, plan.visit, 7 if plan.noise_seed is None else 8]))
+            np.random.default_rng([noise, 3, plan.visit, 7 if plan.noise_seed is None else 8]),
+            np.random.default_rng([plan.patient_seed, 4, plan.visit]))
 
 
 def _place_lesions(specs, bones, grid, thickness, base_att, layers, rows_in):
@@ -255,12 +256,12 @@ def _render(plan: _Plan, keep_expected: bool = False) -> _Render:
     """
     site = get_site(plan.site)
     grid = Grid(site.shape[0], site.shape[1], site.spacing_mm)
-    rp, rs, rn = _rngs(plan)
+    rp, rs, rn, rv = _rngs(plan)
     body = _body(rp, rs, grid, plan.visit)
     case = _draw_case(rp, plan)
     bones = build_skeleton(grid, body)
     thick = body_thickness(grid, body)
-    organs = build_organs(grid, body, sample_physiology(rs, case.superscan), rs)
+    organs = build_organs(grid, body, sample_physiology(rs, case.superscan), rs, rv)
     specs = _findings(rp, rs, bones, case, Difficulty(plan.difficulty), plan.visit)
     layers = _base_layers(bones, organs, case, site.shape)
     conc = SOFT_TISSUE_UPTAKE * (0.6 if case.superscan else 1.0)
@@ -295,8 +296,9 @@ def _assemble(plan, site, body, case, bones, boxes, lesions, counts, rows_in, rs
              else "adenocarcinoma" if case.adeno else "non_adenocarcinoma")
     return SimulatedStudy(
         scan=_scan(site, body, counts, plan, rs), label=label, multiclass_label=multi,
-        lesion_masks=masks, lesions=tuple(lesions), region_maps={v: regions for v in VIEWS},
-        bone_mask=bone, bsi=round(bone_scan_index(masks, malignant, regions), 4),
+        lesion_masks=masks, lesions=tuple(lesions),
+        region_maps={"anterior": regions, "posterior": regions.copy()},
+        bone_mask=bone, bsi=round(float(bone_scan_index(masks, malignant, regions)), 4),
         patient_id=plan.patient_id, study_id=plan.study_id, site=site.name,
         superscan=case.superscan and metastatic, difficulty=plan.difficulty)
 
