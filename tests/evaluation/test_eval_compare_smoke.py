@@ -18,9 +18,22 @@ PAPERS = Path(__file__).resolve().parents[2] / "configs" / "papers"
 runner = CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def _fewer_card_bootstraps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training's model-card AUC CI loops 500 scikit-learn bootstraps per split (seconds per
+    arm); the smoke runs do not read those CIs, so they get 20 replicates."""
+    fit = pytest.importorskip("osteoscan.training.fit")
+    original = fit.patient_bootstrap_auc
+
+    def quick(*args, **kwargs):
+        return original(*args, **{**kwargs, "n_boot": 20})
+
+    monkeypatch.setattr(fit, "patient_bootstrap_auc", quick)
+
+
 def _run(study: str, out: Path, arms: list[str]) -> dict:
     pytest.importorskip("osteoscan.training.trainer")
-    args = ["compare", str(PAPERS / f"{study}.yaml"), "--tiny", "--set", "data.simulate.n=16",
+    args = ["compare", str(PAPERS / f"{study}.yaml"), "--tiny", "--set", "data.simulate.n=12",
             "--out", str(out), "--bootstrap", "20"]
     for arm in arms:
         args += ["--arm", arm]
