@@ -48,6 +48,9 @@ def test_evaluate_writes_metrics_tables_and_report(tmp_path: Path) -> None:
     assert html.count("data:image/png;base64,") == 4 and "Paired comparisons" in html
     for name in ("metrics.csv", "metrics.md", "metrics.tex", "subgroups.md", "operating_points.csv"):
         assert (out / name).is_file(), name
+    tex = (out / "metrics.tex").read_text() + (out / "comparison.tex").read_text()
+    assert "ci\\_low" in tex and "95\\% CI" in tex and "balanced\\_accuracy" in tex
+    assert "e-" in (out / "comparison.tex").read_text()  # tiny p-values not rounded to 0.000
 
 
 def test_single_comparison_has_top_level_keys(tmp_path: Path) -> None:

@@ -118,8 +118,12 @@ def to_latex(df: pd.DataFrame, caption: str = "") -> str:
     """A LaTeX tabular (booktabs) via pandas' Styler."""
     if df.empty:
         return "% empty table\n"
-    styler = df.style.hide(axis="index").format(precision=3, escape="latex")
-    return styler.to_latex(hrules=True, caption=caption or None)
+    p_cols = [c for c in df.columns if str(c).endswith(("_p", "_p_holm"))]
+    styler = (df.style.hide(axis="index").format(precision=3, escape="latex")
+              .format("{:.3g}", subset=p_cols, na_rep="")
+              .format_index(escape="latex", axis=1))
+    caption = caption.replace("%", r"\%") if caption else None
+    return styler.to_latex(hrules=True, caption=caption)
 
 
 def write_table(df: pd.DataFrame, stem: Path, *, latex: bool = False, caption: str = "") -> list[Path]:
