@@ -93,3 +93,13 @@ def test_multiclass_with_binary_collapse() -> None:
     assert r["auc"]["value"] == pytest.approx(roc_auc_score(y, prob, multi_class="ovr"))
     assert set(r["per_class"]) == {"no_metastasis", "adeno", "non_adeno"}
     assert r["binary_collapse"]["auc"]["value"] == pytest.approx(roc_auc_score(y != 0, 1 - prob[:, 0]))
+
+
+def test_evaluation_does_not_import_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, osteoscan.evaluation, osteoscan.evaluation.aggregate, "
+            "osteoscan.evaluation.compare, osteoscan.evaluation.report; "
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
