@@ -8,9 +8,8 @@ fills the domain objects.
 from __future__ import annotations
 
 import logging
-import re
-from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pydicom
@@ -18,7 +17,9 @@ from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
 from osteoscan.errors import InputError
+from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
+from osteoscan.io.dicomviews import frame_evidence
 from osteoscan.io.frames import ViewFrame, scan_from_frames
 from osteoscan.types import Acquisition, BoneScan, StudySource
 
@@ -26,22 +27,7 @@ log = logging.getLogger(__name__)
 
 NM_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.20"
 SC_STORAGE_PREFIX = "1.2.840.10008.5.1.4.1.1.7"  # Secondary Capture (+ multi-frame variants)
-DETECTOR_VECTOR = 0x00540020
-ANTERIOR_CODES = {"R-10206", "399348003"}  # antero-posterior projection (SRT, SNOMED CT)
-POSTERIOR_CODES = {"R-10214", "399198008"}  # postero-anterior projection
-KEYWORD_TAGS = (
-    "ImageID",
-    "SeriesDescription",
-    "ImageComments",
-    "ViewName",
-    "ProtocolName",
-    "DerivationDescription",
-    "AcquisitionContextDescription",
-)
-ANTERIOR_WORDS = {"ANT", "ANTERIOR"}
-POSTERIOR_WORDS = {"POST", "POSTERIOR"}
-KEYWORD_CONFIDENCE = 0.85
-_TOKEN = re.compile(r"[A-Za-z]+")
+_RADIOPHARMACEUTICAL_INFO = 0x00540016
 
 
 def is_dicom(path: str | Path) -> bool:
@@ -61,12 +47,15 @@ def is_dicom(path: str | Path) -> bool:
     return len(head) == 132 and head[128:132] == b"DICM"
 
 
-def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
+def read_dataset(
+    path: str | Path, *, header_only: bool = False, fh: BinaryIO | None = None
+) -> Dataset:
     """Parse a DICOM file (with or without the Part 10 preamble).
 
     Args:
-        path: the file.
+        path: the file (named in messages).
         header_only: stop before the pixel data.
+        fh: the file already open (binary, at offset 0), so that it is not opened twice.
 
     Returns:
         The dataset.
@@ -76,10 +65,10 @@ def read_dataset(path: str | Path, *, header_only: bool = False) -> Dataset:
     """
     path = Path(path)
     try:
-        ds = pydicom.dcmread(path, force=True, stop_before_pixels=header_only)
+        ds = pydicom.dcmread(fh or path, force=True, stop_before_pixels=header_only)
     except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError) as exc:
         raise InputError(path, f"not a readable DICOM file ({exc})") from exc
-    if len(ds) == 0 or ("SOPClassUID" not in ds and "Modality" not in ds):
+    if len(ds) == 0 or (tags.SOP_CLASS_UID not in ds and tags.MODALITY not in ds):
         raise InputError(path, "not a DICOM file (no SOPClassUID or Modality)")
     return ds
 
@@ -100,60 +89,15 @@ def dicom_kind(ds: Dataset, path: str | Path) -> str:
     Raises:
         InputError: any other modality or SOP class.
     """
-    sop = str(ds.get("SOPClassUID", ""))
-    modality = str(ds.get("Modality", "")).strip().upper()
+    sop = tags.text(ds, tags.SOP_CLASS_UID)
+    modality = tags.text(ds, tags.MODALITY).strip().upper()
     if sop.startswith(SC_STORAGE_PREFIX):
-        grey = int(ds.get("SamplesPerPixel", 1) or 1) == 1
-        counts = int(ds.get("BitsAllocated", 8) or 8) > 8
+        grey = tags.number(ds, tags.SAMPLES_PER_PIXEL, 1) == 1
+        counts = tags.number(ds, tags.BITS_ALLOCATED, 8) > 8
         return "nm" if modality == "NM" and grey and counts else "sc"  # NM counts kept as SC
     if modality == "NM" or (not modality and sop == NM_IMAGE_STORAGE):
         return "nm"
     raise InputError(path, f"Modality is {modality or 'missing'}, expected NM whole body")
-
-
-def _view_from_code(item: Dataset) -> tuple[str, str] | None:
-    for code in item.get("ViewCodeSequence", []) or []:
-        value = str(code.get("CodeValue", "")).strip()
-        meaning = str(code.get("CodeMeaning", "")).strip()
-        word = meaning.lower().replace(" ", "-")
-        if value in ANTERIOR_CODES or word.startswith(("antero", "anterior")):
-            return "anterior", f"ViewCodeSequence {value or '?'} ({meaning or 'antero-posterior'})"
-        if value in POSTERIOR_CODES or word.startswith(("postero", "posterior")):
-            return "posterior", f"ViewCodeSequence {value or '?'} ({meaning or 'postero-anterior'})"
-    return None
-
-
-def view_from_keywords(ds: Dataset) -> tuple[str, str] | None:
-    """Find ANT/POST words (whole tokens, any case) in the text tags of a dataset.
-
-    A tag naming both views (e.g. "ANT_POST") is ambiguous and skipped.
-
-    Args:
-        ds: the dataset.
-
-    Returns:
-        (view, evidence) or None.
-    """
-    for tag in KEYWORD_TAGS:
-        text = str(ds.get(tag, "") or "")
-        words = {w.upper() for w in _TOKEN.findall(text)}
-        ant, post = bool(words & ANTERIOR_WORDS), bool(words & POSTERIOR_WORDS)
-        if ant != post:
-            return ("anterior" if ant else "posterior"), f'{tag} "{text}"'
-    return None
-
-
-def _detector_items(ds: Dataset, n_frames: int) -> list[Dataset | None]:
-    """The DetectorInformationSequence item of each frame (None where unknown)."""
-    items = list(ds.get("DetectorInformationSequence", []) or [])
-    vector = ds.get("DetectorVector")
-    if vector is not None:
-        vector = [int(v) for v in (vector if isinstance(vector, Iterable) else [vector])]
-    if vector is not None and len(vector) == n_frames:
-        return [items[d - 1] if 1 <= d <= len(items) else None for d in vector]
-    if len(items) == n_frames:
-        return items
-    return [None] * n_frames
 
 
 _NATIVE_LE = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1"}  # implicit / explicit VR little endian
@@ -166,17 +110,19 @@ def _native_pixels(ds: Dataset, rows: int, cols: int, frames: int) -> np.ndarray
     cost of reading a whole-body file); for plain 8/16-bit grey data with every bit stored a
     view over the bytes is exact. Anything else goes through pydicom.
     """
-    syntax = str(getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", ""))
-    bits = int(ds.get("BitsAllocated", 0) or 0)
-    if syntax not in _NATIVE_LE or bits not in (8, 16) or "PixelData" not in ds:
+    syntax = transfer_syntax(ds)
+    bits = tags.number(ds, tags.BITS_ALLOCATED, 0)
+    if syntax not in _NATIVE_LE or bits not in (8, 16) or tags.PIXEL_DATA not in ds:
         return None
-    if int(ds.get("BitsStored", 0) or 0) != bits or int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+    if tags.number(ds, tags.BITS_STORED, 0) != bits:
         return None
-    data = ds.PixelData
+    if tags.number(ds, tags.SAMPLES_PER_PIXEL, 1) != 1:
+        return None
+    data = tags.value(ds, tags.PIXEL_DATA)
     n = rows * cols * frames * (bits // 8)
     if not isinstance(data, bytes) or len(data) not in (n, n + 1):
         return None  # truncated or padded oddly: let pydicom decide and explain
-    kind = "i" if int(ds.get("PixelRepresentation", 0) or 0) else "u"
+    kind = "i" if tags.number(ds, tags.PIXEL_REPRESENTATION, 0) else "u"
     arr = np.frombuffer(data, dtype=f"<{kind}{bits // 8}", count=rows * cols * frames)
     return arr.reshape(frames, rows, cols) if frames > 1 else arr.reshape(rows, cols)
 
@@ -195,10 +141,10 @@ def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
     Raises:
         InputError: no pixel data, bad sizes, undecodable or truncated data, NaN/inf.
     """
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
+    if tags.PIXEL_DATA not in ds and 0x7FE00008 not in ds and 0x7FE00009 not in ds:
         raise InputError(path, "no pixel data (PixelData is missing)")
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    rows, cols = tags.number(ds, tags.ROWS, 0), tags.number(ds, tags.COLUMNS, 0)
+    frames = tags.number(ds, tags.NUMBER_OF_FRAMES, 1)
     limits.check_dimensions(path, rows, cols, frames)
     arr = _native_pixels(ds, rows, cols, frames)
     if arr is None:
@@ -208,12 +154,46 @@ def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
             syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
             name = getattr(syntax, "name", str(syntax))
             raise InputError(path, f"cannot decode pixel data ({name}): {exc}") from exc
-    if "RescaleSlope" in ds or "RescaleIntercept" in ds:
-        slope = float(ds.get("RescaleSlope", 1) or 1)
-        intercept = float(ds.get("RescaleIntercept", 0) or 0)
+    if tags.RESCALE_SLOPE in ds or tags.RESCALE_INTERCEPT in ds:
+        slope = float(tags.value(ds, tags.RESCALE_SLOPE, 1) or 1)
+        intercept = float(tags.value(ds, tags.RESCALE_INTERCEPT, 0) or 0)
         if (slope, intercept) != (1.0, 0.0):
             arr = arr.astype(np.float32) * np.float32(slope) + np.float32(intercept)
     limits.check_finite(path, arr)
+    return arr
+
+
+def transfer_syntax(ds: Dataset) -> str:
+    """The dataset's TransferSyntaxUID ("" when it has no file meta)."""
+    meta = getattr(ds, "file_meta", None)
+    return tags.text(meta, tags.TRANSFER_SYNTAX) if meta is not None else ""
+
+
+def monochrome1_counts(arr: np.ndarray, path: Path, notes: list[str]) -> np.ndarray:
+    """Counts from NM pixels flagged MONOCHROME1 (lowest value displayed white).
+
+    NM images must be MONOCHROME2 (PS3.3 C.8.4.7); the flag only changes the display, so values
+    on a dark (low) background are counts and are kept. Values on a bright background were
+    inverted for display and are turned back into counts (``max - value``).
+
+    Args:
+        arr: the decoded pixels (frames, rows, cols) or (rows, cols).
+        path: the file, for notes.
+        notes: list the decision is appended to.
+
+    Returns:
+        The counts.
+    """
+    ring = max(2, min(arr.shape[-2:]) // 50)
+    border = np.concatenate(
+        [arr[..., :ring, :].ravel(), arr[..., -ring:, :].ravel()]
+        + [arr[..., :ring].ravel(), arr[..., -ring:].ravel()]
+    )
+    lo, hi = arr.min(), arr.max()
+    if hi > lo and float(np.median(border)) > float(lo) + 0.5 * float(hi - lo):
+        notes.append(f"{path.name}: MONOCHROME1, bright background: values inverted (max - v)")
+        return hi - arr
+    notes.append(f"{path.name}: MONOCHROME1 ignored: dark background, values are counts")
     return arr
 
 
@@ -233,38 +213,37 @@ def frames_from_dataset(ds: Dataset, path: str | Path) -> tuple[list[ViewFrame],
     path = Path(path)
     arr = decode_pixels(ds, path)
     notes: list[str] = []
-    if int(ds.get("SamplesPerPixel", 1) or 1) != 1:
+    if tags.number(ds, tags.SAMPLES_PER_PIXEL, 1) != 1:
         raise InputError(path, "NM image with colour samples; expected grey counts")
-    if int(ds.get("BitsAllocated", 16) or 16) == 8:
+    if tags.number(ds, tags.BITS_ALLOCATED, 16) == 8:
         notes.append(f"{path.name}: 8-bit pixel data (counts may be scaled or saturated)")
     limits.check_non_negative(path, arr)
+    if tags.text(ds, tags.PHOTOMETRIC).strip().upper() == "MONOCHROME1":
+        arr = monochrome1_counts(arr, path, notes)
     stack = arr[None] if arr.ndim == 2 else arr
-    items = _detector_items(ds, stack.shape[0])
-    keyword = view_from_keywords(ds) if stack.shape[0] == 1 else None
-    top_code = _view_from_code(ds) if stack.shape[0] == 1 else None
+    evidence = frame_evidence(ds, stack.shape[0])
     out = []
-    for i, pixels in enumerate(stack):
-        found = (_view_from_code(items[i]) if items[i] is not None else None) or top_code
+    for i, (pixels, found) in enumerate(zip(stack, evidence, strict=True)):
         frame = None if stack.shape[0] == 1 else i
         if found:
-            out.append(ViewFrame(pixels, path, frame, found[0], "view_code", 1.0, found[1]))
-        elif keyword:
-            out.append(
-                ViewFrame(
-                    pixels, path, frame, keyword[0], "keyword", KEYWORD_CONFIDENCE, keyword[1]
-                )
-            )
+            out.append(ViewFrame(pixels, path, frame, *found))
         else:
             out.append(ViewFrame(pixels, path, frame))
     return out, notes
 
 
-def _float(ds: Dataset, key: str) -> float | None:
-    value = ds.get(key)
+def _float(ds: Dataset, tag: int) -> float | None:
+    value = tags.value(ds, tag)
+    if isinstance(value, list):
+        value = value[0] if value else None
     try:
         return None if value in (None, "") else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _optional_text(ds: Dataset, tag: int) -> str | None:
+    return tags.text(ds, tag) or None
 
 
 def acquisition_of(ds: Dataset, notes: list[str]) -> Acquisition:
@@ -278,17 +257,17 @@ def acquisition_of(ds: Dataset, notes: list[str]) -> Acquisition:
         The acquisition record.
     """
     pharm, dose = None, None
-    seq = ds.get("RadiopharmaceuticalInformationSequence") or []
+    seq = tags.value(ds, _RADIOPHARMACEUTICAL_INFO) or []
     if len(seq):
-        pharm = str(seq[0].get("Radiopharmaceutical", "") or "") or None
-        dose = _float(seq[0], "RadionuclideTotalDose")
+        pharm = _optional_text(seq[0], 0x00180031)
+        dose = _float(seq[0], 0x00181074)
         if dose is not None and dose > 1e5:  # NM stores MBq; a PET-style Bq value is huge
             notes.append(f"RadionuclideTotalDose {dose:g} read as Bq")
             dose = dose / 1e6
     return Acquisition(
-        scan_length_mm=_float(ds, "ScanLength"),
-        frame_duration_ms=_float(ds, "ActualFrameDuration"),
-        scan_velocity_mm_s=_float(ds, "ScanVelocity"),
+        scan_length_mm=_float(ds, 0x00181302),
+        frame_duration_ms=_float(ds, 0x00181242),
+        scan_velocity_mm_s=_float(ds, 0x00181300),
         radiopharmaceutical=pharm,
         injected_mbq=dose,
     )
@@ -296,7 +275,7 @@ def acquisition_of(ds: Dataset, notes: list[str]) -> Acquisition:
 
 def spacing_of(ds: Dataset) -> tuple[float, float] | None:
     """(row, col) PixelSpacing in mm, or None when absent or invalid."""
-    value = ds.get("PixelSpacing") or ds.get("ImagerPixelSpacing")
+    value = tags.value(ds, tags.PIXEL_SPACING) or tags.value(ds, 0x00181164)
     try:
         row, col = (float(v) for v in value)
     except (TypeError, ValueError):
@@ -328,24 +307,24 @@ def scan_from_datasets(
         frames += got
         notes += more
     path0, ds0 = items[0]
-    acq = acquisition_of(ds0, notes)
+    acq = acquisition_of(ds0, notes)  # before the notes are frozen into the source
     source = StudySource(
         files=tuple(str(p.resolve()) for p, _ in items),
         format="dicom-nm",
-        vendor=str(ds0.get("Manufacturer", "") or "") or None,
-        model=str(ds0.get("ManufacturerModelName", "") or "") or None,
+        vendor=_optional_text(ds0, tags.MANUFACTURER),
+        model=_optional_text(ds0, tags.MODEL_NAME),
         notes=tuple(notes),
     )
     meta = {
-        "modality": str(ds0.get("Modality", "")),
-        "sop_instance_uids": ";".join(str(ds.get("SOPInstanceUID", "")) for _, ds in items),
-        "transfer_syntax": str(getattr(ds0.file_meta, "TransferSyntaxUID", "")),
-        "bits_allocated": int(ds0.get("BitsAllocated", 0) or 0),
+        "modality": tags.text(ds0, tags.MODALITY),
+        "sop_instance_uids": ";".join(tags.text(ds, tags.SOP_INSTANCE_UID) for _, ds in items),
+        "transfer_syntax": transfer_syntax(ds0),
+        "bits_allocated": tags.number(ds0, tags.BITS_ALLOCATED, 0),
     }
     return scan_from_frames(
         frames,
-        patient_id=patient_id or str(ds0.get("PatientID", "") or "") or path0.stem,
-        study_id=study_id or str(ds0.get("StudyInstanceUID", "") or "") or path0.stem,
+        patient_id=patient_id or tags.text(ds0, tags.PATIENT_ID) or path0.stem,
+        study_id=study_id or tags.text(ds0, tags.STUDY_UID) or path0.stem,
         spacing_mm=spacing_of(ds0),
         source=source,
         acquisition=acq,

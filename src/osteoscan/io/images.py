@@ -53,6 +53,11 @@ def picture_format(path: str | Path) -> str | None:
             head = fh.read(8)
     except OSError:
         return None
+    return format_of_head(head)
+
+
+def format_of_head(head: bytes) -> str | None:
+    """Name the picture format from a file's first 8 bytes ("png", "jpeg", "tiff"), else None."""
     if head.startswith(PNG_MAGIC):
         return "png"
     if head.startswith(JPEG_MAGIC):

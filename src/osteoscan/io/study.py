@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import logging
+import stat
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 from pydicom.dataset import Dataset
 
 from osteoscan.errors import InputError
+from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
 from osteoscan.io.dicom import (
     decode_pixels,
@@ -20,7 +23,12 @@ from osteoscan.io.dicom import (
     spacing_of,
 )
 from osteoscan.io.frames import scan_from_frames
-from osteoscan.io.images import frames_from_picture, picture_format, scan_from_picture
+from osteoscan.io.images import (
+    format_of_head,
+    frames_from_picture,
+    picture_format,
+    scan_from_picture,
+)
 from osteoscan.types import BoneScan, StudySource
 
 log = logging.getLogger(__name__)
@@ -53,19 +61,30 @@ def load_study(
         ('posterior', 'view_code')
     """
     path = Path(path)
-    if not path.exists():
-        raise InputError(path, "no such file or folder")
-    if path.is_dir():
-        return _load_folder(path, patient_id=patient_id, study_id=study_id)
-    if path.stat().st_size == 0:
-        raise InputError(path, "empty file")
-    if picture_format(path) is not None:
-        return scan_from_picture(path, patient_id=patient_id, study_id=study_id)
     try:
-        ds = read_dataset(path)
-    except InputError:
-        raise InputError(path, "not a DICOM file nor a PNG/JPEG/TIFF picture") from None
+        info = path.stat()
+    except OSError:
+        raise InputError(path, "no such file or folder") from None
+    if stat.S_ISDIR(info.st_mode):
+        return _load_folder(path, patient_id=patient_id, study_id=study_id)
+    if info.st_size == 0:
+        raise InputError(path, "empty file")
+    ds = _sniff_and_parse(path)
+    if ds is None:
+        return scan_from_picture(path, patient_id=patient_id, study_id=study_id)
     return _from_datasets([(path, ds)], patient_id=patient_id, study_id=study_id)
+
+
+def _sniff_and_parse(path: Path) -> Dataset | None:
+    """Parse a DICOM file, or None when its magic bytes say picture; the file is opened once."""
+    try:
+        with open(path, "rb") as fh:
+            if format_of_head(fh.read(8)) is not None:
+                return None
+            fh.seek(0)
+            return read_dataset(path, fh=fh)
+    except (InputError, OSError):
+        raise InputError(path, "not a DICOM file nor a PNG/JPEG/TIFF picture") from None
 
 
 def _from_datasets(
@@ -88,33 +107,48 @@ def _from_datasets(
 
 def _from_sc(path: Path, ds: Dataset, *, patient_id: str | None, study_id: str | None) -> BoneScan:
     arr = decode_pixels(ds, path)
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    samples = tags.number(ds, tags.SAMPLES_PER_PIXEL, 1)
     if (samples == 1 and arr.ndim == 3) or arr.ndim == 4:
         raise InputError(
             path, f"multi-frame Secondary Capture ({arr.shape[0]} frames); expected one"
         )
+    inverted = tags.text(ds, tags.PHOTOMETRIC).strip().upper() == "MONOCHROME1"
+    if inverted:  # lowest value displayed white: the picture as shown is (max - value)
+        arr = _displayed(arr, tags.number(ds, tags.BITS_STORED, 8))
     frames, notes = frames_from_picture(arr, path)
-    if int(ds.get("BitsAllocated", 8) or 8) == 8:
+    if inverted:
+        notes.insert(0, "MONOCHROME1: values inverted to the displayed grey levels")
+    if tags.number(ds, tags.BITS_ALLOCATED, 8) == 8:
         notes.insert(0, "8-bit Secondary Capture: display values, not counts")
     source = StudySource(
         files=(str(path.resolve()),),
         format="dicom-sc",
-        vendor=str(ds.get("Manufacturer", "") or "") or None,
-        model=str(ds.get("ManufacturerModelName", "") or "") or None,
+        vendor=tags.text(ds, tags.MANUFACTURER) or None,
+        model=tags.text(ds, tags.MODEL_NAME) or None,
         notes=tuple(notes),
     )
     cropped = any(n.startswith("cropped") or n.startswith("two bodies") for n in notes)
     return scan_from_frames(
         frames,
-        patient_id=patient_id or str(ds.get("PatientID", "") or "") or path.stem,
-        study_id=study_id or str(ds.get("StudyInstanceUID", "") or "") or path.stem,
+        patient_id=patient_id or tags.text(ds, tags.PATIENT_ID) or path.stem,
+        study_id=study_id or tags.text(ds, tags.STUDY_UID) or path.stem,
         spacing_mm=None if cropped and spacing_of(ds) is None else spacing_of(ds),
         source=source,
         meta={
-            "modality": str(ds.get("Modality", "")),
-            "sop_instance_uids": str(ds.get("SOPInstanceUID", "")),
+            "modality": tags.text(ds, tags.MODALITY),
+            "sop_instance_uids": tags.text(ds, tags.SOP_INSTANCE_UID),
         },
     )
+
+
+def _displayed(arr: np.ndarray, bits_stored: int) -> np.ndarray:
+    """MONOCHROME1 pixels as displayed: the highest storable value minus each value."""
+    if arr.dtype.kind in "ui":
+        top = (1 << min(bits_stored, arr.dtype.itemsize * 8)) - 1
+        if arr.dtype.kind == "i":
+            top = int(arr.max())  # signed data: no standard top; the brightest stored value
+        return (np.int64(top) - arr.astype(np.int64)).clip(0).astype(np.float32)
+    return float(arr.max()) - arr
 
 
 def study_files(folder: Path) -> list[Path]:
@@ -149,7 +183,7 @@ def _load_folder(folder: Path, *, patient_id: str | None, study_id: str | None) 
     studies: dict[str, list[tuple[Path, Dataset]]] = defaultdict(list)
     for p in files:
         ds = read_dataset(p)
-        studies[str(ds.get("StudyInstanceUID", "") or "")].append((p, ds))
+        studies[tags.text(ds, tags.STUDY_UID)].append((p, ds))
     if len(studies) > 1:
         if study_id in studies:
             return _from_datasets(studies[study_id], patient_id=patient_id, study_id=study_id)
