@@ -75,5 +75,10 @@ def test_manifest_alignment_and_card(tmp_path: Path) -> None:
     (tmp_path / "model.json").write_text(json.dumps({"threshold": 0.37}))
     assert read_card_threshold(tmp_path / "model.json") == 0.37
     (tmp_path / "bad.json").write_text(json.dumps({"class_names": []}))
-    with pytest.raises(InputError, match="bad.json: no numeric 'threshold'"):
+    with pytest.raises(InputError, match="bad.json: no 'threshold' key"):
         read_card_threshold(tmp_path / "bad.json")
+    (tmp_path / "multi.json").write_text(json.dumps({"threshold": None, "classes": ["a", "b", "c"]}))
+    assert read_card_threshold(tmp_path / "multi.json") is None
+    (tmp_path / "text.json").write_text(json.dumps({"threshold": "high"}))
+    with pytest.raises(InputError, match="text.json: no numeric 'threshold'"):
+        read_card_threshold(tmp_path / "text.json")

@@ -138,7 +138,8 @@ def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tupl
     if threshold is not None and card is not None:
         raise ConfigError("give either a threshold or a model card, not both")
     if card is not None:
-        return read_card_threshold(card), "card"
+        value = read_card_threshold(card)
+        return (0.5, "default") if value is None else (value, "card")
     if threshold is not None:
         if not 0.0 <= threshold <= 1.0:
             raise ConfigError(f"threshold must be in [0, 1], got {threshold}")

@@ -221,11 +221,14 @@ def read_manifest_columns(path: str | Path, predictions: Predictions) -> pd.Data
     return aligned
 
 
-def read_card_threshold(path: str | Path) -> float:
+def read_card_threshold(path: str | Path) -> float | None:
     """The operating threshold stored in a model card JSON (key ``threshold``).
 
+    Returns:
+        The threshold, or None when the card says ``null`` (multi-class models).
+
     Raises:
-        InputError: unreadable JSON, or no numeric threshold in 0..1.
+        InputError: unreadable JSON, no ``threshold`` key, or a value that is not a number in 0..1.
     """
     path = Path(path)
     try:
@@ -234,7 +237,11 @@ def read_card_threshold(path: str | Path) -> float:
         raise InputError(path, "model card not found") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not valid JSON ({exc})") from exc
-    value = card.get("threshold") if isinstance(card, dict) else None
-    if not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+    if not isinstance(card, dict) or "threshold" not in card:
+        raise InputError(path, "no 'threshold' key (is this a model card?)")
+    value = card["threshold"]
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
         raise InputError(path, f"no numeric 'threshold' in 0..1 (got {value!r})")
     return float(value)

@@ -76,7 +76,9 @@ def evaluate(
             names = _unique_names([predictions, *against])
             others = {n: read_predictions(p) for n, p in zip(names[1:], against, strict=True)}
             thresholds = {names[0]: result["threshold"] or 0.5}
-            thresholds.update({n: read_card_threshold(c) for n, c in zip(names[1:], against_card, strict=False)})
+            for n, c in zip(names[1:], against_card, strict=False):
+                value = read_card_threshold(c)
+                thresholds[n] = 0.5 if value is None else value
             comparison = compare_predictions(pred, others, name=names[0], thresholds=thresholds)
             progress.update(task, advance=len(against))
         progress.update(task, description="writing report")
