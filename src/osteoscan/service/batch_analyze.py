@@ -284,7 +284,6 @@ def analyze_batch(
         :class:`BatchResult` (failures listed, never raised).
     """
     from osteoscan.reporting.html import write_worklist
-    from osteoscan.reporting.results import atomic_write_text, dumps
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -300,10 +299,16 @@ def analyze_batch(
         (result.failures if "error" in res else result.records).append(res)
     result.seconds = time.perf_counter() - t0
     result.worklist = write_worklist(result.records, out, failures=result.failures, model=label)
-    summary = {"schema": "osteoscan.analysis/1", "model": label, "n_studies": len(tasks),
+    _write_summary(result, label, len(tasks), workers, n_threads)
+    return result
+
+
+def _write_summary(result: BatchResult, label: str, n: int, workers: int, threads: int) -> None:
+    from osteoscan.reporting.results import atomic_write_text, dumps
+
+    summary = {"schema": "osteoscan.analysis/1", "model": label, "n_studies": n,
                "n_ok": len(result.records), "n_failed": len(result.failures),
-               "workers": workers, "threads_per_worker": n_threads,
+               "workers": workers, "threads_per_worker": threads,
                "seconds": round(result.seconds, 3), "failures": result.failures,
                "worklist": ["worklist.csv", "worklist.html"]}
-    atomic_write_text(out / "analysis.json", dumps(summary))
-    return result
+    atomic_write_text(result.out_dir / "analysis.json", dumps(summary))

@@ -41,6 +41,7 @@ class DemoPlan:
         n_boot: bootstrap replicates for the CIs.
         difficulty: simulator difficulty.
         init: initial weights ("reference" to fine-tune the bundled model) or None.
+        lr: peak learning rate.
     """
 
     n_studies: int
@@ -53,12 +54,16 @@ class DemoPlan:
     n_boot: int
     difficulty: str = "easy"
     init: str | None = None
+    lr: float = 0.002
 
 
-QUICK = DemoPlan(n_studies=30, size=(256, 64), model="resnet18", kwargs={"tiny": True}, epochs=2,
-                 batch_size=8, n_analyze=3, n_boot=200)
-FULL = DemoPlan(n_studies=240, size=(256, 64), model="resnet18", kwargs={"tiny": True}, epochs=12,
-                batch_size=16, n_analyze=8, n_boot=1000)
+# The reference architecture (configs/reference.yaml): a narrow inRAC-18 on stacked views.
+REFERENCE_MODEL = ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
+                               "reduction": 4})
+QUICK = DemoPlan(n_studies=30, size=(256, 64), model=REFERENCE_MODEL[0], kwargs=REFERENCE_MODEL[1],
+                 epochs=2, batch_size=8, n_analyze=3, n_boot=200)
+FULL = DemoPlan(n_studies=240, size=(384, 96), model=REFERENCE_MODEL[0], kwargs=REFERENCE_MODEL[1],
+                epochs=14, batch_size=16, n_analyze=8, n_boot=1000)
 
 
 def plan_for(quick: bool) -> DemoPlan:
@@ -75,7 +80,7 @@ def plan_for(quick: bool) -> DemoPlan:
     kwargs = {k: v for k, v in card.model_kwargs.items() if k not in ("num_classes", "in_chans", "img_size")}
     size = tuple(card.preprocess.get("size", FULL.size))
     return dataclasses.replace(FULL, model=card.architecture, kwargs=kwargs, size=size, epochs=4,
-                               init="reference")
+                               init="reference", lr=3e-4)
 
 
 def _bar() -> Progress:
@@ -100,7 +105,7 @@ def stage_train(out: Path, manifest: Path, plan: DemoPlan, bar: Progress) -> Pat
     from osteoscan.training import train
     from osteoscan.training.config import resolve_config
 
-    task = bar.add_task("train", total=1, note=f"{plan.model} {plan.kwargs or ''}, {plan.epochs} epochs")
+    task = bar.add_task("train", total=1, note=f"{plan.model}, {plan.epochs} epochs, {plan.size[0]}x{plan.size[1]}")
     cfg = resolve_config({
         "name": "demo", "seed": 0,
         "data": {"manifest": str(manifest), "cache": True},
@@ -108,7 +113,8 @@ def stage_train(out: Path, manifest: Path, plan: DemoPlan, bar: Progress) -> Pat
                      "val_fraction": 0.2, "test_fraction": 0.2},
         "model": {"name": plan.model, "kwargs": dict(plan.kwargs), "init": plan.init},
         "preprocess": {"views": "stack", "size": list(plan.size)},
-        "optim": {"epochs": plan.epochs, "batch_size": plan.batch_size, "patience": 0, "amp": False,
+        "optim": {"epochs": plan.epochs, "batch_size": plan.batch_size, "lr": plan.lr, "patience": 0,
+                  "amp": False,
                   "threads": 2, "warmup_epochs": 1.0 if plan.epochs > 2 else 0.0},
     })
     run = train(cfg, out / "run")
