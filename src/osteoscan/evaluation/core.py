@@ -45,19 +45,23 @@ def metric_block(pred: Predictions, threshold: float, *, n_boot: int, seed: int,
     return out
 
 
-def _operating_point(pred: Predictions, name: str, op: OperatingPoint, *, n_boot: int, seed: int,
-                     fitted: bool) -> dict:
-    op.fit(pred.y == 1, pred.score)
-    thr = op.threshold_
-    y, s = pred.y == 1, pred.score
+def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list[float]):
+    """Weight-matrix statistic of the threshold figures at several thresholds (one product)."""
+    cols = []
+    for thr in thresholds:
+        c = s >= thr
+        cols += [y & c, ~y & c, y & ~c, ~y & ~c]
+    design = np.column_stack(cols).astype(float)
 
     def fn(w: np.ndarray) -> dict:
-        c = s >= thr
-        return M.counts_to_metrics(w @ (y & c), w @ (~y & c), w @ (y & ~c), w @ (~y & ~c))
+        sums = w @ design
+        out = {}
+        for i in range(len(thresholds)):
+            figures = M.counts_to_metrics(*(sums[:, 4 * i + j] for j in range(4)))
+            out.update({f"{i}:{k}": v for k, v in figures.items()})
+        return out
 
-    block = metric_block_from(fn, pred, n_boot=n_boot, seed=seed)
-    return {"name": name, "criterion": op.criterion, "target": op.target, "threshold": thr,
-            "fit_on_evaluated_data": fitted, "metrics": block}
+    return fn
 
 
 def metric_block_from(fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95) -> dict:
@@ -86,8 +90,14 @@ def operating_points(pred: Predictions, threshold: float, source: str, *, n_boot
     if target_specificity is not None:
         ops.append((f"specificity>={target_specificity:g}",
                     OperatingPoint(criterion="specificity", target=target_specificity), True))
-    return [_operating_point(pred, name, op, n_boot=n_boot, seed=seed, fitted=fitted)
-            for name, op, fitted in ops]
+    for _, op, _ in ops:
+        op.fit(pred.y == 1, pred.score)
+    fn = _threshold_stats(pred.y == 1, pred.score, [op.threshold_ for _, op, _ in ops])
+    block = metric_block_from(fn, pred, n_boot=n_boot, seed=seed)
+    return [{"name": name, "criterion": op.criterion, "target": op.target, "threshold": op.threshold_,
+             "fit_on_evaluated_data": fitted,
+             "metrics": {k.split(":", 1)[1]: v for k, v in block.items() if k.startswith(f"{i}:")}}
+            for i, (name, op, fitted) in enumerate(ops)]
 
 
 def calibration(pred: Predictions, n_bins: int = M.N_CALIBRATION_BINS) -> dict:

@@ -94,9 +94,7 @@ def weighted_ece(
         w: (B, n) weights.
         n_bins: equal-width bins on [0, 1].
     """
-    bins = np.clip((np.asarray(confidence) * n_bins).astype(int), 0, n_bins - 1)
-    onehot = np.zeros((len(bins), n_bins))
-    onehot[np.arange(len(bins)), bins] = 1.0
+    onehot = _bin_onehot(confidence, n_bins)
     w = np.atleast_2d(w)
     n_b = w @ onehot
     obs = w @ (onehot * np.asarray(correct, dtype=float)[:, None])
@@ -105,24 +103,38 @@ def weighted_ece(
     return _div(gap.sum(axis=1), n_b.sum(axis=1))
 
 
+def _bin_onehot(confidence: np.ndarray, n_bins: int) -> np.ndarray:
+    bins = np.clip((np.asarray(confidence) * n_bins).astype(int), 0, n_bins - 1)
+    onehot = np.zeros((len(bins), n_bins))
+    onehot[np.arange(len(bins)), bins] = 1.0
+    return onehot
+
+
 def binary_metric_matrix(
     y: np.ndarray, score: np.ndarray, threshold: float, w: np.ndarray
 ) -> dict[str, np.ndarray]:
     """All binary figures (:data:`BINARY_METRICS`) for every weight row.
 
-    A study is called positive when ``score >= threshold``.
+    A study is called positive when ``score >= threshold``. Every figure but the AUC is a
+    ratio of weighted sums, so they all come from one product ``w @ X`` with a design matrix
+    X of per-study indicator columns (one pass over ``w``).
     """
     y = np.asarray(y, dtype=bool)
     score = np.asarray(score, dtype=float)
     w = np.atleast_2d(np.asarray(w, dtype=float))
     called = score >= threshold
-    tp, fp = w @ (y & called), w @ (~y & called)
-    fn, tn = w @ (y & ~called), w @ (~y & ~called)
+    onehot = _bin_onehot(score, N_CALIBRATION_BINS)
+    design = np.column_stack([y & called, ~y & called, y & ~called, ~y & ~called,
+                              (score - y) ** 2, np.ones(len(y)), onehot * y[:, None],
+                              onehot * score[:, None]])
+    sums = w @ design
+    tp, fp, fn, tn, sq, total = (sums[:, i] for i in range(6))
     out = counts_to_metrics(tp, fp, fn, tn)
     out["auc"] = weighted_auc(y, score, w)
-    out["brier"] = _div(w @ (score - y) ** 2, w.sum(axis=1))
-    out["ece"] = weighted_ece(y, score, w)
-    return {k: out[k] for k in BINARY_METRICS}
+    out["brier"] = _div(sq, total)
+    k = N_CALIBRATION_BINS
+    out["ece"] = _div(np.abs(sums[:, 6:6 + k] - sums[:, 6 + k:]).sum(axis=1), total)
+    return {name: out[name] for name in BINARY_METRICS}
 
 
 def _nanmean(a: np.ndarray, axis: int) -> np.ndarray:
