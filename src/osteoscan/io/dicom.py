@@ -8,6 +8,7 @@ fills the domain objects.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import BinaryIO
 
@@ -309,7 +310,7 @@ def scan_from_datasets(
     path0, ds0 = items[0]
     acq = acquisition_of(ds0, notes)  # before the notes are frozen into the source
     source = StudySource(
-        files=tuple(str(p.resolve()) for p, _ in items),
+        files=tuple(os.path.realpath(p) for p, _ in items),  # = Path.resolve(), cheaper
         format="dicom-nm",
         vendor=_optional_text(ds0, tags.MANUFACTURER),
         model=_optional_text(ds0, tags.MODEL_NAME),
