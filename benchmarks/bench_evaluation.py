@@ -30,7 +30,11 @@ from sklearn.metrics import brier_score_loss, confusion_matrix, f1_score, roc_au
 
 from osteoscan.evaluation import evaluate_predictions, predictions_from_arrays
 from osteoscan.evaluation.metrics import binary_metric_matrix
-from osteoscan.evaluation.statistics import bootstrap_replicates, patient_bootstrap_weights, patient_codes
+from osteoscan.evaluation.statistics import (
+    bootstrap_replicates,
+    patient_bootstrap_weights,
+    patient_codes,
+)
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -74,7 +78,7 @@ def main() -> None:
     fn = lambda w: binary_metric_matrix(y, score, 0.5, w)  # noqa: E731
 
     t0 = time.perf_counter()
-    ours = bootstrap_replicates(fn, pid, n_boot=args.boot, seed=args.seed)
+    bootstrap_replicates(fn, pid, n_boot=args.boot, seed=args.seed)
     t_ours = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -87,14 +91,19 @@ def main() -> None:
     max_diff = max(float(np.max(np.abs(check[k] - base[k]))) for k in base)
 
     t0 = time.perf_counter()
-    evaluate_predictions(predictions_from_arrays(y, score, patient_id=pid), n_boot=args.boot, seed=args.seed)
+    evaluate_predictions(
+        predictions_from_arrays(y, score, patient_id=pid), n_boot=args.boot, seed=args.seed
+    )
     t_full = time.perf_counter() - t0
 
     result = {
-        "n_predictions": args.n, "n_patients": int(len(set(pid))), "replicates": args.boot,
+        "n_predictions": args.n,
+        "n_patients": int(len(set(pid))),
+        "replicates": args.boot,
         "vectorised_s": round(t_ours, 3),
         "baseline_s_estimated": round(t_base, 2),
-        "baseline_measured_replicates": args.baseline_reps, "baseline_measured_s": round(t_base_part, 3),
+        "baseline_measured_replicates": args.baseline_reps,
+        "baseline_measured_s": round(t_base_part, 3),
         "speedup_ratio": round(t_base / t_ours, 1),
         "max_abs_difference_vs_baseline": max_diff,
         "evaluate_predictions_full_s": round(t_full, 3),

@@ -19,8 +19,14 @@ PAPERS = ROOT / "configs" / "papers"
 
 
 def _frame(ids, y, s, patients=None) -> pd.DataFrame:
-    return pd.DataFrame({"study_id": ids, "patient_id": patients if patients is not None else ids,
-                         "label": np.where(np.asarray(y) == 1, "metastasis", "normal"), "prob_metastasis": s})
+    return pd.DataFrame(
+        {
+            "study_id": ids,
+            "patient_id": patients if patients is not None else ids,
+            "label": np.where(np.asarray(y) == 1, "metastasis", "normal"),
+            "prob_metastasis": s,
+        }
+    )
 
 
 def write_study_folder(root: Path, strengths: dict[str, float], k: int = 4, n: int = 160) -> dict:
@@ -36,11 +42,14 @@ def write_study_folder(root: Path, strengths: dict[str, float], k: int = 4, n: i
         d = root / "arms" / arm / "predictions"
         d.mkdir(parents=True)
         for f in range(k):
-            _frame(ids[fold == f], y[fold == f], s[fold == f]).to_csv(d / f"fold-{f}.csv", index=False)
+            _frame(ids[fold == f], y[fold == f], s[fold == f]).to_csv(
+                d / f"fold-{f}.csv", index=False
+            )
         se = np.clip(rng.normal(0.4 + 0.5 * strength * ye, 0.2), 0, 1)
         _frame([f"e{i}" for i in range(50)], ye, se).to_csv(d / "external.csv", index=False)
-    pd.DataFrame({"study_id": ids, "lesion_count": np.where(y == 1, rng.integers(1, 9, n), 0)}).to_csv(
-        root / "manifest.csv", index=False)
+    pd.DataFrame(
+        {"study_id": ids, "lesion_count": np.where(y == 1, rng.integers(1, 9, n), 0)}
+    ).to_csv(root / "manifest.csv", index=False)
     return {"y": y, "scores": scores, "ids": ids}
 
 
@@ -50,7 +59,9 @@ def test_aggregate_from_prediction_files(tmp_path: Path) -> None:
     internal = summary["sets"]["internal"]
     assert internal["best"] == "strong"
     strong = internal["arms"]["strong"]
-    assert strong["pooled"]["auc"]["value"] == pytest.approx(roc_auc_score(data["y"], data["scores"]["strong"]))
+    assert strong["pooled"]["auc"]["value"] == pytest.approx(
+        roc_auc_score(data["y"], data["scores"]["strong"])
+    )
     assert len(strong["folds"]["auc"]["values"]) == 4 and strong["folds"]["auc"]["sd"] > 0
     assert strong["vs_best"] is None
     weak = internal["arms"]["weak"]["vs_best"]
@@ -59,8 +70,16 @@ def test_aggregate_from_prediction_files(tmp_path: Path) -> None:
     assert "burden_oligo_poly" in strong["pooled"]["subgroups"]
     assert set(summary["sets"]) == {"internal", "external"}
     out = tmp_path / "comparison"
-    for rel in ("summary.json", "report.html", "internal/table.csv", "internal/table.md",
-                "internal/table.tex", "internal/roc.png", "external/table.csv", "internal/subgroups.csv"):
+    for rel in (
+        "summary.json",
+        "report.html",
+        "internal/table.csv",
+        "internal/table.md",
+        "internal/table.tex",
+        "internal/roc.png",
+        "external/table.csv",
+        "internal/subgroups.csv",
+    ):
         assert (out / rel).is_file(), rel
     assert "\\begin{tabular}" in (out / "internal/table.tex").read_text()
     assert json.loads((out / "summary.json").read_text())["sets"]["internal"]["best"] == "strong"
@@ -85,8 +104,14 @@ def test_study_yaml_validation() -> None:
         parse_study({"arms": [{"name": "a"}, {"name": "a"}]})
     with pytest.raises(ConfigError, match="unknown key"):
         parse_study({"arms": [{"name": "a", "model": "x"}]})
-    s = parse_study({"optim": {"epochs": 3}, "arms": [{"name": "a", "overrides": {"model": {"name": "vgg11"}}}],
-                     "tiny": ["optim.epochs=1"]}, tiny=True)
+    s = parse_study(
+        {
+            "optim": {"epochs": 3},
+            "arms": [{"name": "a", "overrides": {"model": {"name": "vgg11"}}}],
+            "tiny": ["optim.epochs=1"],
+        },
+        tiny=True,
+    )
     assert s.arms[0].overrides == ("model.name=vgg11",) and s.tiny == ("optim.epochs=1",)
     assert s.base == {"optim": {"epochs": 3}}
 
@@ -101,17 +126,26 @@ def test_paper_configs_resolve_for_every_arm(name: str) -> None:
     assert all(c.optim.epochs == 1 and c.model.kwargs.get("tiny") for c in cfgs.values())
     if name == "convnext_vs_transformers":
         assert {c.model.name for c in cfgs.values()} == {
-            "resnet18", "deit_base", "vit_large_patch16", "swin_base", "convnext_large"}
+            "resnet18",
+            "deit_base",
+            "vit_large_patch16",
+            "swin_base",
+            "convnext_large",
+        }
         assert all(c.protocol.kind == "external" for c in cfgs.values())
     else:
         assert len(cfgs["D1_raw"].data.classes) == 3
-        assert cfgs["D1_raw"].preprocess["views"] == "stack" and cfgs["D1_raw"].augment["p_affine"] == 0
+        assert (
+            cfgs["D1_raw"].preprocess["views"] == "stack"
+            and cfgs["D1_raw"].augment["p_affine"] == 0
+        )
         assert cfgs["D3_aggregated_inrac18"].preprocess["views"] == "aggregate"
         assert cfgs["no_residual"].model.name == "inrac18_noskip"
 
 
 def _fake_trainer(strength: dict[str, float]):
     """Stands in for osteoscan.training: writes the run layout training writes (k-fold)."""
+
     def train(cfg, run_dir: Path, studies) -> Path:
         if cfg.name == "broken":
             raise OsteoscanError("broken: model exploded")
@@ -127,17 +161,26 @@ def _fake_trainer(strength: dict[str, float]):
             _frame(ids[m][:2], y[m][:2], s[m][:2]).to_csv(d / "predictions_val.csv", index=False)
         _frame(ids, y, s).to_csv(run_dir / "predictions_oof.csv", index=False)
         return run_dir
+
     return train
 
 
 def test_run_step_with_stand_in_trainer(tmp_path: Path) -> None:
     pytest.importorskip("osteoscan.training.config")
-    study = parse_study({"data": {"manifest": None}, "protocol": {"kind": "kfold", "folds": 3},
-                         "arms": [{"name": "a"}, {"name": "b"}, {"name": "broken"}]})
+    study = parse_study(
+        {
+            "data": {"manifest": None},
+            "protocol": {"kind": "kfold", "folds": 3},
+            "arms": [{"name": "a"}, {"name": "b"}, {"name": "broken"}],
+        }
+    )
     failed = run_study(study, tmp_path, trainer=_fake_trainer({"a": 0.4, "b": 0.1}))
     assert list(failed) == ["broken"]
     assert sorted(p.name for p in (tmp_path / "arms" / "a" / "predictions").iterdir()) == [
-        "fold-0.csv", "fold-1.csv", "fold-2.csv"]
+        "fold-0.csv",
+        "fold-1.csv",
+        "fold-2.csv",
+    ]
     summary = aggregate_folder(tmp_path, n_boot=50)
     assert summary["failed"] == ["broken"] and summary["sets"]["internal"]["best"] == "a"
     assert summary["protocol"] == "kfold"

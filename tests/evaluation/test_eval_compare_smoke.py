@@ -33,8 +33,17 @@ def _fewer_card_bootstraps(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _run(study: str, out: Path, arms: list[str]) -> dict:
     pytest.importorskip("osteoscan.training.trainer")
-    args = ["compare", str(PAPERS / f"{study}.yaml"), "--tiny", "--set", "data.simulate.n=12",
-            "--out", str(out), "--bootstrap", "20"]
+    args = [
+        "compare",
+        str(PAPERS / f"{study}.yaml"),
+        "--tiny",
+        "--set",
+        "data.simulate.n=12",
+        "--out",
+        str(out),
+        "--bootstrap",
+        "20",
+    ]
     for arm in arms:
         args += ["--arm", arm]
     res = runner.invoke(app, args)

@@ -19,23 +19,40 @@ def _cohort(n: int = 240, seed: int = 0):
     # more lesions -> higher score: burden subgroups must show it
     s = np.clip(rng.normal(0.3 + 0.05 * lesions, 0.15), 0, 1)
     pid = np.array([f"p{i // 2}" for i in range(n)])
-    manifest = pd.DataFrame({"lesion_count": lesions, "site": rng.choice(["A", "B"], n),
-                             "primary": rng.choice(["lung", "prostate"], n)})
+    manifest = pd.DataFrame(
+        {
+            "lesion_count": lesions,
+            "site": rng.choice(["A", "B"], n),
+            "primary": rng.choice(["lung", "prostate"], n),
+        }
+    )
     return predictions_from_arrays(y, s, patient_id=pid), manifest
 
 
 def test_result_schema_and_values() -> None:
     pred, manifest = _cohort()
     r = evaluate_predictions(pred, manifest=manifest, n_boot=300, seed=1, threshold=0.5)
-    for key in ("auc", "sensitivity", "specificity", "accuracy", "balanced_accuracy", "precision",
-                "npv", "f1", "brier", "ece"):
+    for key in (
+        "auc",
+        "sensitivity",
+        "specificity",
+        "accuracy",
+        "balanced_accuracy",
+        "precision",
+        "npv",
+        "f1",
+        "brier",
+        "ece",
+    ):
         entry = r[key]
         assert {"value", "ci_low", "ci_high", "method"} <= set(entry)
         assert entry["ci_low"] <= entry["value"] <= entry["ci_high"], key
     assert r["n"] == 240 and r["n_patients"] == 120 and r["threshold"] == 0.5
     assert r["auc"]["method"] == "delong"
     assert r["auc"]["value"] == pytest.approx(roc_auc_score(pred.y, pred.score))
-    assert (r["auc"]["ci_low"], r["auc"]["ci_high"]) == pytest.approx(delong_ci(pred.y, pred.score)[1:])
+    assert (r["auc"]["ci_low"], r["auc"]["ci_high"]) == pytest.approx(
+        delong_ci(pred.y, pred.score)[1:]
+    )
     assert r["auc"]["bootstrap_ci_low"] < r["auc"]["value"] < r["auc"]["bootstrap_ci_high"]
     assert sum(map(sum, r["confusion_matrix"])) == 240
     assert sum(b["count"] for b in r["calibration"]["bins"]) == 240
@@ -43,7 +60,9 @@ def test_result_schema_and_values() -> None:
 
 def test_operating_points() -> None:
     pred, _ = _cohort()
-    r = evaluate_predictions(pred, n_boot=0, threshold=0.42, target_sensitivity=0.9, target_specificity=0.95)
+    r = evaluate_predictions(
+        pred, n_boot=0, threshold=0.42, target_sensitivity=0.9, target_specificity=0.95
+    )
     ops = {op["name"]: op for op in r["operating_points"]}
     assert set(ops) == {"given", "youden", "sensitivity>=0.9", "specificity>=0.95"}
     assert ops["given"]["threshold"] == 0.42 and not ops["given"]["fit_on_evaluated_data"]
@@ -65,7 +84,8 @@ def test_burden_groups_hold_all_negatives() -> None:
     assert len(spec) == 1  # same negatives in every burden group
     mask = (pred.y == 0) | (lc > 3)
     assert oligo_poly["poly (>3)"]["metrics"]["auc"]["value"] == pytest.approx(
-        roc_auc_score(pred.y[mask], pred.score[mask]))
+        roc_auc_score(pred.y[mask], pred.score[mask])
+    )
     assert oligo_poly["poly (>3)"]["metrics"]["auc"]["value"] > oligo["metrics"]["auc"]["value"]
     assert list(r["subgroups"]["burden_3_6"]["groups"]) == ["<=3", "4-6", ">6"]
     sites = r["subgroups"]["site"]["groups"]
@@ -92,14 +112,18 @@ def test_multiclass_with_binary_collapse() -> None:
     assert r["threshold"] is None and r["operating_points"] == []
     assert r["auc"]["value"] == pytest.approx(roc_auc_score(y, prob, multi_class="ovr"))
     assert set(r["per_class"]) == {"no_metastasis", "adeno", "non_adeno"}
-    assert r["binary_collapse"]["auc"]["value"] == pytest.approx(roc_auc_score(y != 0, 1 - prob[:, 0]))
+    assert r["binary_collapse"]["auc"]["value"] == pytest.approx(
+        roc_auc_score(y != 0, 1 - prob[:, 0])
+    )
 
 
 def test_evaluation_does_not_import_torch() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, osteoscan.evaluation, osteoscan.evaluation.aggregate, "
-            "osteoscan.evaluation.compare, osteoscan.evaluation.report; "
-            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    code = (
+        "import sys, osteoscan.evaluation, osteoscan.evaluation.aggregate, "
+        "osteoscan.evaluation.compare, osteoscan.evaluation.report; "
+        "sys.exit(1 if 'torch' in sys.modules else 0)"
+    )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

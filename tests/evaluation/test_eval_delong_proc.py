@@ -45,7 +45,9 @@ def test_delong_matches_committed_proc_values() -> None:
     reference = json.loads(FIXTURE.read_text())
     assert set(reference["datasets"]) == {"aSAH", "synthetic_ties"}
     # s100b on aSAH is pROC's documented example: AUC 0.7314, 95% CI 0.6301-0.8326
-    assert reference["datasets"]["aSAH"]["single"]["s100b"]["auc"] == pytest.approx(0.7314, abs=1e-4)
+    assert reference["datasets"]["aSAH"]["single"]["s100b"]["auc"] == pytest.approx(
+        0.7314, abs=1e-4
+    )
     assert _check_against(reference) == 2 * (3 * 4 + 3 * 2)
 
 
@@ -63,18 +65,25 @@ def test_paired_test_is_antisymmetric_and_detects_identical_scores() -> None:
 def _r_available() -> bool:
     if shutil.which("Rscript") is None:
         return False
-    probe = subprocess.run(["Rscript", "-e", "library(pROC); library(jsonlite)"],
-                           capture_output=True, timeout=120)
+    probe = subprocess.run(
+        ["Rscript", "-e", "library(pROC); library(jsonlite)"], capture_output=True, timeout=120
+    )
     return probe.returncode == 0
 
 
 @pytest.mark.needs_r
 def test_delong_matches_live_proc(tmp_path: Path) -> None:
     if not _r_available():
-        pytest.skip("Rscript with pROC and jsonlite not found (apt-get install r-base-core r-cran-proc)")
+        pytest.skip(
+            "Rscript with pROC and jsonlite not found (apt-get install r-base-core r-cran-proc)"
+        )
     out = tmp_path / "ref.json"
-    run = subprocess.run(["Rscript", str(HERE / "proc_reference.R"), str(out)],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        ["Rscript", str(HERE / "proc_reference.R"), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     live = json.loads(out.read_text())
     assert _check_against(live) == 36

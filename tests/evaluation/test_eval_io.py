@@ -20,32 +20,55 @@ def _write(tmp_path: Path, df: pd.DataFrame, name: str = "p.csv") -> Path:
 
 
 def _binary() -> pd.DataFrame:
-    return pd.DataFrame({"study_id": ["s1", "s2", "s3"], "patient_id": ["p1", "p1", "p2"],
-                         "label": ["normal", "metastasis", "metastasis"],
-                         "prob_metastasis": [0.2, 0.8, 0.6], "predicted": ["normal", "metastasis", "metastasis"]})
+    return pd.DataFrame(
+        {
+            "study_id": ["s1", "s2", "s3"],
+            "patient_id": ["p1", "p1", "p2"],
+            "label": ["normal", "metastasis", "metastasis"],
+            "prob_metastasis": [0.2, 0.8, 0.6],
+            "predicted": ["normal", "metastasis", "metastasis"],
+        }
+    )
 
 
 def test_reads_binary_and_multiclass(tmp_path: Path) -> None:
     p = read_predictions(_write(tmp_path, _binary()))
     assert p.class_names == ("normal", "metastasis") and p.y.tolist() == [0, 1, 1]
     assert np.allclose(p.prob[:, 1], [0.2, 0.8, 0.6]) and "predicted" in p.extra.columns
-    df = pd.DataFrame({"study_id": ["a", "b"], "patient_id": ["1", "2"], "label": ["adeno", "normal"],
-                       "prob_normal": [0.2, 0.7], "prob_adeno": [0.5, 0.2], "prob_other": [0.3, 0.1]})
+    df = pd.DataFrame(
+        {
+            "study_id": ["a", "b"],
+            "patient_id": ["1", "2"],
+            "label": ["adeno", "normal"],
+            "prob_normal": [0.2, 0.7],
+            "prob_adeno": [0.5, 0.2],
+            "prob_other": [0.3, 0.1],
+        }
+    )
     m = read_predictions(_write(tmp_path, df, "m.csv"))
     assert m.class_names == ("normal", "adeno", "other") and m.y.tolist() == [1, 0]
     assert m.negative_index == 0
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    (lambda d: d.drop(columns="patient_id"), "missing column(s) patient_id"),
-    (lambda d: d.assign(prob_metastasis=[0.2, np.nan, 0.3]), "missing/non-numeric probabilities (study s2)"),
-    (lambda d: d.assign(prob_metastasis=[0.2, 1.3, 0.3]), "outside [0, 1]"),
-    (lambda d: d.assign(label=["normal", "bone", "metastasis"]), "labels ['bone'] are not among"),
-    (lambda d: d.assign(label=["normal", None, "metastasis"]), "without a label (study s2)"),
-    (lambda d: d.assign(study_id=["s1", "s1", "s3"]), "duplicate study_id s1"),
-    (lambda d: d.drop(columns="prob_metastasis"), "no probability columns"),
-    (lambda d: d.rename(columns={"prob_metastasis": "prob_tumour"}), "must be prob_metastasis"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d.drop(columns="patient_id"), "missing column(s) patient_id"),
+        (
+            lambda d: d.assign(prob_metastasis=[0.2, np.nan, 0.3]),
+            "missing/non-numeric probabilities (study s2)",
+        ),
+        (lambda d: d.assign(prob_metastasis=[0.2, 1.3, 0.3]), "outside [0, 1]"),
+        (
+            lambda d: d.assign(label=["normal", "bone", "metastasis"]),
+            "labels ['bone'] are not among",
+        ),
+        (lambda d: d.assign(label=["normal", None, "metastasis"]), "without a label (study s2)"),
+        (lambda d: d.assign(study_id=["s1", "s1", "s3"]), "duplicate study_id s1"),
+        (lambda d: d.drop(columns="prob_metastasis"), "no probability columns"),
+        (lambda d: d.rename(columns={"prob_metastasis": "prob_tumour"}), "must be prob_metastasis"),
+    ],
+)
 def test_bad_files_raise_input_error_naming_file(tmp_path: Path, change, message: str) -> None:
     path = _write(tmp_path, change(_binary()), "bad.csv")
     with pytest.raises(InputError) as err:
@@ -54,7 +77,9 @@ def test_bad_files_raise_input_error_naming_file(tmp_path: Path, change, message
 
 
 def test_multiclass_rows_must_sum_to_one(tmp_path: Path) -> None:
-    df = pd.DataFrame({"study_id": ["a"], "patient_id": ["1"], "label": ["x"], "prob_x": [0.5], "prob_y": [0.2]})
+    df = pd.DataFrame(
+        {"study_id": ["a"], "patient_id": ["1"], "label": ["x"], "prob_x": [0.5], "prob_y": [0.2]}
+    )
     with pytest.raises(InputError, match="do not sum to 1"):
         read_predictions(_write(tmp_path, df))
 
@@ -71,13 +96,19 @@ def test_manifest_alignment_and_card(tmp_path: Path) -> None:
     p = read_predictions(_write(tmp_path, _binary()))
     man = pd.DataFrame({"study_id": ["s3", "s1"], "site": ["B", "A"], "lesion_count": [5, 0]})
     aligned = read_manifest_columns(_write(tmp_path, man, "man.csv"), p)
-    assert aligned["site"].tolist()[0] == "A" and pd.isna(aligned["site"][1]) and aligned["site"][2] == "B"
+    assert (
+        aligned["site"].tolist()[0] == "A"
+        and pd.isna(aligned["site"][1])
+        and aligned["site"][2] == "B"
+    )
     (tmp_path / "model.json").write_text(json.dumps({"threshold": 0.37}))
     assert read_card_threshold(tmp_path / "model.json") == 0.37
     (tmp_path / "bad.json").write_text(json.dumps({"class_names": []}))
     with pytest.raises(InputError, match="bad.json: no 'threshold' key"):
         read_card_threshold(tmp_path / "bad.json")
-    (tmp_path / "multi.json").write_text(json.dumps({"threshold": None, "classes": ["a", "b", "c"]}))
+    (tmp_path / "multi.json").write_text(
+        json.dumps({"threshold": None, "classes": ["a", "b", "c"]})
+    )
     assert read_card_threshold(tmp_path / "multi.json") is None
     (tmp_path / "text.json").write_text(json.dumps({"threshold": "high"}))
     with pytest.raises(InputError, match="text.json: no numeric 'threshold'"):

@@ -1,4 +1,5 @@
-"""Vectorised metrics agree with scikit-learn (unit weights) and with duplication (integer weights)."""
+"""Vectorised metrics agree with scikit-learn (unit weights) and with duplicated studies
+(integer weights)."""
 
 from __future__ import annotations
 
@@ -70,7 +71,9 @@ def test_multiclass_matches_sklearn() -> None:
     m = M.point_metrics(y, prob)
     pred = prob.argmax(1)
     onehot = np.eye(3)[y]
-    assert m["auc_macro"] == pytest.approx(skm.roc_auc_score(y, prob, multi_class="ovr", average="macro"))
+    assert m["auc_macro"] == pytest.approx(
+        skm.roc_auc_score(y, prob, multi_class="ovr", average="macro")
+    )
     assert m["auc_micro"] == pytest.approx(skm.roc_auc_score(onehot, prob, average="micro"))
     assert m["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
     assert m["balanced_accuracy"] == pytest.approx(skm.balanced_accuracy_score(y, pred))

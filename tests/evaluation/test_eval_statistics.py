@@ -8,15 +8,22 @@ from scipy import stats
 
 from osteoscan.evaluation import metrics as M
 from osteoscan.evaluation.statistics import (
-    bootstrap_replicates, delong_roc_variance, holm_adjust, mcnemar_test, patient_bootstrap_weights,
-    patient_codes, percentile_interval,
+    bootstrap_replicates,
+    delong_roc_variance,
+    holm_adjust,
+    mcnemar_test,
+    patient_bootstrap_weights,
+    patient_codes,
+    percentile_interval,
 )
 
 
 def test_cluster_weights_move_a_patient_together() -> None:
     pid = np.array(["a", "a", "b", "c", "c", "c"])
     codes, n_p = patient_codes(pid)
-    w = np.vstack(list(patient_bootstrap_weights(codes, n_p, 300, np.random.default_rng(0), chunk=64)))
+    w = np.vstack(
+        list(patient_bootstrap_weights(codes, n_p, 300, np.random.default_rng(0), chunk=64))
+    )
     assert w.shape == (300, 6)
     assert (w[:, 0] == w[:, 1]).all() and (w[:, 3] == w[:, 4]).all() and (w[:, 4] == w[:, 5]).all()
     patients_drawn = w[:, 0] + w[:, 2] + w[:, 3]
@@ -37,16 +44,33 @@ def test_percentile_bootstrap_agrees_with_scipy_unclustered() -> None:
     y = rng.integers(0, 2, n)
     s = np.clip(rng.normal(0.4 + 0.3 * y, 0.2), 0, 1)
     correct = ((s >= 0.5) == (y == 1)).astype(float)
-    ours = bootstrap_replicates(lambda w: M.binary_metric_matrix(y, s, 0.5, w), np.arange(n).astype(str),
-                                n_boot=10000, seed=0)
+    ours = bootstrap_replicates(
+        lambda w: M.binary_metric_matrix(y, s, 0.5, w),
+        np.arange(n).astype(str),
+        n_boot=10000,
+        seed=0,
+    )
     for name, data in (("accuracy", correct), ("brier", (s - y) ** 2)):
-        ref = stats.bootstrap((data,), np.mean, n_resamples=10000, method="percentile",
-                              random_state=np.random.default_rng(0)).confidence_interval
+        ref = stats.bootstrap(
+            (data,),
+            np.mean,
+            n_resamples=10000,
+            method="percentile",
+            random_state=np.random.default_rng(0),
+        ).confidence_interval
         low, high = percentile_interval(ours[name])
-        assert low == pytest.approx(ref.low, abs=0.006) and high == pytest.approx(ref.high, abs=0.006)
-    ref = stats.bootstrap((y, s), _rank_auc, paired=True, vectorized=True, n_resamples=5000,
-                          method="percentile",
-                          random_state=np.random.default_rng(0)).confidence_interval
+        assert low == pytest.approx(ref.low, abs=0.006) and high == pytest.approx(
+            ref.high, abs=0.006
+        )
+    ref = stats.bootstrap(
+        (y, s),
+        _rank_auc,
+        paired=True,
+        vectorized=True,
+        n_resamples=5000,
+        method="percentile",
+        random_state=np.random.default_rng(0),
+    ).confidence_interval
     low, high = percentile_interval(ours["auc"])
     assert low == pytest.approx(ref.low, abs=0.008) and high == pytest.approx(ref.high, abs=0.008)
 

@@ -19,8 +19,14 @@ def _predictions(tmp_path: Path, name: str, strength: float, n: int = 120) -> Pa
     y = (np.arange(n) % 3 == 0).astype(int)
     s = np.clip(rng.normal(0.35 + strength * y, 0.15), 0, 1)
     path = tmp_path / f"{name}.csv"
-    pd.DataFrame({"study_id": [f"s{i}" for i in range(n)], "patient_id": [f"p{i // 2}" for i in range(n)],
-                  "label": np.where(y == 1, "metastasis", "normal"), "prob_metastasis": s}).to_csv(path, index=False)
+    pd.DataFrame(
+        {
+            "study_id": [f"s{i}" for i in range(n)],
+            "patient_id": [f"p{i // 2}" for i in range(n)],
+            "label": np.where(y == 1, "metastasis", "normal"),
+            "prob_metastasis": s,
+        }
+    ).to_csv(path, index=False)
     return path
 
 
@@ -28,13 +34,38 @@ def test_evaluate_writes_metrics_tables_and_report(tmp_path: Path) -> None:
     a = _predictions(tmp_path, "A", 0.4)
     b = _predictions(tmp_path, "B", 0.1)
     c = _predictions(tmp_path, "C", 0.2)
-    pd.DataFrame({"study_id": [f"s{i}" for i in range(120)], "site": ["x", "y"] * 60,
-                  "scanner": ["GE", "Siemens", "GE"] * 40}).to_csv(tmp_path / "m.csv", index=False)
-    (tmp_path / "model.json").write_text(json.dumps({"threshold": 0.55, "class_names": ["normal", "metastasis"]}))
+    pd.DataFrame(
+        {
+            "study_id": [f"s{i}" for i in range(120)],
+            "site": ["x", "y"] * 60,
+            "scanner": ["GE", "Siemens", "GE"] * 40,
+        }
+    ).to_csv(tmp_path / "m.csv", index=False)
+    (tmp_path / "model.json").write_text(
+        json.dumps({"threshold": 0.55, "class_names": ["normal", "metastasis"]})
+    )
     out = tmp_path / "out"
-    res = runner.invoke(app, ["evaluate", str(a), "--manifest", str(tmp_path / "m.csv"), "--card",
-                              str(tmp_path / "model.json"), "--out", str(out), "--bootstrap", "200",
-                              "--by", "scanner", "--against", str(b), "--against", str(c)])
+    res = runner.invoke(
+        app,
+        [
+            "evaluate",
+            str(a),
+            "--manifest",
+            str(tmp_path / "m.csv"),
+            "--card",
+            str(tmp_path / "model.json"),
+            "--out",
+            str(out),
+            "--bootstrap",
+            "200",
+            "--by",
+            "scanner",
+            "--against",
+            str(b),
+            "--against",
+            str(c),
+        ],
+    )
     assert res.exit_code == 0, res.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["threshold"] == 0.55 and metrics["threshold_source"] == "card"
@@ -42,11 +73,25 @@ def test_evaluate_writes_metrics_tables_and_report(tmp_path: Path) -> None:
     comp = json.loads((out / "comparison.json").read_text())
     assert comp["holm"] and [r["model_b"] for r in comp["comparisons"]] == ["B", "C"]
     row = comp["comparisons"][0]
-    assert {"auc_a", "auc_b", "delong_z", "delong_p", "mcnemar_p", "delong_p_holm", "mcnemar_p_holm"} <= set(row)
+    assert {
+        "auc_a",
+        "auc_b",
+        "delong_z",
+        "delong_p",
+        "mcnemar_p",
+        "delong_p_holm",
+        "mcnemar_p_holm",
+    } <= set(row)
     assert row["threshold_a"] == 0.55 and row["auc_a"] > row["auc_b"]
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 4 and "Paired comparisons" in html
-    for name in ("metrics.csv", "metrics.md", "metrics.tex", "subgroups.md", "operating_points.csv"):
+    for name in (
+        "metrics.csv",
+        "metrics.md",
+        "metrics.tex",
+        "subgroups.md",
+        "operating_points.csv",
+    ):
         assert (out / name).is_file(), name
     tex = (out / "metrics.tex").read_text() + (out / "comparison.tex").read_text()
     assert "ci\\_low" in tex and "95\\% CI" in tex and "balanced\\_accuracy" in tex
@@ -55,8 +100,10 @@ def test_evaluate_writes_metrics_tables_and_report(tmp_path: Path) -> None:
 
 def test_single_comparison_has_top_level_keys(tmp_path: Path) -> None:
     a, b = _predictions(tmp_path, "A", 0.4), _predictions(tmp_path, "B", 0.3)
-    res = runner.invoke(app, ["evaluate", str(a), "--against", str(b), "--out", str(tmp_path / "o"),
-                              "--bootstrap", "0"])
+    res = runner.invoke(
+        app,
+        ["evaluate", str(a), "--against", str(b), "--out", str(tmp_path / "o"), "--bootstrap", "0"],
+    )
     assert res.exit_code == 0, res.output
     comp = json.loads((tmp_path / "o" / "comparison.json").read_text())
     assert {"auc_a", "auc_b", "delong_z", "delong_p", "mcnemar_p"} <= set(comp) and not comp["holm"]
@@ -64,7 +111,9 @@ def test_single_comparison_has_top_level_keys(tmp_path: Path) -> None:
 
 def test_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    pd.DataFrame({"study_id": ["a"], "label": ["normal"], "prob_metastasis": [0.2]}).to_csv(bad, index=False)
+    pd.DataFrame({"study_id": ["a"], "label": ["normal"], "prob_metastasis": [0.2]}).to_csv(
+        bad, index=False
+    )
     res = runner.invoke(app, ["evaluate", str(bad), "--out", str(tmp_path / "o")])
     assert res.exit_code != 0 and "patient_id" in str(res.exception)
     from osteoscan.errors import InputError

@@ -15,12 +15,25 @@ from osteoscan.evaluation.core import evaluate_predictions
 from osteoscan.evaluation.io import Predictions, predictions_from_arrays, read_predictions
 from osteoscan.evaluation.paired import compare_predictions
 from osteoscan.evaluation.statistics import (
-    delong_ci, delong_roc_test, delong_roc_variance, holm_adjust, mcnemar_test,
+    delong_ci,
+    delong_roc_test,
+    delong_roc_variance,
+    holm_adjust,
+    mcnemar_test,
 )
 from osteoscan.evaluation.thresholds import OperatingPoint, ProbabilityCalibrator
 
 __all__ = [
-    "OperatingPoint", "Predictions", "ProbabilityCalibrator", "compare_predictions", "delong_ci",
-    "delong_roc_test", "delong_roc_variance", "evaluate_predictions", "holm_adjust",
-    "mcnemar_test", "predictions_from_arrays", "read_predictions",
+    "OperatingPoint",
+    "Predictions",
+    "ProbabilityCalibrator",
+    "compare_predictions",
+    "delong_ci",
+    "delong_roc_test",
+    "delong_roc_variance",
+    "evaluate_predictions",
+    "holm_adjust",
+    "mcnemar_test",
+    "predictions_from_arrays",
+    "read_predictions",
 ]

@@ -21,7 +21,13 @@ from osteoscan.evaluation.core import evaluate_predictions
 from osteoscan.evaluation.io import Predictions
 from osteoscan.evaluation.paired import compare_pair
 from osteoscan.evaluation.report import (
-    DISCLAIMER, TEMPLATE, _html_table, atomic_write_text, fmt_ci, subgroups_table, write_json,
+    DISCLAIMER,
+    TEMPLATE,
+    _html_table,
+    atomic_write_text,
+    fmt_ci,
+    subgroups_table,
+    write_json,
     write_table,
 )
 from osteoscan.evaluation.statistics import holm_adjust
@@ -43,38 +49,58 @@ def _common(pooled: dict[str, Predictions]) -> dict[str, Predictions]:
 
 def _p_vs_best(pooled: dict[str, Predictions], results: dict[str, dict]) -> tuple[str, dict]:
     aucs = {a: (r.get("auc") or {}).get("value") for a, r in results.items()}
-    best = max(aucs, key=lambda a: -np.inf if aucs[a] is None or not np.isfinite(aucs[a]) else aucs[a])
-    tests = {a: compare_pair(pooled[best], pooled[a], name_a=best, name_b=a)
-             for a in pooled if a != best}
+    best = max(
+        aucs, key=lambda a: -np.inf if aucs[a] is None or not np.isfinite(aucs[a]) else aucs[a]
+    )
+    tests = {
+        a: compare_pair(pooled[best], pooled[a], name_a=best, name_b=a) for a in pooled if a != best
+    }
     have = [a for a, t in tests.items() if t.get("delong_p") is not None]
     for a, p in zip(have, holm_adjust([tests[a]["delong_p"] for a in have]), strict=True):
         tests[a]["delong_p_holm"] = float(p)
     return best, tests
 
 
-def evaluate_set(members: dict[str, list[Predictions]], *, n_boot: int, seed: int,
-                 manifest_dir: Path | None = None, by: tuple[str, ...] = ()) -> dict:
+def evaluate_set(
+    members: dict[str, list[Predictions]],
+    *,
+    n_boot: int,
+    seed: int,
+    manifest_dir: Path | None = None,
+    by: tuple[str, ...] = (),
+) -> dict:
     """Pooled and per-fold figures of every arm on one evaluation set, plus tests vs the best."""
     pooled = _common({arm: pool(folds) for arm, folds in members.items()})
     results = {}
     for arm, pred in pooled.items():
         manifest = load_manifest_for(manifest_dir, pred) if manifest_dir else None
-        cols = tuple(c for c in by if manifest is not None and c in manifest.columns
-                     or c in pred.extra.columns)
-        results[arm] = evaluate_predictions(pred, manifest=manifest, n_boot=n_boot, seed=seed,
-                                            target_sensitivity=None, by=cols)
+        cols = tuple(
+            c
+            for c in by
+            if manifest is not None and c in manifest.columns or c in pred.extra.columns
+        )
+        results[arm] = evaluate_predictions(
+            pred, manifest=manifest, n_boot=n_boot, seed=seed, target_sensitivity=None, by=cols
+        )
     best, tests = _p_vs_best(pooled, results)
     arms = {}
     for arm in pooled:
-        arms[arm] = {"n": pooled[arm].n, "n_folds": len(members[arm]), "pooled": results[arm],
-                     "folds": fold_summary(members[arm]), "vs_best": tests.get(arm)}
+        arms[arm] = {
+            "n": pooled[arm].n,
+            "n_folds": len(members[arm]),
+            "pooled": results[arm],
+            "folds": fold_summary(members[arm]),
+            "vs_best": tests.get(arm),
+        }
     return {"best": best, "arms": arms, "_pooled": pooled}
 
 
 def _mean_sd(entry: dict) -> str:
     if entry.get("mean") is None:
         return "n/a"
-    return f"{entry['mean']:.3f}" + (f" +/- {entry['sd']:.3f}" if entry.get("sd") is not None else "")
+    return f"{entry['mean']:.3f}" + (
+        f" +/- {entry['sd']:.3f}" if entry.get("sd") is not None else ""
+    )
 
 
 def set_table(result: dict) -> pd.DataFrame:
@@ -83,14 +109,22 @@ def set_table(result: dict) -> pd.DataFrame:
     for arm, a in result["arms"].items():
         vs = a["vs_best"] or {}
         p = vs.get("delong_p_holm", vs.get("delong_p"))
-        rows.append({"arm": arm, "n": a["n"], "folds": a["n_folds"],
-                     "auc_pooled": fmt_ci(a["pooled"].get("auc")), "auc_folds": _mean_sd(a["folds"]["auc"]),
-                     "accuracy": fmt_ci(a["pooled"].get("accuracy")),
-                     "sensitivity": fmt_ci(a["pooled"].get("sensitivity")),
-                     "specificity": fmt_ci(a["pooled"].get("specificity")),
-                     "f1": fmt_ci(a["pooled"].get("f1")),
-                     "p_vs_best_holm": "best" if arm == result["best"] else
-                     (f"{p:.4g}" if p is not None else "n/a")})
+        rows.append(
+            {
+                "arm": arm,
+                "n": a["n"],
+                "folds": a["n_folds"],
+                "auc_pooled": fmt_ci(a["pooled"].get("auc")),
+                "auc_folds": _mean_sd(a["folds"]["auc"]),
+                "accuracy": fmt_ci(a["pooled"].get("accuracy")),
+                "sensitivity": fmt_ci(a["pooled"].get("sensitivity")),
+                "specificity": fmt_ci(a["pooled"].get("specificity")),
+                "f1": fmt_ci(a["pooled"].get("f1")),
+                "p_vs_best_holm": "best"
+                if arm == result["best"]
+                else (f"{p:.4g}" if p is not None else "n/a"),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -107,8 +141,9 @@ def _read_yaml(path: Path) -> dict:
     return (yaml.safe_load(path.read_text()) or {}) if path.is_file() else {}
 
 
-def aggregate_folder(folder: str | Path, *, out: str | Path | None = None, n_boot: int = 1000,
-                     seed: int = 0) -> dict:
+def aggregate_folder(
+    folder: str | Path, *, out: str | Path | None = None, n_boot: int = 1000, seed: int = 0
+) -> dict:
     """Aggregate a study folder's prediction files into ``<out>/comparison/``.
 
     Returns:
@@ -121,31 +156,60 @@ def aggregate_folder(folder: str | Path, *, out: str | Path | None = None, n_boo
     failed = sorted(_read_yaml(folder / "failed.yaml"))
     by = tuple((study.get("evaluation") or {}).get("subgroups", ()))
     arms = read_arm_folder(folder / "arms")
-    order = [a["name"] for a in study.get("arms", []) if isinstance(a, dict) and a.get("name") in arms]
+    order = [
+        a["name"] for a in study.get("arms", []) if isinstance(a, dict) and a.get("name") in arms
+    ]
     arms = {name: arms[name] for name in [*order, *sorted(set(arms) - set(order))]}
-    summary: dict = {"name": study.get("name", folder.name),
-                     "protocol": (study.get("protocol") or {}).get("kind", "from files")
-                     if isinstance(study.get("protocol"), dict) else str(study.get("protocol", "from files")),
-                     "sets": {}, "failed": failed, "bootstrap": {"replicates": n_boot, "seed": seed}}
+    summary: dict = {
+        "name": study.get("name", folder.name),
+        "protocol": (study.get("protocol") or {}).get("kind", "from files")
+        if isinstance(study.get("protocol"), dict)
+        else str(study.get("protocol", "from files")),
+        "sets": {},
+        "failed": failed,
+        "bootstrap": {"replicates": n_boot, "seed": seed},
+    }
     sections, figures = [], []
     for set_name in ("internal", "external"):
         members = {a: s[set_name] for a, s in arms.items() if set_name in s}
         if members:
             result = evaluate_set(members, n_boot=n_boot, seed=seed, manifest_dir=folder, by=by)
             summary["sets"][set_name] = result
-            _render_set(set_name, result, result.pop("_pooled"), dest / set_name, summary["name"],
-                        sections, figures)
+            _render_set(
+                set_name,
+                result,
+                result.pop("_pooled"),
+                dest / set_name,
+                summary["name"],
+                sections,
+                figures,
+            )
     primary = summary["sets"].get("internal") or next(iter(summary["sets"].values()))
     summary["arms"] = _display_rows(primary)
     write_json(dest / "summary.json", summary)
-    atomic_write_text(dest / "report.html", TEMPLATE.render(
-        title=f"Comparison: {summary['name']}", disclaimer=DISCLAIMER, figures=figures, sections=sections,
-        summary=f"Protocol {summary['protocol']}; {len(arms)} arms; failed: {', '.join(failed) or 'none'}."))
+    atomic_write_text(
+        dest / "report.html",
+        TEMPLATE.render(
+            title=f"Comparison: {summary['name']}",
+            disclaimer=DISCLAIMER,
+            figures=figures,
+            sections=sections,
+            summary=f"Protocol {summary['protocol']}; {len(arms)} arms; "
+            f"failed: {', '.join(failed) or 'none'}.",
+        ),
+    )
     return summary
 
 
-def _render_set(set_name: str, result: dict, pooled: dict[str, Predictions], dest: Path, name: str,
-                sections: list, figures: list) -> None:
+def _render_set(
+    set_name: str,
+    result: dict,
+    pooled: dict[str, Predictions],
+    dest: Path,
+    name: str,
+    sections: list,
+    figures: list,
+) -> None:
     """Write one evaluation set's tables and ROC overlay; add its HTML parts."""
     table = set_table(result)
     write_table(table, dest / "table", latex=True, caption=f"{name}: {set_name}")
@@ -156,9 +220,15 @@ def _render_set(set_name: str, result: dict, pooled: dict[str, Predictions], des
     fig = plots.roc_figure(pooled, title=f"ROC ({set_name}, pooled)")
     plots.save_figure(fig, dest / "roc.png")
     figures.append((f"ROC {set_name}", plots.figure_to_data_uri(fig)))
-    sections.insert(len(figures) - 1, (set_name, _html_table(table),
-                    "AUC pooled over out-of-fold predictions with 95% CI (DeLong); mean +/- SD "
-                    "over folds; p: DeLong vs the best arm, Holm-adjusted."))
+    sections.insert(
+        len(figures) - 1,
+        (
+            set_name,
+            _html_table(table),
+            "AUC pooled over out-of-fold predictions with 95% CI (DeLong); mean +/- SD "
+            "over folds; p: DeLong vs the best arm, Holm-adjusted.",
+        ),
+    )
 
 
 def _display_rows(result: dict) -> list[dict]:
@@ -166,7 +236,14 @@ def _display_rows(result: dict) -> list[dict]:
     for arm, a in result["arms"].items():
         vs = a["vs_best"] or {}
         p = vs.get("delong_p_holm", vs.get("delong_p"))
-        rows.append({"arm": arm, "auc_pooled_text": fmt_ci(a["pooled"].get("auc")),
-                     "auc_folds_text": _mean_sd(a["folds"]["auc"]),
-                     "p_text": "best" if arm == result["best"] else (f"{p:.4g}" if p is not None else "n/a")})
+        rows.append(
+            {
+                "arm": arm,
+                "auc_pooled_text": fmt_ci(a["pooled"].get("auc")),
+                "auc_folds_text": _mean_sd(a["folds"]["auc"]),
+                "p_text": "best"
+                if arm == result["best"]
+                else (f"{p:.4g}" if p is not None else "n/a"),
+            }
+        )
     return rows

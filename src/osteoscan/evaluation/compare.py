@@ -76,7 +76,8 @@ def _flatten(tree: dict, prefix: str = "") -> list[str]:
         if isinstance(value, dict) and value:
             out += _flatten(value, full)
         else:
-            out.append(f"{full}={yaml.safe_dump(value, default_flow_style=True).strip().removesuffix('...').strip()}")
+            text = yaml.safe_dump(value, default_flow_style=True).strip()
+            out.append(f"{full}={text.removesuffix('...').strip()}")
     return out
 
 
@@ -101,20 +102,35 @@ def parse_study(tree: dict, source: str = "", *, tiny: bool = False) -> Study:
         unknown = set(arm) - {"name", "overrides", "description"}
         if unknown:
             raise ConfigError(f"{source}: arms[{i}] unknown key(s) {sorted(unknown)}")
-        arms.append(Arm(str(arm["name"]), _overrides(arm.get("overrides"), f"arms[{i}]"),
-                        str(arm.get("description", ""))))
+        arms.append(
+            Arm(
+                str(arm["name"]),
+                _overrides(arm.get("overrides"), f"arms[{i}]"),
+                str(arm.get("description", "")),
+            )
+        )
     names = [a.name for a in arms]
     if len(set(names)) != len(names) or any("/" in n for n in names):
         raise ConfigError(f"{source}: arm names must be unique and contain no '/'")
     base = {k: v for k, v in tree.items() if k not in STUDY_KEYS}
-    study = Study(str(tree.get("name", Path(source).stem or "study")), base, tuple(arms),
-                  _overrides(tree.get("tiny"), "tiny") if tiny else (), dict(tree.get("evaluation") or {}),
-                  source)
+    study = Study(
+        str(tree.get("name", Path(source).stem or "study")),
+        base,
+        tuple(arms),
+        _overrides(tree.get("tiny"), "tiny") if tiny else (),
+        dict(tree.get("evaluation") or {}),
+        source,
+    )
     return study
 
 
-def load_study(path: str | Path, *, tiny: bool = False, overrides: list[str] | None = None,
-               arms: list[str] | None = None) -> Study:
+def load_study(
+    path: str | Path,
+    *,
+    tiny: bool = False,
+    overrides: list[str] | None = None,
+    arms: list[str] | None = None,
+) -> Study:
     """Read a study YAML: the shared config sections, ``arms`` and optional ``tiny``/``evaluation``.
 
     Args:
@@ -137,11 +153,17 @@ def load_study(path: str | Path, *, tiny: bool = False, overrides: list[str] | N
     if arms:
         unknown = sorted(set(arms) - {a.name for a in study.arms})
         if unknown:
-            raise ConfigError(f"{path.name}: no arm(s) {unknown} (arms: {[a.name for a in study.arms]})")
+            raise ConfigError(
+                f"{path.name}: no arm(s) {unknown} (arms: {[a.name for a in study.arms]})"
+            )
         study = dataclasses.replace(study, arms=tuple(a for a in study.arms if a.name in arms))
     if overrides:
         study = dataclasses.replace(study, tiny=(*study.tiny, *overrides))
-    manifest = study.base.get("data", {}).get("manifest") if isinstance(study.base.get("data"), dict) else None
+    manifest = (
+        study.base.get("data", {}).get("manifest")
+        if isinstance(study.base.get("data"), dict)
+        else None
+    )
     if manifest and not Path(manifest).is_absolute():
         study.base["data"]["manifest"] = str((path.parent / manifest).resolve())
     return study
@@ -229,8 +251,13 @@ def collect_run_predictions(run_dir: Path, dest: Path, protocol: str = "kfold") 
     return found
 
 
-def run_study(study: Study, out: str | Path, *, trainer: Callable | None = None,
-              on_step: Callable[[int, int, str], None] | None = None) -> dict[str, str]:
+def run_study(
+    study: Study,
+    out: str | Path,
+    *,
+    trainer: Callable | None = None,
+    on_step: Callable[[int, int, str], None] | None = None,
+) -> dict[str, str]:
     """Train every arm on the same studies and gather its predictions under ``out/arms``.
 
     Args:
@@ -268,10 +295,17 @@ def run_study(study: Study, out: str | Path, *, trainer: Callable | None = None,
 
 
 def _write_resolved_study(study: Study, path: Path) -> None:
-    arms = [{"name": a.name, "overrides": list(a.overrides), "description": a.description}
-            for a in study.arms]
-    tree = {"name": study.name, **study.base, "arms": arms, "tiny": list(study.tiny),
-            "evaluation": study.evaluation}
+    arms = [
+        {"name": a.name, "overrides": list(a.overrides), "description": a.description}
+        for a in study.arms
+    ]
+    tree = {
+        "name": study.name,
+        **study.base,
+        "arms": arms,
+        "tiny": list(study.tiny),
+        "evaluation": study.evaluation,
+    }
     atomic_write_text(path, yaml.safe_dump(tree, sort_keys=False))
 
 
@@ -303,9 +337,14 @@ def pool(folds: list[Predictions]) -> Predictions:
         if f.class_names != first.class_names:
             raise InputError(f.source, f"classes {f.class_names} differ from {first.class_names}")
     pooled = Predictions(
-        np.concatenate([f.study_id for f in folds]), np.concatenate([f.patient_id for f in folds]),
-        np.concatenate([f.y for f in folds]), np.vstack([f.prob for f in folds]), first.class_names,
-        str(Path(first.source).parent), pd.concat([f.extra for f in folds], ignore_index=True))
+        np.concatenate([f.study_id for f in folds]),
+        np.concatenate([f.patient_id for f in folds]),
+        np.concatenate([f.y for f in folds]),
+        np.vstack([f.prob for f in folds]),
+        first.class_names,
+        str(Path(first.source).parent),
+        pd.concat([f.extra for f in folds], ignore_index=True),
+    )
     if len(set(pooled.study_id)) != pooled.n:
         raise InputError(first.source, "a study appears in several folds' test predictions")
     return pooled
@@ -319,9 +358,11 @@ def fold_summary(folds: list[Predictions]) -> dict[str, dict]:
     out = {}
     for name in FOLD_METRICS:
         values = np.array([p.get(name, np.nan) for p in per], dtype=float)
-        out[name] = {"mean": float(np.nanmean(values)) if np.isfinite(values).any() else None,
-                     "sd": float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else None,
-                     "values": values.tolist()}
+        out[name] = {
+            "mean": float(np.nanmean(values)) if np.isfinite(values).any() else None,
+            "sd": float(np.nanstd(values, ddof=1)) if np.isfinite(values).sum() > 1 else None,
+            "values": values.tolist(),
+        }
     return out
 
 

@@ -14,10 +14,18 @@ import pandas as pd
 from osteoscan.errors import ConfigError
 from osteoscan.evaluation import metrics as M
 from osteoscan.evaluation.io import (
-    NEGATIVE_CLASS, Predictions, read_card_threshold, read_manifest_columns, read_predictions,
+    NEGATIVE_CLASS,
+    Predictions,
+    read_card_threshold,
+    read_manifest_columns,
+    read_predictions,
 )
 from osteoscan.evaluation.statistics import (
-    DEFAULT_BOOTSTRAP, bootstrap_replicates, delong_ci, patient_codes, percentile_interval,
+    DEFAULT_BOOTSTRAP,
+    bootstrap_replicates,
+    delong_ci,
+    patient_codes,
+    percentile_interval,
 )
 from osteoscan.evaluation.thresholds import OperatingPoint
 
@@ -33,15 +41,22 @@ def _stat_fn(pred: Predictions, threshold: float):
     return lambda w: M.multiclass_metric_matrix(pred.y, pred.prob, w)
 
 
-def metric_block(pred: Predictions, threshold: float, *, n_boot: int, seed: int,
-                 level: float = 0.95) -> dict[str, dict]:
+def metric_block(
+    pred: Predictions, threshold: float, *, n_boot: int, seed: int, level: float = 0.95
+) -> dict[str, dict]:
     """Each figure as {value, ci_low, ci_high, method} (binary AUC: DeLong CI)."""
     out = metric_block_from(_stat_fn(pred, threshold), pred, n_boot=n_boot, seed=seed, level=level)
     if pred.is_binary and 0 < (pred.y == 1).sum() < pred.n:
         auc, low, high = delong_ci(pred.y == 1, pred.score, level)
         boot = out["auc"]
-        out["auc"] = {"value": auc, "ci_low": low, "ci_high": high, "method": DELONG_METHOD,
-                      "bootstrap_ci_low": boot["ci_low"], "bootstrap_ci_high": boot["ci_high"]}
+        out["auc"] = {
+            "value": auc,
+            "ci_low": low,
+            "ci_high": high,
+            "method": DELONG_METHOD,
+            "bootstrap_ci_low": boot["ci_low"],
+            "bootstrap_ci_high": boot["ci_high"],
+        }
     return out
 
 
@@ -64,20 +79,34 @@ def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list[float]):
     return fn
 
 
-def metric_block_from(fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95) -> dict:
+def metric_block_from(
+    fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95
+) -> dict:
     """{name: {value, ci_low, ci_high, method}} for any weight-matrix statistic ``fn``."""
     point = fn(np.ones((1, pred.n)))
     reps = bootstrap_replicates(fn, pred.patient_id, n_boot=n_boot, seed=seed) if n_boot else {}
     out = {}
     for name, value in point.items():
         low, high = percentile_interval(reps[name], level) if n_boot else (np.nan, np.nan)
-        out[name] = {"value": float(np.asarray(value)[0]), "ci_low": low, "ci_high": high,
-                     "method": BOOT_METHOD}
+        out[name] = {
+            "value": float(np.asarray(value)[0]),
+            "ci_low": low,
+            "ci_high": high,
+            "method": BOOT_METHOD,
+        }
     return out
 
 
-def operating_points(pred: Predictions, threshold: float, source: str, *, n_boot: int, seed: int,
-                     target_sensitivity: float | None, target_specificity: float | None) -> list[dict]:
+def operating_points(
+    pred: Predictions,
+    threshold: float,
+    source: str,
+    *,
+    n_boot: int,
+    seed: int,
+    target_sensitivity: float | None,
+    target_specificity: float | None,
+) -> list[dict]:
     """The main threshold, Youden and the target sensitivity/specificity points (binary)."""
     ops = [(source, OperatingPoint(criterion="fixed", threshold=threshold), False)]
     if len(np.unique(pred.y)) < 2:  # no ROC curve to choose a threshold on
@@ -85,19 +114,36 @@ def operating_points(pred: Predictions, threshold: float, source: str, *, n_boot
     else:
         ops.append(("youden", OperatingPoint(criterion="youden"), True))
     if target_sensitivity is not None:
-        ops.append((f"sensitivity>={target_sensitivity:g}",
-                    OperatingPoint(criterion="sensitivity", target=target_sensitivity), True))
+        ops.append(
+            (
+                f"sensitivity>={target_sensitivity:g}",
+                OperatingPoint(criterion="sensitivity", target=target_sensitivity),
+                True,
+            )
+        )
     if target_specificity is not None:
-        ops.append((f"specificity>={target_specificity:g}",
-                    OperatingPoint(criterion="specificity", target=target_specificity), True))
+        ops.append(
+            (
+                f"specificity>={target_specificity:g}",
+                OperatingPoint(criterion="specificity", target=target_specificity),
+                True,
+            )
+        )
     for _, op, _ in ops:
         op.fit(pred.y == 1, pred.score)
     fn = _threshold_stats(pred.y == 1, pred.score, [op.threshold_ for _, op, _ in ops])
     block = metric_block_from(fn, pred, n_boot=n_boot, seed=seed)
-    return [{"name": name, "criterion": op.criterion, "target": op.target, "threshold": op.threshold_,
-             "fit_on_evaluated_data": fitted,
-             "metrics": {k.split(":", 1)[1]: v for k, v in block.items() if k.startswith(f"{i}:")}}
-            for i, (name, op, fitted) in enumerate(ops)]
+    return [
+        {
+            "name": name,
+            "criterion": op.criterion,
+            "target": op.target,
+            "threshold": op.threshold_,
+            "fit_on_evaluated_data": fitted,
+            "metrics": {k.split(":", 1)[1]: v for k, v in block.items() if k.startswith(f"{i}:")},
+        }
+        for i, (name, op, fitted) in enumerate(ops)
+    ]
 
 
 def calibration(pred: Predictions, n_bins: int = M.N_CALIBRATION_BINS) -> dict:
@@ -107,11 +153,22 @@ def calibration(pred: Predictions, n_bins: int = M.N_CALIBRATION_BINS) -> dict:
     else:
         outcome, conf = (pred.prob.argmax(1) == pred.y).astype(int), pred.prob.max(1)
     bins = np.clip((conf * n_bins).astype(int), 0, n_bins - 1)
-    rows = [{"bin_low": b / n_bins, "bin_high": (b + 1) / n_bins, "count": int((bins == b).sum()),
-             "mean_predicted": float(conf[bins == b].mean()),
-             "observed": float(outcome[bins == b].mean())} for b in range(n_bins) if (bins == b).any()]
-    return {"n_bins": n_bins, "target": "positive class" if pred.is_binary else "top class",
-            "bins": rows}
+    rows = [
+        {
+            "bin_low": b / n_bins,
+            "bin_high": (b + 1) / n_bins,
+            "count": int((bins == b).sum()),
+            "mean_predicted": float(conf[bins == b].mean()),
+            "observed": float(outcome[bins == b].mean()),
+        }
+        for b in range(n_bins)
+        if (bins == b).any()
+    ]
+    return {
+        "n_bins": n_bins,
+        "target": "positive class" if pred.is_binary else "top class",
+        "bins": rows,
+    }
 
 
 def per_class(pred: Predictions) -> dict:
@@ -121,8 +178,12 @@ def per_class(pred: Predictions) -> dict:
     for k, name in enumerate(pred.class_names):
         y = pred.y == k
         c = called == k
-        row = {key: float(v) for key, v in M.counts_to_metrics(
-            np.sum(y & c), np.sum(~y & c), np.sum(y & ~c), np.sum(~y & ~c)).items()}
+        row = {
+            key: float(v)
+            for key, v in M.counts_to_metrics(
+                np.sum(y & c), np.sum(~y & c), np.sum(y & ~c), np.sum(~y & ~c)
+            ).items()
+        }
         row["n"] = int(y.sum())
         if 0 < y.sum() < pred.n:
             auc, low, high = delong_ci(y, pred.prob[:, k])
@@ -140,8 +201,14 @@ def _binary_collapse(pred: Predictions) -> Predictions | None:
     if pred.is_binary or k is None:
         return None
     score = 1.0 - pred.prob[:, k]
-    return Predictions(pred.study_id, pred.patient_id, (pred.y != k).astype(int),
-                       np.column_stack([1 - score, score]), (NEGATIVE_CLASS, "abnormal"), pred.source)
+    return Predictions(
+        pred.study_id,
+        pred.patient_id,
+        (pred.y != k).astype(int),
+        np.column_stack([1 - score, score]),
+        (NEGATIVE_CLASS, "abnormal"),
+        pred.source,
+    )
 
 
 def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tuple[float, str]:
@@ -159,12 +226,20 @@ def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tupl
 
 def _header(pred: Predictions, thr: float, source: str, n_boot: int, seed: int) -> dict:
     return {
-        "source": pred.source, "n": pred.n, "n_patients": patient_codes(pred.patient_id)[1],
+        "source": pred.source,
+        "n": pred.n,
+        "n_patients": patient_codes(pred.patient_id)[1],
         "class_names": list(pred.class_names),
         "class_counts": {c: int((pred.y == k).sum()) for k, c in enumerate(pred.class_names)},
-        "threshold": thr if pred.is_binary else None, "threshold_source": source,
-        "bootstrap": {"replicates": n_boot, "seed": seed, "unit": "patient", "interval": "percentile",
-                      "level": 0.95},
+        "threshold": thr if pred.is_binary else None,
+        "threshold_source": source,
+        "bootstrap": {
+            "replicates": n_boot,
+            "seed": seed,
+            "unit": "patient",
+            "interval": "percentile",
+            "level": 0.95,
+        },
     }
 
 
@@ -212,8 +287,14 @@ def evaluate_predictions(
     result["calibration"] = calibration(pred)
     if pred.is_binary:
         result["operating_points"] = operating_points(
-            pred, thr, source, n_boot=n_boot, seed=seed,
-            target_sensitivity=target_sensitivity, target_specificity=target_specificity)
+            pred,
+            thr,
+            source,
+            n_boot=n_boot,
+            seed=seed,
+            target_sensitivity=target_sensitivity,
+            target_specificity=target_specificity,
+        )
     else:
         result["operating_points"] = []
         result["per_class"] = per_class(pred)
@@ -222,6 +303,10 @@ def evaluate_predictions(
             result["binary_collapse"] = metric_block(collapsed, 0.5, n_boot=n_boot, seed=seed)
     frame = None
     if manifest is not None:
-        frame = manifest if isinstance(manifest, pd.DataFrame) else read_manifest_columns(manifest, pred)
+        frame = (
+            manifest
+            if isinstance(manifest, pd.DataFrame)
+            else read_manifest_columns(manifest, pred)
+        )
     result["subgroups"] = subgroup_tables(pred, frame, thr, by=by, n_boot=n_boot, seed=seed)
     return result

@@ -79,9 +79,20 @@ class Predictions:
     def take(self, index: np.ndarray) -> Predictions:
         """The rows at integer positions ``index`` (in that order)."""
         index = np.asarray(index, dtype=int)
-        extra = self.extra.iloc[index].reset_index(drop=True) if len(self.extra) == self.n else self.extra
-        return Predictions(self.study_id[index], self.patient_id[index], self.y[index],
-                           self.prob[index], self.class_names, self.source, extra)
+        extra = (
+            self.extra.iloc[index].reset_index(drop=True)
+            if len(self.extra) == self.n
+            else self.extra
+        )
+        return Predictions(
+            self.study_id[index],
+            self.patient_id[index],
+            self.y[index],
+            self.prob[index],
+            self.class_names,
+            self.source,
+            extra,
+        )
 
 
 def predictions_from_arrays(
@@ -105,7 +116,9 @@ def predictions_from_arrays(
         prob = np.column_stack([1.0 - prob, prob])
     k = prob.shape[1]
     if class_names is None:
-        class_names = (NEGATIVE_CLASS, POSITIVE_CLASS) if k == 2 else tuple(f"c{i}" for i in range(k))
+        class_names = (
+            (NEGATIVE_CLASS, POSITIVE_CLASS) if k == 2 else tuple(f"c{i}" for i in range(k))
+        )
     n = len(y)
     sid = np.asarray(study_id if study_id is not None else [f"s{i}" for i in range(n)], dtype=str)
     pid = np.asarray(patient_id if patient_id is not None else sid, dtype=str)
@@ -115,11 +128,15 @@ def predictions_from_arrays(
 def _class_columns(df: pd.DataFrame, path: Path) -> tuple[tuple[str, ...], list[str]]:
     cols = [c for c in df.columns if c.startswith("prob_")]
     if not cols:
-        raise InputError(path, "no probability columns (expected prob_<class>, e.g. prob_metastasis)")
-    names = tuple(c[len("prob_"):] for c in cols)
+        raise InputError(
+            path, "no probability columns (expected prob_<class>, e.g. prob_metastasis)"
+        )
+    names = tuple(c[len("prob_") :] for c in cols)
     if len(cols) == 1:
         if names[0] != POSITIVE_CLASS:
-            raise InputError(path, f"a single probability column must be prob_{POSITIVE_CLASS}, got {cols[0]}")
+            raise InputError(
+                path, f"a single probability column must be prob_{POSITIVE_CLASS}, got {cols[0]}"
+            )
         return (NEGATIVE_CLASS, POSITIVE_CLASS), cols
     return names, cols
 
@@ -128,7 +145,9 @@ def _check_probabilities(prob: np.ndarray, df: pd.DataFrame, cols: list[str], pa
     bad = ~np.isfinite(prob).all(axis=1)
     if bad.any():
         ids = ", ".join(df["study_id"].astype(str)[bad].head(5))
-        raise InputError(path, f"{int(bad.sum())} row(s) with missing/non-numeric probabilities (study {ids})")
+        raise InputError(
+            path, f"{int(bad.sum())} row(s) with missing/non-numeric probabilities (study {ids})"
+        )
     if (prob < 0).any() or (prob > 1).any():
         raise InputError(path, f"probabilities outside [0, 1] in columns {', '.join(cols)}")
     if len(cols) > 1:
@@ -142,7 +161,9 @@ def _labels(df: pd.DataFrame, names: tuple[str, ...], path: Path) -> np.ndarray:
     labels = df["label"]
     if labels.isna().any() or (labels.astype(str).str.strip() == "").any():
         missing = df["study_id"].astype(str)[labels.isna() | (labels.astype(str).str.strip() == "")]
-        raise InputError(path, f"{len(missing)} row(s) without a label (study {', '.join(missing.head(5))})")
+        raise InputError(
+            path, f"{len(missing)} row(s) without a label (study {', '.join(missing.head(5))})"
+        )
     index = {n: i for i, n in enumerate(names)}
     text = labels.astype(str).str.strip()
     unknown = sorted(set(text) - set(index))
@@ -189,8 +210,13 @@ def read_predictions(path: str | Path) -> Predictions:
     extra = df.drop(columns=[*REQUIRED_COLUMNS, *cols]).reset_index(drop=True)
     logger.debug("read %d predictions (%d classes) from %s", len(df), len(names), path)
     return Predictions(
-        df["study_id"].to_numpy(dtype=str), df["patient_id"].to_numpy(dtype=str), y, prob,
-        names, str(path), extra,
+        df["study_id"].to_numpy(dtype=str),
+        df["patient_id"].to_numpy(dtype=str),
+        y,
+        prob,
+        names,
+        str(path),
+        extra,
     )
 
 
@@ -242,6 +268,10 @@ def read_card_threshold(path: str | Path) -> float | None:
     value = card["threshold"]
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not 0.0 <= float(value) <= 1.0
+    ):
         raise InputError(path, f"no numeric 'threshold' in 0..1 (got {value!r})")
     return float(value)

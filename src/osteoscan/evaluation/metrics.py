@@ -20,12 +20,30 @@ import numpy as np
 N_CALIBRATION_BINS = 10
 
 BINARY_METRICS = (
-    "auc", "accuracy", "balanced_accuracy", "sensitivity", "specificity", "precision",
-    "npv", "f1", "brier", "ece",
+    "auc",
+    "accuracy",
+    "balanced_accuracy",
+    "sensitivity",
+    "specificity",
+    "precision",
+    "npv",
+    "f1",
+    "brier",
+    "ece",
 )
 MULTICLASS_METRICS = (
-    "auc", "auc_macro", "auc_micro", "accuracy", "balanced_accuracy", "sensitivity",
-    "specificity", "precision", "npv", "f1", "brier", "ece",
+    "auc",
+    "auc_macro",
+    "auc_micro",
+    "accuracy",
+    "balanced_accuracy",
+    "sensitivity",
+    "specificity",
+    "precision",
+    "npv",
+    "f1",
+    "brier",
+    "ece",
 )
 
 
@@ -124,16 +142,25 @@ def binary_metric_matrix(
     w = np.atleast_2d(np.asarray(w, dtype=float))
     called = score >= threshold
     onehot = _bin_onehot(score, N_CALIBRATION_BINS)
-    design = np.column_stack([y & called, ~y & called, y & ~called, ~y & ~called,
-                              (score - y) ** 2, np.ones(len(y)), onehot * y[:, None],
-                              onehot * score[:, None]])
+    design = np.column_stack(
+        [
+            y & called,
+            ~y & called,
+            y & ~called,
+            ~y & ~called,
+            (score - y) ** 2,
+            np.ones(len(y)),
+            onehot * y[:, None],
+            onehot * score[:, None],
+        ]
+    )
     sums = w @ design
     tp, fp, fn, tn, sq, total = (sums[:, i] for i in range(6))
     out = counts_to_metrics(tp, fp, fn, tn)
     out["auc"] = weighted_auc(y, score, w)
     out["brier"] = _div(sq, total)
     k = N_CALIBRATION_BINS
-    out["ece"] = _div(np.abs(sums[:, 6:6 + k] - sums[:, 6 + k:]).sum(axis=1), total)
+    out["ece"] = _div(np.abs(sums[:, 6 : 6 + k] - sums[:, 6 + k :]).sum(axis=1), total)
     return {name: out[name] for name in BINARY_METRICS}
 
 
@@ -151,14 +178,18 @@ def _macro(cm: np.ndarray, k: int) -> dict[str, np.ndarray]:
     called = cm.sum(axis=1)
     total = cm.sum(axis=(1, 2))[:, None]
     per = counts_to_metrics(tp, called - tp, support - tp, total - support - called + tp)
-    out = {name: _nanmean(per[name], axis=1) for name in
-           ("sensitivity", "specificity", "precision", "npv", "f1")}
+    out = {
+        name: _nanmean(per[name], axis=1)
+        for name in ("sensitivity", "specificity", "precision", "npv", "f1")
+    }
     out["accuracy"] = _div(tp.sum(axis=1), total[:, 0])
     out["balanced_accuracy"] = out["sensitivity"]
     return out
 
 
-def multiclass_metric_matrix(y: np.ndarray, prob: np.ndarray, w: np.ndarray) -> dict[str, np.ndarray]:
+def multiclass_metric_matrix(
+    y: np.ndarray, prob: np.ndarray, w: np.ndarray
+) -> dict[str, np.ndarray]:
     """All multi-class figures (:data:`MULTICLASS_METRICS`) for every weight row.
 
     The predicted class is the argmax. Sensitivity, specificity, precision, NPV and F1 are
@@ -227,7 +258,9 @@ def npv_score(y: np.ndarray, called: np.ndarray) -> float:
     return float(_div(np.sum(~y & ~called), np.sum(~called)))
 
 
-def expected_calibration_error(y: np.ndarray, prob: np.ndarray, n_bins: int = N_CALIBRATION_BINS) -> float:
+def expected_calibration_error(
+    y: np.ndarray, prob: np.ndarray, n_bins: int = N_CALIBRATION_BINS
+) -> float:
     """ECE of binary probabilities with ``n_bins`` equal-width bins (lower is better)."""
     return float(weighted_ece(y, prob, np.ones((1, len(y))), n_bins)[0])
 

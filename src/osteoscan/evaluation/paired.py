@@ -27,8 +27,11 @@ def align(a: Predictions, b: Predictions) -> tuple[Predictions, Predictions]:
         InputError: no common study, different classes, or a study labelled differently.
     """
     if a.class_names != b.class_names:
-        raise InputError(b.source or None, f"classes {list(b.class_names)} differ from "
-                         f"{list(a.class_names)} in {a.source or 'the reference'}")
+        raise InputError(
+            b.source or None,
+            f"classes {list(b.class_names)} differ from "
+            f"{list(a.class_names)} in {a.source or 'the reference'}",
+        )
     common = np.isin(a.study_id, b.study_id)
     if not common.any():
         raise InputError(b.source or None, "no study in common with the reference predictions")
@@ -39,8 +42,11 @@ def align(a: Predictions, b: Predictions) -> tuple[Predictions, Predictions]:
     b2 = b.take(np.array([index[s] for s in a2.study_id]))
     bad = a2.y != b2.y
     if bad.any():
-        raise InputError(b.source or None, f"study {a2.study_id[bad][0]} has label "
-                         f"{b.class_names[b2.y[bad][0]]}, the reference says {a.class_names[a2.y[bad][0]]}")
+        raise InputError(
+            b.source or None,
+            f"study {a2.study_id[bad][0]} has label "
+            f"{b.class_names[b2.y[bad][0]]}, the reference says {a.class_names[a2.y[bad][0]]}",
+        )
     return a2, b2
 
 
@@ -60,8 +66,15 @@ def _correct(p: Predictions, threshold: float) -> np.ndarray:
     return p.prob.argmax(axis=1) == p.y
 
 
-def compare_pair(a: Predictions, b: Predictions, *, name_a: str = "A", name_b: str = "B",
-                 threshold_a: float = 0.5, threshold_b: float = 0.5) -> dict:
+def compare_pair(
+    a: Predictions,
+    b: Predictions,
+    *,
+    name_a: str = "A",
+    name_b: str = "B",
+    threshold_a: float = 0.5,
+    threshold_b: float = 0.5,
+) -> dict:
     """DeLong and McNemar tests of model B against model A on their common studies."""
     a, b = align(a, b)
     row: dict = {"model_a": name_a, "model_b": name_b, "n": a.n}
@@ -70,16 +83,29 @@ def compare_pair(a: Predictions, b: Predictions, *, name_a: str = "A", name_b: s
         row.update(delong_roc_test(sa[0], sa[1], sb[1]))
     ca, cb = _correct(a, threshold_a), _correct(b, threshold_b)
     mc = mcnemar_test(ca, cb)
-    row.update({"accuracy_a": float(ca.mean()), "accuracy_b": float(cb.mean()),
-                "threshold_a": threshold_a if a.is_binary else None,
-                "threshold_b": threshold_b if b.is_binary else None,
-                "mcnemar_b": mc["b"], "mcnemar_c": mc["c"], "mcnemar_statistic": mc["statistic"],
-                "mcnemar_p": mc["p"], "mcnemar_method": mc["method"]})
+    row.update(
+        {
+            "accuracy_a": float(ca.mean()),
+            "accuracy_b": float(cb.mean()),
+            "threshold_a": threshold_a if a.is_binary else None,
+            "threshold_b": threshold_b if b.is_binary else None,
+            "mcnemar_b": mc["b"],
+            "mcnemar_c": mc["c"],
+            "mcnemar_statistic": mc["statistic"],
+            "mcnemar_p": mc["p"],
+            "mcnemar_method": mc["method"],
+        }
+    )
     return row
 
 
-def compare_predictions(reference: Predictions, others: dict[str, Predictions], *,
-                        name: str = "A", thresholds: dict[str, float] | None = None) -> dict:
+def compare_predictions(
+    reference: Predictions,
+    others: dict[str, Predictions],
+    *,
+    name: str = "A",
+    thresholds: dict[str, float] | None = None,
+) -> dict:
     """Compare a reference model with one or more others (``comparison.json`` content).
 
     Args:
@@ -94,9 +120,17 @@ def compare_predictions(reference: Predictions, others: dict[str, Predictions], 
         also copied to the top level.
     """
     thresholds = thresholds or {}
-    rows = [compare_pair(reference, pred, name_a=name, name_b=other,
-                         threshold_a=thresholds.get(name, 0.5), threshold_b=thresholds.get(other, 0.5))
-            for other, pred in others.items()]
+    rows = [
+        compare_pair(
+            reference,
+            pred,
+            name_a=name,
+            name_b=other,
+            threshold_a=thresholds.get(name, 0.5),
+            threshold_b=thresholds.get(other, 0.5),
+        )
+        for other, pred in others.items()
+    ]
     holm = len(rows) > 1
     if holm:
         for key in ("delong_p", "mcnemar_p"):

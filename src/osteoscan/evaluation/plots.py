@@ -59,13 +59,21 @@ def pr_figure(pred: Predictions, title: str = "Precision-recall") -> Figure:
             continue
         precision, recall, _ = precision_recall_curve(y, score)
         ax.plot(recall, precision, lw=1.5, label=f"{label} (prevalence {y.mean():.2f})")
-    ax.set(xlabel="recall (sensitivity)", ylabel="precision (PPV)", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.set(
+        xlabel="recall (sensitivity)",
+        ylabel="precision (PPV)",
+        title=title,
+        xlim=(0, 1),
+        ylim=(0, 1.01),
+    )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="lower left", fontsize=7)
     return fig
 
 
-def reliability_figure(calibration: dict, ece: float | None = None, title: str = "Calibration") -> Figure:
+def reliability_figure(
+    calibration: dict, ece: float | None = None, title: str = "Calibration"
+) -> Figure:
     """Reliability diagram from ``metrics.json['calibration']`` with bin counts below."""
     fig = Figure(figsize=SIZE, layout="constrained")
     ax, hist = fig.subplots(2, 1, height_ratios=(3, 1), sharex=True)
@@ -77,20 +85,31 @@ def reliability_figure(calibration: dict, ece: float | None = None, title: str =
     suffix = f" (ECE {ece:.3f})" if ece is not None and np.isfinite(ece) else ""
     ax.set(ylabel="observed frequency", title=title + suffix, ylim=(0, 1.01))
     width = 1.0 / calibration["n_bins"]
-    hist.bar([b["bin_low"] for b in bins], [b["count"] for b in bins], width=width, align="edge",
-             color="0.5")
-    hist.set(xlabel=f"predicted probability ({calibration['target']})", ylabel="studies", xlim=(0, 1))
+    hist.bar(
+        [b["bin_low"] for b in bins],
+        [b["count"] for b in bins],
+        width=width,
+        align="edge",
+        color="0.5",
+    )
+    hist.set(
+        xlabel=f"predicted probability ({calibration['target']})", ylabel="studies", xlim=(0, 1)
+    )
     return fig
 
 
-def confusion_figure(matrix: list[list[int]], class_names: list[str], title: str = "Confusion matrix") -> Figure:
+def confusion_figure(
+    matrix: list[list[int]], class_names: list[str], title: str = "Confusion matrix"
+) -> Figure:
     """Confusion matrix heat map, true classes in rows."""
     cm = np.asarray(matrix)
     fig = Figure(figsize=SIZE, layout="constrained")
     ax = fig.add_subplot()
     ax.imshow(cm, cmap="Blues")
     for (i, j), v in np.ndenumerate(cm):
-        ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+        ax.text(
+            j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black"
+        )
     ticks = np.arange(len(class_names))
     ax.set_xticks(ticks, class_names, rotation=30, ha="right")
     ax.set_yticks(ticks, class_names)

@@ -75,8 +75,11 @@ def _is_metric(v) -> bool:
 
 def metrics_table(result: dict) -> pd.DataFrame:
     """One row per figure: metric, value, ci_low, ci_high, method."""
-    rows = [{"metric": k, **{f: v.get(f) for f in ("value", "ci_low", "ci_high", "method")}}
-            for k, v in result.items() if _is_metric(v)]
+    rows = [
+        {"metric": k, **{f: v.get(f) for f in ("value", "ci_low", "ci_high", "method")}}
+        for k, v in result.items()
+        if _is_metric(v)
+    ]
     return pd.DataFrame(rows, columns=["metric", "value", "ci_low", "ci_high", "method"])
 
 
@@ -84,8 +87,11 @@ def operating_points_table(result: dict) -> pd.DataFrame:
     """One row per operating point: threshold and figures with CIs as text."""
     rows = []
     for op in result.get("operating_points", []):
-        row = {"operating_point": op["name"], "threshold": round(op["threshold"], 4),
-               "fit_on_evaluated_data": op["fit_on_evaluated_data"]}
+        row = {
+            "operating_point": op["name"],
+            "threshold": round(op["threshold"], 4),
+            "fit_on_evaluated_data": op["fit_on_evaluated_data"],
+        }
         row.update({k: fmt_ci(v) for k, v in op["metrics"].items()})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -97,10 +103,19 @@ def subgroups_table(result: dict) -> pd.DataFrame:
     for table, spec in result.get("subgroups", {}).items():
         for group, g in spec["groups"].items():
             m = g["metrics"]
-            rows.append({"table": table, "group": group, "n": g["n"], "n_patients": g["n_patients"],
-                         "n_positive": g["n_positive"], "auc": fmt_ci(m.get("auc")),
-                         "sensitivity": fmt_ci(m.get("sensitivity")),
-                         "specificity": fmt_ci(m.get("specificity")), "accuracy": fmt_ci(m.get("accuracy"))})
+            rows.append(
+                {
+                    "table": table,
+                    "group": group,
+                    "n": g["n"],
+                    "n_patients": g["n_patients"],
+                    "n_positive": g["n_positive"],
+                    "auc": fmt_ci(m.get("auc")),
+                    "sensitivity": fmt_ci(m.get("sensitivity")),
+                    "specificity": fmt_ci(m.get("specificity")),
+                    "accuracy": fmt_ci(m.get("accuracy")),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -119,33 +134,46 @@ def to_latex(df: pd.DataFrame, caption: str = "") -> str:
     if df.empty:
         return "% empty table\n"
     p_cols = [c for c in df.columns if str(c).endswith(("_p", "_p_holm"))]
-    styler = (df.style.hide(axis="index").format(precision=3, escape="latex")
-              .format("{:.3g}", subset=p_cols, na_rep="")
-              .format_index(escape="latex", axis=1))
+    styler = (
+        df.style.hide(axis="index")
+        .format(precision=3, escape="latex")
+        .format("{:.3g}", subset=p_cols, na_rep="")
+        .format_index(escape="latex", axis=1)
+    )
     caption = caption.replace("%", r"\%") if caption else None
     return styler.to_latex(hrules=True, caption=caption)
 
 
-def write_table(df: pd.DataFrame, stem: Path, *, latex: bool = False, caption: str = "") -> list[Path]:
+def write_table(
+    df: pd.DataFrame, stem: Path, *, latex: bool = False, caption: str = ""
+) -> list[Path]:
     """Write ``stem``.csv and .md (and .tex when asked), atomically."""
-    paths = [atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False)),
-             atomic_write_text(stem.with_suffix(".md"), to_markdown(df))]
+    paths = [
+        atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False)),
+        atomic_write_text(stem.with_suffix(".md"), to_markdown(df)),
+    ]
     if latex:
         paths.append(atomic_write_text(stem.with_suffix(".tex"), to_latex(df, caption)))
     return paths
 
 
-TEMPLATE = jinja2.Template("""<!doctype html>
+TEMPLATE = jinja2.Template(
+    """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1100px}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}td,th{border:1px solid #ccc;padding:3px 8px}
-th{background:#f0f0f0}.figs img{width:360px;margin:4px}.note{color:#555;font-size:.9em}</style></head>
+table{border-collapse:collapse;margin:1em 0;font-size:.9em}
+td,th{border:1px solid #ccc;padding:3px 8px}th{background:#f0f0f0}
+.figs img{width:360px;margin:4px}.note{color:#555;font-size:.9em}</style></head>
 <body><h1>{{ title }}</h1><p class="note">{{ disclaimer }}</p>
 <p>{{ summary }}</p>
-<div class="figs">{% for name, uri in figures %}<img alt="{{ name }}" src="{{ uri }}">{% endfor %}</div>
-{% for heading, html, note in sections %}<h2>{{ heading }}</h2>{% if note %}<p class="note">{{ note }}</p>{% endif %}
+<div class="figs">{% for name, uri in figures %}
+<img alt="{{ name }}" src="{{ uri }}">{% endfor %}</div>
+{% for heading, html, note in sections %}<h2>{{ heading }}</h2>
+{% if note %}<p class="note">{{ note }}</p>{% endif %}
 {{ html }}{% endfor %}
-</body></html>""", autoescape=False)
+</body></html>""",
+    autoescape=False,
+)
 
 
 def _html_table(df: pd.DataFrame) -> str:
@@ -154,61 +182,122 @@ def _html_table(df: pd.DataFrame) -> str:
     return df.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a", escape=True)
 
 
-def _figures(result: dict, pred: Predictions, others: dict[str, Predictions] | None, name: str) -> list:
-    figs = [("ROC", plots.roc_figure({name: pred, **others} if others else pred)),
-            ("Precision-recall", plots.pr_figure(pred)),
-            ("Calibration", plots.reliability_figure(result["calibration"], (result.get("ece") or {}).get("value"))),
-            ("Confusion", plots.confusion_figure(result["confusion_matrix"], result["class_names"]))]
+def _figures(
+    result: dict, pred: Predictions, others: dict[str, Predictions] | None, name: str
+) -> list:
+    figs = [
+        ("ROC", plots.roc_figure({name: pred, **others} if others else pred)),
+        ("Precision-recall", plots.pr_figure(pred)),
+        (
+            "Calibration",
+            plots.reliability_figure(result["calibration"], (result.get("ece") or {}).get("value")),
+        ),
+        ("Confusion", plots.confusion_figure(result["confusion_matrix"], result["class_names"])),
+    ]
     return [(name, plots.figure_to_data_uri(fig)) for name, fig in figs]
 
 
-def render_html(result: dict, pred: Predictions, comparison: dict | None = None,
-                others: dict[str, Predictions] | None = None) -> str:
+def render_html(
+    result: dict,
+    pred: Predictions,
+    comparison: dict | None = None,
+    others: dict[str, Predictions] | None = None,
+) -> str:
     """The self-contained HTML report."""
     thr = result.get("threshold")
-    summary = (f"{result['n']} studies from {result['n_patients']} patients; classes "
-               f"{result['class_counts']}; " + (f"threshold {thr:.3g} ({result['threshold_source']}); "
-                                                  if thr is not None else "")
-               + f"95% CIs: {result['bootstrap']['replicates']} patient-bootstrap replicates "
-               "(percentile), DeLong for the AUC.")
-    sections = [("Metrics", _html_table(metrics_table(result)), ""),
-                ("Operating points", _html_table(operating_points_table(result)),
-                 "Points marked fit_on_evaluated_data chose their threshold on these same studies: "
-                 "their figures are optimistic."),
-                ("Subgroups", _html_table(subgroups_table(result)),
-                 "Burden groups: positives with that lesion count plus all negatives.")]
+    summary = (
+        f"{result['n']} studies from {result['n_patients']} patients; classes "
+        f"{result['class_counts']}; "
+        + (f"threshold {thr:.3g} ({result['threshold_source']}); " if thr is not None else "")
+        + f"95% CIs: {result['bootstrap']['replicates']} patient-bootstrap replicates "
+        "(percentile), DeLong for the AUC."
+    )
+    sections = [
+        ("Metrics", _html_table(metrics_table(result)), ""),
+        (
+            "Operating points",
+            _html_table(operating_points_table(result)),
+            "Points marked fit_on_evaluated_data chose their threshold on these same studies: "
+            "their figures are optimistic.",
+        ),
+        (
+            "Subgroups",
+            _html_table(subgroups_table(result)),
+            "Burden groups: positives with that lesion count plus all negatives.",
+        ),
+    ]
     if comparison:
-        sections.append(("Paired comparisons", _html_table(comparison_table(comparison)),
-                         "DeLong test for correlated AUCs; McNemar for accuracy at each model's threshold."))
-    return TEMPLATE.render(title=f"Evaluation: {Path(result.get('source') or 'predictions').name}",
-                           disclaimer=DISCLAIMER, summary=summary, sections=sections,
-                           figures=_figures(result, pred, others, (comparison or {}).get("reference", "A")))
+        sections.append(
+            (
+                "Paired comparisons",
+                _html_table(comparison_table(comparison)),
+                "DeLong test for correlated AUCs; McNemar for accuracy at each model's threshold.",
+            )
+        )
+    return TEMPLATE.render(
+        title=f"Evaluation: {Path(result.get('source') or 'predictions').name}",
+        disclaimer=DISCLAIMER,
+        summary=summary,
+        sections=sections,
+        figures=_figures(result, pred, others, (comparison or {}).get("reference", "A")),
+    )
 
 
 def comparison_table(comparison: dict) -> pd.DataFrame:
     """One row per paired comparison in ``comparison.json``."""
-    cols = ["model_a", "model_b", "n", "auc_a", "auc_b", "auc_diff", "diff_ci_low", "diff_ci_high",
-            "delong_z", "delong_p", "delong_p_holm", "accuracy_a", "accuracy_b", "mcnemar_p",
-            "mcnemar_method", "mcnemar_p_holm"]
+    cols = [
+        "model_a",
+        "model_b",
+        "n",
+        "auc_a",
+        "auc_b",
+        "auc_diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "delong_z",
+        "delong_p",
+        "delong_p_holm",
+        "accuracy_a",
+        "accuracy_b",
+        "mcnemar_p",
+        "mcnemar_method",
+        "mcnemar_p_holm",
+    ]
     rows = [{c: r.get(c) for c in cols} for r in comparison.get("comparisons", [])]
     return pd.DataFrame(rows, columns=cols).dropna(axis=1, how="all")
 
 
-def write_evaluation(result: dict, pred: Predictions, out_dir: str | Path, *,
-                     comparison: dict | None = None, others: dict[str, Predictions] | None = None) -> list[Path]:
+def write_evaluation(
+    result: dict,
+    pred: Predictions,
+    out_dir: str | Path,
+    *,
+    comparison: dict | None = None,
+    others: dict[str, Predictions] | None = None,
+) -> list[Path]:
     """Write metrics.json, the tables, report.html (and comparison.json) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_json(out / "metrics.json", result)]
-    written += write_table(metrics_table(result), out / "metrics", latex=True, caption="Metrics (95% CI)")
+    written += write_table(
+        metrics_table(result), out / "metrics", latex=True, caption="Metrics (95% CI)"
+    )
     if result.get("operating_points"):
         written += write_table(operating_points_table(result), out / "operating_points")
     if result.get("subgroups"):
-        written += write_table(subgroups_table(result), out / "subgroups", latex=True, caption="Subgroups")
+        written += write_table(
+            subgroups_table(result), out / "subgroups", latex=True, caption="Subgroups"
+        )
     if comparison:
         written.append(write_json(out / "comparison.json", comparison))
-        written += write_table(comparison_table(comparison), out / "comparison", latex=True,
-                               caption="Paired comparisons")
-    written.append(atomic_write_text(out / "report.html", render_html(result, pred, comparison, others)))
+        written += write_table(
+            comparison_table(comparison),
+            out / "comparison",
+            latex=True,
+            caption="Paired comparisons",
+        )
+    written.append(
+        atomic_write_text(out / "report.html", render_html(result, pred, comparison, others))
+    )
     logger.info("wrote %d files to %s", len(written), out)
     return written

@@ -94,7 +94,9 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[fl
 
 
 # ----------------------------------------------------------------------------- DeLong
-def _structural_components(y: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _structural_components(
+    y: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """AUCs and DeLong placements (Sun & Xu 2014) for (k, n) scores.
 
     Returns:
@@ -144,7 +146,9 @@ def delong_roc_variance(y_true: np.ndarray, y_score: np.ndarray) -> tuple[float,
     return float(aucs[0]), float(cov[0, 0])
 
 
-def delong_ci(y_true: np.ndarray, y_score: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+def delong_ci(
+    y_true: np.ndarray, y_score: np.ndarray, level: float = 0.95
+) -> tuple[float, float, float]:
     """AUC with its DeLong normal-approximation interval, clipped to [0, 1] like pROC.
 
     Returns:
@@ -169,7 +173,8 @@ def delong_roc_test(
 
     Example:
         >>> y = np.array([0, 0, 0, 1, 1, 1])
-        >>> r = delong_roc_test(y, np.array([.1, .2, .3, .4, .5, .6]), np.array([.1, .5, .3, .4, .2, .6]))
+        >>> a, b = np.array([.1, .2, .3, .4, .5, .6]), np.array([.1, .5, .3, .4, .2, .6])
+        >>> r = delong_roc_test(y, a, b)
         >>> r["auc_a"], round(r["auc_b"], 3)
         (1.0, 0.667)
     """
@@ -183,10 +188,16 @@ def delong_roc_test(
         p = float(2.0 * stats.norm.sf(abs(z)))
     half = stats.norm.ppf(1.0 - (1.0 - level) / 2.0) * np.sqrt(max(var, 0.0))
     return {
-        "auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "auc_diff": float(diff),
-        "var_a": float(cov[0, 0]), "var_b": float(cov[1, 1]), "cov": float(cov[0, 1]),
-        "delong_z": float(z), "delong_p": p,
-        "diff_ci_low": float(diff - half), "diff_ci_high": float(diff + half),
+        "auc_a": float(aucs[0]),
+        "auc_b": float(aucs[1]),
+        "auc_diff": float(diff),
+        "var_a": float(cov[0, 0]),
+        "var_b": float(cov[1, 1]),
+        "cov": float(cov[0, 1]),
+        "delong_z": float(z),
+        "delong_p": p,
+        "diff_ci_low": float(diff - half),
+        "diff_ci_high": float(diff + half),
     }
 
 
@@ -207,10 +218,21 @@ def mcnemar_test(correct_a: np.ndarray, correct_b: np.ndarray) -> dict[str, floa
         return {"b": b, "c": c, "statistic": 0.0, "p": 1.0, "method": "exact"}
     if b + c < EXACT_MCNEMAR_BELOW:
         p = stats.binomtest(b, b + c, 0.5).pvalue
-        return {"b": b, "c": c, "statistic": float(min(b, c)), "p": float(min(p, 1.0)), "method": "exact"}
+        return {
+            "b": b,
+            "c": c,
+            "statistic": float(min(b, c)),
+            "p": float(min(p, 1.0)),
+            "method": "exact",
+        }
     chi2 = (abs(b - c) - 1.0) ** 2 / (b + c)
-    return {"b": b, "c": c, "statistic": float(chi2), "p": float(stats.chi2.sf(chi2, 1)),
-            "method": "chi2-cc"}
+    return {
+        "b": b,
+        "c": c,
+        "statistic": float(chi2),
+        "p": float(stats.chi2.sf(chi2, 1)),
+        "method": "chi2-cc",
+    }
 
 
 def holm_adjust(pvalues: list[float] | np.ndarray) -> np.ndarray:

@@ -35,31 +35,48 @@ BURDEN_SCHEMES = {
 MAX_GROUPS = 50
 
 
-def _group_result(pred: Predictions, mask: np.ndarray, threshold: float, n_boot: int, seed: int) -> dict:
+def _group_result(
+    pred: Predictions, mask: np.ndarray, threshold: float, n_boot: int, seed: int
+) -> dict:
     from osteoscan.evaluation.core import metric_block
 
     sub = pred.subset(mask)
     if sub.n == 0:
         return {"n": 0, "n_patients": 0, "n_positive": 0, "metrics": {}}
     negative = 0 if sub.is_binary else sub.negative_index
-    positive = sub.y == 1 if sub.is_binary else (sub.y != negative if negative is not None else sub.y >= 0)
-    row = {"n": sub.n, "n_patients": patient_codes(sub.patient_id)[1], "n_positive": int(positive.sum())}
+    positive = (
+        sub.y == 1 if sub.is_binary else (sub.y != negative if negative is not None else sub.y >= 0)
+    )
+    row = {
+        "n": sub.n,
+        "n_patients": patient_codes(sub.patient_id)[1],
+        "n_positive": int(positive.sum()),
+    }
     row["metrics"] = metric_block(sub, threshold, n_boot=n_boot, seed=seed)
     return row
 
 
-def partition_table(pred: Predictions, values: pd.Series, threshold: float, *, n_boot: int,
-                    seed: int) -> dict | None:
+def partition_table(
+    pred: Predictions, values: pd.Series, threshold: float, *, n_boot: int, seed: int
+) -> dict | None:
     """Figures per value of a column (None when the column has too many values)."""
     values = pd.Series(values).reset_index(drop=True)
     present = values.dropna().astype(str)
     levels = sorted(present.unique())
     if len(levels) > MAX_GROUPS:
-        logger.warning("column %s has %d values; not a subgroup column, skipped", values.name, len(levels))
+        logger.warning(
+            "column %s has %d values; not a subgroup column, skipped", values.name, len(levels)
+        )
         return None
     text = values.astype(str).where(values.notna(), None)
-    groups = {lv: _group_result(pred, (text == lv).to_numpy(), threshold, n_boot, seed) for lv in levels}
-    return {"kind": "partition", "definition": f"studies grouped by {values.name}", "groups": groups}
+    groups = {
+        lv: _group_result(pred, (text == lv).to_numpy(), threshold, n_boot, seed) for lv in levels
+    }
+    return {
+        "kind": "partition",
+        "definition": f"studies grouped by {values.name}",
+        "groups": groups,
+    }
 
 
 def _burden_prediction(pred: Predictions) -> Predictions | None:
@@ -68,25 +85,44 @@ def _burden_prediction(pred: Predictions) -> Predictions | None:
     return pred if pred.is_binary else _binary_collapse(pred)
 
 
-def burden_table(pred: Predictions, lesion_count: pd.Series, threshold: float, scheme: str, *,
-                 n_boot: int, seed: int) -> dict | None:
+def burden_table(
+    pred: Predictions,
+    lesion_count: pd.Series,
+    threshold: float,
+    scheme: str,
+    *,
+    n_boot: int,
+    seed: int,
+) -> dict | None:
     """Burden groups: positives in the lesion-count range plus all negatives."""
     base = _burden_prediction(pred)
     if base is None:
         return None
-    count = pd.to_numeric(pd.Series(lesion_count).reset_index(drop=True), errors="coerce").to_numpy()
+    count = pd.to_numeric(
+        pd.Series(lesion_count).reset_index(drop=True), errors="coerce"
+    ).to_numpy()
     negative = base.y == 0
     groups = {}
     for name, low, high in BURDEN_SCHEMES[scheme]:
         mask = negative | ((base.y == 1) & (count >= low) & (count <= high))
         groups[name] = _group_result(base, mask, threshold, n_boot, seed)
         groups[name]["lesion_range"] = [low, None if np.isinf(high) else high]
-    return {"kind": "burden", "definition": "positives with lesion_count in range + all negatives",
-            "groups": groups}
+    return {
+        "kind": "burden",
+        "definition": "positives with lesion_count in range + all negatives",
+        "groups": groups,
+    }
 
 
-def subgroup_tables(pred: Predictions, manifest: pd.DataFrame | None, threshold: float, *,
-                    by: tuple[str, ...] = (), n_boot: int = 0, seed: int = 0) -> dict:
+def subgroup_tables(
+    pred: Predictions,
+    manifest: pd.DataFrame | None,
+    threshold: float,
+    *,
+    by: tuple[str, ...] = (),
+    n_boot: int = 0,
+    seed: int = 0,
+) -> dict:
     """All subgroup tables available from a manifest aligned to ``pred``.
 
     Args:
@@ -103,7 +139,9 @@ def subgroup_tables(pred: Predictions, manifest: pd.DataFrame | None, threshold:
     tables: dict = {}
     if "lesion_count" in frame.columns:
         for scheme in BURDEN_SCHEMES:
-            table = burden_table(pred, frame["lesion_count"], threshold, scheme, n_boot=n_boot, seed=seed)
+            table = burden_table(
+                pred, frame["lesion_count"], threshold, scheme, n_boot=n_boot, seed=seed
+            )
             if table is not None:
                 tables[scheme] = table
     for column in dict.fromkeys([*BUILTIN_PARTITIONS, *by]):
@@ -113,7 +151,9 @@ def subgroup_tables(pred: Predictions, manifest: pd.DataFrame | None, threshold:
 
                 raise ConfigError(f"--by {column}: no such column in the manifest or predictions")
             continue
-        table = partition_table(pred, frame[column].rename(column), threshold, n_boot=n_boot, seed=seed)
+        table = partition_table(
+            pred, frame[column].rename(column), threshold, n_boot=n_boot, seed=seed
+        )
         if table is not None:
             tables[column] = table
     return tables

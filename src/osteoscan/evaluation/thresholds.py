@@ -41,8 +41,9 @@ class OperatingPoint:
         (0.8, 0.5, 1.0)
     """
 
-    def __init__(self, *, criterion: str = "youden", target: float | None = None,
-                 threshold: float = 0.5) -> None:
+    def __init__(
+        self, *, criterion: str = "youden", target: float | None = None, threshold: float = 0.5
+    ) -> None:
         self.criterion = criterion
         self.target = target
         self.threshold = threshold

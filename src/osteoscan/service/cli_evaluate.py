@@ -7,7 +7,14 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 console = Console(stderr=True)
@@ -15,9 +22,16 @@ out_console = Console()
 
 
 def _progress() -> Progress:
-    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                    TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def _summary_table(result: dict, comparison: dict | None) -> Table:
@@ -26,8 +40,19 @@ def _summary_table(result: dict, comparison: dict | None) -> Table:
     table = Table(title=f"{result['n']} studies, {result['n_patients']} patients")
     table.add_column("metric")
     table.add_column("value (95% CI)")
-    for key in ("auc", "auc_micro", "accuracy", "balanced_accuracy", "sensitivity", "specificity",
-                "precision", "npv", "f1", "brier", "ece"):
+    for key in (
+        "auc",
+        "auc_micro",
+        "accuracy",
+        "balanced_accuracy",
+        "sensitivity",
+        "specificity",
+        "precision",
+        "npv",
+        "f1",
+        "brier",
+        "ece",
+    ):
         if key in result:
             table.add_row(key, fmt_ci(result[key]))
     for row in (comparison or {}).get("comparisons", []):
@@ -37,19 +62,54 @@ def _summary_table(result: dict, comparison: dict | None) -> Table:
     return table
 
 
+PredArg = Annotated[
+    Path, typer.Argument(help="Predictions CSV (study_id, patient_id, label, prob_<class>).")
+]
+OptPath = Path | None
+Paths = list[Path] | None
+
+
 def evaluate(
-    predictions: Annotated[Path, typer.Argument(help="Predictions CSV (study_id, patient_id, label, prob_<class>).")],
-    manifest: Annotated[Path | None, typer.Option(help="Manifest CSV joined on study_id for subgroups.")] = None,
-    card: Annotated[Path | None, typer.Option(help="Model card JSON; its 'threshold' is the operating threshold.")] = None,
-    threshold: Annotated[float | None, typer.Option(help="Operating threshold when no card is given (default 0.5).")] = None,
+    predictions: PredArg,
+    manifest: Annotated[
+        OptPath, typer.Option(help="Manifest CSV joined on study_id for subgroups.")
+    ] = None,
+    card: Annotated[
+        OptPath, typer.Option(help="Model card JSON; its 'threshold' is the operating threshold.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Operating threshold when no card is given (default 0.5).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("evaluation"),
-    bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates for the 95% CIs (0: none).")] = 2000,
+    bootstrap: Annotated[
+        int, typer.Option(help="Patient-bootstrap replicates for the 95% CIs (0: none).")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
-    target_sensitivity: Annotated[float | None, typer.Option(help="Add the operating point reaching this sensitivity.")] = 0.9,
-    target_specificity: Annotated[float | None, typer.Option(help="Add the operating point reaching this specificity.")] = None,
-    by: Annotated[list[str] | None, typer.Option("--by", help="Manifest column to break results down by (repeatable).")] = None,
-    against: Annotated[list[Path] | None, typer.Option("--against", help="Other model's predictions on the same studies (repeatable): paired DeLong + McNemar.")] = None,
-    against_card: Annotated[list[Path] | None, typer.Option("--against-card", help="Model card of each --against model, in the same order (default threshold 0.5).")] = None,
+    target_sensitivity: Annotated[
+        float | None, typer.Option(help="Add the operating point reaching this sensitivity.")
+    ] = 0.9,
+    target_specificity: Annotated[
+        float | None, typer.Option(help="Add the operating point reaching this specificity.")
+    ] = None,
+    by: Annotated[
+        list[str] | None,
+        typer.Option("--by", help="Manifest column to break results down by (repeatable)."),
+    ] = None,
+    against: Annotated[
+        Paths,
+        typer.Option(
+            "--against",
+            help="Other model's predictions on the same studies (repeatable): "
+            "paired DeLong + McNemar.",
+        ),
+    ] = None,
+    against_card: Annotated[
+        Paths,
+        typer.Option(
+            "--against-card",
+            help="Model card of each --against model, in the same order (default threshold 0.5).",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate predictions: metrics with 95% CIs, operating points, subgroups, report.html."""
     from osteoscan.errors import ConfigError
@@ -67,9 +127,17 @@ def evaluate(
         task = progress.add_task("reading predictions", total=3 + len(against))
         pred = read_predictions(predictions)
         progress.update(task, advance=1, description=f"metrics, {bootstrap} bootstrap replicates")
-        result = evaluate_predictions(pred, manifest=manifest, card=card, threshold=threshold,
-                                      n_boot=bootstrap, seed=seed, target_sensitivity=target_sensitivity,
-                                      target_specificity=target_specificity, by=tuple(by or ()))
+        result = evaluate_predictions(
+            pred,
+            manifest=manifest,
+            card=card,
+            threshold=threshold,
+            n_boot=bootstrap,
+            seed=seed,
+            target_sensitivity=target_sensitivity,
+            target_specificity=target_specificity,
+            by=tuple(by or ()),
+        )
         progress.update(task, advance=1, description="paired comparisons")
         comparison, others = None, {}
         if against:
@@ -99,13 +167,29 @@ def _unique_names(paths: list[Path]) -> list[str]:
 
 
 def compare(
-    study: Annotated[Path | None, typer.Argument(help="Study YAML (data, protocol, shared settings, arms).")] = None,
+    study: Annotated[
+        OptPath, typer.Argument(help="Study YAML (data, protocol, shared settings, arms).")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Output folder.")] = Path("comparison"),
-    render_only: Annotated[Path | None, typer.Option("--render-only", help="Re-render from a finished comparison folder, no training.")] = None,
-    tiny: Annotated[bool, typer.Option("--tiny", help="Smoke run: tiny models, few studies, one epoch.")] = False,
-    arm: Annotated[list[str] | None, typer.Option("--arm", help="Run only this arm (repeatable).")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="key=value override for every arm (repeatable).")] = None,
-    bootstrap: Annotated[int, typer.Option(help="Patient-bootstrap replicates for pooled CIs.")] = 1000,
+    render_only: Annotated[
+        OptPath,
+        typer.Option(
+            "--render-only", help="Re-render from a finished comparison folder, no training."
+        ),
+    ] = None,
+    tiny: Annotated[
+        bool, typer.Option("--tiny", help="Smoke run: tiny models, few studies, one epoch.")
+    ] = False,
+    arm: Annotated[
+        list[str] | None, typer.Option("--arm", help="Run only this arm (repeatable).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="key=value override for every arm (repeatable)."),
+    ] = None,
+    bootstrap: Annotated[
+        int, typer.Option(help="Patient-bootstrap replicates for pooled CIs.")
+    ] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
 ) -> None:
     """Run several models/ablations under one protocol and write one comparison."""
