@@ -153,22 +153,10 @@ def aggregate_folder(
     folder = Path(folder)
     dest = Path(out or folder) / "comparison"
     study = _read_yaml(folder / "study.yaml")
-    failed = sorted(_read_yaml(folder / "failed.yaml"))
     by = tuple((study.get("evaluation") or {}).get("subgroups", ()))
-    arms = read_arm_folder(folder / "arms")
-    order = [
-        a["name"] for a in study.get("arms", []) if isinstance(a, dict) and a.get("name") in arms
-    ]
-    arms = {name: arms[name] for name in [*order, *sorted(set(arms) - set(order))]}
-    summary: dict = {
-        "name": study.get("name", folder.name),
-        "protocol": (study.get("protocol") or {}).get("kind", "from files")
-        if isinstance(study.get("protocol"), dict)
-        else str(study.get("protocol", "from files")),
-        "sets": {},
-        "failed": failed,
-        "bootstrap": {"replicates": n_boot, "seed": seed},
-    }
+    arms = _ordered_arms(read_arm_folder(folder / "arms"), study)
+    summary = _summary_head(study, folder, n_boot, seed)
+    failed = summary["failed"]
     sections, figures = [], []
     for set_name in ("internal", "external"):
         members = {a: s[set_name] for a, s in arms.items() if set_name in s}
@@ -199,6 +187,26 @@ def aggregate_folder(
         ),
     )
     return summary
+
+
+def _ordered_arms(arms: dict, study: dict) -> dict:
+    """Arms in the study's order (unknown ones after, alphabetically)."""
+    listed = [a.get("name") for a in study.get("arms", []) if isinstance(a, dict)]
+    order = [name for name in listed if name in arms]
+    return {name: arms[name] for name in [*order, *sorted(set(arms) - set(order))]}
+
+
+def _summary_head(study: dict, folder: Path, n_boot: int, seed: int) -> dict:
+    protocol = study.get("protocol", "from files")
+    if isinstance(protocol, dict):
+        protocol = protocol.get("kind", "from files")
+    return {
+        "name": study.get("name", folder.name),
+        "protocol": str(protocol),
+        "sets": {},
+        "failed": sorted(_read_yaml(folder / "failed.yaml")),
+        "bootstrap": {"replicates": n_boot, "seed": seed},
+    }
 
 
 def _render_set(
