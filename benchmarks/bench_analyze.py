@@ -10,8 +10,9 @@ Three measurements, all ratios taken within the same run (writes
    every 20 ms; target <= 1.5 GB);
 3. batch throughput: 2 workers x 1 thread over 1 worker x 1 thread (and 1 worker x 2 threads).
 
-The bundled reference model is used when installed; otherwise a stand-in (resnet18 at
-1024x256, random weights; the forward cost is what matters) is written and named in the JSON.
+The bundled reference model is used when installed; otherwise a stand-in with the reference
+architecture and random weights (the cost is what matters) is written and named in the JSON.
+``--model resnet18-1024`` measures a mid-size CNN at full resolution for comparison.
 
 Run: ``.venv/bin/python -m benchmarks.bench_analyze [--n-batch 200]``.
 """
@@ -33,22 +34,34 @@ RESULTS = Path(__file__).parent / "results"
 OSTEOSCAN = [sys.executable, "-m", "osteoscan"]
 
 
-def model_source(work: Path) -> tuple[str, str]:
-    """(path, description) of the model to benchmark."""
+STANDINS = {
+    # the reference architecture (configs/reference.yaml), random weights: same cost as the real one
+    "reference-arch": ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
+                                   "reduction": 4}, [384, 96]),
+    # a mid-size CNN at full resolution, for comparison
+    "resnet18-1024": ("resnet18", {}, [1024, 256]),
+}
+
+
+def model_source(work: Path, which: str) -> tuple[str, str]:
+    """(path, description) of the model to benchmark: the bundled reference when installed
+    (``which == "reference"``), else a stand-in with random weights."""
     from osteoscan.inference import REFERENCE_DIR
 
-    if (REFERENCE_DIR / "model.json").is_file():
+    if which == "reference" and (REFERENCE_DIR / "model.json").is_file():
         return str(REFERENCE_DIR), "bundled reference"
     import torch
 
     from osteoscan.models import create_model
     from osteoscan.training.checkpoint import ModelCard, save_checkpoint
 
+    key = "reference-arch" if which == "reference" else which
+    arch, kwargs, size = STANDINS[key]
     torch.manual_seed(0)
-    card = ModelCard(architecture="resnet18", model_kwargs={"num_classes": 2, "in_chans": 2, "img_size": [1024, 256]},
-                     preprocess={"views": "stack", "size": [1024, 256]}, threshold=0.5)
-    save_checkpoint(work / "standin", create_model("resnet18", in_chans=2, img_size=(1024, 256)), card)
-    return str(work / "standin"), "stand-in resnet18 1024x256 (reference model not installed)"
+    card = ModelCard(architecture=arch, model_kwargs={"num_classes": 2, "in_chans": 2, "img_size": size, **kwargs},
+                     preprocess={"views": "stack", "size": size}, threshold=0.5)
+    save_checkpoint(work / key, create_model(arch, in_chans=2, img_size=tuple(size), **kwargs), card)
+    return str(work / key), f"stand-in {key}: {arch} {size[0]}x{size[1]}, random weights"
 
 
 def _median_time(fn, repeat: int) -> float:
@@ -141,11 +154,14 @@ def main() -> None:
     ap.add_argument("--n-batch", type=int, default=200)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--work", type=Path, default=Path("/tmp/osteoscan-bench-analyze"))
+    ap.add_argument("--model", default="reference", choices=["reference", "resnet18-1024"],
+                    help="the bundled reference (or its architecture with random weights), or resnet18")
+    ap.add_argument("--skip-batch", action="store_true", help="only the per-study and memory parts")
     args = ap.parse_args()
     from osteoscan.simulate.writer import write_cohort
 
     args.work.mkdir(parents=True, exist_ok=True)
-    model, desc = model_source(args.work)
+    model, desc = model_source(args.work, args.model)
     data = args.work / f"cohort{args.n_batch}"
     if not (data / "manifest.csv").is_file():
         write_cohort(data, args.n_batch, seed=11, sites=("site_a", "site_b", "site_c"), workers=2)
@@ -157,13 +173,21 @@ def main() -> None:
     out["memory"] = peak_rss([*OSTEOSCAN, "analyze", *map(str, files[:10]), "--model", model,
                               "--out", str(args.work / "rss"), "--workers", "1"])
     print(json.dumps(out["memory"], indent=2))
+    if args.skip_batch:
+        _save(out, args.model)
+        return
     runs = [batch(model, data / "dicom", args.work, 1, 1), batch(model, data / "dicom", args.work, 2, 1),
             batch(model, data / "dicom", args.work, 1, 2)]
     out["batch"] = {"runs": runs, "ratio_2workers_over_1worker": runs[1]["studies_per_s"] / runs[0]["studies_per_s"],
                     "ratio_2workers_over_1worker_2threads": runs[1]["studies_per_s"] / runs[2]["studies_per_s"]}
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "analyze.json").write_text(json.dumps(out, indent=2))
+    _save(out, args.model)
     print(json.dumps(out["batch"], indent=2))
+
+
+def _save(out: dict, which: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    name = "analyze.json" if which == "reference" else f"analyze_{which}.json"
+    (RESULTS / name).write_text(json.dumps(out, indent=2))
 
 
 if __name__ == "__main__":

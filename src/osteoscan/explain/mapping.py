@@ -59,10 +59,9 @@ class InputGeometry:
     def for_scan(cls, scan: BoneScan, pre: Any, input_hw: tuple[int, int]) -> InputGeometry:
         """Geometry of ``scan`` under preprocessing settings ``pre`` (a ``PreprocessConfig``).
 
-        Mirrors ``osteoscan.preprocessing.intensity.resample`` and the alignment of
-        ``osteoscan.preprocessing.views.align_to`` (re-run on the resampled views, a few
-        ms); kept here, beside the inverse mapping, because the pipeline returns only
-        the array.
+        Mirrors ``osteoscan.preprocessing.intensity.resample`` (sizes, pad, crop) and the
+        alignment of ``osteoscan.preprocessing.views.align_to`` (see :func:`_alignment`);
+        kept here, beside the inverse mapping, because the pipeline returns only the array.
         """
         mode = str(getattr(pre, "views", "stack"))
         h, w = scan.shape
@@ -74,10 +73,7 @@ class InputGeometry:
         affine = None
         aligned = mode == "aggregate" or bool(getattr(pre, "align", True))
         if scan.has_both_views and mode in ("stack", "aggregate", "geomean") and aligned:
-            from osteoscan.preprocessing.intensity import resample
-
-            both = resample(np.stack([scan.anterior, scan.posterior]), size, spacing, target)
-            affine = _alignment(both[0], both[1])
+            affine = _alignment(scan.anterior, scan.posterior, ty / h, tx / w, pad, crop)
         return cls(mode, (h, w), size, (ty, tx), pad, crop, affine)
 
 
@@ -95,18 +91,44 @@ def _scaled_size(hw: tuple[int, int], size: tuple[int, int], spacing: Any,
     return max(int(round(h * sy)), 1), max(int(round(w * sx)), 1)
 
 
-def _alignment(anterior: np.ndarray, posterior: np.ndarray) -> tuple[float, float, float, float] | None:
-    """(sy, sx, oy, ox) of the posterior->anterior alignment, None when it was skipped."""
+def _block_mean(img: np.ndarray, f: int) -> np.ndarray:
+    if f <= 1:
+        return img
+    r, c = (img.shape[0] // f) * f, (img.shape[1] // f) * f
+    out = np.zeros((r // f, c // f), np.float32)
+    for i in range(f):  # f*f strided adds: several times faster than reshape(...).mean
+        for j in range(f):
+            out += img[i:r:f, j:c:f]
+    return out / np.float32(f * f)
+
+
+def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float,
+               pad: tuple[int, int], crop: tuple[int, int]) -> tuple[float, float, float, float] | None:
+    """(sy, sx, oy, ox) of the posterior->anterior alignment on the input grid, or None when
+    the preprocessing skipped it.
+
+    The pipeline finds the sweep-line critical points on the resampled views. Re-running its
+    resampling here would cost more than the network's forward pass, so the points are found
+    on a block-mean copy at about the input resolution (integer factor) and scaled onto the
+    input grid; they differ from the pipeline's by about one input pixel, far below the size
+    of a Grad-CAM cell.
+    """
     from osteoscan.preprocessing.views import _MAX_SCALE_CHANGE, critical_points
 
-    pf, pm = critical_points(anterior), critical_points(posterior)
+    f = max(1, int(1.0 / max(ky, kx)))
+    pf, pm = critical_points(_block_mean(anterior, f)), critical_points(_block_mean(posterior, f))
     if pf is None or pm is None:
         return None
     sy = (pf.bottom - pf.top) / max(pm.bottom - pm.top, 1)
     sx = (pf.right - pf.left) / max(pm.right - pm.left, 1)
     if abs(sy - 1) > _MAX_SCALE_CHANGE or abs(sx - 1) > _MAX_SCALE_CHANGE:
         return None
-    return (sy, sx, pf.top - sy * pm.top, pf.left - sx * pm.left)
+    # a block-grid coordinate b is view pixel f*b + (f-1)/2, input pixel k*(that) + pad - crop
+    to_in_y = lambda b: ky * (f * b + (f - 1) / 2) + pad[0] - crop[0]  # noqa: E731
+    to_in_x = lambda b: kx * (f * b + (f - 1) / 2) + pad[1] - crop[1]  # noqa: E731
+    oy = to_in_y(pf.top) - sy * to_in_y(pm.top)
+    ox = to_in_x(pf.left) - sx * to_in_x(pm.left)
+    return (sy, sx, oy, ox)
 
 
 def _resize(cam: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
