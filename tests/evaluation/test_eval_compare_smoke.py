@@ -1,7 +1,6 @@
 """The paper study configs run end to end (simulate -> train every arm -> aggregate) in tiny form.
 
-The default suite runs two arms of each study on 16 simulated studies; the ``slow`` test runs
-every arm of both studies.
+Every arm of each study runs on 12 simulated studies with tiny models and one step.
 """
 
 from __future__ import annotations
@@ -51,11 +50,19 @@ def _run(study: str, out: Path, arms: list[str]) -> dict:
     return json.loads((out / "comparison" / "summary.json").read_text())
 
 
+def _arms(study: str) -> list[str]:
+    import yaml
+
+    return [a["name"] for a in yaml.safe_load((PAPERS / f"{study}.yaml").read_text())["arms"]]
+
+
 def test_convnext_vs_transformers_smoke(tmp_path: Path) -> None:
-    summary = _run("convnext_vs_transformers", tmp_path, ["resnet18", "swin_b"])
+    arms = _arms("convnext_vs_transformers")
+    summary = _run("convnext_vs_transformers", tmp_path, arms)
+    assert summary["failed"] == []
     assert set(summary["sets"]) == {"internal", "external"}  # internal validation + external site
     ext = summary["sets"]["external"]
-    assert list(ext["arms"]) == ["resnet18", "swin_b"]
+    assert list(ext["arms"]) == arms == ["resnet18", "deit", "vit_l16", "swin_b", "convnext_l"]
     assert all(0.0 <= a["pooled"]["auc"]["value"] <= 1.0 for a in ext["arms"].values())
     assert "burden_oligo_poly" in ext["arms"]["resnet18"]["pooled"]["subgroups"]
     assert (tmp_path / "comparison" / "external" / "table.tex").is_file()
@@ -63,20 +70,11 @@ def test_convnext_vs_transformers_smoke(tmp_path: Path) -> None:
 
 
 def test_lung_multiclass_smoke(tmp_path: Path) -> None:
-    summary = _run("lung_multiclass_inrac", tmp_path, ["D1_raw", "D3_aggregated_inrac18"])
+    arms = _arms("lung_multiclass_inrac")
+    summary = _run("lung_multiclass_inrac", tmp_path, arms)
+    assert summary["failed"] == []
     internal = summary["sets"]["internal"]
+    assert list(internal["arms"]) == arms and len(arms) == 9
     arm = internal["arms"]["D3_aggregated_inrac18"]["pooled"]
     assert arm["class_names"] == ["no_metastasis", "adenocarcinoma", "non_adenocarcinoma"]
     assert "auc_micro" in arm and "binary_collapse" in arm
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("study", ["convnext_vs_transformers", "lung_multiclass_inrac"])
-def test_every_arm_runs(tmp_path: Path, study: str) -> None:
-    import yaml
-
-    arms = [a["name"] for a in yaml.safe_load((PAPERS / f"{study}.yaml").read_text())["arms"]]
-    summary = _run(study, tmp_path, arms)
-    assert summary["failed"] == []
-    first = next(iter(summary["sets"].values()))
-    assert list(first["arms"]) == arms
