@@ -34,6 +34,11 @@ def test_configs_round_trip_through_json():
         PreprocessConfig(views="both")
     with pytest.raises(ConfigError, match="probability"):
         AugmentConfig(p_flip=1.5)
+    with pytest.raises(ConfigError, match="norm_clip must be a number"):
+        PreprocessConfig(norm_clip="high")
+    with pytest.raises(ConfigError, match="size"):
+        PreprocessConfig(size=("a", 3))
+    assert AugmentConfig.from_dict({"rotate_deg": "10"}).rotate_deg == 10.0
 
 
 def test_augmentation_needs_an_rng_and_is_deterministic_given_its_seed(phantom_scan):

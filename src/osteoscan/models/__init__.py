@@ -18,7 +18,9 @@ from osteoscan.models._registry import (
     tokens_to_grid,
 )
 from osteoscan.models.init import (
+    IMAGENET_LITE0,
     InitReport,
+    adapt_rgb_kernels,
     freeze,
     init_from,
     load_efficientnet_lite0_imagenet,
@@ -27,7 +29,9 @@ from osteoscan.models.init import (
 )
 
 __all__ = [
+    "IMAGENET_LITE0",
     "InitReport",
+    "adapt_rgb_kernels",
     "ModelInfo",
     "check_img_size",
     "create_model",

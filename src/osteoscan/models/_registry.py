@@ -80,9 +80,15 @@ def register_model(info: ModelInfo, builder: Builder) -> None:
     _REGISTRY[info.name] = (info, builder)
 
 
-def _load_providers() -> None:
+def _store() -> dict[str, tuple[ModelInfo, Builder]]:
+    """The registry filled by the provider modules.
+
+    Looked up through ``sys.modules`` so that a second copy of this file (doctest
+    collection imports files by path) still sees the entries the providers registered.
+    """
     for module in _PROVIDERS:
         importlib.import_module(module)
+    return importlib.import_module("osteoscan.models._registry")._REGISTRY
 
 
 def list_models() -> list[str]:
@@ -91,8 +97,7 @@ def list_models() -> list[str]:
     Returns:
         The registry names accepted by :func:`create_model`.
     """
-    _load_providers()
-    return sorted(_REGISTRY)
+    return sorted(_store())
 
 
 def model_info(name: str) -> ModelInfo:
@@ -101,10 +106,10 @@ def model_info(name: str) -> ModelInfo:
     Raises:
         ModelError: the name is not registered (the message lists the known names).
     """
-    _load_providers()
-    if name not in _REGISTRY:
-        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(_REGISTRY))}")
-    return _REGISTRY[name][0]
+    store = _store()
+    if name not in store:
+        raise ModelError(f"unknown model {name!r}; known models: {', '.join(sorted(store))}")
+    return store[name][0]
 
 
 def check_img_size(info: ModelInfo, img_size: tuple[int, int]) -> tuple[int, int]:
@@ -165,7 +170,7 @@ def create_model(
     if int(num_classes) < 1:
         raise ModelError(f"{name}: num_classes must be >= 1, got {num_classes}")
     size = check_img_size(info, img_size)
-    builder = _REGISTRY[name][1]
+    builder = _store()[name][1]
     try:
         model = builder(
             num_classes=int(num_classes),

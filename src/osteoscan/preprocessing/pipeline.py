@@ -47,6 +47,18 @@ logger = logging.getLogger(__name__)
 Pipeline = Callable[[BoneScan, "np.random.Generator | None"], np.ndarray]
 
 
+def _coerce_floats(obj: Any, names: tuple[str, ...]) -> None:
+    """Turn numeric fields given as strings/ints (YAML, CLI) into floats, or raise ConfigError."""
+    for name in names:
+        value = getattr(obj, name)
+        if value is None:
+            continue
+        try:
+            object.__setattr__(obj, name, float(value))
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"{type(obj).__name__}.{name} must be a number, got {value!r}") from exc
+
+
 def _from_dict(cls, data: dict[str, Any]):
     """Build a frozen config from a dict (e.g. read from YAML/JSON); unknown keys are errors."""
     if not isinstance(data, dict):
@@ -87,13 +99,19 @@ class PreprocessConfig:
     norm_clip: float = 8.0
 
     def __post_init__(self) -> None:
+        _coerce_floats(self, ("target_spacing_mm", "norm_percentile", "background_fraction", "norm_clip"))
+        if not isinstance(self.align, bool):
+            raise ConfigError(f"PreprocessConfig.align must be true or false, got {self.align!r}")
         if self.views not in VIEW_MODES:
             raise ConfigError(f"PreprocessConfig.views must be one of {VIEW_MODES}, got {self.views!r}")
         if self.missing_view not in MISSING_VIEW:
             raise ConfigError(f"PreprocessConfig.missing_view must be one of {MISSING_VIEW}")
         if self.norm not in NORM_MODES:
             raise ConfigError(f"PreprocessConfig.norm must be one of {NORM_MODES}, got {self.norm!r}")
-        size = tuple(int(v) for v in self.size)
+        try:
+            size = tuple(int(v) for v in self.size)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"PreprocessConfig.size must be (rows, cols), got {self.size!r}") from exc
         if len(size) != 2 or min(size) < 8:
             raise ConfigError(f"PreprocessConfig.size must be (rows, cols) >= 8, got {self.size!r}")
         object.__setattr__(self, "size", size)
@@ -142,6 +160,7 @@ class AugmentConfig:
     p_intensity: float = 0.5
 
     def __post_init__(self) -> None:
+        _coerce_floats(self, tuple(f.name for f in dataclasses.fields(self)))
         for name in ("p_affine", "p_flip", "p_thin", "p_intensity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ConfigError(f"AugmentConfig.{name} must be a probability in [0, 1]")
