@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "reference.yaml"
 ASSET = ROOT / "src" / "osteoscan" / "assets" / "reference"
 LIMIT_MB = 25.0
-SIMULATE = ["--n", "600", "--seed", "2026", "--site", "site_a", "--site", "site_b",
+SIMULATE = ["--n", "1000", "--seed", "2026", "--site", "site_a", "--site", "site_b",
             "--site", "site_c", "--workers", "2"]
 
 

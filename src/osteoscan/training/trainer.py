@@ -86,6 +86,7 @@ def train(
         if info.is_main and stop_after_epoch is None:
             pool_folds(cfg, out, [s.name for s in splits])
     dist_.barrier(info)
+    dist_.cleanup(info)
     return out
 
 
