@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_train",
     "cli_simulate",
     "cli_lesions",
+    "cli_models",
 )
 
 console = Console(stderr=True)
