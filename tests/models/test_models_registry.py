@@ -115,3 +115,23 @@ def test_public_api_exposes_the_registry():
 
     assert osc.list_models() == list_models()
     assert osc.model_info("inrac18").gradcam_layer == "layer4"
+
+
+@pytest.mark.parametrize("views", ["stack", "aggregate"])
+def test_pipeline_output_feeds_a_model_built_from_the_same_config(views):
+    import numpy as np
+
+    from osteoscan.preprocessing import PreprocessConfig, build_pipeline
+    from osteoscan.types import BoneScan, StudySource
+
+    rng = np.random.default_rng(0)
+    lam = np.zeros((256, 64), np.float32)
+    lam[10:240, 16:48] = 5.0
+    scan = BoneScan(rng.poisson(lam).astype(np.float32), rng.poisson(lam).astype(np.float32),
+                    (2.4, 2.4), "p", "s", (), StudySource((), "simulated"))
+    pre = PreprocessConfig(views=views, size=(128, 32))
+    x = torch.from_numpy(build_pipeline(pre)(scan, None))[None]
+    model = create_model("inrac18", in_chans=pre.in_chans, img_size=pre.size, tiny=True).eval()
+    with torch.no_grad():
+        probs = model(x).softmax(1)
+    assert probs.shape == (1, 2) and float(probs.sum()) == pytest.approx(1.0)
