@@ -9,9 +9,11 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.data import get_charset_files, get_testdata_file
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag
 from pydicom.valuerep import PersonName
 
 from osteoscan.io import dicomtags as tags
@@ -93,3 +95,36 @@ def test_factory_nm_file_values(tmp_path):
     pixels = np.frombuffer(tags.value(ds, tags.PIXEL_DATA), "<u2").reshape(2, 64, 32)
     assert np.array_equal(pixels[1], ph.posterior)
     assert tags.value(ds, 0x00204000, "absent") == "absent"
+
+
+@pytest.mark.parametrize(
+    ("vr", "raw"),
+    [
+        ("LO", b"WB ANT \\POST  "),  # each value right-stripped
+        ("SH", b" A\\B\x00"),
+        ("CS", b"ORIGINAL\\PRIMARY "),
+        ("AE", b" STORE \\ SCP "),
+        ("UI", b"1.2.3\x00"),
+        ("LT", b"a\\b  "),  # backslash is text
+        ("DS", b" 2.5\\-1e3 "),
+        ("IS", b"+12\\ 7"),
+        ("IS", b"1_000"),  # not a DICOM integer: pydicom decides
+        ("US", b"\x01\x00\x02\x00"),
+        ("FD", b"\x00" * 8),
+        ("DA", b"20260101"),  # not on the fast path
+    ],
+)
+@pytest.mark.filterwarnings("ignore:Invalid value for VR IS")
+def test_raw_values_match_pydicom(vr, raw):
+    tag = {
+        "LO": 0x0008103E, "SH": 0x00540400, "CS": 0x00080008, "AE": 0x00080054,
+        "UI": 0x00080016, "LT": 0x00204000, "DS": 0x00280030, "IS": 0x00200013,
+        "US": 0x00540020, "FD": 0x00189087, "DA": 0x00080020,
+    }[vr]  # fmt: skip
+    ds = Dataset()
+    elem = RawDataElement(BaseTag(tag), vr, len(raw), raw, 0, False, True, True, False)
+    ds._dict[BaseTag(tag)] = elem
+    ours = tags.value(ds, tag)
+    ref = Dataset()
+    ref._dict[BaseTag(tag)] = elem
+    assert _plain(ours) == _plain(ref[tag].value)

@@ -25,7 +25,8 @@ from pydicom.tag import BaseTag
 
 _BINARY = {"US": "H", "UL": "I", "SS": "h", "SL": "i", "FL": "f", "FD": "d"}
 _SIZE = {"H": 2, "I": 4, "h": 2, "i": 4, "f": 4, "d": 8}
-_MULTI_TEXT = {"CS", "SH", "LO", "UI", "AE", "AS"}  # backslash separates values
+_MULTI_TEXT = {"CS", "SH", "LO", "UC", "UI", "AE", "AS"}  # backslash separates values
+_PER_VALUE_RSTRIP = {"SH", "LO", "UC"}  # pydicom strips each value (others: the whole string)
 _SINGLE_TEXT = {"LT", "ST", "UT"}  # backslash is text
 _LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT"}
 _LONG_VRS |= {b"UV"}  # explicit VRs with a 4-byte length (PS3.5 7.1.2)
@@ -79,13 +80,18 @@ def _text(raw: bytes, vr: str) -> Any:
     text = raw.decode("ascii")
     if vr in _SINGLE_TEXT:
         return text.rstrip("\0 ")
-    parts = text.rstrip("\0 ").split("\\")
+    if vr in _PER_VALUE_RSTRIP:
+        parts = [p.rstrip("\0 ") for p in text.split("\\")]
+    elif vr == "AE":
+        parts = [p.strip() for p in text.split("\\")]
+    else:
+        parts = text.rstrip("\0 ").split("\\")
     return parts[0] if len(parts) == 1 else parts
 
 
 def _number_strings(raw: bytes, kind: type) -> Any:
-    if not raw.isascii():
-        return _FALLBACK
+    if not raw.isascii() or b"_" in raw:
+        return _FALLBACK  # int()/float() accept "1_000"; pydicom's rules decide
     try:
         parts = [kind(p) for p in raw.decode("ascii").strip("\0 ").split("\\")]
     except ValueError:
