@@ -14,7 +14,8 @@ patient-level 70/30 split and a bootstrap CI of the held-out AUC: a logistic reg
 gradient boosting on 16 focal-uptake and left-right asymmetry statistics (a crude hotspot
 reader). They tell whether a task is trivially separable; they are not CNN figures.
 
-Run: ``.venv/bin/python -m benchmarks.bench_simulate [--studies 20] [--baseline 300]``.
+Run: ``.venv/bin/python -m benchmarks.bench_simulate [--studies 20] [--baseline 400
+--external 200]``.
 Writes ``benchmarks/results/simulate.json``.
 """
 
@@ -101,9 +102,9 @@ def _hotspot_features(st) -> np.ndarray:
     return np.array(feats)
 
 
-def _cohort_features(n: int, difficulty: str, seed: int):
+def _cohort_features(n: int, difficulty: str, seed: int, site: str = "site_a"):
     pix, hot, ys, groups = [], [], [], []
-    for st in simulate_cohort(n, seed=seed, sites=("site_a",), difficulty=difficulty):
+    for st in simulate_cohort(n, seed=seed, sites=(site,), difficulty=difficulty):
         pix.append(_features(st))
         hot.append(_hotspot_features(st))
         ys.append(int(st.label.label == "metastasis"))
@@ -111,11 +112,13 @@ def _cohort_features(n: int, difficulty: str, seed: int):
     return np.array(pix), np.array(hot), np.array(ys), groups
 
 
-def baseline_auc(n: int, difficulty: str, seed: int = 100) -> list[dict]:
+def baseline_auc(n: int, difficulty: str, seed: int = 100, external: int = 0) -> list[dict]:
     """Two non-CNN baselines, patient-level 70/30 split, AUC with a bootstrap CI.
 
     ``logreg_pixels``: logistic regression on downsampled pixels (linear);
     ``gbm_hotspots``: gradient boosting on 16 focal-uptake and asymmetry statistics.
+    With ``external`` > 0, the same fitted models are also scored on that many site_c studies
+    (another camera: lower counts, coarser resolution, other pixel size).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -129,11 +132,16 @@ def baseline_auc(n: int, difficulty: str, seed: int = 100) -> list[dict]:
                                               LogisticRegression(C=0.01, max_iter=2000)), pix),
               "gbm_hotspots": (HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05,
                                                               random_state=0), hot)}
+    ext = _cohort_features(external, difficulty, seed + 1, "site_c") if external else None
     out = []
-    for name, (model, x) in models.items():
+    for k, (name, (model, x)) in enumerate(models.items()):
         prob = model.fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
-        out.append({"model": name, "difficulty": difficulty, "n": n, "n_test": int(len(te)),
-                    **_auc_ci(y[te], prob)})
+        row = {"model": name, "difficulty": difficulty, "n": n, "n_test": int(len(te)),
+               **_auc_ci(y[te], prob)}
+        if ext is not None:
+            p_ext = model.predict_proba(ext[k])[:, 1]
+            row["external_site_c"] = {"n": external, **_auc_ci(ext[2], p_ext)}
+        out.append(row)
     return out
 
 
@@ -146,6 +154,8 @@ def _auc_ci(y: np.ndarray, prob: np.ndarray) -> dict:
         idx = rng.integers(0, len(y), len(y))
         if len(set(y[idx])) == 2:
             boots.append(roc_auc_score(y[idx], prob[idx]))
+    if len(set(y)) < 2 or not boots:
+        return {"auc": None, "auc_ci95": [None, None]}
     return {"auc": float(roc_auc_score(y, prob)),
             "auc_ci95": [float(np.percentile(boots, 2.5)), float(np.percentile(boots, 97.5))]}
 
@@ -155,13 +165,16 @@ def main() -> None:
     ap.add_argument("--studies", type=int, default=20)
     ap.add_argument("--cohort", type=int, default=12)
     ap.add_argument("--baseline", type=int, default=0, help="studies per difficulty (0: skip)")
+    ap.add_argument("--external", type=int, default=0,
+                    help="site_c studies scoring the default-difficulty baselines (0: skip)")
     args = ap.parse_args()
     res = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
            "load_average": os.getloadavg(), **speed(args.studies),
            **cohort_throughput(args.cohort)}
     if args.baseline:
         res["baselines"] = [r for d in ("easy", "default", "hard")
-                            for r in baseline_auc(args.baseline, d)]
+                            for r in baseline_auc(args.baseline, d,
+                                                  external=args.external if d == "default" else 0)]
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "simulate.json"
     old = json.loads(path.read_text()) if path.exists() else {}
