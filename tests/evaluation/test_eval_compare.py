@@ -85,6 +85,22 @@ def test_aggregate_from_prediction_files(tmp_path: Path) -> None:
     assert json.loads((out / "summary.json").read_text())["sets"]["internal"]["best"] == "strong"
 
 
+def test_aggregate_uses_the_models_own_calls(tmp_path: Path) -> None:
+    data = write_study_folder(tmp_path, {"a": 0.4, "b": 0.2}, k=2)
+    for f in sorted((tmp_path / "arms" / "a" / "predictions").glob("fold-*.csv")):
+        df = pd.read_csv(f)
+        df["predicted"] = np.where(df["prob_metastasis"] >= 0.3, "metastasis", "normal")
+        df.to_csv(f, index=False)
+    internal = aggregate_folder(tmp_path, n_boot=0)["sets"]["internal"]
+    y, s = data["y"], data["scores"]["a"]
+    pooled = internal["arms"]["a"]["pooled"]
+    assert pooled["threshold_source"] == "model"
+    assert pooled["sensitivity"]["value"] == pytest.approx((s[y == 1] >= 0.3).mean())
+    assert internal["arms"]["b"]["pooled"]["threshold"] == 0.5  # no predicted column
+    b_sens = internal["arms"]["b"]["pooled"]["sensitivity"]["value"]
+    assert b_sens == pytest.approx((data["scores"]["b"][y == 1] >= 0.5).mean())
+
+
 def test_aggregate_rejects_mismatched_labels_and_empty_folder(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="no arms"):
         aggregate_folder(tmp_path)

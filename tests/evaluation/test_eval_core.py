@@ -127,3 +127,21 @@ def test_evaluation_does_not_import_torch() -> None:
         "sys.exit(1 if 'torch' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_model_decisions_replace_the_threshold() -> None:
+    pred, manifest = _cohort()
+    calls = pred.score >= 0.33  # e.g. the model card's threshold, applied by training
+    r = evaluate_predictions(pred, manifest=manifest, n_boot=50, decisions=calls)
+    pos = pred.y == 1
+    assert r["threshold"] is None and r["threshold_source"] == "model"
+    assert r["sensitivity"]["value"] == pytest.approx(calls[pos].mean())
+    assert r["specificity"]["value"] == pytest.approx((~calls[~pos]).mean())
+    first = r["operating_points"][0]
+    assert first["criterion"] == "model" and first["threshold"] is None
+    assert first["metrics"]["sensitivity"]["value"] == pytest.approx(calls[pos].mean())
+    same = evaluate_predictions(pred, manifest=manifest, n_boot=50, threshold=0.33)
+    oligo = "oligo (1-3)"
+    got = r["subgroups"]["burden_oligo_poly"]["groups"][oligo]["metrics"]["sensitivity"]
+    want = same["subgroups"]["burden_oligo_poly"]["groups"][oligo]["metrics"]["sensitivity"]
+    assert got == want  # per-study calls follow the rows into subgroups

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from osteoscan.service.cli import app
@@ -107,6 +108,29 @@ def test_single_comparison_has_top_level_keys(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     comp = json.loads((tmp_path / "o" / "comparison.json").read_text())
     assert {"auc_a", "auc_b", "delong_z", "delong_p", "mcnemar_p"} <= set(comp) and not comp["holm"]
+
+
+def test_use_predicted_scores_the_models_calls(tmp_path: Path) -> None:
+    a = _predictions(tmp_path, "A", 0.4)
+    df = pd.read_csv(a)
+    df["predicted"] = np.where(df["prob_metastasis"] >= 0.3, "metastasis", "normal")
+    df.to_csv(a, index=False)
+    res = runner.invoke(
+        app,
+        ["evaluate", str(a), "--use-predicted", "--out", str(tmp_path / "o"), "--bootstrap", "0"],
+    )
+    assert res.exit_code == 0, res.output
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    pos = df["label"] == "metastasis"
+    assert metrics["threshold_source"] == "model"
+    assert metrics["sensitivity"]["value"] == pytest.approx(
+        (df["prob_metastasis"][pos] >= 0.3).mean()
+    )
+    bare = _predictions(tmp_path, "B", 0.4)
+    res = runner.invoke(
+        app, ["evaluate", str(bare), "--use-predicted", "--out", str(tmp_path / "p")]
+    )
+    assert "predicted" in str(res.exception)
 
 
 def test_bad_input_is_one_line_without_traceback(tmp_path: Path) -> None:

@@ -2,8 +2,9 @@
 
 Reads ``DIR/arms/<arm>/predictions/{fold-<k>,external}.csv`` (see
 :mod:`osteoscan.evaluation.compare`) and writes ``DIR/comparison/`` (docs/results-layout.md).
-Binary figures use threshold 0.5 (the arms' own thresholds live in their run folders and are
-not assumed here); multi-class figures use the argmax.
+Binary threshold figures use each model's own calls (the ``predicted`` column, which training
+writes at the model card's threshold, fold by fold) and threshold 0.5 when a file has no
+``predicted`` column; multi-class figures use the argmax.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import yaml
 from osteoscan.evaluation import plots
 from osteoscan.evaluation.compare import fold_summary, load_manifest_for, pool, read_arm_folder
 from osteoscan.evaluation.core import evaluate_predictions
-from osteoscan.evaluation.io import Predictions
+from osteoscan.evaluation.io import Predictions, model_decisions
 from osteoscan.evaluation.paired import compare_pair
 from osteoscan.evaluation.report import (
     DISCLAIMER,
@@ -80,7 +81,13 @@ def evaluate_set(
             if manifest is not None and c in manifest.columns or c in pred.extra.columns
         )
         results[arm] = evaluate_predictions(
-            pred, manifest=manifest, n_boot=n_boot, seed=seed, target_sensitivity=None, by=cols
+            pred,
+            manifest=manifest,
+            n_boot=n_boot,
+            seed=seed,
+            target_sensitivity=None,
+            by=cols,
+            decisions=model_decisions(pred),
         )
     best, tests = _p_vs_best(pooled, results)
     arms = {}

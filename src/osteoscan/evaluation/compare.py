@@ -29,7 +29,12 @@ import pandas as pd
 import yaml
 
 from osteoscan.errors import ConfigError, InputError, OsteoscanError
-from osteoscan.evaluation.io import Predictions, read_manifest_columns, read_predictions
+from osteoscan.evaluation.io import (
+    Predictions,
+    model_decisions,
+    read_manifest_columns,
+    read_predictions,
+)
 from osteoscan.evaluation.report import atomic_write_text
 
 logger = logging.getLogger(__name__)
@@ -351,10 +356,15 @@ def pool(folds: list[Predictions]) -> Predictions:
 
 
 def fold_summary(folds: list[Predictions]) -> dict[str, dict]:
-    """Mean and SD (ddof=1) over folds of the point figures at threshold 0.5 / argmax."""
+    """Mean and SD (ddof=1) over folds of the point figures (binary: the model's own calls
+    when the files have a ``predicted`` column, else threshold 0.5; multi-class: argmax)."""
     from osteoscan.evaluation.metrics import point_metrics
 
-    per = [point_metrics(f.y, f.prob if not f.is_binary else f.score) for f in folds]
+    per = []
+    for f in folds:
+        calls = model_decisions(f)
+        thr = 0.5 if calls is None else np.where(calls, -np.inf, np.inf)
+        per.append(point_metrics(f.y, f.prob if not f.is_binary else f.score, threshold=thr))
     out = {}
     for name in FOLD_METRICS:
         values = np.array([p.get(name, np.nan) for p in per], dtype=float)

@@ -60,8 +60,11 @@ def metric_block(
     return out
 
 
-def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list[float]):
-    """Weight-matrix statistic of the threshold figures at several thresholds (one product)."""
+def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list):
+    """Weight-matrix statistic of the threshold figures at several thresholds (one product).
+
+    A threshold may be a per-study array (e.g. -inf/+inf encoding a model's own calls).
+    """
     cols = []
     for thr in thresholds:
         c = s >= thr
@@ -107,8 +110,12 @@ def operating_points(
     target_sensitivity: float | None,
     target_specificity: float | None,
 ) -> list[dict]:
-    """The main threshold, Youden and the target sensitivity/specificity points (binary)."""
-    ops = [(source, OperatingPoint(criterion="fixed", threshold=threshold), False)]
+    """The main threshold, Youden and the target sensitivity/specificity points (binary).
+
+    ``threshold`` may be a per-study array (the model's own calls); its point then reports
+    ``threshold: null``.
+    """
+    ops = []
     if len(np.unique(pred.y)) < 2:  # no ROC curve to choose a threshold on
         target_sensitivity = target_specificity = None
     else:
@@ -131,18 +138,25 @@ def operating_points(
         )
     for _, op, _ in ops:
         op.fit(pred.y == 1, pred.score)
-    fn = _threshold_stats(pred.y == 1, pred.score, [op.threshold_ for _, op, _ in ops])
-    block = metric_block_from(fn, pred, n_boot=n_boot, seed=seed)
+    per_study = np.ndim(threshold) > 0
+    heads = [
+        (source, "model" if per_study else "fixed", None, None if per_study else threshold, False)
+    ]
+    heads += [(name, op.criterion, op.target, op.threshold_, fitted) for name, op, fitted in ops]
+    thresholds = [threshold, *(op.threshold_ for _, op, _ in ops)]
+    block = metric_block_from(
+        _threshold_stats(pred.y == 1, pred.score, thresholds), pred, n_boot=n_boot, seed=seed
+    )
     return [
         {
             "name": name,
-            "criterion": op.criterion,
-            "target": op.target,
-            "threshold": op.threshold_,
+            "criterion": criterion,
+            "target": target,
+            "threshold": thr,
             "fit_on_evaluated_data": fitted,
             "metrics": {k.split(":", 1)[1]: v for k, v in block.items() if k.startswith(f"{i}:")},
         }
-        for i, (name, op, fitted) in enumerate(ops)
+        for i, (name, criterion, target, thr, fitted) in enumerate(heads)
     ]
 
 
@@ -224,14 +238,14 @@ def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tupl
     return 0.5, "default"
 
 
-def _header(pred: Predictions, thr: float, source: str, n_boot: int, seed: int) -> dict:
+def _header(pred: Predictions, thr, source: str, n_boot: int, seed: int) -> dict:
     return {
         "source": pred.source,
         "n": pred.n,
         "n_patients": patient_codes(pred.patient_id)[1],
         "class_names": list(pred.class_names),
         "class_counts": {c: int((pred.y == k).sum()) for k, c in enumerate(pred.class_names)},
-        "threshold": thr if pred.is_binary else None,
+        "threshold": thr if pred.is_binary and np.ndim(thr) == 0 else None,
         "threshold_source": source,
         "bootstrap": {
             "replicates": n_boot,
@@ -254,6 +268,7 @@ def evaluate_predictions(
     target_sensitivity: float | None = 0.9,
     target_specificity: float | None = None,
     by: tuple[str, ...] = (),
+    decisions: np.ndarray | None = None,
 ) -> dict:
     """Evaluate a predictions file (or object): figures, 95% CIs, operating points, subgroups.
 
@@ -267,6 +282,9 @@ def evaluate_predictions(
         target_sensitivity: add the operating point reaching this sensitivity (binary).
         target_specificity: add the operating point reaching this specificity (binary).
         by: manifest columns to break results down by (besides the built-in groups).
+        decisions: binary only: the model's own positive calls per study (e.g.
+            :func:`~osteoscan.evaluation.io.model_decisions`); when given, the threshold
+            figures use them instead of a threshold (``threshold_source: "model"``).
 
     Returns:
         The ``metrics.json`` dictionary (docs/results-layout.md).
@@ -281,6 +299,8 @@ def evaluate_predictions(
 
     pred = predictions if isinstance(predictions, Predictions) else read_predictions(predictions)
     thr, source = _resolve_threshold(threshold, card)
+    if decisions is not None and pred.is_binary:
+        thr, source = np.where(np.asarray(decisions, bool), -np.inf, np.inf), "model"
     result = _header(pred, thr, source, n_boot, seed)
     result.update(metric_block(pred, thr, n_boot=n_boot, seed=seed))
     result["confusion_matrix"] = M.confusion_counts(pred.y, pred.prob, thr).tolist()

@@ -95,6 +95,20 @@ class Predictions:
         )
 
 
+def model_decisions(pred: Predictions) -> np.ndarray | None:
+    """The model's own positive calls from a binary file's ``predicted`` column, or None.
+
+    Training writes ``predicted`` with the model card's threshold (chosen on validation), so
+    these are the decisions at the model's operating point, fold by fold.
+    """
+    if not pred.is_binary or "predicted" not in pred.extra.columns or len(pred.extra) != pred.n:
+        return None
+    called = pred.extra["predicted"].astype(str).str.strip()
+    if not called.isin(pred.class_names).all():
+        return None
+    return (called == pred.class_names[1]).to_numpy()
+
+
 def predictions_from_arrays(
     y: np.ndarray,
     prob: np.ndarray,

@@ -129,13 +129,14 @@ def _bin_onehot(confidence: np.ndarray, n_bins: int) -> np.ndarray:
 
 
 def binary_metric_matrix(
-    y: np.ndarray, score: np.ndarray, threshold: float, w: np.ndarray
+    y: np.ndarray, score: np.ndarray, threshold: float | np.ndarray, w: np.ndarray
 ) -> dict[str, np.ndarray]:
     """All binary figures (:data:`BINARY_METRICS`) for every weight row.
 
-    A study is called positive when ``score >= threshold``. Every figure but the AUC is a
-    ratio of weighted sums, so they all come from one product ``w @ X`` with a design matrix
-    X of per-study indicator columns (one pass over ``w``).
+    A study is called positive when ``score >= threshold``; ``threshold`` may be a per-study
+    array (-inf/+inf encode calls made elsewhere, e.g. by the model at its own threshold).
+    Every figure but the AUC is a ratio of weighted sums, so they all come from one product
+    ``w @ X`` with a design matrix X of per-study indicator columns (one pass over ``w``).
     """
     y = np.asarray(y, dtype=bool)
     score = np.asarray(score, dtype=float)
@@ -216,13 +217,15 @@ def multiclass_metric_matrix(
     return {name: out[name] for name in MULTICLASS_METRICS}
 
 
-def point_metrics(y: np.ndarray, prob: np.ndarray, threshold: float = 0.5) -> dict[str, float]:
+def point_metrics(
+    y: np.ndarray, prob: np.ndarray, threshold: float | np.ndarray = 0.5
+) -> dict[str, float]:
     """Figures on the data as given (no resampling).
 
     Args:
         y: (n,) class index (binary: 1 = positive).
         prob: (n,) positive-class probability, or (n, K) class probabilities.
-        threshold: operating threshold (binary only).
+        threshold: operating threshold (binary only); a per-study array is allowed.
 
     Example:
         >>> m = point_metrics(np.array([0, 0, 1, 1]), np.array([.1, .6, .7, .9]))

@@ -89,7 +89,7 @@ def operating_points_table(result: dict) -> pd.DataFrame:
     for op in result.get("operating_points", []):
         row = {
             "operating_point": op["name"],
-            "threshold": round(op["threshold"], 4),
+            "threshold": None if op["threshold"] is None else round(op["threshold"], 4),
             "fit_on_evaluated_data": op["fit_on_evaluated_data"],
         }
         row.update({k: fmt_ci(v) for k, v in op["metrics"].items()})
@@ -205,10 +205,16 @@ def render_html(
 ) -> str:
     """The self-contained HTML report."""
     thr = result.get("threshold")
+    if thr is not None:
+        decided = f"threshold {thr:.3g} ({result['threshold_source']}); "
+    elif result.get("threshold_source") == "model":
+        decided = "calls: the model's own (predicted column); "
+    else:
+        decided = "calls: arg-max class; "
     summary = (
         f"{result['n']} studies from {result['n_patients']} patients; classes "
         f"{result['class_counts']}; "
-        + (f"threshold {thr:.3g} ({result['threshold_source']}); " if thr is not None else "")
+        + decided
         + f"95% CIs: {result['bootstrap']['replicates']} patient-bootstrap replicates "
         "(percentile), DeLong for the AUC."
     )

@@ -41,6 +41,8 @@ def _group_result(
     from osteoscan.evaluation.core import metric_block
 
     sub = pred.subset(mask)
+    if np.ndim(threshold):  # per-study thresholds (the model's own calls) follow the rows
+        threshold = np.asarray(threshold)[mask]
     if sub.n == 0:
         return {"n": 0, "n_patients": 0, "n_positive": 0, "metrics": {}}
     negative = 0 if sub.is_binary else sub.negative_index

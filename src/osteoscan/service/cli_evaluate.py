@@ -110,6 +110,14 @@ def evaluate(
             help="Model card of each --against model, in the same order (default threshold 0.5).",
         ),
     ] = None,
+    use_predicted: Annotated[
+        bool,
+        typer.Option(
+            "--use-predicted",
+            help="Binary: score the file's 'predicted' column (the model's own calls) instead "
+            "of a threshold.",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate predictions: metrics with 95% CIs, operating points, subgroups, report.html."""
     from osteoscan.errors import ConfigError
@@ -137,6 +145,7 @@ def evaluate(
             target_sensitivity=target_sensitivity,
             target_specificity=target_specificity,
             by=tuple(by or ()),
+            decisions=_decisions(pred, predictions) if use_predicted else None,
         )
         progress.update(task, advance=1, description="paired comparisons")
         comparison, others = None, {}
@@ -154,6 +163,18 @@ def evaluate(
         progress.update(task, advance=1)
     out_console.print(_summary_table(result, comparison))
     console.print(f"wrote {len(written)} files to {out}")
+
+
+def _decisions(pred, path: Path):
+    from osteoscan.errors import InputError
+    from osteoscan.evaluation.io import model_decisions
+
+    calls = model_decisions(pred)
+    if calls is None:
+        raise InputError(
+            path, "--use-predicted needs a binary file with a 'predicted' column of class names"
+        )
+    return calls
 
 
 def _unique_names(paths: list[Path]) -> list[str]:
