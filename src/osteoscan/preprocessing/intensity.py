@@ -19,15 +19,17 @@ raw Poisson counts rise as counts fall, those of the denoised copy do not (see `
 Resampling (:func:`resample`): with a known pixel spacing and ``target_spacing_mm`` set, the
 image is resampled to that mm/pixel; otherwise it is scaled uniformly (keeping the physical
 aspect ratio) to fit the target size. It is then zero-padded (background) or cropped,
-centred, to exactly the target size. Down-sampling by an integer factor uses block means
-(exact area averaging of counts, fast); other factors use linear interpolation after a
-Gaussian pre-filter against aliasing of the Poisson noise.
+centred, to exactly the target size. Down-sampling is exact area averaging of counts (block
+means for integer factors, a sparse overlap matrix otherwise: it conserves counts and cannot
+alias the Poisson noise); up-sampling is linear interpolation.
 """
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, sparse
 
 from osteoscan.errors import ConfigError
 
@@ -103,16 +105,49 @@ def normalise_counts(
     return out[0] if arr.ndim == 2 else out
 
 
+@functools.lru_cache(maxsize=32)
+def area_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
+    """Sparse ``(n_out, n_in)`` matrix averaging the input pixels each output pixel covers.
+
+    Output pixel i covers the input interval ``[i * s, (i + 1) * s)`` with ``s = n_in / n_out``
+    (>= 1); each input pixel contributes in proportion to its overlap. Rows sum to 1.
+    Hand-written because scipy/skimage offer no exact area (box) resampling for non-integer
+    factors; applied as two sparse products it costs about a quarter of a Gaussian
+    pre-filter plus ``ndimage.zoom``.
+    """
+    s = n_in / n_out
+    lo = np.arange(n_out) * s
+    hi = lo + s
+    rows, cols, vals = [], [], []
+    for k in range(int(np.ceil(s)) + 1):  # each output overlaps at most ceil(s) + 1 inputs
+        j = np.floor(lo).astype(np.int64) + k
+        overlap = np.minimum(j + 1, hi) - np.maximum(j, lo)
+        keep = (overlap > 1e-9) & (j < n_in)
+        rows.append(np.flatnonzero(keep))
+        cols.append(j[keep])
+        vals.append(overlap[keep] / s)
+    data = (np.concatenate(vals).astype(np.float32), (np.concatenate(rows), np.concatenate(cols)))
+    return sparse.csr_matrix(data, shape=(n_out, n_in))
+
+
 def _zoom_channels(img: np.ndarray, fy: float, fx: float) -> np.ndarray:
-    """Resample ``(C, h, w)`` by (fy, fx): block means for integer down-factors, else linear."""
+    """Resample ``(C, h, w)`` by (fy, fx).
+
+    Integer down-factors: block means. Other down-sampling: exact area averaging
+    (:func:`area_matrix`), which conserves counts and cannot alias the Poisson noise.
+    Up-sampling on either axis: linear interpolation.
+    """
     c, h, w = img.shape
-    ky, kx = 1.0 / fy, 1.0 / fx
-    block = block_factor((h, w), (int(round(h * fy)), int(round(w * fx))))
+    ty, tx = int(round(h * fy)), int(round(w * fx))
+    block = block_factor((h, w), (ty, tx))
     if block is not None:
         return block_mean(img, *block)
-    if fy < 1 or fx < 1:
-        sig = (0.0, max(ky - 1, 0) / 2, max(kx - 1, 0) / 2)
-        img = ndimage.gaussian_filter(img, sig)
+    if ty <= h and tx <= w:
+        ry, rx = area_matrix(h, ty), area_matrix(w, tx)
+        out = np.empty((c, ty, tx), np.float32)
+        for ch in range(c):  # 1-2 channels: rows, then columns
+            out[ch] = (rx @ (ry @ img[ch]).T).T
+        return out
     return ndimage.zoom(img, (1.0, fy, fx), order=1, mode="nearest", grid_mode=True)
 
 
