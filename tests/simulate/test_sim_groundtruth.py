@@ -114,6 +114,23 @@ def test_annotation_polygons_match_masks(met_renders):
         assert iou > 0.5 and (ann.label == "malignant") == les.malignant
 
 
+def test_annotations_rasterise_back_onto_masks_through_io(met_renders):
+    from osteoscan.io import annotations_to_mask
+
+    st = met_renders[1].study
+    for view in ("anterior", "posterior"):
+        for les in st.lesions:
+            if view not in les.views or les.kind == "paget":
+                continue
+            ann = [a for a in st.label.annotations if a.view == view]
+            want = st.lesion_masks[view] == les.id
+            if want.sum() < 10:  # partly covered by a later, overlapping finding
+                continue
+            got = [annotations_to_mask((a,), st.scan.shape, view=view) > 0 for a in ann]
+            best = max(((g & want).sum() / (g | want).sum() for g in got), default=0.0)
+            assert best > 0.9, (les, best)
+
+
 def test_region_maps_cover_the_skeleton(normal_render):
     st = normal_render.study
     reg = st.region_maps["anterior"]

@@ -60,7 +60,10 @@ def bone_scan_index(masks: dict[str, np.ndarray], malignant_ids: list[int],
 
 
 def outline(mask: np.ndarray, offset: tuple[int, int]) -> tuple[tuple[float, float], ...]:
-    """The longest contour of a bool mask as ((x, y), ...) pixel points, x = column.
+    """The longest contour of a bool mask as ((x, y), ...) in LabelMe pixel-edge units.
+
+    Pixel (r, c) covers c <= x < c + 1 and r <= y < r + 1 (docs/data-format.md); the contour
+    runs half-way between inside and outside pixel centres, i.e. on pixel edges.
 
     Args:
         mask: bool mask over a box.
@@ -71,7 +74,8 @@ def outline(mask: np.ndarray, offset: tuple[int, int]) -> tuple[tuple[float, flo
     if not contours:
         return ()
     c = approximate_polygon(max(contours, key=len), tolerance=0.4)
-    return tuple((round(float(x) - 1 + offset[1], 2), round(float(y) - 1 + offset[0], 2))
+    # padded index -> pixel centre (-1) -> edge units (+0.5)
+    return tuple((round(float(x) - 0.5 + offset[1], 2), round(float(y) - 0.5 + offset[0], 2))
                  for y, x in c[:-1])
 
 
