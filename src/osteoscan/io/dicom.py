@@ -173,9 +173,9 @@ def transfer_syntax(ds: Dataset) -> str:
 def monochrome1_counts(arr: np.ndarray, path: Path, notes: list[str]) -> np.ndarray:
     """Counts from NM pixels flagged MONOCHROME1 (lowest value displayed white).
 
-    NM images must be MONOCHROME2 (PS3.3 C.8.4.7); the flag only changes the display, so values
-    on a dark (low) background are counts and are kept. Values on a bright background were
-    inverted for display and are turned back into counts (``max - value``).
+    NM images are MONOCHROME2 or PALETTE COLOR (PS3.3 C.8.4.7.1.1); the flag only changes the
+    display, so values on a dark (low) background are counts and are kept. Values on a bright
+    background were inverted for display and are turned back into counts (``max - value``).
 
     Args:
         arr: the decoded pixels (frames, rows, cols) or (rows, cols).
