@@ -128,3 +128,16 @@ def test_raw_values_match_pydicom(vr, raw):
     ref = Dataset()
     ref._dict[BaseTag(tag)] = elem
     assert _plain(ours) == _plain(ref[tag].value)
+
+
+def test_text_joins_values_whichever_path_converted_them():
+    ds = Dataset()
+    ds.ImageType = ["ORIGINAL", "PRIMARY"]  # a converted pydicom MultiValue
+    assert tags.text(ds, 0x00080008) == "ORIGINAL\\PRIMARY"
+    raw = b"ORIGINAL\\PRIMARY"
+    ds2 = Dataset()
+    ds2._dict[BaseTag(0x00080008)] = RawDataElement(
+        BaseTag(0x00080008), "CS", len(raw), raw, 0, False, True, True, False
+    )
+    assert tags.text(ds2, 0x00080008) == "ORIGINAL\\PRIMARY"
+    assert tags.text(ds2, 0x00081030) == ""

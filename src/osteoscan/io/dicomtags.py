@@ -21,6 +21,7 @@ from typing import Any
 from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag
 
 _BINARY = {"US": "H", "UL": "I", "SS": "h", "SL": "i", "FL": "f", "FD": "d"}
@@ -228,7 +229,7 @@ def text(ds: Dataset, tag: int) -> str:
     got = value(ds, tag)
     if got is None:
         return ""
-    return "\\".join(str(v) for v in got) if isinstance(got, list) else str(got)
+    return "\\".join(str(v) for v in got) if isinstance(got, (list, MultiValue)) else str(got)
 
 
 def number(ds: Dataset, tag: int, default: int) -> int:
