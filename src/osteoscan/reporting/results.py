@@ -22,6 +22,9 @@ from osteoscan.types import BoneScan, Hotspot
 
 SCHEMA = "osteoscan.analyze/1"
 
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
+
 WORKLIST_FIELDS = ("rank", "patient_id", "study_id", "probability", "decision", "positive",
                    "threshold", "n_hotspots", "bsi", "report", "json", "input")
 
@@ -42,6 +45,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
