@@ -100,28 +100,40 @@ def project(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
     """
     box = body_box(thickness)
     out = np.zeros(thickness.shape, dtype=np.float32)
-    out[box] = _project_box(att[(slice(None), *box)], thickness[box], view, site)
+    out[box] = project_box(att[(slice(None), *box)], thickness[box], view, site)
     return out
 
 
-def _project_box(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
-                 ) -> np.ndarray:
-    n, nb = thickness.size, len(DIST_BINS)
-    flat = np.zeros(nb * n, dtype=np.float64)
-    base = np.arange(n)
+def _hat(d: np.ndarray, k: int) -> np.ndarray:
+    """Linear-interpolation weight of distance bin k at distances d (sums to 1 over bins)."""
+    centre = DIST_BINS[k]
+    if k > 0 and k < len(DIST_BINS) - 1:
+        width = np.where(d < centre, centre - DIST_BINS[k - 1], DIST_BINS[k + 1] - centre)
+    elif k == 0:
+        width = DIST_BINS[1] - centre
+    else:
+        width = centre - DIST_BINS[k - 1]
+    w = 1.0 - np.abs(d - centre) / width
+    if k == 0:
+        w = np.where(d <= centre, 1.0, w)
+    if k == len(DIST_BINS) - 1:
+        w = np.where(d >= centre, 1.0, w)
+    return np.clip(w, 0.0, 1.0).astype(np.float32)
+
+
+def project_box(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
+                ) -> np.ndarray:
+    """:func:`project` on arrays already cropped to the body box (no cropping done here)."""
+    nb = len(DIST_BINS)
+    bins = np.zeros((nb, *thickness.shape), dtype=np.float32)
+    tmax = float(thickness.max()) if thickness.size else 0.0
     for j, f in enumerate(FRAC_BINS):
-        a = att[j].ravel()
-        live = np.flatnonzero(a)
-        if live.size == 0:
-            continue
-        d = view_distance(f, thickness.ravel()[live], view)
-        pos = np.interp(d, DIST_BINS, np.arange(nb, dtype=float))
-        k0 = np.minimum(pos.astype(np.intp), nb - 2)
-        w1 = pos - k0
-        idx = k0 * n + base[live]
-        flat += np.bincount(idx, weights=a[live] * (1 - w1), minlength=nb * n)
-        flat += np.bincount(idx + n, weights=a[live] * w1, minlength=nb * n)
-    bins = flat.reshape(nb, *thickness.shape).astype(np.float32)
+        d = view_distance(f, thickness, view)
+        near = (f if view == "anterior" else 1.0 - f) * tmax
+        for k in range(nb):
+            if k > 0 and DIST_BINS[k - 1] > near:
+                break  # every pixel of this layer is nearer than bin k's support
+            bins[k] += att[j] * _hat(d, k)
     out = np.zeros(thickness.shape, dtype=np.float32)
     for k, dist in enumerate(DIST_BINS):
         if bins[k].any():

@@ -222,14 +222,41 @@ def _masks(boxes, lesions, shape) -> dict[str, np.ndarray]:
     return masks
 
 
-def _acquire(site: SiteProfile, body: Body, expected: dict, rs, rn, rows_in: int):
-    """Scale the expected images to the drawn count level and add Poisson noise."""
+class _Camera:
+    """Attenuation and blur of both views, computed inside the body box only (outside: 0)."""
+
+    def __init__(self, thickness: np.ndarray, site: SiteProfile):
+        self.box = physics.body_box(thickness)
+        self.site, self.shape = site, thickness.shape
+        self.thick = thickness[self.box]
+        self.trans = {v: physics.attenuation(self.thick, v) for v in VIEWS}
+
+    def _full(self, img: np.ndarray) -> np.ndarray:
+        out = np.zeros(self.shape, dtype=np.float32)
+        out[self.box] = img
+        return out
+
+    def unblurred(self, layers: np.ndarray, view: str) -> np.ndarray:
+        """Attenuated activity summed over depth, no blur (lesion visibility)."""
+        return self._full((layers[(slice(None), *self.box)] * self.trans[view]).sum(0))
+
+    def image(self, layers: np.ndarray, view: str) -> np.ndarray:
+        """Expected image of the layers on one view (attenuated and blurred)."""
+        att = layers[(slice(None), *self.box)] * self.trans[view]
+        return self._full(physics.project_box(att, self.thick, view, self.site))
+
+
+def _acquire(site: SiteProfile, expected: dict, rs, rn, rows_in: int, box) -> dict:
+    """Scale the expected images to the drawn count level and add Poisson noise (in the box)."""
     target = rs.uniform(*site.counts_range)
     k = target / float(expected["anterior"].sum())
+    counts = {}
     for v in VIEWS:
         expected[v] = expected[v] * k
         expected[v][rows_in:] = 0
-    return {v: physics.to_counts(expected[v], rn) for v in VIEWS}
+        counts[v] = np.zeros(expected[v].shape, dtype=np.float32)
+        counts[v][box] = physics.to_counts(expected[v][box], rn)
+    return counts
 
 
 def _scan(site: SiteProfile, body: Body, counts: dict, plan: _Plan, rs) -> BoneScan:
@@ -267,14 +294,13 @@ def _render(plan: _Plan, keep_expected: bool = False) -> _Render:
     conc = SOFT_TISSUE_UPTAKE * (0.6 if case.superscan else 1.0)
     soft_raw = conc * (1.0 - np.exp(-physics.MU_PER_MM * thick)) / physics.MU_PER_MM
     soft = physics.soft_tissue(thick, conc, site)
-    trans = {v: physics.attenuation(thick, v) for v in VIEWS}
-    base_att = {v: (layers * trans[v]).sum(0) + soft_raw for v in VIEWS}
-    no_les = ({v: physics.project(layers * trans[v], thick, v, site) + soft for v in VIEWS}
-              if keep_expected else {})
+    cam = _Camera(thick, site)
+    base_att = {v: cam.unblurred(layers, v) + soft_raw for v in VIEWS}
+    no_les = {v: cam.image(layers, v) + soft for v in VIEWS} if keep_expected else {}
     rows_in = int(round(body.scan_length / grid.spacing))
     boxes, lesions = _place_lesions(specs, bones, grid, thick, base_att, layers, rows_in)
-    expected = {v: physics.project(layers * trans[v], thick, v, site) + soft for v in VIEWS}
-    counts = _acquire(site, body, expected, rs, rn, rows_in)
+    expected = {v: cam.image(layers, v) + soft for v in VIEWS}
+    counts = _acquire(site, expected, rs, rn, rows_in, cam.box)
     if keep_expected:
         scale = float(expected["anterior"].sum() / max(float(no_les["anterior"].sum()), 1e-9))
         no_les = {v: no_les[v] * scale for v in VIEWS}
