@@ -66,6 +66,7 @@ def test_report_has_banner_views_heatmaps_provenance_and_model(tmp_path):
     assert "convnextv2_atto" in text and "youden" in text
     assert "no lesion analyzer attached" in text
     assert [p.name for p in path.parent.iterdir()] == ["report.html"]  # no temp files left
+    assert path.stat().st_mode & 0o044 == 0o044  # readable like any output (mkstemp gives 0600)
 
 
 def test_report_renders_hotspots_regions_and_bsi_when_present(tmp_path):
