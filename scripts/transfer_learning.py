@@ -9,9 +9,11 @@ Arms: the reference architecture (inrac18, narrow) from scratch, from the bundle
 model (``--init reference``) and from the reference run folder (``--init runs/reference``);
 EfficientNet-Lite0 from scratch and from the packaged ImageNet weights (``imagenet-lite0``).
 
-    .venv/bin/python scripts/transfer_learning.py [--n 270 --epochs 8]
+    .venv/bin/python scripts/transfer_learning.py [--n 310 --epochs 6] [--arms scratch imagenet]
 
-Writes ``benchmarks/results/transfer.json`` and the run folders under ``runs/transfer/``.
+The cohort is written once to ``runs/transfer-cohort`` (DICOM + manifest) and reused.
+Writes (merging with earlier invocations) ``benchmarks/results/transfer.json`` and the run
+folders under ``runs/transfer/``.
 """
 
 from __future__ import annotations
@@ -40,47 +42,57 @@ def arms(run_folder: Path) -> list[tuple[str, dict, str | None]]:
     return out
 
 
-def config(model: dict, init: str | None, epochs: int, size: list[int]) -> dict:
+def config(model: dict, init: str | None, epochs: int, size: list[int], manifest: Path) -> dict:
     return {
         "name": "transfer", "seed": 0,
-        "data": {"classes": ["normal", "metastasis"], "positive": "metastasis"},
+        "data": {"manifest": str(manifest), "classes": ["normal", "metastasis"],
+                 "positive": "metastasis", "cache": True},
         "protocol": {"kind": "holdout", "test_fraction": 0.25, "val_fraction": 0.15, "seed": 0},
         "model": {**model, "init": init},
         "preprocess": {**REFERENCE["preprocess"], "size": size},
         "augment": REFERENCE["augment"],
-        "optim": {**REFERENCE["optim"], "epochs": epochs, "patience": 3, "warmup_epochs": 0.5,
+        "optim": {**REFERENCE["optim"], "epochs": epochs, "patience": 0, "warmup_epochs": 0.5,
+                  "threads": 1,
                   "lr": 0.001 if init else REFERENCE["optim"]["lr"]},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=270)
+    parser.add_argument("--n", type=int, default=310)
     parser.add_argument("--site", default="site_c")
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--lite0-size", type=int, nargs=2, default=[256, 64])
     parser.add_argument("--run-folder", type=Path, default=ROOT / "runs" / "reference")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "transfer")
+    parser.add_argument("--arms", nargs="*", default=None,
+                        help="substrings selecting arms (e.g. scratch imagenet); default all")
     args = parser.parse_args()
-    from osteoscan.simulate import simulate_cohort
+    from osteoscan.simulate import write_cohort
     from osteoscan.training import read_card, resolve_config, train
 
-    studies = [(s.scan, s.label) for s in simulate_cohort(args.n, seed=77, sites=(args.site,))]
-    results = []
-    for name, model, init in arms(args.run_folder):
-        size = args.lite0_size if model["name"] == "efficientnet_lite0" else REFERENCE["preprocess"]["size"]
-        cfg = resolve_config(config(model, init, args.epochs, list(size)))
-        t0 = time.perf_counter()
-        run = train(cfg, args.out / name.replace(" / ", "_").replace(" ", "_"), studies=studies)
-        card = read_card(run)
-        results.append({"arm": name, "init": init, "input": list(size),
-                        "test_auc": card.metrics.get("test_auc"), "val_auc": card.metrics.get("val_auc"),
-                        "best_epoch": card.training.get("best_epoch"),
-                        "train_studies": card.data["train"]["n"], "seconds": time.perf_counter() - t0})
-        print(json.dumps(results[-1]))
+    cohort = ROOT / "runs" / "transfer-cohort"
+    manifest = cohort / "manifest.csv"
+    if not manifest.is_file():
+        write_cohort(cohort, args.n, seed=77, sites=(args.site,), workers=1)
     out = ROOT / "benchmarks" / "results" / "transfer.json"
-    out.write_text(json.dumps({"site": args.site, "n": args.n, "epochs": args.epochs,
-                               "arms": results}, indent=2))
+    done = json.loads(out.read_text())["arms"] if out.is_file() else []
+    for name, model, init in arms(args.run_folder):
+        if args.arms and not any(a in name for a in args.arms):
+            continue
+        size = args.lite0_size if model["name"] == "efficientnet_lite0" else REFERENCE["preprocess"]["size"]
+        cfg = resolve_config(config(model, init, args.epochs, list(size), manifest))
+        t0 = time.perf_counter()
+        run = train(cfg, args.out / name.replace(" / ", "_").replace(" ", "_"))
+        card = read_card(run)
+        row = {"arm": name, "init": init, "input": list(size),
+               "test_auc": card.metrics.get("test_auc"), "val_auc": card.metrics.get("val_auc"),
+               "best_epoch": card.training.get("best_epoch"),
+               "train_studies": card.data["train"]["n"], "seconds": time.perf_counter() - t0}
+        done = [r for r in done if r["arm"] != name] + [row]
+        out.write_text(json.dumps({"site": args.site, "n": args.n, "epochs": args.epochs,
+                                   "cohort_seed": 77, "arms": done}, indent=2))
+        print(json.dumps(row))
 
 
 if __name__ == "__main__":
