@@ -112,3 +112,11 @@ def test_external_split_with_internal_hold_out():
     assert "C" in test_sites and len(test_sites) > 1  # external site + internal hold-out
     assert np.all(sites[split.train] != "C") and np.all(sites[split.val] != "C")
     check_no_leakage(split, groups)
+
+
+def test_tiny_sets_still_split_by_patient():
+    labels = np.array(["normal", "metastasis", "normal"])
+    groups = np.array(["a", "b", "c"])
+    split = holdout_split(labels, groups, test_fraction=0.34, val_fraction=0.0, seed=0)
+    assert len(split.test) >= 1 and len(split.train) >= 1
+    check_no_leakage(split, groups)

@@ -63,6 +63,9 @@ def _group_folds(labels: np.ndarray, groups: np.ndarray, n_splits: int, seed: in
     n_groups = len(np.unique(groups))
     largest_class = int(np.unique(labels, return_counts=True)[1].max())
     n_splits = max(2, min(n_splits, n_groups, largest_class))
+    if n_splits > largest_class:  # too few studies to stratify: plain shuffled group folds
+        uniq = np.random.default_rng(seed).permutation(np.unique(groups))
+        return [np.flatnonzero(np.isin(groups, part)) for part in np.array_split(uniq, n_splits)]
     sgkf = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     with warnings.catch_warnings():  # "least populated class has only N members": fine for tiny sets
         warnings.simplefilter("ignore", UserWarning)
