@@ -24,10 +24,14 @@ def _simulate(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
 ) -> None:
     """Simulate whole-body bone scans with ground truth, written as each site's scanner would."""
-    from osteoscan.simulate import write_cohort
+    from osteoscan.simulate import get_site, write_cohort
+    from osteoscan.simulate.study import difficulty_value
 
     console = Console(stderr=True)
     sites = tuple(site or ("site_a",))
+    for name in sites:  # fail before the progress bar starts
+        get_site(name)
+    difficulty_value(difficulty)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
