@@ -83,14 +83,14 @@ def test_pad_or_crop_centres():
 
 
 def test_block_mean_matches_reshape_mean_and_scaled_shape():
-    from osteoscan.preprocessing.intensity import block_factor, block_mean, scaled_shape
+    from osteoscan.preprocessing.intensity import block_mean, prereduce_factor, scaled_shape
 
     img = np.random.default_rng(0).random((2, 12, 9)).astype(np.float32)
     np.testing.assert_allclose(block_mean(img, 3, 3), img.reshape(2, 4, 3, 3, 3).mean(axis=(2, 4)), rtol=1e-6)
     assert scaled_shape((1024, 256), (512, 128)) == (512, 128)
     assert scaled_shape((2048, 512), (1024, 256), (1.2, 1.2), 4.8) == (512, 128)
-    assert block_factor((1024, 256), (512, 128)) == (2, 2)
-    assert block_factor((1024, 300), (874, 256)) is None
+    assert [prereduce_factor(1024, n) for n in (512, 384, 256, 1024, 2048)] == [2, 2, 4, 1, 1]
+    assert prereduce_factor(300, 100) == 3 and prereduce_factor(300, 140) == 2
 
 
 def test_area_resampling_conserves_counts_and_does_not_alias():

@@ -27,6 +27,7 @@ alias the Poisson noise); up-sampling is linear interpolation.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import numpy as np
 from scipy import ndimage, sparse
@@ -34,6 +35,7 @@ from scipy import ndimage, sparse
 from osteoscan.errors import ConfigError
 
 NORM_MODES = ("log", "linear", "none")
+CountsHook = Callable[[np.ndarray], np.ndarray]
 
 
 def block_mean(img: np.ndarray, ky: int, kx: int) -> np.ndarray:
@@ -130,25 +132,43 @@ def area_matrix(n_in: int, n_out: int) -> sparse.csr_matrix:
     return sparse.csr_matrix(data, shape=(n_out, n_in))
 
 
-def _zoom_channels(img: np.ndarray, fy: float, fx: float) -> np.ndarray:
-    """Resample ``(C, h, w)`` by (fy, fx).
+def prereduce_factor(n_in: int, n_out: int) -> int:
+    """Largest integer k <= n_in / n_out that divides n_in (1 when up-sampling).
 
-    Integer down-factors: block means. Other down-sampling: exact area averaging
-    (:func:`area_matrix`), which conserves counts and cannot alias the Poisson noise.
-    Up-sampling on either axis: linear interpolation.
+    Down-sampling first takes exact k-block means, then area-resamples the rest (e.g.
+    1024 -> 512 -> 384): the block step is cheap and gives augmentation integer block sums
+    of counts to work on (see :func:`resample`'s ``counts_hook``).
+    """
+    k = max(n_in // max(n_out, 1), 1)
+    while n_in % k:
+        k -= 1
+    return k
+
+
+def _zoom_channels(img: np.ndarray, ty: int, tx: int, counts_hook: CountsHook | None = None) -> np.ndarray:
+    """Resample ``(C, h, w)`` to ``(C, ty, tx)``.
+
+    Down-sampling: exact block means by the :func:`prereduce_factor` of each axis, then
+    exact area averaging (:func:`area_matrix`) for the remaining non-integer factor; both
+    conserve counts and cannot alias the Poisson noise. Up-sampling: linear interpolation.
     """
     c, h, w = img.shape
-    ty, tx = int(round(h * fy)), int(round(w * fx))
-    block = block_factor((h, w), (ty, tx))
-    if block is not None:
-        return block_mean(img, *block)
+    ky, kx = prereduce_factor(h, ty), prereduce_factor(w, tx)
+    if (ky, kx) != (1, 1):
+        img = block_mean(img, ky, kx)
+    if counts_hook is not None:
+        area = float(ky * kx)  # block means x area = block sums: integer counts again
+        img = counts_hook(img * area) / area
+    _, h, w = img.shape
+    if (h, w) == (ty, tx):
+        return img
     if ty <= h and tx <= w:
         ry, rx = area_matrix(h, ty), area_matrix(w, tx)
         out = np.empty((c, ty, tx), np.float32)
         for ch in range(c):  # 1-2 channels: rows, then columns
             out[ch] = (rx @ (ry @ img[ch]).T).T
         return out
-    return ndimage.zoom(img, (1.0, fy, fx), order=1, mode="nearest", grid_mode=True)
+    return ndimage.zoom(img, (1.0, ty / h, tx / w), order=1, mode="nearest", grid_mode=True)
 
 
 def pad_or_crop(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -186,21 +206,23 @@ def scaled_shape(
     return max(int(round(h * sy)), 1), max(int(round(w * sx)), 1)
 
 
-def block_factor(shape: tuple[int, int], scaled: tuple[int, int]) -> tuple[int, int] | None:
-    """(ky, kx) when resampling ``shape`` -> ``scaled`` is an exact block mean, else None."""
-    (h, w), (ty, tx) = shape, scaled
-    if ty <= h and tx <= w and h % ty == 0 and w % tx == 0:
-        return h // ty, w // tx
-    return None
-
-
 def resample(
     img: np.ndarray,
     size: tuple[int, int],
     spacing_mm: tuple[float, float] | None = None,
     target_spacing_mm: float | None = None,
+    counts_hook: CountsHook | None = None,
 ) -> np.ndarray:
     """Resample a ``(C, h, w)`` array to exactly ``(C, *size)`` (see the module docstring).
+
+    Args:
+        img: ``(C, h, w)`` counts.
+        size: output (rows, cols).
+        spacing_mm: the scan's (row, col) pixel spacing, if known.
+        target_spacing_mm: resample to this mm/pixel (needs ``spacing_mm``).
+        counts_hook: called on integer counts at the block-reduced resolution (the native
+            counts when no integer block reduction applies), e.g. binomial thinning; its
+            result continues through the resampling.
 
     Example:
         >>> resample(np.ones((1, 1024, 256), np.float32), (512, 128)).shape
@@ -208,8 +230,7 @@ def resample(
     """
     _, h, w = img.shape
     ty, tx = scaled_shape((h, w), size, spacing_mm, target_spacing_mm)
-    if (ty, tx) != (h, w):
-        img = _zoom_channels(img.astype(np.float32, copy=False), ty / h, tx / w)
+    img = _zoom_channels(img.astype(np.float32, copy=False), ty, tx, counts_hook)
     if img.shape[1:] == tuple(size):
         return np.ascontiguousarray(img, dtype=np.float32)
     return pad_or_crop(img, size)

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,13 +33,7 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.preprocessing import augment as A
-from osteoscan.preprocessing.intensity import (
-    NORM_MODES,
-    block_factor,
-    normalise_counts,
-    resample,
-    scaled_shape,
-)
+from osteoscan.preprocessing.intensity import NORM_MODES, normalise_counts, resample
 from osteoscan.preprocessing.views import MISSING_VIEW, VIEW_MODES, combine_views, in_chans_for
 from osteoscan.types import BoneScan
 
@@ -183,21 +178,15 @@ def _views_in(scan: BoneScan, pre: PreprocessConfig, aug: AugmentConfig | None,
               rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
     """Raw views, thinned when augmenting, each resampled to the output size."""
     ant, post = scan.anterior, scan.posterior if pre.views != "anterior" else None
-    keep = None
+    hook = None
     if aug is not None and rng is not None and rng.random() < aug.p_thin:
         keep = float(rng.uniform(aug.thin_min, 1.0))
-    block = block_factor(scan.shape, scaled_shape(scan.shape, pre.size, scan.spacing_mm,
-                                                  pre.target_spacing_mm))
-    if keep is not None and block is None:  # thin native counts before interpolation
-        ant = A.thin_counts(ant, keep, rng)
-        post = None if post is None else A.thin_counts(post, keep, rng)
+        # Thinning runs inside the resampling, on block sums of counts (2x2 at 512x128 or
+        # 384x96): a sum of binomials is binomial, so this is exactly thinning every pixel,
+        # on 4x fewer pixels.
+        hook = functools.partial(A.thin_counts, keep=keep, rng=rng)
     stack = ant[None] if post is None else np.stack([ant, post])
-    stack = resample(stack, pre.size, scan.spacing_mm, pre.target_spacing_mm)
-    if keep is not None and block is not None:
-        # Block means x area = block sums of counts; thinning a sum of counts is exactly
-        # thinning its parts (a sum of binomials is binomial), on 4x fewer pixels at 512x128.
-        area = float(block[0] * block[1])
-        stack = A.thin_counts(stack * area, keep, rng) / area
+    stack = resample(stack, pre.size, scan.spacing_mm, pre.target_spacing_mm, counts_hook=hook)
     return stack[0], (None if post is None else stack[1])
 
 
