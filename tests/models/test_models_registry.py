@@ -135,3 +135,12 @@ def test_pipeline_output_feeds_a_model_built_from_the_same_config(views):
     with torch.no_grad():
         probs = model(x).softmax(1)
     assert probs.shape == (1, 2) and float(probs.sum()) == pytest.approx(1.0)
+
+
+def test_vit_dynamic_img_size_maps_tokens_to_the_actual_grid():
+    model = create_model("deit_base", img_size=(128, 32), tiny=True, dynamic_img_size=True).eval()
+    seen = {}
+    get_module(model, "blocks.-1.norm1").register_forward_hook(lambda m, i, o: seen.update(out=o))
+    with torch.no_grad():
+        assert model(torch.randn(1, 2, 256, 64)).shape == (1, 2)
+    assert tokens_to_grid(model, "deit_base", seen["out"]).shape == (1, 32, 16, 4)
