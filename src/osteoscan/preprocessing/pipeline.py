@@ -2,8 +2,9 @@
 
 Order of operations (each step documented in its module)::
 
-    BoneScan counts --> resample each view to ``size`` [train: binomial thinning inside,
-      on integer block sums of counts] --> combine views (align posterior, aggregate / stack / geomean / anterior)
+    BoneScan counts --> resample each view to ``size``
+      [train: binomial thinning inside, on integer block sums of counts]
+      --> combine views (align posterior; aggregate / stack / geomean / anterior)
       --[train: L-R flip, rotation + translation]--> count normalisation
       --[train: intensity scaling]--> float32 (C, H, W)
 
