@@ -26,10 +26,25 @@ def test_bsi_known_value_mean_and_max_of_views():
     post = [_hot("posterior", slice(0, 4), slice(0, 5), "ribs", 0.8, match=0)]  # 20 px
     maps = {"anterior": _rmap(), "posterior": _rmap()}
     bsi, frac = bone_scan_index({"anterior": ant, "posterior": post}, maps)
+    assert frac["ribs"] == pytest.approx(0.20)  # union: the anterior 10 px lie inside the posterior 20
+    assert bsi == pytest.approx(100 * MASS_FRACTION["ribs"] * 0.20)
+    bsi_mean, frac = bone_scan_index({"anterior": ant, "posterior": post}, maps, combine="mean")
     assert frac["ribs"] == pytest.approx(0.15)
-    assert bsi == pytest.approx(100 * MASS_FRACTION["ribs"] * 0.15)
+    assert bsi_mean == pytest.approx(100 * MASS_FRACTION["ribs"] * 0.15)
     bsi_max, _ = bone_scan_index({"anterior": ant, "posterior": post}, maps, combine="max")
     assert bsi_max == pytest.approx(100 * MASS_FRACTION["ribs"] * 0.20)
+
+
+def test_bsi_union_counts_pixels_by_region_under_them():
+    # one malignant hotspot straddling ribs (10 px) and pelvis (20 px) on the posterior view only
+    mask = np.zeros((40, 40), bool)
+    mask[9, 0:10] = True
+    mask[20:22, 0:10] = True
+    h = Hotspot("posterior", 0, 0, 30.0, "ribs", 0.9, mask)
+    bsi, frac = bone_scan_index({"anterior": [], "posterior": [h]},
+                                {"anterior": _rmap(), "posterior": _rmap()})
+    assert frac["ribs"] == pytest.approx(0.1) and frac["pelvis"] == pytest.approx(20 / 400)
+    assert bsi == pytest.approx(100 * (MASS_FRACTION["ribs"] * 0.1 + MASS_FRACTION["pelvis"] * 0.05))
 
 
 def test_bsi_ignores_benign_and_off_bone_pixels():

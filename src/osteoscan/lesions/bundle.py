@@ -34,6 +34,7 @@ def _atomic_write(path: Path, writer) -> None:
     os.close(fd)
     try:
         writer(tmp)
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -57,18 +57,20 @@ def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: in
               progress: Callable[[str, int, int, float], None] | None = None) -> LesionAnalyzer:
     """Train hotspot U-Net, region U-Net and lesion classifier; save them under ``out``.
 
+    ``tiny`` builds very small networks working at 128 x 32 (smoke runs and tests).
+
     Returns:
         The analyzer built from the three trained models.
     """
     def cb(name):
         return (lambda e, n, loss: progress(name, e, n, loss)) if progress else None
 
-    chans = {} if tiny else {"channels": seg_channels}
+    chans = {"work_shape": (128, 32)} if tiny else {"channels": seg_channels}
     seg = train_segmenter(studies, epochs=seg_epochs, seed=seed, tiny=tiny, progress=cb("hotspots"), **chans)
     seg.save(Path(out) / BUNDLED["segmenter"])
     rchans = {} if tiny else {"channels": region_channels}
-    reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny, work_shape=region_shape,
-                        progress=cb("regions"), **rchans)
+    reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny,
+                        work_shape=(128, 32) if tiny else region_shape, progress=cb("regions"), **rchans)
     reg.save(Path(out) / BUNDLED["regions"])
     samples = classifier_samples(studies, segmenter=seg)
     clf = fit_classifier(samples, epochs=clf_epochs, seed=seed, progress=cb("classifier"),
@@ -78,8 +80,10 @@ def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: in
     return LesionAnalyzer(seg, reg, clf)
 
 
-def _stacked(result: LesionResult, study: LesionStudy, malignant_only: bool):
-    """Stacked (views, rows, cols) predicted ids and truth ids, plus scores."""
+def _stacked(result: LesionResult, study: LesionStudy, malignant_only: bool, score: str = "auto"):
+    """Stacked (views, rows, cols) predicted ids and truth ids, plus scores: the malignancy
+    probability for metastases (or ``score="probability"``), else the detector's mean
+    probability."""
     views = list(study.lesion_masks)
     truth = np.stack([study.lesion_masks[v] for v in views])
     benign = [k for k, lab in study.lesion_labels.items() if lab != "malignant"]
@@ -89,7 +93,8 @@ def _stacked(result: LesionResult, study: LesionStudy, malignant_only: bool):
         k = views.index(h.view)
         if malignant_only and np.isin(truth[k][h.mask], benign).any():
             continue  # a hotspot on a benign lesion is neither TP nor FP for metastases
-        scores.append(h.probability if malignant_only else h.features.get("mean_prob", h.probability))
+        use_p = malignant_only or score == "probability"
+        scores.append(h.probability if use_p else h.features.get("mean_prob", h.probability))
         pred[k][h.mask & (pred[k] == 0)] = len(scores)
     if malignant_only:
         truth = np.where(np.isin(truth, benign), 0, truth)
@@ -128,6 +133,8 @@ def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
         results.append(analyzer.analyze(st.scan))
         seconds.append(time.perf_counter() - t0)
     det = [match_lesions(*_stacked(r, s, False)) for r, s in zip(results, studies, strict=True)]
+    cls = [match_lesions(*_stacked(r, s, False, score="probability"))
+           for r, s in zip(results, studies, strict=True)]
     met = [match_lesions(*_stacked(r, s, True)) for r, s in zip(results, studies, strict=True)]
     thr = results[0].threshold if results else 0.5
     y_patient = [int(any(v == "malignant" for v in s.lesion_labels.values())) for s in studies]
@@ -137,7 +144,7 @@ def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
         "froc_detection": froc_score(det),
         "froc_metastasis": froc_score(met),
         "lesion_confusion": {"labels": ["benign", "malignant", "none"],
-                             "matrix": _confusion(det, results, studies, thr).tolist()},
+                             "matrix": _confusion(cls, results, studies, thr).tolist()},
         "lesion_auc_delineated": _auc(samples["y"], analyzer.classifier.predict_arrays(samples)),
         "bsi": bsi_agreement([r.bsi for r in results], [s.bsi for s in studies]),
         "patient_auc_lesions": _auc(y_patient, [r.probability for r in results]),

@@ -115,6 +115,7 @@ def evaluate(
     from osteoscan.lesions.analyzer import LesionAnalyzer
     from osteoscan.lesions.pipeline import evaluate as run_eval
 
+    _sites(sites)  # check the options before loading anything
     analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
     studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:

@@ -1,0 +1,51 @@
+"""``osteoscan lesions``: train -> evaluate -> compare on tiny simulated data; bad input."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from osteoscan.errors import ConfigError, InputError
+from osteoscan.service.cli import app
+
+
+def test_train_then_evaluate_tiny(tmp_path):
+    runner = CliRunner()
+    models = tmp_path / "models"
+    res = runner.invoke(app, ["lesions", "train", "--out", str(models), "--simulate", "2", "--tiny",
+                              "--seg-epochs", "1", "--region-epochs", "1", "--clf-epochs", "1"])
+    assert res.exit_code == 0, res.output
+    for stem in ("hotspot_unet", "region_unet", "lesion_classifier"):
+        assert (models / f"{stem}.safetensors").is_file()
+        card = json.loads((models / f"{stem}.json").read_text())
+        assert card["arch"] and card["training"]
+    out = tmp_path / "metrics.json"
+    res = runner.invoke(app, ["lesions", "evaluate", "--models", str(models), "--simulate", "2",
+                              "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    m = json.loads(out.read_text())
+    assert m["studies"] == 2 and set(m["froc_detection"]) >= {"sens@0.125", "sens@8", "cpm"}
+    assert len(m["lesion_confusion"]["matrix"]) == 3 and "pearson_r" in m["bsi"]
+
+
+def test_compare_tiny_writes_compare_layout(tmp_path):
+    res = CliRunner().invoke(app, ["lesions", "compare", "configs/papers/lesion_level.yaml", "--tiny",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((tmp_path / "lesion_summary.json").read_text())
+    assert list(summary) == ["patch_context", "vgg16", "densenet169"]
+    assert set(summary["vgg16"]["by_burden"]) == {"<=3", "4-6", ">6"}
+    assert "delong_vs_reference" in summary["vgg16"]
+    folds = sorted((tmp_path / "arms" / "vgg16" / "predictions").glob("fold-*.csv"))
+    assert len(folds) == 2 and (tmp_path / "manifest.csv").is_file()
+    header = folds[0].read_text().splitlines()[0]
+    assert header == "study_id,patient_id,label,prob_benign,prob_malignant"
+
+
+def test_bad_site_and_missing_config_are_one_line_errors(tmp_path):
+    res = CliRunner().invoke(app, ["lesions", "evaluate", "--models", str(tmp_path), "--sites", "site_z",
+                                   "--out", str(tmp_path / "m.json")])
+    assert res.exit_code != 0
+    assert isinstance(res.exception, (ConfigError, InputError))
+    res = CliRunner().invoke(app, ["lesions", "compare", str(tmp_path / "none.yaml"), "--out", str(tmp_path)])
+    assert isinstance(res.exception, InputError) and "none.yaml" in str(res.exception)
