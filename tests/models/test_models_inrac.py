@@ -21,7 +21,9 @@ def test_switches_change_the_graph():
     assert _count(full, CBAM) == 4 and _count(no_attn, CBAM) == 0
     n = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert n(no_attn) < n(full) and n(no_skip) < n(full)  # CBAMs / projection shortcuts removed
-    assert all(b.downsample is None and not b.residual for b in no_skip.modules() if isinstance(b, RABlock))
+    assert all(
+        b.downsample is None and not b.residual for b in no_skip.modules() if isinstance(b, RABlock)
+    )
     assert _count(create_model("inrac18_noattn", tiny=True), CBAM) == 0
     narrow = {"widths": (8, 16, 32, 64), "stem_width": 8}
     assert _count(InRAC(34, **narrow), RABlock) == 16 and _count(InRAC(18, **narrow), RABlock) == 8
@@ -78,6 +80,8 @@ def test_cbam_attention_maps_are_in_unit_interval():
 def test_inrac_rejects_bad_settings():
     with pytest.raises(ModelError, match="depth"):
         InRAC(depth=50)
+    with pytest.raises(ModelError, match="4 stages"):
+        InRAC(layers=(1, 1, 1))
     with pytest.raises(ModelError, match="placement"):
         InRAC(placement="middle")
     with pytest.raises(ModelError, match="pretrained"):

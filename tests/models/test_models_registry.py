@@ -1,4 +1,4 @@
-"""Every registered model: tiny build, forward on a non-square input, backward to the first layer."""
+"""Every registered model: tiny build, non-square forward, backward to the first layer."""
 
 from __future__ import annotations
 
@@ -11,9 +11,25 @@ from osteoscan.models import create_model, get_module, list_models, model_info, 
 torch.set_num_threads(2)
 
 EXPECTED = {
-    "resnet18", "deit_base", "vit_large_patch16", "swin_base", "convnext_large", "convnextv2_atto",
-    "convnextv2_nano", "convnextv2_tiny", "convnextv2_base", "vgg11", "vgg16", "inception_v1",
-    "inception_v3", "densenet169", "efficientnet_lite0", "inrac18", "inrac34", "outrac18", "outrac34",
+    "resnet18",
+    "deit_base",
+    "vit_large_patch16",
+    "swin_base",
+    "convnext_large",
+    "convnextv2_atto",
+    "convnextv2_nano",
+    "convnextv2_tiny",
+    "convnextv2_base",
+    "vgg11",
+    "vgg16",
+    "inception_v1",
+    "inception_v3",
+    "densenet169",
+    "efficientnet_lite0",
+    "inrac18",
+    "inrac34",
+    "outrac18",
+    "outrac34",
 }
 
 
@@ -104,8 +120,15 @@ def test_size_rules_raise_model_errors_naming_the_rule():
 
 
 def test_tiny_large_models_are_genuinely_tiny():
-    for name in ("vit_large_patch16", "convnext_large", "swin_base", "vgg16", "densenet169",
-                 "inception_v1", "efficientnet_lite0"):
+    for name in (
+        "vit_large_patch16",
+        "convnext_large",
+        "swin_base",
+        "vgg16",
+        "densenet169",
+        "inception_v1",
+        "efficientnet_lite0",
+    ):
         n = sum(p.numel() for p in create_model(name, img_size=(128, 32), tiny=True).parameters())
         assert n < 1e6, name
 
@@ -127,8 +150,15 @@ def test_pipeline_output_feeds_a_model_built_from_the_same_config(views):
     rng = np.random.default_rng(0)
     lam = np.zeros((256, 64), np.float32)
     lam[10:240, 16:48] = 5.0
-    scan = BoneScan(rng.poisson(lam).astype(np.float32), rng.poisson(lam).astype(np.float32),
-                    (2.4, 2.4), "p", "s", (), StudySource((), "simulated"))
+    scan = BoneScan(
+        rng.poisson(lam).astype(np.float32),
+        rng.poisson(lam).astype(np.float32),
+        (2.4, 2.4),
+        "p",
+        "s",
+        (),
+        StudySource((), "simulated"),
+    )
     pre = PreprocessConfig(views=views, size=(128, 32))
     x = torch.from_numpy(build_pipeline(pre)(scan, None))[None]
     model = create_model("inrac18", in_chans=pre.in_chans, img_size=pre.size, tiny=True).eval()

@@ -7,7 +7,12 @@ import pytest
 from scipy import ndimage
 
 from osteoscan.errors import ConfigError
-from osteoscan.preprocessing.intensity import normalise_counts, pad_or_crop, reference_level, resample
+from osteoscan.preprocessing.intensity import (
+    normalise_counts,
+    pad_or_crop,
+    reference_level,
+    resample,
+)
 
 
 @pytest.mark.parametrize("norm", ["log", "linear"])
@@ -86,7 +91,9 @@ def test_block_mean_matches_reshape_mean_and_scaled_shape():
     from osteoscan.preprocessing.intensity import block_mean, prereduce_factor, scaled_shape
 
     img = np.random.default_rng(0).random((2, 12, 9)).astype(np.float32)
-    np.testing.assert_allclose(block_mean(img, 3, 3), img.reshape(2, 4, 3, 3, 3).mean(axis=(2, 4)), rtol=1e-6)
+    np.testing.assert_allclose(
+        block_mean(img, 3, 3), img.reshape(2, 4, 3, 3, 3).mean(axis=(2, 4)), rtol=1e-6
+    )
     assert scaled_shape((1024, 256), (512, 128)) == (512, 128)
     assert scaled_shape((2048, 512), (1024, 256), (1.2, 1.2), 4.8) == (512, 128)
     assert [prereduce_factor(1024, n) for n in (512, 384, 256, 1024, 2048)] == [2, 2, 4, 1, 1]
@@ -103,9 +110,13 @@ def test_area_resampling_conserves_counts_and_does_not_alias():
     out = resample(img, (384, 96))  # the reference config's size: factor 2.67
     assert out.shape == (1, 384, 96) and out.mean() == pytest.approx(img.mean(), rel=1e-5)
     # integer factors give the block mean
-    np.testing.assert_allclose((area_matrix(8, 4) @ img[0, :8, :4]), block_mean(img[0, :8, :4], 2, 1), rtol=1e-6)
+    np.testing.assert_allclose(
+        (area_matrix(8, 4) @ img[0, :8, :4]), block_mean(img[0, :8, :4], 2, 1), rtol=1e-6
+    )
     # a one-pixel stripe pattern (at the Nyquist limit) must come out flat, not as a moire
-    stripes = np.tile(np.array([0.0, 2.0], np.float32), 512)[:, None] * np.ones((1, 256), np.float32)
+    stripes = np.tile(np.array([0.0, 2.0], np.float32), 512)[:, None] * np.ones(
+        (1, 256), np.float32
+    )
     flat = resample(stripes[None], (384, 96))[0]
     assert np.ptp(flat[2:-2]) <= 0.5  # box residual +/-0.25; linear zoom swings over 0..2
     assert np.ptp(ndimage.zoom(stripes, (0.375, 0.375), order=1)[2:-2]) > 1.5

@@ -13,7 +13,9 @@ from osteoscan.errors import ConfigError
 from osteoscan.preprocessing import AugmentConfig, PreprocessConfig, build_pipeline
 
 
-@pytest.mark.parametrize("views,chans", [("aggregate", 1), ("stack", 2), ("geomean", 1), ("anterior", 1)])
+@pytest.mark.parametrize(
+    "views,chans", [("aggregate", 1), ("stack", 2), ("geomean", 1), ("anterior", 1)]
+)
 def test_pipeline_shapes_and_channels(phantom_scan, views, chans):
     pre = PreprocessConfig(views=views, size=(512, 128))
     out = build_pipeline(pre)(phantom_scan, None)
@@ -57,7 +59,9 @@ def test_augmentation_needs_an_rng_and_is_deterministic_given_its_seed(phantom_s
 def test_inputs_are_never_modified(phantom_scan):
     before = phantom_scan.anterior.copy(), phantom_scan.posterior.copy()
     aug = AugmentConfig(p_affine=1, p_flip=1, p_thin=1, p_intensity=1)
-    build_pipeline(PreprocessConfig(views="aggregate", size=(512, 128)), aug)(phantom_scan, np.random.default_rng(0))
+    build_pipeline(PreprocessConfig(views="aggregate", size=(512, 128)), aug)(
+        phantom_scan, np.random.default_rng(0)
+    )
     np.testing.assert_array_equal(phantom_scan.anterior, before[0])
     np.testing.assert_array_equal(phantom_scan.posterior, before[1])
 

@@ -27,11 +27,13 @@ def test_align_recovers_a_shifted_and_scaled_posterior(ph, rng):
     aligned = align_to(post, ant)
     pa, pb = critical_points(ant), critical_points(aligned)
     assert abs(before.top - pa.top) >= 18
-    for a, b in zip(pa, pb):
+    for a, b in zip(pa, pb, strict=True):
         assert abs(a - b) <= 2
     sm = lambda x: ndimage.gaussian_filter(x, 3)  # noqa: E731
-    assert np.corrcoef(sm(ant).ravel(), sm(aligned).ravel())[0, 1] > np.corrcoef(
-        sm(ant).ravel(), sm(post).ravel())[0, 1] + 0.1
+    assert (
+        np.corrcoef(sm(ant).ravel(), sm(aligned).ravel())[0, 1]
+        > np.corrcoef(sm(ant).ravel(), sm(post).ravel())[0, 1] + 0.1
+    )
 
 
 def test_align_refuses_implausible_scales(ph, rng):

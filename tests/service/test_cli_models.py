@@ -13,13 +13,16 @@ def test_models_list_shows_every_family():
     assert res.exit_code == 0, res.output
     for name in ("inrac18", "swin_base", "convnextv2_atto", "efficientnet_lite0"):
         assert name in res.output
-    only = CliRunner().invoke(app, ["models", "list", "--family", "transformer"], env={"COLUMNS": "250"})
+    only = CliRunner().invoke(
+        app, ["models", "list", "--family", "transformer"], env={"COLUMNS": "250"}
+    )
     assert "swin_base" in only.output and "inrac18" not in only.output
 
 
 def test_models_info_and_unknown_name():
-    res = CliRunner().invoke(app, ["models", "info", "inrac18", "--params", "--in-chans", "1"],
-                             env={"COLUMNS": "200"})
+    res = CliRunner().invoke(
+        app, ["models", "info", "inrac18", "--params", "--in-chans", "1"], env={"COLUMNS": "200"}
+    )
     assert res.exit_code == 0, res.output
     assert "layer4" in res.output and "11,25" in res.output  # 11.25 M parameters at 1 channel
     bad = CliRunner().invoke(app, ["models", "info", "resnet19"])

@@ -124,9 +124,8 @@ def check_img_size(info: ModelInfo, img_size: tuple[int, int]) -> tuple[int, int
         raise ModelError(f"{info.name}: img_size must be (rows, cols), got {img_size!r}") from exc
     m = info.size_multiple
     if rows % m or cols % m:
-        raise ModelError(
-            f"{info.name}: img_size {rows}x{cols} breaks the size rule: {info.size_rule or f'multiples of {m}'}"
-        )
+        rule = info.size_rule or f"multiples of {m}"
+        raise ModelError(f"{info.name}: img_size {rows}x{cols} breaks the size rule: {rule}")
     if rows < info.min_img_size[0] or cols < info.min_img_size[1]:
         raise ModelError(
             f"{info.name}: img_size {rows}x{cols} is smaller than the minimum "
@@ -204,7 +203,9 @@ def get_module(model: nn.Module, dotted: str) -> nn.Module:
             else:
                 module = getattr(module, part) if hasattr(module, part) else module._modules[part]
         except (IndexError, KeyError, AttributeError) as exc:
-            raise ModelError(f"{type(model).__name__} has no module {dotted!r} (at {part!r})") from exc
+            raise ModelError(
+                f"{type(model).__name__} has no module {dotted!r} (at {part!r})"
+            ) from exc
     return module
 
 

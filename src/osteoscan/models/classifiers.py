@@ -26,7 +26,26 @@ _SWIN_TINY = {"embed_dim": 16, "depths": (1, 1, 2, 1), "num_heads": (1, 2, 2, 4)
 # VGG widths divided by 16 (64 -> 4 ... 512 -> 32); used by the tiny VGG variants.
 _VGG_CFG = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
+    "vgg16": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 
 _PAPER_CONVNEXT = "ConvNeXt vs transformers on bone scans (Clin Nucl Med 2025)"
@@ -43,8 +62,9 @@ def _timm_builder(timm_name: str, tiny_kwargs: dict, *, pass_img_size: bool = Fa
         if pass_img_size:
             args["img_size"] = tuple(img_size)
         args.update(kwargs)
-        model = timm.create_model(timm_name, pretrained=False, num_classes=num_classes,
-                                  in_chans=in_chans, **args)
+        model = timm.create_model(
+            timm_name, pretrained=False, num_classes=num_classes, in_chans=in_chans, **args
+        )
         if pretrained:
             _load_hub_weights(model, timm_name, num_classes, args)
         return model
@@ -62,10 +82,14 @@ def _load_hub_weights(model: nn.Module, timm_name: str, num_classes: int, args: 
     from osteoscan.models.init import transfer_state
 
     try:
-        rgb = timm.create_model(timm_name, pretrained=True, num_classes=num_classes, in_chans=3, **args)
+        rgb = timm.create_model(
+            timm_name, pretrained=True, num_classes=num_classes, in_chans=3, **args
+        )
     except Exception as exc:  # network, hub or cache failures: one clear message
-        raise ModelError(f"{timm_name}: cannot download pretrained weights ({exc}); "
-                         "use pretrained=False or init_from() with a local .safetensors file") from exc
+        raise ModelError(
+            f"{timm_name}: cannot download pretrained weights ({exc}); "
+            "use pretrained=False or init_from() with a local .safetensors file"
+        ) from exc
     transfer_state(model, rgb.state_dict(), f"timm:{timm_name}")
 
 
@@ -94,7 +118,11 @@ def adapt_first_conv(conv: nn.Conv2d, in_chans: int) -> nn.Conv2d:
     from osteoscan.models.init import adapt_rgb_kernels
 
     new = nn.Conv2d(
-        in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding,
+        in_chans,
+        conv.out_channels,
+        conv.kernel_size,
+        conv.stride,
+        conv.padding,
         bias=conv.bias is not None,
     )
     with torch.no_grad():
@@ -106,10 +134,14 @@ def adapt_first_conv(conv: nn.Conv2d, in_chans: int) -> nn.Conv2d:
 
 # GoogLeNet's Inception widths (ch1x1, ch3x3red, ch3x3, ch5x5red, ch5x5, pool_proj), in order.
 _GOOGLENET = {
-    "inception3a": (64, 96, 128, 16, 32, 32), "inception3b": (128, 128, 192, 32, 96, 64),
-    "inception4a": (192, 96, 208, 16, 48, 64), "inception4b": (160, 112, 224, 24, 64, 64),
-    "inception4c": (128, 128, 256, 24, 64, 64), "inception4d": (112, 144, 288, 32, 64, 64),
-    "inception4e": (256, 160, 320, 32, 128, 128), "inception5a": (256, 160, 320, 32, 128, 128),
+    "inception3a": (64, 96, 128, 16, 32, 32),
+    "inception3b": (128, 128, 192, 32, 96, 64),
+    "inception4a": (192, 96, 208, 16, 48, 64),
+    "inception4b": (160, 112, 224, 24, 64, 64),
+    "inception4c": (128, 128, 256, 24, 64, 64),
+    "inception4d": (112, 144, 288, 32, 64, 64),
+    "inception4e": (256, 160, 320, 32, 128, 128),
+    "inception5a": (256, 160, 320, 32, 128, 128),
     "inception5b": (384, 192, 384, 48, 128, 128),
 }
 
@@ -139,7 +171,9 @@ def _build_googlenet(*, num_classes, in_chans, img_size, pretrained, tiny, **kwa
     weights = "IMAGENET1K_V1" if pretrained else None
     # transform_input assumes ImageNet RGB statistics: off, osteoscan normalises counts itself.
     init = not pretrained and not tiny  # tiny: skip initialising modules that are swapped out
-    model = googlenet(weights=weights, aux_logits=False, transform_input=False, init_weights=init, **kwargs)
+    model = googlenet(
+        weights=weights, aux_logits=False, transform_input=False, init_weights=init, **kwargs
+    )
     if tiny:
         model = _shrink_googlenet(model)
     if in_chans != 3:
@@ -153,30 +187,56 @@ def _build_lite0(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs)
     """timm efficientnet_lite0; tiny: channels x 0.25, depth x 0.34 through timm's generator."""
     if not tiny:
         return _timm_builder("efficientnet_lite0", {})(
-            num_classes=num_classes, in_chans=in_chans, img_size=img_size, pretrained=pretrained,
-            tiny=False, **kwargs)
+            num_classes=num_classes,
+            in_chans=in_chans,
+            img_size=img_size,
+            pretrained=pretrained,
+            tiny=False,
+            **kwargs,
+        )
     # the public entry point fixes the multipliers; its generator takes them as arguments
     from timm.models.efficientnet import _gen_efficientnet_lite
 
-    return _gen_efficientnet_lite("efficientnet_lite0", channel_multiplier=0.25, depth_multiplier=0.34,
-                                  num_classes=num_classes, in_chans=in_chans, **kwargs)
+    return _gen_efficientnet_lite(
+        "efficientnet_lite0",
+        channel_multiplier=0.25,
+        depth_multiplier=0.34,
+        num_classes=num_classes,
+        in_chans=in_chans,
+        **kwargs,
+    )
 
 
 def _cnn(name: str, timm_name: str, layer: str, description: str, paper: str, **extra) -> ModelInfo:
     return ModelInfo(
-        name=name, family="cnn", source=extra.pop("source", "timm"), timm_name=timm_name,
-        default_img_size=_NATIVE, gradcam_layer=layer, is_transformer=False,
-        description=description, paper=paper, **extra,
+        name=name,
+        family="cnn",
+        source=extra.pop("source", "timm"),
+        timm_name=timm_name,
+        default_img_size=_NATIVE,
+        gradcam_layer=layer,
+        is_transformer=False,
+        description=description,
+        paper=paper,
+        **extra,
     )
 
 
 def _register_cnns() -> None:
     register_model(
         _cnn("resnet18", "resnet18", "layer4", "ResNet-18 (He et al. 2016)", _PAPER_CONVNEXT),
-        _timm_builder("resnet18", {"layers": (1, 1, 1, 1), "channels": (8, 16, 32, 64), "stem_width": 8}),
+        _timm_builder(
+            "resnet18", {"layers": (1, 1, 1, 1), "channels": (8, 16, 32, 64), "stem_width": 8}
+        ),
     )
     register_model(
-        _cnn("convnext_large", "convnext_large", "stages.-1", "ConvNeXt-L (Liu et al. 2022)", _PAPER_CONVNEXT),
+        _cnn(
+            "convnext_large",
+            "convnext_large",
+            "stages.-1",
+            "ConvNeXt-L (Liu et al. 2022)",
+            _PAPER_CONVNEXT,
+        ),
         _timm_builder("convnext_large", _CONVNEXT_TINY),
     )
     for size in ("atto", "nano", "tiny", "base"):
@@ -187,27 +247,56 @@ def _register_cnns() -> None:
         )
     for name in ("vgg11", "vgg16"):
         register_model(
-            _cnn(name, name, "features", f"{name.upper()} (Simonyan & Zisserman 2015)",
-                 _PAPER_LUNG if name == "vgg11" else _PAPER_LESION),
+            _cnn(
+                name,
+                name,
+                "features",
+                f"{name.upper()} (Simonyan & Zisserman 2015)",
+                _PAPER_LUNG if name == "vgg11" else _PAPER_LESION,
+            ),
             _vgg_builder(name),
         )
     register_model(
-        _cnn("inception_v1", "googlenet", "inception5b", "GoogLeNet / Inception-v1 (torchvision)",
-             _PAPER_LUNG, source="torchvision"),
+        _cnn(
+            "inception_v1",
+            "googlenet",
+            "inception5b",
+            "GoogLeNet / Inception-v1 (torchvision)",
+            _PAPER_LUNG,
+            source="torchvision",
+        ),
         _build_googlenet,
     )
     register_model(
-        _cnn("inception_v3", "inception_v3", "Mixed_7c", "Inception-v3 (Szegedy et al. 2016)",
-             _PAPER_LESION, min_img_size=(75, 75), size_rule="rows and cols >= 75"),
+        _cnn(
+            "inception_v3",
+            "inception_v3",
+            "Mixed_7c",
+            "Inception-v3 (Szegedy et al. 2016)",
+            _PAPER_LESION,
+            min_img_size=(75, 75),
+            size_rule="rows and cols >= 75",
+        ),
         _timm_builder("inception_v3", {}),
     )
     register_model(
-        _cnn("densenet169", "densenet169", "features", "DenseNet-169 (Huang et al. 2017)", _PAPER_LESION),
+        _cnn(
+            "densenet169",
+            "densenet169",
+            "features",
+            "DenseNet-169 (Huang et al. 2017)",
+            _PAPER_LESION,
+        ),
         _timm_builder("densenet169", {"growth_rate": 8, "block_config": (1, 1, 1, 1)}),
     )
     register_model(
-        _cnn("efficientnet_lite0", "efficientnet_lite0", "bn2",
-             "EfficientNet-Lite0 (ImageNet weights available offline, see models.init)", ""),
+        _cnn(
+            "efficientnet_lite0",
+            "efficientnet_lite0",
+            "bn2",
+            "EfficientNet-Lite0 (ImageNet weights available offline, see models.init)",
+            "",
+        ),
         _build_lite0,
     )
 
@@ -219,21 +308,38 @@ def _register_transformers() -> None:
         ("vit_large_patch16", "vit_large_patch16_224", "ViT-L/16 (Dosovitskiy et al. 2021)"),
     ):
         register_model(
-            ModelInfo(name=name, family="transformer", source="timm", timm_name=timm_name,
-                      default_img_size=_NATIVE, gradcam_layer="blocks.-1.norm1", is_transformer=True,
-                      description=desc, paper=_PAPER_CONVNEXT, size_rule=vit_rule,
-                      size_multiple=16, min_img_size=(16, 16)),
+            ModelInfo(
+                name=name,
+                family="transformer",
+                source="timm",
+                timm_name=timm_name,
+                default_img_size=_NATIVE,
+                gradcam_layer="blocks.-1.norm1",
+                is_transformer=True,
+                description=desc,
+                paper=_PAPER_CONVNEXT,
+                size_rule=vit_rule,
+                size_multiple=16,
+                min_img_size=(16, 16),
+            ),
             _timm_builder(timm_name, _VIT_TINY, pass_img_size=True),
         )
     register_model(
-        ModelInfo(name="swin_base", family="transformer", source="timm",
-                  timm_name="swin_base_patch4_window7_224", default_img_size=_NATIVE,
-                  gradcam_layer="layers.-1.blocks.-1.norm1", is_transformer=True,
-                  description="Swin-B, 4-pixel patches, 7x7 windows (Liu et al. 2021)",
-                  paper=_PAPER_CONVNEXT,
-                  size_rule="rows and cols must be multiples of 32 (4-pixel patches, 3 patch mergings); "
-                            "windows are padded by timm so the grid need not divide by 7",
-                  size_multiple=32, min_img_size=(32, 32)),
+        ModelInfo(
+            name="swin_base",
+            family="transformer",
+            source="timm",
+            timm_name="swin_base_patch4_window7_224",
+            default_img_size=_NATIVE,
+            gradcam_layer="layers.-1.blocks.-1.norm1",
+            is_transformer=True,
+            description="Swin-B, 4-pixel patches, 7x7 windows (Liu et al. 2021)",
+            paper=_PAPER_CONVNEXT,
+            size_rule="rows and cols must be multiples of 32 (4-pixel patches, 3 patch mergings); "
+            "windows are padded by timm so the grid need not divide by 7",
+            size_multiple=32,
+            min_img_size=(32, 32),
+        ),
         _timm_builder("swin_base_patch4_window7_224", _SWIN_TINY, pass_img_size=True),
     )
 

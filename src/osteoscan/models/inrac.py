@@ -90,8 +90,16 @@ class RABlock(nn.Module):
         reduction: CBAM channel reduction ratio.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, stride: int = 1, *, residual: bool = True,
-                 attention: Placement | None = "inside", reduction: int = 16):
+    def __init__(
+        self,
+        in_ch: int,
+        out_ch: int,
+        stride: int = 1,
+        *,
+        residual: bool = True,
+        attention: Placement | None = "inside",
+        reduction: int = 16,
+    ):
         super().__init__()
         self.conv1 = nn.Conv2d(in_ch, out_ch, 3, stride, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(out_ch)
@@ -136,29 +144,48 @@ class InRAC(nn.Module):
         drop_rate: dropout before the classifier.
     """
 
-    def __init__(self, depth: int = 18, num_classes: int = 2, in_chans: int = 2, *,
-                 widths: tuple[int, ...] = (64, 128, 256, 512), stem_width: int = 64,
-                 layers: tuple[int, ...] | None = None, residual: bool = True,
-                 attention: bool = True, placement: Placement = "inside",
-                 reduction: int = 16, drop_rate: float = 0.0):
+    def __init__(
+        self,
+        depth: int = 18,
+        num_classes: int = 2,
+        in_chans: int = 2,
+        *,
+        widths: tuple[int, ...] = (64, 128, 256, 512),
+        stem_width: int = 64,
+        layers: tuple[int, ...] | None = None,
+        residual: bool = True,
+        attention: bool = True,
+        placement: Placement = "inside",
+        reduction: int = 16,
+        drop_rate: float = 0.0,
+    ):
         super().__init__()
         if layers is None and depth not in _LAYERS:
             raise ModelError(f"inRAC depth must be one of {sorted(_LAYERS)}, got {depth}")
         if placement not in ("inside", "outside"):
             raise ModelError(f"inRAC placement must be 'inside' or 'outside', got {placement!r}")
         layers = tuple(layers or _LAYERS[depth])
+        if len(layers) != 4 or len(widths) != 4:
+            raise ModelError(f"inRAC needs 4 stages: got layers={layers}, widths={tuple(widths)}")
         self.stem = nn.Sequential(
             nn.Conv2d(in_chans, stem_width, 7, 2, 3, bias=False),
             nn.BatchNorm2d(stem_width),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(3, 2, 1),
         )
-        block_kw = {"residual": residual, "attention": placement if attention else None,
-                    "reduction": reduction}
+        block_kw = {
+            "residual": residual,
+            "attention": placement if attention else None,
+            "reduction": reduction,
+        }
         prev = stem_width
-        for i, (n, width) in enumerate(zip(layers, widths)):
-            blocks = [RABlock(prev if j == 0 else width, width, 2 if (i > 0 and j == 0) else 1, **block_kw)
-                      for j in range(n)]
+        for i, (n, width) in enumerate(zip(layers, widths, strict=True)):
+            blocks = [
+                RABlock(
+                    prev if j == 0 else width, width, 2 if (i > 0 and j == 0) else 1, **block_kw
+                )
+                for j in range(n)
+            ]
             self.add_module(f"layer{i + 1}", nn.Sequential(*blocks))
             prev = width
         self.pool = nn.AdaptiveAvgPool2d(1)
@@ -188,7 +215,9 @@ class InRAC(nn.Module):
 def _builder(depth: int, placement: Placement, **fixed):
     def build(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
         if pretrained:
-            raise ModelError("inRAC has no published pretrained weights; use init_from() with a file")
+            raise ModelError(
+                "inRAC has no published pretrained weights; use init_from() with a file"
+            )
         args = {"placement": placement, **fixed}
         if tiny:
             args.update(widths=(8, 16, 32, 64), stem_width=8, layers=(1, 1, 1, 1), reduction=4)
@@ -204,13 +233,33 @@ def _register() -> None:
         ("inrac34", 34, "inside", {}, "inRAC-34: CBAM inside each residual block"),
         ("outrac18", 18, "outside", {}, "outRAC-18: CBAM after the residual addition"),
         ("outrac34", 34, "outside", {}, "outRAC-34: CBAM after the residual addition"),
-        ("inrac18_noskip", 18, "inside", {"residual": False}, "inRAC-18 ablation: no skip connections"),
-        ("inrac18_noattn", 18, "inside", {"attention": False}, "inRAC-18 ablation: no CBAM (ResNet-18)"),
+        (
+            "inrac18_noskip",
+            18,
+            "inside",
+            {"residual": False},
+            "inRAC-18 ablation: no skip connections",
+        ),
+        (
+            "inrac18_noattn",
+            18,
+            "inside",
+            {"attention": False},
+            "inRAC-18 ablation: no CBAM (ResNet-18)",
+        ),
     ]
     for name, depth, placement, fixed, desc in variants:
-        info = ModelInfo(name=name, family="cnn", source="osteoscan", timm_name="",
-                         default_img_size=(1024, 256), gradcam_layer="layer4", is_transformer=False,
-                         description=desc, paper=_PAPER)
+        info = ModelInfo(
+            name=name,
+            family="cnn",
+            source="osteoscan",
+            timm_name="",
+            default_img_size=(1024, 256),
+            gradcam_layer="layer4",
+            is_transformer=False,
+            description=desc,
+            paper=_PAPER,
+        )
         register_model(info, _builder(depth, placement, **fixed))
 
 

@@ -46,16 +46,20 @@ def rotate_translate(img: np.ndarray, angle_deg: float, shift: tuple[float, floa
     offset = centre - rot @ (centre + np.asarray(shift, dtype=float))
     out = np.empty_like(img, dtype=np.float32)
     for c in range(img.shape[0]):  # 1-2 channels
-        ndimage.affine_transform(img[c], rot, offset=offset, output=out[c], order=1,
-                                 mode="constant", cval=0.0)
+        ndimage.affine_transform(
+            img[c], rot, offset=offset, output=out[c], order=1, mode="constant", cval=0.0
+        )
     return out
 
 
-def random_rotate_translate(img: np.ndarray, max_deg: float, max_px: float,
-                            rng: np.random.Generator) -> np.ndarray:
+def random_rotate_translate(
+    img: np.ndarray, max_deg: float, max_px: float, rng: np.random.Generator
+) -> np.ndarray:
     """:func:`rotate_translate` with angle ~ U(-max_deg, max_deg), shifts ~ U(-max_px, max_px)."""
     angle = float(rng.uniform(-max_deg, max_deg)) if max_deg > 0 else 0.0
-    shift = tuple(float(v) for v in rng.uniform(-max_px, max_px, size=2)) if max_px > 0 else (0.0, 0.0)
+    shift = (
+        tuple(float(v) for v in rng.uniform(-max_px, max_px, size=2)) if max_px > 0 else (0.0, 0.0)
+    )
     if angle == 0.0 and shift == (0.0, 0.0):
         return img
     return rotate_translate(img, angle, shift)

@@ -65,7 +65,9 @@ def _denoised(img: np.ndarray) -> np.ndarray:
     return ndimage.gaussian_filter(img.astype(np.float32, copy=False), 1.0)
 
 
-def reference_level(img: np.ndarray, *, percentile: float = 95.0, background_fraction: float = 0.05) -> float:
+def reference_level(
+    img: np.ndarray, *, percentile: float = 95.0, background_fraction: float = 0.05
+) -> float:
     """The robust count level used to normalise one channel (>= a tiny epsilon)."""
     sample = _denoised(img)
     hi = float(np.percentile(sample, 99.0))
@@ -98,7 +100,9 @@ def normalise_counts(
     chans = arr[None] if arr.ndim == 2 else arr
     out = np.empty_like(chans)
     for c in range(chans.shape[0]):  # loop over 1-3 channels, not pixels
-        ref = reference_level(chans[c], percentile=percentile, background_fraction=background_fraction)
+        ref = reference_level(
+            chans[c], percentile=percentile, background_fraction=background_fraction
+        )
         np.multiply(chans[c], 1.0 / ref, out=out[c])
     np.clip(out, 0.0, clip, out=out)
     if norm == "log":
@@ -145,7 +149,9 @@ def prereduce_factor(n_in: int, n_out: int) -> int:
     return k
 
 
-def _zoom_channels(img: np.ndarray, ty: int, tx: int, counts_hook: CountsHook | None = None) -> np.ndarray:
+def _zoom_channels(
+    img: np.ndarray, ty: int, tx: int, counts_hook: CountsHook | None = None
+) -> np.ndarray:
     """Resample ``(C, h, w)`` to ``(C, ty, tx)``.
 
     Down-sampling: exact block means by the :func:`prereduce_factor` of each axis, then

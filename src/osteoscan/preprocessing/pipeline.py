@@ -52,7 +52,9 @@ def _coerce_floats(obj: Any, names: tuple[str, ...]) -> None:
         try:
             object.__setattr__(obj, name, float(value))
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"{type(obj).__name__}.{name} must be a number, got {value!r}") from exc
+            raise ConfigError(
+                f"{type(obj).__name__}.{name} must be a number, got {value!r}"
+            ) from exc
 
 
 def _from_dict(cls, data: dict[str, Any]):
@@ -95,24 +97,34 @@ class PreprocessConfig:
     norm_clip: float = 8.0
 
     def __post_init__(self) -> None:
-        _coerce_floats(self, ("target_spacing_mm", "norm_percentile", "background_fraction", "norm_clip"))
+        _coerce_floats(
+            self, ("target_spacing_mm", "norm_percentile", "background_fraction", "norm_clip")
+        )
         if not isinstance(self.align, bool):
             raise ConfigError(f"PreprocessConfig.align must be true or false, got {self.align!r}")
         if self.views not in VIEW_MODES:
-            raise ConfigError(f"PreprocessConfig.views must be one of {VIEW_MODES}, got {self.views!r}")
+            raise ConfigError(
+                f"PreprocessConfig.views must be one of {VIEW_MODES}, got {self.views!r}"
+            )
         if self.missing_view not in MISSING_VIEW:
             raise ConfigError(f"PreprocessConfig.missing_view must be one of {MISSING_VIEW}")
         if self.norm not in NORM_MODES:
-            raise ConfigError(f"PreprocessConfig.norm must be one of {NORM_MODES}, got {self.norm!r}")
+            raise ConfigError(
+                f"PreprocessConfig.norm must be one of {NORM_MODES}, got {self.norm!r}"
+            )
         try:
             size = tuple(int(v) for v in self.size)
         except (TypeError, ValueError) as exc:
-            raise ConfigError(f"PreprocessConfig.size must be (rows, cols), got {self.size!r}") from exc
+            raise ConfigError(
+                f"PreprocessConfig.size must be (rows, cols), got {self.size!r}"
+            ) from exc
         if len(size) != 2 or min(size) < 8:
             raise ConfigError(f"PreprocessConfig.size must be (rows, cols) >= 8, got {self.size!r}")
         object.__setattr__(self, "size", size)
         if not 0 < self.norm_percentile <= 100 or self.norm_clip <= 0:
-            raise ConfigError("PreprocessConfig: norm_percentile must be in (0, 100], norm_clip > 0")
+            raise ConfigError(
+                "PreprocessConfig: norm_percentile must be in (0, 100], norm_clip > 0"
+            )
         if self.target_spacing_mm is not None and self.target_spacing_mm <= 0:
             raise ConfigError("PreprocessConfig.target_spacing_mm must be > 0 or None")
 
@@ -123,7 +135,9 @@ class PreprocessConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-ready dict (tuples become lists)."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PreprocessConfig:
@@ -163,7 +177,9 @@ class AugmentConfig:
         if not 0.0 < self.thin_min <= 1.0:
             raise ConfigError("AugmentConfig.thin_min must be in (0, 1]")
         if self.rotate_deg < 0 or self.translate_px < 0 or not 0 <= self.intensity_scale < 1:
-            raise ConfigError("AugmentConfig: rotate_deg, translate_px >= 0; intensity_scale in [0, 1)")
+            raise ConfigError(
+                "AugmentConfig: rotate_deg, translate_px >= 0; intensity_scale in [0, 1)"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON/YAML-ready dict."""
@@ -175,8 +191,12 @@ class AugmentConfig:
         return _from_dict(cls, data)
 
 
-def _views_in(scan: BoneScan, pre: PreprocessConfig, aug: AugmentConfig | None,
-              rng: np.random.Generator | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _views_in(
+    scan: BoneScan,
+    pre: PreprocessConfig,
+    aug: AugmentConfig | None,
+    rng: np.random.Generator | None,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Raw views, thinned when augmenting, each resampled to the output size."""
     ant, post = scan.anterior, scan.posterior if pre.views != "anterior" else None
     hook = None
@@ -225,10 +245,17 @@ def build_pipeline(pre: PreprocessConfig, aug: AugmentConfig | None = None) -> P
         img = combine_views(ant, post, pre.views, align=pre.align, missing_view=pre.missing_view)
         if augment:
             img = _geometric(img, aug, rng)
-        img = normalise_counts(img, norm=pre.norm, percentile=pre.norm_percentile,
-                               background_fraction=pre.background_fraction, clip=pre.norm_clip)
+        img = normalise_counts(
+            img,
+            norm=pre.norm,
+            percentile=pre.norm_percentile,
+            background_fraction=pre.background_fraction,
+            clip=pre.norm_clip,
+        )
         if augment and rng.random() < aug.p_intensity:
-            img = A.scale_intensity(img, rng.uniform(1 - aug.intensity_scale, 1 + aug.intensity_scale))
+            img = A.scale_intensity(
+                img, rng.uniform(1 - aug.intensity_scale, 1 + aug.intensity_scale)
+            )
         return np.ascontiguousarray(img, dtype=np.float32)
 
     return run

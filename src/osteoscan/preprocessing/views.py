@@ -69,15 +69,19 @@ def critical_points(img: np.ndarray, *, min_pixels: int = 2, **mask_kw) -> Criti
     if k > 1:
         h, w = img.shape[0] // 2 * 2, img.shape[1] // 2 * 2
         img = block_mean(img[:h, :w], 2, 2)
-        mask_kw = {"sigma": mask_kw.get("sigma", 2.0) / 2, **{k_: v for k_, v in mask_kw.items() if k_ != "sigma"}}
+        mask_kw = {
+            "sigma": mask_kw.get("sigma", 2.0) / 2,
+            **{k_: v for k_, v in mask_kw.items() if k_ != "sigma"},
+        }
     mask = body_mask(img, **mask_kw)
     rows = np.flatnonzero(mask.sum(axis=1) >= min_pixels)
     cols = np.flatnonzero(mask.sum(axis=0) >= min_pixels)
     if rows.size < 2 or cols.size < 2:
         return None
     # block b covers pixels [k*b, k*b + k - 1]: first pixel for top/left, last for bottom/right
-    return CriticalPoints(int(rows[0]) * k, int(rows[-1]) * k + k - 1,
-                          int(cols[0]) * k, int(cols[-1]) * k + k - 1)
+    return CriticalPoints(
+        int(rows[0]) * k, int(rows[-1]) * k + k - 1, int(cols[0]) * k, int(cols[-1]) * k + k - 1
+    )
 
 
 def align_to(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
@@ -109,7 +113,9 @@ def _linear_weights(n: int, scale: float, offset: float) -> tuple[np.ndarray, ..
     return np.clip(i0, 0, n - 1), np.clip(i0 + 1, 0, n - 1), frac, inside
 
 
-def scale_shift(img: np.ndarray, scale: tuple[float, float], offset: tuple[float, float]) -> np.ndarray:
+def scale_shift(
+    img: np.ndarray, scale: tuple[float, float], offset: tuple[float, float]
+) -> np.ndarray:
     """``out[r, c] = img[r * scale[0] + offset[0], c * scale[1] + offset[1]]``, bilinear, 0 outside.
 
     The same map as ``scipy.ndimage.affine_transform(img, scale, offset, order=1)`` for a
@@ -125,7 +131,9 @@ def scale_shift(img: np.ndarray, scale: tuple[float, float], offset: tuple[float
     return out
 
 
-def _posterior_or_fill(anterior: np.ndarray, posterior: np.ndarray | None, missing: str) -> np.ndarray:
+def _posterior_or_fill(
+    anterior: np.ndarray, posterior: np.ndarray | None, missing: str
+) -> np.ndarray:
     if posterior is not None:
         return posterior
     return anterior.copy() if missing == "duplicate" else np.zeros_like(anterior)

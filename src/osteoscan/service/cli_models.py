@@ -1,4 +1,4 @@
-"""``osteoscan models``: list the model registry and show one entry (thin layer over osteoscan.models)."""
+"""``osteoscan models``: list the model registry and show one entry (thin layer over the API)."""
 
 from __future__ import annotations
 
@@ -26,18 +26,29 @@ def _list(
         info = model_info(name)
         if family and info.family != family:
             continue
-        table.add_row(name, info.family, info.source, info.timm_name or "-", info.gradcam_layer,
-                      info.size_rule or f">= {info.min_img_size[0]}x{info.min_img_size[1]}",
-                      info.paper or "-")
+        table.add_row(
+            name,
+            info.family,
+            info.source,
+            info.timm_name or "-",
+            info.gradcam_layer,
+            info.size_rule or f">= {info.min_img_size[0]}x{info.min_img_size[1]}",
+            info.paper or "-",
+        )
     out_console.print(table)
 
 
 def _info(
     name: Annotated[str, typer.Argument(help="Registry name, e.g. inrac18 or swin_base.")],
     params: Annotated[
-        bool, typer.Option("--params", help="Build the full model (random weights) and count parameters.")
+        bool,
+        typer.Option(
+            "--params", help="Build the full model (random weights) and count parameters."
+        ),
     ] = False,
-    in_chans: Annotated[int, typer.Option("--in-chans", help="Input channels for --params (1-3).")] = 2,
+    in_chans: Annotated[
+        int, typer.Option("--in-chans", help="Input channels for --params (1-3).")
+    ] = 2,
 ) -> None:
     """Show one model's registry entry (and, with --params, its parameter count)."""
     from dataclasses import asdict
@@ -56,8 +67,9 @@ def _info(
 
 def register(app: typer.Typer) -> None:
     """Add the ``models`` command group to the hub."""
-    group = typer.Typer(help="The model registry: architectures, sizes, Grad-CAM layers.",
-                        no_args_is_help=True)
+    group = typer.Typer(
+        help="The model registry: architectures, sizes, Grad-CAM layers.", no_args_is_help=True
+    )
     group.command("list")(_list)
     group.command("info")(_info)
     app.add_typer(group, name="models")
