@@ -77,18 +77,22 @@ def test_preprocessing_does_not_import_torch():
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 
 
-def test_thinning_on_block_sums_matches_thinning_native_counts(ph):
-    """Thinning after 2x2 block summing has the statistics of thinning each pixel first."""
+def test_thinning_inside_resampling_has_native_thinning_statistics():
+    """Thinning 2x2 block sums = thinning each pixel, then block-averaging (in distribution)."""
     from osteoscan.preprocessing.augment import thin_counts
-    from osteoscan.preprocessing.intensity import block_mean
+    from osteoscan.preprocessing.intensity import block_mean, resample
 
     rng = np.random.default_rng(5)
-    counts = ph.counts(ph.rate(), 8e5, rng)
+    counts = rng.poisson(10.0, (1, 1024, 256)).astype(np.float32)  # flat: variance is all noise
     native = block_mean(thin_counts(counts, 0.4, rng), 2, 2)
-    blocks = thin_counts(block_mean(counts, 2, 2) * 4, 0.4, rng) / 4
-    assert blocks.sum() == pytest.approx(native.sum(), rel=0.01)
-    body = block_mean(ph.rate(), 2, 2) > 1.5
-    assert blocks[body].var() == pytest.approx(native[body].var(), rel=0.05)
+    hook = lambda sums: thin_counts(sums, 0.4, rng)  # noqa: E731
+    inside = resample(counts, (512, 128), counts_hook=hook)
+    # Poisson(10) thinned by 0.4 is Poisson(4); a 2x2 mean of it has mean 4 and variance 1
+    for out in (native, inside):
+        assert out.mean() == pytest.approx(4.0, rel=0.01)
+        assert out.var() == pytest.approx(1.0, rel=0.03)
+    wrong = thin_counts(block_mean(counts, 2, 2), 0.4, rng)  # thinning means, not sums
+    assert wrong.var() > 1.3
 
 
 def test_same_simulated_patient_on_three_cameras_normalises_alike():
