@@ -75,3 +75,12 @@ def test_cli_simulate_bad_option_is_one_line_error(tmp_path):
                                    "--site", "site_q"])
     assert res.exit_code != 0
     assert isinstance(res.exception, (ConfigError, SystemExit))
+
+
+def test_simulate_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, osteoscan.simulate, osteoscan.simulate.writer, osteoscan.simulate.gallery;"
+            "sys.exit(1 if 'torch' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
