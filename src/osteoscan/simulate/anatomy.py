@@ -181,7 +181,7 @@ def _rib(b: _Builder, k: int, s: int, side: str, yk: float) -> None:
                [(s * lat, yl), (s * 0.93 * lat, yl + d(30))], 4.5)
         return
     ya = yl + d(25)
-    b.tube(f"rib{k}_{side}_lateral", "ribs", 0.5, 1.8,  # tangential path: long chord
+    b.tube(f"rib{k}_{side}_lateral", "ribs", 0.5, 1.5,  # tangential path: long chord
            [(s * lat, yl), (s * 0.99 * lat, yl + d(12)), (s * 0.95 * lat, ya)], 4.8)
     yend = yk + d(40 + 8 * min(k, 7) + (12 * (k - 7) if k > 7 else 0))
     xend = s * (28 + 5 * k if k <= 7 else 60 + 14 * (k - 7)) * w
@@ -204,7 +204,10 @@ def _thorax(b: _Builder) -> None:
         hx = 0.1 * b.f.h * b.f.w ** 0.5
         sc = [(s * (hx - 8), 0.192), (s * 0.055 * b.f.h, 0.189), (s * 0.062 * b.f.h, 0.285),
               (s * (hx - 14), 0.225)]
-        b.plate(f"scapula_{side}", "scapulae", 0.85, 0.8, sc, 11)
+        b.plate(f"scapula_{side}", "scapulae", 0.85, 0.8, sc, 7)
+        b.tube(f"scapular_spine_{side}", "scapulae", 0.9, 0.9,  # brighter ridge and borders
+               [(s * 0.056 * b.f.h, 0.205), (s * (hx - 4), 0.188)], 4.5)
+        b.tube(f"scapular_border_{side}", "scapulae", 0.85, 0.8, [sc[2], sc[3]], 4.0)
         b.blob(f"glenoid_{side}", "scapulae", 0.6, 0.9, s * (hx - 8), 0.196, 8, 15, 10)
         b.blob(f"acromion_{side}", "scapulae", 0.6, 0.9, s * (hx + 4), 0.183, 14, 7, 8)
 
