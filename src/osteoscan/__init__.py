@@ -43,6 +43,9 @@ _LAZY: dict[str, str] = {
     "simulate_study": "osteoscan.simulate",
     "simulate_cohort": "osteoscan.simulate",
     "write_cohort": "osteoscan.simulate",
+    "LesionAnalyzer": "osteoscan.lesions.analyzer",
+    "LesionResult": "osteoscan.lesions.analyzer",
+    "froc_score": "osteoscan.evaluation.lesions",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -158,6 +158,10 @@ class Predictor:
                 f"{ref}: the bundled reference model is missing (model.json + model.safetensors); "
                 "reinstall osteoscan or pass a trained run with --model / Predictor.from_path()"
             )
+        if "lesion_analyzer" not in kwargs:  # the bundled lesion stage (osteoscan.lesions)
+            from osteoscan.lesions.analyzer import bundled_or_none
+
+            kwargs["lesion_analyzer"] = bundled_or_none()
         return cls.from_path(ref, **kwargs)
 
     def _target(self, logits: torch.Tensor) -> list[int]:

@@ -30,6 +30,7 @@ from osteoscan.lesions.burden import (
 from osteoscan.lesions.classifier import LesionClassifier
 from osteoscan.lesions.hotspots import HotspotSegmenter, extract_hotspots, scan_views
 from osteoscan.lesions.regions import RegionSegmenter, match_views, normal_bone_means, place
+from osteoscan.skeleton import REGION_CODE, REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,20 @@ def _uptake(hotspots: list[Hotspot], counts: np.ndarray, region_map: np.ndarray)
     return out
 
 
+def _focal(hotspots: list[Hotspot], region_map: np.ndarray, max_fraction: float) -> list[Hotspot]:
+    """Drop components covering more than ``max_fraction`` of their region's bone pixels."""
+    bone = np.bincount(region_map.ravel(), minlength=len(REGIONS))
+    keep = []
+    for h in hotspots:
+        n = bone[REGION_CODE.get(h.region, 0)] if h.region != "background" else 0
+        covered = int((h.mask & (region_map == REGION_CODE.get(h.region, 0))).sum()) if n else 0
+        if n and covered > max_fraction * n:
+            log.debug("dropped diffuse %s component (%.0f%% of the region)", h.region, 100 * covered / n)
+            continue
+        keep.append(h)
+    return keep
+
+
 @dataclass
 class LesionAnalyzer:
     """Hotspot segmenter + region segmenter + lesion classifier + burden rules.
@@ -110,6 +125,9 @@ class LesionAnalyzer:
         classifier: benign/malignant network.
         combine: how the BSI combines views ("union", "mean" or "max").
         patient_method: "noisy_or" or "max" (see :mod:`osteoscan.lesions.burden`).
+        max_region_fraction: a component covering more than this fraction of its region's
+            bone is diffuse uptake, not a focal hotspot, and is dropped (e.g. a whole skull
+            lit up on a blurrier camera; docs/lesions.md).
     """
 
     segmenter: HotspotSegmenter
@@ -117,6 +135,7 @@ class LesionAnalyzer:
     classifier: LesionClassifier
     combine: str = "union"
     patient_method: str = "noisy_or"
+    max_region_fraction: float = 0.5
 
     @classmethod
     def load(cls, folder: str | Path, *, threads: int | None = 2) -> LesionAnalyzer:
@@ -148,7 +167,8 @@ class LesionAnalyzer:
             hs = extract_hotspots(probs[view], counts, view, spacing_mm=scan.spacing_mm,
                                   threshold=card.get("threshold", 0.5),
                                   min_area_px=card.get("min_area_px", 4))
-            by_view[view] = _uptake(hs, counts, region_maps[view])
+            hs = _uptake(hs, counts, region_maps[view])
+            by_view[view] = _focal(hs, region_maps[view], self.max_region_fraction)
         ant, post = match_views(by_view["anterior"], by_view.get("posterior", []), scan.spacing_mm)
         return {"anterior": ant, "posterior": post} if scan.has_both_views else {"anterior": ant}
 
@@ -173,3 +193,16 @@ class LesionAnalyzer:
             region_maps=dict(region_maps),
             threshold=thr,
         )
+
+
+def bundled_or_none() -> LesionAnalyzer | None:
+    """The bundled analyzer, or None (logged) when its models are not installed.
+
+    The analyze engineer's Predictor attaches this by default, so that a missing lesion
+    bundle degrades to "no hotspots" instead of failing the image-level analysis.
+    """
+    try:
+        return LesionAnalyzer.load(ASSETS, threads=None)
+    except ModelError as exc:
+        log.warning("lesion stage disabled: %s", exc)
+        return None

@@ -163,6 +163,7 @@ def view_panels(
     views: dict[str, np.ndarray],
     heatmaps: dict[str, np.ndarray] | None = None,
     marks: dict[str, list[tuple[float, float]]] | None = None,
+    outlines: dict[str, list] | None = None,
 ) -> dict[str, dict[str, str]]:
     """Render each view (inverted gray) and its heatmap layer, as data URIs.
 
@@ -170,6 +171,8 @@ def view_panels(
         views: view name -> counts (rows, cols).
         heatmaps: view name -> 0..1 map of the same shape (missing views are drawn plain).
         marks: view name -> hotspot centres (row, col) drawn as circles on both panels.
+        outlines: view name -> hotspots whose mask outlines are drawn on the gray view,
+            coloured by probability (osteoscan.lesions.overlay), instead of circles.
 
     Returns:
         view name -> {"plain": gray view uri, "heat": RGBA heatmap layer uri or ""}; the
@@ -181,6 +184,11 @@ def view_panels(
     for name, view in views.items():
         pts = marks.get(name, [])
         gray = gray_rgb(view)
+        hot = (outlines or {}).get(name) or []
+        if hot:  # lesion stage: outlines coloured by probability replace the circles
+            from osteoscan.lesions.overlay import draw_outlines
+
+            gray, pts = draw_outlines(gray, hot), []
         plain = mark_points(gray, pts) if pts else gray
         panel = {"plain": data_uri(png_bytes(plain)), "heat": ""}
         if name in heatmaps and heatmaps[name] is not None:

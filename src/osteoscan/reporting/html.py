@@ -126,7 +126,11 @@ def render_report(scan: BoneScan, result: Any, *, view_height: int = 720) -> str
     marks: dict[str, list[tuple[float, float]]] = {}
     for h in result.hotspots:
         marks.setdefault(h.view, []).append((h.row, h.col))
-    panels = view_panels(views, result.heatmaps, marks)
+    outlines: dict[str, list] = {}  # hotspot masks -> outlines coloured by probability
+    for h in result.hotspots:
+        if getattr(h, "mask", None) is not None and h.view in views:
+            outlines.setdefault(h.view, []).append(h)
+    panels = view_panels(views, result.heatmaps, marks, outlines)
     r = dict(vars(result))
     r["hotspots_available"] = result.lesions is not None or bool(result.hotspots)
     return _render(

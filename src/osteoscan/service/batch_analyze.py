@@ -173,6 +173,10 @@ def init_worker(model: str | None, threads: int, options: dict | None = None) ->
     if threads > 0:
         torch.set_num_threads(threads)
     _WORKER["predictor"] = Predictor.default() if model is None else Predictor.from_path(model)
+    if _WORKER["predictor"].lesion_analyzer is None and (options or {}).get("lesions", True):
+        from osteoscan.lesions.analyzer import bundled_or_none  # hotspots + BSI (docs/lesions.md)
+
+        _WORKER["predictor"].lesion_analyzer = bundled_or_none()
     _WORKER["options"] = dict(options or {})
 
 

@@ -1,0 +1,24 @@
+"""Hotspot outlines coloured by probability."""
+
+import numpy as np
+
+from osteoscan.lesions.overlay import draw_outlines, probability_colour
+from osteoscan.types import Hotspot
+
+
+def test_colours_run_green_to_red():
+    r0, g0, _ = probability_colour(0.0)
+    r1, g1, _ = probability_colour(1.0)
+    assert g0 > r0 and r1 > g1
+
+
+def test_outline_drawn_on_edge_only_and_input_untouched():
+    rgb = np.zeros((20, 20, 3), np.uint8)
+    mask = np.zeros((20, 20), bool)
+    mask[5:15, 5:15] = True
+    out = draw_outlines(rgb, [Hotspot("anterior", 10, 10, 100, "ribs", 0.95, mask)])
+    assert rgb.sum() == 0  # not modified in place
+    assert tuple(out[5, 10]) == probability_colour(0.95)  # on the boundary
+    assert out[10, 10].sum() == 0 and out[0, 0].sum() == 0  # inside and far outside untouched
+    wrong = Hotspot("anterior", 1, 1, 1, "ribs", 0.5, np.ones((3, 3), bool))
+    assert np.array_equal(draw_outlines(rgb, [wrong]), rgb)  # mismatched mask skipped
