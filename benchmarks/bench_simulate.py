@@ -117,8 +117,8 @@ def baseline_auc(n: int, difficulty: str, seed: int = 100, external: int = 0) ->
 
     ``logreg_pixels``: logistic regression on downsampled pixels (linear);
     ``gbm_hotspots``: gradient boosting on 16 focal-uptake and asymmetry statistics.
-    With ``external`` > 0, the same fitted models are also scored on that many site_c studies
-    (another camera: lower counts, coarser resolution, other pixel size).
+    With ``external`` > 0, the same fitted models are also scored on that many site_b and
+    site_c studies (other cameras; site_c: lower counts, coarser resolution).
     """
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.linear_model import LogisticRegression
@@ -132,15 +132,16 @@ def baseline_auc(n: int, difficulty: str, seed: int = 100, external: int = 0) ->
                                               LogisticRegression(C=0.01, max_iter=2000)), pix),
               "gbm_hotspots": (HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05,
                                                               random_state=0), hot)}
-    ext = _cohort_features(external, difficulty, seed + 1, "site_c") if external else None
+    ext = {site: _cohort_features(external, difficulty, seed + 1, site)
+           for site in ("site_b", "site_c")} if external else {}
     out = []
     for k, (name, (model, x)) in enumerate(models.items()):
         prob = model.fit(x[tr], y[tr]).predict_proba(x[te])[:, 1]
         row = {"model": name, "difficulty": difficulty, "n": n, "n_test": int(len(te)),
                **_auc_ci(y[te], prob)}
-        if ext is not None:
-            p_ext = model.predict_proba(ext[k])[:, 1]
-            row["external_site_c"] = {"n": external, **_auc_ci(ext[2], p_ext)}
+        for site, feats in ext.items():
+            p_ext = model.predict_proba(feats[k])[:, 1]
+            row[f"external_{site}"] = {"n": external, **_auc_ci(feats[2], p_ext)}
         out.append(row)
     return out
 
@@ -166,7 +167,7 @@ def main() -> None:
     ap.add_argument("--cohort", type=int, default=12)
     ap.add_argument("--baseline", type=int, default=0, help="studies per difficulty (0: skip)")
     ap.add_argument("--external", type=int, default=0,
-                    help="site_c studies scoring the default-difficulty baselines (0: skip)")
+                    help="site_b and site_c studies scoring the default baselines (0: skip)")
     args = ap.parse_args()
     res = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
            "load_average": os.getloadavg(), **speed(args.studies),
