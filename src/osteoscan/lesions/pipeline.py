@@ -19,6 +19,8 @@ from osteoscan.evaluation.lesions import (
     match_lesions,
 )
 from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer, LesionResult
+from osteoscan.lesions.bundle import ASSETS
+from osteoscan.lesions.regions import RegionSegmenter
 from osteoscan.lesions.training import (
     LesionStudy,
     classifier_samples,
@@ -69,10 +71,14 @@ def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: in
     seg = train_segmenter(studies, epochs=seg_epochs, seed=seed, tiny=tiny, progress=cb("hotspots"), **chans)
     seg.save(Path(out) / BUNDLED["segmenter"])
     rchans = {} if tiny else {"channels": region_channels}
-    reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny,
-                        work_shape=(128, 32) if tiny else region_shape, progress=cb("regions"), **rchans)
+    if any(st.region_maps for st in studies):
+        reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny,
+                            work_shape=(128, 32) if tiny else region_shape, progress=cb("regions"), **rchans)
+    else:  # real annotations rarely come with region maps: keep the bundled region network
+        log.warning("no region maps in the training data: reusing the bundled region network")
+        reg = RegionSegmenter.load(ASSETS / BUNDLED["regions"])
     reg.save(Path(out) / BUNDLED["regions"])
-    samples = classifier_samples(studies, segmenter=seg)
+    samples = classifier_samples(studies, segmenter=seg, regions=reg)
     clf = fit_classifier(samples, epochs=clf_epochs, seed=seed, progress=cb("classifier"),
                          width=4 if tiny else 16)
     clf.card["training"]["data"] = f"{len(studies)} simulated studies"

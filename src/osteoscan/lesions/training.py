@@ -326,11 +326,12 @@ def _match_by_id(by_view: dict[str, list[Hotspot]]) -> dict[str, list[Hotspot]]:
 
 
 def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegmenter | None = None,
-                       ) -> dict[str, np.ndarray]:
+                       regions: RegionSegmenter | None = None) -> dict[str, np.ndarray]:
     """Patch/context/tabular arrays, labels and grouping columns for every true lesion.
 
     With a ``segmenter``, its false-positive hotspots (overlapping no lesion) are added as
     label 0 ("not malignant"), so the classifier also learns what the detector confuses.
+    Studies without region maps get them from ``regions`` when given.
 
     Returns:
         ``patch``, ``context``, ``tab``, ``y`` (1 = malignant), ``patient`` (str), ``burden``
@@ -338,6 +339,8 @@ def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegment
     """
     chunks: list[dict[str, np.ndarray]] = []
     for k, st in enumerate(studies):
+        if st.region_maps is None and regions is not None:
+            st.region_maps = regions.predict(st.scan)
         by_view = truth_hotspots(st)
         hs = [h for v in by_view.values() for h in v]
         y = [int(st.lesion_labels.get(int(h.features["label_id"])) == "malignant") for h in hs]

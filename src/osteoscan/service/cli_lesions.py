@@ -68,11 +68,24 @@ def train(
     region_epochs: Annotated[int, typer.Option(help="Epochs of the region U-Net.")] = 12,
     clf_epochs: Annotated[int, typer.Option(help="Epochs of the lesion classifier.")] = 15,
     tiny: Annotated[bool, typer.Option("--tiny", help="Tiny networks (smoke runs).")] = False,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Train on a dataset manifest instead of simulating (docs/data-format.md).")] = None,
+    supervision: Annotated[str, typer.Option(
+        help="With --data: mask (lesion_masks column), polygon (LabelMe) or box (rectangles only).")] = "mask",
 ) -> None:
-    """Train the hotspot U-Net, the region U-Net and the lesion classifier on simulated scans."""
+    """Train the hotspot U-Net, the region U-Net and the lesion classifier (simulated scans,
+    or a manifest with masks, polygons or boxes). Unreadable rows are listed; exit code 1."""
     from osteoscan.lesions.pipeline import train_all
 
-    studies = _simulate(simulate, seed, sites, difficulty)
+    failures: list[tuple[str, str]] = []
+    if data is not None:
+        from osteoscan.lesions.data import studies_from_manifest
+
+        studies, failures = studies_from_manifest(data, supervision)
+        if not studies:
+            raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
+    else:
+        studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:
         tasks: dict[str, int] = {}
 
@@ -84,6 +97,10 @@ def train(
         train_all(studies, out, seg_epochs=seg_epochs, region_epochs=region_epochs,
                   clf_epochs=clf_epochs, tiny=tiny, seed=seed, progress=cb)
     console.print(f"lesion models written to {out}")
+    for study_id, problem in failures:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    if failures:
+        raise typer.Exit(code=1)
 
 
 def _metrics_table(ev: dict) -> Table:
