@@ -125,7 +125,7 @@ def inference_cost(manifest: Path, cfg: dict, n: int) -> dict:
             fwd.append(time.perf_counter() - t0)
     f, g = statistics.median(full), statistics.median(fwd)
     return {"inference_s_per_study": f, "forward_s": g, "ratio_inference_vs_forward": f / g,
-            "studies": len(paths)}
+            "inference_studies": len(paths)}
 
 
 def simulator_rate(n: int) -> float:
@@ -151,7 +151,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         manifest = write_cohort(tmp, args.n, seed=11, sites=("site_a", "site_b"))
         train = training_throughput(manifest, cfg, args.rounds)
-        infer = inference_cost(manifest, cfg, 16)
+        infer = inference_cost(manifest, cfg, args.n)
     sim = simulator_rate(4)
     result = {
         "platform": platform.platform(), "cpu_count": os.cpu_count(),
