@@ -29,7 +29,7 @@ ARCHS = {
     # name, create_model kwargs, input size, epochs, initial weights, learning rate
     "cnn": ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
                         "reduction": 4}, (384, 96), 14, None, 2e-3),  # the reference architecture
-    "transformer": ("deit_base", {"tiny": True}, (512, 128), 30, None, 1e-3),
+    "transformer": ("deit_base", {"tiny": True}, (512, 128), 60, None, 3e-4),
 }
 
 
@@ -100,13 +100,16 @@ def main() -> None:
     ap.add_argument("--tolerance", type=float, nargs="+", default=[4.0, 12.0, 24.0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--difficulty", default="easy")
-    ap.add_argument("--archs", nargs="+", default=list(ARCHS))
+    ap.add_argument("--archs", nargs="*", default=list(ARCHS))
     ap.add_argument("--work", type=Path, default=Path("/tmp/osteoscan-pointing"))
+    ap.add_argument("--reference", action="store_true",
+                    help="also score the bundled reference model (no training) on the same test studies")
+    ap.add_argument("--out", type=Path, default=RESULTS / "pointing.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    train_set = simulate(args.n_train, 0, ("site_a", "site_b"), args.difficulty)
+    train_set = simulate(args.n_train, 0, ("site_a", "site_b"), args.difficulty) if args.archs else []
     test_set = simulate(args.n_test, 100_000, ("site_a", "site_b"), args.difficulty)
     logging.info("simulated %d + %d studies in %.0f s", len(train_set), len(test_set), time.perf_counter() - t0)
     out = {"protocol": {k: (list(v) if isinstance(v, tuple) else str(v) if isinstance(v, Path) else v)
@@ -124,8 +127,14 @@ def main() -> None:
                    train_seconds=time.perf_counter() - t1)
         out["models"][kind] = res
         logging.info("%s: %s", kind, json.dumps(res))
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "pointing.json").write_text(json.dumps(out, indent=2, default=str))
+    if args.reference:
+        from osteoscan.inference import REFERENCE_DIR
+
+        res = play(REFERENCE_DIR, test_set, args.tolerance)
+        res.update(architecture="bundled reference", card=str(REFERENCE_DIR))
+        out["models"]["reference"] = res
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2, default=str))
     print(json.dumps(out, indent=2, default=str))
 
 
