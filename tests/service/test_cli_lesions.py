@@ -49,3 +49,20 @@ def test_bad_site_and_missing_config_are_one_line_errors(tmp_path):
     assert isinstance(res.exception, (ConfigError, InputError))
     res = CliRunner().invoke(app, ["lesions", "compare", str(tmp_path / "none.yaml"), "--out", str(tmp_path)])
     assert isinstance(res.exception, InputError) and "none.yaml" in str(res.exception)
+
+
+def test_show_one_dicom_study_with_bundled_models(tmp_path):
+    from osteoscan.lesions.analyzer import BUNDLED
+    from osteoscan.lesions.bundle import ASSETS
+    from osteoscan.simulate.writer import write_cohort
+
+    if not (ASSETS / f"{BUNDLED['segmenter']}.safetensors").exists():
+        pytest.skip("bundled lesion models not installed")
+    manifest = write_cohort(tmp_path / "c", 1, seed=2, prevalence=1.0)
+    image = manifest.parent / manifest.read_text().splitlines()[1].split(",")[2]
+    out = tmp_path / "lesions.json"
+    res = CliRunner().invoke(app, ["lesions", "show", str(image), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(out.read_text())
+    assert doc["bsi"] >= 0 and isinstance(doc["hotspots"], list) and "regions" in doc
+    assert "BSI" in res.output

@@ -20,6 +20,7 @@ from osteoscan.evaluation.lesions import (
 )
 from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer, LesionResult
 from osteoscan.lesions.bundle import ASSETS
+from osteoscan.lesions.burden import patient_probability
 from osteoscan.lesions.regions import RegionSegmenter
 from osteoscan.lesions.training import (
     LesionStudy,
@@ -154,6 +155,8 @@ def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
         "lesion_auc_delineated": _auc(samples["y"], analyzer.classifier.predict_arrays(samples)),
         "bsi": bsi_agreement([r.bsi for r in results], [s.bsi for s in studies]),
         "patient_auc_lesions": _auc(y_patient, [r.probability for r in results]),
+        "patient_auc_lesions_max": _auc(y_patient, [patient_probability(r.by_view, "max") for r in results]),
+        "patient_auc_bsi": _auc(y_patient, [r.bsi for r in results]),
         "seconds_per_study": float(np.mean(seconds)),
     }
     if image_probabilities is not None:
