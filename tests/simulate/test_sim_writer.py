@@ -133,3 +133,15 @@ def test_gallery_png(written, tmp_path):
     out = save_gallery([studies["site_a"]], tmp_path / "g.png", dpi=40)
     img = np.asarray(Image.open(out).convert("L"))
     assert img.shape[0] > img.shape[1] > 50 and img.min() < 60 and img.max() > 240
+
+
+@pytest.mark.slow
+def test_pixel_rule_views_right_on_many_site_a_studies(tmp_path):
+    """site_a files carry no view tags: load_study must get every view right from pixels."""
+    m = write_cohort(tmp_path, 40, seed=9, sites=("site_a",), difficulty="hard")
+    for r in csv.DictReader(m.open()):
+        scan = load_study(tmp_path / r["image"])
+        truth = json.loads((tmp_path / r["truth"]).read_text())
+        assert scan.views[0].rule == "pixels" and scan.patient_id == truth["patient_id"]
+        ref = pydicom.dcmread(tmp_path / r["image"]).pixel_array  # anterior frame first
+        np.testing.assert_array_equal(scan.anterior, ref[0])
