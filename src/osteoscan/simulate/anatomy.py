@@ -109,8 +109,11 @@ class _Builder:
         if patch is not None:
             self.out.append(Structure(name, region, frac, uptake, patch))
 
-    def tube(self, name, region, frac, uptake, pts, radius) -> None:
-        self.add(name, region, frac, uptake, polyline(self.grid, self.f.pts(pts), radius))
+    def tube(self, name, region, frac, uptake, pts, radius, depth=None) -> None:
+        patch = polyline(self.grid, self.f.pts(pts), radius)
+        if patch is not None and depth is not None:  # flattened tube: depth != radius
+            patch = (patch[0], patch[1], patch[2] * (depth / float(np.max(radius))))
+        self.add(name, region, frac, uptake, patch)
 
     def blob(self, name, region, frac, uptake, x, yf, a, b, depth, angle=0.0, shell=0.0) -> None:
         (cx, cy), = self.f.pts([(x, yf)])
@@ -155,7 +158,8 @@ def _spine(b: _Builder) -> None:
         hw, hh = vertebra_halfwidth(name), 0.34 * step[name[0]] * b.f.h
         frac = {"C": 0.62, "T": 0.74, "L": 0.62}[name[0]]
         depth = {"C": 12.0, "T": 17.0, "L": 20.0}[name[0]]
-        b.blob(name, region, frac, 1.0, 0, yf, hw, 1.25 * hh, depth)
+        r = 1.4 * hh  # rounded box: a short horizontal tube, nearly touching its neighbours
+        b.tube(name, region, frac, 1.0, [(-hw + r, yf), (hw - r, yf)], r, depth=depth)
         for s, side in SIDES:  # pedicles and facet joints: posterior elements
             b.blob(f"{name}_facet_{side}", region, frac + 0.12, 0.9, s * 0.75 * hw, yf,
                    0.25 * hw + 2, 0.55 * hh + 2, 9)
