@@ -84,3 +84,15 @@ def test_lesion_analyzer_hook_fills_hotspots_and_bsi():
 def test_public_api_names():
     assert osc.Predictor is Predictor and osc.Prediction is Prediction
     assert callable(osc.write_report)
+
+
+@pytest.mark.skipif(not (Path(__file__).parents[1] / "src/osteoscan/assets/reference/model.json").is_file(),
+                    reason="bundled reference model not installed")
+def test_default_reference_on_a_simulated_study():
+    from osteoscan.simulate.study import simulate_study
+
+    study = simulate_study(4, force_label="metastasis")
+    pred = Predictor.default(lesion_analyzer=None).predict(study.scan)
+    assert 0.0 <= pred.probability <= 1.0 and pred.threshold is not None
+    assert pred.heatmaps["anterior"].shape == study.scan.shape
+    assert pred.explain["method"] == "split"
