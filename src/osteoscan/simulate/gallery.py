@@ -64,7 +64,7 @@ def save_gallery(studies: Sequence[SimulatedStudy], path: str | Path, *,
     for k, st in enumerate(studies):
         for j, view in enumerate(("anterior", "posterior")):
             _panel(axes[0, 2 * k + j], st, view, rows, outlines)
-    fig.tight_layout(pad=0.2)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.005, top=0.96, wspace=0.04)
     out = Path(path)
     fig.savefig(out, dpi=dpi)
     plt.close(fig)
