@@ -96,3 +96,19 @@ def test_default_reference_on_a_simulated_study():
     assert 0.0 <= pred.probability <= 1.0 and pred.threshold is not None
     assert pred.heatmaps["anterior"].shape == study.scan.shape
     assert pred.explain["method"] == "split"
+
+
+def test_single_view_scan_gets_one_heatmap_and_a_report(tmp_path):
+    import dataclasses
+
+    from osteoscan.reporting.html import write_report
+    from osteoscan.types import ViewSource
+
+    scan = fx.make_scan()
+    single = dataclasses.replace(scan, posterior=None,
+                                 views=(ViewSource("anterior", "single_view", 0.3, "one view, no tags", "x.png"),))
+    card = fx.tiny_card()
+    pred = Predictor(fx.tiny_model(card), card).predict(single)
+    assert set(pred.heatmaps) == {"anterior"}
+    html = write_report(single, pred, tmp_path / "r.html").read_text()
+    assert "single_view" in html and html.count("<figure>") == 2
