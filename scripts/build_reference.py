@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "reference.yaml"
 ASSET = ROOT / "src" / "osteoscan" / "assets" / "reference"
 LIMIT_MB = 25.0
-SIMULATE = ["--n", "1000", "--seed", "2026", "--site", "site_a", "--site", "site_b",
-            "--site", "site_c", "--workers", "2"]
+SIMULATE = ["--n", "800", "--seed", "2027", "--difficulty", "easy", "--site", "site_a",
+            "--site", "site_b", "--site", "site_c", "--workers", "2"]
 
 
 def ship(run: Path) -> Path:
@@ -48,7 +48,7 @@ def main() -> None:
         print(ship(args.ship_only))
         return
     osteoscan = [sys.executable, "-m", "osteoscan"]
-    cohort = ROOT / "runs" / "reference-cohort"
+    cohort = ROOT / "runs" / "reference-cohort-easy"
     if not (cohort / "manifest.csv").is_file():
         subprocess.run([*osteoscan, "simulate", str(cohort), *SIMULATE], check=True, cwd=ROOT)
     subprocess.run([*osteoscan, "train", str(CONFIG), "--out", str(args.out)], check=True, cwd=ROOT)
