@@ -40,6 +40,10 @@ def test_compare_tiny_writes_compare_layout(tmp_path):
     assert len(folds) == 2 and (tmp_path / "manifest.csv").is_file()
     header = folds[0].read_text().splitlines()[0]
     assert header == "study_id,patient_id,label,prob_benign,prob_malignant"
+    from osteoscan.lesions.compare import summarise_folder
+
+    again = summarise_folder(tmp_path)  # re-aggregated from the prediction files alone
+    assert again["vgg16"]["overall"]["auc"] == pytest.approx(summary["vgg16"]["overall"]["auc"])
 
 
 def test_bad_site_and_missing_config_are_one_line_errors(tmp_path):

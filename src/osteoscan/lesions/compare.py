@@ -201,3 +201,33 @@ def load_study_config(path: str | Path, *, tiny: bool = False) -> dict:
     cfg.setdefault("protocol", {}).setdefault("folds", 5)
     cfg.setdefault("optim", {}).setdefault("epochs", 15)
     return cfg
+
+
+def summarise_folder(out: str | Path, reference: str | None = None) -> dict:
+    """Re-aggregate a comparison folder from its prediction files (no training).
+
+    Arms whose folds are incomplete are left out (logged); ``reference`` defaults to the
+    first complete arm in name order of ``study.json`` (or alphabetical).
+    """
+    out = Path(out)
+    manifest = pd.read_csv(out / "manifest.csv", dtype={"study_id": str, "patient_id": str})
+    order = [a["name"] for a in json.loads((out / "study.json").read_text())["arms"]] \
+        if (out / "study.json").is_file() else sorted(p.name for p in (out / "arms").iterdir())
+    probs, y = {}, None
+    for arm in order:
+        files = sorted((out / "arms" / arm / "predictions").glob("fold-*.csv"))
+        frame = pd.concat([pd.read_csv(f, dtype={"study_id": str}) for f in files]) if files else None
+        if frame is None or len(frame) != len(manifest):
+            log.warning("arm %s incomplete: left out", arm)
+            continue
+        frame = frame.set_index("study_id").loc[manifest["study_id"]]
+        probs[arm] = frame["prob_malignant"].to_numpy()
+        y = (frame["label"] == "malignant").to_numpy().astype(int)
+    if not probs:
+        raise ValueError(f"{out}: no complete arm")
+    samples = {"y": y, "burden": manifest["lesion_count"].to_numpy(),
+               "primary": manifest["primary"].astype(str).to_numpy()}
+    summary = summarise(samples, probs, reference or next(iter(probs)))
+    _write_text(out / "lesion_summary.json", json.dumps(summary, indent=2))
+    _write_text(out / "lesion_summary.md", _markdown(summary))
+    return summary
