@@ -112,3 +112,10 @@ def test_bundled_models_on_an_easy_external_scan():
     malignant = {k for k, v in st.lesion_labels.items() if v == "malignant"}
     assert len(hit & malignant) >= 1
     assert result.bsi > 0
+
+
+def test_single_view_scan(sim, tiny_folder):
+    one = dataclasses.replace(sim.scan, posterior=None)
+    result = LesionAnalyzer.load(tiny_folder, threads=1).analyze(one)
+    assert set(result.region_maps) == {"anterior"}
+    assert all(h.view == "anterior" and h.match is None for h in result.hotspots)
