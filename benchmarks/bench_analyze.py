@@ -115,6 +115,14 @@ def per_study(model: str, files: list[Path], out: Path, repeat: int) -> dict:
     t["report_html"] = _best_time(lambda: write_report(scan, r, out / "report.html"), repeat)
     t["end_to_end"] = _best_time(end_to_end, repeat)
     t["json"] = _best_time(lambda: atomic_write_text(out / "study.json", dumps(study_record(scan, r))), repeat)
+    try:  # the lesion stage that analyze attaches when its weights are installed (not in end_to_end)
+        from osteoscan.lesions.analyzer import bundled_or_none
+
+        lesions = bundled_or_none()
+    except ImportError:
+        lesions = None
+    if lesions is not None:
+        t["lesion_stage"] = _best_time(lambda: lesions.analyze(scan), max(1, repeat // 2))
     return {"seconds": t, "threads": 1, "predict_stages_s": {k: round(v, 5) for k, v in r.timings.items()},
             "ratio_end_to_end_over_forward": t["end_to_end"] / t["forward"],
             "ratio_split_gradcam_over_forward": t["forward_gradcam_split"] / t["forward"],
