@@ -129,14 +129,35 @@ def to_markdown(df: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+_TEX_SPECIAL = {
+    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
+    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+}
+_TEX_RELATIONS = (("<=", r"$\leq$"), (">=", r"$\geq$"), ("<", r"$<$"), (">", r"$>$"))
+
+
+def _latex_text(value: object) -> str:
+    """Escape a text cell for LaTeX; comparison signs (subgroup names like "<=3") go to math
+    mode, since text-mode < and > print as inverted punctuation in the default font encoding."""
+    out = "".join(_TEX_SPECIAL.get(ch, ch) for ch in str(value))
+    for plain, tex in _TEX_RELATIONS:
+        out = out.replace(plain, tex)
+    return out
+
+
 def to_latex(df: pd.DataFrame, caption: str = "") -> str:
     """A LaTeX tabular (booktabs) via pandas' Styler."""
     if df.empty:
         return "% empty table\n"
     p_cols = [c for c in df.columns if str(c).endswith(("_p", "_p_holm"))]
+    text_cols = [
+        c for c in df.columns
+        if c not in p_cols and (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object)
+    ]
     styler = (
         df.style.hide(axis="index")
         .format(precision=3, escape="latex")
+        .format(_latex_text, subset=text_cols, na_rep="")
         .format("{:.3g}", subset=p_cols, na_rep="")
         .format_index(escape="latex", axis=1)
     )
