@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 
+from osteoscan.preprocessing.intensity import scaled_shape
 from osteoscan.types import BoneScan
 
 
@@ -67,7 +68,7 @@ class InputGeometry:
         h, w = scan.shape
         size = (int(input_hw[0]), int(input_hw[1]))
         spacing, target = scan.spacing_mm, getattr(pre, "target_spacing_mm", None)
-        ty, tx = _scaled_size((h, w), size, spacing, target)
+        ty, tx = scaled_shape((h, w), size, spacing, target)
         pad = (max((size[0] - ty) // 2, 0), max((size[1] - tx) // 2, 0))
         crop = (max((ty - size[0]) // 2, 0), max((tx - size[1]) // 2, 0))
         affine = None
@@ -75,20 +76,6 @@ class InputGeometry:
         if scan.has_both_views and mode in ("stack", "aggregate", "geomean") and aligned:
             affine = _alignment(scan.anterior, scan.posterior, ty / h, tx / w, pad, crop)
         return cls(mode, (h, w), size, (ty, tx), pad, crop, affine)
-
-
-def _scaled_size(hw: tuple[int, int], size: tuple[int, int], spacing: Any,
-                 target_spacing: float | None) -> tuple[int, int]:
-    h, w = hw
-    sy, sx = 1.0, 1.0
-    if spacing is not None and target_spacing:
-        sy, sx = spacing[0] / target_spacing, spacing[1] / target_spacing
-    else:
-        if spacing is not None and spacing[0] > 0:
-            sx = spacing[1] / spacing[0]
-        k = min(size[0] / (h * sy), size[1] / (w * sx))
-        sy, sx = sy * k, sx * k
-    return max(int(round(h * sy)), 1), max(int(round(w * sx)), 1)
 
 
 def _block_mean(img: np.ndarray, f: int) -> np.ndarray:
