@@ -18,8 +18,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy import ndimage
-from skimage.measure import regionprops
 from skimage.filters import threshold_otsu
+from skimage.measure import regionprops
 
 from osteoscan.lesions.bundle import load_weights, read_card, save_bundle
 from osteoscan.models.segmenters import create_segmenter
@@ -75,27 +75,19 @@ def resize(x: torch.Tensor, shape: tuple[int, int], mode: str = "area") -> torch
 
 
 @dataclass
-class HotspotSegmenter:
-    """A trained hotspot network plus its card.
+class ViewSegmenter:
+    """A per-view segmentation network plus its card (shared by hotspots and regions).
 
     Attributes:
-        net: MONAI U-Net, 2 input channels, 1 output logit channel.
-        card: model card (``arch``, ``arch_kwargs``, ``work_shape``, ``threshold``...).
+        net: a MONAI U-Net family network taking :func:`view_input` channels.
+        card: model card (``arch``, ``arch_kwargs``, ``work_shape``, ...).
     """
 
     net: torch.nn.Module
     card: dict[str, Any]
 
     @classmethod
-    def build(cls, arch: str = "unet", work_shape=WORK_SHAPE, **arch_kwargs) -> HotspotSegmenter:
-        """A fresh (untrained) segmenter."""
-        kwargs = {"in_channels": 2, "out_channels": 1, **arch_kwargs}
-        card = {"task": "hotspot-segmentation", "arch": arch, "arch_kwargs": kwargs,
-                "work_shape": list(work_shape), "threshold": 0.5, "min_area_px": 4}
-        return cls(create_segmenter(arch, **kwargs), card)
-
-    @classmethod
-    def load(cls, path) -> HotspotSegmenter:
+    def load(cls, path):
         """Load from ``<path>.safetensors`` + ``<path>.json``."""
         card = read_card(path)
         net = create_segmenter(card["arch"], **card["arch_kwargs"])
@@ -106,16 +98,37 @@ class HotspotSegmenter:
         save_bundle(self.net, self.card, path)
 
     @torch.no_grad()
-    def predict(self, scan: BoneScan) -> dict[str, np.ndarray]:
-        """Per-view probability maps of abnormal uptake, at the scan's grid."""
+    def view_logits(self, scan: BoneScan) -> dict[str, torch.Tensor]:
+        """Per-view logits (1, C, rows, cols), run at the card's work shape, back at the scan's grid."""
         self.net.eval()
         out = {}
         for view in scan_views(scan):
             x = torch.from_numpy(view_input(scan, view))[None]
             logits = self.net(resize(x, tuple(self.card["work_shape"])))
-            prob = torch.sigmoid(resize(logits, scan.shape, mode="bilinear"))
-            out[view] = prob[0, 0].numpy()
+            out[view] = resize(logits, scan.shape, mode="bilinear")
         return out
+
+
+@dataclass
+class HotspotSegmenter(ViewSegmenter):
+    """A trained hotspot network plus its card.
+
+    Attributes:
+        net: MONAI U-Net, 2 input channels, 1 output logit channel.
+        card: model card (``arch``, ``arch_kwargs``, ``work_shape``, ``threshold``...).
+    """
+
+    @classmethod
+    def build(cls, arch: str = "unet", work_shape=WORK_SHAPE, **arch_kwargs) -> HotspotSegmenter:
+        """A fresh (untrained) segmenter."""
+        kwargs = {"in_channels": 2, "out_channels": 1, **arch_kwargs}
+        card = {"task": "hotspot-segmentation", "arch": arch, "arch_kwargs": kwargs,
+                "work_shape": list(work_shape), "threshold": 0.5, "min_area_px": 4}
+        return cls(create_segmenter(arch, **kwargs), card)
+
+    def predict(self, scan: BoneScan) -> dict[str, np.ndarray]:
+        """Per-view probability maps of abnormal uptake, at the scan's grid."""
+        return {v: torch.sigmoid(lg)[0, 0].numpy() for v, lg in self.view_logits(scan).items()}
 
 
 def _features(prop, counts: np.ndarray, spacing: tuple[float, float]) -> dict[str, float]:

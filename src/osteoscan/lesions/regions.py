@@ -20,15 +20,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
-import torch
 from scipy import ndimage
 from scipy.optimize import linear_sum_assignment
 
-from osteoscan.lesions.bundle import load_weights, read_card, save_bundle
-from osteoscan.lesions.hotspots import WORK_SHAPE, resize, scan_views, view_input
+from osteoscan.lesions.hotspots import WORK_SHAPE, ViewSegmenter
 from osteoscan.models.segmenters import create_segmenter
 from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -40,11 +37,8 @@ GATE_MM = 40.0
 
 
 @dataclass
-class RegionSegmenter:
+class RegionSegmenter(ViewSegmenter):
     """A trained skeletal-region network plus its card."""
-
-    net: torch.nn.Module
-    card: dict[str, Any]
 
     @classmethod
     def build(cls, arch: str = "unet", work_shape=WORK_SHAPE, **arch_kwargs) -> RegionSegmenter:
@@ -55,28 +49,11 @@ class RegionSegmenter:
                 "caveat": "trained on simulated anatomy only"}
         return cls(create_segmenter(arch, **kwargs), card)
 
-    @classmethod
-    def load(cls, path) -> RegionSegmenter:
-        """Load from ``<path>.safetensors`` + ``<path>.json``."""
-        card = read_card(path)
-        net = create_segmenter(card["arch"], **card["arch_kwargs"])
-        return cls(load_weights(net, path), card)
-
-    def save(self, path) -> None:
-        """Write weights and card."""
-        save_bundle(self.net, self.card, path)
-
-    @torch.no_grad()
     def predict(self, scan: BoneScan) -> dict[str, np.ndarray]:
         """Per-view uint8 region maps (codes of REGION_CODE) at the scan's grid."""
-        self.net.eval()
-        out = {}
-        for view in scan_views(scan):
-            x = torch.from_numpy(view_input(scan, view))[None]
-            logits = self.net(resize(x, tuple(self.card["work_shape"])))
-            logits = resize(logits, scan.shape, mode="bilinear")
-            out[view] = logits[0].argmax(0).numpy().astype(np.uint8)
-        return out
+        return {
+            v: lg[0].argmax(0).numpy().astype(np.uint8) for v, lg in self.view_logits(scan).items()
+        }
 
 
 def place(mask: np.ndarray, region_map: np.ndarray, row: float, col: float) -> str:
