@@ -35,24 +35,13 @@ def _progress() -> Progress:
 
 
 def _summary_table(result: dict, comparison: dict | None) -> Table:
+    from osteoscan.evaluation.metrics import MULTICLASS_METRICS
     from osteoscan.evaluation.report import fmt_ci
 
     table = Table(title=f"{result['n']} studies, {result['n_patients']} patients")
     table.add_column("metric")
     table.add_column("value (95% CI)")
-    for key in (
-        "auc",
-        "auc_micro",
-        "accuracy",
-        "balanced_accuracy",
-        "sensitivity",
-        "specificity",
-        "precision",
-        "npv",
-        "f1",
-        "brier",
-        "ece",
-    ):
+    for key in MULTICLASS_METRICS:  # a superset of the binary figures, in report order
         if key in result:
             table.add_row(key, fmt_ci(result[key]))
     for row in (comparison or {}).get("comparisons", []):
