@@ -11,8 +11,7 @@ only loaded when a model is needed)::
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from osteoscan._lazy import lazy_getattr
 
 __version__ = "0.1.0"
 
@@ -51,10 +50,7 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'osteoscan' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)
 
 
 def __dir__() -> list[str]:

@@ -8,8 +8,7 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from osteoscan._lazy import lazy_getattr
 
 _EXPORTS = {
     "load_study": "osteoscan.io.study",
@@ -25,8 +24,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    # lazy, so that `from osteoscan.io import load_study` does not import pandas
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'osteoscan.io' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

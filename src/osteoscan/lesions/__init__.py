@@ -4,15 +4,14 @@ Example::
 
     from osteoscan.lesions import LesionAnalyzer
     result = LesionAnalyzer.default().analyze(scan)   # bundled models (simulated data)
-    print(result.bsi, result.lesion_count, [h.region for h in result.hotspots])
+    result.bsi, result.lesion_count, [h.region for h in result.hotspots]
 
 Submodules are imported lazily (torch is only loaded when a network is needed).
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from osteoscan._lazy import lazy_getattr
 
 _LAZY = {
     "LesionAnalyzer": "osteoscan.lesions.analyzer",
@@ -31,7 +30,4 @@ _LAZY = {
 __all__ = list(_LAZY)
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'osteoscan.lesions' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -8,8 +8,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from osteoscan._lazy import lazy_getattr
 
 _EXPORTS = {
     "train": "osteoscan.training.trainer",
@@ -27,8 +26,4 @@ _EXPORTS = {
 __all__ = list(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    # lazy: `import osteoscan.training.config` must not pull in torch
-    if name in _EXPORTS:
-        return getattr(importlib.import_module(_EXPORTS[name]), name)
-    raise AttributeError(f"module 'osteoscan.training' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _EXPORTS)
