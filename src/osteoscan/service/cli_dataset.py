@@ -7,8 +7,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+
+from osteoscan.service._progress import counted_progress
 
 console = Console(stderr=True)
 out_console = Console()
@@ -88,15 +89,7 @@ def check(
 
     m = read_manifest(manifest, validate=False)
     allowed = {c.strip() for c in classes.split(",") if c.strip()} if classes else None
-    progress = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        transient=True,
-    )
+    progress = counted_progress(console)
     with progress:
         task = progress.add_task("checking studies", total=len(m))
         report = check_manifest(m, classes=allowed, on_row=lambda _: progress.advance(task))

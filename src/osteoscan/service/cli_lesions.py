@@ -14,10 +14,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from osteoscan.errors import ConfigError, OsteoscanError
+from osteoscan.service._progress import counted_progress
 
 log = logging.getLogger(__name__)
 console = Console()
@@ -26,8 +27,7 @@ lesions_app = typer.Typer(help="Lesion stage: hotspots, skeletal regions, lesion
 
 
 def _progress() -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeRemainingColumn(), console=console, transient=True)
+    return counted_progress(console)
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -151,7 +151,6 @@ def compare(
 ) -> None:
     """Benign/malignant lesion classifiers under patient-level k-fold CV (AUC by burden, primary)."""
     from osteoscan.lesions.compare import compare_classifiers, load_study_config
-    from osteoscan.lesions.pipeline import simulate_studies
     from osteoscan.lesions.training import classifier_samples
 
     cfg = load_study_config(config, tiny=tiny)
