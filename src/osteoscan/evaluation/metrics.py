@@ -31,20 +31,7 @@ BINARY_METRICS = (
     "brier",
     "ece",
 )
-MULTICLASS_METRICS = (
-    "auc",
-    "auc_macro",
-    "auc_micro",
-    "accuracy",
-    "balanced_accuracy",
-    "sensitivity",
-    "specificity",
-    "precision",
-    "npv",
-    "f1",
-    "brier",
-    "ece",
-)
+MULTICLASS_METRICS = ("auc", "auc_macro", "auc_micro", *BINARY_METRICS[1:])
 
 
 def _div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
