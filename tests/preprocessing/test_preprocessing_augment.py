@@ -56,3 +56,37 @@ def test_random_geometry_is_deterministic_given_the_seed():
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
     assert random_rotate_translate(img, 0, 0, np.random.default_rng(0)) is img
+
+
+def test_thinning_is_exactly_binomial_below_the_exact_threshold():
+    from scipy import stats
+
+    from osteoscan.preprocessing.augment import EXACT_BELOW
+
+    n = EXACT_BELOW - 1
+    out = thin_counts(np.full(200_000, float(n), np.float32), 0.6, np.random.default_rng(2))
+    freq = np.bincount(out.astype(int), minlength=n + 1) / out.size
+    np.testing.assert_allclose(freq, stats.binom.pmf(np.arange(n + 1), n, 0.6), atol=0.004)
+
+
+def test_thinning_keeps_zero_and_never_exceeds_the_counts():
+    counts = np.random.default_rng(3).poisson(6.0, (300, 300)).astype(np.float32)
+    counts[:50] = 0.0
+    out = thin_counts(counts, 0.5, np.random.default_rng(4))
+    assert out.shape == counts.shape and np.all(out[:50] == 0)
+    assert np.all((out >= 0) & (out <= counts))
+    assert out.mean() == pytest.approx(counts.mean() * 0.5, rel=0.02)
+
+
+def test_opencv_rotation_matches_scipy_affine_transform():
+    from scipy import ndimage
+
+    img = ndimage.gaussian_filter(np.random.default_rng(5).random((1, 120, 60)), 3).astype(np.float32)
+    ours = rotate_translate(img, 7.0, (2.5, -1.5))[0]
+    theta = np.deg2rad(7.0)
+    rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    centre = (np.array(img.shape[1:]) - 1) / 2
+    offset = centre - rot @ (centre + np.array([2.5, -1.5]))
+    ref = ndimage.affine_transform(img[0], rot, offset=offset, order=1, mode="constant")
+    inner = (slice(10, -10), slice(10, -10))  # borders differ only by edge handling
+    np.testing.assert_allclose(ours[inner], ref[inner], atol=2e-3 * img.max())

@@ -110,3 +110,30 @@ def test_same_simulated_patient_on_three_cameras_normalises_alike():
         normed.append(float(np.median(pipe(study.scan, None)[0][bone])))
     assert max(raw) / min(raw) > 2.5
     assert max(normed) / min(normed) < 1.08
+
+
+def test_prepare_then_finish_is_the_pipeline(phantom_scan):
+    pre, aug = PreprocessConfig(size=(256, 64)), AugmentConfig(p_thin=0.5)
+    pipe = build_pipeline(pre, aug)
+    prepared = pipe.prepare(phantom_scan)
+    assert prepared.base.shape == (2, 256, 64) and prepared.blocks is not None
+    for seed in range(4):
+        np.testing.assert_array_equal(
+            pipe.finish(prepared, np.random.default_rng(seed)),
+            pipe(phantom_scan, np.random.default_rng(seed)),
+        )
+    assert build_pipeline(pre).prepare(phantom_scan).blocks is None  # no thinning: no sums kept
+
+
+def test_thinned_reference_level_is_the_kept_fraction_of_the_full_one(ph, rng):
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.preprocessing.intensity import reference_levels
+
+    rate = ph.rate()
+    scan = ph.scan(ph.counts(rate, 1.2e6, rng), ph.counts(rate, 1.2e6, rng))
+    pipe = build_pipeline(PreprocessConfig(size=(384, 96)), AugmentConfig())
+    prepared = pipe.prepare(scan)
+    keep = 0.35
+    thinned = thin_counts(prepared.blocks.astype(np.float32), keep, rng) / prepared.area
+    recomputed = reference_levels(pipe._combine(thinned, prepared.scaled, prepared.align_map))
+    np.testing.assert_allclose(recomputed, prepared.refs * keep, rtol=0.03)

@@ -1,11 +1,16 @@
 """Training-time augmentation; every function takes an explicit ``np.random.Generator``.
 
 * :func:`thin_counts` -- binomial thinning of counts: each detected count is kept with
-  probability ``keep``, which is exactly what a shorter (or lower-dose) acquisition of the
-  same distribution would have recorded. Applied to raw counts, before normalisation.
+  probability ``keep``, which is what a shorter (or lower-dose) acquisition of the same
+  distribution would have recorded. Applied to raw counts, before normalisation. Exact
+  binomial draws below :data:`EXACT_BELOW` counts; above, the normal distribution with the
+  binomial's mean and variance, rounded (numpy's binomial sampler costs ~100 ns a pixel
+  whatever ``n``; the hybrid is 4-5x faster and at ``n >= 8`` differs from the binomial by
+  less than the Poisson noise of the counts themselves).
 * :func:`rotate_translate` -- the published parametric augmentation: a random rotation
   within +/- ``max_deg`` degrees about the image centre and a translation within
-  +/- ``max_px`` pixels, one affine resampling for all channels.
+  +/- ``max_px`` pixels, one bilinear resampling per channel with OpenCV's ``warpAffine``
+  (10-20x faster than ``scipy.ndimage.affine_transform`` for a rotation).
 * :func:`flip_lr` -- left-right flip of all channels together. Valid because study labels
   (metastasis yes/no, primary tumour) do not depend on the side; both views are flipped
   together so the posterior stays aligned with the anterior.
@@ -14,14 +19,23 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
-from scipy import ndimage
+
+# Parallelism comes from DataLoader workers / batch processes; OpenCV's own thread pool on
+# images this small only adds overhead and oversubscribes the cores.
+cv2.setNumThreads(1)
+
+EXACT_BELOW = 8  # counts below this are thinned with exact binomial draws
 
 
 def thin_counts(counts: np.ndarray, keep: float, rng: np.random.Generator) -> np.ndarray:
     """Binomially thin integer counts: each count survives with probability ``keep``.
 
     Non-integer inputs are rounded first (counts from readers are integers stored as float).
+    Pixels with fewer than :data:`EXACT_BELOW` counts get exact binomial draws; the others
+    the normal approximation (mean ``n p``, variance ``n p (1 - p)``), rounded and clipped
+    to ``[0, n]`` (see the module docstring for why).
 
     Example:
         >>> rng = np.random.default_rng(0)
@@ -29,8 +43,18 @@ def thin_counts(counts: np.ndarray, keep: float, rng: np.random.Generator) -> np
         >>> round(float(out.mean()))
         10
     """
-    n = np.rint(np.maximum(counts, 0)).astype(np.int64)
-    return rng.binomial(n, float(np.clip(keep, 0.0, 1.0))).astype(np.float32)
+    p = float(np.clip(keep, 0.0, 1.0))
+    n = np.rint(np.maximum(counts, 0)).astype(np.float32).ravel()
+    out = np.zeros_like(n)
+    small = np.flatnonzero((n > 0) & (n < EXACT_BELOW))
+    out[small] = rng.binomial(n[small].astype(np.int64), p)
+    big = np.flatnonzero(n >= EXACT_BELOW)
+    nb = n[big]
+    draw = nb * np.float32(p) + np.sqrt(nb * np.float32(p * (1 - p))) * rng.standard_normal(
+        nb.size, dtype=np.float32
+    )
+    out[big] = np.clip(np.rint(draw), 0, nb)
+    return out.reshape(np.shape(counts))
 
 
 def rotate_translate(img: np.ndarray, angle_deg: float, shift: tuple[float, float]) -> np.ndarray:
@@ -42,12 +66,17 @@ def rotate_translate(img: np.ndarray, angle_deg: float, shift: tuple[float, floa
     cos, sin = np.cos(theta), np.sin(theta)
     rot = np.array([[cos, -sin], [sin, cos]])
     centre = (np.array(img.shape[1:], dtype=float) - 1) / 2
-    # output o samples input i = R (o - centre - shift) + centre
+    # output o samples input i = R (o - centre - shift) + centre, in (row, col)
     offset = centre - rot @ (centre + np.asarray(shift, dtype=float))
-    out = np.empty_like(img, dtype=np.float32)
+    # the same map in OpenCV's (x = col, y = row) order, as an output -> input map
+    warp = np.array([[rot[1, 1], rot[1, 0], offset[1]], [rot[0, 1], rot[0, 0], offset[0]]])
+    h, w = img.shape[1:]
+    out = np.empty(img.shape, dtype=np.float32)
     for c in range(img.shape[0]):  # 1-2 channels
-        ndimage.affine_transform(
-            img[c], rot, offset=offset, output=out[c], order=1, mode="constant", cval=0.0
+        cv2.warpAffine(
+            np.ascontiguousarray(img[c], dtype=np.float32), warp, (w, h), dst=out[c],
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_CONSTANT,
+            borderValue=0.0,
         )
     return out
 

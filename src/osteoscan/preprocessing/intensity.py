@@ -77,6 +77,28 @@ def reference_level(
     return max(float(np.percentile(body, percentile)), 1e-6)
 
 
+def reference_levels(
+    img: np.ndarray, *, percentile: float = 95.0, background_fraction: float = 0.05
+) -> np.ndarray:
+    """The :func:`reference_level` of each channel of a ``(C, H, W)`` array, as float32 ``(C,)``."""
+    return np.array(
+        [reference_level(c, percentile=percentile, background_fraction=background_fraction)
+         for c in img],  # 1-3 channels, not pixels
+        dtype=np.float32,
+    )
+
+
+def apply_reference(img: np.ndarray, refs: np.ndarray, *, norm: str = "log",
+                    clip: float = 8.0) -> np.ndarray:
+    """Divide each channel of ``(C, H, W)`` by its reference level, clip, and log-map (new array)."""
+    out = np.multiply(img, (1.0 / np.asarray(refs, np.float32))[:, None, None], dtype=np.float32)
+    np.clip(out, 0.0, clip, out=out)
+    if norm == "log":
+        np.log1p(out, out=out)
+        out *= np.float32(1.0 / np.log1p(clip))
+    return out
+
+
 def normalise_counts(
     img: np.ndarray,
     *,
@@ -98,16 +120,8 @@ def normalise_counts(
     if norm == "none":
         return arr.copy()
     chans = arr[None] if arr.ndim == 2 else arr
-    out = np.empty_like(chans)
-    for c in range(chans.shape[0]):  # loop over 1-3 channels, not pixels
-        ref = reference_level(
-            chans[c], percentile=percentile, background_fraction=background_fraction
-        )
-        np.multiply(chans[c], 1.0 / ref, out=out[c])
-    np.clip(out, 0.0, clip, out=out)
-    if norm == "log":
-        np.log1p(out, out=out)
-        out *= 1.0 / np.log1p(clip)
+    refs = reference_levels(chans, percentile=percentile, background_fraction=background_fraction)
+    out = apply_reference(chans, refs, norm=norm, clip=clip)
     return out[0] if arr.ndim == 2 else out
 
 
@@ -149,23 +163,21 @@ def prereduce_factor(n_in: int, n_out: int) -> int:
     return k
 
 
-def _zoom_channels(
-    img: np.ndarray, ty: int, tx: int, counts_hook: CountsHook | None = None
-) -> np.ndarray:
-    """Resample ``(C, h, w)`` to ``(C, ty, tx)``.
-
-    Down-sampling: exact block means by the :func:`prereduce_factor` of each axis, then
-    exact area averaging (:func:`area_matrix`) for the remaining non-integer factor; both
-    conserve counts and cannot alias the Poisson noise. Up-sampling: linear interpolation.
-    """
-    c, h, w = img.shape
+def block_reduce(img: np.ndarray, ty: int, tx: int) -> tuple[np.ndarray, float]:
+    """First step of down-sampling ``(C, h, w)`` towards ``(ty, tx)``: exact block means by the
+    :func:`prereduce_factor` of each axis. Returns the block means and the block area
+    (means x area = block sums, integer counts again)."""
+    _, h, w = img.shape
     ky, kx = prereduce_factor(h, ty), prereduce_factor(w, tx)
     if (ky, kx) != (1, 1):
         img = block_mean(img, ky, kx)
-    if counts_hook is not None:
-        area = float(ky * kx)  # block means x area = block sums: integer counts again
-        img = counts_hook(img * area) / area
-    _, h, w = img.shape
+    return img, float(ky * kx)
+
+
+def area_resize(img: np.ndarray, ty: int, tx: int) -> np.ndarray:
+    """Second step: exact area averaging (:func:`area_matrix`) of ``(C, h, w)`` to ``(C, ty, tx)``
+    when down-sampling, linear interpolation when up-sampling."""
+    c, h, w = img.shape
     if (h, w) == (ty, tx):
         return img
     if ty <= h and tx <= w:
@@ -175,6 +187,18 @@ def _zoom_channels(
             out[ch] = (rx @ (ry @ img[ch]).T).T
         return out
     return ndimage.zoom(img, (1.0, ty / h, tx / w), order=1, mode="nearest", grid_mode=True)
+
+
+def _zoom_channels(
+    img: np.ndarray, ty: int, tx: int, counts_hook: CountsHook | None = None
+) -> np.ndarray:
+    """Resample ``(C, h, w)`` to ``(C, ty, tx)``: :func:`block_reduce`, the optional hook on the
+    block sums, then :func:`area_resize`. Both steps conserve counts and cannot alias the
+    Poisson noise."""
+    img, area = block_reduce(img, ty, tx)
+    if counts_hook is not None:
+        img = counts_hook(img * area) / area
+    return area_resize(img, ty, tx)
 
 
 def pad_or_crop(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -2,9 +2,12 @@
 
 Order of operations (each step documented in its module)::
 
-    BoneScan counts --> resample each view to ``size``
-      [train: binomial thinning inside, on integer block sums of counts]
+    prepare (deterministic, cached by training datasets):
+      BoneScan counts --> each view block-reduced, area-resampled to ``size``
       --> combine views (align posterior; aggregate / stack / geomean / anterior)
+      --> normalisation reference level per channel
+    finish:
+      [train: binomial thinning of the cached integer block sums, then resample + combine]
       --[train: L-R flip, rotation + translation]--> count normalisation
       --[train: intensity scaling]--> float32 (C, H, W)
 
@@ -24,9 +27,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,13 +35,25 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.preprocessing import augment as A
-from osteoscan.preprocessing.intensity import NORM_MODES, normalise_counts, resample
-from osteoscan.preprocessing.views import MISSING_VIEW, VIEW_MODES, combine_views, in_chans_for
+from osteoscan.preprocessing.intensity import (
+    NORM_MODES,
+    apply_reference,
+    area_resize,
+    block_reduce,
+    pad_or_crop,
+    reference_levels,
+    scaled_shape,
+)
+from osteoscan.preprocessing.views import (
+    MISSING_VIEW,
+    VIEW_MODES,
+    combine_views,
+    in_chans_for,
+    posterior_alignment,
+)
 from osteoscan.types import BoneScan
 
 logger = logging.getLogger(__name__)
-
-Pipeline = Callable[[BoneScan, "np.random.Generator | None"], np.ndarray]
 
 
 def _coerce_floats(obj: Any, names: tuple[str, ...]) -> None:
@@ -191,36 +204,105 @@ class AugmentConfig:
         return _from_dict(cls, data)
 
 
-def _views_in(
-    scan: BoneScan,
-    pre: PreprocessConfig,
-    aug: AugmentConfig | None,
-    rng: np.random.Generator | None,
-) -> tuple[np.ndarray, np.ndarray | None]:
-    """Raw views, thinned when augmenting, each resampled to the output size."""
-    ant, post = scan.anterior, scan.posterior if pre.views != "anterior" else None
-    hook = None
-    if aug is not None and rng is not None and rng.random() < aug.p_thin:
-        keep = float(rng.uniform(aug.thin_min, 1.0))
-        # Thinning runs inside the resampling, on block sums of counts (2x2 at 512x128 or
-        # 384x96): a sum of binomials is binomial, so this is exactly thinning every pixel,
-        # on 4x fewer pixels.
-        hook = functools.partial(A.thin_counts, keep=keep, rng=rng)
-    stack = ant[None] if post is None else np.stack([ant, post])
-    stack = resample(stack, pre.size, scan.spacing_mm, pre.target_spacing_mm, counts_hook=hook)
-    return stack[0], (None if post is None else stack[1])
+@dataclass(frozen=True)
+class PreparedScan:
+    """The deterministic part of the pipeline for one study: what a training dataset caches.
+
+    Attributes:
+        base: ``(C, H, W)`` float32 combined counts at the output size (views resampled,
+            posterior aligned; not normalised, not augmented).
+        refs: ``(C,)`` normalisation reference level of each channel of ``base``.
+        blocks: ``(V, h, w)`` float16 integer block sums of the views (1 or 2 views), kept
+            only when the pipeline may thin counts; None otherwise.
+        area: pixels per block (block means x area = block sums).
+        scaled: (rows, cols) of the views after scaling, before pad/crop to the output size.
+        align_map: the posterior's alignment map (None: none applied).
+    """
+
+    base: np.ndarray
+    refs: np.ndarray
+    blocks: np.ndarray | None
+    area: float
+    scaled: tuple[int, int]
+    align_map: Any
 
 
-def _geometric(img: np.ndarray, aug: AugmentConfig, rng: np.random.Generator) -> np.ndarray:
-    if rng.random() < aug.p_flip:
-        img = A.flip_lr(img)
-    if rng.random() < aug.p_affine:
-        img = A.random_rotate_translate(img, aug.rotate_deg, aug.translate_px, rng)
-    return img
+class Pipeline:
+    """``pipeline(scan, rng) -> float32 (C, H, W)``, in two stages that can be cached apart.
+
+    :meth:`prepare` does the deterministic work (resampling, alignment, normalisation
+    statistics); :meth:`finish` augments (when built with an AugmentConfig and called with
+    an rng) and normalises. Training datasets cache the prepared studies, so an epoch after
+    the first pays only for :meth:`finish`. Thinned studies are rebuilt from the cached
+    block sums with the cached alignment; their reference level is the unthinned one times
+    the kept fraction (its expectation: the denoised percentiles are count-level
+    invariant, see ``preprocessing.intensity``), so percentiles are not recomputed.
+    """
+
+    def __init__(self, pre: PreprocessConfig, aug: AugmentConfig | None = None):
+        self.pre, self.aug = pre, aug
+
+    def __call__(self, scan: BoneScan, rng: np.random.Generator | None = None) -> np.ndarray:
+        return self.finish(self.prepare(scan), rng)
+
+    def _views(self, scan: BoneScan) -> tuple[np.ndarray, tuple[int, int]]:
+        ant = scan.anterior
+        post = scan.posterior if self.pre.views != "anterior" else None
+        stack = ant[None] if post is None else np.stack([ant, post])
+        scaled = scaled_shape(ant.shape, self.pre.size, scan.spacing_mm, self.pre.target_spacing_mm)
+        return stack.astype(np.float32, copy=False), scaled
+
+    def _combine(self, views: np.ndarray, scaled: tuple[int, int], align_map: Any) -> np.ndarray:
+        views = pad_or_crop(area_resize(views, *scaled), self.pre.size)
+        post = views[1] if len(views) > 1 else None
+        return combine_views(views[0], post, self.pre.views, align=self.pre.align,
+                             missing_view=self.pre.missing_view, align_map=align_map)
+
+    def prepare(self, scan: BoneScan) -> PreparedScan:
+        """The deterministic stage (see the class docstring)."""
+        pre = self.pre
+        stack, scaled = self._views(scan)
+        blocks, area = block_reduce(stack, *scaled)
+        views = pad_or_crop(area_resize(blocks, *scaled), pre.size)
+        post = views[1] if len(views) > 1 else None
+        align_map = posterior_alignment(views[0], post, pre.views, pre.align)
+        base = combine_views(views[0], post, pre.views, align=pre.align,
+                             missing_view=pre.missing_view, align_map=align_map)
+        refs = (np.ones(len(base), np.float32) if pre.norm == "none" else reference_levels(
+            base, percentile=pre.norm_percentile, background_fraction=pre.background_fraction))
+        thins = self.aug is not None and self.aug.p_thin > 0
+        keep = (blocks * np.float32(area)).astype(np.float16) if thins else None
+        return PreparedScan(np.ascontiguousarray(base, np.float32), refs, keep, area, scaled,
+                            align_map)
+
+    def finish(self, prep: PreparedScan, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Augment (training calls with an rng) and normalise a prepared study."""
+        aug = self.aug if rng is not None else None
+        img, refs = prep.base, prep.refs
+        if aug is not None and prep.blocks is not None and rng.random() < aug.p_thin:
+            keep = float(rng.uniform(aug.thin_min, 1.0))
+            # thinning runs on integer block sums: a sum of binomials is binomial, so this
+            # is thinning every native pixel, on fewer pixels
+            thinned = A.thin_counts(prep.blocks.astype(np.float32), keep, rng) / prep.area
+            img, refs = self._combine(thinned, prep.scaled, prep.align_map), refs * keep
+        if aug is not None:
+            if rng.random() < aug.p_flip:
+                img = A.flip_lr(img)
+            if rng.random() < aug.p_affine:
+                img = A.random_rotate_translate(img, aug.rotate_deg, aug.translate_px, rng)
+        if self.pre.norm == "none":
+            img = np.array(img, dtype=np.float32)
+        else:
+            img = apply_reference(img, refs, norm=self.pre.norm, clip=self.pre.norm_clip)
+        if aug is not None and rng.random() < aug.p_intensity:
+            img = A.scale_intensity(
+                img, rng.uniform(1 - aug.intensity_scale, 1 + aug.intensity_scale)
+            )
+        return np.ascontiguousarray(img, dtype=np.float32)
 
 
 def build_pipeline(pre: PreprocessConfig, aug: AugmentConfig | None = None) -> Pipeline:
-    """Build ``f(scan, rng) -> float32 (C, H, W)`` from the configs.
+    """Build the :class:`Pipeline` ``f(scan, rng) -> float32 (C, H, W)`` from the configs.
 
     Args:
         pre: preprocessing (always applied).
@@ -238,24 +320,4 @@ def build_pipeline(pre: PreprocessConfig, aug: AugmentConfig | None = None) -> P
         >>> build_pipeline(PreprocessConfig(size=(32, 8)))(scan, None).shape
         (2, 32, 8)
     """
-
-    def run(scan: BoneScan, rng: np.random.Generator | None = None) -> np.ndarray:
-        augment = aug is not None and rng is not None
-        ant, post = _views_in(scan, pre, aug, rng)
-        img = combine_views(ant, post, pre.views, align=pre.align, missing_view=pre.missing_view)
-        if augment:
-            img = _geometric(img, aug, rng)
-        img = normalise_counts(
-            img,
-            norm=pre.norm,
-            percentile=pre.norm_percentile,
-            background_fraction=pre.background_fraction,
-            clip=pre.norm_clip,
-        )
-        if augment and rng.random() < aug.p_intensity:
-            img = A.scale_intensity(
-                img, rng.uniform(1 - aug.intensity_scale, 1 + aug.intensity_scale)
-            )
-        return np.ascontiguousarray(img, dtype=np.float32)
-
-    return run
+    return Pipeline(pre, aug)

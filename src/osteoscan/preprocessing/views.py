@@ -84,25 +84,47 @@ def critical_points(img: np.ndarray, *, min_pixels: int = 2, **mask_kw) -> Criti
     )
 
 
-def align_to(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """Translate and scale ``moving`` so its critical points land on ``fixed``'s.
+AlignMap = tuple[tuple[float, float], tuple[float, float]]  # (scale, offset) for scale_shift
+
+
+def alignment(moving: np.ndarray, fixed: np.ndarray) -> AlignMap | None:
+    """The :func:`scale_shift` map that puts ``moving``'s critical points on ``fixed``'s.
 
     Rows and columns are scaled independently (a linear map between the two extents).
-    When either body cannot be found, or the scale would change by more than 25 %, the
-    view is returned unchanged (logged at debug level).
+    None when either body cannot be found, or the scale would change by more than 25 %
+    (logged at debug level).
     """
     pf, pm = critical_points(fixed), critical_points(moving)
     if pf is None or pm is None:
         logger.debug("view alignment skipped: no body found")
-        return moving
+        return None
     sy = (pf.bottom - pf.top) / max(pm.bottom - pm.top, 1)
     sx = (pf.right - pf.left) / max(pm.right - pm.left, 1)
     if abs(sy - 1) > _MAX_SCALE_CHANGE or abs(sx - 1) > _MAX_SCALE_CHANGE:
         logger.debug("view alignment skipped: implausible scale (%.2f, %.2f)", sy, sx)
-        return moving
+        return None
     # output (r, c) samples moving at ((r - top_f) / sy + top_m, (c - left_f) / sx + left_m)
-    offset = (pm.top - pf.top / sy, pm.left - pf.left / sx)
-    return scale_shift(moving.astype(np.float32, copy=False), (1.0 / sy, 1.0 / sx), offset)
+    return (1.0 / sy, 1.0 / sx), (pm.top - pf.top / sy, pm.left - pf.left / sx)
+
+
+def align_to(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+    """Translate and scale ``moving`` so its critical points land on ``fixed``'s.
+
+    When :func:`alignment` finds no plausible map the view is returned unchanged.
+    """
+    found = alignment(moving, fixed)
+    if found is None:
+        return moving
+    return scale_shift(moving.astype(np.float32, copy=False), *found)
+
+
+def posterior_alignment(
+    anterior: np.ndarray, posterior: np.ndarray | None, mode: str, align: bool = True
+) -> AlignMap | None:
+    """The alignment :func:`combine_views` applies to the posterior (None: none applied)."""
+    if posterior is None or mode == "anterior" or not (align or mode == "aggregate"):
+        return None
+    return alignment(np.asarray(posterior, np.float32), np.asarray(anterior, np.float32))
 
 
 def _linear_weights(n: int, scale: float, offset: float) -> tuple[np.ndarray, ...]:
@@ -146,6 +168,7 @@ def combine_views(
     *,
     align: bool = True,
     missing_view: str = "duplicate",
+    align_map: AlignMap | None | str = "find",
 ) -> np.ndarray:
     """Combine the two views into a float32 ``(C, rows, cols)`` array of counts.
 
@@ -156,6 +179,9 @@ def combine_views(
         align: align the posterior onto the anterior by the sweep-line critical points
             (always done for ``"aggregate"``, as published).
         missing_view: "duplicate" or "zero" (see the module docstring).
+        align_map: "find" (default) computes the alignment; a map from
+            :func:`posterior_alignment` (or None for no alignment) reuses one found before,
+            e.g. on the same study before augmentation.
 
     Example:
         >>> a = np.ones((8, 4), np.float32)
@@ -171,8 +197,10 @@ def combine_views(
         return ant[None].copy()
     single = posterior is None
     post = _posterior_or_fill(ant, posterior, missing_view).astype(np.float32, copy=False)
-    if not single and (align or mode == "aggregate"):
-        post = align_to(post, ant)
+    if isinstance(align_map, str):
+        align_map = None if single else posterior_alignment(ant, post, mode, align)
+    if align_map is not None:
+        post = scale_shift(post, *align_map)
     if mode == "stack":
         return np.stack([ant, post])
     if mode == "aggregate":
