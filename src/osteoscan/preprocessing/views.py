@@ -25,10 +25,9 @@ import logging
 from typing import NamedTuple
 
 import numpy as np
-from scipy import ndimage
 
 from osteoscan.errors import ConfigError
-from osteoscan.preprocessing.intensity import block_mean
+from osteoscan.preprocessing.intensity import block_mean, smooth
 
 logger = logging.getLogger(__name__)
 
@@ -52,9 +51,9 @@ def body_mask(img: np.ndarray, *, sigma: float = 2.0, fraction: float = 0.05) ->
     The 99th percentile (not the maximum) keeps the bladder and the injection site from
     setting the threshold; smoothing removes isolated Poisson counts in the background.
     """
-    smooth = ndimage.gaussian_filter(img.astype(np.float32, copy=False), sigma)
-    ref = float(np.percentile(smooth[::2, ::2], 99.0))
-    return smooth > max(fraction * ref, 1e-6)
+    smoothed = smooth(img, sigma)
+    ref = float(np.percentile(smoothed[::2, ::2], 99.0))
+    return smoothed > max(fraction * ref, 1e-6)
 
 
 def critical_points(img: np.ndarray, *, min_pixels: int = 2, **mask_kw) -> CriticalPoints | None:
