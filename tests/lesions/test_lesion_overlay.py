@@ -22,3 +22,13 @@ def test_outline_drawn_on_edge_only_and_input_untouched():
     assert out[10, 10].sum() == 0 and out[0, 0].sum() == 0  # inside and far outside untouched
     wrong = Hotspot("anterior", 1, 1, 1, "ribs", 0.5, np.ones((3, 3), bool))
     assert np.array_equal(draw_outlines(rgb, [wrong]), rgb)  # mismatched mask skipped
+
+
+def test_outline_on_the_box_equals_the_whole_view_boundary():
+    from skimage.segmentation import find_boundaries
+
+    rng = np.random.default_rng(0)
+    rgb = np.zeros((64, 32, 3), np.uint8)
+    for mask in (rng.random((64, 32)) > 0.97, np.pad(np.ones((4, 4), bool), ((0, 60), (28, 0)))):
+        out = draw_outlines(rgb, [Hotspot("anterior", 1, 1, 1, "ribs", 1.0, mask)])
+        np.testing.assert_array_equal(out.any(axis=2), find_boundaries(mask, mode="thick"))
