@@ -67,12 +67,12 @@ def lesion_masks(study) -> dict[str, np.ndarray]:
     return {v: malignant_mask(m, ids) for v, m in study.lesion_masks.items()}
 
 
-def play(run: Path, studies: list, tolerances: list[float]) -> dict:
+def play(run: Path, studies: list, tolerances: list[float], cam_layer: str | None = None) -> dict:
     from osteoscan.explain.pointing import pointing_game, summarise
     from osteoscan.inference import Predictor
     from sklearn.metrics import roc_auc_score
 
-    pred = Predictor.from_path(run)
+    pred = Predictor.from_path(run, cam_layer=cam_layer)
     results: dict[float, list] = {t: [] for t in tolerances}
     probs, labels, t_total = [], [], 0.0
     for s in studies:
@@ -92,7 +92,7 @@ def play(run: Path, studies: list, tolerances: list[float]) -> dict:
                    n_true_positive=sum(1 for s, p in zip(studies, probs) if s.label.label == "metastasis"
                                        and p >= (pred.card.threshold or 0.5)),
                    threshold=pred.card.threshold, seconds_per_study=t_total / max(len(studies), 1),
-                   cam_method=r.explain.get("method", ""))
+                   cam_method=r.explain.get("method", ""), cam_layer=r.explain.get("layer", ""))
     return summary
 
 
@@ -107,6 +107,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/osteoscan-pointing"))
     ap.add_argument("--reference", action="store_true",
                     help="also score the bundled reference model (no training) on the same test studies")
+    ap.add_argument("--reference-layers", nargs="*", default=[],
+                    help="with --reference: also score these Grad-CAM layers (e.g. layer3 layer2)")
     ap.add_argument("--out", type=Path, default=RESULTS / "pointing.json")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -133,9 +135,10 @@ def main() -> None:
     if args.reference:
         from osteoscan.inference import REFERENCE_DIR
 
-        res = play(REFERENCE_DIR, test_set, args.tolerance)
-        res.update(architecture="bundled reference", card=str(REFERENCE_DIR))
-        out["models"]["reference"] = res
+        for layer in [None, *args.reference_layers]:
+            res = play(REFERENCE_DIR, test_set, args.tolerance, cam_layer=layer)
+            res.update(architecture="bundled reference", card=str(REFERENCE_DIR))
+            out["models"]["reference" + (f"@{layer}" if layer else "")] = res
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2, default=str))
     print(json.dumps(out, indent=2, default=str))

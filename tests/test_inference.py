@@ -96,6 +96,18 @@ def test_default_reference_on_a_simulated_study():
     assert 0.0 <= pred.probability <= 1.0 and pred.threshold is not None
     assert pred.heatmaps["anterior"].shape == study.scan.shape
     assert pred.explain["method"] == "split"
+    assert pred.explain["layer"] == "layer3"  # named by the reference card (finer than layer4)
+
+
+def test_cam_layer_comes_from_the_argument_then_the_card_then_the_registry():
+    card = fx.tiny_card("resnet18")
+    model = fx.tiny_model(card)
+    scan = fx.make_scan()
+    assert Predictor(model, card).cam_layer == "layer4"
+    card.explain = {"gradcam_layer": "layer3"}
+    assert Predictor(model, card).predict(scan).explain["layer"] == "layer3"
+    pred = Predictor(model, card, cam_layer="layer2")
+    assert pred.cam_layer == "layer2" and pred.predict(scan).heatmaps["anterior"].shape == scan.shape
 
 
 def test_single_view_scan_gets_one_heatmap_and_a_report(tmp_path):

@@ -105,10 +105,14 @@ class Predictor:
         gradcam: compute heatmaps (True) or only probabilities (False).
         source: where the weights came from (shown in reports).
         device: torch device.
+        cam_layer: dotted module path of the Grad-CAM target layer (default: the card's
+            ``explain.gradcam_layer``, else the registry's layer for the architecture, the
+            last stage); an earlier stage gives a finer map.
     """
 
     def __init__(self, model: torch.nn.Module, card: Any, *, lesion_analyzer: Any = None,
-                 gradcam: bool = True, source: str = "", device: str = "cpu") -> None:
+                 gradcam: bool = True, source: str = "", device: str = "cpu",
+                 cam_layer: str | None = None) -> None:
         from osteoscan.preprocessing import PreprocessConfig, build_pipeline
 
         self.model = model.to(device).eval()
@@ -120,9 +124,9 @@ class Predictor:
         self.pre = PreprocessConfig.from_dict(dict(card.preprocess or {}))
         self.pipeline = build_pipeline(self.pre, None)
         self._neg = _negative_index(self.classes, getattr(card, "positive", None))
-        self.cam = self._make_cam() if gradcam else None
+        self.cam = self._make_cam(cam_layer) if gradcam else None
 
-    def _make_cam(self) -> GradCam:
+    def _make_cam(self, layer: str | None = None) -> GradCam:
         from osteoscan.models import model_info, tokens_to_grid
 
         info = model_info(self.card.architecture)
@@ -130,8 +134,9 @@ class Predictor:
         if info.is_transformer:
             name, model = self.card.architecture, self.model
             reshape = lambda t: tokens_to_grid(model, name, t)  # noqa: E731
-        self.cam_layer = info.gradcam_layer
-        return GradCam(self.model, info.gradcam_layer, reshape=reshape)
+        card_layer = (getattr(self.card, "explain", None) or {}).get("gradcam_layer")
+        self.cam_layer = layer or card_layer or info.gradcam_layer
+        return GradCam(self.model, self.cam_layer, reshape=reshape)
 
     @classmethod
     def from_path(cls, source: str | Path, **kwargs: Any) -> Predictor:

@@ -55,6 +55,8 @@ class ModelCard:
         training: epochs run, best epoch, config name, init source.
         versions: library versions (osteoscan, torch, timm, python).
         created: ISO 8601 UTC date.
+        explain: explanation settings, e.g. ``{"gradcam_layer": "layer3"}`` (the Grad-CAM
+            target layer when not the registry's default, with the reason).
         weights_dtype: dtype stored in the safetensors file ("float32" or "float16").
         format: card format version.
         notes: free text (intended use, limitations).
@@ -73,6 +75,7 @@ class ModelCard:
     training: dict = field(default_factory=dict)
     versions: dict = field(default_factory=dict)
     created: str = ""
+    explain: dict = field(default_factory=dict)
     weights_dtype: str = "float32"
     format: int = CARD_FORMAT
     notes: str = "Research use only; not a medical device."
