@@ -109,6 +109,8 @@ def inference_cost(manifest: Path, cfg: dict, n: int) -> dict:
 
     model, _, eval_pipe = _model_and_pipelines(cfg)
     model.eval()
+    for p in model.parameters():
+        p.requires_grad_(False)
     m = read_manifest(manifest)
     paths = [m.image_path(i) for i in range(min(n, len(m)))]
     x = torch.from_numpy(eval_pipe(load_study(paths[0]), None))[None]
@@ -152,12 +154,17 @@ def main() -> None:
         manifest = write_cohort(tmp, args.n, seed=11, sites=("site_a", "site_b"))
         train = training_throughput(manifest, cfg, args.rounds)
         infer = inference_cost(manifest, cfg, args.n)
+        # the same inference measurement for a published-size CNN at the native resolution
+        big = {**cfg, "model": {"name": "resnet18", "kwargs": {}},
+               "preprocess": {**cfg["preprocess"], "size": [1024, 256]}}
+        infer_big = inference_cost(manifest, big, min(args.n, 48))
     sim = simulator_rate(4)
     result = {
         "platform": platform.platform(), "cpu_count": os.cpu_count(),
         "load_average": list(os.getloadavg()), "torch_threads": args.threads,
         "model": cfg["model"], "input_size": cfg["preprocess"]["size"],
         **train, **infer,
+        "inference_resnet18_1024": {"model": big["model"], "input_size": [1024, 256], **infer_big},
         "simulator_studies_per_s": sim,
         "ratio_simulator_vs_training_rate": sim / train["memory_studies_per_s"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
