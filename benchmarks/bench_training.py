@@ -10,7 +10,9 @@ Writes ``benchmarks/results/training.json``:
    alone (target <= 1.5x);
 3. peak RSS of this process;
 4. the simulator's studies/s against the training step rate (studies/s), so a user can tell
-   whether simulating on the fly would starve training.
+   whether simulating on the fly would starve training;
+5. ``osteoscan predict``'s throughput (a worker prefetches and preprocesses while the model
+   runs) against the batched forward pass alone, and (2) again for resnet18 at 1024x256.
 
 The model and input size are those of ``configs/reference.yaml``.
 Run: ``.venv/bin/python -m benchmarks.bench_training [--n 48 --rounds 3]``.
@@ -130,6 +132,39 @@ def inference_cost(manifest: Path, cfg: dict, n: int) -> dict:
             "inference_studies": len(paths)}
 
 
+def predict_throughput(manifest: Path, cfg: dict, work: Path, batch: int = 8) -> dict:
+    """``predict_manifest`` (a DataLoader worker loads and preprocesses the next batch while
+    the model runs) against the batched forward pass alone, both with the torch threads set
+    for this run: seconds per study over the whole manifest."""
+    from osteoscan.training.checkpoint import ModelCard, save_checkpoint
+    from osteoscan.training.predict import predict_manifest
+
+    model, _, eval_pipe = _model_and_pipelines(cfg)
+    size = cfg["preprocess"]["size"]
+    card = ModelCard(architecture=cfg["model"]["name"],
+                     model_kwargs={"num_classes": 2, "in_chans": 2, "img_size": size,
+                                   **cfg["model"]["kwargs"]},
+                     preprocess=dict(cfg["preprocess"]), threshold=0.5)
+    save_checkpoint(work / "model", model, card)
+    out: dict = {"batch_size": batch, "threads": torch.get_num_threads()}
+    x = torch.randn(batch, 2, *size)
+    model.eval()
+    with torch.no_grad():
+        model(x)
+        t0 = time.perf_counter()
+        for _ in range(12):
+            model(x)
+        out["forward_s_per_study"] = (time.perf_counter() - t0) / (12 * batch)
+    for workers in (0, 1):
+        t0 = time.perf_counter()
+        res = predict_manifest(work / "model", manifest, work / f"pred{workers}.csv",
+                               batch_size=batch, workers=workers)
+        out[f"predict_w{workers}_s_per_study"] = (time.perf_counter() - t0) / len(res.frame)
+        out[f"ratio_predict_w{workers}_vs_forward"] = (
+            out[f"predict_w{workers}_s_per_study"] / out["forward_s_per_study"])
+    return out
+
+
 def simulator_rate(n: int) -> float:
     from osteoscan.simulate import simulate_study
 
@@ -158,6 +193,7 @@ def main() -> None:
         big = {**cfg, "model": {"name": "resnet18", "kwargs": {}},
                "preprocess": {**cfg["preprocess"], "size": [1024, 256]}}
         infer_big = inference_cost(manifest, big, min(args.n, 48))
+        pipelined = predict_throughput(manifest, cfg, Path(tmp))
     sim = simulator_rate(4)
     result = {
         "platform": platform.platform(), "cpu_count": os.cpu_count(),
@@ -165,6 +201,7 @@ def main() -> None:
         "model": cfg["model"], "input_size": cfg["preprocess"]["size"],
         **train, **infer,
         "inference_resnet18_1024": {"model": big["model"], "input_size": [1024, 256], **infer_big},
+        "inference_pipelined_predict": pipelined,
         "simulator_studies_per_s": sim,
         "ratio_simulator_vs_training_rate": sim / train["memory_studies_per_s"],
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

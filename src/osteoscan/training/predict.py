@@ -10,6 +10,7 @@ P(positive) >= the card's threshold (binary), else the arg-max class.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,7 @@ class PredictResult:
 
 def predict_manifest(
     model_source: str | Path, manifest: str | Path, out: str | Path, *,
-    label_column: str | None = None, batch_size: int = 8,
+    label_column: str | None = None, batch_size: int = 8, workers: int | None = None,
     on_study: Callable[[int], None] | None = None,
 ) -> PredictResult:
     """Predict every study of a manifest and write the predictions CSV.
@@ -99,28 +100,34 @@ def predict_manifest(
         label_column: manifest column with true labels (default: the card's label column,
             else "label"); the ``label`` column is written only when it exists.
         batch_size: studies per forward pass.
+        workers: DataLoader processes that load and preprocess the next batches while the
+            model runs on this one (default: 1 on machines with 2 or more cores, else 0).
         on_study: progress hook called with the number of studies done.
 
     Returns:
         A :class:`PredictResult`.
     """
+    from torch.utils.data import DataLoader
+
     from osteoscan.data.table import table_from_manifest
     from osteoscan.training.build import make_pipeline
 
     model, card = load_checkpoint(model_source)
     table = table_from_manifest(manifest)
-    pipeline = make_pipeline(card.preprocess, None)
     column = label_column or card.training.get("label_column", "label")
     labels = table.column(column)
+    if workers is None:
+        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    loader = DataLoader(_Studies(table, make_pipeline(card.preprocess, None)),
+                        batch_size=batch_size, num_workers=workers, collate_fn=list)
     kept, probs, failed = [], [], []
-    for start in range(0, len(table), batch_size):
-        rows = range(start, min(start + batch_size, len(table)))
-        batch, ok = _load_batch(table, rows, pipeline, failed)
+    for items in loader:
+        batch, ok = _check_batch(table, items, failed)
         if ok:
             probs.append(_forward(model, np.stack(batch)))
             kept.extend(ok)
         if on_study:
-            on_study(len(rows))
+            on_study(len(items))
     prob = np.concatenate(probs) if probs else np.zeros((0, len(card.classes)))
     f = table.frame.iloc[kept]
     frame = predictions_frame(card, f["study_id"].to_numpy(), f["patient_id"].to_numpy(), prob,
@@ -128,16 +135,33 @@ def predict_manifest(
     return PredictResult(frame, failed, write_predictions(frame, out))
 
 
-def _load_batch(table, rows, pipeline, failed: list) -> tuple[list[np.ndarray], list[int]]:
-    batch, ok = [], []
-    for i in rows:
-        sid = str(table.frame["study_id"].iloc[i])
+class _Studies(torch.utils.data.Dataset):
+    """Table rows as ``(row, image or None, error)``: a bad study is reported, not raised, so
+    one unreadable file does not stop the loader (and its worker)."""
+
+    def __init__(self, table, pipeline):
+        self.table, self.pipeline = table, pipeline
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str]:
         try:
-            batch.append(pipeline(table.load(i), np.random.default_rng(0)))
-            ok.append(i)
+            return i, self.pipeline(self.table.load(i), None), ""
         except (OsteoscanError, ValueError, OSError) as exc:
-            logger.warning("study %s: skipped (%s)", sid, exc)
-            failed.append((sid, str(exc)))
+            return i, None, str(exc)
+
+
+def _check_batch(table, items: list, failed: list) -> tuple[list[np.ndarray], list[int]]:
+    batch, ok = [], []
+    for i, image, error in items:
+        sid = str(table.frame["study_id"].iloc[i])
+        if image is None:
+            logger.warning("study %s: skipped (%s)", sid, error)
+            failed.append((sid, error))
+            continue
+        batch.append(image)
+        ok.append(i)
     shapes = {b.shape for b in batch}
     if len(shapes) > 1:  # the pipeline resizes, so this means a broken study
         raise OsteoscanError(f"studies {[table.frame['study_id'].iloc[i] for i in ok]}: "
