@@ -10,6 +10,7 @@ P(positive) >= the card's threshold (binary), else the arg-max class.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -116,8 +117,9 @@ def predict_manifest(
     table = table_from_manifest(manifest)
     column = label_column or card.training.get("label_column", "label")
     labels = table.column(column)
-    if workers is None:
-        workers = 1 if (os.cpu_count() or 1) >= 2 else 0
+    if workers is None:  # daemonic processes (pool workers) cannot start a loader process
+        daemon = multiprocessing.current_process().daemon
+        workers = 1 if (os.cpu_count() or 1) >= 2 and not daemon else 0
     loader = DataLoader(_Studies(table, make_pipeline(card.preprocess, None)),
                         batch_size=batch_size, num_workers=workers, collate_fn=list)
     kept, probs, failed = [], [], []
