@@ -30,6 +30,9 @@ ARCHS = {
     "cnn": ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
                         "reduction": 4}, (384, 96), 14, None, 2e-3),  # the reference architecture
     "transformer": ("deit_base", {"tiny": True}, (512, 128), 60, None, 3e-4),
+    # a small DeiT (DeiT-Ti width, 4 blocks): the tiny test variant (1 block of 32) cannot learn
+    "transformer-small": ("deit_base", {"embed_dim": 192, "depth": 4, "num_heads": 3},
+                          (384, 96), 40, None, 5e-4),
     # the reference architecture at full resolution: a lesion keeps its few pixels
     "cnn-full": ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
                              "reduction": 4}, (1024, 256), 8, None, 2e-3),

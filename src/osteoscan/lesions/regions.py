@@ -51,8 +51,9 @@ class RegionSegmenter(ViewSegmenter):
 
     def predict(self, scan: BoneScan) -> dict[str, np.ndarray]:
         """Per-view uint8 region maps (codes of REGION_CODE) at the scan's grid."""
-        return {
-            v: lg[0].argmax(0).numpy().astype(np.uint8) for v, lg in self.view_logits(scan).items()
+        return {  # logits are channels-last: argmax over the contiguous last axis
+            v: lg[0].permute(1, 2, 0).argmax(-1).numpy().astype(np.uint8)
+            for v, lg in self.view_logits(scan).items()
         }
 
 
