@@ -70,3 +70,15 @@ def test_show_one_dicom_study_with_bundled_models(tmp_path):
     doc = json.loads(out.read_text())
     assert doc["bsi"] >= 0 and isinstance(doc["hotspots"], list) and "regions" in doc
     assert "BSI" in res.output
+
+
+def test_reduced_study_config_names_the_four_documented_arms():
+    from osteoscan.lesions.compare import load_study_config
+
+    full = load_study_config("configs/papers/lesion_level_reduced.yaml")
+    assert [a["name"] for a in full["arms"]] == ["patch_context", "inception_v3", "vgg16_tiny",
+                                                 "densenet169_tiny"]
+    assert full["data"]["simulate"] == {"n": 80, "seed": 500, "sites": ["site_a", "site_b"],
+                                        "difficulty": "default"}
+    tiny = load_study_config("configs/papers/lesion_level_reduced.yaml", tiny=True)
+    assert tiny["data"]["simulate"]["n"] == 10 and len(tiny["arms"]) == 2
