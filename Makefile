@@ -37,8 +37,8 @@ bench: $(STAMP)
 
 # R and pROC let the DeLong tests compare against a trusted peer (skipped without them).
 r-deps:
-	@command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(pROC)' >/dev/null 2>&1 || \
-	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-base-core r-cran-proc >/dev/null; }
+	@command -v Rscript >/dev/null 2>&1 && Rscript -e 'library(pROC); library(jsonlite)' >/dev/null 2>&1 || \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends r-base-core r-cran-proc r-cran-jsonlite >/dev/null; }
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache demo-out

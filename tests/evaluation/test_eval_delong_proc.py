@@ -75,7 +75,7 @@ def _r_available() -> bool:
 def test_delong_matches_live_proc(tmp_path: Path) -> None:
     if not _r_available():
         pytest.skip(
-            "Rscript with pROC and jsonlite not found (apt-get install r-base-core r-cran-proc)"
+            "Rscript with pROC and jsonlite not found (make r-deps: apt-get install r-base-core r-cran-proc r-cran-jsonlite)"
         )
     out = tmp_path / "ref.json"
     run = subprocess.run(
