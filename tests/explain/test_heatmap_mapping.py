@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from osteoscan.explain.mapping import InputGeometry, heatmap_to_views
 from osteoscan.preprocessing.pipeline import PreprocessConfig, build_pipeline
@@ -42,6 +43,29 @@ def test_aggregate_map_follows_the_alignment_onto_the_posterior():
     assert np.abs(np.subtract(_peak(maps["posterior"]), p_spot)).max() <= 2
 
 
+def test_pipeline_alignment_gives_the_geometry_the_pipeline_applied():
+    scan, a_spot, p_spot = _scan((12, 4))
+    pre = PreprocessConfig(views="aggregate", size=(128, 32))
+    pipe = build_pipeline(pre)
+    prepared = pipe.prepare(scan)
+    x = pipe.finish(prepared, None)
+    exact = InputGeometry.for_scan(scan, pre, x.shape[-2:], prepared.align_map)
+    found = InputGeometry.for_scan(scan, pre, x.shape[-2:])
+    assert exact.posterior_affine is not None and prepared.align_map is not None
+    # the re-found alignment (on a reduced copy) agrees within about one input pixel
+    np.testing.assert_allclose(exact.posterior_affine[:2], found.posterior_affine[:2], atol=0.05)
+    np.testing.assert_allclose(exact.posterior_affine[2:], found.posterior_affine[2:], atol=1.5)
+    # the inverse really undoes the pipeline's map: a -> p = s*a + o -> a
+    (s0, s1), (o0, o1) = prepared.align_map
+    sy, sx, oy, ox = exact.posterior_affine
+    assert sy * (s0 * 40.0 + o0) + oy == pytest.approx(40.0)
+    assert sx * (s1 * 10.0 + o1) + ox == pytest.approx(10.0)
+    maps = heatmap_to_views(x[0] / x[0].max(), exact, scan)
+    assert np.abs(np.subtract(_peak(maps["posterior"]), p_spot)).max() <= 2
+    no_align = InputGeometry.for_scan(scan, pre, x.shape[-2:], None)
+    assert no_align.posterior_affine is None
+
+
 def test_stack_with_padding_maps_back_into_the_view():
     scan, a_spot, _ = _scan((0, 0))
     pre = PreprocessConfig(views="stack", size=(128, 64))  # 256x64 fits as 128x32, padded in cols
@@ -59,3 +83,16 @@ def test_anterior_only_model_gives_no_posterior_map():
     pre = PreprocessConfig(views="anterior", size=(128, 32))
     g = InputGeometry.for_scan(scan, pre, (128, 32))
     assert set(heatmap_to_views(np.ones((128, 32), np.float32), g, scan)) == {"anterior"}
+
+
+@pytest.mark.parametrize("affine", [(1.03, 0.97, -5.2, 2.7), (0.95, 1.02, 3.1, -1.4), (1.0, 1.0, -1.5, 0.5)])
+def test_posterior_carry_matches_scipy_affine_transform(affine):
+    from scipy import ndimage
+
+    from osteoscan.explain.mapping import to_posterior_input
+
+    rng = np.random.default_rng(0)
+    cam = ndimage.gaussian_filter(rng.random((96, 40)).astype(np.float32), 3)
+    g = InputGeometry("stack", (256, 108), (96, 40), (96, 40), posterior_affine=affine)
+    want = ndimage.affine_transform(cam, affine[:2], offset=affine[2:], order=1, mode="constant", cval=0.0)
+    np.testing.assert_allclose(to_posterior_input(cam, g), want, atol=1e-5)

@@ -23,10 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
-from scipy import ndimage
 
 from osteoscan.preprocessing.intensity import scaled_shape
 from osteoscan.types import BoneScan
@@ -57,12 +55,15 @@ class InputGeometry:
     posterior_affine: tuple[float, float, float, float] | None = None
 
     @classmethod
-    def for_scan(cls, scan: BoneScan, pre: Any, input_hw: tuple[int, int]) -> InputGeometry:
+    def for_scan(cls, scan: BoneScan, pre: Any, input_hw: tuple[int, int],
+                 align_map: Any = "find") -> InputGeometry:
         """Geometry of ``scan`` under preprocessing settings ``pre`` (a ``PreprocessConfig``).
 
         Mirrors ``osteoscan.preprocessing.intensity.resample`` (sizes, pad, crop) and the
-        alignment of ``osteoscan.preprocessing.views.align_to`` (see :func:`_alignment`);
-        kept here, beside the inverse mapping, because the pipeline returns only the array.
+        alignment of ``osteoscan.preprocessing.views.align_to``; kept here, beside the
+        inverse mapping. ``align_map`` is the alignment the pipeline applied
+        (``PreparedScan.align_map``: exact, and free); without it the alignment is found
+        again on a reduced copy of the views (see :func:`_alignment`).
         """
         mode = str(getattr(pre, "views", "stack"))
         h, w = scan.shape
@@ -74,8 +75,18 @@ class InputGeometry:
         affine = None
         aligned = mode == "aggregate" or bool(getattr(pre, "align", True))
         if scan.has_both_views and mode in ("stack", "aggregate", "geomean") and aligned:
-            affine = _alignment(scan.anterior, scan.posterior, ty / h, tx / w, pad, crop)
+            affine = (_alignment(scan.anterior, scan.posterior, ty / h, tx / w, pad, crop)
+                      if isinstance(align_map, str) else _inverse(align_map))
         return cls(mode, (h, w), size, (ty, tx), pad, crop, affine)
+
+
+def _inverse(align_map: Any) -> tuple[float, float, float, float] | None:
+    """(sy, sx, oy, ox) from the pipeline's map ``((s0, s1), (o0, o1))``, which samples the
+    posterior at ``p = s * a + o`` for each input-grid pixel ``a``: so ``a = p / s - o / s``."""
+    if align_map is None:
+        return None
+    (s0, s1), (o0, o1) = align_map
+    return (1.0 / s0, 1.0 / s1, -o0 / s0, -o1 / s1)
 
 
 def _block_mean(img: np.ndarray, f: int) -> np.ndarray:
@@ -119,10 +130,11 @@ def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float
 
 
 def _resize(cam: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """Bilinear, half-pixel centres (= torch ``align_corners=False``); OpenCV is ~4x faster."""
     if cam.shape == tuple(hw):
         return cam.astype(np.float32, copy=False)
-    t = torch.from_numpy(np.ascontiguousarray(cam, dtype=np.float32))[None, None]
-    return F.interpolate(t, size=hw, mode="bilinear", align_corners=False)[0, 0].numpy()
+    src = np.ascontiguousarray(cam, dtype=np.float32)
+    return cv2.resize(src, (int(hw[1]), int(hw[0])), interpolation=cv2.INTER_LINEAR)
 
 
 def to_view_grid(cam: np.ndarray, g: InputGeometry) -> np.ndarray:
@@ -140,9 +152,20 @@ def to_posterior_input(cam: np.ndarray, g: InputGeometry) -> np.ndarray:
     if g.posterior_affine is None:
         return cam
     sy, sx, oy, ox = g.posterior_affine
-    out = ndimage.affine_transform(cam, (sy, sx), offset=(oy, ox), order=1,
-                                   mode="constant", cval=0.0)
-    return out.astype(np.float32, copy=False)
+    # out[r, c] = cam[sy * r + oy, sx * c + ox], bilinear, 0 outside: the map of
+    # ndimage.affine_transform(order=1), by OpenCV (~5x faster; x is the column)
+    m = np.array([[sx, 0.0, ox], [0.0, sy, oy]], dtype=np.float64)
+    src = np.ascontiguousarray(cam, dtype=np.float32)
+    out = cv2.warpAffine(src, m, (src.shape[1], src.shape[0]),
+                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                         borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
+    # samples outside [0, n - 1] are 0, not blended with the border (as ndimage and the
+    # pipeline's scale_shift do)
+    h, w = src.shape
+    rs, cs = sy * np.arange(h) + oy, sx * np.arange(w) + ox
+    out[(rs < 0) | (rs > h - 1)] = 0.0
+    out[:, (cs < 0) | (cs > w - 1)] = 0.0
+    return out
 
 
 def heatmap_to_views(cam: np.ndarray, geometry: InputGeometry, scan: BoneScan) -> dict[str, np.ndarray]:
