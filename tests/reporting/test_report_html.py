@@ -127,3 +127,29 @@ def test_worklist_sorted_by_probability_with_failures(tmp_path):
 def test_index_page_links(tmp_path):
     p = write_index(tmp_path / "index.html", "Demo", [{"title": "Outputs", "links": [("Worklist", "a/worklist.html")]}])
     assert 'href="a/worklist.html"' in p.read_text()
+
+
+@pytest.mark.parametrize("shape", [(40, 24), (40, 24, 3), (40, 24, 4)])
+def test_png_bytes_round_trips_gray_rgb_and_rgba_exactly(shape):
+    import io
+
+    from PIL import Image
+
+    from osteoscan.reporting.figures import png_bytes
+
+    a = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    back = np.asarray(Image.open(io.BytesIO(png_bytes(a))))
+    np.testing.assert_array_equal(back, a)  # channel order kept (OpenCV writes BGR)
+
+
+def test_png_bytes_stores_equal_channels_as_gray():
+    import io
+
+    from PIL import Image
+
+    from osteoscan.reporting.figures import png_bytes
+
+    g = np.random.default_rng(2).integers(0, 256, (30, 20), dtype=np.uint8)
+    img = Image.open(io.BytesIO(png_bytes(np.repeat(g[:, :, None], 3, axis=2))))
+    assert img.mode == "L"
+    np.testing.assert_array_equal(np.asarray(img), g)
