@@ -29,7 +29,8 @@ def test_train_then_evaluate_tiny(tmp_path):
 
 
 def test_compare_tiny_writes_compare_layout(tmp_path):
-    res = CliRunner().invoke(app, ["lesions", "compare", "configs/papers/lesion_level.yaml", "--tiny",
+    # `osteoscan compare` hands a `task: lesion` study to `osteoscan lesions compare`
+    res = CliRunner().invoke(app, ["compare", "configs/papers/lesion_level.yaml", "--tiny",
                                    "--out", str(tmp_path)])
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "lesion_summary.json").read_text())
@@ -82,3 +83,11 @@ def test_reduced_study_config_names_the_four_documented_arms():
                                         "difficulty": "default"}
     tiny = load_study_config("configs/papers/lesion_level_reduced.yaml", tiny=True)
     assert tiny["data"]["simulate"]["n"] == 10 and len(tiny["arms"]) == 2
+
+
+def test_compare_refuses_arm_selection_for_a_lesion_study(tmp_path):
+    res = CliRunner().invoke(app, ["compare", "configs/papers/lesion_level.yaml", "--arm", "vgg16",
+                                   "--out", str(tmp_path)])
+    assert res.exit_code != 0 and isinstance(res.exception, ConfigError)
+    assert "task: lesion" in str(res.exception) and "lesion_level.yaml" in str(res.exception)
+    assert not (tmp_path / "study.json").exists()

@@ -164,6 +164,17 @@ def _unique_names(paths: list[Path]) -> list[str]:
     return names
 
 
+def _is_lesion_study(path: Path) -> bool:
+    """True for a study YAML that declares ``task: lesion`` (lesion-level classifiers)."""
+    import yaml
+
+    try:
+        cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False  # load_study reports the unreadable file with its reason
+    return isinstance(cfg, dict) and cfg.get("task") == "lesion"
+
+
 def compare(
     study: Annotated[
         OptPath, typer.Argument(help="Study YAML (data, protocol, shared settings, arms).")
@@ -199,6 +210,14 @@ def compare(
         summary = aggregate_folder(render_only, out=render_only, n_boot=bootstrap, seed=seed)
     elif study is None:
         raise ConfigError("give a study YAML, or --render-only DIR")
+    elif _is_lesion_study(study):  # one lesion per row: the lesion stage trains and scores it
+        if arm or set_:
+            raise ConfigError(f"{study.name}: --arm and --set are not available for a lesion "
+                              "study (task: lesion); edit its arms or use its tiny overrides")
+        from osteoscan.service.cli_lesions import compare as lesion_compare
+
+        lesion_compare(study, out, tiny=tiny)
+        return
     else:
         spec = load_study(study, tiny=tiny, overrides=set_, arms=arm)
         with _progress() as progress:
