@@ -214,13 +214,9 @@ class Predictor:
                                        "map": t3 - t2, "lesions": t4 - t3})
 
     def _prepare(self, scan: BoneScan) -> tuple[torch.Tensor, InputGeometry]:
-        if hasattr(self.pipeline, "prepare"):  # the two-stage Pipeline: reuse its alignment
-            prepared = self.pipeline.prepare(scan)
-            arr = self.pipeline.finish(prepared, None)
-            geometry = InputGeometry.for_scan(scan, self.pre, tuple(arr.shape[-2:]), prepared.align_map)
-        else:
-            arr = self.pipeline(scan, None)
-            geometry = InputGeometry.for_scan(scan, self.pre, tuple(arr.shape[-2:]))
+        prepared = self.pipeline.prepare(scan)  # its alignment map serves the heatmap mapping
+        arr = self.pipeline.finish(prepared, None)
+        geometry = InputGeometry.for_scan(scan, self.pre, tuple(arr.shape[-2:]), prepared.align_map)
         x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None].to(self.device)
         return x, geometry
 

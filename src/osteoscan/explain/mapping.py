@@ -26,8 +26,13 @@ from typing import Any
 import cv2
 import numpy as np
 
-from osteoscan.preprocessing.intensity import scaled_shape
+from osteoscan.preprocessing.intensity import block_mean, scaled_shape
+from osteoscan.preprocessing.views import scale_shift
 from osteoscan.types import BoneScan
+
+
+FIND = object()
+"""``InputGeometry.for_scan(align_map=FIND)``: no pipeline map at hand, find the alignment again."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +61,7 @@ class InputGeometry:
 
     @classmethod
     def for_scan(cls, scan: BoneScan, pre: Any, input_hw: tuple[int, int],
-                 align_map: Any = "find") -> InputGeometry:
+                 align_map: Any = FIND) -> InputGeometry:
         """Geometry of ``scan`` under preprocessing settings ``pre`` (a ``PreprocessConfig``).
 
         Mirrors ``osteoscan.preprocessing.intensity.resample`` (sizes, pad, crop) and the
@@ -76,7 +81,7 @@ class InputGeometry:
         aligned = mode == "aggregate" or bool(getattr(pre, "align", True))
         if scan.has_both_views and mode in ("stack", "aggregate", "geomean") and aligned:
             affine = (_alignment(scan.anterior, scan.posterior, ty / h, tx / w, pad, crop)
-                      if isinstance(align_map, str) else _inverse(align_map))
+                      if align_map is FIND else _inverse(align_map))
         return cls(mode, (h, w), size, (ty, tx), pad, crop, affine)
 
 
@@ -93,11 +98,7 @@ def _block_mean(img: np.ndarray, f: int) -> np.ndarray:
     if f <= 1:
         return img
     r, c = (img.shape[0] // f) * f, (img.shape[1] // f) * f
-    out = np.zeros((r // f, c // f), np.float32)
-    for i in range(f):  # f*f strided adds: several times faster than reshape(...).mean
-        for j in range(f):
-            out += img[i:r:f, j:c:f]
-    return out / np.float32(f * f)
+    return block_mean(img[:r, :c], f, f)
 
 
 def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float,
@@ -152,20 +153,8 @@ def to_posterior_input(cam: np.ndarray, g: InputGeometry) -> np.ndarray:
     if g.posterior_affine is None:
         return cam
     sy, sx, oy, ox = g.posterior_affine
-    # out[r, c] = cam[sy * r + oy, sx * c + ox], bilinear, 0 outside: the map of
-    # ndimage.affine_transform(order=1), by OpenCV (~5x faster; x is the column)
-    m = np.array([[sx, 0.0, ox], [0.0, sy, oy]], dtype=np.float64)
-    src = np.ascontiguousarray(cam, dtype=np.float32)
-    out = cv2.warpAffine(src, m, (src.shape[1], src.shape[0]),
-                         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                         borderMode=cv2.BORDER_CONSTANT, borderValue=0.0)
-    # samples outside [0, n - 1] are 0, not blended with the border (as ndimage and the
-    # pipeline's scale_shift do)
-    h, w = src.shape
-    rs, cs = sy * np.arange(h) + oy, sx * np.arange(w) + ox
-    out[(rs < 0) | (rs > h - 1)] = 0.0
-    out[:, (cs < 0) | (cs > w - 1)] = 0.0
-    return out
+    # out[r, c] = cam[sy * r + oy, sx * c + ox], bilinear, 0 outside: the pipeline's own map
+    return scale_shift(np.asarray(cam, dtype=np.float32), (sy, sx), (oy, ox))
 
 
 def heatmap_to_views(cam: np.ndarray, geometry: InputGeometry, scan: BoneScan) -> dict[str, np.ndarray]:

@@ -11,7 +11,6 @@ reports can embed them as data URIs and stay one file.
 from __future__ import annotations
 
 import base64
-import io
 import logging
 from collections.abc import Sequence
 from functools import lru_cache
@@ -142,10 +141,8 @@ def png_bytes(rgb: np.ndarray, *, compress_level: int = 1) -> bytes:
     params = [cv2.IMWRITE_PNG_COMPRESSION, compress_level,
               cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
     ok, buf = cv2.imencode(".png", np.ascontiguousarray(rgb, dtype=np.uint8), params)
-    if not ok:  # not expected for uint8 arrays; Pillow as the fallback
-        out = io.BytesIO()
-        Image.fromarray(rgb).save(out, format="PNG", compress_level=compress_level)
-        return out.getvalue()
+    if not ok:
+        raise ValueError(f"PNG encoding failed for an image of shape {rgb.shape}")
     return buf.tobytes()
 
 
