@@ -129,8 +129,9 @@ def test_index_page_links(tmp_path):
     assert 'href="a/worklist.html"' in p.read_text()
 
 
+@pytest.mark.parametrize("row_filter", [False, True])
 @pytest.mark.parametrize("shape", [(40, 24), (40, 24, 3), (40, 24, 4)])
-def test_png_bytes_round_trips_gray_rgb_and_rgba_exactly(shape):
+def test_png_bytes_round_trips_gray_rgb_and_rgba_exactly(shape, row_filter):
     import io
 
     from PIL import Image
@@ -138,8 +139,30 @@ def test_png_bytes_round_trips_gray_rgb_and_rgba_exactly(shape):
     from osteoscan.reporting.figures import png_bytes
 
     a = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
-    back = np.asarray(Image.open(io.BytesIO(png_bytes(a))))
+    back = np.asarray(Image.open(io.BytesIO(png_bytes(a, row_filter=row_filter))))
     np.testing.assert_array_equal(back, a)  # channel order kept (OpenCV writes BGR)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 1000, 81_104])
+@pytest.mark.parametrize("q", [0.0, 50.0, 95.0, 99.5, 100.0])
+def test_display_percentile_matches_numpy(n, q):
+    from osteoscan.reporting.figures import _percentile
+
+    v = np.random.default_rng(n).poisson(30.0, n).astype(np.float32)  # ties, as in counts
+    assert _percentile(v, q) == pytest.approx(float(np.percentile(v, q)), rel=1e-6, abs=1e-6)
+
+
+def test_gray_u8_is_the_rounded_inverted_window():
+    from osteoscan.reporting.figures import gray_u8, window
+
+    rng = np.random.default_rng(3)
+    view = rng.poisson(rng.uniform(0, 80, (64, 32))).astype(np.float32)
+    view[:5] = 0.0
+    expect = np.round(255.0 * (1.0 - window(view))).astype(int)
+    assert np.abs(gray_u8(view).astype(int) - expect).max() <= 1  # OpenCV rounds halves to even
+    assert np.abs(gray_u8(view, inverted=False).astype(int) - np.round(255.0 * window(view))).max() <= 1
+    assert (gray_u8(view)[:5] == 255).all()  # no counts: white on the reading-station scale
+    assert (gray_u8(np.zeros((8, 8), np.float32)) == 255).all()
 
 
 def test_png_bytes_stores_equal_channels_as_gray():
