@@ -143,15 +143,6 @@ def test_png_bytes_round_trips_gray_rgb_and_rgba_exactly(shape, row_filter):
     np.testing.assert_array_equal(back, a)  # channel order kept (OpenCV writes BGR)
 
 
-@pytest.mark.parametrize("n", [1, 2, 7, 1000, 81_104])
-@pytest.mark.parametrize("q", [0.0, 50.0, 95.0, 99.5, 100.0])
-def test_display_percentile_matches_numpy(n, q):
-    from osteoscan.reporting.figures import _percentile
-
-    v = np.random.default_rng(n).poisson(30.0, n).astype(np.float32)  # ties, as in counts
-    assert _percentile(v, q) == pytest.approx(float(np.percentile(v, q)), rel=1e-6, abs=1e-6)
-
-
 def test_gray_u8_is_the_rounded_inverted_window():
     from osteoscan.reporting.figures import gray_u8, window
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from osteoscan.arrays import block_mean, percentile
+
 _BLOCK = 4  # block-average factor: removes Poisson noise and makes the rule cheap
 _BACK_ROWS = (0.30, 0.46)  # lower thoracic + lumbar spine and kidneys (fraction of body height)
 _PELVIS_ROWS = (0.46, 0.60)  # bladder region
@@ -48,15 +50,7 @@ def _block_mean(img: np.ndarray) -> np.ndarray:
     rows, cols = (img.shape[0] // _BLOCK) * _BLOCK, (img.shape[1] // _BLOCK) * _BLOCK
     if rows < 4 * _BLOCK or cols < 4 * _BLOCK:
         return img.astype(np.float32)
-    # strided slice additions run contiguous inner loops: ~4x faster than reshape + sum/mean
-    full = img[:rows, :cols].astype(np.float32)
-    acc = full[0::_BLOCK].copy()
-    for k in range(1, _BLOCK):
-        acc += full[k::_BLOCK]
-    out = acc[:, 0::_BLOCK].copy()
-    for k in range(1, _BLOCK):
-        out += acc[:, k::_BLOCK]
-    return out * np.float32(1.0 / (_BLOCK * _BLOCK))
+    return block_mean(img[:rows, :cols], _BLOCK, _BLOCK)
 
 
 def view_features(img: np.ndarray) -> ViewFeatures:
@@ -69,7 +63,7 @@ def view_features(img: np.ndarray) -> ViewFeatures:
         The features; ``ok`` is False for an empty or featureless image.
     """
     small = _block_mean(img)
-    top = float(np.percentile(small, 99.5)) if small.size else 0.0
+    top = percentile(small, 99.5) if small.size else 0.0
     if top <= 0:
         return ViewFeatures(1.0, 1.0, ok=False)
     mask = small > 0.05 * top
@@ -90,7 +84,7 @@ def view_features(img: np.ndarray) -> ViewFeatures:
     lateral_mean = float(lateral.mean()) + 1e-6 if lateral.size else band_mean
     pel_band = np.abs(cols - mid) <= max(_PELVIS_HALF_BAND * width, 1.0)
     pel = pelvis[:, pel_band]
-    pel_high = float(np.percentile(pel, 98)) + 1e-6 if pel.size else band_mean
+    pel_high = percentile(pel, 98) + 1e-6 if pel.size else band_mean
     return ViewFeatures(back=band_mean / lateral_mean, pelvis=pel_high / band_mean)
 
 

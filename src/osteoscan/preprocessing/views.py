@@ -27,6 +27,7 @@ from typing import NamedTuple
 import numpy as np
 
 from osteoscan.errors import ConfigError
+from osteoscan.arrays import percentile
 from osteoscan.preprocessing.intensity import block_mean, smooth
 
 logger = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ def body_mask(img: np.ndarray, *, sigma: float = 2.0, fraction: float = 0.05) ->
     setting the threshold; smoothing removes isolated Poisson counts in the background.
     """
     smoothed = smooth(img, sigma)
-    ref = float(np.percentile(smoothed[::2, ::2], 99.0))
+    ref = percentile(smoothed[::2, ::2], 99.0)
     return smoothed > max(fraction * ref, 1e-6)
 
 

@@ -19,31 +19,20 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw
 
+from osteoscan.arrays import percentile
+
 log = logging.getLogger(__name__)
 
 HEAT_FLOOR = 0.2
 """Heatmap values below this fraction of the peak are not drawn (keeps the anatomy readable)."""
 
 
-def _percentile(values: np.ndarray, q: float) -> float:
-    """``np.percentile(values, q)`` (linear interpolation) of a 1-D array by one
-    ``np.partition`` and the minimum of the short tail above it: the same value, ~5x faster
-    than numpy's general path on a 100k-pixel body (reports are written per study)."""
-    pos = (values.size - 1) * q / 100.0
-    lo = int(np.floor(pos))
-    part = np.partition(values, lo)
-    low = float(part[lo])
-    if lo + 1 >= values.size:
-        return low
-    return low + (float(part[lo + 1:].min()) - low) * (pos - lo)
-
-
-def _top(view: np.ndarray, percentile: float, gain: float) -> float | None:
-    """Upper display window: ``percentile`` of the non-zero pixels times ``gain`` (None: empty)."""
+def _top(view: np.ndarray, q: float, gain: float) -> float | None:
+    """Upper display window: percentile ``q`` of the non-zero pixels times ``gain`` (None: empty)."""
     body = view[view > 0]
     if body.size == 0:
         return None
-    return max(_percentile(body.astype(np.float32, copy=False), percentile) * gain, 1e-6)
+    return max(percentile(body, q) * gain, 1e-6)
 
 
 def window(view: np.ndarray, *, percentile: float = 99.5, gain: float = 1.0) -> np.ndarray:
