@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-out_console = Console()
 
 
 def _list(
@@ -35,7 +34,7 @@ def _list(
             info.size_rule or f">= {info.min_img_size[0]}x{info.min_img_size[1]}",
             info.paper or "-",
         )
-    out_console.print(table)
+    Console().print(table)  # made per call: the width follows COLUMNS at call time
 
 
 def _info(
@@ -62,7 +61,7 @@ def _info(
     if params:
         model = create_model(name, in_chans=in_chans, img_size=info.default_img_size)
         table.add_row("parameters", f"{sum(p.numel() for p in model.parameters()):,}")
-    out_console.print(table)
+    Console().print(table)  # made per call: the width follows COLUMNS at call time
 
 
 def register(app: typer.Typer) -> None:
