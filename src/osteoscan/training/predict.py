@@ -126,7 +126,7 @@ def predict_manifest(
     for items in loader:
         batch, ok = _check_batch(table, items, failed)
         if ok:
-            probs.append(_forward(model, np.stack(batch)))
+            probs.append(_forward(model, torch.stack(batch)))
             kept.extend(ok)
         if on_study:
             on_study(len(items))
@@ -147,14 +147,14 @@ class _Studies(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.table)
 
-    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str]:
-        try:
-            return i, self.pipeline(self.table.load(i), None), ""
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor | None, str]:
+        try:  # a tensor crosses from a loader worker through shared memory, an array is pickled
+            return i, torch.from_numpy(self.pipeline(self.table.load(i), None)), ""
         except (OsteoscanError, ValueError, OSError) as exc:
             return i, None, str(exc)
 
 
-def _check_batch(table, items: list, failed: list) -> tuple[list[np.ndarray], list[int]]:
+def _check_batch(table, items: list, failed: list) -> tuple[list[torch.Tensor], list[int]]:
     batch, ok = [], []
     for i, image, error in items:
         sid = str(table.frame["study_id"].iloc[i])
@@ -172,7 +172,7 @@ def _check_batch(table, items: list, failed: list) -> tuple[list[np.ndarray], li
 
 
 @torch.no_grad()
-def _forward(model: torch.nn.Module, batch: np.ndarray) -> np.ndarray:
+def _forward(model: torch.nn.Module, batch: torch.Tensor) -> np.ndarray:
     device = next(model.parameters()).device
-    logits = model(torch.from_numpy(batch.astype(np.float32)).to(device))
+    logits = model(batch.to(device=device, dtype=torch.float32))
     return torch.softmax(logits.float(), dim=1).cpu().numpy()
