@@ -46,3 +46,8 @@ def test_percentile_of_a_2d_array_and_of_nothing():
     assert percentile(img, 25.0) == pytest.approx(float(np.percentile(img, 25.0)))
     with pytest.raises(ValueError, match="empty"):
         percentile(np.zeros(0), 50.0)
+
+
+def test_block_mean_crop_drops_the_partial_blocks():
+    img = np.random.default_rng(4).normal(10.0, 3.0, (2, 10, 7)).astype(np.float32)
+    np.testing.assert_array_equal(block_mean(img, 4, 3, crop=True), block_mean(img[:, :8, :6], 4, 3))

@@ -95,10 +95,7 @@ def _inverse(align_map: Any) -> tuple[float, float, float, float] | None:
 
 
 def _block_mean(img: np.ndarray, f: int) -> np.ndarray:
-    if f <= 1:
-        return img
-    r, c = (img.shape[0] // f) * f, (img.shape[1] // f) * f
-    return block_mean(img[:r, :c], f, f)
+    return img if f <= 1 else block_mean(img, f, f, crop=True)
 
 
 def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float,

@@ -47,10 +47,9 @@ class ViewFeatures:
 
 
 def _block_mean(img: np.ndarray) -> np.ndarray:
-    rows, cols = (img.shape[0] // _BLOCK) * _BLOCK, (img.shape[1] // _BLOCK) * _BLOCK
-    if rows < 4 * _BLOCK or cols < 4 * _BLOCK:
+    if min(img.shape) < 4 * _BLOCK:
         return img.astype(np.float32)
-    return block_mean(img[:rows, :cols], _BLOCK, _BLOCK)
+    return block_mean(img, _BLOCK, _BLOCK, crop=True)
 
 
 def view_features(img: np.ndarray) -> ViewFeatures:

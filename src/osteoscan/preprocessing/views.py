@@ -26,8 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from osteoscan.errors import ConfigError
 from osteoscan.arrays import percentile
+from osteoscan.errors import ConfigError
 from osteoscan.preprocessing.intensity import block_mean, smooth
 
 logger = logging.getLogger(__name__)

@@ -9,7 +9,6 @@ from rich.console import Console
 from rich.table import Table
 
 
-
 def _list(
     family: Annotated[
         str | None, typer.Option("--family", help="Only 'cnn' or 'transformer' models.")
