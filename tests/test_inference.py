@@ -61,7 +61,7 @@ def test_from_path_round_trip(tmp_path):
 
 
 def test_default_without_reference_is_a_clear_model_error(monkeypatch, tmp_path):
-    import osteoscan.inference as inf
+    import osteoscan.artefacts.paths as inf
 
     monkeypatch.setattr(inf, "REFERENCE_DIR", tmp_path / "missing")
     with pytest.raises(ModelError, match="reference model is missing"):

@@ -22,7 +22,7 @@ _LAZY: dict[str, str] = {
     "write_report": "osteoscan.reporting.html",
     "train": "osteoscan.training.trainer",
     "load_checkpoint": "osteoscan.training.checkpoint",
-    "ModelCard": "osteoscan.training.checkpoint",
+    "ModelCard": "osteoscan.artefacts",
     "evaluate_predictions": "osteoscan.evaluation.core",
     "delong_roc_test": "osteoscan.evaluation.statistics",
     "delong_roc_variance": "osteoscan.evaluation.statistics",

@@ -24,15 +24,16 @@ from typing import Any
 import numpy as np
 import torch
 
-from osteoscan.errors import ModelError
+from osteoscan.artefacts import decide
+from osteoscan.artefacts import paths as artefact_paths
 from osteoscan.explain.gradcam import GradCam
 from osteoscan.explain.mapping import InputGeometry, heatmap_to_views
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "assets" / "reference"
-"""Where the bundled reference model lives (model.json + model.safetensors)."""
+REFERENCE_DIR = artefact_paths.REFERENCE_DIR
+"""Where the bundled reference model lives (defined in :mod:`osteoscan.artefacts.paths`)."""
 
 NEGATIVE_NAMES = ("normal", "no_metastasis", "negative", "benign", "none")
 """Class names read as "no metastasis" when a multi-class card has no positive class."""
@@ -157,12 +158,7 @@ class Predictor:
         Raises:
             ModelError: the reference weights are not installed.
         """
-        ref = REFERENCE_DIR
-        if not (ref / "model.json").is_file() or not (ref / "model.safetensors").is_file():
-            raise ModelError(
-                f"{ref}: the bundled reference model is missing (model.json + model.safetensors); "
-                "reinstall osteoscan or pass a trained run with --model / Predictor.from_path()"
-            )
+        ref = artefact_paths.require_reference()
         if "lesion_analyzer" not in kwargs:  # the bundled lesion stage (osteoscan.lesions)
             from osteoscan.lesions.analyzer import bundled_or_none
 
@@ -232,11 +228,8 @@ class Predictor:
         prob = float(1.0 - probs[self._neg])
         thr = getattr(self.card, "threshold", None) if self.card_is_binary else None
         if self.card_is_binary:
-            t = 0.5 if thr is None else float(thr)
             prob = float(probs[self.classes.index(self.card.positive)])
-            decision = self.card.positive if prob >= t else self.classes[self._neg]
-        else:
-            decision = self.classes[int(probs.argmax())]
+        decision = str(decide(self.card, np.asarray(probs)[None])[0])
         return Prediction(
             study_id=scan.study_id, patient_id=scan.patient_id, probability=prob,
             probabilities={c: float(p) for c, p in zip(self.classes, probs)},

@@ -79,7 +79,7 @@ def test_analyze_with_two_worker_processes_matches_in_process_predictor(cohort, 
 
 def test_missing_input_and_missing_model_are_one_line_errors(tmp_path, monkeypatch):
     from osteoscan.errors import InputError, ModelError
-    import osteoscan.inference as inf
+    import osteoscan.artefacts.paths as inf
 
     res = CliRunner().invoke(app, ["analyze", str(tmp_path / "nope.dcm"), "--out", str(tmp_path / "o")])
     assert res.exit_code != 0 and isinstance(res.exception, InputError)

@@ -196,7 +196,8 @@ def load_task(task: StudyTask) -> Any:
 def run_task(task: StudyTask, out_dir: str) -> dict:
     """Analyze one study in a worker; returns the worklist record or {"error": ...}."""
     from osteoscan.reporting.html import write_report
-    from osteoscan.reporting.results import atomic_write_text, dumps, study_record
+    from osteoscan.artefacts import atomic_write_text
+    from osteoscan.reporting.results import dumps, study_record
 
     t0 = time.perf_counter()
     opts = _WORKER.get("options", {})
@@ -257,13 +258,10 @@ def _run_pool(tasks: list[StudyTask], out_dir: Path, init: tuple, workers: int,
 
 def check_model(model: str | None) -> str:
     """Fail fast (ModelError) in the parent when the model cannot be found; returns a label."""
-    from osteoscan.inference import REFERENCE_DIR, Predictor
-    from osteoscan.training.checkpoint import read_card
+    from osteoscan.artefacts import read_card, require_reference
 
     if model is None:
-        if not (REFERENCE_DIR / "model.json").is_file() or not (REFERENCE_DIR / "model.safetensors").is_file():
-            Predictor.default()  # raises the clear ModelError
-        return f"{read_card(REFERENCE_DIR).architecture} (bundled reference)"
+        return f"{read_card(require_reference()).architecture} (bundled reference)"
     return f"{read_card(model).architecture} ({Path(model).name})"
 
 
@@ -308,7 +306,8 @@ def analyze_batch(
 
 
 def _write_summary(result: BatchResult, label: str, n: int, workers: int, threads: int) -> None:
-    from osteoscan.reporting.results import atomic_write_text, dumps
+    from osteoscan.artefacts import atomic_write_text
+    from osteoscan.reporting.results import dumps
 
     summary = {"schema": "osteoscan.analysis/1", "model": label, "n_studies": n,
                "n_ok": len(result.records), "n_failed": len(result.failures),

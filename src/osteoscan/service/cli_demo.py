@@ -70,13 +70,11 @@ def plan_for(quick: bool) -> DemoPlan:
     """The quick plan, or the full plan fine-tuning the bundled reference when it is installed."""
     if quick:
         return QUICK
-    from osteoscan.inference import REFERENCE_DIR
+    from osteoscan.artefacts import paths, read_card
 
-    if not (REFERENCE_DIR / "model.json").is_file():
+    if not (paths.reference_dir() / paths.CARD_NAME).is_file():
         return FULL
-    from osteoscan.training.checkpoint import read_card
-
-    card = read_card(REFERENCE_DIR)
+    card = read_card(paths.reference_dir())
     kwargs = {k: v for k, v in card.model_kwargs.items() if k not in ("num_classes", "in_chans", "img_size")}
     size = tuple(card.preprocess.get("size", FULL.size))
     return dataclasses.replace(FULL, model=card.architecture, kwargs=kwargs, size=size, epochs=4,
@@ -126,7 +124,7 @@ def _split_predictions(run: Path, manifest: Path, out: Path) -> dict[str, Path]:
     """predictions_test.csv split into the internal hold-out (sites A+B) and the external site."""
     import pandas as pd
 
-    from osteoscan.reporting.results import atomic_write_text
+    from osteoscan.artefacts import atomic_write_text
 
     pred = pd.read_csv(run / "predictions_test.csv", dtype={"study_id": str, "patient_id": str})
     sites = pd.read_csv(manifest, dtype=str)[["study_id", "site"]]
@@ -188,6 +186,7 @@ def write_demo_index(out: Path, plan: DemoPlan, manifest: Path, run: Path, evals
     """index.html linking the cohort, the run, the evaluations, the worklist and the reports."""
     import pandas as pd
 
+    from osteoscan.artefacts import final_card
     from osteoscan.reporting.html import write_index
 
     rel = lambda p: Path(p).relative_to(out).as_posix()  # noqa: E731
@@ -197,7 +196,7 @@ def write_demo_index(out: Path, plan: DemoPlan, manifest: Path, run: Path, evals
     results = [(f"{name} test ({'sites A+B hold-out' if name == 'internal' else 'site C'})",
                 f"AUC {_metric(r, 'auc')}; sensitivity {_metric(r, 'sensitivity')}; "
                 f"specificity {_metric(r, 'specificity')}; n={r['n']}") for name, r in evals.items()]
-    card = next(p for p in (run / "best" / "model.json", run / "last" / "model.json") if p.is_file())
+    card = final_card(run)
     sections = [
         {"title": "Cohort (simulated, DICOM)", "table": cohort,
          "links": [("manifest.csv", rel(manifest))]},

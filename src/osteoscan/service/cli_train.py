@@ -35,20 +35,20 @@ def train(
 
 
 def _print_run(run: Path) -> None:
-    import json
+    from osteoscan.artefacts import read_card_file, run_cards
 
-    cards = sorted(run.glob("best/model.json")) or sorted(run.glob("fold*/best/model.json"))
+    cards = run_cards(run)
     table = Table(title=f"run folder {run}")
     for col in ("model", "best epoch", "val AUC", "test AUC (95% CI)", "threshold"):
         table.add_column(col)
     for path in cards:
-        card = json.loads(path.read_text())
-        m = card.get("metrics", {})
+        card = read_card_file(path)
+        m = card.metrics
         val, test = m.get("val_auc", {}), m.get("test_auc", {})
         test_txt = (f"{test['auc']:.3f} ({test['ci_low']:.3f}-{test['ci_high']:.3f})"
                     if test else "-")
-        thr = card.get("threshold")
-        table.add_row(str(path.parent.relative_to(run)), str(card["training"].get("best_epoch")),
+        thr = card.threshold
+        table.add_row(str(path.parent.relative_to(run)), str(card.training.get("best_epoch")),
                       f"{val.get('auc', float('nan')):.3f}", test_txt,
                       "-" if thr is None else f"{thr:.3f}")
     Console().print(table)

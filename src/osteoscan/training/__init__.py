@@ -15,10 +15,10 @@ _EXPORTS = {
     "TrainConfig": "osteoscan.training.config",
     "load_config": "osteoscan.training.config",
     "resolve_config": "osteoscan.training.config",
-    "ModelCard": "osteoscan.training.checkpoint",
+    "ModelCard": "osteoscan.artefacts",
     "save_checkpoint": "osteoscan.training.checkpoint",
     "load_checkpoint": "osteoscan.training.checkpoint",
-    "read_card": "osteoscan.training.checkpoint",
+    "read_card": "osteoscan.artefacts",
     "predict_manifest": "osteoscan.training.predict",
     "predictions_frame": "osteoscan.training.predict",
 }

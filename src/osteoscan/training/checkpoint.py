@@ -1,6 +1,8 @@
 """Checkpoints: weights as safetensors plus a JSON model card that travels with them.
 
 A checkpoint folder holds ``model.safetensors`` and ``model.json`` (the :class:`ModelCard`).
+The card, the file names and checkpoint resolution live in the torch-free
+:mod:`osteoscan.artefacts`; this module adds the torch side (weights, building the model).
 Nothing is ever unpickled: safetensors holds only tensors, the card is JSON. The card says
 everything needed to rebuild and use the model: architecture and constructor arguments,
 preprocessing and augmentation settings, class names, the positive class, the operating
@@ -14,11 +16,8 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import logging
 import platform
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,79 +25,24 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from osteoscan.artefacts import (
+    CARD_FORMAT,
+    CARD_NAME,
+    REFERENCE_DIR,
+    WEIGHTS_NAME,
+    ModelCard,
+    atomic_write,
+    read_card,
+    resolve_checkpoint,
+    write_card,
+)
 from osteoscan.errors import ModelError
-from osteoscan.training._files import atomic_write, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
-WEIGHTS_NAME = "model.safetensors"
-CARD_NAME = "model.json"
-CARD_FORMAT = 1
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "assets" / "reference"
-
-
-@dataclass
-class ModelCard:
-    """What a user needs to know to rebuild, run and trust a set of weights.
-
-    Attributes:
-        architecture: registry name for ``osteoscan.models.create_model``.
-        model_kwargs: constructor arguments (num_classes, in_chans, img_size, tiny, ...).
-        classes: class names in output order.
-        positive: the positive class of a binary task, None for multi-class.
-        threshold: operating threshold on P(positive) chosen on validation (binary only).
-        threshold_rule: how it was chosen ("youden", "sensitivity:0.9", "fixed").
-        preprocess: keyword arguments of the preprocessing stage's ``PreprocessConfig``.
-        augment: keyword arguments of ``AugmentConfig`` used in training.
-        data: training data summary (counts per class/site/part, manifest hash).
-        metrics: validation/test metrics (AUC with 95% CI, ...).
-        training: epochs run, best epoch, config name, init source.
-        versions: library versions (osteoscan, torch, timm, python).
-        created: ISO 8601 UTC date.
-        explain: explanation settings, e.g. ``{"gradcam_layer": "layer3"}`` (the Grad-CAM
-            target layer when not the registry's default, with the reason).
-        weights_dtype: dtype stored in the safetensors file ("float32" or "float16").
-        format: card format version.
-        notes: free text (intended use, limitations).
-    """
-
-    architecture: str
-    model_kwargs: dict = field(default_factory=dict)
-    classes: list[str] = field(default_factory=lambda: ["normal", "metastasis"])
-    positive: str | None = "metastasis"
-    threshold: float | None = 0.5
-    threshold_rule: str = "fixed"
-    preprocess: dict = field(default_factory=dict)
-    augment: dict = field(default_factory=dict)
-    data: dict = field(default_factory=dict)
-    metrics: dict = field(default_factory=dict)
-    training: dict = field(default_factory=dict)
-    versions: dict = field(default_factory=dict)
-    created: str = ""
-    explain: dict = field(default_factory=dict)
-    weights_dtype: str = "float32"
-    format: int = CARD_FORMAT
-    notes: str = "Research use only; not a medical device."
-
-    def to_dict(self) -> dict:
-        """Plain JSON-ready mapping."""
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict, source: str | Path = "<card>") -> ModelCard:
-        """Build a card from a mapping; unknown keys are kept out with a warning."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        if "architecture" not in values:
-            raise ModelError(f"{Path(source).name}: model card has no 'architecture'")
-        unknown = sorted(set(values) - names)
-        if unknown:
-            logger.warning("%s: ignoring unknown model card keys %s", source, unknown)
-        return cls(**{k: v for k, v in values.items() if k in names})
-
-    @property
-    def is_binary(self) -> bool:
-        """True for a two-class task with a positive class."""
-        return len(self.classes) == 2 and self.positive in self.classes
+__all__ = ["CARD_FORMAT", "CARD_NAME", "REFERENCE_DIR", "WEIGHTS_NAME", "ModelCard", "build_model",
+           "library_versions", "load_checkpoint", "read_card", "read_weights", "resolve_checkpoint",
+           "save_checkpoint"]
 
 
 def library_versions() -> dict:
@@ -138,51 +82,8 @@ def save_checkpoint(
     card.weights_dtype = "float16" if half else "float32"
     atomic_write(directory / WEIGHTS_NAME,
                  lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
-    atomic_write_text(directory / CARD_NAME, json.dumps(card.to_dict(), indent=2, default=str))
+    write_card(directory / CARD_NAME, card)
     return directory
-
-
-def resolve_checkpoint(source: str | Path) -> tuple[Path, Path]:
-    """Find (weights file, card file) for a run folder, checkpoint folder, weights or card path.
-
-    ``"reference"`` names the bundled reference model. A run folder resolves to ``best/``
-    (then ``last/``); a k-fold run folder to ``fold0/best``.
-
-    Raises:
-        ModelError: nothing usable found.
-    """
-    path = REFERENCE_DIR if str(source) == "reference" else Path(source)
-    if path.is_dir():
-        for sub in ("", "best", "last", "fold0/best"):
-            if (path / sub / CARD_NAME).is_file():
-                path = path / sub / CARD_NAME
-                break
-        else:
-            raise ModelError(f"{path.name}: no {CARD_NAME} in this folder or its best/ last/")
-    if path.suffix == ".safetensors":
-        weights, card = path, path.with_name(CARD_NAME)
-        if not card.is_file():
-            card = path.with_suffix(".json")
-    elif path.suffix == ".json":
-        card, weights = path, path.with_name(WEIGHTS_NAME)
-    else:
-        raise ModelError(f"{path.name}: expected a run folder, a .safetensors file or a model.json")
-    for p in (weights, card):
-        if not p.is_file():
-            raise ModelError(f"{p.name}: not found (looked for it next to {path.name})")
-    return weights, card
-
-
-def read_card(path: str | Path) -> ModelCard:
-    """Read a model card from anything :func:`resolve_checkpoint` accepts."""
-    _, card_path = resolve_checkpoint(path)
-    try:
-        values = json.loads(card_path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{card_path.name}: not a readable JSON model card ({exc})") from exc
-    if not isinstance(values, dict):
-        raise ModelError(f"{card_path.name}: a model card must be a JSON object")
-    return ModelCard.from_dict(values, card_path)
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:

@@ -311,6 +311,6 @@ def _plain(obj: Any) -> Any:
 
 def save_config(cfg: TrainConfig, path: str | Path) -> None:
     """Write the resolved config as YAML, atomically."""
-    from osteoscan.training._files import atomic_write_text
+    from osteoscan.artefacts import atomic_write_text
 
     atomic_write_text(Path(path), yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

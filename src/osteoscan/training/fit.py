@@ -16,11 +16,11 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, WeightedRandomSampler
 
+from osteoscan.artefacts import atomic_write
 from osteoscan.data.dataset import ScanDataset
 from osteoscan.data.splits import Split
 from osteoscan.data.table import StudyTable
 from osteoscan.training import distributed as dist_
-from osteoscan.training._files import atomic_write
 from osteoscan.training.build import (
     card_for, create_for_training, make_pipeline, model_kwargs, parameter_groups, probe_input,
     resolved_settings,

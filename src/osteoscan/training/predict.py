@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from osteoscan.artefacts import atomic_write, decide
 from osteoscan.errors import OsteoscanError
-from osteoscan.training._files import atomic_write
 from osteoscan.training.checkpoint import ModelCard, load_checkpoint
 
 logger = logging.getLogger(__name__)
@@ -32,17 +32,6 @@ def probability_columns(card: ModelCard) -> list[str]:
     if card.is_binary and card.positive == "metastasis":
         return ["prob_metastasis"]
     return [f"prob_{c}" for c in card.classes]
-
-
-def decide(card: ModelCard, prob: np.ndarray) -> np.ndarray:
-    """Predicted class names from (n, classes) probabilities and the card's threshold."""
-    classes = np.asarray(card.classes)
-    if card.is_binary:
-        pos = card.classes.index(card.positive)
-        neg = card.classes[1 - pos]
-        thr = 0.5 if card.threshold is None else card.threshold
-        return np.where(prob[:, pos] >= thr, card.positive, neg)
-    return classes[np.argmax(prob, axis=1)]
 
 
 def predictions_frame(

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from osteoscan.artefacts import atomic_write, atomic_write_text
 from osteoscan.errors import ModelError
-from osteoscan.training._files import atomic_write, atomic_write_text
 
 STATE_TENSORS = "state.safetensors"
 STATE_JSON = "state.json"

@@ -18,7 +18,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,12 +26,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from osteoscan.artefacts import atomic_write_text, dumps_json, fold_card, read_card_file
 from osteoscan.data.dataset import ScanDataset, encode_targets
 from osteoscan.data.splits import Split, make_splits
 from osteoscan.data.table import StudyTable, table_from_manifest, table_from_studies
 from osteoscan.errors import ConfigError
 from osteoscan.training import distributed as dist_
-from osteoscan.training._files import atomic_write_text
 from osteoscan.training.config import TrainConfig, load_config, save_config
 from osteoscan.training.fit import Fit, FitContext
 from osteoscan.training.metrics import auc_score
@@ -137,9 +136,8 @@ def pool_folds(cfg: TrainConfig, out: Path, folds: list[str]) -> Path:
     write_predictions(pooled, out / "predictions_oof.csv")
     summary = {"folds": {}, "pooled": _frame_auc(cfg, pooled)}
     for name, f in zip(folds, frames):
-        card = json.loads((out / name / "best" / "model.json").read_text())
-        summary["folds"][name] = card.get("metrics", {})
-    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, default=float))
+        summary["folds"][name] = read_card_file(fold_card(out, name)).metrics
+    atomic_write_text(out / "summary.json", dumps_json(summary, default=float))
     return out / "predictions_oof.csv"
 
 
