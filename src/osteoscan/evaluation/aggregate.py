@@ -17,6 +17,7 @@ import pandas as pd
 import yaml
 
 from osteoscan.evaluation import plots
+from osteoscan.artefacts import atomic_write_text
 from osteoscan.evaluation.compare import fold_summary, load_manifest_for, pool, read_arm_folder
 from osteoscan.evaluation.core import evaluate_predictions
 from osteoscan.evaluation.io import Predictions, model_decisions
@@ -24,9 +25,8 @@ from osteoscan.evaluation.paired import compare_pair
 from osteoscan.evaluation.report import (
     DISCLAIMER,
     TEMPLATE,
-    _html_table,
-    atomic_write_text,
     fmt_ci,
+    html_table,
     subgroups_table,
     write_json,
     write_table,
@@ -231,7 +231,7 @@ def _render_set(
     sub = _subgroup_rows(result)
     if not sub.empty:
         write_table(sub, dest / "subgroups", latex=True, caption="Subgroups")
-        sections.append((f"{set_name}: subgroups", _html_table(sub), ""))
+        sections.append((f"{set_name}: subgroups", html_table(sub), ""))
     fig = plots.roc_figure(pooled, title=f"ROC ({set_name}, pooled)")
     plots.save_figure(fig, dest / "roc.png")
     figures.append((f"ROC {set_name}", plots.figure_to_data_uri(fig)))
@@ -239,7 +239,7 @@ def _render_set(
         len(figures) - 1,
         (
             set_name,
-            _html_table(table),
+            html_table(table),
             "AUC pooled over out-of-fold predictions with 95% CI (DeLong); mean +/- SD "
             "over folds; p: DeLong vs the best arm, Holm-adjusted.",
         ),

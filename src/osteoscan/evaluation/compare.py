@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from osteoscan.artefacts import atomic_write_text
 from osteoscan.errors import ConfigError, InputError, OsteoscanError
 from osteoscan.evaluation.io import (
     Predictions,
@@ -35,7 +36,6 @@ from osteoscan.evaluation.io import (
     read_manifest_columns,
     read_predictions,
 )
-from osteoscan.evaluation.report import atomic_write_text
 
 logger = logging.getLogger(__name__)
 

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import base64
 import io
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import precision_recall_curve, roc_curve
 
+from osteoscan.artefacts import atomic_write
 from osteoscan.evaluation.io import Predictions
 
 SIZE = (4.2, 4.0)
@@ -127,12 +126,5 @@ def figure_to_data_uri(fig: Figure) -> str:
 def save_figure(fig: Figure, path: str | Path) -> Path:
     """Write a figure atomically (format from the suffix)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
+    fmt = path.suffix.lstrip(".") or None  # the temporary file's suffix is .tmp
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt))

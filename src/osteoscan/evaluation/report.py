@@ -4,17 +4,14 @@ HTML report with the plots embedded as base64 PNG (layout: docs/results-layout.m
 
 from __future__ import annotations
 
-import json
 import logging
-import math
-import os
-import tempfile
 from pathlib import Path
 
 import jinja2
 import numpy as np
 import pandas as pd
 
+from osteoscan.artefacts import atomic_write_json, atomic_write_text, to_jsonable  # noqa: F401 (to_jsonable: old home)
 from osteoscan.evaluation import plots
 from osteoscan.evaluation.io import Predictions
 
@@ -23,39 +20,9 @@ logger = logging.getLogger(__name__)
 DISCLAIMER = "Research use only. Not for clinical decisions."
 
 
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """Write text through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def to_jsonable(obj):
-    """Replace NaN/inf by None and numpy scalars by Python numbers, recursively."""
-    if isinstance(obj, dict):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [to_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, (np.integer,)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        return None if not math.isfinite(float(obj)) else float(obj)
-    return obj
-
-
 def write_json(path: str | Path, data: dict) -> Path:
     """Write ``data`` as indented JSON (NaN written as null), atomically."""
-    return atomic_write_text(path, json.dumps(to_jsonable(data), indent=2, allow_nan=False) + "\n")
+    return atomic_write_json(path, data)
 
 
 def fmt_ci(entry: dict | None, digits: int = 3) -> str:
@@ -197,7 +164,7 @@ td,th{border:1px solid #ccc;padding:3px 8px}th{background:#f0f0f0}
 )
 
 
-def _html_table(df: pd.DataFrame) -> str:
+def html_table(df: pd.DataFrame) -> str:
     if df.empty:
         return "<p>(none)</p>"
     return df.to_html(index=False, float_format=lambda v: f"{v:.4f}", na_rep="n/a", escape=True)
@@ -240,16 +207,16 @@ def render_html(
         "(percentile), DeLong for the AUC."
     )
     sections = [
-        ("Metrics", _html_table(metrics_table(result)), ""),
+        ("Metrics", html_table(metrics_table(result)), ""),
         (
             "Operating points",
-            _html_table(operating_points_table(result)),
+            html_table(operating_points_table(result)),
             "Points marked fit_on_evaluated_data chose their threshold on these same studies: "
             "their figures are optimistic.",
         ),
         (
             "Subgroups",
-            _html_table(subgroups_table(result)),
+            html_table(subgroups_table(result)),
             "Burden groups: positives with that lesion count plus all negatives.",
         ),
     ]
@@ -257,7 +224,7 @@ def render_html(
         sections.append(
             (
                 "Paired comparisons",
-                _html_table(comparison_table(comparison)),
+                html_table(comparison_table(comparison)),
                 "DeLong test for correlated AUCs; McNemar for accuracy at each model's threshold.",
             )
         )

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +18,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-ASSETS = Path(__file__).resolve().parent.parent / "assets" / "lesions"
+ASSETS = LESION_ASSETS_DIR
 """Folder of the bundled lesion models."""
-
-
-def _atomic_write(path: Path, writer) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        writer(tmp)
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600; model files are meant to be shared
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def save_bundle(net: nn.Module, card: dict[str, Any], path: str | Path) -> Path:
@@ -55,9 +41,8 @@ def save_bundle(net: nn.Module, card: dict[str, Any], path: str | Path) -> Path:
     stem = Path(path).with_suffix("")
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
     weights, card_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
-    _atomic_write(weights, lambda tmp: save_file(state, tmp))
-    text = json.dumps(card, indent=2, sort_keys=True, default=float)
-    _atomic_write(card_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write(weights, lambda tmp: save_file(state, str(tmp)))
+    atomic_write_text(card_path, dumps_json(card, sort_keys=True, default=float))
     log.info("saved %s (+ card)", weights)
     return weights
 

@@ -20,27 +20,18 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from osteoscan.artefacts import atomic_write_json, atomic_write_text
 from osteoscan.lesions.training import fit_classifier
 
 log = logging.getLogger(__name__)
 
 BURDEN_GROUPS = (("<=3", 0, 3), ("4-6", 4, 6), (">6", 7, 10**9))
-
-
-def _write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
 
 
 def lesion_folds(samples: dict[str, np.ndarray], k: int = 5, seed: int = 0) -> np.ndarray:
@@ -139,7 +130,7 @@ def compare_classifiers(
     manifest = pd.DataFrame({"study_id": keys, "patient_id": samples["patient"].astype(str),
                              "primary": samples["primary"].astype(str),
                              "lesion_count": samples["burden"]})
-    _write_text(out / "manifest.csv", manifest.to_csv(index=False))
+    atomic_write_text(out / "manifest.csv", manifest.to_csv(index=False))
     probs: dict[str, np.ndarray] = {}
     for arm in arms:
         p = np.zeros(len(fold))
@@ -151,14 +142,14 @@ def compare_classifiers(
             frame = manifest.iloc[test][["study_id", "patient_id"]].assign(
                 label=np.where(samples["y"][test] == 1, "malignant", "benign"),
                 prob_benign=1 - p[test], prob_malignant=p[test])
-            _write_text(out / "arms" / arm["name"] / "predictions" / f"fold-{k}.csv",
+            atomic_write_text(out / "arms" / arm["name"] / "predictions" / f"fold-{k}.csv",
                         frame.to_csv(index=False))
             if progress:
                 progress(arm["name"], k + 1, folds)
         probs[arm["name"]] = p
     summary = summarise(samples, probs, arms[0]["name"])
-    _write_text(out / "lesion_summary.json", json.dumps(summary, indent=2))
-    _write_text(out / "lesion_summary.md", _markdown(summary))
+    atomic_write_json(out / "lesion_summary.json", summary)
+    atomic_write_text(out / "lesion_summary.md", _markdown(summary))
     return summary
 
 
@@ -228,6 +219,6 @@ def summarise_folder(out: str | Path, reference: str | None = None) -> dict:
     samples = {"y": y, "burden": manifest["lesion_count"].to_numpy(),
                "primary": manifest["primary"].astype(str).to_numpy()}
     summary = summarise(samples, probs, reference or next(iter(probs)))
-    _write_text(out / "lesion_summary.json", json.dumps(summary, indent=2))
-    _write_text(out / "lesion_summary.md", _markdown(summary))
+    atomic_write_json(out / "lesion_summary.json", summary)
+    atomic_write_text(out / "lesion_summary.md", _markdown(summary))
     return summary

@@ -18,8 +18,9 @@ from typing import Any
 import jinja2
 
 from osteoscan import __version__
+from osteoscan.artefacts import atomic_write_text
 from osteoscan.reporting.figures import view_panels
-from osteoscan.reporting.results import atomic_write_text, worklist_csv, worklist_rows
+from osteoscan.reporting.results import worklist_csv, worklist_rows
 from osteoscan.types import BoneScan
 
 log = logging.getLogger(__name__)

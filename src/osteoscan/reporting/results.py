@@ -1,61 +1,25 @@
 """Per-study JSON records and the worklist CSV (schema in docs/analyze.md).
 
-Also the atomic writer every reporting output goes through: a temporary file in the same
-folder, then ``os.replace``, so a reader never sees a half-written file.
+Every output is written with the package's one atomic writer
+(:func:`osteoscan.artefacts.atomic_write_text`, re-exported here).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
-import math
-import os
-import tempfile
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from osteoscan.artefacts import atomic_write_bytes, atomic_write_text, dumps_json, to_jsonable  # noqa: F401 (old home)
 from osteoscan.types import BoneScan, Hotspot
 
 SCHEMA = "osteoscan.analyze/1"
 
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
-
 WORKLIST_FIELDS = ("rank", "patient_id", "study_id", "probability", "decision", "positive",
                    "threshold", "n_hotspots", "bsi", "report", "json", "input")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder.
-
-    Args:
-        path: destination (parent folders are created).
-        data: the content.
-
-    Returns:
-        The path written.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def atomic_write_text(path: str | Path, text: str) -> Path:
-    """UTF-8 text version of :func:`atomic_write_bytes`."""
-    return atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def mask_rle(mask: np.ndarray) -> dict:
@@ -85,21 +49,13 @@ def rle_mask(rle: dict) -> np.ndarray:
     return flat.reshape(rle["size"], order="C")
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
-
-
 def hotspot_record(h: Hotspot, *, masks: bool) -> dict:
     """JSON-ready hotspot (mask as RLE when ``masks``, else omitted)."""
     rec = {"view": h.view, "row": float(h.row), "col": float(h.col),
            "area_mm2": float(h.area_mm2), "region": h.region, "probability": float(h.probability),
            "max_counts": float(h.max_counts), "mean_counts": float(h.mean_counts),
            "uptake_ratio": float(h.uptake_ratio), "match": h.match,
-           "features": {k: _num(v) for k, v in (h.features or {}).items()}}
+           "features": {k: to_jsonable(v) for k, v in (h.features or {}).items()}}
     if masks and h.mask is not None:
         rec["mask_rle"] = mask_rle(h.mask)
     return rec
@@ -113,7 +69,7 @@ def scan_record(scan: BoneScan) -> dict:
         "spacing_mm": None if scan.spacing_mm is None else [float(v) for v in scan.spacing_mm],
         "views": [asdict(v) for v in scan.views],
         "source": asdict(scan.source),
-        "acquisition": {k: _num(v) if not isinstance(v, tuple) else [_num(x) for x in v]
+        "acquisition": {k: to_jsonable(v) if not isinstance(v, tuple) else [to_jsonable(x) for x in v]
                         for k, v in asdict(scan.acquisition).items()},
         "posterior_mirrored": bool(scan.posterior_mirrored),
     }
@@ -143,22 +99,13 @@ def study_record(scan: BoneScan, result: Any, *, masks: bool = False, **extra: A
     return rec
 
 
-def clean(obj: Any) -> Any:
-    """Recursively make ``obj`` JSON-safe: NaN/inf -> None, numpy scalars/arrays -> Python."""
-    if isinstance(obj, dict):
-        return {str(k): clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [clean(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return clean(obj.tolist())
-    if isinstance(obj, Path):
-        return str(obj)
-    return _num(obj)
+clean = to_jsonable
+"""Old name of :func:`osteoscan.artefacts.to_jsonable`."""
 
 
 def dumps(record: dict) -> str:
     """JSON text (indented; NaN and infinities written as null)."""
-    return json.dumps(clean(record), indent=2, allow_nan=False)
+    return dumps_json(record)
 
 
 def worklist_rows(records: list[dict]) -> list[dict]:

@@ -5,10 +5,7 @@ A thin layer over :mod:`osteoscan.lesions`; every figure it prints is in the JSO
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from osteoscan.artefacts import atomic_write_json
 from osteoscan.errors import ConfigError, OsteoscanError
 from osteoscan.service._progress import counted_progress
 
@@ -28,14 +26,6 @@ lesions_app = typer.Typer(help="Lesion stage: hotspots, skeletal regions, lesion
 
 def _progress() -> Progress:
     return counted_progress(console)
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(data, f, indent=2, default=float)
-    os.replace(tmp, path)
 
 
 def _sites(text: str) -> tuple[str, ...]:
@@ -138,7 +128,7 @@ def evaluate(
     with _progress() as prog:
         prog.add_task(f"analyzing {len(studies)} studies", total=None)
         ev = run_eval(analyzer, studies)
-    _write_json(out, ev)
+    atomic_write_json(out, ev, default=float)
     console.print(_metrics_table(ev))
     console.print(f"metrics written to {out}")
 
@@ -158,7 +148,7 @@ def compare(
     studies = _simulate(int(sim["n"]), int(sim.get("seed", 0)), ",".join(sim.get("sites", ["site_a"])),
                         str(sim.get("difficulty", "default")))
     samples = classifier_samples(studies)
-    _write_json(out / "study.json", cfg)
+    atomic_write_json(out / "study.json", cfg, default=float)
     with _progress() as prog:
         task = prog.add_task("folds", total=len(cfg["arms"]) * cfg["protocol"]["folds"])
         summary = compare_classifiers(
@@ -200,7 +190,7 @@ def show(
         table.add_row(r.region, str(r.hotspots), str(r.malignant), f"{r.involvement:.3f}", f"{r.bsi:.2f}")
     console.print(table)
     if out:
-        _write_json(out, result.to_dict())
+        atomic_write_json(out, result.to_dict(), default=float)
 
 
 def register(app: typer.Typer) -> None:
