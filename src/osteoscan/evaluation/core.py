@@ -13,51 +13,19 @@ import pandas as pd
 
 from osteoscan.errors import ConfigError
 from osteoscan.evaluation import metrics as M
+from osteoscan.evaluation.blocks import DELONG_METHOD, metric_block, metric_block_from
 from osteoscan.evaluation.io import (
-    NEGATIVE_CLASS,
     Predictions,
+    binary_collapse,
     read_card_threshold,
     read_manifest_columns,
     read_predictions,
 )
-from osteoscan.evaluation.statistics import (
-    DEFAULT_BOOTSTRAP,
-    bootstrap_replicates,
-    delong_ci,
-    patient_codes,
-    percentile_interval,
-)
+from osteoscan.evaluation.statistics import DEFAULT_BOOTSTRAP, delong_ci, patient_codes
+from osteoscan.evaluation.subgroups import subgroup_tables
 from osteoscan.evaluation.thresholds import OperatingPoint
 
 logger = logging.getLogger(__name__)
-
-BOOT_METHOD = "bootstrap-percentile-patient"
-DELONG_METHOD = "delong"
-
-
-def _stat_fn(pred: Predictions, threshold: float):
-    if pred.is_binary:
-        return lambda w: M.binary_metric_matrix(pred.y == 1, pred.score, threshold, w)
-    return lambda w: M.multiclass_metric_matrix(pred.y, pred.prob, w)
-
-
-def metric_block(
-    pred: Predictions, threshold: float, *, n_boot: int, seed: int, level: float = 0.95
-) -> dict[str, dict]:
-    """Each figure as {value, ci_low, ci_high, method} (binary AUC: DeLong CI)."""
-    out = metric_block_from(_stat_fn(pred, threshold), pred, n_boot=n_boot, seed=seed, level=level)
-    if pred.is_binary and 0 < (pred.y == 1).sum() < pred.n:
-        auc, low, high = delong_ci(pred.y == 1, pred.score, level)
-        boot = out["auc"]
-        out["auc"] = {
-            "value": auc,
-            "ci_low": low,
-            "ci_high": high,
-            "method": DELONG_METHOD,
-            "bootstrap_ci_low": boot["ci_low"],
-            "bootstrap_ci_high": boot["ci_high"],
-        }
-    return out
 
 
 def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list):
@@ -80,24 +48,6 @@ def _threshold_stats(y: np.ndarray, s: np.ndarray, thresholds: list):
         return out
 
     return fn
-
-
-def metric_block_from(
-    fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95
-) -> dict:
-    """{name: {value, ci_low, ci_high, method}} for any weight-matrix statistic ``fn``."""
-    point = fn(np.ones((1, pred.n)))
-    reps = bootstrap_replicates(fn, pred.patient_id, n_boot=n_boot, seed=seed) if n_boot else {}
-    out = {}
-    for name, value in point.items():
-        low, high = percentile_interval(reps[name], level) if n_boot else (np.nan, np.nan)
-        out[name] = {
-            "value": float(np.asarray(value)[0]),
-            "ci_low": low,
-            "ci_high": high,
-            "method": BOOT_METHOD,
-        }
-    return out
 
 
 def operating_points(
@@ -206,25 +156,6 @@ def per_class(pred: Predictions) -> dict:
     return out
 
 
-def _binary_collapse(pred: Predictions) -> Predictions | None:
-    """Any-abnormal vs normal view of a multi-class problem (score = 1 - p(normal)).
-
-    "normal" is the class named ``normal`` or ``no_metastasis``.
-    """
-    k = pred.negative_index
-    if pred.is_binary or k is None:
-        return None
-    score = 1.0 - pred.prob[:, k]
-    return Predictions(
-        pred.study_id,
-        pred.patient_id,
-        (pred.y != k).astype(int),
-        np.column_stack([1 - score, score]),
-        (NEGATIVE_CLASS, "abnormal"),
-        pred.source,
-    )
-
-
 def _resolve_threshold(threshold: float | None, card: str | Path | None) -> tuple[float, str]:
     if threshold is not None and card is not None:
         raise ConfigError("give either a threshold or a model card, not both")
@@ -295,8 +226,6 @@ def evaluate_predictions(
         >>> evaluate_predictions(p, n_boot=0)["sensitivity"]["value"]
         1.0
     """
-    from osteoscan.evaluation.subgroups import subgroup_tables
-
     pred = predictions if isinstance(predictions, Predictions) else read_predictions(predictions)
     thr, source = _resolve_threshold(threshold, card)
     if decisions is not None and pred.is_binary:
@@ -318,7 +247,7 @@ def evaluate_predictions(
     else:
         result["operating_points"] = []
         result["per_class"] = per_class(pred)
-        collapsed = _binary_collapse(pred)
+        collapsed = binary_collapse(pred)
         if collapsed is not None:
             result["binary_collapse"] = metric_block(collapsed, 0.5, n_boot=n_boot, seed=seed)
     frame = None

@@ -8,7 +8,6 @@ A predictions CSV (written by ``osteoscan predict``) has the columns ``study_id`
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from osteoscan.artefacts import read_card_values
 from osteoscan.errors import InputError
 
 logger = logging.getLogger(__name__)
@@ -107,6 +107,25 @@ def model_decisions(pred: Predictions) -> np.ndarray | None:
     if not called.isin(pred.class_names).all():
         return None
     return (called == pred.class_names[1]).to_numpy()
+
+
+def binary_collapse(pred: Predictions) -> Predictions | None:
+    """Any-abnormal vs normal view of a multi-class problem (score = 1 - p(normal)).
+
+    "normal" is the class named ``normal`` or ``no_metastasis``.
+    """
+    k = pred.negative_index
+    if pred.is_binary or k is None:
+        return None
+    score = 1.0 - pred.prob[:, k]
+    return Predictions(
+        pred.study_id,
+        pred.patient_id,
+        (pred.y != k).astype(int),
+        np.column_stack([1 - score, score]),
+        (NEGATIVE_CLASS, "abnormal"),
+        pred.source,
+    )
 
 
 def predictions_from_arrays(
@@ -271,13 +290,8 @@ def read_card_threshold(path: str | Path) -> float | None:
         InputError: unreadable JSON, no ``threshold`` key, or a value that is not a number in 0..1.
     """
     path = Path(path)
-    try:
-        card = json.loads(Path(path).read_text())
-    except FileNotFoundError as exc:
-        raise InputError(path, "model card not found") from exc
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"not valid JSON ({exc})") from exc
-    if not isinstance(card, dict) or "threshold" not in card:
+    card = read_card_values(path)
+    if "threshold" not in card:
         raise InputError(path, "no 'threshold' key (is this a model card?)")
     value = card["threshold"]
     if value is None:

@@ -22,7 +22,8 @@ import logging
 import numpy as np
 import pandas as pd
 
-from osteoscan.evaluation.io import Predictions
+from osteoscan.evaluation.blocks import metric_block
+from osteoscan.evaluation.io import Predictions, binary_collapse
 from osteoscan.evaluation.statistics import patient_codes
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,6 @@ MAX_GROUPS = 50
 def _group_result(
     pred: Predictions, mask: np.ndarray, threshold: float, n_boot: int, seed: int
 ) -> dict:
-    from osteoscan.evaluation.core import metric_block
-
     sub = pred.subset(mask)
     if np.ndim(threshold):  # per-study thresholds (the model's own calls) follow the rows
         threshold = np.asarray(threshold)[mask]
@@ -82,9 +81,7 @@ def partition_table(
 
 
 def _burden_prediction(pred: Predictions) -> Predictions | None:
-    from osteoscan.evaluation.core import _binary_collapse
-
-    return pred if pred.is_binary else _binary_collapse(pred)
+    return pred if pred.is_binary else binary_collapse(pred)
 
 
 def burden_table(

@@ -7,44 +7,27 @@ dataset folder can be moved or shared as a whole and a manifest cannot reach oth
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from osteoscan.artefacts import atomic_write_text
 from osteoscan.errors import InputError
 from osteoscan.io.annotations import VIEWS, read_labelme
+from osteoscan.io.manifest_checks import (
+    REQUIRED_COLUMNS,
+    RowProblem,
+    lesion_count_value,
+    validate_rows,
+)
 from osteoscan.io.study import load_study
 from osteoscan.types import BoneScan, StudyLabel
 
 log = logging.getLogger(__name__)
 
-REQUIRED_COLUMNS = ("patient_id", "study_id", "image")
 OPTIONAL_COLUMNS = ("label", "site", "primary", "lesion_count", "annotations", "split")
 ANNOTATION_SEPARATOR = ";"
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """One problem found in a manifest row.
-
-    Attributes:
-        row: 0-based data row index (the CSV line is ``row + 2``).
-        column: the column at fault.
-        problem: what is wrong.
-        severity: "error" (the row cannot be used) or "warning".
-    """
-
-    row: int
-    column: str
-    problem: str
-    severity: str = "error"
-
-    def __str__(self) -> str:
-        return f"row {self.row + 2} ({self.column}): {self.problem}"
 
 
 class Manifest:
@@ -143,7 +126,7 @@ class Manifest:
         return StudyLabel(
             label=self.value(i, "label") or None,
             primary=self.value(i, "primary") or None,
-            lesion_count=_int_or_none(self.path, i, count),
+            lesion_count=lesion_count_value(self.path, i, count),
             annotations=tuple(anns),
             site=self.value(i, "site") or None,
         )
@@ -185,21 +168,7 @@ class Manifest:
 
     def validate(self, *, classes: set[str] | None = None) -> list[RowProblem]:
         """Check every row without loading images (see :func:`validate_rows`)."""
-        from osteoscan.io.manifest_checks import validate_rows
-
         return validate_rows(self, classes=classes)
-
-
-def _int_or_none(path: Path | None, i: int, text: str) -> int | None:
-    if not text:
-        return None
-    try:
-        value = int(float(text))
-    except ValueError:
-        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a number") from None
-    if value < 0 or value != float(text):
-        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a count")
-    return value
 
 
 def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:
@@ -261,13 +230,4 @@ def write_manifest(table: pd.DataFrame | Manifest, path: str | Path) -> Path:
         raise InputError(path, f"manifest lacks required column(s) {missing}")
     order = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in frame.columns]
     frame = frame[order + [c for c in frame.columns if c not in order]]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            frame.to_csv(fh, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))

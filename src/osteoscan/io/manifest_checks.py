@@ -1,22 +1,66 @@
-"""Row checks of a dataset manifest that need no image decoding."""
+"""Row checks of a dataset manifest that need no image decoding.
+
+Below :mod:`osteoscan.io.manifest` (which re-exports :class:`RowProblem` and
+:data:`REQUIRED_COLUMNS`); it never imports it at run time.
+"""
 
 from __future__ import annotations
 
 import os
 from typing import TYPE_CHECKING
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from osteoscan.errors import InputError
 
 if TYPE_CHECKING:
-    from osteoscan.io.manifest import Manifest, RowProblem
+    from osteoscan.io.manifest import Manifest
+
+REQUIRED_COLUMNS = ("patient_id", "study_id", "image")
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem found in a manifest row.
+
+    Attributes:
+        row: 0-based data row index (the CSV line is ``row + 2``).
+        column: the column at fault.
+        problem: what is wrong.
+        severity: "error" (the row cannot be used) or "warning".
+    """
+
+    row: int
+    column: str
+    problem: str
+    severity: str = "error"
+
+    def __str__(self) -> str:
+        return f"row {self.row + 2} ({self.column}): {self.problem}"
+
+
+def lesion_count_value(path: Path | None, i: int, text: str) -> int | None:
+    """The ``lesion_count`` of data row ``i``: None when empty, else a count.
+
+    Raises:
+        InputError: not a number, or not a non-negative integer (names the file and row).
+    """
+    if not text:
+        return None
+    try:
+        value = int(float(text))
+    except ValueError:
+        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a number") from None
+    if value < 0 or value != float(text):
+        raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a count")
+    return value
 
 
 def _row_problems(m: Manifest, i: int, classes: set[str] | None) -> list[RowProblem]:
-    from osteoscan.io.manifest import REQUIRED_COLUMNS, RowProblem, _int_or_none
-
     out = [RowProblem(i, c, "empty value") for c in REQUIRED_COLUMNS if not m.value(i, c)]
     checks = [("image", m.image_path), ("annotations", m.annotation_paths)]
-    checks.append(("lesion_count", lambda j: _int_or_none(m.path, j, m.value(j, "lesion_count"))))
+    checks.append(("lesion_count", lambda j: lesion_count_value(m.path, j, m.value(j, "lesion_count"))))
     for column, check in checks:
         if column != "image" and column not in m.frame.columns:
             continue
@@ -49,8 +93,6 @@ def validate_rows(m: Manifest, *, classes: set[str] | None = None) -> list[RowPr
     Returns:
         The problems, in row order.
     """
-    from osteoscan.io.manifest import RowProblem
-
     problems: list[RowProblem] = []
     seen_ids: dict[tuple[str, str], int] = {}
     seen_study: dict[str, tuple[str, int]] = {}
