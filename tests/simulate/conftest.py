@@ -2,13 +2,13 @@
 
 import pytest
 
-from osteoscan.simulate.study import _Plan, _render
+from osteoscan.simulate.study import StudyPlan, render_plan
 
 
 def render(seed: int, **kw):
     """Render a study keeping the noiseless images (expected, expected_no_lesions)."""
-    plan = _Plan(patient_seed=seed, patient_id=f"T{seed}", study_id=f"T{seed}-0", **kw)
-    return _render(plan, keep_expected=True)
+    plan = StudyPlan(patient_seed=seed, patient_id=f"T{seed}", study_id=f"T{seed}-0", **kw)
+    return render_plan(plan, keep_expected=True)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,7 @@ from osteoscan.errors import ConfigError
 from osteoscan.service.cli import app
 from osteoscan.simulate import simulate_cohort
 from osteoscan.simulate.cohort import cohort_plan
-from osteoscan.simulate.study import _render
+from osteoscan.simulate.study import render_plan
 
 KW = dict(seed=7, sites=("site_a", "site_b"), difficulty=0.5, prevalence=0.5,
           studies_per_patient=1.15)
@@ -18,7 +18,7 @@ KW = dict(seed=7, sites=("site_a", "site_b"), difficulty=0.5, prevalence=0.5,
 
 def test_study_i_depends_only_on_seed_and_i():
     cohort = list(simulate_cohort(4, seed=7, sites=("site_a", "site_b")))
-    alone = _render(cohort_plan(3, **KW)).study
+    alone = render_plan(cohort_plan(3, **KW)).study
     assert alone.study_id == cohort[3].study_id
     np.testing.assert_array_equal(alone.scan.posterior, cohort[3].scan.posterior)
     other = list(simulate_cohort(4, seed=8, sites=("site_a", "site_b")))
@@ -42,7 +42,7 @@ def test_plans_have_follow_ups_sites_and_prevalence():
 def test_follow_up_keeps_patient_and_label():
     i = next(i for i in range(0, 200, 2) if cohort_plan(i, **KW).patient_id ==
              cohort_plan(i + 1, **KW).patient_id)
-    base, follow = (_render(cohort_plan(j, **KW)).study for j in (i, i + 1))
+    base, follow = (render_plan(cohort_plan(j, **KW)).study for j in (i, i + 1))
     assert base.patient_id == follow.patient_id and base.study_id != follow.study_id
     assert base.label.label == follow.label.label and base.label.primary == follow.label.primary
 
@@ -50,7 +50,7 @@ def test_follow_up_keeps_patient_and_label():
 def test_prevalence_extremes():
     assert {s.label.label for s in simulate_cohort(3, seed=2, prevalence=0.0)} == {"normal"}
     kw = dict(KW, prevalence=1.0)
-    assert all(_render(cohort_plan(i, **kw)).study.label.label == "metastasis" for i in range(2))
+    assert all(render_plan(cohort_plan(i, **kw)).study.label.label == "metastasis" for i in range(2))
 
 
 def test_cohort_argument_errors():

@@ -5,7 +5,7 @@ import pytest
 
 from osteoscan.simulate import SITES, simulate_study
 from osteoscan.simulate.physics import blur_sigma_px
-from osteoscan.simulate.study import _Plan, _render
+from osteoscan.simulate.study import StudyPlan, render_plan
 from osteoscan.skeleton import REGION_CODE
 
 
@@ -78,9 +78,9 @@ def test_blur_grows_with_depth_fwhm_in_range():
 
 def test_superscan_has_faint_kidneys_and_high_bone_uptake():
     sup = next(r for s in range(200)
-               if (r := _render(_Plan(patient_seed=s, force_label="metastasis",
+               if (r := render_plan(StudyPlan(patient_seed=s, force_label="metastasis",
                                       primary="prostate"))).study.superscan)
-    norm = _render(_Plan(patient_seed=sup.study.scan.meta["seed"], force_label="normal",
+    norm = render_plan(StudyPlan(patient_seed=sup.study.scan.meta["seed"], force_label="normal",
                          primary="prostate")).study
     def bone_share(st):
         return st.scan.posterior[st.bone_mask].sum() / st.scan.posterior.sum()

@@ -109,7 +109,7 @@ def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float
     input grid; they differ from the pipeline's by about one input pixel, far below the size
     of a Grad-CAM cell.
     """
-    from osteoscan.preprocessing.views import _MAX_SCALE_CHANGE, critical_points
+    from osteoscan.preprocessing.views import MAX_SCALE_CHANGE, critical_points
 
     f = max(1, int(1.0 / max(ky, kx)))
     pf, pm = critical_points(_block_mean(anterior, f)), critical_points(_block_mean(posterior, f))
@@ -117,7 +117,7 @@ def _alignment(anterior: np.ndarray, posterior: np.ndarray, ky: float, kx: float
         return None
     sy = (pf.bottom - pf.top) / max(pm.bottom - pm.top, 1)
     sx = (pf.right - pf.left) / max(pm.right - pm.left, 1)
-    if abs(sy - 1) > _MAX_SCALE_CHANGE or abs(sx - 1) > _MAX_SCALE_CHANGE:
+    if abs(sy - 1) > MAX_SCALE_CHANGE or abs(sx - 1) > MAX_SCALE_CHANGE:
         return None
     # a block-grid coordinate b is view pixel f*b + (f-1)/2, input pixel k*(that) + pad - crop
     to_in_y = lambda b: ky * (f * b + (f - 1) / 2) + pad[0] - crop[0]  # noqa: E731

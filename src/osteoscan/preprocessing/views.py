@@ -34,7 +34,7 @@ logger = logging.getLogger(__name__)
 
 VIEW_MODES = ("aggregate", "stack", "geomean", "anterior")
 MISSING_VIEW = ("duplicate", "zero")
-_MAX_SCALE_CHANGE = 0.25  # alignment scale factors outside [0.75, 1.25] are treated as failures
+MAX_SCALE_CHANGE = 0.25  # alignment scale factors outside [0.75, 1.25] are treated as failures
 
 
 class CriticalPoints(NamedTuple):
@@ -100,7 +100,7 @@ def alignment(moving: np.ndarray, fixed: np.ndarray) -> AlignMap | None:
         return None
     sy = (pf.bottom - pf.top) / max(pm.bottom - pm.top, 1)
     sx = (pf.right - pf.left) / max(pm.right - pm.left, 1)
-    if abs(sy - 1) > _MAX_SCALE_CHANGE or abs(sx - 1) > _MAX_SCALE_CHANGE:
+    if abs(sy - 1) > MAX_SCALE_CHANGE or abs(sx - 1) > MAX_SCALE_CHANGE:
         logger.debug("view alignment skipped: implausible scale (%.2f, %.2f)", sy, sx)
         return None
     # output (r, c) samples moving at ((r - top_f) / sy + top_m, (c - left_f) / sx + left_m)

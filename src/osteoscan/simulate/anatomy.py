@@ -98,7 +98,7 @@ class _Frame:
         return np.column_stack([xr + self.dx, yr + 0.5 * self.h + self.dy])
 
 
-class _Builder:
+class AnatomyBuilder:
     """Collects structures; small helpers keep the anatomy below readable."""
 
     def __init__(self, grid: Grid, body: Body):
@@ -127,7 +127,7 @@ class _Builder:
 SIDES = ((-1, "right"), (1, "left"))
 
 
-def _skull(b: _Builder) -> None:
+def _skull(b: AnatomyBuilder) -> None:
     k = b.f.h / 1750
     b.blob("cranium", "skull", 0.5, 1.0, 0, 100 * k / b.f.h, 74, 102 * k, 95, shell=7)
     b.blob("face", "skull", 0.15, 0.55, 0, 175 * k / b.f.h, 42, 30, 18)
@@ -150,7 +150,7 @@ def vertebra_halfwidth(name: str) -> float:
     return 11.0 + 16.0 * order / 23.0
 
 
-def _spine(b: _Builder) -> None:
+def _spine(b: AnatomyBuilder) -> None:
     ys = _vertebra_y(b.f.h)
     step = {"C": 0.0088, "T": 0.01455, "L": 0.0215}
     for name, yf in ys.items():
@@ -172,7 +172,7 @@ def _spine(b: _Builder) -> None:
                [(s * 47, 0.448), (s * 42, 0.47), (s * 33, 0.49)], 6.5 * h / 1750)
 
 
-def _rib(b: _Builder, k: int, s: int, side: str, yk: float) -> None:
+def _rib(b: AnatomyBuilder, k: int, s: int, side: str, yk: float) -> None:
     h, w = b.f.h, b.f.w
     lat = [55, 82, 102, 114, 122, 128, 131, 131, 128, 121, 104, 80][k - 1] * w * h / 1750
     xs = s * (vertebra_halfwidth(f"T{k}") + 5)
@@ -193,7 +193,7 @@ def _rib(b: _Builder, k: int, s: int, side: str, yk: float) -> None:
     b.tube(f"rib{k}_{side}_anterior", "ribs", 0.15, 0.9, ant, 4.6)
 
 
-def _thorax(b: _Builder) -> None:
+def _thorax(b: AnatomyBuilder) -> None:
     ys = _vertebra_y(b.f.h)
     for k in range(1, 13):
         for s, side in SIDES:
@@ -216,7 +216,7 @@ def _thorax(b: _Builder) -> None:
         b.blob(f"acromion_{side}", "scapulae", 0.6, 0.9, s * (hx + 4), 0.183, 14, 7, 8)
 
 
-def _pelvis(b: _Builder) -> None:
+def _pelvis(b: AnatomyBuilder) -> None:
     for s, side in SIDES:
         w = b.f.w
         wing = [(s * 42, 0.447), (s * 58, 0.41), (s * 105 * w, 0.398), (s * 140 * w, 0.415),
@@ -231,7 +231,7 @@ def _pelvis(b: _Builder) -> None:
                [(s * 8, 0.512), (s * 42, 0.525), (s * 72, 0.52), (s * 86, 0.503)], 8.5)
 
 
-def _legs(b: _Builder, cut: float) -> None:
+def _legs(b: AnatomyBuilder, cut: float) -> None:
     h = b.f.h
     for s, side in SIDES:
         b.blob(f"femur_{side}_head", "femurs", 0.5, 1.1, s * 88, 0.488, 23, 23, 23)
@@ -251,7 +251,7 @@ def _legs(b: _Builder, cut: float) -> None:
         b.blob(f"foot_{side}", "distal_limbs", 0.5, 0.75, s * (0.032 * h + 14), 0.978, 28, 26, 16)
 
 
-def _arm_points(b: _Builder, s: int, arms: str) -> list[tuple[float, float]]:
+def arm_points(b: AnatomyBuilder, s: int, arms: str) -> list[tuple[float, float]]:
     """Shoulder, elbow, wrist and hand centre as (x mm, y fraction)."""
     h, hx = b.f.h, 0.1 * b.f.h * b.f.w ** 0.5
     sh, el = (s * hx, 0.195), (s * (hx + 0.018 * h), 0.37)
@@ -260,9 +260,9 @@ def _arm_points(b: _Builder, s: int, arms: str) -> list[tuple[float, float]]:
     return [sh, el, (s * (hx + 0.028 * h), 0.475), (s * (hx + 0.03 * h), 0.515)]
 
 
-def _arms(b: _Builder, arms: str) -> None:
+def _arms(b: AnatomyBuilder, arms: str) -> None:
     for s, side in SIDES:
-        sh, el, wr, hand = _arm_points(b, s, arms)
+        sh, el, wr, hand = arm_points(b, s, arms)
         b.blob(f"humerus_{side}_head", "humeri", 0.5, 0.75, sh[0], sh[1], 22, 22, 15)
         b.tube(f"humerus_{side}_shaft", "humeri", 0.5, 0.75, [sh, el], [13, 11])
         b.blob(f"humerus_{side}_condyles", "humeri", 0.5, 0.8, el[0], el[1], 20, 12, 10)
@@ -283,7 +283,7 @@ def build_skeleton(grid: Grid, body: Body) -> list[Structure]:
     Returns:
         The bones, each with its projected-thickness patch.
     """
-    b = _Builder(grid, body)
+    b = AnatomyBuilder(grid, body)
     _skull(b)
     _spine(b)
     _thorax(b)
@@ -313,7 +313,7 @@ def _torso(grid: Grid, f: _Frame) -> np.ndarray:
 
 def body_thickness(grid: Grid, body: Body) -> np.ndarray:
     """Antero-posterior body thickness T (mm) per pixel; 0 outside the body."""
-    b = _Builder(grid, body)
+    b = AnatomyBuilder(grid, body)
     h, w = body.height, body.build
     b.blob("head", "", 0.5, 0, 0, 105 / 1750, 80, 118 * h / 1750, 98)
     b.tube("neck", "", 0.5, 0, [(0, 0.14), (0, 0.18)], 52)
@@ -321,7 +321,7 @@ def body_thickness(grid: Grid, body: Body) -> np.ndarray:
         b.tube("leg", "", 0.5, 0, [(s * 0.05 * h, 0.50), (s * 0.037 * h, 0.70),
                                    (s * 0.034 * h, 0.95)], [78 * w, 55 * w, 36])
         b.blob("foot", "", 0.5, 0, s * (0.032 * h + 14), 0.975, 42, 40, 40)
-        sh, el, wr, hand = _arm_points(b, s, body.arms)
+        sh, el, wr, hand = arm_points(b, s, body.arms)
         b.tube("arm", "", 0.5, 0, [sh, el, wr], [48 * w, 40 * w, 28])
         b.blob("hand", "", 0.5, 0, hand[0], hand[1], 36, 55, 18)
     out = _torso(grid, b.f)

@@ -13,10 +13,12 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.simulate.sites import get_site
-from osteoscan.simulate.study import SimulatedStudy, _Plan, _render, difficulty_value
+from osteoscan.simulate.study import SimulatedStudy, StudyPlan, difficulty_value, render_plan
 
 
-def _check(n: int, sites: Sequence[str], prevalence: float, studies_per_patient: float) -> None:
+def check_cohort_args(n: int, sites: Sequence[str], prevalence: float,
+                      studies_per_patient: float) -> None:
+    """Refuse cohort settings that cannot be simulated (ConfigError naming the setting)."""
     if n < 0:
         raise ConfigError(f"n = {n}: the number of studies cannot be negative")
     if not sites:
@@ -30,7 +32,7 @@ def _check(n: int, sites: Sequence[str], prevalence: float, studies_per_patient:
 
 
 def cohort_plan(i: int, *, seed: int, sites: Sequence[str], difficulty: float,
-                prevalence: float, studies_per_patient: float) -> _Plan:
+                prevalence: float, studies_per_patient: float) -> StudyPlan:
     """The plan of study i of a cohort (patient, visit, site), from (seed, i) only."""
     pair = i // 2
     rng = np.random.default_rng([seed, 11, pair])
@@ -41,7 +43,7 @@ def cohort_plan(i: int, *, seed: int, sites: Sequence[str], difficulty: float,
     patient_seed = int(np.random.SeedSequence([seed, 13, pair, sub]).generate_state(1)[0])
     suffix = "" if same_patient else "ab"[sub]
     patient_id = f"S{seed}-P{pair:05d}{suffix}"
-    return _Plan(patient_seed=patient_seed, visit=visit, site=site, difficulty=difficulty,
+    return StudyPlan(patient_seed=patient_seed, visit=visit, site=site, difficulty=difficulty,
                  prevalence=prevalence, patient_id=patient_id,
                  study_id=f"{patient_id}-V{visit}")
 
@@ -68,8 +70,8 @@ def simulate_cohort(n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",)
         ['S1-P00000a', 'S1-P00000b']
     """
     d = difficulty_value(difficulty)
-    _check(n, sites, prevalence, studies_per_patient)
+    check_cohort_args(n, sites, prevalence, studies_per_patient)
     for i in range(n):
         plan = cohort_plan(i, seed=seed, sites=tuple(sites), difficulty=d, prevalence=prevalence,
                            studies_per_patient=studies_per_patient)
-        yield _render(plan).study
+        yield render_plan(plan).study

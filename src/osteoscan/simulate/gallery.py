@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from osteoscan.artefacts import atomic_write
 from osteoscan.simulate.study import SimulatedStudy
 
 
@@ -66,7 +67,7 @@ def save_gallery(studies: Sequence[SimulatedStudy], path: str | Path, *,
             _panel(axes[0, 2 * k + j], st, view, rows, outlines)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.005, top=0.96, wspace=0.04)
     out = Path(path)
-    fig.savefig(out, dpi=dpi)
+    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=dpi, format=out.suffix.lstrip(".") or None))
     plt.close(fig)
     return out
 
@@ -77,13 +78,13 @@ def docs_gallery(path: str | Path) -> Path:
     Example:
         >>> docs_gallery("docs/img/simulator_gallery.png")  # doctest: +SKIP
     """
-    from osteoscan.simulate.study import _Plan, _render
+    from osteoscan.simulate.study import StudyPlan, render_plan
 
-    studies = [_render(_Plan(patient_seed=s, site=site, force_label=label, primary=primary,
+    studies = [render_plan(StudyPlan(patient_seed=s, site=site, force_label=label, primary=primary,
                              patient_id=f"G{s}", study_id=f"G{s}")).study
                for s, site, label, primary in ((12, "site_a", "normal", None),
                                                (22, "site_b", "metastasis", "prostate"),
                                                (14, "site_c", "metastasis", "lung"))]
-    sup = next(st for s in range(200) if (st := _render(_Plan(
+    sup = next(st for s in range(200) if (st := render_plan(StudyPlan(
         patient_seed=s, force_label="metastasis", primary="prostate"))).study.superscan)
     return save_gallery([*studies, sup.study], path, zoom=1.0)

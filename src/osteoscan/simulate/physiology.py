@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from osteoscan.simulate._raster import Grid
-from osteoscan.simulate.anatomy import Body, Structure, _arm_points, _Builder
+from osteoscan.simulate.anatomy import AnatomyBuilder, Body, Structure, arm_points
 
 SOFT_TISSUE_UPTAKE = 0.055
 """Tracer concentration of soft tissue relative to normal bone (per mm of path)."""
@@ -51,7 +51,7 @@ def sample_physiology(rng: np.random.Generator, superscan: bool) -> Physiology:
     )
 
 
-def _variants(b: _Builder, h: float, phys: Physiology, rv: np.random.Generator) -> None:
+def _variants(b: AnatomyBuilder, h: float, phys: Physiology, rv: np.random.Generator) -> None:
     """Normal variants drawn from their own stream (so other draws do not shift).
 
     Renal pelvis retention (20 %, a hot spot at a kidney's hilum that mimics a rib or
@@ -86,7 +86,7 @@ def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Genera
     Returns:
         Organ structures (region "").
     """
-    b = _Builder(grid, body)
+    b = AnatomyBuilder(grid, body)
     h = body.height
     for s, side, dy in ((-1, "right", 0.006), (1, "left", 0.0)):
         b.blob(f"kidney_{side}", "", 0.72, phys.kidney_uptake, s * 0.040 * h, 0.352 + dy,
@@ -96,7 +96,7 @@ def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Genera
         b.blob("bladder", "", 0.33, phys.bladder_uptake, 0, 0.492 - 0.2 * r / h, r * 1.15, r, r)
     if phys.injection_uptake > 0:
         s = -1 if phys.injection_arm == "right" else 1
-        pts = _arm_points(b, s, body.arms)
+        pts = arm_points(b, s, body.arms)
         t = rng.uniform(0.0, 0.9)
         x = pts[1][0] + t * (pts[2][0] - pts[1][0])
         y = pts[1][1] + t * (pts[2][1] - pts[1][1])

@@ -68,7 +68,7 @@ class SimulatedStudy:
 
 
 @dataclass(frozen=True)
-class _Plan:
+class StudyPlan:
     """Everything that identifies one study to simulate."""
 
     patient_seed: int
@@ -115,7 +115,7 @@ def difficulty_value(difficulty: str | float) -> float:
     return float(difficulty)
 
 
-def _draw_case(rng: np.random.Generator, plan: _Plan) -> _Case:
+def _draw_case(rng: np.random.Generator, plan: StudyPlan) -> _Case:
     """Patient-level disease: always draws the same numbers so streams stay aligned."""
     u_met, u_adeno, u_super = rng.random(3)
     prim = PRIMARIES[rng.choice(3, p=[0.35, 0.4, 0.25])]
@@ -180,7 +180,7 @@ def _visible_views(delta, mask, host: Structure, box, thickness, base_att) -> tu
     return tuple(out)
 
 
-def _rngs(plan: _Plan) -> tuple[np.random.Generator, ...]:
+def _rngs(plan: StudyPlan) -> tuple[np.random.Generator, ...]:
     noise = plan.patient_seed if plan.noise_seed is None else plan.noise_seed
     return (np.random.default_rng([plan.patient_seed, 1]),
             np.random.default_rng([plan.patient_seed, 2, plan.visit]),
@@ -259,7 +259,7 @@ def _acquire(site: SiteProfile, expected: dict, rs, rn, rows_in: int, box) -> di
     return counts
 
 
-def _scan(site: SiteProfile, body: Body, counts: dict, plan: _Plan, rs) -> BoneScan:
+def _scan(site: SiteProfile, body: Body, counts: dict, plan: StudyPlan, rs) -> BoneScan:
     views = tuple(ViewSource(v, "caller", 1.0, "simulated by osteoscan.simulate", "<simulated>")
                   for v in VIEWS)
     seconds = body.scan_length / site.scan_speed_mm_min * 60.0
@@ -276,7 +276,7 @@ def _scan(site: SiteProfile, body: Body, counts: dict, plan: _Plan, rs) -> BoneS
                           "visit": plan.visit})
 
 
-def _render(plan: _Plan, keep_expected: bool = False) -> _Render:
+def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
     """Simulate one study; with ``keep_expected`` also the noiseless images without lesions.
 
     ``expected`` holds the noiseless counts (scaled like the noisy ones) in every case.
@@ -350,7 +350,7 @@ def simulate_study(seed: int, *, site: str = "site_a", difficulty: str | float =
         >>> s.label.label, s.scan.shape
         ('metastasis', (1024, 256))
     """
-    plan = _Plan(patient_seed=int(seed), site=site, difficulty=difficulty_value(difficulty),
+    plan = StudyPlan(patient_seed=int(seed), site=site, difficulty=difficulty_value(difficulty),
                  force_label=force_label, primary=primary, noise_seed=noise_seed,
                  patient_id=f"SIM{int(seed):06d}", study_id=f"SIM{int(seed):06d}-0")
-    return _render(plan).study
+    return render_plan(plan).study

@@ -20,7 +20,6 @@ import csv
 import io
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -29,27 +28,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from osteoscan.simulate.cohort import _check, cohort_plan
+from osteoscan.artefacts import atomic_write_bytes
+from osteoscan.simulate.cohort import check_cohort_args, cohort_plan
 from osteoscan.simulate.dicom_nm import nm_dataset
 from osteoscan.simulate.sites import get_site
-from osteoscan.simulate.study import VIEWS, SimulatedStudy, _render, difficulty_value
+from osteoscan.simulate.study import VIEWS, SimulatedStudy, difficulty_value, render_plan
 
 MANIFEST_COLUMNS = ("patient_id", "study_id", "image", "label", "site", "primary", "lesion_count",
                     "annotations", "split", "multiclass_label", "bsi", "difficulty", "n_benign",
                     "superscan", "boxes", "lesion_masks", "region_maps", "truth")
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write bytes to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _png(arr: np.ndarray) -> bytes:
@@ -82,12 +69,12 @@ def write_dicom(study: SimulatedStudy, folder: Path, seed: int) -> Path:
     if site.dicom_style == "split":
         for view, desc, tag in (("anterior", "WB ANT", "ant"), ("posterior", "WB POST", "post")):
             ds = nm_dataset([(view, _as_acquired(study, view))], site, series=desc, **common)
-            atomic_write(folder / f"{sid}_{tag}.dcm", _dicom_bytes(ds))
+            atomic_write_bytes(folder / f"{sid}_{tag}.dcm", _dicom_bytes(ds))
         return folder
     order = ("posterior", "anterior") if site.posterior_first else VIEWS
     ds = nm_dataset([(v, _as_acquired(study, v)) for v in order], site, series="WHOLE BODY",
                     **common)
-    atomic_write(folder / f"{sid}.dcm", _dicom_bytes(ds))
+    atomic_write_bytes(folder / f"{sid}.dcm", _dicom_bytes(ds))
     return folder / f"{sid}.dcm"
 
 
@@ -132,15 +119,15 @@ def write_study(study: SimulatedStudy, out_dir: str | Path, *, seed: int = 0) ->
         img_rel = os.path.relpath(image, lab)
         for key, kind, suffix in (("ann", "polygon", ""), ("box", "rectangle", "_boxes")):
             p = lab / f"{sid}_{view}{suffix}.json"
-            atomic_write(p, _jbytes(_labelme(study, view, img_rel, kind)))
+            atomic_write_bytes(p, _jbytes(_labelme(study, view, img_rel, kind)))
             files[key].append(rel(p))
         p = lab / f"{sid}_{view}_lesions.png"
-        atomic_write(p, _png(study.lesion_masks[view].astype(np.uint16)))
+        atomic_write_bytes(p, _png(study.lesion_masks[view].astype(np.uint16)))
         files["mask"].append(rel(p))
         p = lab / f"{sid}_{view}_regions.png"
-        atomic_write(p, _png(study.region_maps[view].astype(np.uint8)))
+        atomic_write_bytes(p, _png(study.region_maps[view].astype(np.uint8)))
         files["reg"].append(rel(p))
-    atomic_write(lab / f"{sid}_truth.json", _jbytes(_truth(study)))
+    atomic_write_bytes(lab / f"{sid}_truth.json", _jbytes(_truth(study)))
     return {"patient_id": study.patient_id, "study_id": sid, "image": rel(image),
             "label": study.label.label, "site": study.site, "primary": study.label.primary or "",
             "lesion_count": str(study.label.lesion_count), "annotations": ";".join(files["ann"]),
@@ -154,7 +141,7 @@ def write_study(study: SimulatedStudy, out_dir: str | Path, *, seed: int = 0) ->
 
 def _one(args: tuple) -> dict[str, str]:
     i, out_dir, seed, kw = args
-    return write_study(_render(cohort_plan(i, seed=seed, **kw)).study, out_dir, seed=seed)
+    return write_study(render_plan(cohort_plan(i, seed=seed, **kw)).study, out_dir, seed=seed)
 
 
 def write_manifest_csv(rows: list[dict[str, str]], path: Path) -> None:
@@ -163,7 +150,7 @@ def write_manifest_csv(rows: list[dict[str, str]], path: Path) -> None:
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    atomic_write(path, buf.getvalue().encode())
+    atomic_write_bytes(path, buf.getvalue().encode())
 
 
 def _run(jobs: list, workers: int, progress: Callable[[int], None] | None) -> list[dict]:
@@ -205,7 +192,7 @@ def write_cohort(out_dir: str | Path, n: int, *, seed: int = 0, sites: Sequence[
     """
     kw = dict(sites=tuple(sites), difficulty=difficulty_value(difficulty), prevalence=prevalence,
               studies_per_patient=studies_per_patient)
-    _check(n, sites, prevalence, studies_per_patient)
+    check_cohort_args(n, sites, prevalence, studies_per_patient)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [(i, str(out), seed, kw) for i in range(n)]
