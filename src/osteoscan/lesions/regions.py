@@ -71,12 +71,6 @@ def place(mask: np.ndarray, region_map: np.ndarray, row: float, col: float) -> s
     return REGIONS[int(region_map[ri[r, c], ci[r, c]])]
 
 
-def place_all(hotspots: list[Hotspot], region_map: np.ndarray) -> list[Hotspot]:
-    """Copies of ``hotspots`` with their region set from ``region_map``."""
-    return [dataclasses.replace(h, region=place(h.mask, region_map, h.row, h.col))
-            for h in hotspots]
-
-
 def match_views(
     anterior: list[Hotspot],
     posterior: list[Hotspot],

@@ -139,13 +139,6 @@ def mark_points(
     return np.asarray(img)
 
 
-def upscale(rgb: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour zoom by an integer factor (keeps pixels crisp in the browser)."""
-    if factor <= 1:
-        return rgb
-    return np.repeat(np.repeat(rgb, factor, axis=0), factor, axis=1)
-
-
 def png_bytes(rgb: np.ndarray, *, compress_level: int = 1, row_filter: bool = False) -> bytes:
     """Encode uint8 gray, RGB or RGBA as PNG.
 
@@ -234,9 +227,3 @@ def view_panels(
             panel["heat"] = data_uri(png_bytes(heat_rgba(heatmaps[name]), row_filter=True))
         out[name] = panel
     return out
-
-
-def heatmap_png(heatmap: np.ndarray) -> bytes:
-    """A heatmap alone as a colour PNG (for files written next to the JSON)."""
-    rgb = (_colormap(np.clip(heatmap, 0, 1)) * 255 + 0.5).astype(np.uint8)
-    return png_bytes(rgb)
