@@ -33,8 +33,8 @@ LAYERS = (
 """Lowest first; a module may import its own layer and the layers below. ``__main__`` only
 starts the CLI and is exempt (see :func:`test_imports_only_go_down_the_layers`)."""
 
-TORCH_FREE = ("osteoscan.io", "osteoscan.preprocessing", "osteoscan.simulate", "osteoscan.artefacts",
-              "osteoscan.evaluation.statistics")
+TORCH_FREE = ("osteoscan.io", "osteoscan.preprocessing", "osteoscan.simulate",
+              "osteoscan.artefacts", "osteoscan.evaluation.statistics")
 TORCH_LIBS = ("torch", "torchvision", "timm", "monai")
 
 
@@ -65,11 +65,13 @@ def _imports(tree: ast.AST, top_level: bool = True):
     """(node, top_level) for every import statement outside TYPE_CHECKING blocks."""
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.If) and _is_type_checking(node):
-            yield from ((n, top_level) for n in node.orelse if isinstance(n, (ast.Import, ast.ImportFrom)))
+            yield from ((n, top_level) for n in node.orelse
+                        if isinstance(n, (ast.Import, ast.ImportFrom)))
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node, top_level
-        nested = top_level and not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        scope = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
+        nested = top_level and not isinstance(node, scope)
         yield from _imports(node, nested)
 
 
@@ -160,15 +162,19 @@ def test_no_import_circles():
     assert _cycles() == []
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
 def test_no_private_names_across_modules():
     bad = []
     for m in MODULES:
         for e in GRAPH[m][0]:
-            private = [n for n in e.names if n.startswith("_") and not n.startswith("__")]
+            private = [n for n in e.names if _private(n)]
             if private and e.target != e.source:
                 bad.append(f"{e.source}:{e.line} imports {private} from {e.target}")
             parts = e.target.split(".")
-            hidden = [i for i, p in enumerate(parts) if p.startswith("_") and not p.startswith("__")]
+            hidden = [i for i, p in enumerate(parts) if _private(p)]
             if not hidden:
                 continue
             package = ".".join(parts[: hidden[0]])  # a private module serves its own package
@@ -178,7 +184,8 @@ def test_no_private_names_across_modules():
 
 
 def test_imports_only_go_down_the_layers():
-    bad = [f"{e.source}:{e.line} (layer {_layer(e.source)}) imports {e.target} (layer {_layer(e.target)})"
+    bad = [f"{e.source}:{e.line} (layer {_layer(e.source)}) imports {e.target} "
+           f"(layer {_layer(e.target)})"
            for m in MODULES if m != "osteoscan.__main__" for e in GRAPH[m][0]
            if _layer(e.target) > _layer(e.source)]
     assert not bad, "\n".join(bad)
@@ -206,16 +213,19 @@ def test_torch_free_layers(area):
            if name.split(".")[0] in TORCH_LIBS]
     for m in own:
         for dep in _closure(m):
-            bad += [f"{m} -> {dep}:{line} imports {name} on import" for name, line, top in GRAPH[dep][1]
+            bad += [f"{m} -> {dep}:{line} imports {name} on import"
+                    for name, line, top in GRAPH[dep][1]
                     if top and name.split(".")[0] in TORCH_LIBS]
     assert not bad, "\n".join(sorted(set(bad)))
 
 
 def test_the_checker_sees_what_it_forbids(tmp_path):
     """The rules above would fail on each kind of violation (guards against a blind walker)."""
-    tree = ast.parse("import torch\nfrom osteoscan.a import _x\nif TYPE_CHECKING:\n    import timm\n"
+    tree = ast.parse("import torch\nfrom osteoscan.a import _x\n"
+                     "if TYPE_CHECKING:\n    import timm\n"
                      "def f():\n    from osteoscan.b import y\n")
     found = [(type(n).__name__, top) for n, top in _imports(tree)]
     assert found == [("Import", True), ("ImportFrom", True), ("ImportFrom", False)]
-    assert _layer("osteoscan.service.cli") > _layer("osteoscan.training.fit") > _layer("osteoscan.io.dicom")
+    assert (_layer("osteoscan.service.cli") > _layer("osteoscan.training.fit")
+            > _layer("osteoscan.io.dicom"))
     assert any(e.target == "osteoscan.artefacts" for e in GRAPH["osteoscan.training.checkpoint"][0])

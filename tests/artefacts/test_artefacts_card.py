@@ -30,12 +30,14 @@ def _checkpoint(folder, **values):
 
 
 def test_card_round_trip_writes_nan_as_null(tmp_path):
-    card = ModelCard("resnet18", threshold=0.3, metrics={"auc": float("nan")}, settings={"patch": 32})
+    card = ModelCard("resnet18", threshold=0.3, metrics={"auc": float("nan")},
+                     settings={"patch": 32})
     write_card(tmp_path / "model.json", card)
     raw = json.loads((tmp_path / "model.json").read_text())
     assert raw["metrics"] == {"auc": None} and raw["settings"] == {"patch": 32}
     back = read_card_file(tmp_path / "model.json")
-    assert back.threshold == 0.3 and back.settings == {"patch": 32} and back.task == "classification"
+    assert back.threshold == 0.3 and back.settings == {"patch": 32}
+    assert back.task == "classification"
 
 
 @pytest.mark.parametrize("key, value", [("threshold", "high"), ("classes", "normal"),

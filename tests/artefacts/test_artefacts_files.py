@@ -50,8 +50,9 @@ def test_callback_form_for_libraries_that_write_paths(tmp_path):
 
 
 def test_sanitiser_nan_inf_numpy_paths_and_keys():
-    data = {1: [np.nan, float("inf"), np.float64(-np.inf), 2.5], "a": np.arange(3), "b": np.bool_(True),
-            "p": Path("x/y"), "t": (np.int32(4),), "nested": {"z": np.float16(1.0)}}
+    data = {1: [np.nan, float("inf"), np.float64(-np.inf), 2.5], "a": np.arange(3),
+            "b": np.bool_(True), "p": Path("x/y"), "t": (np.int32(4),),
+            "nested": {"z": np.float16(1.0)}}
     assert to_jsonable(data) == {"1": [None, None, None, 2.5], "a": [0, 1, 2], "b": True,
                                  "p": "x/y", "t": [4], "nested": {"z": 1.0}}
     assert json.loads(dumps_json({"v": float("nan")})) == {"v": None}

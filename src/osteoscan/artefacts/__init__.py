@@ -46,6 +46,7 @@ __all__ = [
     "ASSETS_DIR", "CARD_FORMAT", "CARD_NAME", "LESION_ASSETS_DIR", "REFERENCE_DIR", "WEIGHTS_NAME",
     "ModelCard", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
     "decide", "dumps_json", "final_card", "fold_card", "has_reference", "read_card",
-    "read_card_file", "read_card_values", "require_reference", "resolve_checkpoint", "run_cards", "to_jsonable",
+    "read_card_file", "read_card_values", "require_reference", "resolve_checkpoint", "run_cards",
+    "to_jsonable",
     "write_card",
 ]

@@ -121,9 +121,11 @@ _TYPES: dict[str, tuple[tuple[type, ...], str]] = {
     "positive": ((str, type(None)), "a string or null"),
     "threshold": ((int, float, type(None)), "a number or null"),
     "format": ((int,), "an integer"),
-    **{k: ((dict,), "an object") for k in ("model_kwargs", "preprocess", "augment", "data", "metrics",
-                                           "training", "versions", "explain", "settings")},
-    **{k: ((str,), "a string") for k in ("threshold_rule", "created", "weights_dtype", "task", "notes")},
+    **{k: ((dict,), "an object") for k in ("model_kwargs", "preprocess", "augment", "data",
+                                           "metrics", "training", "versions", "explain",
+                                           "settings")},
+    **{k: ((str,), "a string") for k in ("threshold_rule", "created", "weights_dtype", "task",
+                                         "notes")},
 }
 
 

@@ -108,9 +108,11 @@ def to_jsonable(obj: Any) -> Any:
     return obj
 
 
-def dumps_json(obj: Any, *, sort_keys: bool = False, default: Callable[[Any], Any] | None = None) -> str:
+def dumps_json(obj: Any, *, sort_keys: bool = False,
+               default: Callable[[Any], Any] | None = None) -> str:
     """Indented JSON text of :func:`to_jsonable` ``(obj)``; NaN/inf are written as null."""
-    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False, sort_keys=sort_keys, default=default)
+    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False, sort_keys=sort_keys,
+                      default=default)
 
 
 def atomic_write_json(path: str | Path, obj: Any, *, sort_keys: bool = False,

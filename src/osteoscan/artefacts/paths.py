@@ -93,4 +93,5 @@ def fold_card(run: str | Path, fold: str) -> Path:
 def final_card(run: str | Path) -> Path | None:
     """The card of a run's best checkpoint, else of its last one, else None."""
     run = Path(run)
-    return next((p for p in (run / "best" / CARD_NAME, run / "last" / CARD_NAME) if p.is_file()), None)
+    candidates = (run / "best" / CARD_NAME, run / "last" / CARD_NAME)
+    return next((p for p in candidates if p.is_file()), None)

@@ -11,7 +11,11 @@ import jinja2
 import numpy as np
 import pandas as pd
 
-from osteoscan.artefacts import atomic_write_json, atomic_write_text, to_jsonable  # noqa: F401 (to_jsonable: old home)
+from osteoscan.artefacts import (  # noqa: F401 (to_jsonable: its old home)
+    atomic_write_json,
+    atomic_write_text,
+    to_jsonable,
+)
 from osteoscan.evaluation import plots
 from osteoscan.evaluation.io import Predictions
 

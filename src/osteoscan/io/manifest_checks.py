@@ -60,7 +60,9 @@ def lesion_count_value(path: Path | None, i: int, text: str) -> int | None:
 def _row_problems(m: Manifest, i: int, classes: set[str] | None) -> list[RowProblem]:
     out = [RowProblem(i, c, "empty value") for c in REQUIRED_COLUMNS if not m.value(i, c)]
     checks = [("image", m.image_path), ("annotations", m.annotation_paths)]
-    checks.append(("lesion_count", lambda j: lesion_count_value(m.path, j, m.value(j, "lesion_count"))))
+    checks.append(
+        ("lesion_count", lambda j: lesion_count_value(m.path, j, m.value(j, "lesion_count")))
+    )
     for column, check in checks:
         if column != "image" and column not in m.frame.columns:
             continue

@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from osteoscan.artefacts import atomic_write_bytes, atomic_write_text, dumps_json, to_jsonable  # noqa: F401 (old home)
+from osteoscan.artefacts import (  # noqa: F401 (the writers: their old home)
+    atomic_write_bytes,
+    atomic_write_text,
+    dumps_json,
+    to_jsonable,
+)
 from osteoscan.types import BoneScan, Hotspot
 
 SCHEMA = "osteoscan.analyze/1"
