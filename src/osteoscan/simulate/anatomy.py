@@ -156,7 +156,7 @@ def _spine(b: AnatomyBuilder) -> None:
     for name, yf in ys.items():
         region = {"C": "cervical_spine", "T": "thoracic_spine", "L": "lumbar_spine"}[name[0]]
         hw, hh = vertebra_halfwidth(name), 0.34 * step[name[0]] * b.f.h
-        frac = {"C": 0.62, "T": 0.74, "L": 0.62}[name[0]]
+        frac = {"C": 0.62, "T": 0.78, "L": 0.64}[name[0]]
         depth = {"C": 12.0, "T": 17.0, "L": 20.0}[name[0]]
         r = 1.4 * hh  # rounded box: a short horizontal tube, nearly touching its neighbours
         b.tube(name, region, frac, 1.0, [(-hw + r, yf), (hw - r, yf)], r, depth=depth)

@@ -18,9 +18,11 @@ from osteoscan.simulate import physics
 from osteoscan.simulate._raster import Grid
 from osteoscan.simulate.anatomy import Body, Structure, body_thickness, build_skeleton, sample_body
 from osteoscan.simulate.groundtruth import annotations_for, bone_scan_index, region_map
+from osteoscan.simulate.benign import sample_benign
 from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLesion,
-                                        rasterise, sample_benign, sample_metastases)
-from osteoscan.simulate.physiology import SOFT_TISSUE_UPTAKE, build_organs, sample_physiology
+                                        rasterise, sample_metastases)
+from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, build_organs,
+                                           sample_physiology)
 from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.types import Acquisition, BoneScan, StudyLabel, StudySource, ViewSource
 
@@ -292,14 +294,15 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
     specs = _findings(rp, rs, bones, case, Difficulty(plan.difficulty), plan.visit)
     layers = _base_layers(bones, organs, case, site.shape)
     conc = SOFT_TISSUE_UPTAKE * (0.6 if case.superscan else 1.0)
-    soft_raw = conc * (1.0 - np.exp(-physics.MU_PER_MM * thick)) / physics.MU_PER_MM
-    soft = physics.soft_tissue(thick, conc, site)
+    soft_raw = {v: conc * SOFT_TISSUE_VIEW[v] * (1.0 - np.exp(-physics.MU_PER_MM * thick))
+                / physics.MU_PER_MM for v in VIEWS}
+    soft = {v: physics.soft_tissue(thick, conc * SOFT_TISSUE_VIEW[v], site) for v in VIEWS}
     cam = _Camera(thick, site)
-    base_att = {v: cam.unblurred(layers, v) + soft_raw for v in VIEWS}
-    no_les = {v: cam.image(layers, v) + soft for v in VIEWS} if keep_expected else {}
+    base_att = {v: cam.unblurred(layers, v) + soft_raw[v] for v in VIEWS}
+    no_les = {v: cam.image(layers, v) + soft[v] for v in VIEWS} if keep_expected else {}
     rows_in = int(round(body.scan_length / grid.spacing))
     boxes, lesions = _place_lesions(specs, bones, grid, thick, base_att, layers, rows_in)
-    expected = {v: cam.image(layers, v) + soft for v in VIEWS}
+    expected = {v: cam.image(layers, v) + soft[v] for v in VIEWS}
     counts = _acquire(site, expected, rs, rn, rows_in, cam.box)
     if keep_expected:
         scale = float(expected["anterior"].sum() / max(float(no_les["anterior"].sum()), 1e-9))
