@@ -24,19 +24,28 @@ def _measured(r, les, view):
     return m, float(r.expected[view][m].mean() / r.expected_no_lesions[view][m].mean())
 
 
+def _gain(r, les, view):
+    """How much the lesion raises its mask against the ring around it on one view, relative
+    to the same phantom without lesions (a thin host bone may sit among brighter ones)."""
+    m = r.study.lesion_masks[view] == les.id
+    ring = _ring(m) & r.study.bone_mask & (r.study.lesion_masks[view] == 0)
+    if m.sum() < 4 or ring.sum() < 4:
+        return None
+    with_les = r.expected[view][m].mean() / r.expected[view][ring].mean()
+    return with_les / (r.expected_no_lesions[view][m].mean()
+                       / r.expected_no_lesions[view][ring].mean())
+
+
 def test_masks_sit_on_hot_pixels(met_renders):
     checked = 0
     for r in met_renders:
-        bone = r.study.bone_mask
         for les in r.study.lesions:
             if les.contrast < 1.8 or les.kind == "paget":
                 continue
-            view = les.views[0]
-            m = r.study.lesion_masks[view] == les.id
-            ring = _ring(m) & bone & (r.study.lesion_masks[view] == 0)
-            if m.sum() < 4 or ring.sum() < 4:
+            gains = [g for v in les.views if (g := _gain(r, les, v)) is not None]
+            if not gains:
                 continue
-            assert r.expected[view][m].mean() > r.expected[view][ring].mean(), les
+            assert max(gains) > 1.1, les
             checked += 1
     assert checked >= 5
 

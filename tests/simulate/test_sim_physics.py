@@ -29,11 +29,28 @@ def test_noise_seed_keeps_phantom():
     assert a.lesions == b.lesions and np.array_equal(a.bone_mask, b.bone_mask)
 
 
-def test_spine_brighter_posterior_and_bladder_brighter_anterior(normal_render):
-    st, exp = normal_render.study, normal_render.expected
+def _full_bladder_seed() -> int:
+    """A normal patient whose bladder is full and hot (the drawn physiology, not the image)."""
+    from osteoscan.simulate.physiology import sample_physiology
+    from osteoscan.simulate.study import _rngs
+
+    for seed in range(11, 200):
+        rs = _rngs(StudyPlan(patient_seed=seed))[1]
+        phys = sample_physiology(rs, False, 0.5)
+        if phys.bladder_fill > 35 and phys.bladder_uptake > 1.8:
+            return seed
+    raise AssertionError("no full bladder in 190 patients")
+
+
+def test_spine_brighter_posterior_and_bladder_brighter_anterior():
+    from .conftest import render
+
+    r = render(_full_bladder_seed(), force_label="normal")
+    st, exp = r.study, r.expected
     reg = st.region_maps["anterior"]
     spine = np.isin(reg, [REGION_CODE["thoracic_spine"], REGION_CODE["lumbar_spine"]])
-    assert exp["posterior"][spine].mean() > 1.4 * exp["anterior"][spine].mean()
+    # REALISM.md: thoracic spine posterior / anterior 1.2-1.7 on real GE files
+    assert exp["posterior"][spine].mean() > 1.2 * exp["anterior"][spine].mean()
     # the bladder: hottest blob in the lower pelvis, below the sacrum, on the midline
     sac_rows = np.nonzero((reg == REGION_CODE["sacrum"]).any(1))[0]
     rows = slice(sac_rows.mean().astype(int), sac_rows.max() + 10)
@@ -54,7 +71,9 @@ def test_total_counts_and_max_pixel_in_range(site):
     assert 0.5 * lo < post.sum() < 1.5 * hi
     assert ant.shape == prof.shape and st.scan.spacing_mm == (prof.spacing_mm, prof.spacing_mm)
     bone_max = np.percentile(post[st.bone_mask], 99.5)
-    assert 25 < bone_max < 400  # FIELD.md: max pixel ~50-250 outside bladder/injection
+    # FIELD.md: max pixel ~50-250 outside bladder/injection on GE files; REALISM.md: the
+    # posterior is fainter (3.5 counts per body pixel), and site_c has the lowest counts
+    assert 15 < bone_max < 400
     assert st.scan.acquisition.total_counts[0] == pytest.approx(float(ant.sum()))
 
 

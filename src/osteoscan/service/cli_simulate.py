@@ -16,7 +16,13 @@ def _simulate(
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 100,
     seed: Annotated[int, typer.Option("--seed", help="Cohort seed (same seed, same files).")] = 0,
     site: Annotated[list[str] | None, typer.Option(
-        "--site", help="Site profile (repeat for several): site_a, site_b, site_c.")] = None,
+        "--site", help="Site profile (repeat for several): site_a, site_b, site_c, or "
+        "profile_<seed> (a generated profile).")] = None,
+    profile_seed: Annotated[int | None, typer.Option(
+        "--profile-seed", help="Add generated site profiles profile_<seed>, profile_<seed+1>, ... "
+        "(drawn from the ranges of real cameras; docs/simulator.md).")] = None,
+    n_profiles: Annotated[int, typer.Option(
+        "--n-profiles", help="How many generated profiles --profile-seed adds.")] = 1,
     difficulty: Annotated[str, typer.Option(
         "--difficulty", help="easy, default, hard, or a number in 0..1.")] = "default",
     prevalence: Annotated[float, typer.Option(
@@ -24,11 +30,17 @@ def _simulate(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
 ) -> None:
     """Simulate whole-body bone scans with ground truth, written as each site's scanner would."""
+    from osteoscan.errors import ConfigError
     from osteoscan.simulate import get_site, write_cohort
+    from osteoscan.simulate.sites import profile_names
     from osteoscan.simulate.study import difficulty_value
 
     console = Console(stderr=True)
-    sites = tuple(site or ("site_a",))
+    if n_profiles < 1 or (profile_seed is not None and profile_seed < 0):
+        raise ConfigError(f"--n-profiles {n_profiles} / --profile-seed {profile_seed}: "
+                          "use a positive count and a non-negative seed")
+    generated = profile_names(profile_seed, n_profiles) if profile_seed is not None else ()
+    sites = tuple(site or ()) + generated or ("site_a",)
     for name in sites:  # fail before the progress bar starts
         get_site(name)
     difficulty_value(difficulty)

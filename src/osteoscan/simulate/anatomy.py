@@ -28,7 +28,7 @@ class Body:
         x_offset: lateral shift on the table in mm.
         y_top: vertex position below the first row in mm.
         tilt_deg: in-plane rotation about the pelvis.
-        arms: "sides" or "abdomen".
+        arms: "sides", "abdomen" or "apart" (hands beside the thighs, elbows out).
         scan_length: table travel in mm; rows below it are empty (feet may be cut).
     """
 
@@ -60,21 +60,25 @@ class Structure:
     patch: Patch
 
 
-def sample_body(rng: np.random.Generator, grid: Grid) -> Body:
-    """Draw a patient: height, build, offset, tilt, arm position and scan length."""
-    height = float(rng.normal(1720, 85))
-    height = float(np.clip(height, 1520, min(1950, grid.rows * grid.spacing - 120)))
-    y_top = float(rng.uniform(15, 55))
+def sample_body(rng: np.random.Generator, grid: Grid, y_top_mm: tuple[float, float] = (15, 55),
+                x_offset_sd: float = 8.0) -> Body:
+    """Draw a patient: height, build, offset, tilt, arm position and scan length.
+
+    ``y_top_mm`` and ``x_offset_sd`` are the site's placement habits (sites.SiteProfile).
+    """
+    height = float(rng.normal(1700, 95))
+    y_top = float(rng.uniform(*y_top_mm))
+    height = float(np.clip(height, 1450, min(1980, grid.rows * grid.spacing - y_top - 40)))
     full = height + y_top + rng.uniform(20, 60)
     short = rng.random() < 0.12  # the sweep stopped above the feet
     scan = y_top + height * rng.uniform(0.80, 0.93) if short else full
     return Body(
         height=height,
-        build=float(np.clip(rng.normal(1.0, 0.1), 0.8, 1.3)),
-        x_offset=float(rng.normal(0, 8)),
+        build=float(np.clip(rng.normal(1.0, 0.13), 0.75, 1.4)),
+        x_offset=float(rng.normal(0, x_offset_sd)),
         y_top=y_top,
-        tilt_deg=float(np.clip(rng.normal(0, 1.0), -3.0, 3.0)),
-        arms="abdomen" if rng.random() < 0.2 else "sides",
+        tilt_deg=float(np.clip(rng.normal(0, 1.8), -6.0, 6.0)),
+        arms=str(rng.choice(["sides", "abdomen", "apart"], p=[0.65, 0.2, 0.15])),
         scan_length=float(min(scan, grid.rows * grid.spacing)),
     )
 
@@ -257,6 +261,9 @@ def arm_points(b: AnatomyBuilder, s: int, arms: str) -> list[tuple[float, float]
     sh, el = (s * hx, 0.195), (s * (hx + 0.018 * h), 0.37)
     if arms == "abdomen":
         return [sh, (s * (hx + 0.012 * h), 0.36), (s * 0.06 * h, 0.405), (s * 0.015 * h, 0.415)]
+    if arms == "apart":
+        return [sh, (s * (hx + 0.03 * h), 0.365), (s * (hx + 0.045 * h), 0.47),
+                (s * (hx + 0.048 * h), 0.51)]
     return [sh, el, (s * (hx + 0.028 * h), 0.475), (s * (hx + 0.03 * h), 0.515)]
 
 

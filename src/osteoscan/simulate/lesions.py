@@ -29,6 +29,8 @@ _MET_SITES: dict[str, dict[str, float]] = {
                "scapulae": 0.02, "cervical_spine": 0.01},
 }
 _LONG_BONE_PARTS = ("_head", "_neck", "_trochanter", "_shaft")
+_MAX_RADIUS = {"ribs": 13.0, "cervical_spine": 14.0, "sternum": 16.0, "clavicles": 12.0}
+"""Thin bones: a metastasis spreads along them, not far beyond (mm)."""
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ class Difficulty:
     def benign_rate(self) -> float:
         """Mean number of benign finding groups per study (both classes; REALISM.md: 77 % of
         real normals carry at least one benign hotspot)."""
-        return 0.55 + 1.6 * self.value
+        return 0.85 + 1.6 * self.value
 
 
 def _pick_host(rng, bones: list[Structure], region: str) -> int:
@@ -190,6 +192,7 @@ def sample_metastases(rng: np.random.Generator, bones: list[Structure], primary:
             contrast = _hot_contrast(rng, diff)
         if not adeno:
             radius *= 1.2
+        radius = min(radius, _MAX_RADIUS.get(region, radius))
         kind = "cold" if contrast < 1 else "metastasis"
         out.append(_spec(rng, bones, host, kind, True, radius, contrast, irregular=0.22))
     return out

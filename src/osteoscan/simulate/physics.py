@@ -11,7 +11,7 @@ attenuated integral is (1 - exp(-mu T)) / mu, the same for both views.
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import gaussian_filter
+from scipy.ndimage import gaussian_filter, zoom
 
 from osteoscan.simulate.anatomy import Structure
 from osteoscan.simulate.sites import SiteProfile
@@ -24,6 +24,49 @@ FRAC_BINS = np.array([0.03, 0.2, 0.4, 0.6, 0.8, 0.97])
 
 DIST_BINS = np.array([0.0, 50.0, 100.0, 160.0, 240.0])
 """Source-to-collimator distance bins (mm) of the blur."""
+
+
+COARSE_SIGMA_PX = 3.0
+"""Blurs wider than this (pixels) run on a block-averaged copy (see :func:`blur`)."""
+
+
+def _coarse_factor(sigma: float) -> int:
+    return max(int(sigma // COARSE_SIGMA_PX), 1)
+
+
+def _blur_sum(items: list[tuple[np.ndarray, float]], shape: tuple[int, int]) -> np.ndarray:
+    """Sum of Gaussian blurs (zero outside) of several images of one shape.
+
+    Wide kernels run on a coarser copy, then interpolate back: a Gaussian of sigma s pixels is
+    band-limited, so blurring the k x k block mean (k = s / 3) with sqrt((s / k)^2 - 1/4)
+    (the block mean adds variance 1/12, linear interpolation 1/6) and interpolating linearly
+    back, grid-aligned, differs from the direct filter by about 1 % of the peak, at a fraction
+    of the cost on fine matrices (1.2 mm pixels, the 60 mm scatter halo). Images with the same
+    k are summed before the one interpolation. Written by hand: scipy has no multiresolution
+    Gaussian.
+    """
+    out = np.zeros(shape, dtype=np.float32)
+    coarse: dict[int, np.ndarray] = {}
+    r, c = shape
+    for img, sigma in items:
+        k = _coarse_factor(sigma)
+        if k < 2:
+            out += gaussian_filter(img, sigma, mode="constant", truncate=3.0)
+            continue
+        pr, pc = -r % k, -c % k
+        small = np.pad(img, ((0, pr), (0, pc))).reshape((r + pr) // k, k, (c + pc) // k,
+                                                        k).mean((1, 3))
+        small = gaussian_filter(small, np.sqrt((sigma / k) ** 2 - 0.25), mode="constant",
+                                truncate=3.0)
+        coarse[k] = coarse[k] + small if k in coarse else small
+    for k, small in coarse.items():
+        out += zoom(small, k, order=1, grid_mode=True, mode="grid-constant")[:r, :c]
+    return out
+
+
+def blur(img: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of one image, zero outside (see :func:`_blur_sum`)."""
+    return _blur_sum([(img, sigma)], img.shape)
 
 
 def empty_layers(shape: tuple[int, int]) -> np.ndarray:
@@ -104,48 +147,41 @@ def project(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
     return out
 
 
-def _hat(d: np.ndarray, k: int) -> np.ndarray:
-    """Linear-interpolation weight of distance bin k at distances d (sums to 1 over bins)."""
-    centre = DIST_BINS[k]
-    if k > 0 and k < len(DIST_BINS) - 1:
-        width = np.where(d < centre, centre - DIST_BINS[k - 1], DIST_BINS[k + 1] - centre)
-    elif k == 0:
-        width = DIST_BINS[1] - centre
-    else:
-        width = centre - DIST_BINS[k - 1]
-    w = 1.0 - np.abs(d - centre) / width
-    if k == 0:
-        w = np.where(d <= centre, 1.0, w)
-    if k == len(DIST_BINS) - 1:
-        w = np.where(d >= centre, 1.0, w)
-    return np.clip(w, 0.0, 1.0).astype(np.float32)
-
-
 def project_box(att: np.ndarray, thickness: np.ndarray, view: str, site: SiteProfile
                 ) -> np.ndarray:
-    """:func:`project` on arrays already cropped to the body box (no cropping done here)."""
+    """:func:`project` on arrays already cropped to the body box (no cropping done here).
+
+    Each layer is split over the two nearest distance bins with linear weights (``t`` is the
+    fractional bin position of each pixel's distance, clamped at both ends).
+    """
     nb = len(DIST_BINS)
     bins = np.zeros((nb, *thickness.shape), dtype=np.float32)
-    tmax = float(thickness.max()) if thickness.size else 0.0
+    index = np.arange(nb, dtype=np.float32)
     for j, f in enumerate(FRAC_BINS):
-        d = view_distance(f, thickness, view)
-        near = (f if view == "anterior" else 1.0 - f) * tmax
-        for k in range(nb):
-            if k > 0 and DIST_BINS[k - 1] > near:
-                break  # every pixel of this layer is nearer than bin k's support
-            bins[k] += att[j] * _hat(d, k)
-    out = np.zeros(thickness.shape, dtype=np.float32)
-    for k, dist in enumerate(DIST_BINS):
-        if bins[k].any():
-            out += gaussian_filter(bins[k], blur_sigma_px(site, dist), mode="constant",
-                                   truncate=3.0)
-    return out
+        t = np.interp(view_distance(f, thickness, view), DIST_BINS, index).astype(np.float32)
+        for k in range(int(np.floor(t.min())), min(int(np.ceil(t.max())), nb - 1) + 1):
+            w = np.clip(1.0 - np.abs(t - k), 0.0, 1.0)
+            bins[k] += att[j] * w
+    return _blur_sum([(bins[k], blur_sigma_px(site, dist)) for k, dist in enumerate(DIST_BINS)
+                      if bins[k].any()], thickness.shape)
+
+
+SCATTER_FWHM_MM = 60.0
+"""Width of the scatter halo (photons scattered in the patient and accepted by the window)."""
+
+
+def scatter(img: np.ndarray, site: SiteProfile) -> np.ndarray:
+    """Move the site's scatter fraction of an image into a broad Gaussian halo (counts kept)."""
+    if site.scatter <= 0:
+        return img
+    halo = blur(img, SCATTER_FWHM_MM / 2.355 / site.spacing_mm)
+    return ((1.0 - site.scatter) * img + site.scatter * halo).astype(np.float32)
 
 
 def soft_tissue(thickness: np.ndarray, concentration: float, site: SiteProfile) -> np.ndarray:
     """Expected soft-tissue image: a uniform source through thickness T, attenuated and blurred."""
     img = concentration * (1.0 - np.exp(-MU_PER_MM * thickness)) / MU_PER_MM
-    return gaussian_filter(img.astype(np.float32), blur_sigma_px(site, 80.0), mode="constant")
+    return scatter(blur(img.astype(np.float32), blur_sigma_px(site, 80.0)), site)
 
 
 def to_counts(expected: np.ndarray, rng: np.random.Generator) -> np.ndarray:

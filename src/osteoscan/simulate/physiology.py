@@ -34,6 +34,10 @@ class Physiology:
         injection_arm: "right" or "left".
         injection_uptake: relative concentration at the injection site.
         contamination: whether a urine spot is on the skin.
+        soft_tissue: multiplier of the soft-tissue uptake (renal function, hydration, timing).
+        injection_radius: radius of the injection site in mm (large: extravasation).
+        breast_depth: semi-axis in mm of the breasts in front of the chest (0: none); they
+            attenuate the anterior view over the lower chest.
     """
 
     kidney_uptake: float
@@ -42,19 +46,56 @@ class Physiology:
     injection_arm: str
     injection_uptake: float
     contamination: bool
+    soft_tissue: float = 1.0
+    injection_radius: float = 7.0
+    breast_depth: float = 0.0
 
 
-def sample_physiology(rng: np.random.Generator, superscan: bool) -> Physiology:
-    """Draw kidney, bladder and injection-site parameters (superscan: faint kidneys)."""
-    kid = rng.uniform(0.35, 0.9) * (0.12 if superscan else 1.0)
+def sample_physiology(rng: np.random.Generator, superscan: bool, female: float = 0.0
+                      ) -> Physiology:
+    """Draw kidney, bladder, injection-site, soft-tissue and breast parameters.
+
+    Args:
+        rng: the study's random stream.
+        superscan: faint kidneys and bladder.
+        female: probability that the patient is a woman (breasts attenuate the chest).
+    """
+    kid = rng.uniform(0.1, 1.1) * (0.12 if superscan else 1.0)
+    fill = 0.0 if rng.random() < 0.08 else float(rng.uniform(12, 52))  # voided / catheter
+    extrav = rng.random() < 0.25
+    woman = rng.random() < female
     return Physiology(
         kidney_uptake=float(kid),
-        bladder_fill=float(rng.uniform(12, 52)),
+        bladder_fill=fill,
         bladder_uptake=float(rng.uniform(0.6, 2.6) * (0.35 if superscan else 1.0)),
         injection_arm="right" if rng.random() < 0.6 else "left",
         injection_uptake=float(rng.choice([0.0, rng.uniform(8, 80)], p=[0.35, 0.65])),
         contamination=bool(rng.random() < 0.08),
+        soft_tissue=float(np.clip(rng.lognormal(0.0, 0.22), 0.6, 1.7)),
+        injection_radius=float(rng.uniform(12, 25) if extrav else rng.uniform(5, 9)),
+        breast_depth=float(rng.uniform(12, 38)) if woman else 0.0,
     )
+
+
+def breast_transmission(grid: Grid, body: Body, phys: Physiology) -> np.ndarray | None:
+    """Transmission of the anterior view through the breasts (None when there are none).
+
+    Each breast is an ellipsoid in front of the lower chest; photons from behind it are
+    attenuated by ``exp(-mu t)`` with t its projected thickness (the "breast shadow").
+    """
+    if phys.breast_depth <= 0:
+        return None
+    from osteoscan.simulate.physics import MU_PER_MM
+
+    b = AnatomyBuilder(grid, body)
+    for s in (-1, 1):
+        b.blob("breast", "", 0.0, 0.0, s * 0.052 * body.height * body.build, 0.265,
+               62 * body.build, 55, phys.breast_depth, angle=s * 15)
+    trans = np.ones((grid.rows, grid.cols), dtype=np.float32)
+    for st in b.out:
+        rs, cs, th = st.patch
+        trans[rs, cs] *= np.exp(-MU_PER_MM * th).astype(np.float32)
+    return trans
 
 
 def _variants(b: AnatomyBuilder, h: float, phys: Physiology, rv: np.random.Generator) -> None:
@@ -106,7 +147,9 @@ def build_organs(grid: Grid, body: Body, phys: Physiology, rng: np.random.Genera
         t = rng.uniform(0.0, 0.9)
         x = pts[1][0] + t * (pts[2][0] - pts[1][0])
         y = pts[1][1] + t * (pts[2][1] - pts[1][1])
-        b.blob("injection", "", 0.4, phys.injection_uptake, x, y, 7, 9, 7)
+        r = phys.injection_radius
+        uptake = phys.injection_uptake * (7.0 / r) ** 2  # extravasation: spread, not more
+        b.blob("injection", "", 0.4, uptake, x, y, r, 1.3 * r, 7)
     if phys.contamination:
         s = rng.choice([-1, 1])
         b.blob("contamination", "", 0.02, rng.uniform(10, 40), s * rng.uniform(10, 0.06 * h),

@@ -24,6 +24,8 @@ No torch; numpy and scipy only.
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 from scipy.ndimage import binary_dilation, gaussian_filter
 
@@ -137,23 +139,75 @@ def rose_cnr(img: np.ndarray, mask: np.ndarray, background: np.ndarray) -> float
 
 
 def lesion_cnrs(study) -> list[tuple[bool, str, float]]:
-    """(malignant, kind, best CNR over its views) of every finding.
+    """(malignant, kind, CNR on the view where it is largest in magnitude) of every finding.
 
-    The local bone background is the ring of bone pixels 1-4 pixels around the lesion that no
+    The local bone background is the ring of bone pixels 2-4 pixels around the lesion that no
     other finding covers (all of the ring when it holds fewer than 4 such pixels).
     """
     out = []
-    any_lesion = {v: study.lesion_masks[v] > 0 for v in ("anterior", "posterior")}
+    taken = {v: study.lesion_masks[v] > 0 for v in ("anterior", "posterior")}
     for les in study.lesions:
-        best = -np.inf
-        for view in les.views:
-            mask = study.lesion_masks[view] == les.id
-            if not mask.any():
-                continue
-            ring = _rings(mask, 4) & ~binary_dilation(mask, iterations=1)
-            bg = ring & study.bone_mask & ~any_lesion[view]
-            bg = bg if bg.sum() >= 4 else ring
-            best = max(best, rose_cnr(getattr(study.scan, view), mask, bg))
-        if np.isfinite(best):
-            out.append((les.malignant, les.kind, best))
+        vals = [_cnr_at(getattr(study.scan, v), study.lesion_masks[v] == les.id,
+                        study.bone_mask, taken[v])
+                for v in les.views if (study.lesion_masks[v] == les.id).any()]
+        if vals:
+            out.append((les.malignant, les.kind, max(vals, key=abs)))
     return out
+
+
+def _local(mask: np.ndarray, pad: int = 7) -> tuple[slice, slice]:
+    rr, cc = np.nonzero(mask)
+    return (slice(max(rr.min() - pad, 0), rr.max() + pad + 1),
+            slice(max(cc.min() - pad, 0), cc.max() + pad + 1))
+
+
+def _cnr_at(img: np.ndarray, mask: np.ndarray, bone: np.ndarray, taken: np.ndarray) -> float:
+    """Rose CNR of a full-size mask, computed on a crop around it (fast)."""
+    win = _local(mask)
+    m, b, t = mask[win], bone[win], taken[win]
+    ring = _rings(m, 4) & ~binary_dilation(m, iterations=1)
+    bg = ring & b & ~t
+    return rose_cnr(img[win], m, bg if bg.sum() >= 4 else ring)
+
+
+def _sham_masks(study, n: int, radius_mm: float, rng: np.random.Generator) -> list[np.ndarray]:
+    """Lesion-sized discs on bone where no finding is: the places an observer checks in vain."""
+    free = study.bone_mask & (study.lesion_masks["anterior"] == 0) & \
+        (study.lesion_masks["posterior"] == 0)
+    rr, cc = np.nonzero(free)
+    if rr.size == 0:
+        return []
+    r = radius_mm / study.scan.spacing_mm[0]
+    y, x = np.ogrid[:free.shape[0], :free.shape[1]]
+    return [((y - rr[k]) ** 2 + (x - cc[k]) ** 2 <= r * r) & study.bone_mask
+            for k in rng.choice(rr.size, size=min(n, rr.size), replace=False)]
+
+
+def oracle(study, n_sham: int = 8, seed: int = 0) -> dict:
+    """Ideal observers that know where every finding is (REALISM.md "Learnable labels").
+
+    Every finding and ``n_sham`` lesion-sized discs on lesion-free bone get the best |Rose
+    CNR| over both views. ``label_aware`` (knows which findings are malignant): the largest
+    value over the malignant findings and the sham discs; ``visibility`` (sees every finding,
+    not its nature): the largest value over all findings and the sham discs. The sham discs
+    make the observers' normal scores honest: noise and anatomy (joints, the bladder's edge)
+    also raise the CNR of places without disease.
+
+    Returns:
+        {"label_aware", "visibility", "visible_malignant", "visible_benign", "n_malignant",
+        "n_benign"}.
+    """
+    found = [(mal, abs(c)) for mal, _kind, c in lesion_cnrs(study)]
+    rng = np.random.default_rng([seed, zlib.crc32(study.study_id.encode())])
+    taken = {v: study.lesion_masks[v] > 0 for v in ("anterior", "posterior")}
+    sham = 0.0
+    for m in _sham_masks(study, n_sham, 12.0, rng):
+        if m.sum() >= 4:
+            sham = max(sham, *(abs(_cnr_at(getattr(study.scan, v), m, study.bone_mask,
+                                           taken[v])) for v in ("anterior", "posterior")))
+    mal = [c for is_mal, c in found if is_mal]
+    ben = [c for is_mal, c in found if not is_mal]
+    return {"label_aware": max([sham, *mal]), "visibility": max([sham, *mal, *ben]),
+            "visible_malignant": any(c >= ROSE_CNR for c in mal),
+            "visible_benign": any(c >= ROSE_CNR for c in ben),
+            "n_malignant": len(mal), "n_benign": len(ben), "sham": sham}

@@ -21,8 +21,8 @@ from osteoscan.simulate.groundtruth import annotations_for, bone_scan_index, reg
 from osteoscan.simulate.benign import sample_benign
 from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLesion,
                                         rasterise, sample_metastases)
-from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, build_organs,
-                                           sample_physiology)
+from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW,
+                                           breast_transmission, build_organs, sample_physiology)
 from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.types import Acquisition, BoneScan, StudyLabel, StudySource, ViewSource
 
@@ -138,11 +138,13 @@ def _draw_case(rng: np.random.Generator, plan: StudyPlan) -> _Case:
     return _Case(metastatic, primary, adeno, superscan)
 
 
-def _body(rp: np.random.Generator, rs: np.random.Generator, grid: Grid, visit: int) -> Body:
-    body = sample_body(rp, grid)
+def _body(rp: np.random.Generator, rs: np.random.Generator, grid: Grid, visit: int,
+          site: SiteProfile) -> Body:
+    place = (site.y_top_mm, site.x_offset_sd_mm)
+    body = sample_body(rp, grid, *place)
     if visit == 0:
         return body
-    again = sample_body(rs, grid)  # a new day on the table: new position, same patient
+    again = sample_body(rs, grid, *place)  # a new day on the table: new position, same patient
     return dataclasses.replace(body, x_offset=again.x_offset, tilt_deg=again.tilt_deg,
                                y_top=again.y_top, arms=again.arms)
 
@@ -243,9 +245,10 @@ class _Camera:
         return self._full((layers[(slice(None), *self.box)] * self.trans[view]).sum(0))
 
     def image(self, layers: np.ndarray, view: str) -> np.ndarray:
-        """Expected image of the layers on one view (attenuated and blurred)."""
+        """Expected image of the layers on one view (attenuated, blurred, with scatter)."""
         att = layers[(slice(None), *self.box)] * self.trans[view]
-        return self._full(physics.project_box(att, self.thick, view, self.site))
+        return self._full(physics.scatter(physics.project_box(att, self.thick, view, self.site),
+                                          self.site))
 
 
 def _acquire(site: SiteProfile, expected: dict, rs, rn, rows_in: int, box) -> dict:
@@ -286,14 +289,16 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
     site = get_site(plan.site)
     grid = Grid(site.shape[0], site.shape[1], site.spacing_mm)
     rp, rs, rn, rv = _rngs(plan)
-    body = _body(rp, rs, grid, plan.visit)
+    body = _body(rp, rs, grid, plan.visit, site)
     case = _draw_case(rp, plan)
     bones = build_skeleton(grid, body)
     thick = body_thickness(grid, body)
-    organs = build_organs(grid, body, sample_physiology(rs, case.superscan), rs, rv)
+    female = {"breast": 1.0, "lung": 0.5}.get(case.primary, 0.0)
+    phys = sample_physiology(rs, case.superscan, female)
+    organs = build_organs(grid, body, phys, rs, rv)
     specs = _findings(rp, rs, bones, case, Difficulty(plan.difficulty), plan.visit)
     layers = _base_layers(bones, organs, case, site.shape)
-    conc = SOFT_TISSUE_UPTAKE * (0.6 if case.superscan else 1.0)
+    conc = SOFT_TISSUE_UPTAKE * phys.soft_tissue * (0.6 if case.superscan else 1.0)
     soft_raw = {v: conc * SOFT_TISSUE_VIEW[v] * (1.0 - np.exp(-physics.MU_PER_MM * thick))
                 / physics.MU_PER_MM for v in VIEWS}
     soft = {v: physics.soft_tissue(thick, conc * SOFT_TISSUE_VIEW[v], site) for v in VIEWS}
@@ -303,6 +308,11 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
     rows_in = int(round(body.scan_length / grid.spacing))
     boxes, lesions = _place_lesions(specs, bones, grid, thick, base_att, layers, rows_in)
     expected = {v: cam.image(layers, v) + soft[v] for v in VIEWS}
+    breast = breast_transmission(grid, body, phys)
+    if breast is not None:  # applied after the blur: the breasts lie near the anterior detector
+        expected["anterior"] *= breast
+        if keep_expected:
+            no_les["anterior"] *= breast
     counts = _acquire(site, expected, rs, rn, rows_in, cam.box)
     if keep_expected:
         scale = float(expected["anterior"].sum() / max(float(no_les["anterior"].sum()), 1e-9))
