@@ -68,10 +68,16 @@ def measure(n: int, difficulty: str, site: str, seed: int = 2026) -> dict:
             n_ben_met.append(ls["n_benign_boxes"])
         else:
             n_ben_norm.append(ls["n_benign_boxes"])
+    return _summary(n, difficulty, site, counts, (mal_c, ben_c, mal_s, ben_s),
+                    (np.array(n_mal), n_ben_met, n_ben_norm))
+
+
+def _summary(n, difficulty, site, counts, boxes, numbers) -> dict:
+    mal_c, ben_c, mal_s, ben_s = boxes
+    nm, n_ben_met, n_ben_norm = numbers
     med = {k: float(np.median([c[k] for c in counts])) for k in counts[0]}
     med.update({k: float(np.mean([c[k] for c in counts])) for k in counts[0]  # integer medians
                 if k.startswith("counts_per_body_pixel")})
-    nm = np.array(n_mal)
     return {
         "n": n, "difficulty": difficulty, "site": site, **{f"raw_{k}": v for k, v in med.items()},
         "total_counts_anterior": f"{med['total_counts_anterior'] / 1e6:.2f} M",

@@ -14,8 +14,13 @@ patient-level 70/30 split and a bootstrap CI of the held-out AUC: a logistic reg
 gradient boosting on 16 focal-uptake and left-right asymmetry statistics (a crude hotspot
 reader). They tell whether a task is trivially separable; they are not CNN figures.
 
+Varied cohort (``--varied N``): ``write_cohort`` of N studies over 20 generated site profiles
+(profile_100 ... profile_119: matrices 512x128 to 2048x512, DICOM, masks, LabelMe, truth) in
+one process; its CPU time per study, by matrix, projects the time of a 5,000-study cohort on
+2 cores (2 workers; ``parallel_speedup_2_workers`` above checks the scaling).
+
 Run: ``.venv/bin/python -m benchmarks.bench_simulate [--studies 20] [--baseline 400
---external 200]``.
+--external 200] [--varied 60]`` (``--studies 0`` skips the per-study timing).
 Writes ``benchmarks/results/simulate.json``.
 """
 
@@ -75,6 +80,25 @@ def cohort_throughput(n: int) -> dict:
     out["parallel_speedup_2_workers"] = (out["write_cohort_s_per_study_workers1"]
                                          / out["write_cohort_s_per_study_workers2"])
     return out
+
+
+def varied_cohort(n: int) -> dict:
+    """CPU and wall time per study of write_cohort over 20 generated profiles (1 process)."""
+    from osteoscan.simulate.sites import get_site, profile_names
+
+    sites = profile_names(100, 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        t, c = time.perf_counter(), time.process_time()
+        write_cohort(tmp, n, seed=11, sites=sites, workers=1)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+    mix: dict[str, float] = {}
+    for name in sites:
+        key = "x".join(map(str, get_site(name).shape))
+        mix[key] = mix.get(key, 0.0) + 1.0 / len(sites)
+    per = cpu / n
+    return {"varied_studies": n, "varied_profiles": list(sites), "varied_matrix_mix": mix,
+            "varied_cpu_s_per_study": per, "varied_wall_s_per_study": wall / n,
+            "projected_minutes_5000_studies_2_cores": 5000 * per / 2 / 60}
 
 
 def _features(st) -> np.ndarray:
@@ -166,12 +190,17 @@ def main() -> None:
     ap.add_argument("--studies", type=int, default=20)
     ap.add_argument("--cohort", type=int, default=12)
     ap.add_argument("--baseline", type=int, default=0, help="studies per difficulty (0: skip)")
+    ap.add_argument("--varied", type=int, default=0,
+                    help="studies of the varied (generated-profile) cohort (0: skip)")
     ap.add_argument("--external", type=int, default=0,
                     help="site_b and site_c studies scoring the default baselines (0: skip)")
     args = ap.parse_args()
     res = {"platform": platform.platform(), "cpu_count": os.cpu_count(),
-           "load_average": os.getloadavg(), **speed(args.studies),
-           **cohort_throughput(args.cohort)}
+           "load_average": os.getloadavg()}
+    if args.studies:
+        res.update({**speed(args.studies), **cohort_throughput(args.cohort)})
+    if args.varied:
+        res.update(varied_cohort(args.varied))
     if args.baseline:
         res["baselines"] = [r for d in ("easy", "default", "hard")
                             for r in baseline_auc(args.baseline, d,

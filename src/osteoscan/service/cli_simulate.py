@@ -11,6 +11,19 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
 
+def _site_names(site: list[str] | None, profile_seed: int | None, n_profiles: int
+                ) -> tuple[str, ...]:
+    """The named sites plus the generated profiles asked for (site_a when none)."""
+    from osteoscan.errors import ConfigError
+    from osteoscan.simulate.sites import profile_names
+
+    if n_profiles < 1 or (profile_seed is not None and profile_seed < 0):
+        raise ConfigError(f"--n-profiles {n_profiles} / --profile-seed {profile_seed}: "
+                          "use a positive count and a non-negative seed")
+    generated = profile_names(profile_seed, n_profiles) if profile_seed is not None else ()
+    return tuple(site or ()) + generated or ("site_a",)
+
+
 def _simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (created).")],
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 100,
@@ -30,17 +43,11 @@ def _simulate(
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
 ) -> None:
     """Simulate whole-body bone scans with ground truth, written as each site's scanner would."""
-    from osteoscan.errors import ConfigError
     from osteoscan.simulate import get_site, write_cohort
-    from osteoscan.simulate.sites import profile_names
     from osteoscan.simulate.study import difficulty_value
 
     console = Console(stderr=True)
-    if n_profiles < 1 or (profile_seed is not None and profile_seed < 0):
-        raise ConfigError(f"--n-profiles {n_profiles} / --profile-seed {profile_seed}: "
-                          "use a positive count and a non-negative seed")
-    generated = profile_names(profile_seed, n_profiles) if profile_seed is not None else ()
-    sites = tuple(site or ()) + generated or ("site_a",)
+    sites = _site_names(site, profile_seed, n_profiles)
     for name in sites:  # fail before the progress bar starts
         get_site(name)
     difficulty_value(difficulty)
