@@ -106,7 +106,7 @@ class Difficulty:
     def p_oligo(self) -> float:
         """Probability that a metastatic patient has 1-2 lesions (REALISM.md: 45 % of
         metastatic studies show <= 3 malignant boxes at the default)."""
-        return 0.45 + 0.4 * self.value
+        return 0.42 + 0.4 * self.value
 
     @property
     def benign_rate(self) -> float:
@@ -162,8 +162,8 @@ def _met_count(rng, diff: Difficulty, adeno: bool) -> int:
     p_oligo = min(diff.p_oligo + (0.0 if adeno else 0.15), 0.95)
     u = rng.random()
     if u < p_oligo:
-        return 1 if rng.random() < 0.7 else 2
-    if u < p_oligo + 0.15:
+        return 1 if rng.random() < 0.8 else 2
+    if u < p_oligo + 0.05:
         return int(rng.integers(3, 5))
     return int(min(4 + rng.geometric(1.0 / (6.0 * (1.3 - 0.6 * diff.value))), 40))
 
@@ -180,13 +180,13 @@ def sample_metastases(rng: np.random.Generator, bones: list[Structure], primary:
     p_cold = {"prostate": 0.04, "breast": 0.10, "lung": 0.12 if adeno else 0.35}[primary]
     n = int(rng.integers(25, 41)) if superscan else _met_count(rng, diff, adeno)
     out = []
-    for _ in range(n):
+    for i in range(n):
         region = regions[rng.choice(len(regions), p=p / p.sum())]
         host = _pick_host(rng, bones, region)
         radius = diff.size_scale * float(np.clip(rng.lognormal(np.log(16.0), 0.4), 6, 45))
         if superscan:
             contrast, radius = float(rng.uniform(1.4, 2.1)), radius * 1.4
-        elif rng.random() < p_cold:
+        elif rng.random() < p_cold and i > 0:  # a photopenic metastasis never comes alone
             contrast = float(rng.uniform(0.2, 0.6))
         else:
             contrast = _hot_contrast(rng, diff)

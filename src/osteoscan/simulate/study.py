@@ -233,7 +233,9 @@ class _Camera:
         self.box = physics.body_box(thickness)
         self.site, self.shape = site, thickness.shape
         self.thick = thickness[self.box]
-        self.trans = {v: physics.attenuation(self.thick, v) for v in VIEWS}
+        ant = physics.attenuation(self.thick, "anterior")
+        self.trans = {"anterior": ant, "posterior": ant[::-1]}  # layers symmetric in depth
+        self.pos = physics.bin_positions(self.thick)
 
     def _full(self, img: np.ndarray) -> np.ndarray:
         out = np.zeros(self.shape, dtype=np.float32)
@@ -244,11 +246,13 @@ class _Camera:
         """Attenuated activity summed over depth, no blur (lesion visibility)."""
         return self._full((layers[(slice(None), *self.box)] * self.trans[view]).sum(0))
 
-    def image(self, layers: np.ndarray, view: str) -> np.ndarray:
-        """Expected image of the layers on one view (attenuated, blurred, with scatter)."""
+    def image(self, layers: np.ndarray, view: str, soft: np.ndarray) -> np.ndarray:
+        """Expected image of the layers and of the soft tissue (attenuated, unblurred source)
+        on one view: blurred, with scatter."""
         att = layers[(slice(None), *self.box)] * self.trans[view]
-        return self._full(physics.scatter(physics.project_box(att, self.thick, view, self.site),
-                                          self.site))
+        extra = [(soft[self.box], physics.blur_sigma_px(self.site, physics.SOFT_TISSUE_DIST_MM))]
+        return self._full(physics.scatter(physics.project_box(att, self.thick, view, self.site,
+                                                              self.pos, extra), self.site))
 
 
 def _acquire(site: SiteProfile, expected: dict, rs, rn, rows_in: int, box) -> dict:
@@ -299,15 +303,13 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
     specs = _findings(rp, rs, bones, case, Difficulty(plan.difficulty), plan.visit)
     layers = _base_layers(bones, organs, case, site.shape)
     conc = SOFT_TISSUE_UPTAKE * phys.soft_tissue * (0.6 if case.superscan else 1.0)
-    soft_raw = {v: conc * SOFT_TISSUE_VIEW[v] * (1.0 - np.exp(-physics.MU_PER_MM * thick))
-                / physics.MU_PER_MM for v in VIEWS}
-    soft = {v: physics.soft_tissue(thick, conc * SOFT_TISSUE_VIEW[v], site) for v in VIEWS}
+    soft = {v: physics.soft_tissue_source(thick, conc * SOFT_TISSUE_VIEW[v]) for v in VIEWS}
     cam = _Camera(thick, site)
-    base_att = {v: cam.unblurred(layers, v) + soft_raw[v] for v in VIEWS}
-    no_les = {v: cam.image(layers, v) + soft[v] for v in VIEWS} if keep_expected else {}
+    base_att = {v: cam.unblurred(layers, v) + soft[v] for v in VIEWS}
+    no_les = {v: cam.image(layers, v, soft[v]) for v in VIEWS} if keep_expected else {}
     rows_in = int(round(body.scan_length / grid.spacing))
     boxes, lesions = _place_lesions(specs, bones, grid, thick, base_att, layers, rows_in)
-    expected = {v: cam.image(layers, v) + soft[v] for v in VIEWS}
+    expected = {v: cam.image(layers, v, soft[v]) for v in VIEWS}
     breast = breast_transmission(grid, body, phys)
     if breast is not None:  # applied after the blur: the breasts lie near the anterior detector
         expected["anterior"] *= breast
