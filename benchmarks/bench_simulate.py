@@ -96,7 +96,12 @@ def varied_cohort(n: int) -> dict:
         key = "x".join(map(str, get_site(name).shape))
         mix[key] = mix.get(key, 0.0) + 1.0 / len(sites)
     per = cpu / n
-    return {"varied_studies": n, "varied_profiles": list(sites), "varied_matrix_mix": mix,
+    c = time.process_time()
+    for i in range(10):  # same-run reference: the fixed 1024x256 site_a study
+        simulate_study(2000 + i)
+    ref = (time.process_time() - c) / 10
+    return {"varied_studies": n, "site_a_cpu_s_per_study_same_run": ref,
+            "ratio_varied_vs_site_a_simulate": per / ref, "varied_profiles": list(sites), "varied_matrix_mix": mix,
             "varied_cpu_s_per_study": per, "varied_wall_s_per_study": wall / n,
             "projected_minutes_5000_studies_2_cores": 5000 * per / 2 / 60}
 

@@ -40,7 +40,8 @@ class SimLesion:
     Attributes:
         id: instance id in the lesion masks (1, 2, ...).
         kind: "metastasis", "cold" (photopenic metastasis), "superscan" (diffuse metastatic
-            focus of a superscan), "degenerative", "fracture", "arthritis" or "paget".
+            focus of a superscan), or a benign kind: "degenerative", "fracture", "arthritis",
+            "paget", "costochondral" or "arthroplasty" (photopenic prosthesis).
         malignant: True for metastases.
         region: skeletal region (osteoscan.skeleton.REGIONS).
         host: name of the bone structure it sits on (e.g. "T7", "rib5_left_posterior").
