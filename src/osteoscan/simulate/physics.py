@@ -60,7 +60,7 @@ def _blur_sum(items: list[tuple[np.ndarray, float]], shape: tuple[int, int]) -> 
                                 truncate=3.0)
         coarse[k] = coarse[k] + small if k in coarse else small
     for k, small in coarse.items():
-        out += zoom(small, k, order=1, grid_mode=True, mode="grid-constant")[:r, :c]
+        out += zoom(small, k, order=1, grid_mode=True, mode="nearest")[:r, :c]
     return out
 
 
