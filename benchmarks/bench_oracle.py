@@ -71,7 +71,11 @@ def evaluate(n: int, difficulty: str, site: str = "site_a", seed: int = 31) -> d
 def _fmt(r: dict) -> str:
     a, v = r["label_aware"], r["visibility_only"]
     vm, vb = r["metastatic_with_visible_metastasis"], r["normal_with_visible_benign"]
-    pct = lambda d: f"{100 * d['share']:.0f} % [{100 * d['ci95'][0]:.0f}, {100 * d['ci95'][1]:.0f}]"  # noqa: E731
+
+    def pct(d: dict) -> str:
+        lo, hi = d["ci95"]
+        return f"{100 * d['share']:.0f} % [{100 * lo:.0f}, {100 * hi:.0f}]"
+
     return (f"| {r['difficulty']} | {r['n']} | {a['auc']:.3f} [{a['ci95'][0]:.3f}, "
             f"{a['ci95'][1]:.3f}] | {v['auc']:.3f} [{v['ci95'][0]:.3f}, {v['ci95'][1]:.3f}] | "
             f"{pct(vm)} | {pct(vb)} | {r['gap']['auc_difference']:+.3f} |")

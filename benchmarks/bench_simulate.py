@@ -101,7 +101,8 @@ def varied_cohort(n: int) -> dict:
         simulate_study(2000 + i)
     ref = (time.process_time() - c) / 10
     return {"varied_studies": n, "site_a_cpu_s_per_study_same_run": ref,
-            "ratio_varied_vs_site_a_simulate": per / ref, "varied_profiles": list(sites), "varied_matrix_mix": mix,
+            "ratio_varied_vs_site_a_simulate": per / ref, "varied_profiles": list(sites),
+            "varied_matrix_mix": mix,
             "varied_cpu_s_per_study": per, "varied_wall_s_per_study": wall / n,
             "projected_minutes_5000_studies_2_cores": 5000 * per / 2 / 60}
 

@@ -51,8 +51,8 @@ def test_ground_truth_exact_on_coarse_and_fine_matrices(rows, tmp_path):
         assert ids == {les.id for les in st.lesions if view in les.views
                        and (st.lesion_masks[view] == les.id).any()}
         assert st.lesion_masks[view].shape == prof.shape
-    assert st.bsi == pytest.approx(bone_scan_index(st.lesion_masks, mal, st.region_maps["anterior"]),
-                                   abs=1e-3)
+    bsi = bone_scan_index(st.lesion_masks, mal, st.region_maps["anterior"])
+    assert st.bsi == pytest.approx(bsi, abs=1e-3)
     row = write_study(st, tmp_path, seed=0)
     scan = load_study(tmp_path / row["image"])
     np.testing.assert_array_equal(scan.anterior, st.scan.anterior)

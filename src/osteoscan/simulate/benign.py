@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from osteoscan.simulate.anatomy import Structure
-from osteoscan.simulate.lesions import Difficulty, LesionSpec, _spec
+from osteoscan.simulate.lesions import Difficulty, LesionSpec, finding_spec
 
 BENIGN_KINDS = ("degenerative", "fracture", "arthritis", "paget", "costochondral", "arthroplasty")
 _P_KIND = (0.45, 0.12, 0.18, 0.05, 0.14, 0.06)
@@ -48,7 +48,7 @@ def _degenerative(rng, bones, diff) -> list[LesionSpec]:
     for side in _sides(rng, 0.4):
         host = _named(bones, names.format(side))
         if host is not None:
-            out.append(_spec(rng, bones, host, "degenerative", False,
+            out.append(finding_spec(rng, bones, host, "degenerative", False,
                              r * rng.uniform(0.85, 1.15), c * rng.uniform(0.9, 1.1), irregular=0.1))
     return out
 
@@ -61,7 +61,7 @@ def _fractures(rng, bones, diff) -> list[LesionSpec]:
         host = _named(bones, f"rib{k}_{side}_{part}")
         if host is None:
             continue
-        spec = _spec(rng, bones, host, "fracture", False, rng.uniform(5, 8),
+        spec = finding_spec(rng, bones, host, "fracture", False, rng.uniform(5, 8),
                      _excess(rng, 1.8, 4.0, diff), near_col=col, irregular=0.05)
         col = spec.col if col is None else col
         out.append(spec)
@@ -71,11 +71,12 @@ def _fractures(rng, bones, diff) -> list[LesionSpec]:
 def _arthritis(rng, bones, diff) -> list[LesionSpec]:
     out = []
     for _ in range(1 if rng.random() < 0.75 else 2):
-        host = _named(bones, f"{rng.choice(['hand', 'foot', 'ankle'])}_{rng.choice(['right', 'left'])}")
+        part, side = rng.choice(["hand", "foot", "ankle"]), rng.choice(["right", "left"])
+        host = _named(bones, f"{part}_{side}")
         if host is None:
             continue
         for _ in range(1 if rng.random() < 0.7 else 2):
-            out.append(_spec(rng, bones, host, "arthritis", False, rng.uniform(6, 10),
+            out.append(finding_spec(rng, bones, host, "arthritis", False, rng.uniform(6, 10),
                              _excess(rng, 1.5, 3.6, diff), irregular=0.05))
     return out
 
@@ -95,14 +96,14 @@ def _costochondral(rng, bones, diff) -> list[LesionSpec]:
     if man is None:
         return []
     if rng.random() < 0.35:
-        return [_spec(rng, bones, man, "costochondral", False, rng.uniform(6, 10),
+        return [finding_spec(rng, bones, man, "costochondral", False, rng.uniform(6, 10),
                       _excess(rng, 1.2, 3.0, diff), irregular=0.08)]
     mid = 0.5 * (bones[man].patch[1].start + bones[man].patch[1].stop)
     k, out = int(rng.integers(1, 7)), []
     for side in _sides(rng, 0.4):
         host = _named(bones, f"rib{k}_{side}_anterior")
         if host is not None:
-            out.append(_spec(rng, bones, host, "costochondral", False, rng.uniform(5, 8),
+            out.append(finding_spec(rng, bones, host, "costochondral", False, rng.uniform(5, 8),
                              _excess(rng, 1.2, 3.0, diff), near_col=mid, irregular=0.08))
     return out
 
@@ -114,7 +115,7 @@ def _arthroplasty(rng, bones, diff) -> list[LesionSpec]:
     host = _named(bones, name)
     if host is None:
         return []
-    return [_spec(rng, bones, host, "arthroplasty", False, rng.uniform(18, 24),
+    return [finding_spec(rng, bones, host, "arthroplasty", False, rng.uniform(18, 24),
                   float(rng.uniform(0.1, 0.3)), irregular=0.02)]
 
 

@@ -143,7 +143,9 @@ def _shape(rng, irregular: float) -> tuple[float, ...]:
     return tuple(out)
 
 
-def _spec(rng, bones, host, kind, malignant, radius, contrast, near_col=None, irregular=0.15):
+def finding_spec(rng, bones, host, kind, malignant, radius, contrast, near_col=None,
+                 irregular=0.15):
+    """A finding on a host bone at a random point well inside it (or nearest a column)."""
     row, col = _point_on(rng, bones[host], near_col)
     return LesionSpec(kind, malignant, host, row, col, float(radius), float(contrast),
                       _shape(rng, irregular))
@@ -195,7 +197,7 @@ def sample_metastases(rng: np.random.Generator, bones: list[Structure], primary:
             radius *= 1.2
         radius = min(radius, _MAX_RADIUS.get(region, radius))
         kind = "cold" if contrast < 1 else "metastasis"
-        out.append(_spec(rng, bones, host, kind, True, radius, contrast, irregular=0.22))
+        out.append(finding_spec(rng, bones, host, kind, True, radius, contrast, irregular=0.22))
     return out
 
 

@@ -42,7 +42,7 @@ def display_darkness(img: np.ndarray) -> np.ndarray:
 
 
 def lesion_boxes(study) -> list[tuple[str, bool, tuple[int, int, int, int]]]:
-    """(view, malignant, (r0, r1, c0, c1)) of every lesion mask on every view (pixels, end excl.)."""
+    """(view, malignant, (r0, r1, c0, c1)) of every lesion mask on every view (end excluded)."""
     out = []
     for les in study.lesions:
         for view in les.views:
