@@ -25,7 +25,12 @@ class InputError(OsteoscanError):
     def __init__(self, path: str | Path | None, problem: str):
         self.path = None if path is None else Path(path)
         self.problem = problem
-        super().__init__(f"{self.path.name if self.path else '<input>'}: {problem}")
+        super().__init__(f"{_short(self.path.name) if self.path else '<input>'}: {problem}")
+
+
+def _short(name: str, limit: int = 120) -> str:
+    """A file name for a message: a hostile 5,000-character name is shortened, not repeated."""
+    return name if len(name) <= limit else f"{name[:80]}...{name[-20:]} ({len(name)} characters)"
 
 
 class ConfigError(OsteoscanError):

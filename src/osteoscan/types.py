@@ -80,6 +80,8 @@ class StudySource:
         vendor: Manufacturer, when known.
         model: ManufacturerModelName, when known.
         notes: what the reader did on the way (cropped text, undid inversion, split views).
+        skipped: files of the input folder that were not used, as (file, reason) pairs:
+            unreadable or empty files, copies, other modalities, other studies, stray files.
     """
 
     files: tuple[str, ...]
@@ -87,6 +89,7 @@ class StudySource:
     vendor: str | None = None
     model: str | None = None
     notes: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)

@@ -267,7 +267,9 @@ def test_secondary_capture_next_to_nm_is_ignored(tmp_path, ph):
     )
     scan = load_study(tmp_path / "s")
     _assert_views_right(scan, ph)
-    assert any("Secondary Capture file(s) ignored" in n for n in scan.source.notes)
+    assert [(Path(f).name, why) for f, why in scan.source.skipped] == [
+        ("shot.dcm", "Secondary Capture beside NM images: not used")
+    ]
 
 
 def test_dose_in_bq_is_converted(tmp_path, ph):

@@ -1,7 +1,9 @@
 """osteoscan.io: readers that turn files into domain objects (numpy + metadata, never tensors).
 
 * :func:`load_study`: DICOM NM whole body (multi- or single-frame, any transfer syntax
-  pydicom decodes), Secondary Capture, PNG/JPEG/TIFF exports, or a folder holding one study.
+  pydicom decodes), Secondary Capture, PNG/JPEG/TIFF exports, or a folder holding one study;
+  files of the folder it did not use are in ``scan.source.skipped`` (file, reason).
+* :func:`load_studies`: every study of a folder, and every file not used with the reason.
 * :func:`read_labelme`, :func:`read_mask`, :func:`annotations_to_mask`: lesion annotations.
 * :func:`read_manifest`, :func:`write_manifest`: the dataset manifest (docs/data-format.md).
 """
@@ -12,6 +14,7 @@ from osteoscan._lazy import lazy_getattr
 
 _EXPORTS = {
     "load_study": "osteoscan.io.study",
+    "load_studies": "osteoscan.io.folder",
     "read_labelme": "osteoscan.io.annotations",
     "read_mask": "osteoscan.io.annotations",
     "annotations_to_mask": "osteoscan.io.annotations",

@@ -16,6 +16,8 @@ import numpy as np
 from skimage.draw import polygon as draw_polygon
 
 from osteoscan.errors import InputError
+from osteoscan.io import limits
+from osteoscan.io.guard import describe, reading
 from osteoscan.types import Annotation
 
 DEFAULT_LABEL_MAP: dict[str, str] = {
@@ -66,11 +68,12 @@ VIEWS = ("anterior", "posterior")
 
 def _load_json(path: Path) -> dict:
     try:
+        limits.check_file_size(path, limits.MAX_TEXT_BYTES)
         doc = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(path, "no such annotation file") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(path, f"not a readable LabelMe JSON file ({exc})") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(path, f"not a readable LabelMe JSON file ({describe(exc)})") from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list):
         raise InputError(path, "not a LabelMe JSON file (no 'shapes' list)")
     return doc
@@ -79,7 +82,12 @@ def _load_json(path: Path) -> dict:
 def _image_shape(path: Path, doc: dict, image_shape: tuple[int, int] | None) -> tuple[int, int]:
     declared = None
     if doc.get("imageHeight") and doc.get("imageWidth"):
-        declared = (int(doc["imageHeight"]), int(doc["imageWidth"]))
+        try:
+            declared = (int(doc["imageHeight"]), int(doc["imageWidth"]))
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(path, "imageHeight/imageWidth are not whole numbers") from None
+        if not (0 < declared[0] <= limits.MAX_ROWS and 0 < declared[1] <= limits.MAX_COLS):
+            raise InputError(path, f"image size {declared[0]} x {declared[1]} is not plausible")
     if image_shape is not None and declared is not None and tuple(image_shape) != declared:
         raise InputError(
             path,
@@ -173,6 +181,17 @@ def read_labelme(
     path = Path(path)
     if view is not None and view not in VIEWS:
         raise InputError(path, f"view must be 'anterior' or 'posterior', got {view!r}")
+    with reading(path, "LabelMe JSON file"):
+        return _read_shapes(path, label_map, image_shape, view, flip_posterior)
+
+
+def _read_shapes(
+    path: Path,
+    label_map: Mapping[str, str] | None,
+    image_shape: tuple[int, int] | None,
+    view: str | None,
+    flip_posterior: bool,
+) -> tuple[Annotation, ...]:
     doc = _load_json(path)
     hw = _image_shape(path, doc, image_shape)
     shapes = [s for s in doc["shapes"] if isinstance(s, dict)]

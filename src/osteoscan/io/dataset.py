@@ -18,10 +18,11 @@ import numpy as np
 import pandas as pd
 
 from osteoscan.errors import ConfigError, InputError, OsteoscanError
-from osteoscan.io.dicom import dicom_kind, read_dataset
-from osteoscan.io.images import picture_format
+from osteoscan.io.dicom import classify, read_dataset
+from osteoscan.io.folder import list_folder
+from osteoscan.io.guard import reading
 from osteoscan.io.manifest import Manifest, RowProblem
-from osteoscan.io.study import load_study, study_files
+from osteoscan.io.study import load_study
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +39,28 @@ def _relative(path: Path, root: Path) -> str:
 
 def _headers(
     folder: Path,
-) -> tuple[dict[tuple[str, str], list[tuple[Path, object]]], list[tuple[Path, str]]]:
+) -> tuple[dict[tuple[str, str], list[tuple[Path, dict[str, str]]]], list[tuple[Path, str]]]:
     studies: dict[tuple[str, str], list] = defaultdict(list)
-    skipped: list[tuple[Path, str]] = []
-    for p in study_files(folder):
+    listing = list_folder(folder)
+    skipped: list[tuple[Path, str]] = [(p, "empty file") for p in listing.empty]
+    for p in listing.dicom:
         try:
             ds = read_dataset(p, header_only=True)
-            dicom_kind(ds, p)
+            classify(ds, p)
+            with reading(p, "DICOM header"):
+                key = (
+                    str(ds.get("PatientID", "") or p.parent.name),
+                    str(ds.get("StudyInstanceUID", "") or p.stem),
+                )
+                facts = {
+                    "modality": str(ds.get("Modality", "")),
+                    "study_date": str(ds.get("StudyDate", "") or ""),
+                }
         except InputError as exc:
             skipped.append((p, exc.problem))
             continue
-        key = (
-            str(ds.get("PatientID", "") or p.parent.name),
-            str(ds.get("StudyInstanceUID", "") or p.stem),
-        )
-        studies[key].append((p, ds))
+        studies[key].append((p, facts))
+    skipped += [(p, "picture, not DICOM: add it to the manifest by hand") for p in listing.pictures]
     return studies, skipped
 
 
@@ -86,7 +94,7 @@ def build_manifest(
     for (pid, sid), items in sorted(studies.items()):
         paths = [p for p, _ in items]
         where = paths[0] if len(paths) == 1 else Path(os.path.commonpath([p.parent for p in paths]))
-        ds0 = items[0][1]
+        facts0 = items[0][1]
         rows.append(
             {
                 "patient_id": pid,
@@ -95,13 +103,9 @@ def build_manifest(
                 "label": "",
                 "site": "",
                 "n_files": len(paths),
-                "modality": str(ds0.get("Modality", "")),
-                "study_date": str(ds0.get("StudyDate", "") or ""),
+                **facts0,
             }
         )
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and picture_format(p):
-            skipped.append((p, "picture, not DICOM: add it to the manifest by hand"))
     columns = [
         "patient_id",
         "study_id",

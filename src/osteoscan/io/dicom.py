@@ -15,12 +15,13 @@ from typing import BinaryIO
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
 from osteoscan.errors import InputError
 from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
+from osteoscan.io.dicomcheck import check_header, check_pixel_length, check_size, spacing_of
 from osteoscan.io.dicomviews import frame_evidence
+from osteoscan.io.guard import Skipped, describe, reading
 from osteoscan.io.frames import ViewFrame, scan_from_frames
 from osteoscan.types import Acquisition, BoneScan, StudySource
 
@@ -67,11 +68,31 @@ def read_dataset(
     path = Path(path)
     try:
         ds = pydicom.dcmread(fh or path, force=True, stop_before_pixels=header_only)
-    except (InvalidDicomError, OSError, ValueError, EOFError, KeyError, TypeError) as exc:
-        raise InputError(path, f"not a readable DICOM file ({exc})") from exc
-    if len(ds) == 0 or (tags.SOP_CLASS_UID not in ds and tags.MODALITY not in ds):
-        raise InputError(path, "not a DICOM file (no SOPClassUID or Modality)")
+    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on hostile bytes
+        raise InputError(path, f"not a readable DICOM file ({describe(exc)})") from exc
+    with reading(path, "DICOM header"):
+        if len(ds) == 0 or (tags.SOP_CLASS_UID not in ds and tags.MODALITY not in ds):
+            raise InputError(path, "not a DICOM file (no SOPClassUID or Modality)")
     return ds
+
+
+def classify(ds: Dataset, path: str | Path) -> str:
+    """:func:`dicom_kind` plus every header check (:func:`osteoscan.io.dicomcheck.check_header`).
+
+    Args:
+        ds: the dataset (pixels not needed).
+        path: its file.
+
+    Returns:
+        "nm" or "sc".
+
+    Raises:
+        InputError: wrong modality, or a header value that cannot be right.
+    """
+    with reading(path, "DICOM header"):
+        kind = dicom_kind(ds, path)
+        check_header(ds, path, kind)
+    return kind
 
 
 def dicom_kind(ds: Dataset, path: str | Path) -> str:
@@ -144,9 +165,8 @@ def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
     """
     if tags.PIXEL_DATA not in ds and 0x7FE00008 not in ds and 0x7FE00009 not in ds:
         raise InputError(path, "no pixel data (PixelData is missing)")
-    rows, cols = tags.number(ds, tags.ROWS, 0), tags.number(ds, tags.COLUMNS, 0)
-    frames = tags.number(ds, tags.NUMBER_OF_FRAMES, 1)
-    limits.check_dimensions(path, rows, cols, frames)
+    rows, cols, frames = check_size(ds, path)
+    check_pixel_length(ds, path, rows, cols, frames)
     arr = _native_pixels(ds, rows, cols, frames)
     if arr is None:
         try:
@@ -274,18 +294,43 @@ def acquisition_of(ds: Dataset, notes: list[str]) -> Acquisition:
     )
 
 
-def spacing_of(ds: Dataset) -> tuple[float, float] | None:
-    """(row, col) PixelSpacing in mm, or None when absent or invalid."""
-    value = tags.value(ds, tags.PIXEL_SPACING) or tags.value(ds, 0x00181164)
-    try:
-        row, col = (float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return (row, col) if row > 0 and col > 0 else None
+def _decode_all(
+    items: list[tuple[Path, Dataset]], skipped: list[Skipped] | None
+) -> list[tuple[Path, Dataset, list[ViewFrame], list[str]]]:
+    """Decode each file; with ``skipped``, a file that fails (or repeats a SOPInstanceUID
+    already decoded) is listed there and left out instead of failing the study."""
+    out: list[tuple[Path, Dataset, list[ViewFrame], list[str]]] = []
+    seen: dict[str, Path] = {}
+    first_error: InputError | None = None
+    for path, ds in items:
+        uid = tags.text(ds, tags.SOP_INSTANCE_UID)
+        if uid and uid in seen:
+            if skipped is None:
+                raise InputError(path, f"same SOPInstanceUID as {seen[uid].name}")
+            skipped.append(Skipped(str(path), f"same SOPInstanceUID as {seen[uid].name}: a copy"))
+            continue
+        try:
+            with reading(path, "DICOM pixel data"):
+                frames, notes = frames_from_dataset(ds, path)
+        except InputError as exc:
+            if skipped is None:
+                raise
+            skipped.append(Skipped(str(path), exc.problem))
+            first_error = first_error or exc
+            continue
+        seen[uid] = path
+        out.append((path, ds, frames, notes))
+    if not out:
+        raise first_error or InputError(items[0][0] if items else None, "no NM image")
+    return out
 
 
 def scan_from_datasets(
-    items: list[tuple[Path, Dataset]], *, patient_id: str | None, study_id: str | None
+    items: list[tuple[Path, Dataset]],
+    *,
+    patient_id: str | None,
+    study_id: str | None,
+    skipped: list[Skipped] | None = None,
 ) -> BoneScan:
     """Build one scan from the NM datasets of one study (one multi-frame or several files).
 
@@ -293,6 +338,9 @@ def scan_from_datasets(
         items: (path, dataset) pairs, all NM, all of one study.
         patient_id: override for PatientID.
         study_id: override for StudyInstanceUID.
+        skipped: when given, files that cannot be decoded, or that repeat a SOPInstanceUID,
+            are appended here and left out (a damaged copy never displaces a readable file);
+            without it the first such file fails the study.
 
     Returns:
         The scan.
@@ -301,16 +349,13 @@ def scan_from_datasets(
         InputError: see :func:`frames_from_dataset` and
             :func:`osteoscan.io.frames.assign_views`.
     """
-    frames: list[ViewFrame] = []
-    notes: list[str] = []
-    for path, ds in items:
-        got, more = frames_from_dataset(ds, path)
-        frames += got
-        notes += more
-    path0, ds0 = items[0]
+    decoded = _decode_all(items, skipped)
+    frames: list[ViewFrame] = [f for _, _, got, _ in decoded for f in got]
+    notes: list[str] = [n for _, _, _, more in decoded for n in more]
+    path0, ds0 = decoded[0][0], decoded[0][1]
     acq = acquisition_of(ds0, notes)  # before the notes are frozen into the source
     source = StudySource(
-        files=tuple(os.path.realpath(p) for p, _ in items),  # = Path.resolve(), cheaper
+        files=tuple(os.path.realpath(p) for p, *_ in decoded),  # = Path.resolve(), cheaper
         format="dicom-nm",
         vendor=_optional_text(ds0, tags.MANUFACTURER),
         model=_optional_text(ds0, tags.MODEL_NAME),
@@ -318,7 +363,7 @@ def scan_from_datasets(
     )
     meta = {
         "modality": tags.text(ds0, tags.MODALITY),
-        "sop_instance_uids": ";".join(tags.text(ds, tags.SOP_INSTANCE_UID) for _, ds in items),
+        "sop_instance_uids": ";".join(tags.text(d[1], tags.SOP_INSTANCE_UID) for d in decoded),
         "transfer_syntax": transfer_syntax(ds0),
         "bits_allocated": tags.number(ds0, tags.BITS_ALLOCATED, 0),
     }
@@ -326,7 +371,7 @@ def scan_from_datasets(
         frames,
         patient_id=patient_id or tags.text(ds0, tags.PATIENT_ID) or path0.stem,
         study_id=study_id or tags.text(ds0, tags.STUDY_UID) or path0.stem,
-        spacing_mm=spacing_of(ds0),
+        spacing_mm=spacing_of(ds0, path0),
         source=source,
         acquisition=acq,
         meta=meta,

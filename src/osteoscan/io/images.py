@@ -30,6 +30,7 @@ from scipy import ndimage
 from osteoscan.errors import InputError
 from osteoscan.io import limits
 from osteoscan.io.frames import ViewFrame, scan_from_frames
+from osteoscan.io.guard import reading
 from osteoscan.io.viewrule import decide_posterior
 from osteoscan.types import BoneScan, StudySource
 
@@ -73,8 +74,10 @@ def _read_tiff(path: Path) -> np.ndarray:
     try:
         with tifffile.TiffFile(path) as tif:
             page = tif.pages[0]
-            shape = page.shape
-            limits.check_dimensions(path, int(shape[0]), int(shape[1]) if len(shape) > 1 else 0)
+            rows, cols = int(page.imagelength), int(page.imagewidth)
+            limits.check_dimensions(path, rows, cols, max(int(page.imagedepth), 1))
+            if rows * cols * max(int(page.samplesperpixel), 1) > limits.MAX_PIXELS * 4:
+                raise InputError(path, f"{page.samplesperpixel} samples per pixel is too many")
             return page.asarray()
     except InputError:
         raise
@@ -115,13 +118,21 @@ def read_picture(path: str | Path) -> np.ndarray:
     fmt = picture_format(path)
     if fmt is None:
         raise InputError(path, "not a PNG, JPEG or TIFF picture")
-    arr = _read_tiff(path) if fmt == "tiff" else _read_pil(path)
+    with reading(path, f"{fmt.upper()} picture"):
+        arr = _read_tiff(path) if fmt == "tiff" else _read_pil(path)
+        return _layout(path, arr)
+
+
+def _layout(path: Path, arr: np.ndarray) -> np.ndarray:
+    """Pixels as (rows, cols) grey or (rows, cols, channels), checked."""
     if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
         arr = np.moveaxis(arr, 0, -1)  # planar TIFF
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.ndim not in (2, 3) or arr.size == 0:
         raise InputError(path, f"unsupported picture layout {arr.shape}")
+    if arr.dtype.kind not in "buif":
+        raise InputError(path, f"unsupported pixel type {arr.dtype}")
     limits.check_finite(path, arr)
     return arr
 
@@ -279,6 +290,8 @@ def frames_from_picture(arr: np.ndarray, path: str | Path) -> tuple[list[ViewFra
         InputError: no body found, negative values.
     """
     path = Path(path)
+    limits.check_view_size(path, arr.shape[0], arr.shape[1] if arr.ndim > 1 else 0)
+    limits.check_not_blank(path, arr)
     notes: list[str] = []
     grey, colour = _to_grey(arr, notes)
     limits.check_non_negative(path, grey)
@@ -348,7 +361,8 @@ def scan_from_picture(
     """
     path = Path(path)
     arr = read_picture(path)
-    frames, notes = frames_from_picture(arr, path)
+    with reading(path, "picture"):
+        frames, notes = frames_from_picture(arr, path)
     if arr.dtype.itemsize == 1:
         notes.insert(0, "8-bit picture: display values, not counts")
     source = StudySource(files=(str(path.resolve()),), format="image", notes=tuple(notes))

@@ -24,7 +24,29 @@ MAX_FILES_PER_STUDY = 512
 """Largest number of DICOM files read for one study folder."""
 
 MIN_SIDE = 8
-"""Smallest side, in pixels, of a usable view."""
+"""Smallest side, in pixels, of any picture read (masks included)."""
+
+MAX_PIXELS = 1 << 24
+"""Largest Rows x Columns x Frames of one file (16.8 M: 4096 x 4096, or 64 frames of 512 x 512;
+a whole-body pair is 2 x 1024 x 256 = 0.5 M). Keeps a decoded file, and its float copies,
+well under 1 GB whatever its header claims."""
+
+MAX_TEXT_BYTES = 64 << 20
+"""Largest manifest, LabelMe JSON, model card or YAML config read (64 MiB; real ones are KBs,
+a LabelMe file with the image embedded a few MB)."""
+
+MIN_VIEW_ROWS = 64
+"""Fewest rows of a whole-body view (real ones have 512-2048); smaller pictures are icons or
+thumbnails, not scans."""
+
+MIN_VIEW_COLS = 16
+"""Fewest columns of a whole-body view (real ones have 128-1024)."""
+
+MIN_SPACING_MM = 0.1
+"""Smallest plausible pixel spacing (mm) of a planar whole-body view (gamma cameras: 1-5 mm)."""
+
+MAX_SPACING_MM = 20.0
+"""Largest plausible pixel spacing (mm): a 2 m body in 100 rows."""
 
 
 def check_dimensions(path: str | Path, rows: int, cols: int, frames: int = 1) -> None:
@@ -51,6 +73,86 @@ def check_dimensions(path: str | Path, rows: int, cols: int, frames: int = 1) ->
         )
     if frames > MAX_FRAMES:
         raise InputError(path, f"{frames} frames exceeds the limit of {MAX_FRAMES}")
+    if rows * cols * frames > MAX_PIXELS:
+        raise InputError(
+            path,
+            f"{frames} frame(s) of {rows} x {cols} pixels exceeds the limit of "
+            f"{MAX_PIXELS} pixels per file",
+        )
+
+
+def check_file_size(path: str | Path, limit: int) -> None:
+    """Raise :class:`InputError` when a file is larger than ``limit`` bytes.
+
+    Args:
+        path: the file.
+        limit: the largest size accepted, in bytes.
+
+    Raises:
+        InputError: the file is larger.
+        OSError: the file cannot be stat'ed (callers report it).
+    """
+    size = Path(path).stat().st_size
+    if size > limit:
+        raise InputError(path, f"{size} bytes exceeds the limit of {limit} bytes for this file")
+
+
+def check_view_size(path: str | Path, rows: int, cols: int) -> None:
+    """Raise :class:`InputError` when an image is too small to be a whole-body view.
+
+    Args:
+        path: the file, for the message.
+        rows: rows of the view (or picture).
+        cols: columns.
+
+    Raises:
+        InputError: fewer than :data:`MIN_VIEW_ROWS` rows or :data:`MIN_VIEW_COLS` columns.
+    """
+    if rows < MIN_VIEW_ROWS or cols < MIN_VIEW_COLS:
+        raise InputError(
+            path,
+            f"image of {rows} x {cols} pixels is too small for a whole-body view "
+            f"(min {MIN_VIEW_ROWS} x {MIN_VIEW_COLS})",
+        )
+
+
+def check_spacing(path: str | Path, spacing: tuple[float, float]) -> tuple[float, float]:
+    """Return a (row, col) pixel spacing in mm, or raise when it is not plausible.
+
+    Args:
+        path: the file, for the message.
+        spacing: the values read from the header.
+
+    Returns:
+        The spacing, unchanged.
+
+    Raises:
+        InputError: NaN, infinite, zero, negative, or outside
+            :data:`MIN_SPACING_MM`..:data:`MAX_SPACING_MM`.
+    """
+    ok = all(np.isfinite(v) and MIN_SPACING_MM <= v <= MAX_SPACING_MM for v in spacing)
+    if not ok:
+        shown = " x ".join(f"{v:g}" for v in spacing)
+        raise InputError(
+            path,
+            f"PixelSpacing {shown} mm is not plausible for a whole-body view "
+            f"(expected {MIN_SPACING_MM:g}..{MAX_SPACING_MM:g} mm)",
+        )
+    return spacing
+
+
+def check_not_blank(path: str | Path, arr: np.ndarray) -> None:
+    """Raise :class:`InputError` when every pixel has the same value (one pass, no copy).
+
+    Args:
+        path: the file, for the message.
+        arr: the decoded pixels.
+
+    Raises:
+        InputError: a blank image.
+    """
+    if arr.size and float(arr.min()) == float(arr.max()):
+        raise InputError(path, f"blank image: every pixel is {float(arr.min()):g}")
 
 
 def check_finite(path: str | Path, arr: np.ndarray) -> None:

@@ -15,6 +15,7 @@ import pandas as pd
 from osteoscan.artefacts import atomic_write_text
 from osteoscan.errors import InputError
 from osteoscan.io.annotations import VIEWS, read_labelme
+from osteoscan.io.guard import describe, reading
 from osteoscan.io.manifest_checks import (
     REQUIRED_COLUMNS,
     RowProblem,
@@ -86,11 +87,16 @@ class Manifest:
             raise InputError(
                 self.path, f"{where}: {rel!r} is absolute; paths are relative to the manifest"
             )
-        full = (self.root / rel).resolve()
-        if not full.is_relative_to(self.root):
-            raise InputError(self.path, f"{where}: {rel!r} points outside the manifest folder")
-        if not full.exists():
-            raise InputError(self.path, f"{where}: {rel!r} does not exist")
+        try:
+            full = (self.root / rel).resolve()
+            if not full.is_relative_to(self.root):
+                raise InputError(self.path, f"{where}: {rel!r} points outside the manifest folder")
+            if not full.exists():
+                raise InputError(self.path, f"{where}: {rel!r} does not exist")
+        except (OSError, ValueError) as exc:  # name too long, NUL byte, permission
+            shown = rel if len(rel) <= 80 else f"{rel[:60]}...({len(rel)} characters)"
+            problem = f"{where}: {shown!r} cannot be used ({describe(exc)})"
+            raise InputError(self.path, problem) from None
         return full
 
     def image_path(self, i: int) -> Path:
@@ -190,24 +196,33 @@ def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:
         >>> scan, label = m.load(0)  # doctest: +SKIP
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "no such manifest file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise InputError(path, f"not a readable CSV manifest ({exc})") from exc
-    frame.columns = [str(c).strip() for c in frame.columns]
-    manifest = Manifest(frame, path.parent, path)
-    if validate:
-        errors = [p for p in manifest.validate() if p.severity == "error"]
-        if errors:
-            more = (
-                f" (and {len(errors) - 1} more problem(s); run `osteoscan dataset check`)"
-                if len(errors) > 1
-                else ""
-            )
-            raise InputError(path, f"{errors[0]}{more}")
+    with reading(path, "CSV manifest"):
+        if not path.is_file():
+            raise InputError(path, "no such manifest file")
+        frame = _read_csv(path)
+        frame.columns = [str(c).strip() for c in frame.columns]
+        manifest = Manifest(frame, path.parent, path)
+        if validate:
+            _raise_first_error(path, manifest)
     return manifest
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise InputError(path, f"not a readable CSV manifest ({describe(exc)})") from exc
+
+
+def _raise_first_error(path: Path, manifest: Manifest) -> None:
+    errors = [p for p in manifest.validate() if p.severity == "error"]
+    if errors:
+        more = (
+            f" (and {len(errors) - 1} more problem(s); run `osteoscan dataset check`)"
+            if len(errors) > 1
+            else ""
+        )
+        raise InputError(path, f"{errors[0]}{more}")
 
 
 def write_manifest(table: pd.DataFrame | Manifest, path: str | Path) -> Path:
