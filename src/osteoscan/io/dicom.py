@@ -21,7 +21,7 @@ from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
 from osteoscan.io.dicomcheck import check_header, check_pixel_length, check_size, spacing_of
 from osteoscan.io.dicomviews import frame_evidence
-from osteoscan.io.guard import Skipped, describe, reading
+from osteoscan.io.guard import NOT_OURS, Skipped, describe, reading
 from osteoscan.io.frames import ViewFrame, scan_from_frames
 from osteoscan.types import Acquisition, BoneScan, StudySource
 
@@ -68,7 +68,9 @@ def read_dataset(
     path = Path(path)
     try:
         ds = pydicom.dcmread(fh or path, force=True, stop_before_pixels=header_only)
-    except Exception as exc:  # noqa: BLE001 - pydicom raises many types on hostile bytes
+    except NOT_OURS:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - pydicom raises many types on hostile bytes
         raise InputError(path, f"not a readable DICOM file ({describe(exc)})") from exc
     with reading(path, "DICOM header"):
         if len(ds) == 0 or (tags.SOP_CLASS_UID not in ds and tags.MODALITY not in ds):
@@ -171,7 +173,9 @@ def decode_pixels(ds: Dataset, path: Path) -> np.ndarray:
     if arr is None:
         try:
             arr = ds.pixel_array
-        except Exception as exc:  # pydicom raises many types for truncated or undecodable data
+        except NOT_OURS:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - pydicom and its plugins raise many types
             syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
             name = getattr(syntax, "name", str(syntax))
             raise InputError(path, f"cannot decode pixel data ({name}): {exc}") from exc

@@ -5,7 +5,8 @@ code happens to hit on a malformed file: ``NotImplementedError`` for an unknown 
 ``BytesLengthException`` for a value of the wrong length, ``struct.error``, ``OSError`` for a
 path too long, ``RecursionError`` for deep nesting. Listing them all is impossible (the fuzz
 benchmark, ``benchmarks/bench_fuzz.py``, found new ones each time), so every public reader runs
-its parsing inside :func:`reading`, which turns any of them into an error naming the file. The
+its parsing inside :func:`reading`, which turns any of them into an error naming the file
+(Ctrl-C and ``SystemExit`` pass through). The
 original exception stays chained (``__cause__``) and is logged at debug level with its
 traceback, so a real bug in osteoscan is not lost.
 """
@@ -23,6 +24,10 @@ from osteoscan.errors import InputError, OsteoscanError
 log = logging.getLogger(__name__)
 
 _MAX_DETAIL = 160
+NOT_OURS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+"""BaseExceptions that are never about the file: they pass through :func:`reading`. Other
+BaseExceptions are converted: pylibjpeg-rle (Rust, pyo3) raises ``PanicException``, a
+BaseException, on a corrupt RLE segment."""
 
 
 @dataclass(frozen=True)
@@ -78,10 +83,10 @@ def reading(
     where = None if path is None else Path(path)
     try:
         yield
-    except OsteoscanError:
+    except (OsteoscanError, *NOT_OURS):
         raise
     except MemoryError:
         raise error(where, f"{what} too large to read into memory") from None
-    except Exception as exc:  # noqa: BLE001 - the boundary: see the module docstring
+    except BaseException as exc:  # noqa: BLE001 - the boundary: see the module docstring
         log.debug("%s: %s raised while reading", where, type(exc).__name__, exc_info=True)
         raise error(where, f"malformed {what} ({describe(exc)})") from exc

@@ -35,6 +35,13 @@ MAX_TEXT_BYTES = 64 << 20
 """Largest manifest, LabelMe JSON, model card or YAML config read (64 MiB; real ones are KBs,
 a LabelMe file with the image embedded a few MB)."""
 
+MAX_TREE_DEPTH = 64
+"""Deepest nesting of a parsed JSON/YAML document (real cards and configs: < 8)."""
+
+MAX_TREE_NODES = 100_000
+"""Most values in a parsed JSON/YAML document, counting every alias expansion (a YAML
+"billion laughs" document is a few hundred bytes and billions of values once walked)."""
+
 MIN_VIEW_ROWS = 64
 """Fewest rows of a whole-body view (real ones have 512-2048); smaller pictures are icons or
 thumbnails, not scans."""
@@ -95,6 +102,33 @@ def check_file_size(path: str | Path, limit: int) -> None:
     size = Path(path).stat().st_size
     if size > limit:
         raise InputError(path, f"{size} bytes exceeds the limit of {limit} bytes for this file")
+
+
+def check_tree(path: str | Path | None, tree: object) -> None:
+    """Raise :class:`InputError` when a parsed document is too deep or too large to walk.
+
+    Walks iteratively (no recursion), counting shared (aliased) subtrees each time they are
+    reached, and stops at the first limit passed.
+
+    Args:
+        path: the file, for the message.
+        tree: the parsed JSON/YAML value.
+
+    Raises:
+        InputError: more than :data:`MAX_TREE_DEPTH` levels or :data:`MAX_TREE_NODES` values.
+    """
+    stack, seen = [(tree, 1)], 0
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_TREE_NODES:
+            raise InputError(path, f"more than {MAX_TREE_NODES} values (aliases expanded)")
+        if depth > MAX_TREE_DEPTH:
+            raise InputError(path, f"nested deeper than {MAX_TREE_DEPTH} levels")
+        if isinstance(node, dict):
+            node = list(node.values())
+        if isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
 
 
 def check_view_size(path: str | Path, rows: int, cols: int) -> None:

@@ -174,7 +174,8 @@ class Manifest:
 
     def validate(self, *, classes: set[str] | None = None) -> list[RowProblem]:
         """Check every row without loading images (see :func:`validate_rows`)."""
-        return validate_rows(self, classes=classes)
+        with reading(self.path, "CSV manifest"):
+            return validate_rows(self, classes=classes)
 
 
 def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:

@@ -50,7 +50,7 @@ def lesion_count_value(path: Path | None, i: int, text: str) -> int | None:
         return None
     try:
         value = int(float(text))
-    except ValueError:
+    except (ValueError, OverflowError):  # "abc", "nan"; "inf"
         raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a number") from None
     if value < 0 or value != float(text):
         raise InputError(path, f"row {i + 2} (lesion_count): {text!r} is not a count")

@@ -279,16 +279,27 @@ def resolve_config(tree: dict | None = None, overrides: list[str] | None = None)
 def load_config(path: str | Path, overrides: list[str] | None = None) -> TrainConfig:
     """Read a YAML config, apply overrides, validate; a relative ``data.manifest`` resolves
     against the config file's folder."""
+    from osteoscan.io.guard import reading
+    from osteoscan.io.limits import MAX_TEXT_BYTES, check_file_size, check_tree
+
     path = Path(path)
     try:
-        tree = yaml.safe_load(path.read_text()) or {}
+        check_file_size(path, MAX_TEXT_BYTES)
+        # libyaml when built in: 10x faster, and a hostile 5,000-deep document fails in
+        # 0.2 s instead of 3 s of pure-Python recursion
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        tree = yaml.load(path.read_text(), Loader=loader) or {}
     except FileNotFoundError as exc:
         raise InputError(path, "config file not found") from exc
     except yaml.YAMLError as exc:
         raise InputError(path, f"not valid YAML ({exc})") from exc
+    except (OSError, UnicodeDecodeError, RecursionError) as exc:
+        raise InputError(path, f"not a readable YAML config ({type(exc).__name__})") from exc
     if not isinstance(tree, dict):
         raise InputError(path, "a config must be a YAML mapping")
-    cfg = resolve_config(tree, overrides)
+    check_tree(path, tree)
+    with reading(path, "YAML config"):  # a value of the wrong type deep in the tree
+        cfg = resolve_config(tree, overrides)
     manifest = cfg.data.manifest
     if manifest and not Path(manifest).is_absolute() and not Path(manifest).exists():
         data = dataclasses.replace(cfg.data, manifest=str(path.parent / manifest))

@@ -1,0 +1,419 @@
+"""Mutation fuzzing of every osteoscan reader: seeds, mutators and the property check.
+
+Shared by the short fuzz test (``tests/io/test_fuzz_readers.py``, driven by hypothesis) and the
+long run (``benchmarks/bench_fuzz.py``, driven by a seeded ``random.Random``). A mutator takes
+a valid seed file and a ``random.Random``-like source and returns hostile bytes: bit flips,
+truncation, spliced chunks, and format-aware changes (DICOM element VR/length/value, PNG/JPEG/
+TIFF headers claiming other or huge sizes, JSON/YAML subtrees replaced, CSV cells replaced).
+
+The property (:func:`run_one`): a reader either returns or raises an ``OsteoscanError``; any
+other exception "escapes". Time and memory are measured by the callers.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+import sys
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image
+from pydicom.uid import RLELossless
+
+from osteoscan.errors import OsteoscanError
+
+sys.path.insert(0, str(Path(__file__).parent))
+from dicom_factory import phantom, write_nm_multiframe, write_nm_single, write_sc  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE_TEXT = [
+    "", "inf", "-inf", "nan", "NaN", "-1", "0", "-0", "1e308", "1e-320", "99999999999999999999",
+    "abc", "\\\\\\", "x" * 5000, "/etc/passwd", "../../../../etc/passwd", "C:\\x", "a\0b",
+    "=cmd|' /C calc'!A0", "ÿþ", "\u202e", "\n\r", '"', "'", ";", ":", "{}", "[]", "~", "!!binary",
+]
+_LONG_VRS = {b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT",
+             b"UV"}
+_VRS = [b"AE", b"AS", b"CS", b"DA", b"DS", b"IS", b"LO", b"OB", b"OW", b"SQ", b"SS", b"UI",
+        b"UL", b"UN", b"US", b"FD", b"FL", b"Us", b"\x00\x00", b"zz"]
+
+
+# --- seeds ------------------------------------------------------------------------------------
+
+
+def make_seeds(folder: Path) -> dict[str, list[bytes]]:
+    """Valid inputs of every reader (small, so that each run takes milliseconds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ph = phantom(128, 32, total_counts=5e4, seed=21)
+    uid = "1.2.826.0.1.3680043.8.498.4242"
+    dicom = [
+        write_nm_multiframe(folder / "mf.dcm", [ph.anterior, ph.posterior],
+                            ["anterior", "posterior"], study_uid=uid),
+        write_nm_multiframe(folder / "notag.dcm", [ph.posterior, ph.anterior], [None, None]),
+        write_nm_multiframe(folder / "rle.dcm", [ph.anterior, ph.posterior],
+                            ["anterior", "posterior"], transfer_syntax=RLELossless),
+        write_nm_single(folder / "single.dcm", ph.anterior, series_description="WB ANT"),
+        write_sc(folder / "sc.dcm", np.clip(ph.anterior * 40, 0, 255).astype(np.uint8)),
+    ]
+    pictures = []
+    grey8 = np.clip(ph.anterior * 40, 0, 255).astype(np.uint8)
+    for name, arr in (("g8.png", grey8), ("g16.png", ph.anterior), ("g.jpg", grey8),
+                      ("g.tif", ph.anterior)):
+        Image.fromarray(arr).save(folder / name)
+        pictures.append(folder / name)
+    labelme = {"imageHeight": 128, "imageWidth": 32, "flags": {"posterior": False},
+               "shapes": [{"label": "metastasis", "shape_type": "polygon",
+                           "points": [[4, 4], [12, 5], [8, 20]], "flags": {}},
+                          {"label": "benign", "shape_type": "rectangle",
+                           "points": [[1, 60], [9, 70]], "flags": {"posterior": True}}]}
+    manifest = ("patient_id,study_id,image,label,site,lesion_count,annotations\n"
+                "P1,S1,mf.dcm,metastasis,site_a,1,a.json\nP2,S2,g8.png,normal,site_b,0,\n")
+    (folder / "a.json").write_text(json.dumps(labelme))
+    pair = [write_nm_single(folder / f"{view[:4]}.dcm", arr, view=view, study_uid=uid)
+            for view, arr in (("anterior", ph.anterior), ("posterior", ph.posterior))]
+    return {
+        "dicom": [p.read_bytes() for p in dicom],
+        "pair": [p.read_bytes() for p in pair],
+        "picture": [p.read_bytes() for p in pictures],
+        "labelme": [json.dumps(labelme).encode()],
+        "manifest": [manifest.encode()],
+        "card": [(ROOT / "src/osteoscan/assets/reference/model.json").read_bytes()],
+        "config": [(ROOT / "configs/reference.yaml").read_bytes(),
+                   b"a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"
+                   b"c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c]\n"
+                   b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e]\n",
+                   b"[" * 5000 + b"]" * 5000],
+    }
+
+
+# --- byte-level mutations ---------------------------------------------------------------------
+
+
+def _bytes(rng: random.Random, n: int) -> bytes:
+    return bytes(rng.randrange(256) for _ in range(n))
+
+
+def mutate_bytes(data: bytes, rng: random.Random) -> bytes:
+    """Bit flips, overwritten runs, truncation, insertion, deletion or a repeated chunk."""
+    buf = bytearray(data)
+    op = rng.randrange(6)
+    at = rng.randrange(max(len(buf), 1))
+    if op == 0:
+        for _ in range(rng.randint(1, 8)):
+            i = rng.randrange(len(buf))
+            buf[i] ^= 1 << rng.randrange(8)
+    elif op == 1:
+        n = rng.randint(1, 16)
+        buf[at : at + n] = _bytes(rng, n)
+    elif op == 2:
+        del buf[at:]
+    elif op == 3:
+        buf[at:at] = _bytes(rng, rng.randint(1, 64))
+    elif op == 4:
+        del buf[at : at + rng.randint(1, 256)]
+    else:
+        buf[at:at] = buf[at : at + rng.randint(1, 512)] * rng.randint(1, 4)
+    return bytes(buf)
+
+
+# --- DICOM element mutations ------------------------------------------------------------------
+
+
+def dicom_elements(buf: bytes) -> list[tuple[int, bytes, int, int]]:
+    """(offset, VR, header size, value length) of every explicit-VR little-endian element,
+    nested sequence items included (encapsulated pixel fragments are skipped)."""
+    out: list[tuple[int, bytes, int, int]] = []
+
+    def walk(pos: int, end: int) -> None:
+        while pos + 8 <= end:
+            group, elem = struct.unpack_from("<HH", buf, pos)
+            if group == 0xFFFE:
+                length = struct.unpack_from("<I", buf, pos + 4)[0]
+                pos += 8
+                if elem == 0xE000 and length != 0xFFFFFFFF:
+                    walk(pos, min(pos + length, end))
+                    pos += length
+                continue
+            vr = buf[pos + 4 : pos + 6]
+            long = vr in _LONG_VRS
+            if long and pos + 12 > end:
+                return
+            length = struct.unpack_from("<I" if long else "<H", buf, pos + (8 if long else 6))[0]
+            header = 12 if long else 8
+            out.append((pos, vr, header, length))
+            pos += header
+            if (group, elem) == (0x7FE0, 0x0010) and length == 0xFFFFFFFF:
+                return  # encapsulated fragments: bytes, not elements
+            if length == 0xFFFFFFFF:
+                continue  # undefined-length sequence: its items follow inline
+            if vr == b"SQ":
+                walk(pos, min(pos + length, end))
+            pos += length
+
+    try:
+        walk(132, len(buf))
+    except struct.error:
+        pass
+    return out
+
+
+def mutate_dicom(data: bytes, rng: random.Random) -> bytes:
+    """Change one element's VR, length or value (or delete/duplicate it); else bytes."""
+    elements = dicom_elements(data)
+    if not elements or rng.random() < 0.25:
+        return mutate_bytes(data, rng)
+    pos, vr, header, length = rng.choice(elements)
+    buf = bytearray(data)
+    op = rng.randrange(5)
+    if op == 0:
+        buf[pos + 4 : pos + 6] = rng.choice(_VRS)
+    elif op == 1:
+        new = rng.choice([0, 1, 3, length + 1, max(length - 1, 0), length * 2, 0xFFFF,
+                          rng.randrange(1 << 16)])
+        if header == 12:
+            new = rng.choice([new, 0xFFFFFFFF, 0xFFFFFFFE, rng.randrange(1 << 32)])
+            struct.pack_into("<I", buf, pos + 8, new)
+        else:
+            struct.pack_into("<H", buf, pos + 6, new & 0xFFFF)
+    elif op == 2 and length != 0xFFFFFFFF:
+        text = rng.choice(HOSTILE_TEXT).encode("utf-8", "replace")
+        value = text if rng.random() < 0.5 else _bytes(rng, rng.choice([1, 2, 3, 4, 8, length]))
+        value += b" " * (len(value) % 2)
+        fmt, off = ("<I", pos + 8) if header == 12 else ("<H", pos + 6)
+        if len(value) < (1 << (32 if header == 12 else 16)):
+            struct.pack_into(fmt, buf, off, len(value))
+            buf[pos + header : pos + header + length] = value
+    elif op == 3 and length != 0xFFFFFFFF:
+        del buf[pos : pos + header + length]
+    elif length != 0xFFFFFFFF:
+        buf[pos:pos] = buf[pos : pos + header + length]
+    return bytes(buf)
+
+
+# --- picture header mutations -----------------------------------------------------------------
+
+
+def _huge(rng: random.Random) -> int:
+    return rng.choice([0, 1, 7, 8, 63, 4095, 4096, 4097, 8192, 8193, 65535, 100_000,
+                       (1 << 31) - 1, rng.randrange(1 << 16)])
+
+
+def mutate_picture(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite the size/depth fields of a PNG IHDR (CRC fixed), JPEG SOF or TIFF IFD; else bytes."""
+    if rng.random() < 0.4:
+        return mutate_bytes(data, rng)
+    buf = bytearray(data)
+    if data.startswith(b"\x89PNG") and len(buf) >= 33:
+        field = rng.choice([(16, ">I"), (20, ">I"), (24, ">B"), (25, ">B")])
+        value = _huge(rng) if field[1] == ">I" else rng.randrange(256)
+        struct.pack_into(field[1], buf, field[0], value & 0xFFFFFFFF)
+        struct.pack_into(">I", buf, 29, zlib.crc32(bytes(buf[12:29])))
+    elif data.startswith(b"\xff\xd8"):
+        at = data.find(b"\xff\xc0")
+        if at > 0 and at + 9 <= len(buf):
+            struct.pack_into(">H", buf, at + rng.choice([5, 7]), _huge(rng) & 0xFFFF)
+    elif data[:2] == b"II" and len(buf) >= 8:
+        ifd = struct.unpack_from("<I", buf, 4)[0]
+        if ifd + 2 <= len(buf):
+            count = struct.unpack_from("<H", buf, ifd)[0]
+            entry = ifd + 2 + 12 * rng.randrange(max(count, 1))
+            if entry + 12 <= len(buf):
+                struct.pack_into("<I", buf, entry + rng.choice([4, 8]), _huge(rng))
+    return bytes(buf)
+
+
+# --- structured text mutations ----------------------------------------------------------------
+
+
+def random_value(rng: random.Random, depth: int = 0) -> object:
+    """A random JSON/YAML value: hostile scalars, lists and mappings."""
+    kind = rng.randrange(8 if depth < 3 else 6)
+    if kind == 0:
+        return None
+    if kind == 1:
+        return rng.choice([True, False])
+    if kind == 2:
+        return rng.choice([0, -1, 1, 2, 3, 10**30, -(10**30), 2**63])
+    if kind == 3:
+        return rng.choice([0.5, -1.5, 1e308, float("inf"), float("-inf"), float("nan")])
+    if kind in (4, 5):
+        return rng.choice(HOSTILE_TEXT)
+    if kind == 6:
+        return [random_value(rng, depth + 1) for _ in range(rng.randrange(4))]
+    return {rng.choice(HOSTILE_TEXT[:12] + ["shapes", "points", "classes"]):
+            random_value(rng, depth + 1) for _ in range(rng.randrange(4))}
+
+
+def _replace_somewhere(doc: object, rng: random.Random) -> object:
+    if not isinstance(doc, (dict, list)) or not doc or rng.random() < 0.2:
+        return random_value(rng)
+    if isinstance(doc, dict):
+        key = rng.choice(list(doc))
+        if rng.random() < 0.15:
+            return {k: v for k, v in doc.items() if k != key}
+        return {**doc, key: _replace_somewhere(doc[key], rng)}
+    i = rng.randrange(len(doc))
+    return doc[:i] + [_replace_somewhere(doc[i], rng)] + doc[i + 1 :]
+
+
+def mutate_json(data: bytes, rng: random.Random) -> bytes:
+    """Replace or delete a random subtree of the JSON document; else bytes."""
+    if rng.random() < 0.3:
+        return mutate_bytes(data, rng)
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return mutate_bytes(data, rng)
+    for _ in range(rng.randint(1, 3)):
+        doc = _replace_somewhere(doc, rng)
+    return json.dumps(doc).encode()
+
+
+def mutate_yaml(data: bytes, rng: random.Random) -> bytes:
+    """Replace or delete a random subtree of the YAML document; else bytes."""
+    if rng.random() < 0.3:
+        return mutate_bytes(data, rng)
+    try:
+        doc = yaml.safe_load(data)
+    except (yaml.YAMLError, RecursionError):
+        return mutate_bytes(data, rng)
+    for _ in range(rng.randint(1, 3)):
+        doc = _replace_somewhere(doc, rng)
+    try:
+        return yaml.safe_dump(doc, allow_unicode=True).encode("utf-8", "replace")
+    except RecursionError:  # the YAML bomb seed: too deep to dump, mutate its bytes
+        return mutate_bytes(data, rng)
+
+
+def mutate_csv(data: bytes, rng: random.Random) -> bytes:
+    """Replace cells with hostile text, drop or repeat rows and columns; else bytes."""
+    if rng.random() < 0.3:
+        return mutate_bytes(data, rng)
+    rows = [line.split(",") for line in data.decode("utf-8", "replace").splitlines()]
+    for _ in range(rng.randint(1, 4)):
+        r = rng.randrange(len(rows))
+        op = rng.randrange(4)
+        if op == 0 and rows[r]:
+            rows[r][rng.randrange(len(rows[r]))] = rng.choice(HOSTILE_TEXT)
+        elif op == 1:
+            rows.insert(r, list(rows[r]))
+        elif op == 2 and len(rows) > 1:
+            del rows[r]
+        else:
+            rows[r] = rows[r] + [rng.choice(HOSTILE_TEXT)]
+    return "\n".join(",".join(row) for row in rows).encode("utf-8", "replace")
+
+
+# --- readers under test -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A reader under test: its seeds' kind, mutator, file name and call."""
+
+    name: str
+    seeds: str
+    mutate: Callable[[bytes, random.Random], bytes]
+    filename: str
+    call: Callable[[Path], object]
+
+
+def _load_study(path: Path) -> object:
+    from osteoscan.io import load_study
+
+    return load_study(path)
+
+
+def _load_folder(path: Path) -> object:
+    from osteoscan.io import load_study
+
+    return load_study(path.parent)  # a valid pair beside the mutated file (see prepare)
+
+
+def _mask(path: Path) -> object:
+    from osteoscan.io.annotations import read_mask
+
+    return read_mask(path, instances=True)
+
+
+def _labelme(path: Path) -> object:
+    from osteoscan.io import annotations_to_mask, read_labelme
+
+    anns = read_labelme(path)
+    return annotations_to_mask(anns, (128, 32))
+
+
+def _manifest(path: Path) -> object:
+    from osteoscan.io import read_manifest
+
+    m = read_manifest(path, validate=False)
+    m.validate()
+    for i in range(min(len(m), 3)):
+        try:
+            m.load(i)
+        except OsteoscanError:
+            pass
+    return m
+
+
+def _card(path: Path) -> object:
+    from osteoscan.training.checkpoint import read_card
+
+    return read_card(path)
+
+
+def _config(path: Path) -> object:
+    from osteoscan.training.config import load_config
+
+    return load_config(path)
+
+
+READERS = {
+    r.name: r
+    for r in (
+        Reader("dicom", "dicom", mutate_dicom, "x.dcm", _load_study),
+        Reader("dicom_folder", "pair", mutate_dicom, "study/zz_mutated.dcm", _load_folder),
+        Reader("picture", "picture", mutate_picture, "x.img", _load_study),
+        Reader("mask", "picture", mutate_picture, "mask.img", _mask),
+        Reader("labelme", "labelme", mutate_json, "x.json", _labelme),
+        Reader("manifest", "manifest", mutate_csv, "manifest.csv", _manifest),
+        Reader("card", "card", mutate_json, "card/model.json", _card),
+        Reader("config", "config", mutate_yaml, "config.yaml", _config),
+    )
+}
+
+
+def prepare(workdir: Path, seeds_dir: Path) -> None:
+    """Files the readers need beside the mutated one: the valid pair that ``dicom_folder``
+    mutates a copy of, the images a manifest names, the weights file a card names."""
+    (workdir / "study").mkdir(parents=True, exist_ok=True)
+    for name in ("ante.dcm", "post.dcm"):
+        (workdir / "study" / name).write_bytes((seeds_dir / name).read_bytes())
+    for name in ("mf.dcm", "g8.png", "a.json"):
+        (workdir / name).write_bytes((seeds_dir / name).read_bytes())
+    (workdir / "card").mkdir(exist_ok=True)
+    (workdir / "card" / "model.safetensors").write_bytes(b"")
+
+
+def run_one(reader: Reader, data: bytes, workdir: Path) -> str:
+    """Write ``data`` where the reader looks and call it.
+
+    Returns:
+        "accepted" or "rejected" (an OsteoscanError).
+
+    Raises:
+        Exception: anything else the reader raised (an escape).
+    """
+    path = workdir / reader.filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    try:
+        reader.call(path)
+    except OsteoscanError:
+        return "rejected"
+    return "accepted"
