@@ -3,6 +3,7 @@ OsteoscanError naming the file and what is wrong, never a third-party exception.
 
 from __future__ import annotations
 
+import struct
 import sys
 from pathlib import Path
 
@@ -147,3 +148,53 @@ def test_malformed_labelme_is_an_input_error(tmp_path, text):
     (tmp_path / "a.json").write_text(text)
     with pytest.raises(OsteoscanError, match="a.json: "):
         read_labelme(tmp_path / "a.json", image_shape=(64, 32))
+
+
+# --- found by the fuzzer (tests/io/test_fuzz_readers.py, benchmarks/bench_fuzz.py) ----------
+
+
+def test_corrupt_rle_segment_offsets_panic_in_rust_and_are_still_an_input_error(tmp_path, ph):
+    """pylibjpeg-rle raises pyo3's PanicException, a BaseException, not an Exception."""
+    data = _pair(tmp_path / "rle.dcm", ph, transfer_syntax=RLELossless).read_bytes()
+    bot = data.index(b"\xfe\xff\x00\xe0", data.index(b"\xe0\x7f\x10\x00"))
+    header = bot + 8 + int.from_bytes(data[bot + 4 : bot + 8], "little") + 8  # 1st fragment
+    offsets = list(struct.unpack_from("<15I", data, header + 4))
+    causes = set()
+    for shift in range(2, 160, 4):  # segment 2 starts inside segment 1
+        bad = bytearray(data)
+        struct.pack_into("<15I", bad, header + 4, offsets[0], offsets[0] + shift, *offsets[2:])
+        (tmp_path / "bad.dcm").write_bytes(bytes(bad))
+        try:
+            load_study(tmp_path / "bad.dcm")
+        except InputError as exc:
+            assert str(exc).startswith("bad.dcm: ")
+            causes.add(type(exc.__cause__).__name__)
+    assert "PanicException" in causes
+
+
+def test_manifest_lesion_count_inf_is_a_row_problem(tmp_path, ph):
+    _pair(tmp_path / "a.dcm", ph)
+    (tmp_path / "m.csv").write_text("patient_id,study_id,image,lesion_count\np,s,a.dcm,inf\n")
+    problems = read_manifest(tmp_path / "m.csv", validate=False).validate()
+    assert [(p.column, p.problem) for p in problems] == [("lesion_count", "'inf' is not a number")]
+
+
+def test_config_that_is_not_utf8(tmp_path):
+    from osteoscan.training.config import load_config
+
+    (tmp_path / "c.yaml").write_bytes(b"name: caf\xe9\n")
+    with pytest.raises(InputError, match="c.yaml: not a readable YAML config"):
+        load_config(tmp_path / "c.yaml")
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 5000 + "]" * 5000,
+                                  "a: &a [x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a]\n"
+                                  "c: &c [*b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c]\n"
+                                  "e: &e [*d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e]\n"
+                                  "g: [*f, *f, *f, *f, *f, *f, *f]\n"])
+def test_config_too_deep_or_too_many_values_after_aliases(tmp_path, text):
+    from osteoscan.training.config import load_config
+
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(InputError, match=r"c.yaml: (nested deeper|more than \d+ values)"):
+        load_config(tmp_path / "c.yaml")
