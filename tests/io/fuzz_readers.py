@@ -177,7 +177,7 @@ def mutate_dicom(data: bytes, rng: random.Random) -> bytes:
                           rng.randrange(1 << 16)])
         if header == 12:
             new = rng.choice([new, 0xFFFFFFFF, 0xFFFFFFFE, rng.randrange(1 << 32)])
-            struct.pack_into("<I", buf, pos + 8, new)
+            struct.pack_into("<I", buf, pos + 8, new & 0xFFFFFFFF)
         else:
             struct.pack_into("<H", buf, pos + 6, new & 0xFFFF)
     elif op == 2 and length != 0xFFFFFFFF:

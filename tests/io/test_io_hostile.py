@@ -198,3 +198,21 @@ def test_config_too_deep_or_too_many_values_after_aliases(tmp_path, text):
     (tmp_path / "c.yaml").write_text(text)
     with pytest.raises(InputError, match=r"c.yaml: (nested deeper|more than \d+ values)"):
         load_config(tmp_path / "c.yaml")
+
+
+def test_picture_above_the_clean_up_size_is_reduced_and_still_read(tmp_path):
+    body = phantom(512, 128, total_counts=4e5, seed=5).anterior
+    big = np.kron(np.clip(body * 20, 0, 255).astype(np.uint8), np.ones((10, 10), np.uint8))
+    Image.fromarray(big).save(tmp_path / "big.png")  # 5120 x 1280 = 6.6 M pixels
+    scan = load_study(tmp_path / "big.png")
+    assert "reduced from 5120 x 1280 pixels by a 2 x 2 block mean" in scan.source.notes
+    assert scan.anterior.shape[0] * scan.anterior.shape[1] <= limits.MAX_CLEANUP_PIXELS
+    assert scan.views[0].view == "anterior"
+
+
+def test_picture_of_noise_is_refused_before_labelling_every_speck(tmp_path):
+    noise = np.zeros((2048, 2048), np.uint8)
+    noise[::8, ::8] = 255  # 65,536 specks, further apart than the 5 x 5 smoothing
+    Image.fromarray(noise).save(tmp_path / "noise.png")
+    with pytest.raises(InputError, match="noise.png: .*separate bright regions"):
+        load_study(tmp_path / "noise.png")

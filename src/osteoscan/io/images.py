@@ -19,6 +19,7 @@ Every step taken is recorded in ``StudySource.notes``.
 from __future__ import annotations
 
 import logging
+import math
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -179,6 +180,8 @@ def _regions(grey: np.ndarray) -> tuple[np.ndarray, list[_Region]]:
     top = float(np.percentile(smooth, 99.5))
     mask = smooth > max(0.04 * top, 1e-6)
     labels, n = ndimage.label(mask)
+    if n > limits.MAX_REGIONS:
+        raise InputError(None, f"{n} separate bright regions: noise, not a whole-body picture")
     boxes = ndimage.find_objects(labels)
     areas = np.bincount(labels.ravel(), minlength=n + 1)
     return labels, [_Region(i + 1, boxes[i], int(areas[i + 1])) for i in range(n)]
@@ -266,6 +269,18 @@ def _split_columns(grey: np.ndarray) -> int | None:
     return (a1 + b0) // 2
 
 
+def _reduce(arr: np.ndarray, notes: list[str]) -> np.ndarray:
+    """A picture above :data:`limits.MAX_CLEANUP_PIXELS`, reduced by an integer block mean."""
+    rows, cols = arr.shape[:2]
+    if rows * cols <= limits.MAX_CLEANUP_PIXELS:
+        return arr
+    k = math.ceil(math.sqrt(rows * cols / limits.MAX_CLEANUP_PIXELS))
+    h, w = rows // k * k, cols // k * k
+    small = arr[:h, :w].reshape(h // k, k, w // k, k, *arr.shape[2:]).mean(axis=(1, 3))
+    notes.append(f"reduced from {rows} x {cols} pixels by a {k} x {k} block mean")
+    return small.astype(arr.dtype) if arr.dtype.kind in "uib" else small.astype(np.float32)
+
+
 def _pad_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     width = max(left.shape[1], right.shape[1])
 
@@ -293,6 +308,7 @@ def frames_from_picture(arr: np.ndarray, path: str | Path) -> tuple[list[ViewFra
     limits.check_view_size(path, arr.shape[0], arr.shape[1] if arr.ndim > 1 else 0)
     limits.check_not_blank(path, arr)
     notes: list[str] = []
+    arr = _reduce(arr, notes)
     grey, colour = _to_grey(arr, notes)
     limits.check_non_negative(path, grey)
     grey = _undo_inversion(grey, notes)

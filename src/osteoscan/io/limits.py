@@ -31,6 +31,14 @@ MAX_PIXELS = 1 << 24
 a whole-body pair is 2 x 1024 x 256 = 0.5 M). Keeps a decoded file, and its float copies,
 well under 1 GB whatever its header claims."""
 
+MAX_CLEANUP_PIXELS = 1 << 22
+"""Largest picture (rows x columns, 4.2 M: 2048 x 2048) the picture clean-up works on; a larger
+one is first reduced by an integer block mean (noted), which keeps every input under ~5 s."""
+
+MAX_REGIONS = 20_000
+"""Most separate bright regions in a picture (a whole-body export has tens: bodies, text,
+bars); more is noise, not a scan, and labelling them all costs seconds."""
+
 MAX_TEXT_BYTES = 64 << 20
 """Largest manifest, LabelMe JSON, model card or YAML config read (64 MiB; real ones are KBs,
 a LabelMe file with the image embedded a few MB)."""
