@@ -1,7 +1,7 @@
 """Short fuzz run over every reader (the long one: benchmarks/bench_fuzz.py).
 
 Property: whatever the bytes, a reader returns or raises an OsteoscanError (named file, no
-traceback for the user), within 5 s and 1 GB. Inputs are mutations of valid files
+traceback for the user), within 5 s (of CPU time here; wall time in the benchmark) and 1 GB. Inputs are mutations of valid files
 (tests/io/fuzz_readers.py). hypothesis drives the mutators' random choices, derandomized so
 that the default suite is repeatable; the benchmark explores with fresh seeds.
 """
@@ -52,11 +52,11 @@ def test_only_osteoscan_errors_escape(name, fuzz_dir):
     @given(rng=st.randoms(use_true_random=False))
     def check(rng):
         data = reader.mutate(rng.choice(seeds[reader.seeds]), rng)
-        began = time.perf_counter()
+        began = time.process_time()  # CPU time: the shared machine's load does not count
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             outcomes.append(fz.run_one(reader, data, root / name))  # escapes fail the test
-        assert time.perf_counter() - began < MAX_SECONDS
+        assert time.process_time() - began < MAX_SECONDS
         assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - start_kb < MAX_GROWTH_KB
 
     logging.disable(logging.CRITICAL)

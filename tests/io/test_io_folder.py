@@ -112,3 +112,15 @@ def test_dataset_build_lists_empty_and_unreadable_files(tmp_path, ph):
     table, skipped = build_manifest(data, tmp_path / "manifest.csv")
     assert len(table) == 1 and table.loc[0, "n_files"] == 2
     assert {p.name for p, _ in skipped} == {"zero.dcm", "junk.dcm"}
+
+
+def test_copy_with_an_unknown_vr_in_its_sop_instance_uid_is_listed(tmp_path, ph):
+    """Found by benchmarks/bench_fuzz.py: the SOPInstanceUID of a damaged copy was read
+    outside the reader boundary and pydicom's NotImplementedError escaped."""
+    _pair(tmp_path, ph)
+    data = (tmp_path / "ant.dcm").read_bytes()
+    at = data.index(b"\x08\x00\x18\x00UI")  # (0008,0018) SOPInstanceUID
+    (tmp_path / "zz_copy.dcm").write_bytes(data[: at + 4] + b"Us" + data[at + 6 :])
+    scan = load_study(tmp_path)
+    np.testing.assert_array_equal(scan.anterior, ph.anterior)
+    assert "Unknown Value Representation 'Us'" in _skipped(scan)["zz_copy.dcm"]

@@ -307,14 +307,11 @@ def _decode_all(
     seen: dict[str, Path] = {}
     first_error: InputError | None = None
     for path, ds in items:
-        uid = tags.text(ds, tags.SOP_INSTANCE_UID)
-        if uid and uid in seen:
-            if skipped is None:
-                raise InputError(path, f"same SOPInstanceUID as {seen[uid].name}")
-            skipped.append(Skipped(str(path), f"same SOPInstanceUID as {seen[uid].name}: a copy"))
-            continue
         try:
-            with reading(path, "DICOM pixel data"):
+            with reading(path, "DICOM file"):
+                uid = tags.text(ds, tags.SOP_INSTANCE_UID)
+                if uid and uid in seen:
+                    raise InputError(path, f"same SOPInstanceUID as {seen[uid].name}: a copy")
                 frames, notes = frames_from_dataset(ds, path)
         except InputError as exc:
             if skipped is None:
@@ -354,6 +351,16 @@ def scan_from_datasets(
             :func:`osteoscan.io.frames.assign_views`.
     """
     decoded = _decode_all(items, skipped)
+    with reading(decoded[0][0], "DICOM header"):
+        return _scan_of_decoded(decoded, patient_id=patient_id, study_id=study_id)
+
+
+def _scan_of_decoded(
+    decoded: list[tuple[Path, Dataset, list[ViewFrame], list[str]]],
+    *,
+    patient_id: str | None,
+    study_id: str | None,
+) -> BoneScan:
     frames: list[ViewFrame] = [f for _, _, got, _ in decoded for f in got]
     notes: list[str] = [n for _, _, _, more in decoded for n in more]
     path0, ds0 = decoded[0][0], decoded[0][1]

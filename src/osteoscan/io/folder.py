@@ -127,7 +127,8 @@ def _scan_of_group(
         return scan_from_datasets(nm, patient_id=patient_id, study_id=study_id, skipped=skipped)
     if len(sc) > 1:
         raise InputError(sc[0][0], f"{len(sc)} Secondary Capture files in one study; expected one")
-    return scan_from_sc(*sc[0], patient_id=patient_id, study_id=study_id)
+    with reading(sc[0][0], "DICOM file"):
+        return scan_from_sc(*sc[0], patient_id=patient_id, study_id=study_id)
 
 
 EMPTY = "empty file"
