@@ -119,7 +119,7 @@ def main() -> None:
     import pydicom
 
     out = {
-        "command": " ".join(sys.argv),
+        "command": " ".join([".venv/bin/python -m benchmarks.bench_fuzz", *sys.argv[1:]]),
         "inputs_per_reader": args.inputs,
         "seed": args.seed,
         "targets": {"escaped": 0, "max_seconds_per_input": MAX_SECONDS, "peak_rss_mb": MAX_RSS_MB},
