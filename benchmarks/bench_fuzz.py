@@ -41,6 +41,13 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
 
 
+def _keep(path: Path, data: bytes, exc: BaseException) -> dict:
+    """Save an escaping input, to reproduce it, and describe it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return {"type": type(exc).__name__, "message": str(exc)[:200], "saved": str(path)}
+
+
 def fuzz_one_reader(name: str, n: int, seed: int, keep: Path) -> dict:
     """Run ``n`` mutated inputs through one reader, in this process."""
     import fuzz_readers as fz
@@ -69,10 +76,7 @@ def fuzz_one_reader(name: str, n: int, seed: int, keep: Path) -> dict:
         except BaseException as exc:  # noqa: BLE001 - an escape is what this measures
             counts["escaped"] += 1
             if len(escapes) < 20:
-                keep.mkdir(parents=True, exist_ok=True)
-                (keep / f"{name}-{i}.bin").write_bytes(data)
-                escapes.append({"input": i, "type": type(exc).__name__, "message": str(exc)[:200],
-                                "saved": str(keep / f"{name}-{i}.bin")})
+                escapes.append(_keep(keep / f"{name}-{i}.bin", data, exc))
         took = time.perf_counter() - began
         if took > slowest:
             slowest, slowest_len = took, len(data)
@@ -91,6 +95,20 @@ def fuzz_one_reader(name: str, n: int, seed: int, keep: Path) -> dict:
     }
 
 
+def _run_child(name: str, args: argparse.Namespace) -> dict:
+    """One reader in its own process (its peak RSS is its own)."""
+    cmd = [sys.executable, "-m", "benchmarks.bench_fuzz", "--child", name,
+           "--inputs", str(args.inputs), "--seed", str(args.seed), "--keep", str(args.keep)]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:  # the child itself died (a crash, an OOM kill): an escape
+        row = {"reader": name, "inputs": args.inputs, "escaped": -1,
+               "child_exit_code": done.returncode, "stderr": done.stderr[-2000:]}
+    else:
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+    print(json.dumps({k: v for k, v in row.items() if k != "escapes"}), flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inputs", type=int, default=10_000, help="inputs per reader")
@@ -104,17 +122,7 @@ def main() -> None:
         return
     import fuzz_readers as fz
 
-    rows = []
-    for name in args.readers or list(fz.READERS):
-        cmd = [sys.executable, "-m", "benchmarks.bench_fuzz", "--child", name,
-               "--inputs", str(args.inputs), "--seed", str(args.seed), "--keep", str(args.keep)]
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if done.returncode != 0:  # the child itself died (a crash, an OOM kill): an escape
-            rows.append({"reader": name, "inputs": args.inputs, "escaped": -1,
-                         "child_exit_code": done.returncode, "stderr": done.stderr[-2000:]})
-        else:
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(json.dumps({k: v for k, v in rows[-1].items() if k != "escapes"}), flush=True)
+    rows = [_run_child(name, args) for name in args.readers or list(fz.READERS)]
     import hypothesis
     import pydicom
 
