@@ -140,7 +140,7 @@ def _manifest(path: Path) -> object:
 
 
 def _card(path: Path) -> object:
-    from osteoscan.training.checkpoint import read_card
+    from osteoscan.artefacts import read_card
 
     return read_card(path)
 

@@ -216,3 +216,14 @@ def test_picture_of_noise_is_refused_before_labelling_every_speck(tmp_path):
     Image.fromarray(noise).save(tmp_path / "noise.png")
     with pytest.raises(InputError, match="noise.png: .*separate bright regions"):
         load_study(tmp_path / "noise.png")
+
+
+def test_model_card_nested_too_deep(tmp_path):
+    """json.loads raises RecursionError (not a ValueError) on a 100,000-deep array."""
+    from osteoscan.artefacts import read_card
+    from osteoscan.errors import ModelError
+
+    (tmp_path / "model.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "model.safetensors").write_bytes(b"")
+    with pytest.raises(ModelError, match="model.json: not a readable JSON model card"):
+        read_card(tmp_path / "model.json")

@@ -163,8 +163,8 @@ def read_card_values(path: str | Path) -> dict:
         values = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise InputError(path, "model card not found") from exc
-    except (OSError, ValueError) as exc:  # ValueError covers JSON and UTF-8 decoding
-        raise InputError(path, f"not valid JSON ({exc})") from exc
+    except (OSError, ValueError, RecursionError) as exc:  # JSON, UTF-8; deep nesting
+        raise InputError(path, f"not valid JSON ({type(exc).__name__}: {exc})") from exc
     if not isinstance(values, dict):
         raise InputError(path, "a model card must be a JSON object")
     return values

@@ -18,9 +18,10 @@ from pydicom.dataset import Dataset
 from osteoscan.errors import InputError
 from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
-from osteoscan.io.dicom import classify, is_dicom, read_dataset
+from osteoscan.io.dicom import classify, is_dicom, read_dataset, scan_from_datasets
 from osteoscan.io.guard import Skipped, reading
-from osteoscan.io.images import picture_format
+from osteoscan.io.images import picture_format, scan_from_picture
+from osteoscan.io.secondary import scan_from_sc
 from osteoscan.types import BoneScan
 
 Item = tuple[Path, Dataset, str]
@@ -117,9 +118,6 @@ def read_groups(files: list[Path]) -> tuple[dict[str, list[Item]], list[Skipped]
 def _scan_of_group(
     items: list[Item], skipped: list[Skipped], *, patient_id: str | None, study_id: str | None
 ) -> BoneScan:
-    from osteoscan.io.dicom import scan_from_datasets
-    from osteoscan.io.study import scan_from_sc
-
     nm = [(p, ds) for p, ds, kind in items if kind == "nm"]
     sc = [(p, ds) for p, ds, kind in items if kind == "sc"]
     if nm:
@@ -205,8 +203,6 @@ def load_folder(
 def _pictures_only(
     folder: Path, listing: FolderListing, *, patient_id: str | None, study_id: str | None
 ) -> BoneScan:
-    from osteoscan.io.images import scan_from_picture
-
     if len(listing.pictures) == 1:
         scan = scan_from_picture(listing.pictures[0], patient_id=patient_id, study_id=study_id)
         return _with_skipped(scan, _not_used(listing, pictures=False))
@@ -236,8 +232,6 @@ def load_studies(folder: str | Path) -> FolderLoad:
         >>> len(got.scans), [str(s) for s in got.skipped]  # doctest: +SKIP
         (1, ['junk.dcm: not a readable DICOM file (...)', 'empty.dcm: empty file'])
     """
-    from osteoscan.io.images import scan_from_picture
-
     listing = list_folder(folder)
     groups, skipped = read_groups(listing.dicom)
     out = FolderLoad(skipped=skipped + _not_used(listing, pictures=False))
