@@ -89,7 +89,9 @@ def fuzz_one_reader(name: str, n: int, seed: int, keep: Path) -> dict:
         "escapes": escapes,
         "max_seconds_per_input": round(slowest, 3),
         "slowest_input_bytes": slowest_len,
-        "mean_ms_per_input_with_mutation": round(1000 * (time.perf_counter() - started) / max(n, 1), 2),
+        "mean_ms_per_input_with_mutation": round(
+            1000 * (time.perf_counter() - started) / max(n, 1), 2
+        ),
         "rss_after_warmup_mb": round(rss_before, 1),
         "peak_rss_mb": round(_rss_mb(), 1),
     }

@@ -1,7 +1,8 @@
 """Short fuzz run over every reader (the long one: benchmarks/bench_fuzz.py).
 
 Property: whatever the bytes, a reader returns or raises an OsteoscanError (named file, no
-traceback for the user), within 5 s (of CPU time here; wall time in the benchmark) and 1 GB. Inputs are mutations of valid files
+traceback for the user), within 5 s (of CPU time here; wall time in the benchmark) and 1 GB.
+Inputs are mutations of valid files
 (tests/io/fuzz_readers.py). hypothesis drives the mutators' random choices, derandomized so
 that the default suite is repeatable; the benchmark explores with fresh seeds.
 """

@@ -49,7 +49,8 @@ def test_garbage_and_empty_files_beside_a_pair_are_listed_not_fatal(tmp_path, ph
 
 def test_truncated_copy_sharing_the_uids_never_displaces_the_readable_file(tmp_path, ph):
     good = write_nm_multiframe(
-        tmp_path / "b_good.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"], study_uid=UID
+        tmp_path / "b_good.dcm", [ph.anterior, ph.posterior], ["anterior", "posterior"],
+        study_uid=UID,
     )
     data = good.read_bytes()
     (tmp_path / "a_cut.dcm").write_bytes(data[: len(data) - 3000])  # sorts first
