@@ -49,7 +49,7 @@ def simulate(n: int, seed0: int, sites: tuple[str, ...], difficulty: str, force:
 def train_arch(name: str, kwargs: dict, size: tuple[int, int], epochs: int, init: str | None,
                lr: float, studies: list, out: Path, args) -> Path:
     from osteoscan.training import train
-    from osteoscan.training.config import resolve_config
+    from osteoscan.config.train import resolve_config
 
     cfg = resolve_config({
         "name": f"pointing-{name}", "seed": 0,

@@ -21,6 +21,7 @@ LAYERS = (
     ("errors", "types", "arrays", "skeleton", "_lazy", "artefacts", "__init__", "__main__"),
     ("io", "simulate"),
     ("preprocessing",),
+    ("config",),
     ("models",),
     ("data",),
     ("training", "evaluation"),
@@ -34,7 +35,7 @@ LAYERS = (
 starts the CLI and is exempt (see :func:`test_imports_only_go_down_the_layers`)."""
 
 TORCH_FREE = ("osteoscan.io", "osteoscan.preprocessing", "osteoscan.simulate",
-              "osteoscan.artefacts", "osteoscan.evaluation.statistics")
+              "osteoscan.artefacts", "osteoscan.evaluation.statistics", "osteoscan.config")
 TORCH_LIBS = ("torch", "torchvision", "timm", "monai")
 
 

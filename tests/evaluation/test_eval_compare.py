@@ -134,7 +134,7 @@ def test_study_yaml_validation() -> None:
 
 @pytest.mark.parametrize("name", ["convnext_vs_transformers", "lung_multiclass_inrac"])
 def test_paper_configs_resolve_for_every_arm(name: str) -> None:
-    pytest.importorskip("osteoscan.training.config")
+    pytest.importorskip("osteoscan.config.train")
     from osteoscan.evaluation.compare import arm_config
 
     study = load_study(PAPERS / f"{name}.yaml", tiny=True)
@@ -182,7 +182,7 @@ def _fake_trainer(strength: dict[str, float]):
 
 
 def test_run_step_with_stand_in_trainer(tmp_path: Path) -> None:
-    pytest.importorskip("osteoscan.training.config")
+    pytest.importorskip("osteoscan.config.train")
     study = parse_study(
         {
             "data": {"manifest": None},

@@ -146,7 +146,7 @@ def _card(path: Path) -> object:
 
 
 def _config(path: Path) -> object:
-    from osteoscan.training.config import load_config
+    from osteoscan.config.train import load_config
 
     return load_config(path)
 

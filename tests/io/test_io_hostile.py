@@ -180,7 +180,7 @@ def test_manifest_lesion_count_inf_is_a_row_problem(tmp_path, ph):
 
 
 def test_config_that_is_not_utf8(tmp_path):
-    from osteoscan.training.config import load_config
+    from osteoscan.config.train import load_config
 
     (tmp_path / "c.yaml").write_bytes(b"name: caf\xe9\n")
     with pytest.raises(InputError, match="c.yaml: not a readable YAML config"):
@@ -193,7 +193,7 @@ def test_config_that_is_not_utf8(tmp_path):
                                   "e: &e [*d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e]\n"
                                   "g: [*f, *f, *f, *f, *f, *f, *f]\n"])
 def test_config_too_deep_or_too_many_values_after_aliases(tmp_path, text):
-    from osteoscan.training.config import load_config
+    from osteoscan.config.train import load_config
 
     (tmp_path / "c.yaml").write_text(text)
     with pytest.raises(InputError, match=r"c.yaml: (nested deeper|more than \d+ values)"):

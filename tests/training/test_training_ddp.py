@@ -11,7 +11,7 @@ import pandas as pd
 SCRIPT = """
 import runpy, sys, torch, torch.distributed as dist
 from osteoscan.training import fit
-from osteoscan.training.config import resolve_config
+from osteoscan.config.train import resolve_config
 from osteoscan.training.trainer import train
 
 helpers = runpy.run_path(sys.argv[1])

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from osteoscan.errors import ConfigError
 from osteoscan.training.checkpoint import load_checkpoint
-from osteoscan.training.config import resolve_config
+from osteoscan.config.train import resolve_config
 from osteoscan.training.trainer import train
 
 

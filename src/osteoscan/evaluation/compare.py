@@ -17,11 +17,9 @@ Two steps that hand over files (layout in docs/results-layout.md):
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +27,10 @@ import pandas as pd
 import yaml
 
 from osteoscan.artefacts import atomic_write_text
-from osteoscan.errors import ConfigError, InputError, OsteoscanError
+# the study schema lives in osteoscan.config.study; Arm, load_study and parse_study are
+# re-exported for the callers of the run step
+from osteoscan.config.study import Arm, Study, arm_config, load_study, parse_study  # noqa: F401
+from osteoscan.errors import InputError, OsteoscanError
 from osteoscan.evaluation.io import (
     Predictions,
     model_decisions,
@@ -39,146 +40,7 @@ from osteoscan.evaluation.io import (
 
 logger = logging.getLogger(__name__)
 
-STUDY_KEYS = ("name", "description", "arms", "tiny", "evaluation", "reference")
 FOLD_METRICS = ("auc", "accuracy", "balanced_accuracy", "sensitivity", "specificity", "f1")
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One model or ablation: a name and overrides of the shared config (dotted strings)."""
-
-    name: str
-    overrides: tuple[str, ...] = ()
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class Study:
-    """A parsed study YAML.
-
-    Attributes:
-        name: study name.
-        base: the shared training-config tree (data, protocol, model, preprocess, augment, optim).
-        arms: the arms, in order.
-        tiny: overrides applied to every arm before the arm's own (``--tiny``, ``--set``).
-        evaluation: options for the aggregate step (``subgroups``: manifest columns).
-        source: the YAML file.
-    """
-
-    name: str
-    base: dict
-    arms: tuple[Arm, ...]
-    tiny: tuple[str, ...] = ()
-    evaluation: dict = field(default_factory=dict)
-    source: str = ""
-
-
-def _flatten(tree: dict, prefix: str = "") -> list[str]:
-    """Nested mapping -> dotted ``key=value`` overrides (values dumped as YAML flow)."""
-    out = []
-    for key, value in tree.items():
-        full = f"{prefix}.{key}" if prefix else str(key)
-        if isinstance(value, dict) and value:
-            out += _flatten(value, full)
-        else:
-            text = yaml.safe_dump(value, default_flow_style=True).strip()
-            out.append(f"{full}={text.removesuffix('...').strip()}")
-    return out
-
-
-def _overrides(value, where: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, dict):
-        return tuple(_flatten(value))
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
-    raise ConfigError(f"{where}: overrides must be a mapping or a list of key=value strings")
-
-
-def parse_study(tree: dict, source: str = "", *, tiny: bool = False) -> Study:
-    """Validate a study mapping (see :func:`load_study`)."""
-    if not isinstance(tree, dict) or not tree.get("arms"):
-        raise ConfigError(f"{source or 'study'}: needs a non-empty 'arms' list")
-    arms = []
-    for i, arm in enumerate(tree["arms"]):
-        if not isinstance(arm, dict) or "name" not in arm:
-            raise ConfigError(f"{source}: arms[{i}] needs a name")
-        unknown = set(arm) - {"name", "overrides", "description"}
-        if unknown:
-            raise ConfigError(f"{source}: arms[{i}] unknown key(s) {sorted(unknown)}")
-        arms.append(
-            Arm(
-                str(arm["name"]),
-                _overrides(arm.get("overrides"), f"arms[{i}]"),
-                str(arm.get("description", "")),
-            )
-        )
-    names = [a.name for a in arms]
-    if len(set(names)) != len(names) or any("/" in n for n in names):
-        raise ConfigError(f"{source}: arm names must be unique and contain no '/'")
-    base = {k: v for k, v in tree.items() if k not in STUDY_KEYS}
-    study = Study(
-        str(tree.get("name", Path(source).stem or "study")),
-        base,
-        tuple(arms),
-        _overrides(tree.get("tiny"), "tiny") if tiny else (),
-        dict(tree.get("evaluation") or {}),
-        source,
-    )
-    return study
-
-
-def load_study(
-    path: str | Path,
-    *,
-    tiny: bool = False,
-    overrides: list[str] | None = None,
-    arms: list[str] | None = None,
-) -> Study:
-    """Read a study YAML: the shared config sections, ``arms`` and optional ``tiny``/``evaluation``.
-
-    Args:
-        path: the YAML file.
-        tiny: apply the study's ``tiny`` overrides (smoke run).
-        overrides: extra ``key=value`` overrides for every arm (after ``tiny``).
-        arms: run only these arms (in the study's order).
-
-    Raises:
-        InputError: missing or invalid YAML. ConfigError: invalid study or unknown arm.
-    """
-    path = Path(path)
-    try:
-        tree = yaml.safe_load(path.read_text())
-    except FileNotFoundError as exc:
-        raise InputError(path, "study file not found") from exc
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML ({exc})") from exc
-    study = parse_study(tree, str(path), tiny=tiny)
-    if arms:
-        unknown = sorted(set(arms) - {a.name for a in study.arms})
-        if unknown:
-            raise ConfigError(
-                f"{path.name}: no arm(s) {unknown} (arms: {[a.name for a in study.arms]})"
-            )
-        study = dataclasses.replace(study, arms=tuple(a for a in study.arms if a.name in arms))
-    if overrides:
-        study = dataclasses.replace(study, tiny=(*study.tiny, *overrides))
-    manifest = (
-        study.base.get("data", {}).get("manifest")
-        if isinstance(study.base.get("data"), dict)
-        else None
-    )
-    if manifest and not Path(manifest).is_absolute():
-        study.base["data"]["manifest"] = str((path.parent / manifest).resolve())
-    return study
-
-
-def arm_config(study: Study, arm: Arm):
-    """The resolved ``TrainConfig`` of one arm (shared config + arm overrides + tiny)."""
-    from osteoscan.training.config import resolve_config
-
-    return resolve_config(study.base, [*study.tiny, *arm.overrides, f"name={arm.name}"])
 
 
 # ------------------------------------------------------------------------------- run step

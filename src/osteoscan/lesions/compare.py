@@ -153,45 +153,18 @@ def compare_classifiers(
     return summary
 
 
-def _set(cfg: dict, dotted: str, value) -> None:
-    node = cfg
-    *parents, last = dotted.split(".")
-    for key in parents:
-        node = node.setdefault(key, {})
-    node[last] = value
-
-
 def load_study_config(path: str | Path, *, tiny: bool = False) -> dict:
     """Read a lesion study YAML (``name``, ``data.simulate``, ``protocol.folds``,
-    ``optim.epochs``, ``arms``, ``tiny``) and apply its ``tiny`` overrides when asked.
+    ``optim.epochs``, ``arms``, ``tiny``; schema: :class:`osteoscan.config.study.LesionStudy`),
+    apply its ``tiny`` overrides when asked, and return it with every default filled in.
 
     Raises:
-        InputError: unreadable file; ConfigError: missing or invalid keys.
+        InputError: unreadable file; ConfigError: missing, unknown or invalid keys (naming the
+        file and the key).
     """
-    import yaml
+    from osteoscan.config import load_lesion_study, to_dict
 
-    from osteoscan.errors import ConfigError, InputError
-
-    path = Path(path)
-    try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(path, f"cannot read the study YAML ({exc})") from exc
-    if tiny:
-        for item in cfg.get("tiny", []):
-            key, _, value = str(item).partition("=")
-            _set(cfg, key.strip(), yaml.safe_load(value))
-    for key in ("data", "arms"):
-        if key not in cfg:
-            raise ConfigError(f"{path.name}: missing section {key!r}")
-    if "simulate" not in cfg["data"]:
-        raise ConfigError(f"{path.name}: data.simulate is required (lesion masks come from the simulator)")
-    for arm in cfg["arms"]:
-        if "name" not in arm or "arch" not in arm:
-            raise ConfigError(f"{path.name}: every arm needs 'name' and 'arch', got {arm}")
-    cfg.setdefault("protocol", {}).setdefault("folds", 5)
-    cfg.setdefault("optim", {}).setdefault("epochs", 15)
-    return cfg
+    return to_dict(load_lesion_study(path, tiny=tiny))
 
 
 def summarise_folder(out: str | Path, reference: str | None = None) -> dict:

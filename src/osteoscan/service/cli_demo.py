@@ -101,7 +101,7 @@ def stage_simulate(out: Path, plan: DemoPlan, bar: Progress) -> Path:
 def stage_train(out: Path, manifest: Path, plan: DemoPlan, bar: Progress) -> Path:
     """Train on sites A+B (validation and an internal hold-out carved from them)."""
     from osteoscan.training import train
-    from osteoscan.training.config import resolve_config
+    from osteoscan.config.train import resolve_config
 
     task = bar.add_task("train", total=1, note=f"{plan.model}, {plan.epochs} epochs, {plan.size[0]}x{plan.size[1]}")
     cfg = resolve_config({

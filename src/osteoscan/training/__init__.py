@@ -12,9 +12,9 @@ from osteoscan._lazy import lazy_getattr
 
 _EXPORTS = {
     "train": "osteoscan.training.trainer",
-    "TrainConfig": "osteoscan.training.config",
-    "load_config": "osteoscan.training.config",
-    "resolve_config": "osteoscan.training.config",
+    "TrainConfig": "osteoscan.config.train",
+    "load_config": "osteoscan.config.train",
+    "resolve_config": "osteoscan.config.train",
     "ModelCard": "osteoscan.artefacts",
     "save_checkpoint": "osteoscan.training.checkpoint",
     "load_checkpoint": "osteoscan.training.checkpoint",

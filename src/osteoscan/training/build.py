@@ -13,7 +13,7 @@ from torch import nn
 
 from osteoscan.errors import ConfigError, ModelError
 from osteoscan.training.checkpoint import ModelCard, resolve_checkpoint
-from osteoscan.training.config import TrainConfig
+from osteoscan.config.train import TrainConfig
 from osteoscan.types import BoneScan
 
 logger = logging.getLogger(__name__)

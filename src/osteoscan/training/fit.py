@@ -26,7 +26,7 @@ from osteoscan.training.build import (
     resolved_settings,
 )
 from osteoscan.training.checkpoint import read_weights, save_checkpoint
-from osteoscan.training.config import TrainConfig
+from osteoscan.config.train import TrainConfig
 from osteoscan.training.loop import lr_lambda, predict_loader, train_epoch, validation_loss
 from osteoscan.training.metrics import auc_score, choose_threshold, patient_bootstrap_auc
 from osteoscan.training.predict import predictions_frame, write_predictions

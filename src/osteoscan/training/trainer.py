@@ -27,12 +27,12 @@ import pandas as pd
 import torch
 
 from osteoscan.artefacts import atomic_write_text, dumps_json, fold_card, read_card_file
+from osteoscan.config.train import TrainConfig, load_config, save_config
 from osteoscan.data.dataset import ScanDataset, encode_targets
 from osteoscan.data.splits import Split, make_splits
 from osteoscan.data.table import StudyTable, table_from_manifest, table_from_studies
 from osteoscan.errors import ConfigError
 from osteoscan.training import distributed as dist_
-from osteoscan.training.config import TrainConfig, load_config, save_config
 from osteoscan.training.fit import Fit, FitContext
 from osteoscan.training.metrics import auc_score
 from osteoscan.training.predict import write_predictions
