@@ -27,7 +27,8 @@ import torch
 from osteoscan.artefacts import decide
 from osteoscan.artefacts import paths as artefact_paths
 from osteoscan.explain.gradcam import GradCam
-from osteoscan.explain.mapping import InputGeometry, heatmap_to_views
+from osteoscan.explain.mapping import heatmap_to_views
+from osteoscan.preprocessing.geometry import Geometry
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
@@ -209,12 +210,11 @@ class Predictor:
                             geometry, {"preprocess": t1 - t0, "forward_gradcam": t2 - t1,
                                        "map": t3 - t2, "lesions": t4 - t3})
 
-    def _prepare(self, scan: BoneScan) -> tuple[torch.Tensor, InputGeometry]:
-        prepared = self.pipeline.prepare(scan)  # its alignment map serves the heatmap mapping
+    def _prepare(self, scan: BoneScan) -> tuple[torch.Tensor, Geometry]:
+        prepared = self.pipeline.prepare(scan)  # its geometry record serves the heatmap mapping
         arr = self.pipeline.finish(prepared, None)
-        geometry = InputGeometry.for_scan(scan, self.pre, tuple(arr.shape[-2:]), prepared.align_map)
         x = torch.from_numpy(np.ascontiguousarray(arr, dtype=np.float32))[None].to(self.device)
-        return x, geometry
+        return x, prepared.geometry
 
     def _lesions(self, scan: BoneScan) -> tuple[list[Hotspot], float | None, Any]:
         if self.lesion_analyzer is None:
@@ -224,7 +224,7 @@ class Predictor:
 
     def _result(self, scan: BoneScan, probs: np.ndarray, heatmaps: dict, target: int,
                 hotspots: list, bsi: float | None, lesions: Any, method: str,
-                geometry: InputGeometry, timings: dict) -> Prediction:
+                geometry: Geometry, timings: dict) -> Prediction:
         prob = float(1.0 - probs[self._neg])
         thr = getattr(self.card, "threshold", None) if self.card_is_binary else None
         if self.card_is_binary:

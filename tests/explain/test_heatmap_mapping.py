@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from osteoscan.explain.mapping import InputGeometry, heatmap_to_views
+from osteoscan.explain.mapping import heatmap_to_views
+from osteoscan.preprocessing.geometry import Align
 from osteoscan.preprocessing.pipeline import PreprocessConfig, build_pipeline
 from osteoscan.types import BoneScan, StudySource, ViewSource
 
@@ -34,44 +35,44 @@ def _peak(img: np.ndarray) -> tuple[int, int]:
 def test_aggregate_map_follows_the_alignment_onto_the_posterior():
     scan, a_spot, p_spot = _scan((12, 4))
     pre = PreprocessConfig(views="aggregate", size=(128, 32))
-    x = build_pipeline(pre)(scan, None)
+    pipe = build_pipeline(pre)
+    prepared = pipe.prepare(scan)
+    x = pipe.finish(prepared, None)
     cam = x[0] / x[0].max()  # a "heatmap" peaking on the (aligned) hot spot
-    maps = heatmap_to_views(cam, InputGeometry.for_scan(scan, pre, x.shape[-2:]), scan)
+    maps = heatmap_to_views(cam, prepared.geometry, scan)
     assert set(maps) == {"anterior", "posterior"}
     assert maps["anterior"].shape == (256, 64) and maps["anterior"].dtype == np.float32
     assert np.abs(np.subtract(_peak(maps["anterior"]), a_spot)).max() <= 2
     assert np.abs(np.subtract(_peak(maps["posterior"]), p_spot)).max() <= 2
 
 
-def test_pipeline_alignment_gives_the_geometry_the_pipeline_applied():
+def test_the_recorded_alignment_is_the_one_the_pipeline_applied():
     scan, a_spot, p_spot = _scan((12, 4))
     pre = PreprocessConfig(views="aggregate", size=(128, 32))
     pipe = build_pipeline(pre)
     prepared = pipe.prepare(scan)
     x = pipe.finish(prepared, None)
-    exact = InputGeometry.for_scan(scan, pre, x.shape[-2:], prepared.align_map)
-    found = InputGeometry.for_scan(scan, pre, x.shape[-2:])
-    assert exact.posterior_affine is not None and prepared.align_map is not None
-    # the re-found alignment (on a reduced copy) agrees within about one input pixel
-    np.testing.assert_allclose(exact.posterior_affine[:2], found.posterior_affine[:2], atol=0.05)
-    np.testing.assert_allclose(exact.posterior_affine[2:], found.posterior_affine[2:], atol=1.5)
-    # the inverse really undoes the pipeline's map: a -> p = s*a + o -> a
+    align = prepared.geometry.ops("posterior")[-1]
+    assert isinstance(align, Align) and prepared.align_map is not None
+    # the record undoes the pipeline's map: a -> p = s*a + o -> a
     (s0, s1), (o0, o1) = prepared.align_map
-    sy, sx, oy, ox = exact.posterior_affine
-    assert sy * (s0 * 40.0 + o0) + oy == pytest.approx(40.0)
-    assert sx * (s1 * 10.0 + o1) + ox == pytest.approx(10.0)
-    maps = heatmap_to_views(x[0] / x[0].max(), exact, scan)
+    back = align.forward(np.array([[s0 * 40.0 + o0, s1 * 10.0 + o1]]))
+    np.testing.assert_allclose(back, [[40.0, 10.0]], atol=1e-9)
+    maps = heatmap_to_views(x[0] / x[0].max(), prepared.geometry, scan)
     assert np.abs(np.subtract(_peak(maps["posterior"]), p_spot)).max() <= 2
-    no_align = InputGeometry.for_scan(scan, pre, x.shape[-2:], None)
-    assert no_align.posterior_affine is None
+    unaligned = build_pipeline(PreprocessConfig(views="stack", size=(128, 32), align=False))
+    assert not any(isinstance(op, Align) for op in unaligned.prepare(scan).geometry.ops("posterior"))
 
 
 def test_stack_with_padding_maps_back_into_the_view():
     scan, a_spot, _ = _scan((0, 0))
     pre = PreprocessConfig(views="stack", size=(128, 64))  # 256x64 fits as 128x32, padded in cols
-    x = build_pipeline(pre)(scan, None)
-    g = InputGeometry.for_scan(scan, pre, x.shape[-2:])
-    assert g.scaled_hw == (128, 32) and g.pad == (0, 16)
+    pipe = build_pipeline(pre)
+    prepared = pipe.prepare(scan)
+    x = pipe.finish(prepared, None)
+    g = prepared.geometry
+    resize, padcrop = g.ops("anterior")
+    assert resize.out_hw == (128, 32) and padcrop.pad == (0, 16)
     cam = x[0] / x[0].max()
     maps = heatmap_to_views(cam, g, scan)
     assert np.abs(np.subtract(_peak(maps["anterior"]), a_spot)).max() <= 2
@@ -81,7 +82,8 @@ def test_stack_with_padding_maps_back_into_the_view():
 def test_anterior_only_model_gives_no_posterior_map():
     scan, _, _ = _scan((0, 0))
     pre = PreprocessConfig(views="anterior", size=(128, 32))
-    g = InputGeometry.for_scan(scan, pre, (128, 32))
+    g = build_pipeline(pre).prepare(scan).geometry
+    assert set(g.views) == {"anterior"}
     assert set(heatmap_to_views(np.ones((128, 32), np.float32), g, scan)) == {"anterior"}
 
 
@@ -89,10 +91,9 @@ def test_anterior_only_model_gives_no_posterior_map():
 def test_posterior_carry_matches_scipy_affine_transform(affine):
     from scipy import ndimage
 
-    from osteoscan.explain.mapping import to_posterior_input
-
     rng = np.random.default_rng(0)
     cam = ndimage.gaussian_filter(rng.random((96, 40)).astype(np.float32), 3)
-    g = InputGeometry("stack", (256, 108), (96, 40), (96, 40), posterior_affine=affine)
+    sy, sx, oy, ox = affine  # the carry a -> p = (sy a + oy, ...), i.e. the inverse of the align map
+    align = Align((1 / sy, 1 / sx), (-oy / sy, -ox / sx))
     want = ndimage.affine_transform(cam, affine[:2], offset=affine[2:], order=1, mode="constant", cval=0.0)
-    np.testing.assert_allclose(to_posterior_input(cam, g), want, atol=1e-5)
+    np.testing.assert_allclose(align.invert_image(cam), want, atol=1e-5)

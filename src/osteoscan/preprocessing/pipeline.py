@@ -6,6 +6,7 @@ Order of operations (each step documented in its module)::
       BoneScan counts --> each view block-reduced, area-resampled to ``size``
       --> combine views (align posterior; aggregate / stack / geomean / anterior)
       --> normalisation reference level per channel
+      (+ the record of the geometry applied to each view: ``preprocessing.geometry``)
     finish:
       [train: binomial thinning of the cached integer block sums, then resample + combine]
       --[train: L-R flip, rotation + translation]--> count normalisation
@@ -35,6 +36,7 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.preprocessing import augment as A
+from osteoscan.preprocessing.geometry import Geometry, record_geometry
 from osteoscan.preprocessing.intensity import (
     NORM_MODES,
     apply_reference,
@@ -217,6 +219,9 @@ class PreparedScan:
         area: pixels per block (block means x area = block sums).
         scaled: (rows, cols) of the views after scaling, before pad/crop to the output size.
         align_map: the posterior's alignment map (None: none applied).
+        geometry: the record of the operations that took each view to the output grid
+            (:class:`~osteoscan.preprocessing.geometry.Geometry`): heatmaps and points map
+            back to the scan through it.
     """
 
     base: np.ndarray
@@ -225,6 +230,7 @@ class PreparedScan:
     area: float
     scaled: tuple[int, int]
     align_map: Any
+    geometry: Geometry
 
 
 class Pipeline:
@@ -277,8 +283,10 @@ class Pipeline:
             base, percentile=pre.norm_percentile, background_fraction=pre.background_fraction))
         thins = self.aug is not None and self.aug.p_thin > 0
         keep = (blocks * np.float32(area)).astype(np.float16) if thins else None
+        geometry = record_geometry(pre.views, scan.anterior.shape, scaled, pre.size,
+                                   scan.has_both_views, align_map)
         return PreparedScan(np.ascontiguousarray(base, np.float32), refs, keep, area, scaled,
-                            align_map)
+                            align_map, geometry)
 
     def finish(self, prep: PreparedScan, rng: np.random.Generator | None = None) -> np.ndarray:
         """Augment (training calls with an rng) and normalise a prepared study."""
