@@ -6,12 +6,14 @@
 Steps: ``osteoscan simulate`` the cohort named in configs/reference.yaml (skipped when its
 manifest exists), ``osteoscan train configs/reference.yaml --out runs/reference``, then copy
 ``runs/reference/best/{model.safetensors, model.json}`` into ``src/osteoscan/assets/reference/``
-(float16 weights when float32 would exceed 25 MB).
+(float16 weights when float32 would exceed 25 MB), with ``configs/reference.yaml`` beside them as
+``config.yaml`` (the demo trains that recipe; an installed package has no ``configs/``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +38,7 @@ def ship(run: Path) -> Path:
     # game 8 % vs 50 % at layer3, docs/analyze.md), so the card names the finer stage
     card.explain = {"gradcam_layer": "layer3"}
     save_checkpoint(ASSET, model, card)
+    shutil.copyfile(CONFIG, ASSET / "config.yaml")
     size_mb = (ASSET / "model.safetensors").stat().st_size / 2**20
     if size_mb > LIMIT_MB:
         save_checkpoint(ASSET, model, card, half=True)

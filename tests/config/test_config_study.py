@@ -50,7 +50,7 @@ def test_a_bad_arm_override_fails_on_load_naming_file_arm_and_key(tmp_path: Path
 @pytest.mark.parametrize("tree, message", [
     ({"arms": []}, "needs a non-empty 'arms' list"),
     ({"arms": [{"name": "a", "model": "x"}]}, "arms[0].model: unknown key"),
-    ({"arms": [{"name": "a/b"}]}, "arms[0].name: "),
+    ({"arms": [{"name": "a/b"}]}, "arms[0].name: expected a name without '/', got 'a/b'"),
     ({"arms": [{"name": "a"}, {"name": "a"}]}, "arms: arm names must be unique"),
     ({"arms": [{"name": "a"}], "evaluation": {"subgroup": ["site"]}}, "evaluation.subgroup: unknown key"),
     ({"arms": [{"name": "a"}], "optim": {"epoch": 3}}, "arm a: optim.epoch: unknown key"),

@@ -97,3 +97,14 @@ def test_numbers_as_names_and_names_as_lists_are_accepted():
     assert cfg.name == "2027" and cfg.data.simulate.sites == ("site_a",)
     assert cfg.optim.threshold == "0.4" and cfg.optim.lr == 0.001
     assert cfg.protocol == resolve_config().protocol
+
+
+def test_loading_every_config_kind_does_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; from osteoscan.config import load_config, load_study; "
+            "from osteoscan.config.demo import QUICK; QUICK.train_config(); "
+            f"load_study({str(CONFIGS / 'papers' / 'lung_multiclass_inrac.yaml')!r}); "
+            "sys.exit('torch' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

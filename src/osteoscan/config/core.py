@@ -106,7 +106,13 @@ _PHRASES = {
     "tuple_type": "expected a list",
     "dataclass_type": "expected a mapping",
     "unexpected_keyword_argument": "unknown key",
+    "missing_argument": "required, missing",
+    "missing": "required, missing",
+    "string_pattern_mismatch": "expected a name without '/'",  # the only pattern used
+    "string_too_short": "expected a non-empty name",
+    "too_short": "expected at least {min_length} item(s)",
 }
+_NO_VALUE = ("unexpected_keyword_argument", "missing_argument", "missing")
 
 
 def _key_path(loc: tuple) -> str:
@@ -138,10 +144,15 @@ def _phrase(err: dict) -> str:
 def describe(exc: ValidationError, source: str | Path | None = None, prefix: str = "") -> str:
     """One line per problem: ``FILE: key.path: what was expected, got VALUE``."""
     lines = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors:
+        loc = tuple(err["loc"])
+        if err["type"] == "too_short" and any(tuple(e["loc"])[:len(loc)] == loc and e is not err
+                                              for e in errors):
+            continue  # "too few items" only because an item failed: the item's error says why
         key = _key_path(((prefix,) if prefix else ()) + tuple(err["loc"]))
         got = err.get("input")
-        tail = "" if err["type"] == "unexpected_keyword_argument" else f", got {got!r}"
+        tail = "" if err["type"] in _NO_VALUE else f", got {got!r}"
         lines.append(f"{key}: {_phrase(err)}{tail}")
     head = f"{source}: " if source else ""
     return head + ("\n" + head).join(lines)

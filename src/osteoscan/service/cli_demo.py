@@ -9,65 +9,26 @@ end-to-end test runs. Choices are documented in docs/analyze.md ("The demo").
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import typer
+import yaml
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, \
     TimeElapsedColumn, TimeRemainingColumn
 
+from osteoscan.config.demo import EXTERNAL_SITE, FULL, QUICK, TRAIN_SITES, DemoPlan
+
 console = Console(stderr=True)
 log = logging.getLogger(__name__)
 
-TRAIN_SITES = ("site_a", "site_b")
-EXTERNAL_SITE = "site_c"
-
-
-@dataclass(frozen=True)
-class DemoPlan:
-    """Sizes of one demo run.
-
-    Attributes:
-        n_studies: simulated studies (cycled over the three sites).
-        size: network input (rows, cols).
-        model: registry name; kwargs: its create_model keyword arguments.
-        epochs: training epochs; batch_size: studies per step.
-        n_analyze: external studies analysed with reports.
-        n_boot: bootstrap replicates for the CIs.
-        difficulty: simulator difficulty.
-        init: initial weights ("reference" to fine-tune the bundled model) or None.
-        lr: peak learning rate.
-    """
-
-    n_studies: int
-    size: tuple[int, int]
-    model: str
-    kwargs: dict
-    epochs: int
-    batch_size: int
-    n_analyze: int
-    n_boot: int
-    difficulty: str = "easy"
-    init: str | None = None
-    lr: float = 0.002
-
-
-# The reference architecture (configs/reference.yaml): a narrow inRAC-18 on stacked views.
-REFERENCE_MODEL = ("inrac18", {"widths": [16, 32, 64, 128], "stem_width": 16, "layers": [1, 1, 1, 1],
-                               "reduction": 4})
-QUICK = DemoPlan(n_studies=30, size=(256, 64), model=REFERENCE_MODEL[0], kwargs=REFERENCE_MODEL[1],
-                 epochs=2, batch_size=8, n_analyze=3, n_boot=200)
-FULL = DemoPlan(n_studies=240, size=(384, 96), model=REFERENCE_MODEL[0], kwargs=REFERENCE_MODEL[1],
-                epochs=14, batch_size=16, n_analyze=8, n_boot=1000)
-
 
 def plan_for(quick: bool) -> DemoPlan:
-    """The quick plan, or the full plan fine-tuning the bundled reference when it is installed."""
+    """The quick plan, or the full plan fine-tuning the bundled reference when it is installed
+    (its architecture and preprocessing, 4 epochs at lr 3e-4)."""
     if quick:
         return QUICK
     from osteoscan.artefacts import paths, read_card
@@ -76,9 +37,10 @@ def plan_for(quick: bool) -> DemoPlan:
         return FULL
     card = read_card(paths.reference_dir())
     kwargs = {k: v for k, v in card.model_kwargs.items() if k not in ("num_classes", "in_chans", "img_size")}
-    size = tuple(card.preprocess.get("size", FULL.size))
-    return dataclasses.replace(FULL, model=card.architecture, kwargs=kwargs, size=size, epochs=4,
-                               init="reference", lr=3e-4)
+    flow = lambda v: yaml.safe_dump(v, default_flow_style=True).strip()  # noqa: E731
+    return FULL.with_train(f"model.name={card.architecture}", f"model.kwargs={flow(kwargs)}",
+                           f"preprocess={flow(dict(card.preprocess))}", "model.init=reference",
+                           "optim.epochs=4", "optim.lr=3e-4")
 
 
 def _bar() -> Progress:
@@ -99,22 +61,13 @@ def stage_simulate(out: Path, plan: DemoPlan, bar: Progress) -> Path:
 
 
 def stage_train(out: Path, manifest: Path, plan: DemoPlan, bar: Progress) -> Path:
-    """Train on sites A+B (validation and an internal hold-out carved from them)."""
+    """Train the reference recipe (configs/reference.yaml + the plan's overrides) on sites A+B
+    (validation and an internal hold-out carved from them)."""
     from osteoscan.training import train
-    from osteoscan.config.train import resolve_config
 
-    task = bar.add_task("train", total=1, note=f"{plan.model}, {plan.epochs} epochs, {plan.size[0]}x{plan.size[1]}")
-    cfg = resolve_config({
-        "name": "demo", "seed": 0,
-        "data": {"manifest": str(manifest), "cache": True},
-        "protocol": {"kind": "external", "train_sites": list(TRAIN_SITES), "test_sites": [EXTERNAL_SITE],
-                     "val_fraction": 0.2, "test_fraction": 0.2},
-        "model": {"name": plan.model, "kwargs": dict(plan.kwargs), "init": plan.init},
-        "preprocess": {"views": "stack", "size": list(plan.size)},
-        "optim": {"epochs": plan.epochs, "batch_size": plan.batch_size, "lr": plan.lr, "patience": 0,
-                  "amp": False,
-                  "threads": 2, "warmup_epochs": 1.0 if plan.epochs > 2 else 0.0},
-    })
+    cfg = plan.train_config(manifest)
+    size = cfg.preprocess.get("size")
+    task = bar.add_task("train", total=1, note=f"{cfg.model.name}, {cfg.optim.epochs} epochs, {size[0]}x{size[1]}")
     run = train(cfg, out / "run")
     bar.update(task, completed=1)
     return run
@@ -190,6 +143,8 @@ def write_demo_index(out: Path, plan: DemoPlan, manifest: Path, run: Path, evals
     from osteoscan.reporting.html import write_index
 
     rel = lambda p: Path(p).relative_to(out).as_posix()  # noqa: E731
+    cfg = plan.train_config(manifest)
+    size = cfg.preprocess["size"]
     frame = pd.read_csv(manifest, dtype=str)
     counts = frame.groupby(["site", "label"]).size().unstack(fill_value=0)
     cohort = [(site, ", ".join(f"{n} {lab}" for lab, n in row.items())) for site, row in counts.iterrows()]
@@ -200,10 +155,10 @@ def write_demo_index(out: Path, plan: DemoPlan, manifest: Path, run: Path, evals
     sections = [
         {"title": "Cohort (simulated, DICOM)", "table": cohort,
          "links": [("manifest.csv", rel(manifest))]},
-        {"title": "Model", "table": [("architecture", f"{plan.model} {plan.kwargs or ''}"),
-                                      ("input", f"stack of both views, {plan.size[0]}x{plan.size[1]}"),
-                                      ("training", f"{plan.epochs} epochs on sites A+B, "
-                                                   f"{'fine-tuned from the bundled reference' if plan.init else 'from scratch'}")],
+        {"title": "Model", "table": [("architecture", f"{cfg.model.name} {cfg.model.kwargs or ''}"),
+                                      ("input", f"stack of both views, {size[0]}x{size[1]}"),
+                                      ("training", f"{cfg.optim.epochs} epochs on sites A+B, "
+                                                   f"{'fine-tuned from the bundled reference' if cfg.model.init else 'from scratch'}")],
          "links": [("model card", rel(card)), ("training log", rel(run / "log.csv"))]},
         {"title": "Evaluation (95% CIs: DeLong for AUC, patient bootstrap otherwise)", "table": results,
          "links": [(f"{n} evaluation report", f"evaluation/{n}/report.html") for n in evals]},
