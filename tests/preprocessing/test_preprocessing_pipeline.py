@@ -137,3 +137,14 @@ def test_thinned_reference_level_is_the_kept_fraction_of_the_full_one(ph, rng):
     thinned = thin_counts(prepared.blocks.astype(np.float32), keep, rng) / prepared.area
     recomputed = reference_levels(pipe._combine(thinned, prepared.scaled, prepared.align_map))
     np.testing.assert_allclose(recomputed, prepared.refs * keep, rtol=0.03)
+
+
+@pytest.mark.parametrize("cls, field, value", [
+    ("AugmentConfig", "p_intensity", None), ("AugmentConfig", "rotate_deg", True),
+    ("PreprocessConfig", "norm_clip", float("nan")), ("PreprocessConfig", "norm_percentile", None),
+])
+def test_missing_or_non_numeric_settings_are_config_errors(cls, field, value):
+    from osteoscan.preprocessing import pipeline
+
+    with pytest.raises(ConfigError, match=field):
+        getattr(pipeline, cls).from_dict({field: value})

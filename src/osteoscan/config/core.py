@@ -207,7 +207,8 @@ def read_yaml(path: str | Path, what: str = "config") -> dict:
     return tree
 
 
-def _set_dotted(tree: dict, key: str, value: Any, shorthands: dict[str, str]) -> None:
+def _set_dotted(tree: dict, key: str, value: Any, shorthands: dict[str, str],
+                source: str | Path | None) -> None:
     parts = key.split(".")
     node = tree
     for part in parts[:-1]:
@@ -217,27 +218,28 @@ def _set_dotted(tree: dict, key: str, value: Any, shorthands: dict[str, str]) ->
         if child is None:
             child = {}
         if not isinstance(child, dict):
-            raise ConfigError(f"{key}: {part} is not a section")
+            raise fail(source, key, f"{part} is not a section (it is {child!r})")
         node[part] = child
         node = child
     node[parts[-1]] = value
 
 
 def apply_overrides(tree: dict, overrides: list[str] | tuple[str, ...],
-                    shorthands: dict[str, str] | None = None) -> dict:
+                    shorthands: dict[str, str] | None = None,
+                    source: str | Path | None = None) -> dict:
     """A copy of ``tree`` with ``key=value`` strings applied (values parsed as YAML:
     ``[a, b]`` is a list, ``null`` is None); ``shorthands`` maps a section that may be
-    given as a plain string to the field that string sets."""
+    given as a plain string to the field that string sets; ``source`` is named in errors."""
     tree = yaml.safe_load(yaml.safe_dump(tree)) or {}
     for item in overrides:
         if "=" not in item:
-            raise ConfigError(f"--set {item}: expected key=value")
+            raise fail(source, f"--set {item}", "expected key=value")
         key, raw = item.split("=", 1)
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise ConfigError(f"{key}: cannot parse value {raw!r} ({exc})") from exc
-        _set_dotted(tree, key.strip(), value, shorthands or {})
+            raise fail(source, key, f"cannot parse value {raw!r} ({exc})") from exc
+        _set_dotted(tree, key.strip(), value, shorthands or {}, source)
     return tree
 
 

@@ -255,7 +255,7 @@ def load_lesion_study(path: str | Path, *, tiny: bool = False) -> LesionStudy:
         tiny_items = tree.get("tiny") or []
         if not isinstance(tiny_items, list):
             raise fail(path, "tiny", "expected a list of key=value strings")
-        tree = apply_overrides(tree, [str(v) for v in tiny_items])
+        tree = apply_overrides(tree, [str(v) for v in tiny_items], source=path)
     study = validate(LesionStudy, tree, path)
     names = [a.name for a in study.arms]
     if len(set(names)) != len(names):

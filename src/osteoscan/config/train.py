@@ -210,7 +210,8 @@ def resolve_config(tree: dict | None = None, overrides: list[str] | None = None,
                    source: str | Path | None = None) -> TrainConfig:
     """Build a validated :class:`TrainConfig` from a mapping plus overrides (``source``:
     the file it came from, named in errors)."""
-    cfg = validate(TrainConfig, apply_overrides(tree or {}, overrides or [], SHORTHANDS), source)
+    cfg = validate(TrainConfig, apply_overrides(tree or {}, overrides or [], SHORTHANDS, source),
+                   source)
     _check(cfg, source)
     return cfg
 

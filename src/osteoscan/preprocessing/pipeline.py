@@ -58,13 +58,16 @@ from osteoscan.types import BoneScan
 logger = logging.getLogger(__name__)
 
 
-def _coerce_floats(obj: Any, names: tuple[str, ...]) -> None:
-    """Turn numeric fields given as strings/ints (YAML, CLI) into floats, or raise ConfigError."""
+def _coerce_floats(obj: Any, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """Turn numeric fields given as strings/ints (YAML, CLI) into finite floats, or raise
+    ConfigError; only the ``optional`` ones may be None."""
     for name in names:
         value = getattr(obj, name)
-        if value is None:
+        if value is None and name in optional:
             continue
         try:
+            if isinstance(value, bool) or not np.isfinite(float(value)):
+                raise ValueError(value)
             object.__setattr__(obj, name, float(value))
         except (TypeError, ValueError) as exc:
             raise ConfigError(
@@ -113,7 +116,8 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         _coerce_floats(
-            self, ("target_spacing_mm", "norm_percentile", "background_fraction", "norm_clip")
+            self, ("target_spacing_mm", "norm_percentile", "background_fraction", "norm_clip"),
+            optional=("target_spacing_mm",),
         )
         if not isinstance(self.align, bool):
             raise ConfigError(f"PreprocessConfig.align must be true or false, got {self.align!r}")
