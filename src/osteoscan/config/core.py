@@ -1,14 +1,15 @@
 """The machinery every configuration kind shares: YAML in, ``--set`` overrides, validation.
 
-A configuration is a tree of frozen dataclasses. Validation is pydantic's (a dependency of
-typer, pinned in requirements.lock) run over those plain dataclasses, so the classes stay
-stdlib dataclasses that the rest of the code compares, replaces and pickles as before.
+A configuration is a tree of frozen dataclasses. Validation is pydantic's (pinned in
+requirements.lock and pyproject.toml; typer needs it too) run over those plain dataclasses,
+so the classes stay stdlib dataclasses that the rest of the code compares, replaces and
+pickles as before.
 Every failure becomes one :class:`~osteoscan.errors.ConfigError` that names the file and
 the key path, e.g. ``configs/x.yaml: optim.lr: expected a number > 0, got 'abc'``.
 
-The field types below (:data:`Int`, :data:`Number`, :data:`Names`...) say what a YAML
-value may be; YAML has no tuples, so lists become tuples, and PyYAML reads ``1e-3`` (no
-dot) as a string, so numbers also come as numeric strings.
+The field types below (:data:`PositiveInt`, :data:`PositiveNumber`, :data:`Names`...) say
+what a YAML value may be; YAML has no tuples, so lists become tuples, and PyYAML reads
+``1e-3`` (no dot) as a string, so numbers also come as numeric strings.
 
 Example:
     >>> from dataclasses import dataclass
@@ -58,13 +59,10 @@ def _empty_mapping(value: Any) -> Any:
     return {} if value is None else value
 
 
-Int = Annotated[int, Strict()]
-"""An integer (not a bool, not 3.0)."""
+# integers are strict (not a bool, not 3.0); numbers are finite, an int or a numeric string
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 Bool = Annotated[bool, Strict()]
-Number = Annotated[float, Strict(), Field(allow_inf_nan=False), BeforeValidator(_number)]
-"""A finite number; an int or a numeric string is accepted."""
 PositiveNumber = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False), BeforeValidator(_number)]
 NonNegativeNumber = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
 Fraction = Annotated[float, Strict(), Field(ge=0, lt=1), BeforeValidator(_number)]
