@@ -52,7 +52,8 @@ def test_a_bad_arm_override_fails_on_load_naming_file_arm_and_key(tmp_path: Path
     ({"arms": [{"name": "a", "model": "x"}]}, "arms[0].model: unknown key"),
     ({"arms": [{"name": "a/b"}]}, "arms[0].name: expected a name without '/', got 'a/b'"),
     ({"arms": [{"name": "a"}, {"name": "a"}]}, "arms: arm names must be unique"),
-    ({"arms": [{"name": "a"}], "evaluation": {"subgroup": ["site"]}}, "evaluation.subgroup: unknown key"),
+    ({"arms": [{"name": "a"}], "evaluation": {"subgroup": ["site"]}},
+     "evaluation.subgroup: unknown key"),
     ({"arms": [{"name": "a"}], "optim": {"epoch": 3}}, "arm a: optim.epoch: unknown key"),
 ])
 def test_compare_study_errors(tmp_path: Path, tree: dict, message: str) -> None:

@@ -12,7 +12,8 @@ from osteoscan.config.train import config_to_dict, load_config, resolve_config, 
 def test_overrides_parse_yaml_values_and_shorthands():
     cfg = resolve_config({"protocol": "kfold", "model": "inrac18"},
                          ["optim.lr=1e-3", "optim.epochs=7", "data.classes=[a, b, c]",
-                          "protocol.test_sites=[B]", "model.kwargs={tiny: true}", "model.init=null"])
+                          "protocol.test_sites=[B]", "model.kwargs={tiny: true}",
+                          "model.init=null"])
     assert cfg.protocol.kind == "kfold" and cfg.model.name == "inrac18"
     assert cfg.optim.lr == 0.001 and cfg.optim.epochs == 7
     assert cfg.data.classes == ("a", "b", "c") and cfg.protocol.test_sites == ("B",)

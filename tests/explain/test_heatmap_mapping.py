@@ -61,7 +61,8 @@ def test_the_recorded_alignment_is_the_one_the_pipeline_applied():
     maps = heatmap_to_views(x[0] / x[0].max(), prepared.geometry, scan)
     assert np.abs(np.subtract(_peak(maps["posterior"]), p_spot)).max() <= 2
     unaligned = build_pipeline(PreprocessConfig(views="stack", size=(128, 32), align=False))
-    assert not any(isinstance(op, Align) for op in unaligned.prepare(scan).geometry.ops("posterior"))
+    ops = unaligned.prepare(scan).geometry.ops("posterior")
+    assert not any(isinstance(op, Align) for op in ops)
 
 
 def test_stack_with_padding_maps_back_into_the_view():
@@ -87,13 +88,15 @@ def test_anterior_only_model_gives_no_posterior_map():
     assert set(heatmap_to_views(np.ones((128, 32), np.float32), g, scan)) == {"anterior"}
 
 
-@pytest.mark.parametrize("affine", [(1.03, 0.97, -5.2, 2.7), (0.95, 1.02, 3.1, -1.4), (1.0, 1.0, -1.5, 0.5)])
+@pytest.mark.parametrize("affine", [(1.03, 0.97, -5.2, 2.7), (0.95, 1.02, 3.1, -1.4),
+                                    (1.0, 1.0, -1.5, 0.5)])
 def test_posterior_carry_matches_scipy_affine_transform(affine):
     from scipy import ndimage
 
     rng = np.random.default_rng(0)
     cam = ndimage.gaussian_filter(rng.random((96, 40)).astype(np.float32), 3)
-    sy, sx, oy, ox = affine  # the carry a -> p = (sy a + oy, ...), i.e. the inverse of the align map
+    sy, sx, oy, ox = affine  # the carry a -> p = (sy a + oy, ...): the inverse of the align map
     align = Align((1 / sy, 1 / sx), (-oy / sy, -ox / sx))
-    want = ndimage.affine_transform(cam, affine[:2], offset=affine[2:], order=1, mode="constant", cval=0.0)
+    want = ndimage.affine_transform(cam, affine[:2], offset=affine[2:], order=1,
+                                    mode="constant", cval=0.0)
     np.testing.assert_allclose(align.invert_image(cam), want, atol=1e-5)

@@ -14,7 +14,8 @@ def _scan(rows: int = 300, cols: int = 80, shift: tuple[int, int] = (9, -3)) -> 
     ant = np.zeros((rows, cols), np.float32)
     ant[30:250, 20:60] = 10.0
     post = np.roll(ant, shift, axis=(0, 1)) * 1.1
-    views = (ViewSource("anterior", "caller", 1.0, "", "x"), ViewSource("posterior", "caller", 1.0, "", "x"))
+    views = (ViewSource("anterior", "caller", 1.0, "", "x"),
+             ViewSource("posterior", "caller", 1.0, "", "x"))
     return BoneScan(ant, post, (2.4, 2.4), "p", "s", views, StudySource((), "simulated"))
 
 
@@ -38,7 +39,8 @@ def test_points_round_trip_exactly_for_every_view(mode, size, align, spacing):
 
 def _blob(hw, centre, sigma=2.5):
     r, c = np.mgrid[:hw[0], :hw[1]]
-    return np.exp(-((r - centre[0]) ** 2 + (c - centre[1]) ** 2) / (2 * sigma ** 2)).astype(np.float32)
+    d2 = (r - centre[0]) ** 2 + (c - centre[1]) ** 2
+    return np.exp(-d2 / (2 * sigma ** 2)).astype(np.float32)
 
 
 def _centroid(img):
@@ -70,7 +72,8 @@ def test_the_record_matches_what_the_pipeline_did():
     assert resize == Resize((300, 80), prepared.scaled) and padcrop.out_hw == (128, 64)
     assert padcrop.pad == (0, (64 - prepared.scaled[1]) // 2) and padcrop.crop == (0, 0)
     assert align == Align.from_map(prepared.align_map)
-    # the anterior's body top-left corner, mapped to the model grid, is where the output's body starts
+    # the anterior body's top-left corner, mapped to the model grid, is where the output's
+    # body starts
     top_left = prepared.geometry.to_model([[29.5, 19.5]])[0]  # pixel edges of the box
     body = np.argwhere(prepared.base[0] > 0.5 * prepared.base[0].max())
     np.testing.assert_allclose(body.min(axis=0), np.ceil(top_left), atol=1)

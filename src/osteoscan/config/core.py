@@ -63,8 +63,10 @@ def _empty_mapping(value: Any) -> Any:
 NonNegativeInt = Annotated[int, Strict(), Field(ge=0)]
 PositiveInt = Annotated[int, Strict(), Field(ge=1)]
 Bool = Annotated[bool, Strict()]
-PositiveNumber = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False), BeforeValidator(_number)]
-NonNegativeNumber = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False), BeforeValidator(_number)]
+PositiveNumber = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False),
+                           BeforeValidator(_number)]
+NonNegativeNumber = Annotated[float, Strict(), Field(ge=0, allow_inf_nan=False),
+                              BeforeValidator(_number)]
 Fraction = Annotated[float, Strict(), Field(ge=0, lt=1), BeforeValidator(_number)]
 """A share in [0, 1)."""
 Names = Annotated[tuple[str, ...], BeforeValidator(_listify)]
@@ -114,7 +116,8 @@ _NO_VALUE = ("unexpected_keyword_argument", "missing_argument", "missing")
 
 
 def _key_path(loc: tuple) -> str:
-    """``("data", "simulate", "sites", 0)`` -> ``data.simulate.sites[0]`` (validator tags dropped)."""
+    """``("data", "simulate", "sites", 0)`` -> ``data.simulate.sites[0]`` (validator tags
+    dropped)."""
     out = ""
     for part in loc:
         if isinstance(part, int):

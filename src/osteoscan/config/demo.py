@@ -20,11 +20,12 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from osteoscan.artefacts.paths import REFERENCE_DIR
 from osteoscan.config.core import STRICT_KEYS, NonNegativeInt, PositiveInt, validate
 from osteoscan.config.study import Overrides
 from osteoscan.config.train import TrainConfig, load_config
 
-REFERENCE_CONFIG = Path(__file__).resolve().parents[1] / "assets" / "reference" / "config.yaml"
+REFERENCE_CONFIG = REFERENCE_DIR / "config.yaml"
 """The reference training config, as shipped in the package (= ``configs/reference.yaml``)."""
 
 TRAIN_SITES = ("site_a", "site_b")
@@ -32,7 +33,8 @@ EXTERNAL_SITE = "site_c"
 """The demo's simulated cohort: two training sites and one external test site."""
 
 DEMO_RUN = ("name=demo", "seed=0", "data.cache=true", "protocol.kind=external",
-            f"protocol.train_sites=[{', '.join(TRAIN_SITES)}]", f"protocol.test_sites=[{EXTERNAL_SITE}]",
+            f"protocol.train_sites=[{', '.join(TRAIN_SITES)}]",
+            f"protocol.test_sites=[{EXTERNAL_SITE}]",
             "protocol.val_fraction=0.2", "optim.amp=false")
 """What every demo run sets in the reference config: its name, the external-site protocol on
 the demo's sites, a larger validation share (the cohort is small) and no mixed precision (CPU)."""
@@ -63,7 +65,8 @@ class DemoPlan:
         the cohort from ``manifest`` (validated: a bad override is a ConfigError)."""
         cfg = load_config(reference, [*DEMO_RUN, *self.train])
         if manifest is not None:
-            cfg = dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, manifest=str(manifest)))
+            data = dataclasses.replace(cfg.data, manifest=str(manifest))
+            cfg = dataclasses.replace(cfg, data=data)
         return cfg
 
     def with_train(self, *overrides: str) -> DemoPlan:

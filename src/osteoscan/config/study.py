@@ -133,7 +133,8 @@ def parse_study(tree: dict, source: str = "", *, tiny: bool = False) -> Study:
     own = validate(StudyKeys, {k: v for k, v in tree.items() if k in STUDY_KEYS}, source or None)
     names = [a.name for a in own.arms]
     if len(set(names)) != len(names):
-        raise fail(source or None, "arms", f"arm names must be unique and contain no '/', got {names}")
+        raise fail(source or None, "arms",
+                   f"arm names must be unique and contain no '/', got {names}")
     return Study(
         own.name or Path(source).stem or "study",
         {k: v for k, v in tree.items() if k not in STUDY_KEYS},

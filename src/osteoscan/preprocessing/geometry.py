@@ -1,7 +1,7 @@
 """The geometry the pipeline applied to each view, recorded as it is applied.
 
 As MONAI's invertible transforms push a record of each applied operation onto the data
-(``applied_operations``), :meth:`Pipeline.prepare <osteoscan.preprocessing.pipeline.Pipeline.prepare>`
+(``applied_operations``), ``Pipeline.prepare`` (:mod:`osteoscan.preprocessing.pipeline`)
 returns, with the prepared study, a :class:`Geometry`: per view, the chain of operations from
 the view's pixels to the model's input grid. Each operation maps points both ways and
 carries an image back, so heatmaps and hotspots reach the scan without recomputing sizes or
@@ -124,7 +124,8 @@ class Align:
     def invert_image(self, img: np.ndarray) -> np.ndarray:
         """``out[p] = img[(p - offset) / scale]``, bilinear, 0 outside."""
         (s0, s1), (o0, o1) = self.scale, self.offset
-        return scale_shift(np.asarray(img, dtype=np.float32), (1 / s0, 1 / s1), (-o0 / s0, -o1 / s1))
+        return scale_shift(np.asarray(img, dtype=np.float32), (1 / s0, 1 / s1),
+                           (-o0 / s0, -o1 / s1))
 
 
 Op = Resize | PadCrop | Align

@@ -67,7 +67,8 @@ def stage_train(out: Path, manifest: Path, plan: DemoPlan, bar: Progress) -> Pat
 
     cfg = plan.train_config(manifest)
     size = cfg.preprocess.get("size")
-    task = bar.add_task("train", total=1, note=f"{cfg.model.name}, {cfg.optim.epochs} epochs, {size[0]}x{size[1]}")
+    note = f"{cfg.model.name}, {cfg.optim.epochs} epochs, {size[0]}x{size[1]}"
+    task = bar.add_task("train", total=1, note=note)
     run = train(cfg, out / "run")
     bar.update(task, completed=1)
     return run
