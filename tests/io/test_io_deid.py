@@ -9,54 +9,22 @@ import numpy as np
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
-from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid
 
 from osteoscan import load_study
 from osteoscan.io.deid import Deidentifier
-from tests.io.dicom_factory import phantom, write_nm_multiframe, write_nm_single
+from tests._phi_fixtures import DATES, NAMES, PATIENT_ID, PHI, write_phi_study
+from tests.io.dicom_factory import phantom, write_nm_single
 
-PHI = {
-    "PatientName": "Doe^Jane^Q",
-    "PatientBirthDate": "19480229",
-    "PatientAddress": "12 Privet Drive, Little Whinging",
-    "OtherPatientIDs": "OTHER-77821",
-    "AccessionNumber": "ACC-556677",
-    "InstitutionName": "Saint Hypothetical Hospital",
-    "InstitutionAddress": "1 Hospital Road, Nowhere",
-    "ReferringPhysicianName": "House^Gregory",
-    "OperatorsName": "Tech^Tina",
-    "StudyDescription": "WB bone scan Jane Doe follow-up",
-    "ImageComments": "called patient on 0612345678",
-    "StudyID": "SID-4242",
-    "StationName": "NMCAM-WARD7",
-    "StudyDate": "20250314",
-    "SeriesDate": "20250315",
-    "AcquisitionDate": "20250316",
-    "ContentDate": "20250317",
-    "StudyTime": "101530",
-}
-PATIENT_ID = "MRN-9911223"
-SECRETS = [*PHI.values(), PATIENT_ID, "0612345678", "Doe", "Privet", "PRIVATE-SECRET", "20250318"]
+SECRETS = [*PHI.values(), PATIENT_ID, *NAMES, *DATES]
 
 
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _phi_file(path: Path, study_uid: str | None = None) -> Path:
-    ph = phantom(256, 64, seed=3)
-    write_nm_multiframe(path, [ph.anterior, ph.posterior], ["anterior", "posterior"],
-                        patient_id=PATIENT_ID, study_uid=study_uid, extra=PHI)
-    ds = pydicom.dcmread(path)
-    ds.private_block(0x0009, "ACME NM 1.0", create=True).add_new(0x01, "LO", "PRIVATE-SECRET")
-    # a date nested in a sequence item: the profile must reach inside sequences
-    ds.RadiopharmaceuticalInformationSequence[0].RadiopharmaceuticalStartDateTime = "20250318083000"
-    req = Dataset()
-    req.RequestedProcedureDescription = "Jane Doe bone scan"
-    ds.RequestAttributesSequence = Sequence([req])
-    ds.save_as(path, enforce_file_format=True)
-    return path
+def _phi_file(path: Path) -> Path:
+    return write_phi_study(path)
 
 
 def _all_text(ds: Dataset) -> str:

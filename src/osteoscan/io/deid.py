@@ -49,7 +49,8 @@ def _method_text() -> str:
 
     from osteoscan import __version__
 
-    text = f"osteoscan {__version__}: PS3.15 E.1-1 basic, dicom-anonymizer {version('dicom-anonymizer')}"
+    lib = version("dicom-anonymizer")
+    text = f"osteoscan {__version__}: PS3.15 E.1-1 basic, dicom-anonymizer {lib}"
     return text[:64]  # VR LO
 
 
