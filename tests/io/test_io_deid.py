@@ -119,3 +119,14 @@ def test_output_inside_an_input_folder_is_refused(tmp_path):
     (tmp_path / "in").mkdir()
     with pytest.raises(InputError, match="inside"):
         Deidentifier().files([tmp_path / "in"], tmp_path / "in" / "out")
+
+
+def test_deid_and_redact_do_not_import_torch(tmp_path):
+    import subprocess
+    import sys
+
+    src = write_nm_single(tmp_path / "a.dcm", phantom(64, 16).anterior, view="anterior")
+    code = ("import sys; from osteoscan.io.deid import Deidentifier; import osteoscan.io.redact; "
+            f"r = Deidentifier().files([{str(src)!r}], {str(tmp_path / 'out')!r}); "
+            "assert len(r.written) == 1; assert 'torch' not in sys.modules, 'torch imported'")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0

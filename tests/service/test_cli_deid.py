@@ -39,3 +39,26 @@ def test_deid_all_good_exits_0_and_usage_error_exits_2(tmp_path):
     proc = _run("deid", str(tmp_path / "missing"), "-o", str(tmp_path / "out2"))
     assert proc.returncode == 2 and "missing" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out2").exists()
+
+
+def test_deid_interrupted_exits_130_and_keeps_whole_files(tmp_path):
+    import signal
+    import time
+
+    ph = phantom(64, 16)
+    for i in range(200):
+        write_nm_single(tmp_path / "in" / f"f{i:03d}.dcm", ph.anterior, view="anterior")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(  # SIGINT at its default, as in a terminal (not ignored as in `cmd &`)
+        [str(OSTEOSCAN), "deid", str(tmp_path / "in"), "--out", str(out)], stderr=subprocess.PIPE,
+        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 120
+    while not list(out.rglob("*.dcm")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    written = list(out.rglob("*.dcm"))
+    assert 0 < len(written) < 200 and not list(out.rglob("*.tmp"))
+    assert all(pydicom.dcmread(p).PatientIdentityRemoved == "YES" for p in written)
