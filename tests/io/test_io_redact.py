@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from osteoscan.errors import InputError
 from osteoscan.io.redact import NoRedaction, Redactor, make_redactor
 from osteoscan.types import BoneScan, StudySource, ViewSource
-
-import numpy as np
 
 
 def _scan() -> BoneScan:
@@ -60,3 +59,13 @@ def test_table_and_failure_lose_ids_paths_and_dates():
     fail = red.failure({"input": "/data/Doe_Jane/x.dcm", "error": "x.dcm: no image in /data/Doe_Jane/y.png"})
     assert "Doe" not in repr(fail) and "/data" not in repr(fail) and fail["input"].startswith("I-")
     assert NoRedaction().table(frame) is frame
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("row 3: img/Doe_Jane.png: no such file", "row 3: …: no such file"),
+    ("C:\\pacs\\Doe\\x.dcm: bad", "…: bad"),
+    ("see ~/scans/doe and /mnt/doe", "see … and …"),
+    ("pixel rule: spine/kidney band contrast 1.12 vs 1.66", None),  # not a path: kept
+])
+def test_text_removes_unknown_paths_but_not_prose(text, kept):
+    assert Redactor.per_run().text(text, {}) == (text if kept is None else kept)

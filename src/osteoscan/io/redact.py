@@ -36,8 +36,14 @@ PREFIXES = {"patient": "P", "study": "S", "file": "F", "input": "I", "uid": "U"}
 ID_COLUMNS = {"patient_id": "patient", "study_id": "study", "image": "file", "input": "input"}
 """Table columns holding identifiers, and the pseudonym kind each gets."""
 _QUOTED = re.compile(r"\"[^\"]*\"|'[^']*'")
-_PATHLIKE = re.compile(r"(?:[\w.~-]*[/\\])+[\w.-]*"  # anything with a slash
-                       r"|[\w.-]+\.(?:dcm|dicom|ima|png|jpe?g|tiff?|csv|json|nii)\b", re.IGNORECASE)
+_TOKEN = r"[^\s\"',;()]"
+_EXT = r"\.(?:dcm|dicom|ima|png|jpe?g|tiff?|csv|json|ya?ml|nii(?:\.gz)?)\b"
+_PATHLIKE = re.compile(
+    rf"{_TOKEN}*[/\\]{_TOKEN}*{_EXT}"  # a relative or absolute path to a file
+    rf"|(?<![\w.~-])(?:[A-Za-z]:|~)?[/\\]{_TOKEN}*"  # an absolute path (not "spine/kidney")
+    rf"|{_TOKEN}*[/\\]{_TOKEN}*[/\\]{_TOKEN}*"  # two or more levels
+    rf"|[\w.-]+{_EXT}",  # a file name
+    re.IGNORECASE)
 _ROW_ID = re.compile(r"#\d+ \((.+)\)$")
 _DATED = re.compile(r"date|time", re.IGNORECASE)
 MIN_KEY_BYTES = 16
