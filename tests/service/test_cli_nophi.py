@@ -77,3 +77,22 @@ def test_predict_no_phi_hashes_manifest_ids(tmp_path):
     normal = tmp_path / "normal.csv"
     assert CliRunner().invoke(app, ["predict", str(model), str(manifest), "--output", str(normal)]).exit_code == 0
     assert rows[0]["study_id"] in normal.read_text()
+
+
+def test_evaluate_writes_no_study_ids_and_no_phi_drops_the_path(tmp_path):
+    rng = __import__("numpy").random.default_rng(0)
+    folder = tmp_path / "Doe_Jane_MRN-9911223"
+    folder.mkdir()
+    lines = ["study_id,patient_id,label,prob_metastasis"]
+    for i in range(30):
+        label = "metastasis" if i % 2 else "normal"
+        lines.append(f"STUDY-ZX{i:03d},MRN-QX{i:03d},{label},{rng.uniform(0.3 * (i % 2), 1):.4f}")
+    preds = folder / "predictions.csv"
+    preds.write_text("\n".join(lines) + "\n")
+    ids = [f"STUDY-ZX{i:03d}" for i in range(30)] + [f"MRN-QX{i:03d}" for i in range(30)]
+    for flag, out in (([], tmp_path / "normal"), (["--no-phi"], tmp_path / "nophi")):
+        proc = _run("evaluate", preds, "--out", out, "--bootstrap", "20", *flag)
+        assert proc.returncode == 0, proc.stderr
+        assert leaks(out, ids) == []  # aggregate figures only, in both modes
+    assert leaks(tmp_path / "normal", [str(folder)])  # control: the path as given
+    assert leaks(tmp_path / "nophi", [str(folder), folder.name]) == []

@@ -168,6 +168,11 @@ class Redactor:
         """A :class:`~osteoscan.inference.Prediction` of a redacted scan, model path reduced."""
         return replace(result, model=self.model(result.model))
 
+    def provenance(self, obj: Any) -> Any:
+        """A dataclass whose ``source`` names a file (e.g. evaluation ``Predictions``), with
+        that path reduced to the file name; the per-study ids are not written by its users."""
+        return replace(obj, source=Path(obj.source).name) if getattr(obj, "source", "") else obj
+
 
 class NoRedaction(Redactor):
     """The identity: normal mode, so that callers apply one step either way."""
@@ -192,6 +197,9 @@ class NoRedaction(Redactor):
 
     def prediction(self, result: Any) -> Any:  # noqa: D102
         return result
+
+    def provenance(self, obj: Any) -> Any:  # noqa: D102
+        return obj
 
 
 def make_redactor(no_phi: bool, id_key: str | Path | None = None) -> Redactor:
