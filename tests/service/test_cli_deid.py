@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import subprocess
 import sys
 from pathlib import Path
@@ -62,3 +63,20 @@ def test_deid_interrupted_exits_130_and_keeps_whole_files(tmp_path):
     written = list(out.rglob("*.dcm"))
     assert 0 < len(written) < 200 and not list(out.rglob("*.tmp"))
     assert all(pydicom.dcmread(p).PatientIdentityRemoved == "YES" for p in written)
+
+
+def test_deid_links_table_maps_old_to_new_ids_and_is_refused_inside_out(tmp_path):
+    ph = phantom(64, 16)
+    src = write_nm_single(tmp_path / "in" / "a.dcm", ph.anterior, view="anterior",
+                          patient_id="SECRET-ID-2", study_uid="1.2.3.4.6")
+    out, links = tmp_path / "out", tmp_path / "private" / "links.csv"
+    proc = _run("deid", str(src), "-o", str(out), "--links", str(links))
+    assert proc.returncode == 0, proc.stderr
+    row = next(csv.DictReader(links.open()))
+    written = pydicom.dcmread(row["output"])
+    assert row["original_PatientID"] == "SECRET-ID-2" and row["new_PatientID"] == written.PatientID
+    assert row["original_StudyInstanceUID"] == "1.2.3.4.6"
+    assert row["new_StudyInstanceUID"] == written.StudyInstanceUID
+    assert not any("SECRET-ID-2" in p.read_bytes().decode("latin-1") for p in out.rglob("*.dcm"))
+    inside = _run("deid", str(src), "-o", str(tmp_path / "o2"), "--links", str(tmp_path / "o2" / "l.csv"))
+    assert inside.returncode == 2 and not (tmp_path / "o2").exists()

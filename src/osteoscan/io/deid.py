@@ -17,7 +17,9 @@ what it removes, keeps and changes. What osteoscan adds around it:
   profile does not touch pixel data;
 * outputs are named by their new UIDs (``OUT/<StudyInstanceUID>/<SOPInstanceUID>.dcm``), so
   no file or folder name of the input (which often holds a name or an id) reaches them;
-  they are written atomically and the inputs are only read.
+  they are written atomically and the inputs are only read;
+* no table linking old and new ids is written unless asked for
+  (:meth:`Deidentifier.write_links`, ``--links FILE``): it would re-identify the patients.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ log = logging.getLogger(__name__)
 
 TABLE_EDITION = "dicomfields_2026c"
 """The dicom-anonymizer table (DICOM edition of PS3.15 Table E.1-1) applied."""
+LINK_KEYS = ("PatientID", "StudyInstanceUID")
+"""The ids :meth:`Deidentifier.write_links` records, before and after."""
 BASIC_PROFILE_CODE = ("113100", "DCM", "Basic Application Confidentiality Profile")
 """PS3.16 CID 7050 code for the profile applied (De-identification Method Code Sequence)."""
 
@@ -94,6 +98,8 @@ class Deidentifier:
         self.keep_burned_in = keep_burned_in
         self._uids: dict[str, str] = {}
         self._patients: dict[str, str] = {}
+        self.links: list[dict[str, str]] = []
+        """One row per file written: where it came from and its old and new ids."""
 
     @contextmanager
     def _uid_map(self):
@@ -141,6 +147,7 @@ class Deidentifier:
         burned = str(ds.get("BurnedInAnnotation", "")).upper() == "YES"
         if burned and not self.keep_burned_in:
             return None, burned
+        before = [str(ds.get(k, "") or "") for k in LINK_KEYS]
         try:
             self.dataset(ds)
         except (NotImplementedError, ValueError, TypeError, KeyError, AttributeError) as exc:
@@ -148,7 +155,26 @@ class Deidentifier:
         study = _safe_uid(ds.get("StudyInstanceUID", "")) or "no-study-uid"
         dst = out_dir / study / f"{_safe_uid(ds.get('SOPInstanceUID', '')) or 'object'}.dcm"
         _write(ds, dst, src)
+        after = [str(ds.get(k, "") or "") for k in LINK_KEYS]
+        self.links.append({"input": str(src), "output": str(dst),
+                           **{f"original_{k}": v for k, v in zip(LINK_KEYS, before, strict=True)},
+                           **{f"new_{k}": v for k, v in zip(LINK_KEYS, after, strict=True)}})
         return dst, burned
+
+    def write_links(self, path: str | Path) -> Path:
+        """Write the re-identification table (input, output, original and new PatientID and
+        StudyInstanceUID per file) as CSV: a key to the patients, keep it away from the outputs."""
+        import csv
+        import io
+
+        buf = io.StringIO()
+        fields = ["input", "output", *(f"{w}_{k}" for w in ("original", "new") for k in LINK_KEYS)]
+        writer = csv.DictWriter(buf, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(self.links)
+        path = Path(path)
+        _atomic(path, lambda tmp: tmp.write_text(buf.getvalue(), encoding="utf-8"))
+        return path
 
     def files(self, inputs: Iterable[str | Path], out_dir: str | Path, *,
               on_file: Callable[[Path], None] | None = None) -> DeidReport:
@@ -199,12 +225,16 @@ def _safe_uid(uid: object) -> str:
     return text if text and all(c.isdigit() or c == "." for c in text) else ""
 
 
-def _write(ds: Dataset, dst: Path, src: Path) -> None:
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     # the project's atomic writer (temporary file in the folder, then os.replace)
     from osteoscan.training._files import atomic_write
 
+    atomic_write(path, write)
+
+
+def _write(ds: Dataset, dst: Path, src: Path) -> None:
     try:
-        atomic_write(dst, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
+        _atomic(dst, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
     except (ValueError, AttributeError) as exc:  # e.g. no transfer syntax in a headerless file
         raise InputError(src, f"cannot write it back as DICOM ({exc})") from exc
 

@@ -33,6 +33,12 @@ def _summary(report, out: Path, interrupted: bool = False) -> None:
                   f"{len(report.failed)} failed")
 
 
+def _finish(run, report, out: Path, links: Path | None, interrupted: bool = False) -> None:
+    if links is not None:
+        console.print(f"link table (re-identifies the patients): {run.write_links(links)}")
+    _summary(report, out, interrupted)
+
+
 def deid(
     inputs: Annotated[list[Path], typer.Argument(
         help="DICOM files or folders (searched recursively). Never modified.")],
@@ -41,6 +47,10 @@ def deid(
     keep_burned_in: Annotated[bool, typer.Option(
         "--keep-burned-in", help="Also write files that declare Burned In Annotation YES "
         "(the profile does not clean pixels; they keep Patient Identity Removed = NO).")] = False,
+    links: Annotated[Path | None, typer.Option(
+        "--links", dir_okay=False, help="Also write a CSV linking each input and its original "
+        "PatientID/StudyInstanceUID to the new ones (a re-identification key: keep it private; "
+        "not allowed inside OUT).")] = None,
 ) -> None:
     """De-identify DICOM files: PS3.15 Basic Application Level Confidentiality Profile.
 
@@ -50,6 +60,10 @@ def deid(
     """
     from osteoscan.io.deid import Deidentifier, collect
 
+    from osteoscan.errors import ConfigError
+
+    if links is not None and links.resolve().is_relative_to(out.resolve()):
+        raise ConfigError(f"--links {links}: the link table may not be written inside {out}")
     run = Deidentifier(keep_burned_in=keep_burned_in)
     candidates, report = collect(inputs, out)
     try:
@@ -59,9 +73,9 @@ def deid(
                 run.add(src, out, report)
                 bar.advance(job)
     except KeyboardInterrupt:
-        _summary(report, out, interrupted=True)
+        _finish(run, report, out, links, interrupted=True)
         raise SystemExit(130) from None
-    _summary(report, out)
+    _finish(run, report, out, links)
     # SystemExit, not typer.Exit: the code must survive app(standalone_mode=False)
     raise SystemExit(1 if report.failed else 0)
 
