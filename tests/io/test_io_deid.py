@@ -14,7 +14,7 @@ from pydicom.uid import generate_uid
 from osteoscan import load_study
 from osteoscan.io.deid import Deidentifier
 from tests._phi_fixtures import DATES, NAMES, PATIENT_ID, PHI, write_phi_study
-from tests.io.dicom_factory import phantom, write_nm_single
+from tests.io.dicom_factory import phantom, write_nm_multiframe, write_nm_single
 
 SECRETS = [*PHI.values(), PATIENT_ID, *NAMES, *DATES]
 
@@ -130,3 +130,15 @@ def test_deid_and_redact_do_not_import_torch(tmp_path):
             f"r = Deidentifier().files([{str(src)!r}], {str(tmp_path / 'out')!r}); "
             "assert len(r.written) == 1; assert 'torch' not in sys.modules, 'torch imported'")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_compressed_pixel_data_is_kept_byte_for_byte(tmp_path):
+    from pydicom.uid import RLELossless
+
+    ph = phantom(128, 32)
+    src = write_nm_multiframe(tmp_path / "rle.dcm", [ph.anterior, ph.posterior],
+                              ["anterior", "posterior"], transfer_syntax=RLELossless)
+    dst = Deidentifier().file(src, tmp_path / "out")
+    a, b = pydicom.dcmread(src), pydicom.dcmread(dst)
+    assert b.file_meta.TransferSyntaxUID == RLELossless
+    assert a.PixelData == b.PixelData
