@@ -239,6 +239,12 @@ def _write(ds: Dataset, dst: Path, src: Path) -> None:
         raise InputError(src, f"cannot write it back as DICOM ({exc})") from exc
 
 
+def _skip_reason(path: Path) -> str:
+    if path.name.upper() == "DICOMDIR":  # an index that names the patients: never copied
+        return "DICOMDIR index, not copied (it lists patient names)"
+    return "not DICOM"
+
+
 def collect(inputs: Iterable[str | Path], out_dir: str | Path) -> tuple[list[Path], DeidReport]:
     """The DICOM files named by ``inputs`` (folders recursively) and a report with the skips.
 
@@ -260,7 +266,7 @@ def collect(inputs: Iterable[str | Path], out_dir: str | Path) -> tuple[list[Pat
             found = study_files(path)
             out += found
             keep = set(found)
-            report.skipped += [(p, "not DICOM") for p in sorted(path.rglob("*"))
+            report.skipped += [(p, _skip_reason(p)) for p in sorted(path.rglob("*"))
                                if p.is_file() and p not in keep and not p.name.startswith(".")]
         elif path.is_file():
             out.append(path)
