@@ -96,7 +96,7 @@ class Redactor:
         """``text`` with each secret replaced by its pseudonym; quoted parts and anything
         that looks like a path or a file name (unknown to the caller) replaced by ``…``."""
         for value in sorted(secrets_, key=len, reverse=True):  # a path before its file name
-            if value:
+            if len(value) >= 3:  # an id of 1-2 characters would eat digits of every number
                 text = text.replace(value, secrets_[value])
         return _PATHLIKE.sub("…", _QUOTED.sub('"…"', text))
 
