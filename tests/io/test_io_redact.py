@@ -69,3 +69,14 @@ def test_table_and_failure_lose_ids_paths_and_dates():
 ])
 def test_text_removes_unknown_paths_but_not_prose(text, kept):
     assert Redactor.per_run().text(text, {}) == (text if kept is None else kept)
+
+
+def test_manifest_row_labels_and_pickling_for_worker_processes():
+    import pickle
+
+    red = Redactor.per_run()
+    fail = red.failure({"input": "/data/m.csv#3 (MRN-77)", "error": "row 3 MRN-77: unreadable"})
+    assert "MRN-77" not in repr(fail) and "/data" not in repr(fail)
+    again = pickle.loads(pickle.dumps(red))  # spawn workers receive it pickled
+    assert again.pseudonym("MRN-77", "patient") == red.pseudonym("MRN-77", "patient")
+    assert pickle.loads(pickle.dumps(NoRedaction())).label("x") == "x"
