@@ -60,7 +60,7 @@ class Redactor:
     Example:
         >>> r = Redactor(b"0123456789abcdef", keyed=True)
         >>> r.pseudonym("MRN-1", "patient")
-        'P-6c9f5b7d7b1b8d5f'
+        'P-a8b61d47f33fa05d'
     """
 
     key: bytes = field(repr=False)
