@@ -142,3 +142,18 @@ def test_compressed_pixel_data_is_kept_byte_for_byte(tmp_path):
     a, b = pydicom.dcmread(src), pydicom.dcmread(dst)
     assert b.file_meta.TransferSyntaxUID == RLELossless
     assert a.PixelData == b.PixelData
+
+
+def test_real_vendor_file_nema_nm1_keeps_its_pixels(tmp_path):
+    """The NEMA WG04 NM1 whole body (GE, JPEG lossless) from pydicom-data, as a site sends it."""
+    from pydicom import data as pdata
+
+    found = pdata.get_testdata_file("JPEG-LL.dcm")
+    if found is None or "NM1" not in str(pydicom.dcmread(found, stop_before_pixels=True).PatientName):
+        pytest.skip("the NEMA NM1 sample is not in this pydicom-data")
+    src = Path(found)
+    dst = Deidentifier().file(src, tmp_path / "out")
+    out = pydicom.dcmread(dst)
+    assert "NM1" not in str(out.PatientName) and out.PatientIdentityRemoved == "YES"
+    assert out.PixelData == pydicom.dcmread(src).PixelData
+    np.testing.assert_array_equal(load_study(dst).anterior, load_study(src).anterior)
