@@ -157,3 +157,18 @@ def test_real_vendor_file_nema_nm1_keeps_its_pixels(tmp_path):
     assert "NM1" not in str(out.PatientName) and out.PatientIdentityRemoved == "YES"
     assert out.PixelData == pydicom.dcmread(src).PixelData
     np.testing.assert_array_equal(load_study(dst).anterior, load_study(src).anterior)
+
+
+def test_file_without_meta_header_is_written_as_a_proper_dicom_file(tmp_path):
+    ph = phantom(128, 32)
+    src = write_nm_single(tmp_path / "raw.dcm", ph.anterior, view="anterior", patient_id=PATIENT_ID)
+    ds = pydicom.dcmread(src)
+    del ds.file_meta
+    ds.preamble = None
+    ds.save_as(src, implicit_vr=True, little_endian=True)  # no preamble, no meta: old archives
+    dst = Deidentifier().file(src, tmp_path / "out")
+    out = pydicom.dcmread(dst)  # without force: a Part 10 file now
+    assert out.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2"
+    assert PATIENT_ID not in _all_text(out)
+    assert out.PixelData == ds.PixelData
+    np.testing.assert_array_equal(load_study(dst).anterior, ph.anterior)

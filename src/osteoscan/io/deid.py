@@ -232,7 +232,26 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> None:
     atomic_write(path, write)
 
 
+def _complete_meta(ds: Dataset) -> None:
+    """Give a file read without File Meta Information (no preamble) the meta it needs to be
+    written as a DICOM file: the transfer syntax it was encoded in, its SOP class and UID."""
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None) or FileMetaDataset()
+    if "TransferSyntaxUID" not in meta:
+        implicit, little = getattr(ds, "original_encoding", (True, True))
+        meta.TransferSyntaxUID = (ImplicitVRLittleEndian if implicit else
+                                  ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    for key, source in (("MediaStorageSOPClassUID", "SOPClassUID"),
+                        ("MediaStorageSOPInstanceUID", "SOPInstanceUID")):
+        if key not in meta and source in ds:
+            setattr(meta, key, ds[source].value)
+    ds.file_meta = meta
+
+
 def _write(ds: Dataset, dst: Path, src: Path) -> None:
+    _complete_meta(ds)
     try:
         _atomic(dst, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
     except (ValueError, AttributeError) as exc:  # e.g. no transfer syntax in a headerless file
