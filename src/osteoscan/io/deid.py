@@ -35,6 +35,7 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from osteoscan.artefacts.files import atomic_write, atomic_write_text
 from osteoscan.errors import InputError
 from osteoscan.io.dicom import read_dataset
 
@@ -173,7 +174,7 @@ class Deidentifier:
         writer.writeheader()
         writer.writerows(self.links)
         path = Path(path)
-        _atomic(path, lambda tmp: tmp.write_text(buf.getvalue(), encoding="utf-8"))
+        atomic_write_text(path, buf.getvalue())
         return path
 
     def files(self, inputs: Iterable[str | Path], out_dir: str | Path, *,
@@ -225,13 +226,6 @@ def _safe_uid(uid: object) -> str:
     return text if text and all(c.isdigit() or c == "." for c in text) else ""
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
-    # the project's atomic writer (temporary file in the folder, then os.replace)
-    from osteoscan.training._files import atomic_write
-
-    atomic_write(path, write)
-
-
 def _complete_meta(ds: Dataset) -> None:
     """Give a file read without File Meta Information (no preamble) the meta it needs to be
     written as a DICOM file: the transfer syntax it was encoded in, its SOP class and UID."""
@@ -253,7 +247,7 @@ def _complete_meta(ds: Dataset) -> None:
 def _write(ds: Dataset, dst: Path, src: Path) -> None:
     _complete_meta(ds)
     try:
-        _atomic(dst, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
+        atomic_write(dst, lambda tmp: ds.save_as(tmp, enforce_file_format=True))
     except (ValueError, AttributeError) as exc:  # e.g. no transfer syntax in a headerless file
         raise InputError(src, f"cannot write it back as DICOM ({exc})") from exc
 
