@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import csv
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pydicom
 
+import osteoscan
 from tests.io.dicom_factory import phantom, write_nm_single
 
 OSTEOSCAN = Path(sys.executable).parent / "osteoscan"
+# the console script imports the tree under test
+ENV = dict(os.environ, PYTHONPATH=str(Path(osteoscan.__file__).resolve().parents[1]))
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(OSTEOSCAN), *args], capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(OSTEOSCAN), *args], capture_output=True, text=True, timeout=300,
+                          env=ENV)
 
 
 def test_deid_lists_a_bad_file_exits_1_and_writes_the_good_ones(tmp_path):
@@ -52,7 +57,7 @@ def test_deid_interrupted_exits_130_and_keeps_whole_files(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.Popen(  # SIGINT at its default, as in a terminal (not ignored as in `cmd &`)
         [str(OSTEOSCAN), "deid", str(tmp_path / "in"), "--out", str(out)], stderr=subprocess.PIPE,
-        text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        text=True, env=ENV, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(out.rglob("*.dcm")) and time.monotonic() < deadline:
         time.sleep(0.05)

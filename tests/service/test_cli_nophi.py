@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,10 +17,13 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import osteoscan
 from osteoscan.service.cli import app
 from tests._phi_fixtures import PATIENT_ID, leaks, secrets_of, write_phi_study
 
 OSTEOSCAN = Path(sys.executable).parent / "osteoscan"
+# the console script imports the tree under test
+ENV = dict(os.environ, PYTHONPATH=str(Path(osteoscan.__file__).resolve().parents[1]))
 _spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
@@ -27,7 +31,7 @@ _spec.loader.exec_module(fx)
 
 def _run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(OSTEOSCAN), *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+                          timeout=600, env=ENV)
 
 
 @pytest.fixture(scope="module")
