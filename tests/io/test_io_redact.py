@@ -18,7 +18,8 @@ def _scan() -> BoneScan:
              ViewSource("posterior", "view_code", 1.0, "ViewCodeSequence R-10214 (postero-anterior)",
                         "/home/site/Doe_Jane/MRN-1_post.dcm"))
     source = StudySource(("/home/site/Doe_Jane/MRN-1_ant.dcm", "/home/site/Doe_Jane/MRN-1_post.dcm"),
-                         "dicom-nm", notes=("cropped text rows in MRN-1_ant.dcm",))
+                         "dicom-nm", notes=("cropped text rows in MRN-1_ant.dcm",),
+                         skipped=(("/home/site/Doe_Jane/MRN-1_old.dcm", "other study 1.2.840.77.5"),))
     return BoneScan(img, img, (2.0, 2.0), "MRN-1", "1.2.840.99.1", views, source,
                     meta={"sop_instance_uids": "1.2.3;1.2.4", "study_date": "20250314", "modality": "NM"})
 
@@ -27,7 +28,7 @@ def test_scan_keeps_pixels_and_replaces_every_identifier():
     red = Redactor.per_run()
     got = red.scan(_scan())
     text = repr((got.patient_id, got.study_id, got.views, got.source, got.meta))
-    for secret in ("MRN-1", "Doe", "Jane", "/home", "1.2.840.99.1", "1.2.3", "20250314"):
+    for secret in ("MRN-1", "Doe", "Jane", "/home", "1.2.840.99.1", "1.2.3", "20250314", "1.2.840.77.5"):
         assert secret not in text, secret
     assert got.patient_id.startswith("P-") and got.study_id.startswith("S-")
     assert got.views[1].detail == "ViewCodeSequence R-10214 (postero-anterior)"  # evidence kept

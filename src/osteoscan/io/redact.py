@@ -44,6 +44,7 @@ _PATHLIKE = re.compile(
     rf"|{_TOKEN}*[/\\]{_TOKEN}*[/\\]{_TOKEN}*"  # two or more levels
     rf"|[\w.-]+{_EXT}",  # a file name
     re.IGNORECASE)
+_UID = re.compile(r"(?<![\w.])\d+(?:\.\d+){3,}(?![\w.])")  # a DICOM UID (not "1.12")
 _ROW_ID = re.compile(r"#\d+ \((.+)\)$")
 _DATED = re.compile(r"date|time", re.IGNORECASE)
 MIN_KEY_BYTES = 16
@@ -93,12 +94,12 @@ class Redactor:
         return f"{PREFIXES[kind]}-{digest[:16]}"
 
     def text(self, text: str, secrets_: dict[str, str]) -> str:
-        """``text`` with each secret replaced by its pseudonym; quoted parts and anything
-        that looks like a path or a file name (unknown to the caller) replaced by ``…``."""
+        """``text`` with each secret replaced by its pseudonym; quoted parts, UIDs and
+        anything that looks like a path or a file name (unknown to the caller) replaced by ``…``."""
         for value in sorted(secrets_, key=len, reverse=True):  # a path before its file name
             if len(value) >= 3:  # an id of 1-2 characters would eat digits of every number
                 text = text.replace(value, secrets_[value])
-        return _PATHLIKE.sub("…", _QUOTED.sub('"…"', text))
+        return _UID.sub("…", _PATHLIKE.sub("…", _QUOTED.sub('"…"', text)))
 
     def _file_secrets(self, files: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -113,7 +114,8 @@ class Redactor:
 
     def scan(self, scan: BoneScan) -> BoneScan:
         """``scan`` with pseudonymous ids and files, scrubbed notes and evidence, no dates."""
-        files = [*scan.source.files, *(v.file for v in scan.views)]
+        files = [*scan.source.files, *(v.file for v in scan.views),
+                 *(f for f, _ in scan.source.skipped)]
         table = self._file_secrets(files)
         table[scan.patient_id] = self.pseudonym(scan.patient_id, "patient")
         table[scan.study_id] = self.pseudonym(scan.study_id, "study")
@@ -121,7 +123,9 @@ class Redactor:
                               detail=self.text(v.detail, table)) for v in scan.views)
         source = replace(scan.source,
                          files=tuple(self.pseudonym(f, "file") for f in scan.source.files),
-                         notes=tuple(self.text(n, table) for n in scan.source.notes))
+                         notes=tuple(self.text(n, table) for n in scan.source.notes),
+                         skipped=tuple((self.pseudonym(f, "file"), self.text(why, table))
+                                       for f, why in scan.source.skipped))
         return replace(scan, patient_id=table[scan.patient_id], study_id=table[scan.study_id],
                        views=views, source=source, meta=self._meta(scan.meta, table))
 
