@@ -195,22 +195,25 @@ def load_task(task: StudyTask) -> Any:
 
 def run_task(task: StudyTask, out_dir: str) -> dict:
     """Analyze one study in a worker; returns the worklist record or {"error": ...}."""
+    from osteoscan.io.redact import NoRedaction
     from osteoscan.reporting.html import write_report
     from osteoscan.artefacts import atomic_write_text
     from osteoscan.reporting.results import dumps, study_record
 
     t0 = time.perf_counter()
     opts = _WORKER.get("options", {})
+    red = opts.get("redactor") or NoRedaction()  # --no-phi: one redaction step before any writer
     try:
-        scan = load_task(task)
+        scan = red.scan(load_task(task))
         t1 = time.perf_counter()
-        result = _WORKER["predictor"].predict(scan)
+        result = red.prediction(_WORKER["predictor"].predict(scan))
         out = Path(out_dir)
-        rel_report, rel_json = f"reports/{task.key}.html", f"studies/{task.key}.json"
+        key = red.label(task.key)
+        rel_report, rel_json = f"reports/{key}.html", f"studies/{key}.json"
         if opts.get("reports", True):
             write_report(scan, result, out / rel_report)
         t2 = time.perf_counter()
-        rec = study_record(scan, result, masks=bool(opts.get("masks", False)), input=task.label,
+        rec = study_record(scan, result, masks=bool(opts.get("masks", False)), input=red.label(task.label),
                            report=rel_report if opts.get("reports", True) else "", json=rel_json)
         rec["timings_s"].update(load=round(t1 - t0, 4), total=round(t2 - t0, 4))
         atomic_write_text(out / rel_json, dumps(rec))
@@ -268,7 +271,7 @@ def check_model(model: str | None) -> str:
 def analyze_batch(
     tasks: list[StudyTask], out_dir: str | Path, *, model: str | None = None, workers: int = 2,
     threads: int | None = None, reports: bool = True, masks: bool = False,
-    progress: Progress | None = None,
+    progress: Progress | None = None, redactor: Any = None,
 ) -> BatchResult:
     """Analyze studies into ``out_dir`` (see the module docstring for the layout).
 
@@ -281,6 +284,7 @@ def analyze_batch(
         reports: write per-study HTML reports.
         masks: include hotspot masks (RLE) in the JSON.
         progress: callback after each study.
+        redactor: an :class:`osteoscan.io.redact.Redactor` for the no-PHI mode (None: normal).
 
     Returns:
         :class:`BatchResult` (failures listed, never raised).
@@ -292,13 +296,17 @@ def analyze_batch(
     label = check_model(model)
     workers = max(1, min(int(workers), len(tasks) or 1))
     n_threads = threads if threads is not None else (1 if workers > 1 else (os.cpu_count() or 1))
-    init = (None if model is None else str(model), n_threads, {"reports": reports, "masks": masks})
+    init = (None if model is None else str(model), n_threads,
+            {"reports": reports, "masks": masks, "redactor": redactor})
     t0 = time.perf_counter()
     run = _run_serial(tasks, out, init, progress) if workers == 1 else \
         _run_pool(tasks, out, init, workers, progress)
     result = BatchResult(out)
     for res in run:
-        (result.failures if "error" in res else result.records).append(res)
+        if "error" in res:
+            result.failures.append(res if redactor is None else redactor.failure(res))
+        else:
+            result.records.append(res)
     result.seconds = time.perf_counter() - t0
     result.worklist = write_worklist(result.records, out, failures=result.failures, model=label)
     _write_summary(result, label, len(tasks), workers, n_threads)

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_simulate",
     "cli_lesions",
     "cli_models",
+    "cli_deid",
 )
 
 console = Console(stderr=True)

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 from rich.table import Table
 
+from osteoscan.service._privacy import IdKey, NoPhi
+
 console = Console(stderr=True)
 
 
@@ -22,7 +24,8 @@ def progress_bar() -> Progress:
 
 
 def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
-                reports: bool = True, masks: bool = False, threads: int | None = None):
+                reports: bool = True, masks: bool = False, threads: int | None = None,
+                redactor=None):
     """Discover, analyze with a progress bar, print a summary; returns the BatchResult."""
     from osteoscan.service.batch_analyze import analyze_batch, discover
 
@@ -31,6 +34,7 @@ def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
         job = bar.add_task("analyze", total=len(tasks), item="")
         result = analyze_batch(
             tasks, out, model=model, workers=workers, reports=reports, masks=masks, threads=threads,
+            redactor=redactor,
             progress=lambda done, total, label: bar.update(job, completed=done, item=Path(label).name),
         )
     return result
@@ -62,12 +66,17 @@ def analyze(
         "--reports/--no-reports", help="Write a per-study HTML report.")] = True,
     masks: Annotated[bool, typer.Option(
         "--masks/--no-masks", help="Include hotspot masks (run-length encoded) in the JSON.")] = False,
+    no_phi: NoPhi = False,
+    id_key: IdKey = None,
 ) -> None:
     """Analyze studies: probability of metastasis, Grad-CAM, reports, worklist. Research use only.
 
     Exit code 0 when every study succeeded, 2 when some failed (they are listed).
     """
-    result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks)
+    from osteoscan.io.redact import make_redactor
+
+    result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks,
+                         redactor=make_redactor(no_phi, id_key))
     _summary(result)
     if result.failures:
         raise typer.Exit(code=2)

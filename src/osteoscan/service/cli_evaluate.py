@@ -95,6 +95,9 @@ def evaluate(
             "of a threshold.",
         ),
     ] = False,
+    no_phi: Annotated[bool, typer.Option(
+        "--no-phi", help="Write the predictions files' names, not their paths (the outputs "
+        "hold no per-study ids either way; docs/privacy.md).")] = False,
 ) -> None:
     """Evaluate predictions: metrics with 95% CIs, operating points, subgroups, report.html."""
     from osteoscan.errors import ConfigError
@@ -102,6 +105,7 @@ def evaluate(
     from osteoscan.evaluation.io import read_card_threshold, read_predictions
     from osteoscan.evaluation.paired import compare_predictions
     from osteoscan.evaluation.report import write_evaluation
+    from osteoscan.io.redact import make_redactor
 
     if bootstrap < 0:
         raise ConfigError("--bootstrap must be >= 0")
@@ -110,7 +114,8 @@ def evaluate(
         raise ConfigError("give one --against-card per --against file, or none")
     with _progress() as progress:
         task = progress.add_task("reading predictions", total=3 + len(against))
-        pred = read_predictions(predictions)
+        red = make_redactor(no_phi)
+        pred = red.provenance(read_predictions(predictions))
         progress.update(task, advance=1, description=f"metrics, {bootstrap} bootstrap replicates")
         result = evaluate_predictions(
             pred,
@@ -128,7 +133,8 @@ def evaluate(
         comparison, others = None, {}
         if against:
             names = _unique_names([predictions, *against])
-            others = {n: read_predictions(p) for n, p in zip(names[1:], against, strict=True)}
+            others = {n: red.provenance(read_predictions(p))
+                      for n, p in zip(names[1:], against, strict=True)}
             thresholds = {names[0]: result["threshold"] or 0.5}
             for n, c in zip(names[1:], against_card, strict=False):
                 value = read_card_threshold(c)

@@ -11,6 +11,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 from rich.table import Table
 
+from osteoscan.service._privacy import IdKey, NoPhi
+
 console = Console(stderr=True)
 
 
@@ -61,9 +63,12 @@ def predict(
     label_column: Annotated[str | None, typer.Option(
         help="Manifest column with true labels (default: the model's label column).")] = None,
     batch_size: Annotated[int, typer.Option(help="Studies per forward pass.")] = 8,
+    no_phi: NoPhi = False,
+    id_key: IdKey = None,
 ) -> None:
     """Predict every study of a manifest; bad studies are listed and the exit code is 1."""
     from osteoscan.data.table import table_from_manifest
+    from osteoscan.io.redact import make_redactor
     from osteoscan.training.predict import predict_manifest
 
     total = len(table_from_manifest(manifest))
@@ -72,7 +77,8 @@ def predict(
     with Progress(*columns, console=console, transient=True) as bar:
         task = bar.add_task("predicting", total=total)
         result = predict_manifest(model, manifest, output, label_column=label_column,
-                                  batch_size=batch_size, on_study=lambda n: bar.update(task, advance=n))
+                                  batch_size=batch_size, on_study=lambda n: bar.update(task, advance=n),
+                                  redactor=make_redactor(no_phi, id_key))
     console.print(f"wrote {len(result.frame)} predictions to {result.path}")
     if result.failed:
         console.print(f"[bold red]{len(result.failed)} studies failed:[/]")

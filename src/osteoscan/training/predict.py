@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,7 @@ class PredictResult:
 def predict_manifest(
     model_source: str | Path, manifest: str | Path, out: str | Path, *,
     label_column: str | None = None, batch_size: int = 8, workers: int | None = None,
-    on_study: Callable[[int], None] | None = None,
+    on_study: Callable[[int], None] | None = None, redactor: Any = None,
 ) -> PredictResult:
     """Predict every study of a manifest and write the predictions CSV.
 
@@ -93,6 +94,8 @@ def predict_manifest(
         workers: DataLoader processes that load and preprocess the next batches while the
             model runs on this one (default: 1 on machines with 2 or more cores, else 0).
         on_study: progress hook called with the number of studies done.
+        redactor: an :class:`osteoscan.io.redact.Redactor` (no-PHI mode): the ids written
+            are its pseudonyms, date columns are dropped; None writes the manifest's ids.
 
     Returns:
         A :class:`PredictResult`.
@@ -123,6 +126,8 @@ def predict_manifest(
     f = table.frame.iloc[kept]
     frame = predictions_frame(card, f["study_id"].to_numpy(), f["patient_id"].to_numpy(), prob,
                               None if labels is None else labels[kept])
+    if redactor is not None:
+        frame = redactor.table(frame)
     return PredictResult(frame, failed, write_predictions(frame, out))
 
 
