@@ -44,7 +44,7 @@ def test_compare_tiny_writes_compare_layout(tmp_path):
     from osteoscan.lesions.compare import summarise_folder
 
     again = summarise_folder(tmp_path)  # re-aggregated from the prediction files alone
-    assert again["vgg16"]["overall"]["auc"] == pytest.approx(summary["vgg16"]["overall"]["auc"])
+    assert again["vgg16"]["overall"]["value"] == pytest.approx(summary["vgg16"]["overall"]["value"])
 
 
 def test_bad_site_and_missing_config_are_one_line_errors(tmp_path):

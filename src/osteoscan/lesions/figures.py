@@ -20,26 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from osteoscan.evaluation.metrics import weighted_auc
-from osteoscan.evaluation.statistics import bootstrap_replicates, percentile_interval
+from osteoscan.evaluation.statistics import auc_ci, bootstrap_block
 
 N_BOOT = 1000
 """Bootstrap replicates of a card figure."""
-
-BOOT_METHOD = "bootstrap-percentile-patient"
-
-
-def _block(fn, patient: np.ndarray, *, n_boot: int, seed: int) -> dict[str, dict]:
-    """{name: {value, ci_low, ci_high, method, n, n_patients}} for a weight-matrix statistic."""
-    point = fn(np.ones((1, len(patient))))
-    reps = bootstrap_replicates(fn, patient, n_boot=n_boot, seed=seed) if n_boot else {}
-    out = {}
-    for name, value in point.items():
-        low, high = percentile_interval(reps[name]) if n_boot else (float("nan"),) * 2
-        out[name] = {"value": float(np.asarray(value)[0]), "ci_low": low, "ci_high": high,
-                     "method": BOOT_METHOD, "n": int(len(patient)),
-                     "n_patients": int(len(np.unique(patient.astype(str))))}
-    return out
 
 
 def _ratio(name: str, num: np.ndarray, den: np.ndarray):
@@ -59,7 +43,8 @@ def hotspot_figures(segmenter, studies: Sequence, *, n_boot: int = N_BOOT, seed:
             t += float(pred.sum() + truth.sum())
         inter.append(2 * i)
         total.append(t)
-    return _block(_ratio("pixel_dice", inter, total), _patients(studies), n_boot=n_boot, seed=seed)
+    return bootstrap_block(_ratio("pixel_dice", inter, total), _patients(studies), n_boot=n_boot,
+                           seed=seed)
 
 
 def region_figures(regions, studies: Sequence, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
@@ -74,7 +59,8 @@ def region_figures(regions, studies: Sequence, *, n_boot: int = N_BOOT, seed: in
             b += float((truth > 0).sum())
         right.append(r)
         bone.append(b)
-    return _block(_ratio("bone_pixel_accuracy", right, bone), _patients(usable), n_boot=n_boot, seed=seed)
+    return bootstrap_block(_ratio("bone_pixel_accuracy", right, bone), _patients(usable),
+                           n_boot=n_boot, seed=seed)
 
 
 def classifier_figures(classifier, studies: Sequence, *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
@@ -82,10 +68,8 @@ def classifier_figures(classifier, studies: Sequence, *, n_boot: int = N_BOOT, s
     from osteoscan.lesions.training import classifier_samples
 
     samples = classifier_samples(studies)
-    y = samples["y"].astype(bool)
     p = classifier.predict_arrays(samples)
-    return _block(lambda w: {"lesion_auc": weighted_auc(y, p, w)}, samples["patient"],
-                  n_boot=n_boot, seed=seed)
+    return {"lesion_auc": auc_ci(samples["y"], p, samples["patient"], n_boot=n_boot, seed=seed)}
 
 
 def _patients(studies: Sequence) -> np.ndarray:
