@@ -1,0 +1,55 @@
+"""Every bundled lesion model has a recipe, and its card's figures come back from the shipped weights.
+
+The fast test recomputes each figure on the first few held-out studies and asks it to lie in
+the card's 95 % CI; the slow one recomputes it on all of them and asks for the card's value.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from osteoscan.lesions.bundle import ASSETS, read_card
+from osteoscan.lesions.recipes import RECIPES, figures, load, recipe, scaled, studies
+
+SUBSET = 8
+"""Held-out studies of the fast variant."""
+
+
+def test_every_bundled_lesion_model_has_a_recipe_and_card_figures():
+    shipped = sorted(p.stem for p in ASSETS.glob("*.safetensors"))
+    assert shipped == sorted(r.name for r in RECIPES)
+    for r in RECIPES:
+        card = read_card(ASSETS / r.name)
+        assert card["held_out"] == r.held_out.describe() and "site_c" not in r.data.sites
+        for block in card["metrics"].values():
+            assert block["ci_low"] <= block["value"] <= block["ci_high"]
+            assert 0 < block["n_patients"] <= r.held_out.n
+        assert all(need in {x.name for x in RECIPES[:RECIPES.index(r)]} for need in r.needs)
+
+
+@pytest.mark.parametrize("name", [r.name for r in RECIPES])
+def test_card_figures_recomputed_on_a_subset_lie_in_the_card_ci(name):
+    torch.set_num_threads(2)
+    r = recipe(name)
+    card = read_card(ASSETS / name)
+    fresh = figures(r, load(r, ASSETS / name), studies(r.held_out, SUBSET), n_boot=0)
+    for key, block in card["metrics"].items():
+        assert block["ci_low"] <= fresh[key]["value"] <= block["ci_high"], (key, fresh[key], block)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [r.name for r in RECIPES])
+def test_card_figures_recomputed_on_all_held_out_studies_equal_the_card(name):
+    r = recipe(name)
+    card = read_card(ASSETS / name)
+    fresh = figures(r, load(r, ASSETS / name))
+    for key, block in card["metrics"].items():
+        assert fresh[key]["value"] == pytest.approx(block["value"], abs=1e-6)
+        assert fresh[key]["ci_low"] == pytest.approx(block["ci_low"], abs=1e-6)
+
+
+def test_scaled_recipe_keeps_the_recipe_and_shrinks_data_and_epochs():
+    r = scaled(recipe("hotspot_unet"), 0.1)
+    assert [s.studies for s in r.stages] == [12, 8] and [s.epochs for s in r.stages] == [3, 3]
+    assert r.config == recipe("hotspot_unet").config and r.data.n == 12 and r.held_out.n == 4
