@@ -12,7 +12,8 @@ configs/reference.yaml``, ship) and the lesion models of
 stages). Each lesion stage writes ``OUT/<name>/stage<k>.safetensors/.json``; ``--resume`` loads
 a finished stage instead of training it again. The final model gets its card figures
 (:mod:`osteoscan.lesions.figures`, on the recipe's held-out site_c studies) and is copied into
-``src/osteoscan/assets/lesions/``. ``OUT/<name>/build.json`` records seconds per stage.
+``src/osteoscan/assets/lesions/``. ``OUT/<name>/build.json`` records wall and CPU seconds per
+stage (CPU time is what one core would take: the build runs on one thread by default).
 """
 
 from __future__ import annotations
@@ -32,29 +33,31 @@ REFERENCE = "reference"
 def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -> object:
     """Run the stages of recipe ``r`` (resuming finished ones), add figures, ship."""
     from osteoscan.lesions.bundle import ASSETS
-    from osteoscan.lesions.recipes import figures, load, studies
+    from osteoscan.lesions.recipes import card_figures, load, studies
 
     folder = out / r.name
     folder.mkdir(parents=True, exist_ok=True)
     inputs = {n: built.get(n) or load(_recipe(n), ASSETS / n) for n in r.needs}
     data = studies(r.data)
-    model, seconds = None, []
+    model, seconds, cpu = None, [], []
     for k, st in enumerate(r.stages):
         stem = folder / f"stage{k}"
         if resume and stem.with_suffix(".json").is_file():
             model = load(r, stem)
             logging.info("%s stage %d: resumed from %s", r.name, k, stem)
             continue
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         model = _train(r, k, data[:st.studies], model, inputs)
         seconds.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
         model.save(stem)
-        logging.info("%s stage %d: %.0f s", r.name, k, seconds[-1])
+        logging.info("%s stage %d: %.0f s wall, %.0f s CPU", r.name, k, seconds[-1], cpu[-1])
     model.card["training"].update(data=r.data.describe(), recipe=_describe(r))
-    model.card["held_out"] = r.held_out.describe()
-    model.card["metrics"] = figures(r, model)
+    model.card.update(card_figures(r, model))
     model.save(folder / "final")
-    (folder / "build.json").write_text(json.dumps({"stage_seconds": seconds}, indent=2))
+    (folder / "build.json").write_text(json.dumps(
+        {"stage_seconds": seconds, "stage_cpu_seconds": cpu, "stages": [vars(s) for s in r.stages],
+         "metrics": model.card["metrics"]}, indent=2, default=float))
     if ship:
         model.save(ASSETS / r.name)
     return model
@@ -80,13 +83,12 @@ def _describe(r) -> str:
 def figures_only(names: list[str]) -> None:
     """Write the card figures of the shipped weights into the shipped cards."""
     from osteoscan.lesions.bundle import ASSETS
-    from osteoscan.lesions.recipes import figures, load
+    from osteoscan.lesions.recipes import card_figures, load
 
     for name in names:
         r = _recipe(name)
         model = load(r, ASSETS / name)
-        model.card["held_out"] = r.held_out.describe()
-        model.card["metrics"] = figures(r, model)
+        model.card.update(card_figures(r, model))
         model.card.setdefault("training", {})["recipe"] = _describe(r)
         model.save(ASSETS / name)
         print(name, json.dumps(model.card["metrics"], default=float))
