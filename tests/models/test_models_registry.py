@@ -200,3 +200,19 @@ def test_vit_dynamic_img_size_maps_tokens_to_the_actual_grid():
     with torch.no_grad():
         assert model(torch.randn(1, 2, 256, 64)).shape == (1, 2)
     assert tokens_to_grid(model, "deit_base", seen["out"]).shape == (1, 32, 16, 4)
+
+
+def test_model_modules_are_auto_imported_and_register_by_decorator():
+    import subprocess
+    import sys
+
+    # a fresh interpreter: nothing but the registry's own look-up imports the lesion networks
+    code = ("from osteoscan.models import list_models; "
+            "print(list_models(task='segmentation'), list_models(task='lesion-classification'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['attentionunet', 'basicunet', 'unet'] ['patchcontext']"
+    from osteoscan.models import ModelInfo, register_model
+
+    bad = ModelInfo("x", "cnn", "osteoscan", "", (32, 32), "", False, "x", task="detection")
+    with pytest.raises(ModelError, match="task must be one of"):
+        register_model(bad)
