@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n", type=int, default=24)
     ap.add_argument("--n-eval", type=int, default=16)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--tag", default="after")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)

@@ -2,9 +2,9 @@
 
 The card holds everything needed to rebuild the network (``arch`` + ``arch_kwargs``) and to
 feed it (``work_shape``, label names, threshold), plus provenance (training data, metrics).
-Nothing is unpickled. The training engineer's ``osteoscan.training.checkpoint`` serves the
-image-level models; the lesion networks are not registry models (MONAI U-Nets and the
-patch+context classifier), so this small module keeps their cards self-describing.
+Nothing is unpickled. ``arch`` is a registry name (``unet``, ``patchcontext``, or a study
+classifier wrapped for lesions), so the networks are rebuilt through
+``osteoscan.models.create_model``.
 """
 
 from __future__ import annotations
