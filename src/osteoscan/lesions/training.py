@@ -17,6 +17,7 @@ flips (and row windows for the hotspot U-Net). On the CPU in minutes for the bun
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -144,8 +145,6 @@ def thin_scan(scan: BoneScan, fraction: float, rng: np.random.Generator) -> Bone
     """The same scan with fewer counts: binomial thinning keeps each count with probability
     ``fraction`` (exactly what a shorter acquisition or lower activity gives), so training
     also sees the noise level of low-count sites."""
-    import dataclasses
-
     def thin(x):
         return None if x is None else rng.binomial(np.asarray(x).astype(np.int64), fraction).astype(np.float32)
 
@@ -320,8 +319,6 @@ def truth_hotspots(study: LesionStudy, region_maps: dict[str, np.ndarray] | None
 
 
 def _with_region(h: Hotspot, region_map: np.ndarray, normal: dict[str, float]) -> Hotspot:
-    import dataclasses
-
     region = place(h.mask, region_map, h.row, h.col)
     ref = normal.get(region, normal["__all__"])
     return dataclasses.replace(h, region=region, uptake_ratio=h.mean_counts / max(ref, 1e-6))
@@ -329,8 +326,6 @@ def _with_region(h: Hotspot, region_map: np.ndarray, normal: dict[str, float]) -
 
 def _match_by_id(by_view: dict[str, list[Hotspot]]) -> dict[str, list[Hotspot]]:
     """Truth hotspots are matched through their shared lesion id."""
-    import dataclasses
-
     if "posterior" not in by_view:
         return by_view
     ids = {v: [int(h.features["label_id"]) for h in hs] for v, hs in by_view.items()}
