@@ -81,8 +81,8 @@ def _describe(r) -> str:
 
 
 def figures_only(names: list[str]) -> None:
-    """Write the card figures of the shipped weights into the shipped cards."""
-    from osteoscan.lesions.bundle import ASSETS
+    """Write the card figures of the shipped weights into the shipped cards (weights untouched)."""
+    from osteoscan.lesions.bundle import ASSETS, save_card
     from osteoscan.lesions.recipes import card_figures, load
 
     for name in names:
@@ -90,7 +90,7 @@ def figures_only(names: list[str]) -> None:
         model = load(r, ASSETS / name)
         model.card.update(card_figures(r, model))
         model.card.setdefault("training", {})["recipe"] = _describe(r)
-        model.save(ASSETS / name)
+        save_card(model.card, ASSETS / name)
         print(name, json.dumps(model.card["metrics"], default=float))
 
 

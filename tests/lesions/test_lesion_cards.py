@@ -54,3 +54,34 @@ def test_scaled_recipe_keeps_the_recipe_and_shrinks_data_and_epochs():
     r = scaled(recipe("hotspot_unet"), 0.1)
     assert [s.studies for s in r.stages] == [12, 8] and [s.epochs for s in r.stages] == [3, 3]
     assert r.config == recipe("hotspot_unet").config and r.data.n == 12 and r.held_out.n == 4
+
+
+def test_bundled_lesion_cards_are_model_cards_that_rebuild_through_the_registry():
+    from safetensors.torch import load_file
+
+    from osteoscan.artefacts import read_card_file
+    from osteoscan.models import create_model, model_info
+
+    tasks = {"hotspot-segmentation": "segmentation", "skeletal-regions": "segmentation",
+             "lesion-classification": "lesion-classification"}
+    for r in RECIPES:
+        card = read_card_file(ASSETS / f"{r.name}.json")
+        assert model_info(card.architecture).task == tasks[card.task]
+        net = create_model(card.architecture, **card.model_kwargs)
+        net.load_state_dict(load_file(str(ASSETS / f"{r.name}.safetensors")), strict=True)
+        assert card.metrics and card.settings["held_out"] == r.held_out.describe()
+    assert read_card_file(ASSETS / "lesion_classifier.json").positive == "malignant"
+
+
+def test_a_card_in_the_older_flat_format_still_loads(tmp_path):
+    import json
+    import shutil
+
+    from osteoscan.lesions.hotspots import HotspotSegmenter
+
+    card = read_card(ASSETS / "hotspot_unet")
+    flat = {k: v for k, v in card.items() if k != "metrics"}  # as the stage wrote it before
+    (tmp_path / "old.json").write_text(json.dumps(flat))
+    shutil.copy(ASSETS / "hotspot_unet.safetensors", tmp_path / "old.safetensors")
+    seg = HotspotSegmenter.load(tmp_path / "old")
+    assert seg.card["threshold"] == card["threshold"] and seg.card["work_shape"] == [512, 128]
