@@ -221,11 +221,13 @@ def _seg_augment(crop: int | None):
 
 def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress, crop=None) -> list[float]:
     """Train a segmentation net through the shared loop (cosine LR); the loss per epoch."""
-    history = fit_epochs(net, _loader((x, y), batch, seed, _seg_augment(crop)), loss_fn,
-                         epochs=epochs, lr=lr, on_epoch=progress)
-    for epoch, loss in enumerate(history):
-        log.info("epoch %d/%d loss %.4f", epoch + 1, epochs, loss)
-    return history
+    def on_epoch(epoch: int, total: int, loss: float) -> None:
+        log.info("epoch %d/%d loss %.4f", epoch, total, loss)
+        if progress:
+            progress(epoch, total, loss)
+
+    return fit_epochs(net, _loader((x, y), batch, seed, _seg_augment(crop)), loss_fn,
+                      epochs=epochs, lr=lr, on_epoch=on_epoch)
 
 
 def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
