@@ -17,8 +17,8 @@ def test_train_then_evaluate_tiny(tmp_path):
     assert res.exit_code == 0, res.output
     for stem in ("hotspot_unet", "region_unet", "lesion_classifier"):
         assert (models / f"{stem}.safetensors").is_file()
-        card = json.loads((models / f"{stem}.json").read_text())
-        assert card["arch"] and card["training"]
+        card = json.loads((models / f"{stem}.json").read_text())  # the one model-card format
+        assert card["architecture"] and card["model_kwargs"] and card["training"]
     out = tmp_path / "metrics.json"
     res = runner.invoke(app, ["lesions", "evaluate", "--models", str(models), "--simulate", "2",
                               "--out", str(out)])
