@@ -17,6 +17,7 @@ the cards do not record it).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections.abc import Sequence
@@ -102,8 +103,6 @@ def recipe(name: str) -> Recipe:
 def scaled(r: Recipe, factor: float, epochs: float | None = None) -> Recipe:
     """The same recipe on ``factor`` of its studies (and ``epochs`` of its epochs): the
     end-to-end check that a recipe runs, far cheaper than the full build."""
-    import dataclasses
-
     ep = factor if epochs is None else epochs
     stages = tuple(Stage(max(2, round(s.studies * factor)), max(1, round(s.epochs * ep)), s.lr)
                    for s in r.stages)
@@ -123,8 +122,6 @@ def studies(data: Data, first: int | None = None) -> list:
     """The simulated studies of ``data`` (the first ``first`` of them; the last two sets
     are kept in memory, so the three held-out figures simulate their studies once)."""
     if first is not None and first < data.n:
-        import dataclasses
-
         data = dataclasses.replace(data, n=first)
     return list(_simulated(data))
 
