@@ -6,7 +6,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-all bench clean r-deps
+.PHONY: venv demo test test-all bench clean r-deps models
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or make PYTHON=python3)"; exit 1; }
@@ -31,6 +31,10 @@ test: $(STAMP)
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# every bundled model from its seed (docs/models.md: recipes, --resume, --scale for a check)
+models: $(STAMP)
+	$(PY) scripts/build_models.py
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.run_all

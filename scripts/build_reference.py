@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ship-only", type=Path, help="only copy this run folder's best model")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "reference")
+    parser.add_argument("--no-ship", action="store_true", help="train only; leave the package as it is")
     args = parser.parse_args()
     if args.ship_only:
         print(ship(args.ship_only))
@@ -58,7 +59,7 @@ def main() -> None:
     if not (cohort / "manifest.csv").is_file():
         subprocess.run([*osteoscan, "simulate", str(cohort), *SIMULATE], check=True, cwd=ROOT)
     subprocess.run([*osteoscan, "train", str(CONFIG), "--out", str(args.out)], check=True, cwd=ROOT)
-    print(ship(args.out))
+    print(args.out if args.no_ship else ship(args.out))
 
 
 if __name__ == "__main__":

@@ -63,12 +63,18 @@ def test_bundled_cards_load_unchanged():
     ref = read_card("reference")
     assert ref.architecture and ref.is_binary
     assert resolve_checkpoint("reference")[1] == REFERENCE_DIR / "model.json"
-    hot = read_card_file(LESION_ASSETS_DIR / "hotspot_unet.json")  # older lesion-stage keys
+    hot = read_card_file(LESION_ASSETS_DIR / "hotspot_unet.json")  # written as model cards
     raw = json.loads((LESION_ASSETS_DIR / "hotspot_unet.json").read_text())
-    assert hot.architecture == raw["arch"] and hot.model_kwargs == raw["arch_kwargs"]
-    assert hot.task == raw["task"] and hot.settings["work_shape"] == raw["work_shape"]
+    assert hot.architecture == raw["architecture"] == "unet"
+    assert hot.task == "hotspot-segmentation" and hot.settings["work_shape"] == [512, 128]
     clf = read_card_file(LESION_ASSETS_DIR / "lesion_classifier.json")
-    assert clf.classes == ["benign", "malignant"] and clf.positive is None
+    assert clf.classes == ["benign", "malignant"] and clf.positive == "malignant"
+    # the lesion stage's older flat cards (arch, arch_kwargs, labels, settings on top) still read
+    flat = {"arch": "unet", "arch_kwargs": {"in_channels": 2}, "task": "hotspot-segmentation",
+            "work_shape": [512, 128], "threshold": 0.4}
+    old = ModelCard.from_dict(flat, "old.json")
+    assert old.architecture == "unet" and old.model_kwargs == {"in_channels": 2}
+    assert old.settings == {"work_shape": [512, 128]} and old.threshold == 0.4 and old.positive is None
 
 
 def test_run_folder_resolution(tmp_path):

@@ -112,3 +112,32 @@ def test_holm_by_hand() -> None:
     # sorted 0.01, 0.03, 0.04 -> 0.03, 0.06, max(0.06, 0.04) = 0.06
     assert holm_adjust([0.04, 0.01, 0.03]).tolist() == pytest.approx([0.06, 0.03, 0.06])
     assert holm_adjust([0.5, 0.6]).tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_auc_ci_is_the_one_auc_of_training_evaluation_and_lesions() -> None:
+    from sklearn.metrics import roc_auc_score
+
+    from osteoscan.evaluation.statistics import auc_ci, bootstrap_replicates, ci_value, delong_ci
+    from osteoscan.training.metrics import patient_bootstrap_auc
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 120)
+    s = y + rng.normal(0, 1.2, 120)
+    pid = np.repeat(np.arange(60), 2).astype(str)
+    boot = auc_ci(y, s, pid, n_boot=400, seed=1)
+    assert set(boot) == {"value", "ci_low", "ci_high", "method", "n", "n_patients"}
+    assert boot["value"] == pytest.approx(roc_auc_score(y, s)) and boot["n_patients"] == 60
+    reps = bootstrap_replicates(lambda w: {"a": M.weighted_auc(y == 1, s, w)}, pid, n_boot=400, seed=1)
+    assert (boot["ci_low"], boot["ci_high"]) == pytest.approx(percentile_interval(reps["a"]))
+    dl = auc_ci(y, s, method="delong")
+    assert (dl["value"], dl["ci_low"], dl["ci_high"]) == pytest.approx(delong_ci(y, s))
+    # the training card's AUC is the same block (two-column probabilities, positive class 1)
+    prob = np.column_stack([1 - s, s])
+    assert patient_bootstrap_auc(y, prob, pid, positive=1, n_boot=400, seed=1) == boot
+    three = rng.integers(0, 3, 90)
+    p3 = rng.dirichlet(np.ones(3), 90) + np.eye(3)[three] * 0.3
+    p3 = p3 / p3.sum(1, keepdims=True)
+    macro = auc_ci(three, p3, n_boot=0)
+    assert macro["value"] == pytest.approx(roc_auc_score(three, p3, multi_class="ovr"))
+    assert np.isnan(auc_ci(np.ones(5), np.arange(5.0))["value"])
+    assert ci_value({"auc": 0.7}) == 0.7 and ci_value(boot) == boot["value"]

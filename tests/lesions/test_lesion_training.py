@@ -75,3 +75,16 @@ def test_tiny_segmenter_learns_hot_disks(supervision):
     assert roc_auc_score(truth.ravel(), prob.ravel()) > 0.95
     assert prob[truth].mean() > 3 * prob[~truth].mean()
     assert 0.1 <= seg.card["threshold"] < 0.8
+
+
+def test_a_second_stage_continues_the_first():
+    studies = [from_annotations(*_phantom(s)[:1], _annotations(_phantom(s)[2], "polygon"))
+               for s in range(2)]
+    torch.set_num_threads(2)
+    first = train_segmenter(studies, work_shape=SHAPE, epochs=2, batch=4, tiny=True, crop=None,
+                            thin=None)
+    before = {k: v.clone() for k, v in first.net.state_dict().items()}
+    second = train_segmenter(studies, epochs=2, batch=4, lr=1e-3, crop=None, thin=None, init=first)
+    assert second.net is first.net and second.card["training"]["epochs"] == 4
+    assert second.card["work_shape"] == list(SHAPE)
+    assert any(not torch.equal(before[k], v) for k, v in second.net.state_dict().items())

@@ -1,4 +1,8 @@
-"""Every registered model: tiny build, non-square forward, backward to the first layer."""
+"""Every registered model: tiny build, non-square forward, backward to the first layer.
+
+The loop covers every task of the registry (image classifiers, the lesion stage's
+segmentation U-Nets and its lesion classifier), each through its task's contract.
+"""
 
 from __future__ import annotations
 
@@ -30,7 +34,12 @@ EXPECTED = {
     "inrac34",
     "outrac18",
     "outrac34",
+    "unet",
+    "basicunet",
+    "attentionunet",
+    "patchcontext",
 }
+CLASSIFIERS = list_models(task="classification")
 
 
 def _small_size(name: str) -> tuple[int, int]:
@@ -49,7 +58,10 @@ def test_registry_lists_the_published_architectures():
         info = model_info(name)
         assert info.name == name and info.family in ("cnn", "transformer")
         assert info.is_transformer == (info.family == "transformer")
-        assert info.source in ("timm", "torchvision", "osteoscan") and info.description
+        assert info.source in ("timm", "torchvision", "osteoscan", "monai") and info.description
+        assert info.task in ("classification", "segmentation", "lesion-classification")
+    assert {"unet", "basicunet", "attentionunet"} <= set(list_models(task="segmentation"))
+    assert list_models(task="lesion-classification") == ["patchcontext"]
 
 
 # inception_v3 has no tiny variant (24 M parameters): its 1- and 3-channel runs are slow-marked
@@ -57,26 +69,40 @@ _FULL_SIZE = {"inception_v3"}
 _CASES = [
     pytest.param(name, c, marks=[pytest.mark.slow] if name in _FULL_SIZE and c != 2 else [])
     for name in list_models()
-    for c in (1, 2, 3)
+    for c in ((2,) if model_info(name).task == "lesion-classification" else (1, 2, 3))
 ]
+
+
+def _forward(name: str, in_chans: int, size: tuple[int, int]) -> tuple[torch.nn.Module, torch.Tensor]:
+    """Build the tiny variant and run a batch of 2 through its task's contract; returns
+    the model and a scalar to differentiate."""
+    task = model_info(name).task
+    if task == "lesion-classification":
+        from osteoscan.models.patchcontext import N_TAB
+
+        model = create_model(name, num_classes=1, in_chans=2, img_size=(32, 32), tiny=True)
+        logits = model(torch.randn(2, 2, 32, 32), torch.randn(2, 2, 32, 32), torch.randn(2, N_TAB))
+        assert logits.shape == (2,)
+        return model, logits.sum()
+    model = create_model(name, num_classes=3, in_chans=in_chans, img_size=size, tiny=True)
+    logits = model(torch.randn(2, in_chans, *size))
+    assert logits.shape == ((2, 3) if task == "classification" else (2, 3, *size))
+    return model, logits.logsumexp(1).sum()
 
 
 @pytest.mark.parametrize("name,in_chans", _CASES)
 def test_tiny_model_forward_backward(name, in_chans):
     torch.manual_seed(0)
     size = _small_size(name)
-    model = create_model(name, num_classes=3, in_chans=in_chans, img_size=size, tiny=True)
+    model, scalar = _forward(name, in_chans, size)
     assert sum(p.numel() for p in model.parameters()) < 25e6
-    x = torch.randn(2, in_chans, *size)
-    logits = model(x)
-    assert logits.shape == (2, 3)
-    logits.logsumexp(1).sum().backward()
+    scalar.backward()
     grad = _first_weight(model).grad
-    assert _first_weight(model).shape[1] == in_chans
+    assert _first_weight(model).shape[1] == (2 if model_info(name).task == "lesion-classification" else in_chans)
     assert grad is not None and grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", CLASSIFIERS)
 def test_gradcam_layer_resolves_to_an_image_grid(name):
     size = _small_size(name)
     model = create_model(name, in_chans=2, img_size=size, tiny=True).eval()
@@ -174,3 +200,19 @@ def test_vit_dynamic_img_size_maps_tokens_to_the_actual_grid():
     with torch.no_grad():
         assert model(torch.randn(1, 2, 256, 64)).shape == (1, 2)
     assert tokens_to_grid(model, "deit_base", seen["out"]).shape == (1, 32, 16, 4)
+
+
+def test_model_modules_are_auto_imported_and_register_by_decorator():
+    import subprocess
+    import sys
+
+    # a fresh interpreter: nothing but the registry's own look-up imports the lesion networks
+    code = ("from osteoscan.models import list_models; "
+            "print(list_models(task='segmentation'), list_models(task='lesion-classification'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['attentionunet', 'basicunet', 'unet'] ['patchcontext']"
+    from osteoscan.models import ModelInfo, register_model
+
+    bad = ModelInfo("x", "cnn", "osteoscan", "", (32, 32), "", False, "x", task="detection")
+    with pytest.raises(ModelError, match="task must be one of"):
+        register_model(bad)

@@ -17,8 +17,8 @@ def test_train_then_evaluate_tiny(tmp_path):
     assert res.exit_code == 0, res.output
     for stem in ("hotspot_unet", "region_unet", "lesion_classifier"):
         assert (models / f"{stem}.safetensors").is_file()
-        card = json.loads((models / f"{stem}.json").read_text())
-        assert card["arch"] and card["training"]
+        card = json.loads((models / f"{stem}.json").read_text())  # the one model-card format
+        assert card["architecture"] and card["model_kwargs"] and card["training"]
     out = tmp_path / "metrics.json"
     res = runner.invoke(app, ["lesions", "evaluate", "--models", str(models), "--simulate", "2",
                               "--out", str(out)])
@@ -44,7 +44,7 @@ def test_compare_tiny_writes_compare_layout(tmp_path):
     from osteoscan.lesions.compare import summarise_folder
 
     again = summarise_folder(tmp_path)  # re-aggregated from the prediction files alone
-    assert again["vgg16"]["overall"]["auc"] == pytest.approx(summary["vgg16"]["overall"]["auc"])
+    assert again["vgg16"]["overall"]["value"] == pytest.approx(summary["vgg16"]["overall"]["value"])
 
 
 def test_bad_site_and_missing_config_are_one_line_errors(tmp_path):

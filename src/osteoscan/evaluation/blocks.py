@@ -10,10 +10,12 @@ import numpy as np
 
 from osteoscan.evaluation import metrics as M
 from osteoscan.evaluation.io import Predictions
-from osteoscan.evaluation.statistics import bootstrap_replicates, delong_ci, percentile_interval
-
-BOOT_METHOD = "bootstrap-percentile-patient"
-DELONG_METHOD = "delong"
+from osteoscan.evaluation.statistics import (
+    BOOT_METHOD,
+    DELONG_METHOD,
+    bootstrap_block,
+    delong_ci,
+)
 
 
 def _stat_fn(pred: Predictions, threshold: float):
@@ -44,16 +46,9 @@ def metric_block(
 def metric_block_from(
     fn, pred: Predictions, *, n_boot: int, seed: int, level: float = 0.95
 ) -> dict:
-    """{name: {value, ci_low, ci_high, method}} for any weight-matrix statistic ``fn``."""
-    point = fn(np.ones((1, pred.n)))
-    reps = bootstrap_replicates(fn, pred.patient_id, n_boot=n_boot, seed=seed) if n_boot else {}
-    out = {}
-    for name, value in point.items():
-        low, high = percentile_interval(reps[name], level) if n_boot else (np.nan, np.nan)
-        out[name] = {
-            "value": float(np.asarray(value)[0]),
-            "ci_low": low,
-            "ci_high": high,
-            "method": BOOT_METHOD,
-        }
-    return out
+    """{name: {value, ci_low, ci_high, method}} for any weight-matrix statistic ``fn``: the
+    statistics module's :func:`~osteoscan.evaluation.statistics.bootstrap_block` (the one
+    patient bootstrap), without its counts (metrics.json states n once)."""
+    blocks = bootstrap_block(fn, pred.patient_id, n_boot=n_boot, seed=seed, level=level)
+    keep = ("value", "ci_low", "ci_high", "method")
+    return {name: {k: b[k] for k in keep} for name, b in blocks.items()}

@@ -22,8 +22,12 @@ from collections.abc import Callable, Iterator
 import numpy as np
 from scipy import stats
 
+from osteoscan.evaluation.metrics import weighted_auc
+
 logger = logging.getLogger(__name__)
 
+BOOT_METHOD = "bootstrap-percentile-patient"
+DELONG_METHOD = "delong"
 DEFAULT_BOOTSTRAP = 2000
 CHUNK = 256
 EXACT_MCNEMAR_BELOW = 25
@@ -91,6 +95,77 @@ def percentile_interval(replicates: np.ndarray, level: float = 0.95) -> tuple[fl
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(finite, [alpha, 1.0 - alpha])
     return float(low), float(high)
+
+
+# ------------------------------------------------------------ one AUC, one result shape
+def auc_ci(
+    y: np.ndarray, score: np.ndarray, patient_id: np.ndarray | None = None, *,
+    method: str = "bootstrap", n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95,
+) -> dict:
+    """AUC with its CI in the result shape of every figure of ``osteoscan.evaluation``.
+
+    Used by ``osteoscan evaluate``'s blocks, the training loop's model cards and the lesion
+    stage, so that every AUC of the toolkit is ``{value, ci_low, ci_high, method, n,
+    n_patients}`` and every bootstrap is this module's patient bootstrap.
+
+    Args:
+        y: (n,) 0/1 (or bool) with a (n,) ``score``; or class indices with (n, k) scores,
+            giving the macro one-vs-rest AUC over the classes present. Rows with y < 0 are
+            ignored.
+        score: scores, higher = more likely positive (class).
+        patient_id: (n,) patient of each row; None: every row its own patient.
+        method: "bootstrap" (patient-clustered percentile interval) or "delong" (binary only;
+            rows treated as independent).
+        n_boot, seed, level: bootstrap replicates, seed and interval level.
+
+    Returns:
+        The block; value and bounds are NaN when a class is missing.
+    """
+    y, score = np.asarray(y).astype(int), np.asarray(score, dtype=float)
+    keep = y >= 0
+    y, score = y[keep], score[keep]
+    pid = (np.arange(len(y)) if patient_id is None else np.asarray(patient_id)[keep]).astype(str)
+    out = {"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+           "method": DELONG_METHOD if method == "delong" else BOOT_METHOD, "n": int(len(y)),
+           "n_patients": int(len(np.unique(pid)))}
+    if len(np.unique(y)) < 2:
+        return out
+    if method == "delong":
+        auc, low, high = delong_ci(y == 1, score, level)
+        return {**out, "value": float(auc), "ci_low": low, "ci_high": high}
+    return bootstrap_block(_auc_statistic(y, score), pid, n_boot=n_boot, seed=seed, level=level)["auc"]
+
+
+def bootstrap_block(
+    statistic: Callable[[np.ndarray], dict[str, np.ndarray]], patient_id: np.ndarray, *,
+    n_boot: int = DEFAULT_BOOTSTRAP, seed: int = 0, level: float = 0.95,
+) -> dict[str, dict]:
+    """``{name: {value, ci_low, ci_high, method, n, n_patients}}`` of a weight-matrix statistic
+    (see :func:`bootstrap_replicates`): the point value at unit weights, the patient-bootstrap
+    percentile interval around it."""
+    patient_id = np.asarray(patient_id).astype(str)
+    point = statistic(np.ones((1, len(patient_id))))
+    reps = bootstrap_replicates(statistic, patient_id, n_boot=n_boot, seed=seed) if n_boot else {}
+    out = {}
+    for name, value in point.items():
+        low, high = percentile_interval(reps[name], level) if n_boot else (float("nan"),) * 2
+        out[name] = {"value": float(np.asarray(value)[0]), "ci_low": low, "ci_high": high,
+                     "method": BOOT_METHOD, "n": int(len(patient_id)),
+                     "n_patients": int(len(np.unique(patient_id)))}
+    return out
+
+
+def _auc_statistic(y: np.ndarray, score: np.ndarray) -> Callable[[np.ndarray], dict]:
+    if score.ndim == 1:
+        return lambda w: {"auc": weighted_auc(y == 1, score, w)}
+    present = np.unique(y)
+    return lambda w: {"auc": np.nanmean([weighted_auc(y == k, score[:, k], w) for k in present], axis=0)}
+
+
+def ci_value(block: dict | None) -> float:
+    """The value of a figure block; also reads cards written before the one shape (``auc``)."""
+    block = block or {}
+    return float(block.get("value", block.get("auc", float("nan"))))
 
 
 # ----------------------------------------------------------------------------- DeLong

@@ -1,15 +1,18 @@
-"""Saving and loading lesion-stage networks: safetensors weights plus a JSON model card.
+"""Saving and loading lesion-stage networks: safetensors weights plus the one model card.
 
-The card holds everything needed to rebuild the network (``arch`` + ``arch_kwargs``) and to
-feed it (``work_shape``, label names, threshold), plus provenance (training data, metrics).
-Nothing is unpickled. The training engineer's ``osteoscan.training.checkpoint`` serves the
-image-level models; the lesion networks are not registry models (MONAI U-Nets and the
-patch+context classifier), so this small module keeps their cards self-describing.
+On disk a lesion network's card is an :class:`osteoscan.artefacts.ModelCard` like every
+other model's: ``architecture`` (a registry name: ``unet``, ``patchcontext``, or a study
+classifier wrapped for lesions), ``model_kwargs`` (the stage builder's arguments), ``classes``,
+``threshold``, ``task``, ``metrics`` (figures with 95 % CIs), ``training``, and the stage's own
+values under ``settings`` (``work_shape``, ``min_area_px``, ``patch``, ``context``,
+``held_out``, ...). In memory the lesion stage keeps the flat dict it always used (``arch``,
+``arch_kwargs``, ``labels`` and the settings at the top level): :func:`to_model_card` and
+:func:`from_model_card` convert. Cards written before (the flat dict on disk) still load:
+``ModelCard`` reads them. Nothing is unpickled.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
+from osteoscan.artefacts import LESION_ASSETS_DIR, ModelCard, atomic_write, read_card_file, write_card
 from osteoscan.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -27,12 +30,65 @@ ASSETS = LESION_ASSETS_DIR
 """Folder of the bundled lesion models."""
 
 
+_CARD_KEYS = ("arch", "arch_kwargs", "labels", "threshold", "task", "metrics", "training")
+"""Keys of the in-memory lesion card that are model-card fields; the rest are settings."""
+_POSITIVE = {"lesion-classification": "malignant"}
+_SEGMENTER_NAMES = {"in_channels": "in_chans", "out_channels": "num_classes"}
+"""The segmenter builder's argument names -> ``create_model``'s."""
+_RULE = {"hotspot-segmentation": "pooled Dice on the training studies"}
+NOTES = ("Lesion-stage network trained on simulated bone scans only "
+         "(osteoscan.lesions.recipes); research use only, not a medical device.")
+
+
+def to_model_card(card: dict[str, Any]) -> ModelCard:
+    """The lesion stage's card dict as the one :class:`~osteoscan.artefacts.ModelCard`."""
+    task = str(card.get("task", ""))
+    return ModelCard(
+        architecture=card["arch"], model_kwargs=_registry_kwargs(card["arch"], card["arch_kwargs"]),
+        classes=list(card.get("labels", [])), positive=_POSITIVE.get(task),
+        threshold=card.get("threshold"), threshold_rule=_RULE.get(task, "fixed"), task=task,
+        metrics=dict(card.get("metrics", {})), training=dict(card.get("training", {})),
+        settings={k: v for k, v in card.items() if k not in _CARD_KEYS}, notes=NOTES,
+    )
+
+
+def from_model_card(mc: ModelCard) -> dict[str, Any]:
+    """The flat card dict the lesion stage works with, from a model card."""
+    card = {"arch": mc.architecture, "arch_kwargs": _stage_kwargs(mc.architecture, mc.model_kwargs),
+            "labels": list(mc.classes), "task": mc.task, "metrics": dict(mc.metrics),
+            "training": dict(mc.training), **mc.settings}
+    if mc.threshold is not None:
+        card["threshold"] = mc.threshold
+    return card
+
+
+def _registry_kwargs(arch: str, kwargs: dict) -> dict:
+    """The stage builder's arguments as ``create_model(arch, **kwargs)`` takes them, so that
+    every card's ``architecture`` + ``model_kwargs`` rebuilds its network the same way."""
+    if arch == "patchcontext":
+        return {"num_classes": 1, "in_chans": 2, **kwargs}
+    return {_SEGMENTER_NAMES.get(k, k): v for k, v in kwargs.items()}
+
+
+def _stage_kwargs(arch: str, kwargs: dict) -> dict:
+    """Inverse of :func:`_registry_kwargs` (older cards already hold the stage's names)."""
+    if arch == "patchcontext":
+        return {k: v for k, v in kwargs.items() if k not in ("num_classes", "in_chans")}
+    back = {v: k for k, v in _SEGMENTER_NAMES.items()}
+    return {back.get(k, k): v for k, v in kwargs.items()}
+
+
+def save_card(card: dict[str, Any], path: str | Path) -> Path:
+    """Write ``<path>.json``, the model card of a lesion network, atomically."""
+    return write_card(Path(path).with_suffix(".json"), to_model_card(card))
+
+
 def save_bundle(net: nn.Module, card: dict[str, Any], path: str | Path) -> Path:
     """Write ``<path>.safetensors`` and ``<path>.json`` atomically.
 
     Args:
         net: the network (its ``state_dict`` is stored, made contiguous, on the CPU).
-        card: JSON-serialisable model card; must contain ``arch`` and ``arch_kwargs``.
+        card: the lesion card dict; must contain ``arch`` and ``arch_kwargs``.
         path: file stem (suffixes are replaced).
 
     Returns:
@@ -40,30 +96,24 @@ def save_bundle(net: nn.Module, card: dict[str, Any], path: str | Path) -> Path:
     """
     stem = Path(path).with_suffix("")
     state = {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
-    weights, card_path = stem.with_suffix(".safetensors"), stem.with_suffix(".json")
+    weights = stem.with_suffix(".safetensors")
     atomic_write(weights, lambda tmp: save_file(state, str(tmp)))
-    atomic_write_text(card_path, dumps_json(card, sort_keys=True, default=float))
+    save_card(card, stem)
     log.info("saved %s (+ card)", weights)
     return weights
 
 
 def read_card(path: str | Path) -> dict[str, Any]:
-    """Read the JSON card next to ``path`` (stem, ``.json`` or ``.safetensors``).
+    """Read the model card next to ``path`` (stem, ``.json`` or ``.safetensors``) as the
+    lesion stage's card dict (either card format on disk).
 
     Raises:
-        ModelError: missing or invalid card.
+        ModelError: missing or invalid card (the message names the file).
     """
     card_path = Path(path).with_suffix(".json")
-    try:
-        card = json.loads(card_path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ModelError(f"{card_path}: model card not found") from exc
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{card_path}: model card is not valid JSON ({exc})") from exc
-    for key in ("arch", "arch_kwargs"):
-        if key not in card:
-            raise ModelError(f"{card_path}: model card lacks {key!r}")
-    return card
+    if not card_path.is_file():
+        raise ModelError(f"{card_path}: model card not found")
+    return from_model_card(read_card_file(card_path))
 
 
 def load_weights(net: nn.Module, path: str | Path) -> nn.Module:

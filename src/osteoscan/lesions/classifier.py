@@ -10,7 +10,8 @@ Each hotspot gives three inputs:
   bone of its region, position, shape (eccentricity, solidity) and whether it is seen on
   both views.
 
-:class:`PatchContextNet` is a small two-branch CNN (ours). For the comparison with the
+:class:`PatchContextNet` is a small two-branch CNN (ours), the registry entry
+``"patchcontext"`` (:mod:`osteoscan.models.patchcontext`). For the comparison with the
 published baselines (InceptionV3, VGG16, DenseNet169), :class:`RegistryLesionNet` feeds a
 registry model a 3-channel picture (patch this view, patch other view, context this view)
 resized to its input size; the tabular features are not used there, as in the paper.
@@ -30,6 +31,8 @@ from torch import nn
 
 from osteoscan.lesions.bundle import load_weights, read_card, save_bundle
 from osteoscan.lesions.hotspots import normalise_view, scan_views
+from osteoscan.models import create_model
+from osteoscan.models.patchcontext import N_TAB, PatchContextNet  # noqa: F401  (re-exported)
 from osteoscan.skeleton import REGION_CODE, REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
@@ -37,7 +40,6 @@ log = logging.getLogger(__name__)
 
 PATCH = 32
 CONTEXT = 128
-N_TAB = len(REGIONS) + 7
 
 
 def _crop(img: np.ndarray, row: float, col: float, size: int) -> np.ndarray:
@@ -93,38 +95,6 @@ def lesion_inputs(scan: BoneScan, hotspots: Sequence[Hotspot]) -> dict[str, np.n
     }
 
 
-def _branch(width: int) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    c_in = 2
-    for c_out in (width, width * 2, width * 4):
-        layers += [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
-                   nn.ReLU(inplace=True), nn.MaxPool2d(2)]
-        c_in = c_out
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-
-
-class PatchContextNet(nn.Module):
-    """Two small CNN branches (patch, context) + tabular features -> one malignancy logit.
-
-    Args:
-        width: channels of the first conv (doubles twice).
-        n_tab: number of tabular features.
-    """
-
-    def __init__(self, width: int = 16, n_tab: int = N_TAB):
-        super().__init__()
-        self.patch = _branch(width)
-        self.context = _branch(width)
-        self.head = nn.Sequential(
-            nn.Linear(8 * width + n_tab, 64), nn.ReLU(inplace=True), nn.Dropout(0.2), nn.Linear(64, 1)
-        )
-
-    def forward(self, patch: torch.Tensor, context: torch.Tensor, tab: torch.Tensor) -> torch.Tensor:
-        """Logits ``(N,)``."""
-        z = torch.cat([self.patch(patch), self.context(context), tab], dim=1)
-        return self.head(z)[:, 0]
-
-
 class RegistryLesionNet(nn.Module):
     """A registry classifier on (patch this view, patch other view, context this view).
 
@@ -136,8 +106,6 @@ class RegistryLesionNet(nn.Module):
 
     def __init__(self, name: str, img_size: int = 96, tiny: bool = False):
         super().__init__()
-        from osteoscan.models import create_model
-
         self.img_size = img_size
         self.backbone = create_model(name, num_classes=1, in_chans=3,
                                      img_size=(img_size, img_size), tiny=tiny)
@@ -152,9 +120,12 @@ class RegistryLesionNet(nn.Module):
 
 
 def build_net(arch: str, **kwargs) -> nn.Module:
-    """``"patchcontext"`` -> :class:`PatchContextNet`, else a :class:`RegistryLesionNet`."""
-    if arch == "patchcontext":
-        return PatchContextNet(**kwargs)
+    """A registry "lesion-classification" entry (e.g. ``"patchcontext"``) by name, else a
+    registry classifier wrapped in :class:`RegistryLesionNet`."""
+    from osteoscan.models import model_info
+
+    if model_info(arch).task == "lesion-classification":
+        return create_model(arch, num_classes=1, in_chans=2, img_size=(PATCH, PATCH), **kwargs)
     return RegistryLesionNet(arch, **kwargs)
 
 

@@ -46,14 +46,13 @@ def lesion_folds(samples: dict[str, np.ndarray], k: int = 5, seed: int = 0) -> n
 
 
 def _auc_block(y: np.ndarray, p: np.ndarray) -> dict:
-    from osteoscan.evaluation.statistics import delong_ci
+    """The AUC block of ``osteoscan.evaluation`` (value, DeLong CI; None when undefined, for
+    JSON) plus the counts and the figures at 0.5."""
+    from osteoscan.evaluation.statistics import auc_ci
 
-    out: dict = {"n": int(len(y)), "n_malignant": int(y.sum())}
-    if 0 < y.sum() < len(y):
-        auc, lo, hi = delong_ci(y, p)
-        out.update(auc=float(auc), ci_low=float(lo), ci_high=float(hi))
-    else:
-        out.update(auc=None, ci_low=None, ci_high=None)
+    auc = auc_ci(y, p, method="delong")
+    out: dict = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in auc.items()}
+    out["n_malignant"] = int(y.sum())
     called = p >= 0.5
     out["accuracy"] = float((called == y.astype(bool)).mean()) if len(y) else None
     out["sensitivity"] = float(called[y == 1].mean()) if y.sum() else None
@@ -92,8 +91,8 @@ def _markdown(summary: dict) -> str:
 
     for arm, b in summary.items():
         o = b["overall"]
-        bur = [f(b["by_burden"][g]["auc"]) for g, _, _ in BURDEN_GROUPS]
-        lines.append(f"| {arm} | {f(o['auc'])} ({f(o['ci_low'])}-{f(o['ci_high'])}) | "
+        bur = [f(b["by_burden"][g]["value"]) for g, _, _ in BURDEN_GROUPS]
+        lines.append(f"| {arm} | {f(o['value'])} ({f(o['ci_low'])}-{f(o['ci_high'])}) | "
                      + " | ".join(bur) + f" | {f(o['accuracy'])} | {f(o['sensitivity'])} | "
                      f"{f(o['specificity'])} |")
     return "\n".join(lines) + "\n"

@@ -122,13 +122,10 @@ def _confusion(matches, results, studies, threshold: float) -> np.ndarray:
 
 
 def _auc(y, p) -> dict:
-    from osteoscan.evaluation.statistics import delong_ci
+    """AUC with its DeLong CI in the evaluation package's one result shape."""
+    from osteoscan.evaluation.statistics import auc_ci
 
-    y, p = np.asarray(y), np.asarray(p, float)
-    if len(np.unique(y)) < 2:
-        return {"auc": float("nan"), "ci": [float("nan")] * 2, "n": int(len(y))}
-    auc, lo, hi = delong_ci(y, p)
-    return {"auc": float(auc), "ci": [float(lo), float(hi)], "n": int(len(y))}
+    return auc_ci(np.asarray(y), np.asarray(p, float), method="delong")
 
 
 def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,

@@ -9,12 +9,15 @@ view, their labels, optional region maps), built from a simulated study
   box-constrained pseudo-mask (uptake above the box's Otsu threshold, see
   :func:`osteoscan.lesions.hotspots.box_pseudo_mask`): weak supervision from rectangles.
 
-The loops are deliberately plain (Adam, a fixed number of epochs, left-right flips) and run
-on the CPU in minutes for the bundled sizes.
+The networks train through the toolkit's one training loop
+(:func:`osteoscan.training.loop.fit_epochs`, built on the same ``train_epoch`` as the study
+classifiers): Adam for a fixed number of epochs, the data loaders below adding left-right
+flips (and row windows for the hotspot U-Net). On the CPU in minutes for the bundled sizes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from monai.losses import DiceCELoss
 from skimage.draw import polygon as fill_polygon
+from torch.utils.data import DataLoader, TensorDataset
 
 from osteoscan.lesions.classifier import LesionClassifier, lesion_inputs
 from osteoscan.lesions.hotspots import (
@@ -36,6 +40,7 @@ from osteoscan.lesions.hotspots import (
     view_input,
 )
 from osteoscan.lesions.regions import RegionSegmenter, match_views, normal_bone_means, place
+from osteoscan.training.loop import fit_epochs
 from osteoscan.types import Annotation, BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
@@ -140,8 +145,6 @@ def thin_scan(scan: BoneScan, fraction: float, rng: np.random.Generator) -> Bone
     """The same scan with fewer counts: binomial thinning keeps each count with probability
     ``fraction`` (exactly what a shorter acquisition or lower activity gives), so training
     also sees the noise level of low-count sites."""
-    import dataclasses
-
     def thin(x):
         return None if x is None else rng.binomial(np.asarray(x).astype(np.int64), fraction).astype(np.float32)
 
@@ -189,57 +192,71 @@ def _crop_rows(x: torch.Tensor, y: torch.Tensor, rows: int, gen: torch.Generator
     return torch.stack(xs), torch.stack(ys)
 
 
-def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress, crop=None) -> list[float]:
-    """Adam over random batches with left-right flips (and optional row crops, see
-    :func:`_crop_rows`: the network is fully convolutional, so it trains on windows and
-    predicts whole views); returns the loss per epoch."""
+def _loader(tensors: Sequence[torch.Tensor], batch: int, seed: int, augment) -> DataLoader:
+    """Shuffled batches ``(x, y, None)`` of ``tensors`` (targets last), ``augment(items, gen)``
+    making ``(x, y)`` from the sampled rows with its own seeded generator."""
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(epochs, 1))
-    history = []
-    net.train()
-    for epoch in range(epochs):
-        order, total = torch.randperm(len(x), generator=gen), 0.0
-        for s in range(0, len(x), batch):
-            idx = order[s:s + batch]
-            xb, yb = x[idx], y[idx]
-            if crop:
-                xb, yb = _crop_rows(xb, yb, crop, gen)
-            if torch.rand(1, generator=gen).item() < 0.5:
-                xb, yb = xb.flip(-1), yb.flip(-1)
-            opt.zero_grad()
-            loss = loss_fn(net(xb), yb)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        sched.step()
-        history.append(total / len(x))
-        log.info("epoch %d/%d loss %.4f", epoch + 1, epochs, history[-1])
+
+    def collate(items):
+        x, y = augment([torch.stack(col) for col in zip(*items, strict=True)], gen)
+        return x, y, None
+
+    return DataLoader(TensorDataset(*tensors), batch_size=batch, shuffle=True, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(seed))
+
+
+def _seg_augment(crop: int | None):
+    """Row windows (:func:`_crop_rows`: the network is fully convolutional, so it trains on
+    windows and predicts whole views) and a left-right flip of half the batches."""
+    def augment(cols, gen):
+        xb, yb = cols
+        if crop:
+            xb, yb = _crop_rows(xb, yb, crop, gen)
+        if torch.rand(1, generator=gen).item() < 0.5:
+            xb, yb = xb.flip(-1), yb.flip(-1)
+        return xb, yb
+
+    return augment
+
+
+def _fit_seg(net, x, y, loss_fn, *, epochs, batch, lr, seed, progress, crop=None) -> list[float]:
+    """Train a segmentation net through the shared loop (cosine LR); the loss per epoch."""
+    def on_epoch(epoch: int, total: int, loss: float) -> None:
+        log.info("epoch %d/%d loss %.4f", epoch, total, loss)
         if progress:
-            progress(epoch + 1, epochs, history[-1])
-    net.eval()
-    return history
+            progress(epoch, total, loss)
+
+    return fit_epochs(net, _loader((x, y), batch, seed, _seg_augment(crop)), loss_fn,
+                      epochs=epochs, lr=lr, on_epoch=on_epoch)
 
 
 def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
                     epochs: int = 20, batch: int = 8, lr: float = 2e-3, seed: int = 0,
                     tiny: bool = False, channels=None, crop: int | None = 128,
                     thin: tuple[float, float] | None = (0.3, 0.7),
-                    progress: Progress | None = None) -> HotspotSegmenter:
+                    progress: Progress | None = None,
+                    init: HotspotSegmenter | None = None) -> HotspotSegmenter:
     """Train the hotspot U-Net (Dice + cross-entropy on the sigmoid output) on row windows
     of ``crop`` rows at the working resolution (None: whole views), each study seen at its
-    own count level and once more thinned to a random fraction in ``thin`` (None: off)."""
+    own count level and once more thinned to a random fraction in ``thin`` (None: off).
+
+    ``init`` continues training that segmenter (its architecture and work shape; a second
+    stage of a recipe, as the bundled one was trained); its card's epochs are added up."""
     torch.manual_seed(seed)
-    kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
-    seg = HotspotSegmenter.build(arch, tuple(work_shape), **kwargs)
-    x, y = _seg_tensors(studies, tuple(work_shape), "hotspot", thin=thin, seed=seed)
+    if init is None:
+        kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
+        seg = HotspotSegmenter.build(arch, tuple(work_shape), **kwargs)
+    else:
+        seg = HotspotSegmenter(init.net, dict(init.card))
+    work_shape = tuple(seg.card["work_shape"])
+    x, y = _seg_tensors(studies, work_shape, "hotspot", thin=thin, seed=seed)
     loss = DiceCELoss(sigmoid=True, batch=True)
     crop = crop if crop and crop < work_shape[0] else None
     hist = _fit_seg(seg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed,
                     progress=progress, crop=crop)
-    seg.card.update(training={"studies": len(studies), "epochs": epochs, "crop_rows": crop,
-                              "count_thinning": list(thin) if thin else None,
-                              "final_loss": hist[-1]})
+    before = (init.card.get("training") or {}).get("epochs", 0) if init is not None else 0
+    seg.card["training"] = {"studies": len(studies), "epochs": before + epochs, "crop_rows": crop,
+                            "count_thinning": list(thin) if thin else None, "final_loss": hist[-1]}
     seg.card["threshold"] = calibrate_threshold(seg, studies[:16])
     return seg
 
@@ -304,8 +321,6 @@ def truth_hotspots(study: LesionStudy, region_maps: dict[str, np.ndarray] | None
 
 
 def _with_region(h: Hotspot, region_map: np.ndarray, normal: dict[str, float]) -> Hotspot:
-    import dataclasses
-
     region = place(h.mask, region_map, h.row, h.col)
     ref = normal.get(region, normal["__all__"])
     return dataclasses.replace(h, region=region, uptake_ratio=h.mean_counts / max(ref, 1e-6))
@@ -313,8 +328,6 @@ def _with_region(h: Hotspot, region_map: np.ndarray, normal: dict[str, float]) -
 
 def _match_by_id(by_view: dict[str, list[Hotspot]]) -> dict[str, list[Hotspot]]:
     """Truth hotspots are matched through their shared lesion id."""
-    import dataclasses
-
     if "posterior" not in by_view:
         return by_view
     ids = {v: [int(h.features["label_id"]) for h in hs] for v, hs in by_view.items()}
@@ -374,6 +387,14 @@ def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter) -> list[Hotsp
     return out
 
 
+def _flip_patches(cols, gen):
+    """Left-right flip of patch and context (not the tabular features) for half the batches."""
+    patch, context, tab, y = cols
+    if torch.rand(1, generator=gen).item() < 0.5:
+        patch, context = patch.flip(-1), context.flip(-1)
+    return (patch, context, tab), y
+
+
 def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext", epochs: int = 15,
                    batch: int = 64, lr: float = 1e-3, seed: int = 0, index: np.ndarray | None = None,
                    progress: Progress | None = None, **arch_kwargs) -> LesionClassifier:
@@ -381,26 +402,11 @@ def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext"
     torch.manual_seed(seed)
     clf = LesionClassifier.build(arch, **arch_kwargs)
     idx = np.arange(len(samples["y"])) if index is None else np.asarray(index)
-    t = {k: torch.from_numpy(samples[k][idx]) for k in ("patch", "context", "tab")}
+    t = [torch.from_numpy(samples[k][idx]) for k in ("patch", "context", "tab")]
     y = torch.from_numpy(samples["y"][idx]).float()
     pos = float(y.mean()) if len(y) else 0.5
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-3)))
-    opt = torch.optim.Adam(clf.net.parameters(), lr=lr, weight_decay=1e-4)
-    gen = torch.Generator().manual_seed(seed)
-    clf.net.train()
-    for epoch in range(epochs):
-        order, total = torch.randperm(len(y), generator=gen), 0.0
-        for s in range(0, len(y), batch):
-            b = order[s:s + batch]
-            flip = torch.rand(1, generator=gen).item() < 0.5
-            p, c = (t["patch"][b].flip(-1), t["context"][b].flip(-1)) if flip else (t["patch"][b], t["context"][b])
-            opt.zero_grad()
-            loss = loss_fn(clf.net(p, c, t["tab"][b]), y[b])
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(b)
-        if progress:
-            progress(epoch + 1, epochs, total / max(len(y), 1))
-    clf.net.eval()
+    fit_epochs(clf.net, _loader((*t, y), batch, seed, _flip_patches), loss_fn, epochs=epochs,
+               lr=lr, weight_decay=1e-4, schedule="constant", on_epoch=progress)
     clf.card.update(training={"lesions": int(len(y)), "malignant_fraction": pos, "epochs": epochs})
     return clf

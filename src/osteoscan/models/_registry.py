@@ -1,9 +1,18 @@
-"""The model registry: one name -> one constructor, one contract for every model.
+"""The model registry: one name -> one constructor, one contract per task.
 
-Every registered model maps a float32 batch ``(B, in_chans, H, W)`` to logits
-``(B, num_classes)`` (softmax is applied by callers at inference). Each entry carries a
-:class:`ModelInfo` with its defaults and the layer Grad-CAM should use, so explain and
-training code never special-case architectures.
+Every network of the toolkit is registered here, whatever its task (``ModelInfo.task``):
+
+* ``"classification"``: a float32 batch ``(B, in_chans, H, W)`` -> logits
+  ``(B, num_classes)`` (softmax is applied by callers at inference);
+* ``"segmentation"``: ``(B, in_chans, H, W)`` -> per-pixel logits ``(B, num_classes, H, W)``
+  (the lesion stage's hotspot and region U-Nets);
+* ``"lesion-classification"``: ``(patch, context, tab)`` -> one logit per lesion ``(B,)``.
+
+Each entry carries a :class:`ModelInfo` with its defaults and the layer Grad-CAM should use,
+so explain and training code never special-case architectures. Entries are added in timm's
+style, by decorating a builder with :func:`register_model`; every public module of
+``osteoscan.models`` is imported on the first look-up, so a new module registers its models
+by existing (no list of provider modules to keep in step).
 
 Example:
     >>> from osteoscan.models import create_model, list_models
@@ -16,6 +25,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -49,6 +59,8 @@ class ModelInfo:
         size_rule: the constraint on (rows, cols), in words ("" when any size >= min works).
         size_multiple: rows and cols must be multiples of this (1 = no constraint).
         min_img_size: smallest (rows, cols) the network accepts.
+        task: "classification", "segmentation" or "lesion-classification" (the contract of
+            the module docstring).
     """
 
     name: str
@@ -63,41 +75,66 @@ class ModelInfo:
     size_rule: str = ""
     size_multiple: int = 1
     min_img_size: tuple[int, int] = (32, 32)
+    task: str = "classification"
 
 
+TASKS = ("classification", "segmentation", "lesion-classification")
 _REGISTRY: dict[str, tuple[ModelInfo, Builder]] = {}
-_PROVIDERS = ("osteoscan.models.classifiers", "osteoscan.models.inrac")
 
 
-def register_model(info: ModelInfo, builder: Builder) -> None:
-    """Add a model to the registry.
+def register_model(info: ModelInfo, builder: Builder | None = None):
+    """Add a model to the registry; used as a decorator (timm's style) or called.
+
+    Example:
+        >>> @register_model(ModelInfo("my_net", "cnn", "osteoscan", "", (64, 64), "", False, "x"))  # doctest: +SKIP
+        ... def _build(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs):
+        ...     return nn.Conv2d(in_chans, num_classes, 1)
 
     Args:
         info: the entry's description; ``info.name`` is the registry key.
         builder: ``builder(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs)``
-            returning an ``nn.Module``.
+            returning an ``nn.Module``; omitted, a decorator taking the builder is returned.
     """
-    _REGISTRY[info.name] = (info, builder)
+    if info.task not in TASKS:
+        raise ModelError(f"{info.name}: task must be one of {', '.join(TASKS)}, got {info.task!r}")
+
+    def add(fn: Builder) -> Builder:
+        _REGISTRY[info.name] = (info, fn)
+        return fn
+
+    return add if builder is None else add(builder)
+
+
+def _model_modules() -> list[str]:
+    """Every public module of ``osteoscan.models`` (each registers its entries on import)."""
+    package = importlib.import_module("osteoscan.models")
+    return [f"osteoscan.models.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+            if not m.name.startswith("_")]
 
 
 def _store() -> dict[str, tuple[ModelInfo, Builder]]:
-    """The registry filled by the provider modules.
+    """The registry, after importing every model module once (auto-import).
 
     Looked up through ``sys.modules`` so that a second copy of this file (doctest
-    collection imports files by path) still sees the entries the providers registered.
+    collection imports files by path) still sees the entries the modules registered.
     """
-    for module in _PROVIDERS:
+    for module in _model_modules():
         importlib.import_module(module)
     return importlib.import_module("osteoscan.models._registry")._REGISTRY
 
 
-def list_models() -> list[str]:
-    """Names of every registered model, sorted.
+def list_models(task: str | None = None) -> list[str]:
+    """Names of the registered models, sorted.
+
+    Args:
+        task: only the entries of this task ("classification", "segmentation",
+            "lesion-classification"); None lists every entry.
 
     Returns:
         The registry names accepted by :func:`create_model`.
     """
-    return sorted(_store())
+    store = _store()
+    return sorted(n for n, (info, _) in store.items() if task is None or info.task == task)
 
 
 def model_info(name: str) -> ModelInfo:

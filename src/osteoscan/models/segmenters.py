@@ -1,9 +1,11 @@
-"""2-D segmentation networks from MONAI's U-Net family, created by name.
+"""2-D segmentation networks from MONAI's U-Net family, registered in the model registry.
 
 The lesion stage (``osteoscan.lesions``) uses these for hotspot masks and skeletal regions.
 MONAI already implements the networks well; this module only fixes sensible 2-D defaults
 and a ``tiny`` variant for tests, so that a model card can name an architecture plus a few
-numbers and rebuild it.
+numbers and rebuild it. Each is a registry entry of task ``"segmentation"``
+(``create_model("unet", num_classes=out, in_chans=in, ...)``); :func:`create_segmenter` keeps
+the lesion stage's channel names.
 
 Example:
     >>> net = create_segmenter("unet", in_channels=2, out_channels=1, tiny=True)
@@ -18,13 +20,70 @@ from collections.abc import Sequence
 from monai.networks.nets import AttentionUnet, BasicUNet, UNet
 from torch import nn
 
-from osteoscan.errors import ConfigError
+from osteoscan.errors import ConfigError, ModelError
+from osteoscan.models._registry import ModelInfo, create_model, register_model
 
 SEGMENTERS: tuple[str, ...] = ("unet", "basicunet", "attentionunet")
-"""Names accepted by :func:`create_segmenter`."""
+"""Registry names of the segmentation networks (task "segmentation")."""
 
 _DEFAULT_CHANNELS = (16, 32, 64, 128)
 _TINY_CHANNELS = (4, 8, 16)
+_DESCRIPTIONS = {
+    "unet": "MONAI UNet with residual units (hotspot and region maps of the lesion stage)",
+    "basicunet": "MONAI BasicUNet (fixed depth of 5 levels)",
+    "attentionunet": "MONAI AttentionUnet (attention gates on the skip connections)",
+}
+
+
+def _levels(channels: Sequence[int] | None, tiny: bool) -> tuple[int, ...]:
+    chans = tuple(int(c) for c in (channels or (_TINY_CHANNELS if tiny else _DEFAULT_CHANNELS)))
+    if len(chans) < 2:
+        raise ConfigError(f"a segmenter needs at least 2 channel levels, got {chans}")
+    return chans
+
+
+def _monai(key: str, in_ch: int, out_ch: int, chans: tuple[int, ...], tiny: bool,
+           dropout: float) -> nn.Module:
+    strides = (2,) * (len(chans) - 1)
+    if key == "unet":
+        return UNet(
+            spatial_dims=2, in_channels=in_ch, out_channels=out_ch,
+            channels=chans, strides=strides, num_res_units=1 if tiny else 2, dropout=dropout,
+        )
+    if key == "attentionunet":
+        return AttentionUnet(
+            spatial_dims=2, in_channels=in_ch, out_channels=out_ch,
+            channels=chans, strides=strides, dropout=dropout,
+        )
+    feats = list(chans[:5])
+    while len(feats) < 5:
+        feats.append(feats[-1] * 2)
+    return BasicUNet(
+        spatial_dims=2, in_channels=in_ch, out_channels=out_ch,
+        features=(*feats, feats[0]), dropout=dropout,
+    )
+
+
+def _builder(key: str):
+    def build(*, num_classes, in_chans, img_size, pretrained, tiny, channels=None,
+              dropout: float = 0.0) -> nn.Module:
+        if pretrained:
+            raise ModelError(f"{key}: no pretrained weights; the lesion stage ships its own")
+        return _monai(key, in_chans, num_classes, _levels(channels, tiny), tiny, dropout)
+
+    return build
+
+
+for _name in SEGMENTERS:
+    register_model(
+        ModelInfo(
+            name=_name, family="cnn", source="monai", timm_name="", default_img_size=(512, 128),
+            gradcam_layer="", is_transformer=False, description=_DESCRIPTIONS[_name],
+            size_rule="rows and cols divisible by 2 ** (levels - 1) (16 for basicunet)",
+            min_img_size=(16, 16), task="segmentation",
+        ),
+        _builder(_name),
+    )
 
 
 def create_segmenter(
@@ -36,7 +95,7 @@ def create_segmenter(
     tiny: bool = False,
     dropout: float = 0.0,
 ) -> nn.Module:
-    """Build a 2-D MONAI U-Net-family network returning logits ``(N, out, H, W)``.
+    """Build a registered 2-D U-Net-family network returning logits ``(N, out, H, W)``.
 
     Args:
         name: "unet" (MONAI ``UNet`` with residual units), "basicunet" or "attentionunet".
@@ -58,32 +117,13 @@ def create_segmenter(
     key = name.lower()
     if key not in SEGMENTERS:
         raise ConfigError(f"unknown segmenter {name!r}; choose one of {', '.join(SEGMENTERS)}")
-    chans = tuple(channels or (_TINY_CHANNELS if tiny else _DEFAULT_CHANNELS))
-    if len(chans) < 2:
-        raise ConfigError(f"segmenter {name!r} needs at least 2 channel levels, got {chans}")
-    strides = (2,) * (len(chans) - 1)
-    if key == "unet":
-        return UNet(
-            spatial_dims=2, in_channels=in_channels, out_channels=out_channels,
-            channels=chans, strides=strides, num_res_units=1 if tiny else 2, dropout=dropout,
-        )
-    if key == "attentionunet":
-        return AttentionUnet(
-            spatial_dims=2, in_channels=in_channels, out_channels=out_channels,
-            channels=chans, strides=strides, dropout=dropout,
-        )
-    feats = list(chans[:5])
-    while len(feats) < 5:
-        feats.append(feats[-1] * 2)
-    return BasicUNet(
-        spatial_dims=2, in_channels=in_channels, out_channels=out_channels,
-        features=(*feats, feats[0]), dropout=dropout,
-    )
+    side = 16 * divisor(key, channels, tiny)
+    return create_model(key, num_classes=out_channels, in_chans=in_channels, img_size=(side, side),
+                        tiny=tiny, channels=channels, dropout=dropout)
 
 
 def divisor(name: str, channels: Sequence[int] | None = None, tiny: bool = False) -> int:
     """The number the input height and width must be divisible by."""
     if name.lower() == "basicunet":
         return 16
-    chans = tuple(channels or (_TINY_CHANNELS if tiny else _DEFAULT_CHANNELS))
-    return 2 ** (len(chans) - 1)
+    return 2 ** (len(_levels(channels, tiny)) - 1)

@@ -75,12 +75,14 @@ def _acquisition_rows(scan: BoneScan) -> list[tuple[str, str]]:
 
 
 def _metric_text(value: Any) -> str:
-    if isinstance(value, dict) and "auc" in value:
+    if isinstance(value, dict) and ("value" in value or "auc" in value):
+        from osteoscan.evaluation.statistics import ci_value
+
         ci = ""
         if value.get("ci_low") is not None and value.get("ci_high") is not None:
             ci = f" (95% CI {value['ci_low']:.3f}-{value['ci_high']:.3f}"
             ci += f", n={value['n']})" if "n" in value else ")"
-        return f"{value['auc']:.3f}{ci}"
+        return f"{ci_value(value):.3f}{ci}"
     return "" if isinstance(value, (dict, list)) else _fmt(value)
 
 

@@ -99,8 +99,8 @@ def _metrics_table(ev: dict) -> Table:
     table.add_column("value", justify="right")
     rows = [("FROC CPM (all lesions)", ev["froc_detection"]["cpm"]),
             ("FROC CPM (metastases)", ev["froc_metastasis"]["cpm"]),
-            ("lesion AUC (delineated)", ev["lesion_auc_delineated"]["auc"]),
-            ("patient AUC from lesions", ev["patient_auc_lesions"]["auc"]),
+            ("lesion AUC (delineated)", ev["lesion_auc_delineated"]["value"]),
+            ("patient AUC from lesions", ev["patient_auc_lesions"]["value"]),
             ("BSI Pearson r", ev["bsi"]["pearson_r"]),
             ("BSI bias (pred - truth)", ev["bsi"]["bias"]),
             ("seconds per study", ev["seconds_per_study"])]
@@ -164,8 +164,8 @@ def compare(
 
     for arm, b in summary.items():
         o = b["overall"]
-        table.add_row(arm, f(o["auc"]), f"{f(o['ci_low'])}-{f(o['ci_high'])}",
-                      *[f(b["by_burden"][g]["auc"]) for g in ("<=3", "4-6", ">6")])
+        table.add_row(arm, f(o["value"]), f"{f(o['ci_low'])}-{f(o['ci_high'])}",
+                      *[f(b["by_burden"][g]["value"]) for g in ("<=3", "4-6", ">6")])
     console.print(table)
 
 

@@ -58,7 +58,8 @@ def _info(
     for key, value in asdict(info).items():
         table.add_row(key, str(value))
     if params:
-        model = create_model(name, in_chans=in_chans, img_size=info.default_img_size)
+        classes = 1 if info.task == "lesion-classification" else 2  # one malignancy logit
+        model = create_model(name, num_classes=classes, in_chans=in_chans, img_size=info.default_img_size)
         table.add_row("parameters", f"{sum(p.numel() for p in model.parameters()):,}")
     Console().print(table)  # made per call: the width follows COLUMNS at call time
 

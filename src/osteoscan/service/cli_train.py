@@ -38,6 +38,7 @@ def train(
 
 def _print_run(run: Path) -> None:
     from osteoscan.artefacts import read_card_file, run_cards
+    from osteoscan.evaluation.statistics import ci_value
 
     cards = run_cards(run)
     table = Table(title=f"run folder {run}")
@@ -47,11 +48,11 @@ def _print_run(run: Path) -> None:
         card = read_card_file(path)
         m = card.metrics
         val, test = m.get("val_auc", {}), m.get("test_auc", {})
-        test_txt = (f"{test['auc']:.3f} ({test['ci_low']:.3f}-{test['ci_high']:.3f})"
+        test_txt = (f"{ci_value(test):.3f} ({test['ci_low']:.3f}-{test['ci_high']:.3f})"
                     if test else "-")
         thr = card.threshold
         table.add_row(str(path.parent.relative_to(run)), str(card.training.get("best_epoch")),
-                      f"{val.get('auc', float('nan')):.3f}", test_txt,
+                      f"{ci_value(val):.3f}", test_txt,
                       "-" if thr is None else f"{thr:.3f}")
     Console().print(table)
 

@@ -59,8 +59,11 @@ def model_kwargs(cfg: TrainConfig, in_chans: int, img_size: tuple[int, int]) -> 
 
 def create_for_training(cfg: TrainConfig, kwargs: dict, init: str | None) -> nn.Module:
     """Create the model, load the initial weights and freeze layers as configured."""
-    from osteoscan.models import create_model
+    from osteoscan.models import create_model, model_info
 
+    if model_info(cfg.model.name).task != "classification":
+        raise ConfigError(f"model.name: {cfg.model.name!r} is a {model_info(cfg.model.name).task} "
+                          "network of the lesion stage (osteoscan lesions train), not a study classifier")
     source = init if init is not None else cfg.model.init
     model = create_model(cfg.model.name, pretrained=source == "timm", **kwargs)
     if source and source != "timm":

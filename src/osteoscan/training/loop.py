@@ -1,4 +1,11 @@
-"""The inner loop: one training epoch, inference over a loader, the LR schedule."""
+"""The inner loop: one training epoch, inference over a loader, the LR schedule.
+
+Every network of the toolkit trains through :func:`train_epoch`: the study classifiers
+inside :class:`osteoscan.training.fit.Fit` (validation, checkpoints, resume around it), the
+lesion stage's U-Nets and lesion classifier through :func:`fit_epochs` (a fixed number of
+epochs, no validation: ``osteoscan.lesions.training``). A batch is ``(x, y, rows)``; ``x`` is
+a tensor or a tuple of tensors (passed to the model as separate arguments).
+"""
 
 from __future__ import annotations
 
@@ -41,16 +48,16 @@ def train_epoch(
     loss_fn: nn.Module, device: torch.device, *, amp: bool, scaler, max_steps: int = 0,
     on_step: ProgressHook | None = None,
 ) -> float:
-    """One pass over ``loader``; returns the mean training loss (per study)."""
+    """One pass over ``loader``; returns the mean training loss (per sample)."""
     model.train()
     total, count = 0.0, 0
     for step, (x, y, _) in enumerate(loader):
         if max_steps and step >= max_steps:
             break
-        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        x, y = to_device(x, device), y.to(device, non_blocking=True)
         optimizer.zero_grad(set_to_none=True)
         with autocast(device, amp):
-            loss = loss_fn(model(x), y)
+            loss = loss_fn(model(*x) if isinstance(x, tuple) else model(x), y)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
         scaler.update()
@@ -60,6 +67,55 @@ def train_epoch(
         if on_step:
             on_step(1)
     return total / max(count, 1)
+
+
+def to_device(x, device: torch.device):
+    """A tensor, or a tuple of tensors, on ``device``."""
+    if isinstance(x, (tuple, list)):
+        return tuple(t.to(device, non_blocking=True) for t in x)
+    return x.to(device, non_blocking=True)
+
+
+EpochHook = Callable[[int, int, float], None]
+"""``on_epoch(epoch, epochs, mean loss)`` after each epoch (the CLI draws a progress bar)."""
+
+
+def fit_epochs(
+    model: nn.Module, loader: DataLoader, loss_fn: nn.Module, *, epochs: int, lr: float,
+    weight_decay: float = 0.0, schedule: str = "cosine", device: torch.device | None = None,
+    on_epoch: EpochHook | None = None,
+) -> list[float]:
+    """Adam for a fixed number of epochs of :func:`train_epoch`, the LR following
+    :func:`lr_lambda` per step (no warm-up); leaves the model in eval mode.
+
+    Args:
+        model: the network (moved to ``device``).
+        loader: batches ``(x, y, rows)``; its sampler/collate carry shuffling and augmentation.
+        loss_fn: ``loss_fn(model(x), y)``.
+        epochs: passes over ``loader``.
+        lr: base learning rate.
+        weight_decay: Adam's L2 penalty.
+        schedule: "cosine" (to zero at the last step) or "constant".
+        device: default CPU.
+        on_epoch: progress callback.
+
+    Returns:
+        The mean training loss of every epoch.
+    """
+    device = device or torch.device("cpu")
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    total = max(1, epochs * len(loader))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, 0, schedule))
+    scaler = torch.amp.GradScaler(device.type, enabled=False)
+    history = []
+    for epoch in range(epochs):
+        history.append(train_epoch(model, loader, optimizer, scheduler, loss_fn, device,
+                                   amp=False, scaler=scaler))
+        if on_epoch:
+            on_epoch(epoch + 1, epochs, history[-1])
+    model.eval()
+    return history
 
 
 @torch.no_grad()

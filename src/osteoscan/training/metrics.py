@@ -1,8 +1,8 @@
 """Metrics the training loop needs: AUC, an operating threshold, a patient bootstrap CI.
 
-The full statistics (DeLong, calibration, subgroups) live in ``osteoscan.evaluation``;
-training needs only what early stopping and the model card use, so it keeps this small
-self-contained set (no torch here).
+The statistics live in ``osteoscan.evaluation``: the card's AUC and its CI come from
+:func:`osteoscan.evaluation.statistics.auc_ci` (the same patient bootstrap and result shape
+as ``osteoscan evaluate``); this module adds only the threshold rule (no torch here).
 """
 
 from __future__ import annotations
@@ -73,31 +73,16 @@ def _check_unit(value: float, rule: str) -> float:
 def patient_bootstrap_auc(
     y: np.ndarray, prob: np.ndarray, patients: np.ndarray, *, positive: int | None,
     n_boot: int = 1000, seed: int = 0, level: float = 0.95,
-) -> dict[str, float]:
+) -> dict:
     """AUC with a percentile CI from resampling patients (all of a patient's studies together).
 
     Returns:
-        ``{"auc", "ci_low", "ci_high", "n", "n_patients"}``; NaN bounds when undefined.
+        ``{"value", "ci_low", "ci_high", "method", "n", "n_patients"}`` (the shape of every
+        figure of ``osteoscan.evaluation``); NaN bounds when undefined.
     """
-    y, prob, patients = np.asarray(y), np.asarray(prob), np.asarray(patients).astype(str)
-    auc = auc_score(y, prob, positive)
-    codes, uniq = pd_codes(patients)
-    rows_of = [np.flatnonzero(codes == k) for k in range(len(uniq))]
-    rng = np.random.default_rng(seed)
-    reps = []
-    for _ in range(n_boot):
-        pick = rng.integers(0, len(rows_of), len(rows_of))
-        rows = np.concatenate([rows_of[k] for k in pick])
-        value = auc_score(y[rows], prob[rows], positive)
-        if not math.isnan(value):
-            reps.append(value)
-    alpha = (1 - level) / 2
-    low, high = (np.quantile(reps, [alpha, 1 - alpha]) if reps else (math.nan, math.nan))
-    return {"auc": auc, "ci_low": float(low), "ci_high": float(high), "n": int(len(y)),
-            "n_patients": int(len(uniq))}
+    from osteoscan.evaluation.statistics import auc_ci
 
-
-def pd_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of string values and the unique values."""
-    uniq, codes = np.unique(values, return_inverse=True)
-    return codes, uniq
+    y, prob = np.asarray(y), np.asarray(prob, dtype=float)
+    score = prob[:, positive] if positive is not None else prob
+    target = np.where(y < 0, -1, y == positive) if positive is not None else y
+    return auc_ci(target, score, patients, n_boot=n_boot, seed=seed, level=level)

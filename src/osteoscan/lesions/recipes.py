@@ -1,0 +1,170 @@
+"""How every bundled lesion model is built: one recipe per model, from a seed.
+
+A :class:`Recipe` names the simulated training data (seed, count, sites: the simulator's
+settings), the network's configuration, its training stages and the held-out data its card
+figures come from. ``scripts/build_models.py`` (``make models``) runs them in order, one
+output folder per stage so that ``--resume`` skips what is done, then ships the result into
+``src/osteoscan/assets/lesions/`` with the figures of :mod:`osteoscan.lesions.figures` in
+its card. More bundled models are added by appending a recipe.
+
+The recipes below were recovered from the shipped cards, docs/lesions.md and the commit
+that added the bundle (e5d69ee): the hotspot U-Net was trained in two stages (30 epochs on
+120 studies at lr 2e-3, then 32 epochs on the first 80 at lr 1e-3); the region U-Net for 20
+epochs on 60 studies at 256 x 64; the classifier for 15 epochs on the true lesions of the 80
+studies plus the hotspot U-Net's false positives there. Seed 0 throughout (the CLI's default;
+the cards do not record it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Data:
+    """Simulated studies: ``simulate_studies(n, seed, sites=..., difficulty=...)``."""
+
+    n: int
+    seed: int = 0
+    sites: tuple[str, ...] = ("site_a", "site_b")
+    difficulty: str = "default"
+
+    def describe(self) -> str:
+        """One line for the card."""
+        return (f"{self.n} simulated studies ({', '.join(self.sites)}, {self.difficulty}), "
+                f"seeds {self.seed}-{self.seed + self.n - 1}")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One training stage on the first ``studies`` studies of the recipe's data."""
+
+    studies: int
+    epochs: int
+    lr: float
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One bundled model.
+
+    Attributes:
+        name: the bundled stem (``src/osteoscan/assets/lesions/<name>.*``).
+        kind: "hotspot", "regions" or "classifier".
+        data: the training data.
+        config: network and training settings passed to the trainer.
+        stages: training stages, in order (each continues the previous one).
+        needs: recipes whose shipped output this one uses (built first).
+        held_out: the data the card's figures come from (never seen in training).
+    """
+
+    name: str
+    kind: str
+    data: Data
+    config: dict = field(default_factory=dict)
+    stages: tuple[Stage, ...] = ()
+    needs: tuple[str, ...] = ()
+    held_out: Data = Data(30, 20_000, ("site_c",))
+
+
+CHECK_STUDIES = 8
+"""The first held-out studies whose figures the card also states (``metrics_subset``): the
+default test suite recomputes these in seconds; a pooled figure on 8 studies is too noisy to
+be compared with the 30-study CI (the hotspot Dice of the first 8 is 0.036 against 0.203,
+CI 0.073-0.369), so each is compared with its own."""
+
+RECIPES: tuple[Recipe, ...] = (
+    Recipe("region_unet", "regions", Data(60),
+           {"channels": (8, 16, 32, 64), "work_shape": (256, 64)}, (Stage(60, 20, 2e-3),)),
+    Recipe("hotspot_unet", "hotspot", Data(120),
+           {"channels": (8, 16, 32, 64), "work_shape": (512, 128), "crop": 128, "thin": (0.3, 0.7)},
+           (Stage(120, 30, 2e-3), Stage(80, 32, 1e-3))),
+    Recipe("lesion_classifier", "classifier", Data(80), {"width": 16}, (Stage(80, 15, 1e-3),),
+           needs=("hotspot_unet", "region_unet")),
+)
+"""Every bundled lesion model, in build order."""
+
+
+def recipe(name: str) -> Recipe:
+    """The recipe of a bundled model by stem."""
+    for r in RECIPES:
+        if r.name == name:
+            return r
+    raise KeyError(f"no recipe {name!r}; known: {', '.join(r.name for r in RECIPES)}")
+
+
+def scaled(r: Recipe, factor: float, epochs: float | None = None) -> Recipe:
+    """The same recipe on ``factor`` of its studies (and ``epochs`` of its epochs): the
+    end-to-end check that a recipe runs, far cheaper than the full build."""
+    ep = factor if epochs is None else epochs
+    stages = tuple(Stage(max(2, round(s.studies * factor)), max(1, round(s.epochs * ep)), s.lr)
+                   for s in r.stages)
+    data = dataclasses.replace(r.data, n=max(2, round(r.data.n * factor)))
+    held = dataclasses.replace(r.held_out, n=max(4, round(r.held_out.n * factor)))
+    return dataclasses.replace(r, data=data, stages=stages, held_out=held)
+
+
+@functools.lru_cache(maxsize=2)
+def _simulated(data: Data) -> tuple:
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    return tuple(simulate_studies(data.n, data.seed, sites=data.sites, difficulty=data.difficulty))
+
+
+def studies(data: Data, first: int | None = None) -> list:
+    """The simulated studies of ``data`` (the first ``first`` of them; the last two sets
+    are kept in memory, so the three held-out figures simulate their studies once)."""
+    if first is not None and first < data.n:
+        data = dataclasses.replace(data, n=first)
+    return list(_simulated(data))
+
+
+def train_stage(r: Recipe, k: int, train: Sequence, previous, inputs: dict):
+    """Train stage ``k`` of ``r`` on ``train``; ``previous`` is stage k-1's model (or None),
+    ``inputs`` the shipped models of ``r.needs``."""
+    from osteoscan.lesions.training import (
+        classifier_samples, fit_classifier, train_regions, train_segmenter,
+    )
+
+    st, c = r.stages[k], r.config
+    if r.kind == "hotspot":
+        return train_segmenter(train, channels=c["channels"], work_shape=c["work_shape"],
+                               crop=c["crop"], thin=c["thin"], epochs=st.epochs, lr=st.lr,
+                               init=previous)
+    if r.kind == "regions":
+        return train_regions(train, channels=c["channels"], work_shape=c["work_shape"],
+                             epochs=st.epochs, lr=st.lr)
+    samples = classifier_samples(train, segmenter=inputs["hotspot_unet"], regions=inputs["region_unet"])
+    return fit_classifier(samples, epochs=st.epochs, lr=st.lr, width=c["width"])
+
+
+def load(r: Recipe, path: str | Path):
+    """Load a model of recipe ``r`` from a file stem."""
+    from osteoscan.lesions.classifier import LesionClassifier
+    from osteoscan.lesions.hotspots import HotspotSegmenter
+    from osteoscan.lesions.regions import RegionSegmenter
+
+    cls = {"hotspot": HotspotSegmenter, "regions": RegionSegmenter, "classifier": LesionClassifier}
+    return cls[r.kind].load(path)
+
+
+def figures(r: Recipe, model, held: Sequence | None = None, **kwargs) -> dict:
+    """The card figures of ``model`` on the recipe's held-out studies (or ``held``)."""
+    from osteoscan.lesions.figures import FIGURES
+
+    return FIGURES[r.name](model, held if held is not None else studies(r.held_out), **kwargs)
+
+
+def card_figures(r: Recipe, model) -> dict:
+    """The card fields of ``model``'s figures: ``held_out``, ``metrics`` (all held-out
+    studies) and ``metrics_subset`` (the first :data:`CHECK_STUDIES`)."""
+    subset = figures(r, model, studies(r.held_out, CHECK_STUDIES))
+    return {"held_out": r.held_out.describe(), "metrics": figures(r, model),
+            "metrics_subset": {"studies": CHECK_STUDIES, **subset}}
