@@ -106,30 +106,55 @@ def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
             "bsi": bsi_agreement(bsi, bsi_true), **(extra or {})}
 
 
-def score_baseline(sites, seeds, prevalence: float, difficulty: str) -> dict:
-    """The bundled lesion stage on the same test studies (re-simulated from their seeds)."""
-    from osteoscan.evaluation.lesions import froc_score, match_lesions
-    from osteoscan.lesions.analyzer import LesionAnalyzer
+def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficulty: str) -> dict:
+    from osteoscan.evaluation.lesions import match_lesions
     from osteoscan.lesions.burden import distinct_lesions
     from osteoscan.lesions.pipeline import _stacked
     from osteoscan.lesions.training import from_simulated
     from osteoscan.simulate.study import simulate_study
 
-    analyzer = LesionAnalyzer.default()
-    y, probs, bsi, bsi_true, called, matches = [], [], [], [], [], []
+    label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
+    sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+    st = from_simulated(sim)
+    res = analyzer.analyze(st.scan)
+    m = match_lesions(*_stacked(res, st, True))
+    called = sum(max(h.probability for h in g) >= res.threshold for g in distinct_lesions(res.by_view))
+    return {"y": int(any(les.malignant for les in sim.lesions)), "prob": res.probability,
+            "bsi": res.bsi, "bsi_true": float(sim.bsi or 0.0), "called": int(called),
+            "lesion_ids": m.lesion_ids, "lesion_scores": m.lesion_scores,
+            "pred_to_lesion": m.pred_to_lesion, "fp_scores": m.fp_scores}
+
+
+def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None) -> dict:
+    """The bundled lesion stage on the same test studies (re-simulated from their seeds).
+
+    Per-study outputs are cached beside the detector's records, keyed by the bundled
+    weights' hash, so a re-run on a 2-core machine shared by eight does not redo them."""
+    import hashlib
+
+    from osteoscan.evaluation.lesions import LesionMatch, froc_score
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.lesions.bundle import ASSETS
+
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(ASSETS.glob("*_*.safetensors"))
+                                  if not p.name.startswith("hotspot_detector"))).hexdigest()[:12]
+    analyzer, rows = None, []
     for i, seed in enumerate(seeds):
-        label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
-        sim = simulate_study(seed, site=sites[i % len(sites)], difficulty=difficulty, force_label=label)
-        st = from_simulated(sim)
-        res = analyzer.analyze(st.scan)
-        y.append(int(any(les.malignant for les in sim.lesions)))
-        probs.append(res.probability)
-        bsi.append(res.bsi)
-        bsi_true.append(float(sim.bsi or 0.0))
-        called.append(sum(max(h.probability for h in g) >= res.threshold
-                          for g in distinct_lesions(res.by_view)))
-        matches.append(match_lesions(*_stacked(res, st, True)))
-    return _figures(y, probs, froc_score(matches), called, bsi, bsi_true)
+        site = sites[i % len(sites)]
+        path = Path(cache) / f"baseline-{key}-{site}-{difficulty}-{seed}.npz" if cache else None
+        if path is not None and path.is_file():
+            rows.append(dict(np.load(path, allow_pickle=False)))
+            continue
+        analyzer = analyzer or LesionAnalyzer.default()
+        rows.append(_baseline_study(analyzer, site, seed, prevalence, difficulty))
+        if path is not None:
+            np.savez(path, **rows[-1])
+    matches = [LesionMatch(r["lesion_ids"], r["lesion_scores"], r["pred_to_lesion"], r["fp_scores"])
+               for r in rows]
+    out = _figures([int(r["y"]) for r in rows], [float(r["prob"]) for r in rows],
+                   froc_score(matches), [int(r["called"]) for r in rows],
+                   [float(r["bsi"]) for r in rows], [float(r["bsi_true"]) for r in rows])
+    return {**out, "weights_key": key}
 
 
 def main(argv=None) -> int:
@@ -140,6 +165,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-train", type=int, default=100)
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
+    ap.add_argument("--n-augmented", type=int, default=100,
+                    help="extra training studies (other seeds) with camera randomisation")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--difficulty", default="default")
     ap.add_argument("--prevalence", type=float, default=0.5)
@@ -155,6 +182,7 @@ def main(argv=None) -> int:
     base = 100_000 + 1000 * args.seed  # seeds of no other benchmark or bundled model
     kw = {"cache": args.cache, "prevalence": args.prevalence, "difficulty": args.difficulty}
     train = simulated_records(args.train, _seeds(base, args.n_train), **kw)
+    train += simulated_records(args.train, _seeds(base + 100_000, args.n_augmented), augment=True, **kw)
     select = simulated_records(args.select, _seeds(base + 300_000, args.n_select), **kw)
     test_seeds = _seeds(base + 600_000, args.n_test)
     test = simulated_records(args.test, test_seeds, **kw)
@@ -167,7 +195,7 @@ def main(argv=None) -> int:
               "detector": score_detector(det, test)}
     if not args.no_baseline:
         result["baseline_bundled_lesion_stage"] = score_baseline(
-            args.test, test_seeds, args.prevalence, args.difficulty)
+            args.test, test_seeds, args.prevalence, args.difficulty, args.cache)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2, default=float))
     print(json.dumps({k: result[k] for k in result if k != "config"}, indent=1, default=float))

@@ -36,16 +36,20 @@ def test_region_lookup_fills_unseen_cells():
     assert look(1, 0.4, 0.1) in (1, 10)
 
 
-def _hand_detector(decision_threshold: float, intercept: float) -> HotspotDetector:
-    """A detector whose patient model is a hand-set logistic on top1 (no trees needed)."""
+def _hand_detector(decision_threshold: float, intercept: float, leaf: float = -2.0) -> HotspotDetector:
+    """A detector whose patient model is a hand-set logistic on top1, and whose forest is one
+    leaf (every candidate gets sigmoid(leaf))."""
+    from osteoscan.lesions.trees import Forest
     from osteoscan.skeleton import REGIONS
 
+    one = Forest(np.array([0], np.int32), np.zeros(1), np.ones(1, np.uint8), np.zeros(1, np.int32),
+                 np.zeros(1, np.int32), np.ones(1, np.uint8), np.zeros(1), np.zeros(1, np.int32), leaf)
     n = len(PATIENT_FEATURES)
     card = {"hotspot_threshold": 0.5, "decision_threshold": decision_threshold,
             "patient_coef": [4.0] + [0.0] * (n - 1), "patient_mean": [0.0] * n,
             "patient_scale": [1.0] * n, "patient_intercept": intercept, "platt": [1.0, 0.0],
             "bsi_scale": 1.0, "region_area": {r: 1.0 for r in REGIONS[1:]}}
-    return HotspotDetector(None, RegionLookup(np.ones((2, 2, 2), np.uint8)), card)
+    return HotspotDetector(one, RegionLookup(np.ones((2, 105, 60), np.uint8)), card)
 
 
 def _arrays(n: int):
@@ -111,3 +115,20 @@ def test_card_with_other_features_is_refused(fitted, tmp_path):
     (tmp_path / "hotspot_detector.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="features"):
         HotspotDetector.load(tmp_path)
+
+
+@pytest.mark.parametrize("leaf", [-4.0, 3.0])
+def test_predictor_answer_comes_from_the_detector(leaf):
+    """Predictor with lesion_decides: probability, decision, hotspots and BSI agree."""
+    from osteoscan.inference import Predictor
+    from osteoscan.simulate.study import simulate_study
+
+    det = _hand_detector(0.5, -1.0, leaf=leaf)
+    scan = simulate_study(31, site="site_a", force_label="metastasis").scan
+    pred = Predictor.default(lesion_analyzer=det, lesion_decides=True, gradcam=False).predict(scan)
+    assert pred.probability == pytest.approx(pred.lesions.probability)
+    assert pred.threshold == pytest.approx(0.5)
+    assert pred.positive == (pred.probability >= 0.5)
+    called = [h for h in pred.hotspots if h.probability >= pred.lesions.threshold]
+    assert (len(called) > 0) == pred.positive == (pred.bsi > 0)
+    assert "image_probability" in pred.model

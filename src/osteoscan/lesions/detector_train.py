@@ -82,20 +82,47 @@ def study_record(sim) -> dict[str, np.ndarray]:
             "region_area": area}
 
 
+def augment_scan(scan, rng: np.random.Generator):
+    """Camera randomisation for training: extra blur (sigma 0-1.5 px) and binomial thinning to
+    30-90 % of the counts (a shorter acquisition, another camera), lesion masks unchanged."""
+    from dataclasses import replace
+
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.preprocessing.intensity import smooth
+
+    sigma, keep = rng.uniform(0.0, 1.5), rng.uniform(0.3, 0.9)
+
+    def one(img):
+        if img is None:
+            return None
+        x = smooth(np.asarray(img, np.float32), sigma) if sigma > 0.3 else np.asarray(img, np.float32)
+        return thin_counts(np.round(x), keep, rng).astype(np.float32)
+
+    return replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))
+
+
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
-                      prevalence: float = 0.5, difficulty: str = "default") -> list[dict]:
-    """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached."""
+                      prevalence: float = 0.5, difficulty: str = "default",
+                      augment: bool = False) -> list[dict]:
+    """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
+    ``augment`` applies :func:`augment_scan` (seeded by the study's seed)."""
+    from dataclasses import replace
+
     from osteoscan.simulate.study import simulate_study
 
     out = []
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
-        path = Path(cache) / f"{site}-{difficulty}-{seed}.npz" if cache else None
+        tag = "-aug" if augment else ""
+        path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
             continue
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
-        rec = study_record(simulate_study(seed, site=site, difficulty=difficulty, force_label=label))
+        sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+        if augment:
+            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
+        rec = study_record(sim)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             np.savez(path, **rec)

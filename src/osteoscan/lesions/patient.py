@@ -255,7 +255,10 @@ class HotspotDetector:
             raise ModelError(f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         if tuple(card.get("features", ())) != FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
-        table = np.asarray(card.pop("region_table"), dtype=np.uint8)
+        table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
+        if table.shape != (2, _n(GRID_Y), _n(GRID_X)):
+            raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
+                             f"{(2, _n(GRID_Y), _n(GRID_X))}")
         return cls(Forest.load(folder / "hotspot_detector.safetensors"), RegionLookup(table), card)
 
 
