@@ -147,8 +147,10 @@ def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None)
             continue
         analyzer = analyzer or LesionAnalyzer.default()
         rows.append(_baseline_study(analyzer, site, seed, prevalence, difficulty))
-        if path is not None:
-            np.savez(path, **rows[-1])
+        if path is not None:  # whole or not at all
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rows[-1])
+            tmp.replace(path)
     matches = [LesionMatch(r["lesion_ids"], r["lesion_scores"], r["pred_to_lesion"], r["fp_scores"])
                for r in rows]
     out = _figures([int(r["y"]) for r in rows], [float(r["prob"]) for r in rows],
@@ -165,7 +167,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n-train", type=int, default=100)
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
-    ap.add_argument("--n-augmented", type=int, default=100,
+    ap.add_argument("--n-augmented", type=int, default=0,
                     help="extra training studies (other seeds) with camera randomisation")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--difficulty", default="default")

@@ -12,6 +12,7 @@ One command rebuilds the bundled detector: ``python scripts/build_detector.py`` 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -123,9 +124,11 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         if augment:
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
         rec = study_record(sim)
-        if path is not None:
+        if path is not None:  # written whole or not at all: a killed run leaves no half file
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.savez(path, **rec)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rec)
+            os.replace(tmp, path)
         out.append(rec)
         if (i + 1) % 25 == 0:
             log.info("%d/%d studies", i + 1, len(seeds))
