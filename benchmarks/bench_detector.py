@@ -90,12 +90,14 @@ def score_detector(det, records) -> dict:
                         "froc_metastasis_uncapped": froc_score(_froc_matches(records, raw)),
                         "normals_ungated": normal_burden(ungated, y),
                         "decision_threshold": det.card["decision_threshold"],
-                        "sens_spec_at_threshold": _at_threshold(y, probs, det.card["decision_threshold"])})
+                        "sens_spec_at_threshold": _at_threshold(
+                            y, probs, det.card["decision_threshold"])})
 
 
 def _at_threshold(y, p, t) -> dict:
     y, called = np.asarray(y), np.asarray(p) >= t
-    return {"sensitivity": float(called[y == 1].mean()), "specificity": float((~called[y == 0]).mean())}
+    return {"sensitivity": float(called[y == 1].mean()),
+            "specificity": float((~called[y == 0]).mean())}
 
 
 def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
@@ -118,7 +120,8 @@ def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficult
     st = from_simulated(sim)
     res = analyzer.analyze(st.scan)
     m = match_lesions(*_stacked(res, st, True))
-    called = sum(max(h.probability for h in g) >= res.threshold for g in distinct_lesions(res.by_view))
+    called = sum(max(h.probability for h in g) >= res.threshold
+                 for g in distinct_lesions(res.by_view))
     return {"y": int(any(les.malignant for les in sim.lesions)), "prob": res.probability,
             "bsi": res.bsi, "bsi_true": float(sim.bsi or 0.0), "called": int(called),
             "lesion_ids": m.lesion_ids, "lesion_scores": m.lesion_scores,
@@ -132,11 +135,12 @@ def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None)
     weights' hash, so a re-run on a 2-core machine shared by eight does not redo them."""
     import hashlib
 
+    from osteoscan.artefacts import LESION_ASSETS_DIR
     from osteoscan.evaluation.lesions import LesionMatch, froc_score
     from osteoscan.lesions.analyzer import LesionAnalyzer
-    from osteoscan.lesions.bundle import ASSETS
 
-    key = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(ASSETS.glob("*_*.safetensors"))
+    weights = sorted(LESION_ASSETS_DIR.glob("*_*.safetensors"))
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in weights
                                   if not p.name.startswith("hotspot_detector"))).hexdigest()[:12]
     analyzer, rows = None, []
     for i, seed in enumerate(seeds):
@@ -159,6 +163,33 @@ def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None)
     return {**out, "weights_key": key}
 
 
+def timing(det, sites, seeds, repeat: int = 3) -> dict:
+    """Seconds per study (best of ``repeat``, one thread): detector vs bundled lesion stage."""
+    import torch
+
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.simulate.study import simulate_study
+
+    torch.set_num_threads(1)
+    base = LesionAnalyzer.default()
+    scans = [simulate_study(s, site=sites[0], force_label="metastasis").scan for s in seeds]
+
+    def best(fn):
+        out = []
+        for scan in scans:
+            fn(scan)
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                fn(scan)
+                times.append(time.perf_counter() - t)
+            out.append(min(times))
+        return float(np.median(out))
+
+    d, b = best(det.analyze), best(base.analyze)
+    return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
@@ -175,16 +206,19 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None, help="folder for the per-study .npz records")
     ap.add_argument("--save", default=None, help="write the fitted detector to this folder")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from osteoscan.artefacts import atomic_write_text, dumps_json
     from osteoscan.lesions.detector_train import fit_detector, simulated_records
 
     t0 = time.time()
     base = 100_000 + 1000 * args.seed  # seeds of no other benchmark or bundled model
     kw = {"cache": args.cache, "prevalence": args.prevalence, "difficulty": args.difficulty}
     train = simulated_records(args.train, _seeds(base, args.n_train), **kw)
-    train += simulated_records(args.train, _seeds(base + 100_000, args.n_augmented), augment=True, **kw)
+    train += simulated_records(args.train, _seeds(base + 100_000, args.n_augmented),
+                               augment=True, **kw)
     select = simulated_records(args.select, _seeds(base + 300_000, args.n_select), **kw)
     test_seeds = _seeds(base + 600_000, args.n_test)
     test = simulated_records(args.test, test_seeds, **kw)
@@ -198,8 +232,9 @@ def main(argv=None) -> int:
     if not args.no_baseline:
         result["baseline_bundled_lesion_stage"] = score_baseline(
             args.test, test_seeds, args.prevalence, args.difficulty, args.cache)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=2, default=float))
+    if args.timing:
+        result["seconds_per_study"] = timing(det, args.test, test_seeds[:args.timing])
+    atomic_write_text(args.out, dumps_json(result, default=float))
     print(json.dumps({k: result[k] for k in result if k != "config"}, indent=1, default=float))
     return 0
 

@@ -24,7 +24,7 @@ RESULT = ROOT / "benchmarks" / "results" / "detector.json"
 
 def main(argv: list[str]) -> int:
     from benchmarks.bench_detector import main as bench
-    from osteoscan.lesions.bundle import _atomic_write
+    from osteoscan.artefacts import atomic_write_text, dumps_json
 
     code = bench(["--save", str(ASSET), "--out", str(RESULT), *argv])
     if code:
@@ -33,10 +33,10 @@ def main(argv: list[str]) -> int:
     card = json.loads(card_path.read_text())
     result = json.loads(RESULT.read_text())
     card["held_out"] = {"config": result["config"], "detector": result["detector"],
-                        "baseline_bundled_lesion_stage": result.get("baseline_bundled_lesion_stage")}
+                        "baseline_bundled_lesion_stage":
+                            result.get("baseline_bundled_lesion_stage")}
     card["caveat"] = "trained, selected and tested on simulated scans only; research use"
-    text = json.dumps(card, indent=1, default=float)
-    _atomic_write(card_path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write_text(card_path, dumps_json(card, default=float))
     size = sum(p.stat().st_size for p in ASSET.glob("hotspot_detector.*")) / 1e6
     print(f"wrote {card_path} and its trees ({size:.2f} MB)")
     return 0

@@ -32,7 +32,8 @@ def test_body_coordinates_hold_when_the_body_moves(sim):
 
 def test_body_coordinates_hold_when_the_body_is_larger(sim):
     body = _body(sim)
-    big = ndimage.zoom(body.astype(np.uint8), 1.15, order=0)[:body.shape[0], :body.shape[1]].astype(bool)
+    big = ndimage.zoom(body.astype(np.uint8), 1.15, order=0)
+    big = big[:body.shape[0], :body.shape[1]].astype(bool)
     f1, f2 = body_frame(body), body_frame(big)
     y1, _ = f1.to_body(400, 128)
     y2, _ = f2.to_body(400 * 1.15, 128 * 1.15)

@@ -36,14 +36,16 @@ def test_region_lookup_fills_unseen_cells():
     assert look(1, 0.4, 0.1) in (1, 10)
 
 
-def _hand_detector(decision_threshold: float, intercept: float, leaf: float = -2.0) -> HotspotDetector:
+def _hand_detector(decision_threshold: float, intercept: float,
+                   leaf: float = -2.0) -> HotspotDetector:
     """A detector whose patient model is a hand-set logistic on top1, and whose forest is one
     leaf (every candidate gets sigmoid(leaf))."""
     from osteoscan.lesions.trees import Forest
     from osteoscan.skeleton import REGIONS
 
     one = Forest(np.array([0], np.int32), np.zeros(1), np.ones(1, np.uint8), np.zeros(1, np.int32),
-                 np.zeros(1, np.int32), np.ones(1, np.uint8), np.zeros(1), np.zeros(1, np.int32), leaf)
+                 np.zeros(1, np.int32), np.ones(1, np.uint8), np.zeros(1),
+                 np.zeros(1, np.int32), leaf)
     n = len(PATIENT_FEATURES)
     card = {"hotspot_threshold": 0.5, "decision_threshold": decision_threshold,
             "patient_coef": [4.0] + [0.0] * (n - 1), "patient_mean": [0.0] * n,

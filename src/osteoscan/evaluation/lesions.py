@@ -270,7 +270,8 @@ def patient_level(y: Sequence[int], score: Sequence[float], *, n_boot: int = 100
     spec = specificity_at_sensitivity(y, s)
     return {"auc": float(auc), "auc_ci": [float(lo), float(hi)], "n": int(len(y)),
             "spec_at_sens90": spec,
-            "spec_at_sens90_ci": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]}
+            "spec_at_sens90_ci": [float(np.percentile(boot, 2.5)),
+                                  float(np.percentile(boot, 97.5))]}
 
 
 def normal_burden(malignant_counts: Sequence[int], labels: Sequence[int]) -> dict[str, float]:

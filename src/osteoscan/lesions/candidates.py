@@ -138,7 +138,8 @@ def segment(maps: ViewMaps, peaks: np.ndarray) -> np.ndarray:
     labels[:] = np.where(excess >= half[basins], basins, 0)
     rr, cc = np.indices(labels.shape)
     seed = peaks[np.maximum(labels, 1) - 1]
-    dist2 = ((rr - seed[..., 0]) * maps.spacing[0]) ** 2 + ((cc - seed[..., 1]) * maps.spacing[1]) ** 2
+    dist2 = (((rr - seed[..., 0]) * maps.spacing[0]) ** 2
+             + ((cc - seed[..., 1]) * maps.spacing[1]) ** 2)
     labels[dist2 > MAX_RADIUS_MM ** 2] = 0
     # keep only the part of each basin connected to its own seed
     return _seed_connected(labels, peaks)
@@ -168,7 +169,8 @@ def shape_stats(labels: np.ndarray, n: int, spacing: tuple[float, float]) -> dic
     l1, l2 = (vr + vc) / 2 + root, np.maximum((vr + vc) / 2 - root, 1e-9)
     px = float(np.sqrt(spacing[0] * spacing[1]))
     boxes = ndimage.find_objects(labels, max_label=n)
-    box_area = np.array([(b[0].stop - b[0].start) * (b[1].stop - b[1].start) if b else 1 for b in boxes])
+    box_area = np.array([(b[0].stop - b[0].start) * (b[1].stop - b[1].start) if b else 1
+                         for b in boxes])
     theta = 0.5 * np.arctan2(2 * cv, vr - vc)  # angle of the major axis from the row axis
     return {"area_px": area, "row": mr, "col": mc, "major_axis_mm": 4 * np.sqrt(l1) * px,
             "minor_axis_mm": 4 * np.sqrt(l2) * px, "eccentricity": np.sqrt(1 - l2 / l1),

@@ -98,7 +98,8 @@ def body_frame(body: np.ndarray) -> BodyFrame:
 def _window_max(img: np.ndarray, r: np.ndarray, c: np.ndarray, rad: int) -> np.ndarray:
     """Maximum of ``img`` in a (2 rad + 1)^2 window at each (r, c) (0 where outside)."""
     out = np.zeros(len(r), dtype=np.float32)
-    for i, (ri, ci) in enumerate(zip(np.round(r).astype(int), np.round(c).astype(int), strict=True)):
+    rows, cols = np.round(r).astype(int), np.round(c).astype(int)
+    for i, (ri, ci) in enumerate(zip(rows, cols, strict=True)):
         win = img[max(ri - rad, 0):ri + rad + 1, max(ci - rad, 0):ci + rad + 1]
         out[i] = win.max() if win.size else 0.0
     return out

@@ -96,7 +96,8 @@ def augment_scan(scan, rng: np.random.Generator):
     def one(img):
         if img is None:
             return None
-        x = smooth(np.asarray(img, np.float32), sigma) if sigma > 0.3 else np.asarray(img, np.float32)
+        x = np.asarray(img, np.float32)
+        x = smooth(x, sigma) if sigma > 0.3 else x
         return thin_counts(np.round(x), keep, rng).astype(np.float32)
 
     return replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))
@@ -227,13 +228,14 @@ def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
     view = np.concatenate([r["view"] for r in train])
     X = np.concatenate([r["X"] for r in train])
     code = np.concatenate([r["region"] for r in train])
-    lookup = RegionLookup.fit(view, X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")], code)
+    yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
+    lookup = RegionLookup.fit(view, yb, xb, code)
     forest = Forest.from_sklearn(_fit_trees(train, seed, params))
     det = HotspotDetector(forest, lookup, {
         "task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
         "seed": seed, "hgb_params": params, "train_studies": len(train),
         "select_studies": len(select),
-        "storage": "trees as flat node arrays (safetensors), everything else in this JSON; no pickle"})
+        "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"})
     oof = _oof_probs(train, seed, params)
     _fit_patient(det, train, oof, seed)
     _fit_bsi(det, train, oof)

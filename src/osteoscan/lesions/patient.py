@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionResult
 from osteoscan.lesions.burden import RegionRow
@@ -132,7 +133,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM) -> tuple[StudyArrays,
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
-    view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views] + [np.zeros(0, int)])
+    view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]
+                          + [np.zeros(0, int)])
     n_ant = len(hot.get("anterior", []))
     group = np.arange(len(X))
     if len(views) == 2:  # mutually nearest within pair_mm: the posterior joins the anterior's group
@@ -181,7 +183,8 @@ class HotspotDetector:
     def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
         """Calibrated patient probability from the set of distinct lesions."""
         idx, lp = lesion_table(probs, arr.group)
-        f = patient_features(lp, [REGIONS[int(c)] for c in codes[idx]], self.card["hotspot_threshold"])
+        names = [REGIONS[int(c)] for c in codes[idx]]
+        f = patient_features(lp, names, self.card["hotspot_threshold"])
         z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
                          / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
         a, b = self.card["platt"]
@@ -226,20 +229,18 @@ class HotspotDetector:
         probs, codes = self.score(arr)
         out = self.decide(arr, probs, codes)
         hotspots = _annotated(hotspots, arr, out["capped"], codes)
-        return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"], probability=out["probability"],
+        return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
+                            probability=out["probability"],
                             lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
                             regions=_region_rows(arr, codes, out, self), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:
         """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
-        from osteoscan.lesions.bundle import _atomic_write
-
         folder = Path(folder)
-        _atomic_write(folder / "hotspot_detector.safetensors", self.forest.save)
+        atomic_write(folder / "hotspot_detector.safetensors", self.forest.save)
         card = {**self.card, "features": list(FEATURES), "patient_features": list(PATIENT_FEATURES),
                 "region_table": self.regions.table.tolist()}
-        text = json.dumps(card, indent=1, default=float)
-        _atomic_write(folder / "hotspot_detector.json", lambda t: Path(t).write_text(text))
+        atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
     @classmethod
     def load(cls, folder: str | Path) -> HotspotDetector:
@@ -252,7 +253,8 @@ class HotspotDetector:
         try:
             card = json.loads((folder / "hotspot_detector.json").read_text())
         except (OSError, ValueError) as exc:
-            raise ModelError(f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
+            raise ModelError(
+                f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         if tuple(card.get("features", ())) != FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
@@ -270,7 +272,8 @@ def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[
         if arr.group[j] < n_ant:
             partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
     return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
-                    match=partner.get(i), features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i])))})
+                    match=partner.get(i),
+                    features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i])))})
             for i, h in enumerate(hotspots)]
 
 
@@ -291,13 +294,11 @@ def _region_rows(arr: StudyArrays, codes, out: dict, det: HotspotDetector) -> tu
 def bundled_detector_or_none() -> HotspotDetector | None:
     """The bundled detector (``osteoscan/assets/lesions/hotspot_detector.*``), or None when
     its files are not installed (logged)."""
-    from osteoscan.lesions.bundle import ASSETS
-
-    if not (ASSETS / "hotspot_detector.json").is_file():
-        log.info("no bundled hotspot detector in %s", ASSETS)
+    if not (LESION_ASSETS_DIR / "hotspot_detector.json").is_file():
+        log.info("no bundled hotspot detector in %s", LESION_ASSETS_DIR)
         return None
     try:
-        return HotspotDetector.load(ASSETS)
+        return HotspotDetector.load(LESION_ASSETS_DIR)
     except ModelError as exc:
         log.warning("hotspot detector disabled: %s", exc)
         return None

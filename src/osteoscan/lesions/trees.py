@@ -66,7 +66,8 @@ class Forest:
         cols = [np.concatenate([p[k] for p in parts]) for k in range(7)]
         dtypes = (np.int32, np.float64, np.uint8, np.int32, np.int32, np.uint8, np.float64)
         cols = [c.astype(d) for c, d in zip(cols, dtypes, strict=True)]
-        return cls(*cols, np.asarray(roots, np.int32), float(np.ravel(model._baseline_prediction)[0]))
+        baseline = float(np.ravel(model._baseline_prediction)[0])
+        return cls(*cols, np.asarray(roots, np.int32), baseline)
 
     def _predictors(self) -> list:
         """scikit-learn ``TreePredictor`` objects rebuilt from the arrays (cached): their
