@@ -195,7 +195,7 @@ def main(argv=None) -> int:
     ap.add_argument("--train", nargs="+", default=["site_a"])
     ap.add_argument("--select", nargs="+", default=["site_b"])
     ap.add_argument("--test", nargs="+", default=["site_c"])
-    ap.add_argument("--n-train", type=int, default=100)
+    ap.add_argument("--n-train", type=int, default=250)
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-augmented", type=int, default=0,
