@@ -125,4 +125,4 @@ def test_normal_burden_counts_normals_only():
     from osteoscan.evaluation.lesions import normal_burden
 
     out = normal_burden([0, 0, 3, 5, 1], [0, 0, 0, 1, 0])
-    assert out == {"median": 0.0, "pct_ge2": 25.0, "n_normals": 4}
+    assert out == {"median": 0.5, "pct_ge2": 25.0, "n_normals": 4}  # normals: 0, 0, 3, 1
