@@ -110,11 +110,15 @@ class Predictor:
         cam_layer: dotted module path of the Grad-CAM target layer (default: the card's
             ``explain.gradcam_layer``, else the registry's layer for the architecture, the
             last stage); an earlier stage gives a finer map.
+        lesion_decides: the study's probability and decision come from the lesion analyzer
+            (its ``probability`` and ``decision_threshold``) instead of the image model, so
+            that probability, decision, hotspots and BSI are one pipeline's answer; the
+            image model's probability is kept in ``Prediction.model["image_probability"]``.
     """
 
     def __init__(self, model: torch.nn.Module, card: Any, *, lesion_analyzer: Any = None,
                  gradcam: bool = True, source: str = "", device: str = "cpu",
-                 cam_layer: str | None = None) -> None:
+                 cam_layer: str | None = None, lesion_decides: bool = False) -> None:
         from osteoscan.preprocessing import PreprocessConfig, build_pipeline
 
         self.model = model.to(device).eval()
@@ -122,6 +126,7 @@ class Predictor:
         self.device = device
         self.source = source
         self.lesion_analyzer = lesion_analyzer
+        self.lesion_decides = bool(lesion_decides and lesion_analyzer is not None)
         self.classes = list(card.classes)
         self.pre = PreprocessConfig.from_dict(dict(card.preprocess or {}))
         self.pipeline = build_pipeline(self.pre, None)
@@ -154,16 +159,25 @@ class Predictor:
 
     @classmethod
     def default(cls, **kwargs: Any) -> Predictor:
-        """The bundled reference model (``src/osteoscan/assets/reference``).
+        """The bundled reference model (``src/osteoscan/assets/reference``) with the bundled
+        hotspot-first detector deciding the study (docs/lesions.md); without the detector's
+        files, the bundled lesion stage is attached and the image model decides.
 
         Raises:
             ModelError: the reference weights are not installed.
         """
         ref = artefact_paths.require_reference()
         if "lesion_analyzer" not in kwargs:  # the bundled lesion stage (osteoscan.lesions)
-            from osteoscan.lesions.analyzer import bundled_or_none
+            from osteoscan.lesions.patient import bundled_detector_or_none
 
-            kwargs["lesion_analyzer"] = bundled_or_none()
+            detector = bundled_detector_or_none()
+            if detector is not None:
+                kwargs["lesion_analyzer"] = detector
+                kwargs.setdefault("lesion_decides", True)
+            else:
+                from osteoscan.lesions.analyzer import bundled_or_none
+
+                kwargs["lesion_analyzer"] = bundled_or_none()
         return cls.from_path(ref, **kwargs)
 
     def _target(self, logits: torch.Tensor) -> list[int]:
@@ -227,6 +241,14 @@ class Predictor:
                 geometry: Geometry, timings: dict) -> Prediction:
         prob = float(1.0 - probs[self._neg])
         thr = getattr(self.card, "threshold", None) if self.card_is_binary else None
+        summary = self.summary()
+        if self.lesion_decides and lesions is not None and self.card_is_binary:
+            summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
+                           decided_by="lesion analyzer (hotspot-first detector)")
+            pos = self.classes.index(self.card.positive)
+            thr = float(self.lesion_analyzer.decision_threshold)
+            probs = np.zeros(len(self.classes))
+            probs[pos], probs[1 - pos] = lesions.probability, 1.0 - lesions.probability
         if self.card_is_binary:
             prob = float(probs[self.classes.index(self.card.positive)])
         decision = str(decide(self.card, np.asarray(probs)[None])[0])
@@ -236,7 +258,7 @@ class Predictor:
             decision=decision, positive=decision != self.classes[self._neg],
             threshold=None if thr is None else float(thr), heatmaps=heatmaps,
             heatmap_class=self.classes[target], hotspots=hotspots, bsi=bsi, lesions=lesions,
-            model=self.summary(),
+            model=summary,
             explain={"layer": getattr(self, "cam_layer", ""), "method": method,
                      "mapping": geometry.mode, "input_size": list(geometry.input_hw)},
             timings=timings,

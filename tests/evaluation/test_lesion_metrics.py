@@ -104,3 +104,25 @@ def test_bsi_agreement_bias_and_limits():
     assert out["loa_lower"] == pytest.approx(1 - 1.96 * sd)
     assert 0.9 < out["pearson_r"] < 1.0
     assert bsi_agreement(truth * 2, truth)["pearson_r"] == pytest.approx(1.0)
+
+
+def test_specificity_at_sensitivity_and_patient_level():
+    from osteoscan.evaluation.lesions import patient_level, specificity_at_sensitivity
+
+    y = np.array([0] * 10 + [1] * 10)
+    s = np.concatenate([np.linspace(0, 0.5, 10), np.linspace(0.45, 1.0, 10)])
+    # sensitivity 0.9: threshold at the 2nd-lowest positive (0.511), every normal below it;
+    # sensitivity 1.0: threshold at the lowest positive (0.45), one normal (0.5) above it
+    assert specificity_at_sensitivity(y, s, 0.9) == 1.0
+    assert specificity_at_sensitivity(y, s, 1.0) == 0.9
+    out = patient_level(y, s, n_boot=200)
+    assert 0.9 < out["auc"] <= 1.0 and out["auc_ci"][0] < out["auc"] < out["auc_ci"][1] + 1e-12
+    lo, hi = out["spec_at_sens90_ci"]
+    assert lo <= out["spec_at_sens90"] <= hi
+
+
+def test_normal_burden_counts_normals_only():
+    from osteoscan.evaluation.lesions import normal_burden
+
+    out = normal_burden([0, 0, 3, 5, 1], [0, 0, 0, 1, 0])
+    assert out == {"median": 0.5, "pct_ge2": 25.0, "n_normals": 4}  # normals: 0, 0, 3, 1

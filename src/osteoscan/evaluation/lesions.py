@@ -236,3 +236,48 @@ def bsi_agreement(predicted: Sequence[float], truth: Sequence[float]) -> dict[st
         "mae": float(np.abs(diff).mean()),
         "n": int(p.size),
     }
+
+
+def specificity_at_sensitivity(y: Sequence[int], score: Sequence[float],
+                               sensitivity: float = 0.90) -> float:
+    """Highest specificity among thresholds whose sensitivity reaches ``sensitivity``.
+
+    Example:
+        >>> specificity_at_sensitivity([0, 0, 1, 1], [0.1, 0.6, 0.5, 0.9], 0.9)
+        0.5
+    """
+    from sklearn.metrics import roc_curve
+
+    fpr, tpr, _ = roc_curve(np.asarray(y), np.asarray(score, float))
+    ok = tpr >= sensitivity - 1e-12
+    return float(1.0 - fpr[ok].min()) if ok.any() else 0.0
+
+
+def patient_level(y: Sequence[int], score: Sequence[float], *, n_boot: int = 1000,
+                  seed: int = 0) -> dict[str, float | list[float]]:
+    """Patient AUC with a DeLong 95 % CI, and specificity at sensitivity 0.90 with a
+    percentile-bootstrap 95 % CI (studies resampled)."""
+    from osteoscan.evaluation.statistics import delong_ci
+
+    y, s = np.asarray(y, int), np.asarray(score, float)
+    auc, lo, hi = delong_ci(y, s)
+    rng = np.random.default_rng(seed)
+    boot = []
+    for _ in range(n_boot):
+        i = rng.integers(0, len(y), len(y))
+        if 0 < y[i].sum() < len(i):
+            boot.append(specificity_at_sensitivity(y[i], s[i]))
+    spec = specificity_at_sensitivity(y, s)
+    return {"auc": float(auc), "auc_ci": [float(lo), float(hi)], "n": int(len(y)),
+            "spec_at_sens90": spec,
+            "spec_at_sens90_ci": [float(np.percentile(boot, 2.5)),
+                                  float(np.percentile(boot, 97.5))]}
+
+
+def normal_burden(malignant_counts: Sequence[int], labels: Sequence[int]) -> dict[str, float]:
+    """Malignant hotspots called on normal studies: median and % of normals with >= 2."""
+    c = np.asarray(malignant_counts)[np.asarray(labels) == 0]
+    if c.size == 0:
+        return {"median": float("nan"), "pct_ge2": float("nan"), "n_normals": 0}
+    return {"median": float(np.median(c)), "pct_ge2": float(100.0 * np.mean(c >= 2)),
+            "n_normals": int(c.size)}

@@ -25,6 +25,9 @@ _LAZY = {
     "bone_scan_index": "osteoscan.lesions.burden",
     "patient_probability": "osteoscan.lesions.burden",
     "LesionStudy": "osteoscan.lesions.training",
+    "HotspotDetector": "osteoscan.lesions.patient",
+    "scan_candidates": "osteoscan.lesions.candidates",
+    "scan_context": "osteoscan.lesions.context",
 }
 
 __all__ = list(_LAZY)

@@ -1,0 +1,243 @@
+"""Hotspot-first detector vs the bundled lesion stage, on a simulated site never used for
+training or selection.
+
+Three disjoint cohorts by site profile: ``--train`` fits the detector, ``--select`` calibrates
+its patient probability and decision threshold, ``--test`` is only scored. In the same run
+and on the same test studies, the bundled lesion stage (``LesionAnalyzer.default()``) is
+scored as the baseline. Figures (docs/lesions.md):
+
+* patient AUC (DeLong 95 % CI), specificity at sensitivity 0.90 (bootstrap 95 % CI);
+* FROC for metastases (malignant lesions only; a hotspot on a benign lesion is neither TP
+  nor FP; distinct lesions: an anterior/posterior pair counts once): sensitivity at
+  0.125-8 FP per scan, their mean (CPM) and the sensitivity at 1 FP per scan;
+* malignant hotspots called on normal studies: median and % with >= 2;
+* BSI vs the simulator's truth: Pearson r, Bland-Altman bias and limits.
+
+Run (about 10 min on a free core; records are cached under ``--cache``)::
+
+    .venv/bin/python -m benchmarks.bench_detector --cache /tmp/detector-cache \\
+        --save /tmp/detector-model
+
+Writes ``benchmarks/results/detector.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _seeds(start: int, n: int) -> list[int]:
+    return list(range(start, start + n))
+
+
+def _froc_matches(records, scores):
+    """LesionMatch per study for malignant lesions, from the cached candidate truth."""
+    from osteoscan.evaluation.lesions import LesionMatch
+    from osteoscan.lesions.detector_train import arrays
+    from osteoscan.lesions.patient import lesion_table
+
+    out = []
+    for rec, probs in zip(records, scores, strict=True):
+        arr = arrays(rec)
+        idx, lp = lesion_table(probs, arr.group)
+        mal = set(rec["malignant_ids"].tolist())
+        # a lesion group hits the malignant lesion any member overlaps
+        hit = np.zeros(len(idx), int)
+        benign = np.zeros(len(idx), bool)
+        for k, i in enumerate(idx):
+            members = rec["truth_id"][arr.group == arr.group[i]]
+            m = [t for t in members if t in mal]
+            hit[k] = m[0] if m else 0
+            benign[k] = not m and bool(members.any())
+        ids = np.array(sorted(mal), int)
+        scores = np.full(len(ids), -np.inf)
+        for k in np.flatnonzero(hit):
+            j = int(np.searchsorted(ids, hit[k]))
+            scores[j] = max(scores[j], lp[k])
+        out.append(LesionMatch(ids, scores, hit, lp[(hit == 0) & ~benign]))
+    return out
+
+
+def score_detector(det, records) -> dict:
+    """All figures of the detector on cached test records."""
+    from osteoscan.evaluation.lesions import froc_score, normal_burden
+    from osteoscan.lesions.detector_train import arrays
+    from osteoscan.lesions.patient import lesion_table
+
+    probs, bsi, called, ungated, raw, capped = [], [], [], [], [], []
+    for rec in records:
+        arr = arrays(rec)
+        p, codes = det.score(arr)
+        out = det.decide(arr, p, codes)
+        probs.append(out["probability"])
+        bsi.append(out["bsi"])
+        called.append(len(out["malignant"]))
+        raw.append(p)
+        capped.append(out["capped"])
+        _, lp = lesion_table(p, arr.group)
+        ungated.append(int((lp >= det.card["hotspot_threshold"]).sum()))
+    y = [int(r["label"]) for r in records]
+    return _figures(y, probs, froc_score(_froc_matches(records, capped)), called, bsi,
+                    [float(r["bsi"]) for r in records], extra={
+                        "froc_metastasis_uncapped": froc_score(_froc_matches(records, raw)),
+                        "normals_ungated": normal_burden(ungated, y),
+                        "decision_threshold": det.card["decision_threshold"],
+                        "sens_spec_at_threshold": _at_threshold(
+                            y, probs, det.card["decision_threshold"])})
+
+
+def _at_threshold(y, p, t) -> dict:
+    y, called = np.asarray(y), np.asarray(p) >= t
+    return {"sensitivity": float(called[y == 1].mean()),
+            "specificity": float((~called[y == 0]).mean())}
+
+
+def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
+    from osteoscan.evaluation.lesions import bsi_agreement, normal_burden, patient_level
+
+    return {"patient": patient_level(y, probs), "froc_metastasis": froc,
+            "sens_at_1fp": froc["sens@1"], "normals": normal_burden(called, y),
+            "bsi": bsi_agreement(bsi, bsi_true), **(extra or {})}
+
+
+def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficulty: str) -> dict:
+    from osteoscan.evaluation.lesions import match_lesions
+    from osteoscan.lesions.burden import distinct_lesions
+    from osteoscan.lesions.pipeline import _stacked
+    from osteoscan.lesions.training import from_simulated
+    from osteoscan.simulate.study import simulate_study
+
+    label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
+    sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+    st = from_simulated(sim)
+    res = analyzer.analyze(st.scan)
+    m = match_lesions(*_stacked(res, st, True))
+    called = sum(max(h.probability for h in g) >= res.threshold
+                 for g in distinct_lesions(res.by_view))
+    return {"y": int(any(les.malignant for les in sim.lesions)), "prob": res.probability,
+            "bsi": res.bsi, "bsi_true": float(sim.bsi or 0.0), "called": int(called),
+            "lesion_ids": m.lesion_ids, "lesion_scores": m.lesion_scores,
+            "pred_to_lesion": m.pred_to_lesion, "fp_scores": m.fp_scores}
+
+
+def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None) -> dict:
+    """The bundled lesion stage on the same test studies (re-simulated from their seeds).
+
+    Per-study outputs are cached beside the detector's records, keyed by the bundled
+    weights' hash, so a re-run on a 2-core machine shared by eight does not redo them."""
+    import hashlib
+
+    from osteoscan.artefacts import LESION_ASSETS_DIR
+    from osteoscan.evaluation.lesions import LesionMatch, froc_score
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+
+    weights = sorted(LESION_ASSETS_DIR.glob("*_*.safetensors"))
+    key = hashlib.sha256(b"".join(p.read_bytes() for p in weights
+                                  if not p.name.startswith("hotspot_detector"))).hexdigest()[:12]
+    analyzer, rows = None, []
+    for i, seed in enumerate(seeds):
+        site = sites[i % len(sites)]
+        path = Path(cache) / f"baseline-{key}-{site}-{difficulty}-{seed}.npz" if cache else None
+        if path is not None and path.is_file():
+            rows.append(dict(np.load(path, allow_pickle=False)))
+            continue
+        analyzer = analyzer or LesionAnalyzer.default()
+        rows.append(_baseline_study(analyzer, site, seed, prevalence, difficulty))
+        if path is not None:  # whole or not at all
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rows[-1])
+            tmp.replace(path)
+    matches = [LesionMatch(r["lesion_ids"], r["lesion_scores"], r["pred_to_lesion"], r["fp_scores"])
+               for r in rows]
+    out = _figures([int(r["y"]) for r in rows], [float(r["prob"]) for r in rows],
+                   froc_score(matches), [int(r["called"]) for r in rows],
+                   [float(r["bsi"]) for r in rows], [float(r["bsi_true"]) for r in rows])
+    return {**out, "weights_key": key}
+
+
+def timing(det, sites, seeds, repeat: int = 3) -> dict:
+    """Seconds per study (best of ``repeat``, one thread): detector vs bundled lesion stage."""
+    import torch
+
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.simulate.study import simulate_study
+
+    torch.set_num_threads(1)
+    base = LesionAnalyzer.default()
+    scans = [simulate_study(s, site=sites[0], force_label="metastasis").scan for s in seeds]
+
+    def best(fn):
+        out = []
+        for scan in scans:
+            fn(scan)
+            times = []
+            for _ in range(repeat):
+                t = time.perf_counter()
+                fn(scan)
+                times.append(time.perf_counter() - t)
+            out.append(min(times))
+        return float(np.median(out))
+
+    d, b = best(det.analyze), best(base.analyze)
+    return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--train", nargs="+", default=["site_a"])
+    ap.add_argument("--select", nargs="+", default=["site_b"])
+    ap.add_argument("--test", nargs="+", default=["site_c"])
+    ap.add_argument("--n-train", type=int, default=250)
+    ap.add_argument("--n-select", type=int, default=50)
+    ap.add_argument("--n-test", type=int, default=80)
+    ap.add_argument("--n-augmented", type=int, default=0,
+                    help="extra training studies (other seeds) with camera randomisation")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--difficulty", default="default")
+    ap.add_argument("--prevalence", type=float, default=0.5)
+    ap.add_argument("--cache", default=None, help="folder for the per-study .npz records")
+    ap.add_argument("--save", default=None, help="write the fitted detector to this folder")
+    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
+    ap.add_argument("--out", default=str(RESULTS / "detector.json"))
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from osteoscan.artefacts import atomic_write_text, dumps_json
+    from osteoscan.lesions.detector_train import fit_detector, simulated_records
+
+    t0 = time.time()
+    base = 100_000 + 1000 * args.seed  # seeds of no other benchmark or bundled model
+    kw = {"cache": args.cache, "prevalence": args.prevalence, "difficulty": args.difficulty}
+    train = simulated_records(args.train, _seeds(base, args.n_train), **kw)
+    train += simulated_records(args.train, _seeds(base + 100_000, args.n_augmented),
+                               augment=True, **kw)
+    select = simulated_records(args.select, _seeds(base + 300_000, args.n_select), **kw)
+    test_seeds = _seeds(base + 600_000, args.n_test)
+    test = simulated_records(args.test, test_seeds, **kw)
+    t1 = time.time()
+    det = fit_detector(train, select, seed=args.seed)
+    if args.save:
+        det.save(args.save)
+    t2 = time.time()
+    result = {"config": vars(args), "seconds": {"records": t1 - t0, "fit": t2 - t1},
+              "detector": score_detector(det, test)}
+    if not args.no_baseline:
+        result["baseline_bundled_lesion_stage"] = score_baseline(
+            args.test, test_seeds, args.prevalence, args.difficulty, args.cache)
+    if args.timing:
+        result["seconds_per_study"] = timing(det, args.test, test_seeds[:args.timing])
+    atomic_write_text(args.out, dumps_json(result, default=float))
+    print(json.dumps({k: result[k] for k in result if k != "config"}, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,205 @@
+"""Per-hotspot context features: a named, inspectable vector for each candidate (torch-free).
+
+Coordinates are **body coordinates**, not frame coordinates, so they hold whatever the
+body's placement and size (:func:`body_frame`):
+
+* ``y_body``: rows below the vertex in units of the head length (vertex to the narrowest row
+  of the neck), which is about 0.13 of the body height on every patient;
+* ``x_body``: distance from the body midline (a straight line fitted through the trunk's row
+  centres, so a tilted patient keeps his midline) in units of the shoulder half-width.
+
+The features (:data:`FEATURES`):
+
+* position: ``y_body``, ``x_body`` (signed), ``abs_x_body``;
+* intensity: ``peak_z`` (times the patient's normal bone), ``peak_ratio`` (over the local bone
+  background), ``mean_z``, ``band_rel`` (peak over the median bone of the same height band,
+  i.e. the same region);
+* left-right symmetry: ``sym_ratio`` = peak over the brightest pixel near the mirrored
+  position across the midline (a degenerative joint or a normal structure is symmetric);
+* vertical neighbours: ``vert_ratio`` = peak over the median of the pixels 15-40 mm above and
+  below at the same column (the neighbouring vertebrae for a spine hotspot);
+* anterior-posterior concordance: the other view mapped onto this one with preprocessing's
+  sweep-line alignment (:func:`osteoscan.preprocessing.views.alignment`): ``other_ratio``,
+  ``other_rel`` (other view's brightest nearby pixel over this peak) and ``other_dist_mm``
+  (distance to the nearest candidate of the other view, capped at 60);
+* shape and size: ``area_mm2``, ``eccentricity``, ``extent``, ``major_axis_mm``,
+  ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (candidates 8-60 mm above/below within
+  12 mm of the column: a row of rib fractures);
+* the patient's context: ``view_candidates``, ``is_posterior``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from osteoscan.lesions.candidates import ViewMaps
+from osteoscan.preprocessing.views import alignment
+from osteoscan.types import Hotspot
+
+FEATURES: tuple[str, ...] = (
+    "y_body", "x_body", "abs_x_body", "peak_z", "peak_ratio", "mean_z", "band_rel",
+    "sym_ratio", "vert_ratio", "other_ratio", "other_rel", "other_dist_mm", "area_mm2",
+    "eccentricity", "extent", "major_axis_mm", "minor_axis_mm", "orientation",
+    "row_neighbours", "view_candidates", "is_posterior",
+)
+"""Names of the context feature vector, in order."""
+
+
+@dataclass(frozen=True)
+class BodyFrame:
+    """Body landmarks of one view, in pixels.
+
+    Attributes:
+        top: first row of the body (vertex).
+        head: head length in rows (vertex to the narrowest neck row), >= 1.
+        mid_slope, mid_offset: midline column = ``mid_offset + mid_slope * row``.
+        half_width: shoulder half-width in columns, >= 1.
+    """
+
+    top: float
+    head: float
+    mid_slope: float
+    mid_offset: float
+    half_width: float
+
+    def midline(self, row):
+        """Midline column at ``row``."""
+        return self.mid_offset + self.mid_slope * np.asarray(row, float)
+
+    def to_body(self, row, col) -> tuple[np.ndarray, np.ndarray]:
+        """(y_body, x_body) of pixel positions."""
+        row, col = np.asarray(row, float), np.asarray(col, float)
+        return (row - self.top) / self.head, (col - self.midline(row)) / self.half_width
+
+
+def body_frame(body: np.ndarray) -> BodyFrame:
+    """Landmarks of a body mask (module docstring); falls back to the frame when empty."""
+    width = body.sum(axis=1).astype(float)
+    rows = np.flatnonzero(width >= 2)
+    if rows.size < 20:
+        return BodyFrame(0.0, body.shape[0] / 8, 0.0, body.shape[1] / 2, body.shape[1] / 4)
+    top, extent = rows[0], rows[-1] - rows[0]
+    # the head is the first local bulge; the neck the narrowest row in 6-20 % of the extent
+    lo, hi = top + int(0.06 * extent), top + int(0.20 * extent) + 1
+    neck = lo + int(np.argmin(width[lo:hi]))
+    head = max(float(neck - top), 1.0)
+    trunk = np.arange(neck + int(0.5 * head), min(neck + int(3.0 * head), body.shape[0]))
+    trunk = trunk[width[trunk] >= 2]
+    cols = np.arange(body.shape[1], dtype=float)
+    centres = (body[trunk] * cols).sum(axis=1) / np.maximum(width[trunk], 1)
+    slope, offset = np.polyfit(trunk, centres, 1) if trunk.size >= 5 else (0.0, body.shape[1] / 2)
+    shoulders = np.arange(neck, min(neck + int(1.5 * head), body.shape[0]))
+    half = max(float(np.percentile(width[shoulders], 90)) / 2, 1.0) if shoulders.size else 1.0
+    return BodyFrame(float(top), head, float(slope), float(offset), half)
+
+
+def _window_max(img: np.ndarray, r: np.ndarray, c: np.ndarray, rad: int) -> np.ndarray:
+    """Maximum of ``img`` in a (2 rad + 1)^2 window at each (r, c) (0 where outside)."""
+    out = np.zeros(len(r), dtype=np.float32)
+    rows, cols = np.round(r).astype(int), np.round(c).astype(int)
+    for i, (ri, ci) in enumerate(zip(rows, cols, strict=True)):
+        win = img[max(ri - rad, 0):ri + rad + 1, max(ci - rad, 0):ci + rad + 1]
+        out[i] = win.max() if win.size else 0.0
+    return out
+
+
+def _band_median(maps: ViewMaps, rows: np.ndarray, half_rows: int) -> np.ndarray:
+    """Median of bone ``z`` in the rows within ``half_rows`` of each row (one per row)."""
+    cache: dict[int, float] = {}
+    out = np.ones(len(rows), dtype=np.float32)
+    for i, r in enumerate(np.round(rows).astype(int)):
+        key = r // max(half_rows // 2, 1)
+        if key not in cache:
+            band = slice(max(r - half_rows, 0), r + half_rows + 1)
+            vals = maps.z[band][maps.bone[band]]
+            cache[key] = float(np.median(vals)) if vals.size else 1.0
+        out[i] = cache[key]
+    return out
+
+
+def _vertical(maps: ViewMaps, r: np.ndarray, c: np.ndarray, px: float) -> np.ndarray:
+    """Median of ``z`` 15-40 mm above and below each point, same column."""
+    offs = np.round(np.array([-40, -30, -20, -15, 15, 20, 30, 40]) / px).astype(int)
+    rr = np.clip(np.round(r).astype(int)[:, None] + offs[None], 0, maps.z.shape[0] - 1)
+    cc = np.clip(np.round(c).astype(int), 0, maps.z.shape[1] - 1)[:, None]
+    return np.median(maps.z[rr, cc], axis=1)
+
+
+def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float) -> np.ndarray:
+    dr, dc = np.abs(r[:, None] - r[None]) * px, np.abs(c[:, None] - c[None]) * px
+    return ((dr >= 8) & (dr <= 60) & (dc <= 12)).sum(axis=1).astype(float)
+
+
+def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
+                  other: tuple[list[Hotspot], ViewMaps] | None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, len(FEATURES)) feature matrix of one view's candidates, and per candidate the
+    index of the nearest candidate of the other view (-1: none)."""
+    if not hots:
+        return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int)
+    f = {k: np.array([h.features[k] for h in hots]) for k in
+         ("peak_row", "peak_col", "peak_z", "peak_ratio", "mean_z", "area_mm2", "eccentricity",
+          "extent", "major_axis_mm", "minor_axis_mm", "orientation")}
+    r, c = f["peak_row"], f["peak_col"]
+    px = float(np.sqrt(maps.spacing[0] * maps.spacing[1]))
+    rad = max(int(round(6 / px)), 1)
+    y, x = frame.to_body(r, c)
+    mirror = 2 * frame.midline(r) - c
+    f.update(y_body=y, x_body=x, abs_x_body=np.abs(x),
+             band_rel=f["peak_z"] / _band_median(maps, r, max(int(frame.head * 0.25), 2)),
+             sym_ratio=f["peak_z"] / np.maximum(_window_max(maps.z, r, mirror, rad), 1e-3),
+             vert_ratio=f["peak_z"] / np.maximum(_vertical(maps, r, c, px), 1e-3),
+             row_neighbours=_row_neighbours(r, c, px),
+             view_candidates=np.full(len(hots), float(len(hots))),
+             is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
+    f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
+    nearest = f.pop("nearest")
+    return np.stack([np.asarray(f[k], float) for k in FEATURES], axis=1), nearest
+
+
+def _concordance(r, c, peak_z, maps: ViewMaps, other, px: float, rad: int) -> dict:
+    """AP features: the other view's uptake and candidates at the mapped position."""
+    n = len(r)
+    if other is None:
+        return {"other_ratio": np.full(n, np.nan), "other_rel": np.full(n, np.nan),
+                "other_dist_mm": np.full(n, 60.0), "nearest": np.full(n, -1)}
+    o_hots, o_maps = other
+    found = alignment(o_maps.z, maps.z)
+    (sr, sc), (orow, ocol) = found if found is not None else ((1.0, 1.0), (0.0, 0.0))
+    rr, cc = r * sr + orow, c * sc + ocol  # this view's pixel -> the other view's pixel
+    o_ratio = _window_max(o_maps.ratio, rr, cc, rad)
+    o_z = _window_max(o_maps.z, rr, cc, rad)
+    dist, nearest = np.full(n, 60.0), np.full(n, -1)
+    if o_hots:
+        op = np.array([[h.features["peak_row"], h.features["peak_col"]] for h in o_hots])
+        d = np.hypot(rr[:, None] - op[None, :, 0], cc[:, None] - op[None, :, 1]) * px
+        dist, nearest = np.minimum(d.min(axis=1), 60.0), d.argmin(axis=1)
+    return {"other_ratio": o_ratio, "other_rel": o_z / np.maximum(peak_z, 1e-3),
+            "other_dist_mm": dist, "nearest": nearest}
+
+
+@dataclass
+class ScanContext:
+    """Context of every view of a scan.
+
+    Attributes:
+        features: view -> (n, len(FEATURES)) matrix, rows in the order of the candidates.
+        nearest: view -> index of the nearest candidate of the other view (-1: none).
+        frames: view -> :class:`BodyFrame`.
+    """
+
+    features: dict[str, np.ndarray]
+    nearest: dict[str, np.ndarray]
+    frames: dict[str, BodyFrame]
+
+
+def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps]) -> ScanContext:
+    """Feature matrices, nearest partners and body frames of every view of a scan."""
+    frames = {v: body_frame(m.body) for v, m in maps.items()}
+    feats, nearest = {}, {}
+    for view in hot:
+        o = "posterior" if view == "anterior" else "anterior"
+        other = (hot[o], maps[o]) if o in hot else None
+        feats[view], nearest[view] = view_features(hot[view], maps[view], frames[view], other)
+    return ScanContext(feats, nearest, frames)

@@ -1,0 +1,243 @@
+"""Fitting the hotspot-first detector on simulated cohorts (torch-free, seeded).
+
+Three disjoint cohorts, by site profile: **train** (region lookup, hotspot trees, the patient
+model on out-of-fold hotspot probabilities, the BSI scale), **select** (Platt calibration of
+the patient probability and the decision threshold at sensitivity 0.90; nothing else is
+chosen there) and **test** (``benchmarks/bench_detector.py`` only). Each study is reduced
+once to arrays (:func:`study_record`) and cached as ``.npz`` (no pickle) so re-runs are cheap.
+
+One command rebuilds the bundled detector: ``python scripts/build_detector.py`` (docs/lesions.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.lesions.context import FEATURES
+from osteoscan.lesions.patient import (
+    PATIENT_FEATURES,
+    HotspotDetector,
+    RegionLookup,
+    StudyArrays,
+    lesion_table,
+    patient_features,
+    study_arrays,
+)
+from osteoscan.lesions.trees import Forest
+from osteoscan.skeleton import REGIONS
+
+log = logging.getLogger(__name__)
+
+HGB_PARAMS = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31,
+              "min_samples_leaf": 40, "l2_regularization": 1.0, "early_stopping": False}
+"""Hyper-parameters of the hotspot trees (fixed a priori; nothing tuned on the test site)."""
+
+
+def _truth(hotspots, lesion_masks, malignant: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: the true lesion id it overlaps most (0: none), and 1 if it overlaps a
+    malignant lesion."""
+    tid, y = np.zeros(len(hotspots), int), np.zeros(len(hotspots), int)
+    for i, h in enumerate(hotspots):
+        ids = lesion_masks[h.view][h.mask]
+        ids = ids[ids > 0]
+        if ids.size:
+            tid[i] = int(np.bincount(ids).argmax())
+            y[i] = int(any(int(k) in malignant for k in np.unique(ids)))
+            if y[i] and tid[i] not in malignant:
+                tid[i] = int(next(k for k in np.unique(ids) if int(k) in malignant))
+    return tid, y
+
+
+def _peak_regions(hotspots, region_maps) -> np.ndarray:
+    """Simulator region code under each candidate's peak (nearest bone pixel off bone)."""
+    out = np.zeros(len(hotspots), int)
+    near = {}
+    for v, m in region_maps.items():
+        _, near[v] = ndimage.distance_transform_edt(m == 0, return_indices=True)
+    for i, h in enumerate(hotspots):
+        r, c = int(h.features["peak_row"]), int(h.features["peak_col"])
+        ri, ci = near[h.view][:, r, c]
+        out[i] = int(region_maps[h.view][ri, ci])
+    return out
+
+
+def study_record(sim) -> dict[str, np.ndarray]:
+    """Everything training and evaluation need from one simulated study, as arrays."""
+    arr, hotspots = study_arrays(sim.scan)
+    malignant = {int(les.id) for les in sim.lesions if les.malignant}
+    tid, y = _truth(hotspots, sim.lesion_masks, malignant)
+    region_map = np.asarray(sim.region_maps["anterior"])
+    px2 = float(np.prod(sim.scan.spacing_mm))
+    area = np.bincount(region_map.ravel(), minlength=len(REGIONS)) * px2 / arr.head_mm ** 2
+    return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
+            "y": y, "truth_id": tid, "region": _peak_regions(hotspots, sim.region_maps),
+            "label": np.int64(bool(malignant)), "bsi": np.float64(sim.bsi or 0.0),
+            "malignant_ids": np.array(sorted(malignant), int),
+            "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
+            "region_area": area}
+
+
+def augment_scan(scan, rng: np.random.Generator):
+    """Camera randomisation for training: extra blur (sigma 0-1.5 px) and binomial thinning to
+    30-90 % of the counts (a shorter acquisition, another camera), lesion masks unchanged."""
+    from dataclasses import replace
+
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.preprocessing.intensity import smooth
+
+    sigma, keep = rng.uniform(0.0, 1.5), rng.uniform(0.3, 0.9)
+
+    def one(img):
+        if img is None:
+            return None
+        x = np.asarray(img, np.float32)
+        x = smooth(x, sigma) if sigma > 0.3 else x
+        return thin_counts(np.round(x), keep, rng).astype(np.float32)
+
+    return replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))
+
+
+def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
+                      prevalence: float = 0.5, difficulty: str = "default",
+                      augment: bool = False) -> list[dict]:
+    """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
+    ``augment`` applies :func:`augment_scan` (seeded by the study's seed)."""
+    from dataclasses import replace
+
+    from osteoscan.simulate.study import simulate_study
+
+    out = []
+    for i, seed in enumerate(seeds):
+        site = sites[i % len(sites)]
+        tag = "-aug" if augment else ""
+        path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
+        if path is not None and path.is_file():
+            out.append(dict(np.load(path, allow_pickle=False)))
+            continue
+        label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
+        sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+        if augment:
+            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
+        rec = study_record(sim)
+        if path is not None:  # written whole or not at all: a killed run leaves no half file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rec)
+            os.replace(tmp, path)
+        out.append(rec)
+        if (i + 1) % 25 == 0:
+            log.info("%d/%d studies", i + 1, len(seeds))
+    return out
+
+
+def arrays(rec: dict) -> StudyArrays:
+    """The :class:`StudyArrays` of a record."""
+    return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]))
+
+
+def _fit_trees(records: list[dict], seed: int, params: dict | None = None):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    X = np.concatenate([r["X"] for r in records])
+    y = np.concatenate([r["y"] for r in records])
+    return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(X, y)
+
+
+def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
+               folds: int = 3) -> list[np.ndarray]:
+    """Out-of-fold hotspot probabilities (studies split into folds) for the patient model."""
+    order = np.random.default_rng(seed).permutation(len(records))
+    out: list[np.ndarray] = [np.zeros(0)] * len(records)
+    for k in range(folds):
+        held = set(order[k::folds].tolist())
+        model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params)
+        for i in held:
+            X = records[i]["X"]
+            out[i] = model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
+    return out
+
+
+def _patient_matrix(det: HotspotDetector, records, probs) -> np.ndarray:
+    rows = []
+    for rec, p in zip(records, probs, strict=True):
+        arr = arrays(rec)
+        _, codes = det.score(arr)
+        idx, lp = lesion_table(p, arr.group)
+        rows.append(patient_features(lp, [REGIONS[int(c)] for c in codes[idx]],
+                                     det.card["hotspot_threshold"]))
+    return np.array(rows).reshape(-1, len(PATIENT_FEATURES))
+
+
+def _fit_patient(det: HotspotDetector, records, probs, seed: int) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    F = _patient_matrix(det, records, probs)
+    mean, scale = F.mean(0), np.maximum(F.std(0), 1e-6)
+    lr = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+    lr.fit((F - mean) / scale, [int(r["label"]) for r in records])
+    det.card.update(patient_mean=mean.tolist(), patient_scale=scale.tolist(),
+                    patient_coef=lr.coef_[0].tolist(), patient_intercept=float(lr.intercept_[0]))
+
+
+def _fit_bsi(det: HotspotDetector, records, probs) -> None:
+    """Region bone areas (median, in head lengths squared) and the least-squares BSI scale."""
+    areas = np.median(np.array([r["region_area"] for r in records]), axis=0)
+    det.card["region_area"] = {REGIONS[c]: float(areas[c]) for c in range(1, len(REGIONS))}
+    det.card["bsi_scale"] = 1.0
+    raw, truth = [], []
+    for rec, p in zip(records, probs, strict=True):
+        arr = arrays(rec)
+        _, codes = det.score(arr)
+        idx, lp = lesion_table(p, arr.group)
+        raw.append(det.bsi(arr, idx[lp >= det.card["hotspot_threshold"]], codes))
+        truth.append(float(rec["bsi"]))
+    raw, truth = np.array(raw), np.array(truth)
+    det.card["bsi_scale"] = float((raw @ truth) / max(raw @ raw, 1e-9))
+
+
+def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:
+    """Platt scaling of the patient score and the decision threshold, on the select site."""
+    from sklearn.linear_model import LogisticRegression
+
+    det.card.update(platt=[1.0, 0.0], decision_threshold=0.5)
+    z = []
+    for rec in records:
+        arr = arrays(rec)
+        p = det.decide(arr, *det.score(arr))["probability"]
+        z.append(np.log(p / (1 - p)) if 0 < p < 1 else (30.0 if p >= 1 else -30.0))
+    y = np.array([int(r["label"]) for r in records])
+    lr = LogisticRegression(C=1e4, max_iter=1000).fit(np.array(z)[:, None], y)
+    det.card["platt"] = [float(lr.coef_[0, 0]), float(lr.intercept_[0])]
+    cal = lr.predict_proba(np.array(z)[:, None])[:, 1]
+    pos = np.sort(cal[y == 1])
+    k = int(np.floor((1 - sensitivity) * len(pos)))
+    det.card["decision_threshold"] = float(pos[k]) if len(pos) else 0.5
+
+
+def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
+                 hotspot_threshold: float = 0.5, hgb_params: dict | None = None) -> HotspotDetector:
+    """Fit every part of the detector (module docstring); ``hgb_params`` replaces
+    :data:`HGB_PARAMS` (smaller forests for tests)."""
+    params = {**(hgb_params or HGB_PARAMS)}
+    view = np.concatenate([r["view"] for r in train])
+    X = np.concatenate([r["X"] for r in train])
+    code = np.concatenate([r["region"] for r in train])
+    yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
+    lookup = RegionLookup.fit(view, yb, xb, code)
+    forest = Forest.from_sklearn(_fit_trees(train, seed, params))
+    det = HotspotDetector(forest, lookup, {
+        "task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
+        "seed": seed, "hgb_params": params, "train_studies": len(train),
+        "select_studies": len(select),
+        "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"})
+    oof = _oof_probs(train, seed, params)
+    _fit_patient(det, train, oof, seed)
+    _fit_bsi(det, train, oof)
+    _calibrate(det, select)
+    return det

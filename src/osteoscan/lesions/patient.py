@@ -1,0 +1,304 @@
+"""The hotspot-first detector: candidates -> context -> hotspot malignancy -> the patient.
+
+:class:`HotspotDetector` answers one study with ONE coherent result (a
+:class:`osteoscan.lesions.analyzer.LesionResult`):
+
+* every candidate (:mod:`osteoscan.lesions.candidates`) gets the named context vector of
+  :mod:`osteoscan.lesions.context` and a malignancy probability from gradient-boosted trees
+  (:mod:`osteoscan.lesions.trees`; fitted with scikit-learn, stored without pickle);
+* its skeletal region comes from a lookup table over body coordinates (``y_body``,
+  ``x_body``, view) learned from the simulator's region maps (:class:`RegionLookup`), so the
+  region follows the body, not the frame;
+* anterior and posterior candidates that are each other's nearest (<= ``PAIR_MM`` after
+  alignment) are one lesion (``Hotspot.match``);
+* the patient probability is a logistic model of the hotspot set (:data:`PATIENT_FEATURES`:
+  top-k probabilities, counts, regions), Platt-calibrated on a held-out site;
+* **coherence**: a hotspot's reported probability is capped at the patient's (a lesion cannot
+  be malignant in a patient without metastasis); a study decided "normal" has no malignant
+  hotspot and a BSI of 0 (its threshold is raised to the decision threshold, above every
+  capped probability); a study decided "metastatic" has at least one malignant hotspot
+  (those reaching ``hotspot_threshold``, else its most probable lesion); the BSI sums the
+  malignant lesions only;
+* BSI = ``bsi_scale`` x 100 x sum over malignant lesions of MASS_FRACTION[region] x area /
+  (the region's typical bone area, scaled by the patient's head length squared).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
+from osteoscan.errors import ModelError
+from osteoscan.lesions.analyzer import LesionResult
+from osteoscan.lesions.burden import RegionRow
+from osteoscan.lesions.candidates import scan_candidates
+from osteoscan.lesions.context import FEATURES, scan_context
+from osteoscan.lesions.trees import Forest
+from osteoscan.skeleton import MASS_FRACTION, REGIONS
+from osteoscan.types import BoneScan, Hotspot
+
+log = logging.getLogger(__name__)
+
+PAIR_MM = 20.0
+"""Largest distance (mm) between the two views' peaks of one lesion."""
+
+PATIENT_FEATURES: tuple[str, ...] = (
+    "top1", "top2", "top3", "mean_top5", "n_malignant", "log_sum_p", "n_spine", "n_pelvis",
+    "n_ribs", "n_other",
+)
+"""Names of the patient-level feature vector (from the set of distinct lesions)."""
+
+_SPINE = {"cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"}
+
+GRID_Y = (-0.5, 10.0, 0.1)
+GRID_X = (-3.0, 3.0, 0.1)
+"""(start, stop, step) of the region lookup's body-coordinate grid."""
+
+
+@dataclass
+class RegionLookup:
+    """Region code per (view, y_body, x_body) cell; cells never seen take the nearest seen one."""
+
+    table: np.ndarray  # uint8 (2, ny, nx)
+
+    @staticmethod
+    def _cells(y, x):
+        iy = np.clip(((np.asarray(y) - GRID_Y[0]) / GRID_Y[2]).astype(int), 0, _n(GRID_Y) - 1)
+        ix = np.clip(((np.asarray(x) - GRID_X[0]) / GRID_X[2]).astype(int), 0, _n(GRID_X) - 1)
+        return iy, ix
+
+    @classmethod
+    def fit(cls, view: np.ndarray, y: np.ndarray, x: np.ndarray, code: np.ndarray) -> RegionLookup:
+        """Majority region per cell of training points (``view``: 0 anterior, 1 posterior)."""
+        votes = np.zeros((2, _n(GRID_Y), _n(GRID_X), len(REGIONS)), dtype=np.int64)
+        iy, ix = cls._cells(y, x)
+        np.add.at(votes, (np.asarray(view, int), iy, ix, np.asarray(code, int)), 1)
+        votes[..., 0] = 0  # background never wins where a bone was seen
+        table = votes.argmax(-1).astype(np.uint8)
+        for v in range(2):  # fill unseen cells from the nearest seen cell
+            if table[v].any():
+                _, (ri, ci) = ndimage.distance_transform_edt(table[v] == 0, return_indices=True)
+                table[v] = table[v][ri, ci]
+        for v in range(2):  # a view never seen borrows the other view's table
+            if not table[v].any():
+                table[v] = table[1 - v]
+        return cls(table)
+
+    def __call__(self, view: int, y, x) -> np.ndarray:
+        iy, ix = self._cells(y, x)
+        return self.table[view][iy, ix]
+
+
+def _n(grid) -> int:
+    return int(round((grid[1] - grid[0]) / grid[2]))
+
+
+def patient_features(probs: np.ndarray, regions: list[str], threshold: float) -> np.ndarray:
+    """:data:`PATIENT_FEATURES` of one study from its distinct lesions."""
+    p = np.sort(np.asarray(probs, float))[::-1]
+    top = np.concatenate([p[:5], np.zeros(max(5 - len(p), 0))])
+    mal = [r for q, r in zip(probs, regions, strict=True) if q >= threshold]
+    n_sp = sum(r in _SPINE for r in mal)
+    n_pe, n_ri = mal.count("pelvis"), mal.count("ribs")
+    return np.array([top[0], top[1], top[2], top.mean(), len(mal), np.log1p(p.sum()),
+                     n_sp, n_pe, n_ri, len(mal) - n_sp - n_pe - n_ri], dtype=float)
+
+
+@dataclass
+class StudyArrays:
+    """The candidates of one study as arrays (the form the detector reasons on).
+
+    Attributes:
+        X: (n, len(FEATURES)) context features, anterior candidates first.
+        view: (n,) 0 anterior, 1 posterior.
+        group: (n,) distinct-lesion id (an anterior/posterior pair shares one).
+        head_mm: the patient's head length in mm (BSI scale).
+    """
+
+    X: np.ndarray
+    view: np.ndarray
+    group: np.ndarray
+    head_mm: float
+
+
+def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM) -> tuple[StudyArrays, list[Hotspot]]:
+    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order)."""
+    hot, maps = scan_candidates(scan)
+    ctx = scan_context(hot, maps)
+    views = [v for v in ("anterior", "posterior") if v in hot]
+    X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
+    view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]
+                          + [np.zeros(0, int)])
+    n_ant = len(hot.get("anterior", []))
+    group = np.arange(len(X))
+    if len(views) == 2:  # mutually nearest within pair_mm: the posterior joins the anterior's group
+        na, npo = ctx.nearest["anterior"], ctx.nearest["posterior"]
+        dist = ctx.features["anterior"][:, FEATURES.index("other_dist_mm")]
+        for i, j in enumerate(na):
+            if j >= 0 and npo[j] == i and dist[i] <= pair_mm:
+                group[n_ant + j] = i
+    px = float(np.sqrt(np.prod(scan.spacing_mm))) if scan.spacing_mm else 2.4
+    head_mm = ctx.frames[views[0]].head * px if views else 230.0
+    hotspots = [h for v in views for h in hot[v]]
+    return StudyArrays(X, view, group, head_mm), hotspots
+
+
+def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per distinct lesion: the index of its most probable candidate and that probability."""
+    best: dict[int, int] = {}
+    for i, g in enumerate(group):
+        if int(g) not in best or probs[i] > probs[best[int(g)]]:
+            best[int(g)] = i
+    idx = np.array(sorted(best.values()), dtype=int)
+    return idx, probs[idx] if len(idx) else np.zeros(0)
+
+
+@dataclass
+class HotspotDetector:
+    """The fitted detector (module docstring). ``card`` holds every scalar parameter."""
+
+    forest: Forest
+    regions: RegionLookup
+    card: dict = field(default_factory=dict)
+
+    @property
+    def decision_threshold(self) -> float:
+        """Patient probability at which the study is called metastatic."""
+        return float(self.card["decision_threshold"])
+
+    def score(self, arr: StudyArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Malignancy probability and region code of every candidate."""
+        if not len(arr.X):
+            return np.zeros(0), np.zeros(0, dtype=int)
+        y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
+        codes = np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x))
+        return self.forest.predict_proba(arr.X), codes.astype(int)
+
+    def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
+        """Calibrated patient probability from the set of distinct lesions."""
+        idx, lp = lesion_table(probs, arr.group)
+        names = [REGIONS[int(c)] for c in codes[idx]]
+        f = patient_features(lp, names, self.card["hotspot_threshold"])
+        z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
+                         / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
+        a, b = self.card["platt"]
+        return float(1.0 / (1.0 + np.exp(-(a * z + b))))
+
+    def decide(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> dict:
+        """One coherent answer from the candidates' probabilities (module docstring).
+
+        Returns ``probability``, ``positive``, ``capped`` (each candidate's probability capped
+        at the patient's: a lesion cannot be malignant in a patient without metastasis),
+        ``threshold`` (at which a capped probability is called malignant), ``lesions`` and
+        ``malignant`` (candidate indices of distinct lesions) and ``bsi``.
+        """
+        prob = self.patient_probability(arr, probs, codes)
+        t_h, t_d = self.card["hotspot_threshold"], self.card["decision_threshold"]
+        positive = prob >= t_d
+        capped = np.minimum(probs, prob)
+        idx, lp = lesion_table(capped, arr.group)
+        thr = t_h if positive else max(t_h, t_d)
+        mal = idx[lp >= thr]
+        if positive and not len(mal) and len(idx):  # the lesion that made the decision
+            mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
+        return {"probability": prob, "positive": bool(positive), "capped": capped,
+                "threshold": float(thr), "lesions": idx, "malignant": mal,
+                "bsi": self.bsi(arr, mal, codes)}
+
+    def bsi(self, arr: StudyArrays, malignant: np.ndarray, codes: np.ndarray) -> float:
+        """BSI (percent) of the malignant lesions (a pair counts once, with its larger area)."""
+        ref = self.card["region_area"]
+        area = arr.X[:, FEATURES.index("area_mm2")]
+        total = 0.0
+        for i in malignant:
+            name = REGIONS[int(codes[i])]
+            if ref.get(name, 0) > 0:
+                a = area[arr.group == arr.group[i]].max()
+                total += MASS_FRACTION[name] * a / (ref[name] * arr.head_mm ** 2)
+        return float(100.0 * self.card["bsi_scale"] * total)
+
+    def analyze(self, scan: BoneScan) -> LesionResult:
+        """One coherent answer for one study (module docstring)."""
+        arr, hotspots = study_arrays(scan, self.card.get("pair_mm", PAIR_MM))
+        probs, codes = self.score(arr)
+        out = self.decide(arr, probs, codes)
+        hotspots = _annotated(hotspots, arr, out["capped"], codes)
+        return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
+                            probability=out["probability"],
+                            lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
+                            regions=_region_rows(arr, codes, out, self), threshold=out["threshold"])
+
+    def save(self, folder: str | Path) -> None:
+        """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
+        folder = Path(folder)
+        atomic_write(folder / "hotspot_detector.safetensors", self.forest.save)
+        card = {**self.card, "features": list(FEATURES), "patient_features": list(PATIENT_FEATURES),
+                "region_table": self.regions.table.tolist()}
+        atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
+
+    @classmethod
+    def load(cls, folder: str | Path) -> HotspotDetector:
+        """Read a detector written by :meth:`save`.
+
+        Raises:
+            ModelError: missing files, or a card whose feature list differs from this code's.
+        """
+        folder = Path(folder)
+        try:
+            card = json.loads((folder / "hotspot_detector.json").read_text())
+        except (OSError, ValueError) as exc:
+            raise ModelError(
+                f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
+        if tuple(card.get("features", ())) != FEATURES:
+            raise ModelError(f"{folder}: the detector's features differ from this version's")
+        table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
+        if table.shape != (2, _n(GRID_Y), _n(GRID_X)):
+            raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
+                             f"{(2, _n(GRID_Y), _n(GRID_X))}")
+        return cls(Forest.load(folder / "hotspot_detector.safetensors"), RegionLookup(table), card)
+
+
+def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[Hotspot]:
+    """Hotspots with probability, region, named features and ``match`` (index in the other view)."""
+    n_ant = int((arr.view == 0).sum())
+    partner = {}
+    for j in range(n_ant, len(arr.group)):
+        if arr.group[j] < n_ant:
+            partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
+    return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
+                    match=partner.get(i),
+                    features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i])))})
+            for i, h in enumerate(hotspots)]
+
+
+def _region_rows(arr: StudyArrays, codes, out: dict, det: HotspotDetector) -> tuple[RegionRow, ...]:
+    """Region table: distinct and malignant lesions and the BSI share per region."""
+    rows = []
+    for code, name in enumerate(REGIONS):
+        if not code:
+            continue
+        les = [i for i in out["lesions"] if codes[i] == code]
+        mal = np.array([i for i in out["malignant"] if codes[i] == code], dtype=int)
+        bsi = det.bsi(arr, mal, codes)
+        frac = bsi / (100 * MASS_FRACTION[name] * det.card["bsi_scale"]) if len(mal) else 0.0
+        rows.append(RegionRow(name, len(les), len(mal), float(min(frac, 1.0)), bsi))
+    return tuple(rows)
+
+
+def bundled_detector_or_none() -> HotspotDetector | None:
+    """The bundled detector (``osteoscan/assets/lesions/hotspot_detector.*``), or None when
+    its files are not installed (logged)."""
+    if not (LESION_ASSETS_DIR / "hotspot_detector.json").is_file():
+        log.info("no bundled hotspot detector in %s", LESION_ASSETS_DIR)
+        return None
+    try:
+        return HotspotDetector.load(LESION_ASSETS_DIR)
+    except ModelError as exc:
+        log.warning("hotspot detector disabled: %s", exc)
+        return None

@@ -1,0 +1,57 @@
+"""Candidates: native resolution, normalised to the patient's bone, one hotspot per lesion."""
+
+import numpy as np
+import pytest
+
+from osteoscan.lesions.candidates import scan_candidates, view_candidates, view_maps
+
+
+def _phantom(counts_scale: float, rng, lesions=((60, 40, 4.0), (70, 40, 4.0))):
+    """A 'spine' column of bone on soft tissue with hot disks, Poisson counts."""
+    img = np.full((160, 80), 1.0)
+    img[10:150, 32:48] = 6.0  # bone column
+    yy, xx = np.mgrid[:160, :80]
+    for r, c, hot in lesions:
+        img[(yy - r) ** 2 + (xx - c) ** 2 <= 9] = 6.0 * hot
+    return rng.poisson(img * counts_scale).astype(np.float32)
+
+
+def test_adjacent_lesions_are_two_hotspots():
+    rng = np.random.default_rng(0)
+    hots, _ = view_candidates(_phantom(20, rng), "anterior", (2.4, 2.4))
+    hit = {k: any(h.mask[r, 40] for h in hots) for k, r in ((0, 60), (1, 70))}
+    assert hit[0] and hit[1]
+    owners = [i for i, h in enumerate(hots) if h.mask[60, 40] or h.mask[70, 40]]
+    assert len(set(owners)) == 2  # the two lesions 24 mm apart are two hotspots
+
+
+def test_level_does_not_depend_on_counts():
+    rng = np.random.default_rng(1)
+    lo = view_maps(_phantom(5, rng), (2.4, 2.4))
+    hi = view_maps(_phantom(50, rng), (2.4, 2.4))
+    assert hi.level / lo.level == pytest.approx(10, rel=0.1)
+    assert np.median(hi.z[hi.bone]) == pytest.approx(np.median(lo.z[lo.bone]), rel=0.05)
+    a, _ = view_candidates(_phantom(5, rng), "anterior", (2.4, 2.4))
+    b, _ = view_candidates(_phantom(50, rng), "anterior", (2.4, 2.4))
+    assert max(h.features["peak_z"] for h in a) == pytest.approx(
+        max(h.features["peak_z"] for h in b), rel=0.2)
+
+
+def test_flat_bone_gives_no_candidate_and_hotspots_are_small():
+    rng = np.random.default_rng(2)
+    hots, _ = view_candidates(_phantom(30, rng, lesions=()), "anterior", (2.4, 2.4))
+    # uniform bone has no candidate away from its two ends, and no hotspot is a long strip
+    assert all(not 30 <= h.features["peak_row"] <= 130 for h in hots)
+    assert all(h.area_mm2 <= np.pi * 25.0 ** 2 for h in hots)
+
+
+def test_simulated_skull_is_not_one_big_hotspot():
+    from osteoscan.simulate.study import simulate_study
+
+    sim = simulate_study(5, site="site_a", force_label="normal")
+    hot, maps = scan_candidates(sim.scan)
+    assert set(hot) == {"anterior", "posterior"}
+    skull = sim.region_maps["anterior"] == 1
+    for h in hot["anterior"]:
+        assert h.area_mm2 < 1500
+        assert (h.mask & skull).sum() * 2.4 ** 2 < 1500

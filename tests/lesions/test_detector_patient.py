@@ -1,0 +1,136 @@
+"""The hotspot-first detector: fit on a few simulated studies, one coherent answer, reload."""
+
+import numpy as np
+import pytest
+
+from osteoscan.lesions.detector_train import fit_detector, simulated_records
+from osteoscan.lesions.patient import (
+    PATIENT_FEATURES,
+    HotspotDetector,
+    RegionLookup,
+    lesion_table,
+    patient_features,
+)
+
+SMALL = {"max_iter": 15, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 10,
+         "early_stopping": False}
+
+
+def test_lesion_table_counts_a_pair_once():
+    idx, p = lesion_table(np.array([0.2, 0.9, 0.7]), np.array([0, 1, 0]))
+    assert idx.tolist() == [1, 2] and p.tolist() == [0.9, 0.7]
+
+
+def test_patient_features_are_named_and_ordered():
+    f = patient_features(np.array([0.9, 0.1, 0.6]), ["ribs", "skull", "lumbar_spine"], 0.5)
+    assert len(f) == len(PATIENT_FEATURES)
+    d = dict(zip(PATIENT_FEATURES, f))
+    assert d["top1"] == 0.9 and d["top2"] == 0.6 and d["n_malignant"] == 2
+    assert d["n_ribs"] == 1 and d["n_spine"] == 1
+
+
+def test_region_lookup_fills_unseen_cells():
+    look = RegionLookup.fit(np.zeros(2, int), np.array([0.5, 5.0]), np.array([0.0, 0.0]),
+                            np.array([1, 10]))
+    assert look(0, 0.4, 0.1) == 1 and look(0, 6.0, 0.5) == 10
+    assert look(1, 0.4, 0.1) in (1, 10)
+
+
+def _hand_detector(decision_threshold: float, intercept: float,
+                   leaf: float = -2.0) -> HotspotDetector:
+    """A detector whose patient model is a hand-set logistic on top1, and whose forest is one
+    leaf (every candidate gets sigmoid(leaf))."""
+    from osteoscan.lesions.trees import Forest
+    from osteoscan.skeleton import REGIONS
+
+    one = Forest(np.array([0], np.int32), np.zeros(1), np.ones(1, np.uint8), np.zeros(1, np.int32),
+                 np.zeros(1, np.int32), np.ones(1, np.uint8), np.zeros(1),
+                 np.zeros(1, np.int32), leaf)
+    n = len(PATIENT_FEATURES)
+    card = {"hotspot_threshold": 0.5, "decision_threshold": decision_threshold,
+            "patient_coef": [4.0] + [0.0] * (n - 1), "patient_mean": [0.0] * n,
+            "patient_scale": [1.0] * n, "patient_intercept": intercept, "platt": [1.0, 0.0],
+            "bsi_scale": 1.0, "region_area": {r: 1.0 for r in REGIONS[1:]}}
+    return HotspotDetector(one, RegionLookup(np.ones((2, 105, 60), np.uint8)), card)
+
+
+def _arrays(n: int):
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.patient import StudyArrays
+
+    X = np.zeros((n, len(FEATURES)))
+    X[:, FEATURES.index("area_mm2")] = 100.0
+    return StudyArrays(X, np.zeros(n, int), np.arange(n), 200.0)
+
+
+def test_normal_decision_has_no_malignant_hotspot_and_no_bsi():
+    det = _hand_detector(0.9, -3.0)  # p = sigmoid(4 * 0.95 - 3) = 0.69 < 0.9: normal
+    out = det.decide(_arrays(3), np.array([0.95, 0.8, 0.1]), np.array([6, 6, 6]))
+    assert not out["positive"] and len(out["malignant"]) == 0 and out["bsi"] == 0.0
+    assert (out["capped"] <= out["probability"] + 1e-12).all()
+    assert (out["capped"] < out["threshold"]).all()
+
+
+def test_metastatic_decision_has_a_malignant_hotspot_and_a_bsi():
+    det = _hand_detector(0.5, 0.0)  # p = sigmoid(4 * 0.3) = 0.77 >= 0.5: metastatic
+    out = det.decide(_arrays(3), np.array([0.3, 0.2, 0.1]), np.array([6, 6, 6]))
+    assert out["positive"] and out["malignant"].tolist() == [0] and out["bsi"] > 0
+    assert out["capped"][0] >= out["threshold"]
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    cache = tmp_path_factory.mktemp("cache")
+    train = simulated_records(["site_a"], range(900, 904), cache)
+    select = simulated_records(["site_b"], range(950, 953), cache)
+    return fit_detector(train, select, hgb_params=SMALL), select
+
+
+def test_answer_is_coherent_and_reloads(fitted, tmp_path):
+    from osteoscan.simulate.study import simulate_study
+
+    det, _ = fitted
+    scan = simulate_study(977, site="site_c", force_label="metastasis").scan
+    res = det.analyze(scan)
+    positive = res.probability >= det.card["decision_threshold"]
+    mal = [h for h in res.hotspots if h.probability >= res.threshold]
+    if positive:
+        assert res.malignant_count >= 0 and res.bsi >= 0
+    else:
+        assert res.malignant_count == 0 and res.bsi == 0.0 and not mal
+    assert 0.0 <= res.probability <= 1.0
+    assert all(h.region != "background" for h in res.hotspots)
+    det.save(tmp_path)
+    back = HotspotDetector.load(tmp_path).analyze(scan)
+    assert back.probability == pytest.approx(res.probability, abs=1e-12)
+    assert back.bsi == pytest.approx(res.bsi, abs=1e-12)
+
+
+def test_card_with_other_features_is_refused(fitted, tmp_path):
+    import json
+
+    from osteoscan.errors import ModelError
+
+    fitted[0].save(tmp_path)
+    card = json.loads((tmp_path / "hotspot_detector.json").read_text())
+    card["features"] = card["features"][:-1]
+    (tmp_path / "hotspot_detector.json").write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="features"):
+        HotspotDetector.load(tmp_path)
+
+
+@pytest.mark.parametrize("leaf", [-4.0, 3.0])
+def test_predictor_answer_comes_from_the_detector(leaf):
+    """Predictor with lesion_decides: probability, decision, hotspots and BSI agree."""
+    from osteoscan.inference import Predictor
+    from osteoscan.simulate.study import simulate_study
+
+    det = _hand_detector(0.5, -1.0, leaf=leaf)
+    scan = simulate_study(31, site="site_a", force_label="metastasis").scan
+    pred = Predictor.default(lesion_analyzer=det, lesion_decides=True, gradcam=False).predict(scan)
+    assert pred.probability == pytest.approx(pred.lesions.probability)
+    assert pred.threshold == pytest.approx(0.5)
+    assert pred.positive == (pred.probability >= 0.5)
+    called = [h for h in pred.hotspots if h.probability >= pred.lesions.threshold]
+    assert (len(called) > 0) == pred.positive == (pred.bsi > 0)
+    assert "image_probability" in pred.model
