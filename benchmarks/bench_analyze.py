@@ -89,7 +89,7 @@ def per_study(model: str, files: list[Path], out: Path, repeat: int) -> dict:
     from osteoscan.reporting.results import atomic_write_text, dumps, study_record
 
     torch.set_num_threads(1)
-    pred = Predictor.from_path(model)
+    pred = Predictor.from_path(model, lesions=False)  # the image-level path only
     scan = load_study(files[0])
     x = torch.from_numpy(np.ascontiguousarray(pred.pipeline(scan, None)))[None]
 

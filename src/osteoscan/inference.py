@@ -94,6 +94,13 @@ def _negative_index(classes: list[str], positive: str | None) -> int:
     return 0
 
 
+def _bundled_lesion_stage() -> Any:
+    """The bundled lesion analyzer (osteoscan.lesions), or None when it is not installed."""
+    from osteoscan.lesions.analyzer import bundled_or_none
+
+    return bundled_or_none()
+
+
 class Predictor:
     """A trained classifier with its model card, ready to analyze scans.
 
@@ -140,14 +147,27 @@ class Predictor:
         return GradCam(self.model, self.cam_layer, reshape=reshape)
 
     @classmethod
-    def from_path(cls, source: str | Path, **kwargs: Any) -> Predictor:
+    def from_path(cls, source: str | Path, *, lesions: bool = True, **kwargs: Any) -> Predictor:
         """Load a run folder, checkpoint folder, ``model.safetensors`` or ``model.json``.
+
+        Like :meth:`default`, the predictor gets the bundled lesion stage (hotspots,
+        skeletal regions, BSI; docs/lesions.md) when it is installed, so that
+        ``predict(scan).lesions`` is filled. Opt out with ``lesions=False`` (image-level
+        probability and Grad-CAM only), or pass your own ``lesion_analyzer=...``.
+
+        Args:
+            source: the model to load.
+            lesions: attach the bundled lesion stage (ignored when ``lesion_analyzer`` is
+                given; None there also opts out).
+            **kwargs: the other :class:`Predictor` arguments.
 
         Raises:
             ModelError: nothing loadable there.
         """
         from osteoscan.training import load_checkpoint
 
+        if "lesion_analyzer" not in kwargs:
+            kwargs["lesion_analyzer"] = _bundled_lesion_stage() if lesions else None
         model, card = load_checkpoint(source)
         return cls(model, card, source=str(source), **kwargs)
 
@@ -159,10 +179,6 @@ class Predictor:
             ModelError: the reference weights are not installed.
         """
         ref = artefact_paths.require_reference()
-        if "lesion_analyzer" not in kwargs:  # the bundled lesion stage (osteoscan.lesions)
-            from osteoscan.lesions.analyzer import bundled_or_none
-
-            kwargs["lesion_analyzer"] = bundled_or_none()
         return cls.from_path(ref, **kwargs)
 
     def _target(self, logits: torch.Tensor) -> list[int]:

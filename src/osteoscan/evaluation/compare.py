@@ -29,6 +29,7 @@ import pandas as pd
 import yaml
 
 from osteoscan.artefacts import atomic_write_text
+from osteoscan.csvsafe import neutralise_frame, restore_frame
 from osteoscan.errors import ConfigError, InputError, OsteoscanError
 from osteoscan.evaluation.io import (
     Predictions,
@@ -216,11 +217,11 @@ def write_study_manifest(cfg, studies: list | None, dest: Path) -> Path | None:
 
         frame = table_from_studies(studies).frame
     elif cfg.data.manifest:
-        frame = pd.read_csv(cfg.data.manifest, dtype=str)
+        frame = restore_frame(pd.read_csv(cfg.data.manifest, dtype=str))
     else:
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(dest, frame.to_csv(index=False))
+    atomic_write_text(dest, neutralise_frame(frame).to_csv(index=False))
     return dest
 
 

@@ -11,6 +11,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 from rich.table import Table
 
+from osteoscan.service import exits
+
 console = Console(stderr=True)
 
 
@@ -65,12 +67,12 @@ def analyze(
 ) -> None:
     """Analyze studies: probability of metastasis, Grad-CAM, reports, worklist. Research use only.
 
-    Exit code 0 when every study succeeded, 2 when some failed (they are listed).
+    Exit code 0 when every study succeeded, 1 when some (or all) failed (they are listed),
+    2 for a user error (nothing analysed), 130 when interrupted.
     """
     result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks)
     _summary(result)
-    if result.failures:
-        raise typer.Exit(code=2)
+    exits.finish(bool(result.failures))
 
 
 def register(app: typer.Typer) -> None:
