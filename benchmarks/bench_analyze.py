@@ -151,7 +151,7 @@ def peak_rss(cmd: list[str]) -> dict:
 def batch(model: str, data: Path, work: Path, workers: int, threads: int) -> dict:
     """Wall time of analyze over the folder (reports on), via the Python API; the steady-state
     rate is taken between the first and the last finished study (start-up excluded)."""
-    from osteoscan.service.batch_analyze import analyze_batch, discover
+    from osteoscan.workflows.analyze import analyze_batch, discover
 
     tasks = discover([data])
     stamps: list[float] = []

@@ -25,10 +25,12 @@ def progress_bar() -> Progress:
 
 def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
                 reports: bool = True, masks: bool = False, threads: int | None = None):
-    """Discover, analyze with a progress bar, print a summary; returns the BatchResult."""
-    from osteoscan.service.batch_analyze import analyze_batch, discover
+    """Discover, analyze with a progress bar (osteoscan.workflows.analyze); returns the
+    BatchResult. User errors (missing input, missing model) are raised before the bar."""
+    from osteoscan.workflows.analyze import analyze_batch, check_model, discover
 
     tasks = discover(inputs)
+    check_model(model)
     with progress_bar() as bar:
         job = bar.add_task("analyze", total=len(tasks), item="")
         result = analyze_batch(
@@ -49,6 +51,10 @@ def _summary(result) -> None:
     console.print(table)
     for f in result.failures:
         console.print(f"[red]failed[/] {f['input']}: {f['error']}")
+    if result.interrupted:
+        done = len(result.records) + len(result.failures)
+        console.print(f"[bold yellow]interrupted[/]: {done} of {result.n_tasks} studies finished; "
+                      "the worklist lists those", soft_wrap=True)
     console.print(f"worklist: {result.worklist[1]}" if result.worklist else "")
 
 
@@ -72,6 +78,8 @@ def analyze(
     """
     result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks)
     _summary(result)
+    if result.interrupted:
+        raise typer.Exit(exits.INTERRUPTED)
     exits.finish(bool(result.failures))
 
 
