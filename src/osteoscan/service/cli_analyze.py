@@ -24,7 +24,8 @@ def progress_bar() -> Progress:
 
 
 def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
-                reports: bool = True, masks: bool = False, threads: int | None = None):
+                reports: bool = True, masks: bool = False, threads: int | None = None,
+                lesions: bool = True):
     """Discover, analyze with a progress bar (osteoscan.workflows.analyze); returns the
     BatchResult. User errors (missing input, missing model) are raised before the bar."""
     from osteoscan.workflows.analyze import analyze_batch, check_model, discover
@@ -35,6 +36,7 @@ def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
         job = bar.add_task("analyze", total=len(tasks), item="")
         result = analyze_batch(
             tasks, out, model=model, workers=workers, reports=reports, masks=masks, threads=threads,
+            lesions=lesions,
             progress=lambda done, total, label: bar.update(job, completed=done, item=Path(label).name),
         )
     return result
@@ -70,13 +72,15 @@ def analyze(
         "--reports/--no-reports", help="Write a per-study HTML report.")] = True,
     masks: Annotated[bool, typer.Option(
         "--masks/--no-masks", help="Include hotspot masks (run-length encoded) in the JSON.")] = False,
+    lesions: Annotated[bool, typer.Option(
+        "--lesions/--no-lesions", help="Run the lesion stage (hotspots, regions, BSI).")] = True,
 ) -> None:
     """Analyze studies: probability of metastasis, Grad-CAM, reports, worklist. Research use only.
 
     Exit code 0 when every study succeeded, 1 when some (or all) failed (they are listed),
     2 for a user error (nothing analysed), 130 when interrupted.
     """
-    result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks)
+    result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks, lesions=lesions)
     _summary(result)
     if result.interrupted:
         raise typer.Exit(exits.INTERRUPTED)
