@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from osteoscan.workflows.analyze import comparable_outputs
+
 from .conftest import osteoscan_cmd, run_osteoscan, script_env
 
 psutil = pytest.importorskip("psutil")
@@ -22,19 +24,6 @@ psutil = pytest.importorskip("psutil")
 _spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
 fx = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fx)
-
-
-def comparable_outputs(out: Path) -> dict:
-    """What must not differ between two runs: worklist.csv, the study JSONs and the summary,
-    without timings."""
-    studies = {}
-    for p in sorted((out / "studies").glob("*.json")):
-        rec = json.loads(p.read_text())
-        rec.pop("timings_s", None)
-        studies[p.name] = rec
-    summary = json.loads((out / "analysis.json").read_text())
-    summary.pop("seconds")
-    return {"worklist": (out / "worklist.csv").read_text(), "studies": studies, "summary": summary}
 
 
 @pytest.fixture(scope="module")

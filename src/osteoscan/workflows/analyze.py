@@ -41,7 +41,7 @@ from osteoscan.workflows.discover import PICTURE_SUFFIXES, StudyTask, discover, 
 log = logging.getLogger(__name__)
 
 __all__ = ["PICTURE_SUFFIXES", "BatchResult", "StudyTask", "analyze_batch", "check_model",
-           "discover", "safe_key"]
+           "comparable_outputs", "discover", "safe_key"]
 
 
 @dataclass
@@ -331,3 +331,21 @@ def _write_summary(result: BatchResult, label: str, workers: int, threads: int) 
                "seconds": round(result.seconds, 3), "failures": result.failures,
                "worklist": ["worklist.csv", "worklist.html"]}
     atomic_write_text(result.out_dir / "analysis.json", dumps(summary))
+
+
+def comparable_outputs(out_dir: str | Path) -> dict:
+    """What two runs of the same batch must agree on: ``worklist.csv``, every study JSON and
+    ``analysis.json``, without the timings (used to check that a rerun after ``kill -9``
+    gives the outputs of an uninterrupted run)."""
+    import json
+
+    out = Path(out_dir)
+    studies = {}
+    for p in sorted((out / "studies").glob("*.json")):
+        rec = json.loads(p.read_text(encoding="utf-8"))
+        rec.pop("timings_s", None)
+        studies[p.name] = rec
+    summary = json.loads((out / "analysis.json").read_text(encoding="utf-8"))
+    summary.pop("seconds", None)
+    return {"worklist": (out / "worklist.csv").read_text(encoding="utf-8"), "studies": studies,
+            "summary": summary}
