@@ -6,6 +6,7 @@ set to the tree under test so that the script imports it.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -16,6 +17,11 @@ import pytest
 import osteoscan
 
 SCRIPT = Path(sys.executable).with_name("osteoscan")
+
+_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
+fx = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fx)
+"""tests/_analyze_fixtures.py: tiny models with cards, small scans."""
 SRC = Path(osteoscan.__file__).resolve().parents[1]
 
 

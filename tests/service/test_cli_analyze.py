@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
@@ -12,9 +11,7 @@ from typer.testing import CliRunner
 
 from osteoscan.service.cli import app
 
-_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
+from .conftest import fx
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ the installed console script: every good study processed, every bad one listed, 
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import signal
 import subprocess
@@ -17,13 +16,9 @@ import pytest
 
 from osteoscan.workflows.analyze import comparable_outputs
 
-from .conftest import osteoscan_cmd, run_osteoscan, script_env
+from .conftest import fx, osteoscan_cmd, run_osteoscan, script_env
 
 psutil = pytest.importorskip("psutil")
-
-_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ of exactly the studies that finished."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import signal
 import subprocess
@@ -14,13 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import osteoscan_cmd, script_env
+from .conftest import fx, osteoscan_cmd, script_env
 
 psutil = pytest.importorskip("psutil")
-
-_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
 
 
 @pytest.fixture(scope="module")

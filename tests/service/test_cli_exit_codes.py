@@ -4,19 +4,17 @@ docs/cli.md) and one-line errors without a traceback."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import run_osteoscan
-
-_spec = importlib.util.spec_from_file_location("_fx", Path(__file__).parents[1] / "_analyze_fixtures.py")
-fx = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fx)
+from .conftest import fx, osteoscan_cmd, run_osteoscan, script_env
 
 COMMANDS = (
     ("analyze",), ("demo",), ("evaluate",), ("compare",), ("train",), ("predict",), ("simulate",),
@@ -178,3 +176,22 @@ def test_lesions_show_and_train_with_a_bad_row(cohort, tmp_path):
 
 def test_demo_user_error():
     assert_one_line_error(run_osteoscan("demo", "--workers", 0), 2, "--workers")
+
+
+def test_ctrl_c_during_a_command_exits_130(tmp_path):
+    """SIGINT (Ctrl-C) to a command without a worker pool: exit 130, no traceback."""
+    out = tmp_path / "sim"
+    proc = subprocess.Popen(osteoscan_cmd("simulate", out, "--n", 500), env=script_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(out.glob("dicom/*/*.dcm")) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err

@@ -247,6 +247,8 @@ def run_demo(out: Path, *, quick: bool = False, workers: int = 2,
     timings["evaluate"] = time.perf_counter() - t
     t = time.perf_counter()
     batch = stage_analyze(out, run, manifest, plan, workers, progress)
+    if batch.interrupted:  # SIGINT/SIGTERM: the worklist of what finished is written; stop here
+        raise KeyboardInterrupt("demo interrupted during analyze")
     timings["analyze"] = time.perf_counter() - t
     return write_demo_index(out, plan, manifest, run, evals, batch, timings)
 
