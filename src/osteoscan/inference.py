@@ -26,6 +26,7 @@ import torch
 
 from osteoscan.artefacts import decide
 from osteoscan.artefacts import paths as artefact_paths
+from osteoscan.evaluation.io import NEGATIVE_NAMES, label_key
 from osteoscan.explain.gradcam import GradCam
 from osteoscan.explain.mapping import InputGeometry, heatmap_to_views
 from osteoscan.types import BoneScan, Hotspot
@@ -35,8 +36,8 @@ log = logging.getLogger(__name__)
 REFERENCE_DIR = artefact_paths.REFERENCE_DIR
 """Where the bundled reference model lives (defined in :mod:`osteoscan.artefacts.paths`)."""
 
-NEGATIVE_NAMES = ("normal", "no_metastasis", "negative", "benign", "none")
-"""Class names read as "no metastasis" when a multi-class card has no positive class."""
+# NEGATIVE_NAMES (from osteoscan.evaluation.io, one list for evaluation and inference): class
+# names read as "no metastasis" when a multi-class card has no positive class.
 
 
 @dataclass(frozen=True, eq=False)
@@ -89,7 +90,7 @@ def _negative_index(classes: list[str], positive: str | None) -> int:
     if positive in classes and len(classes) == 2:
         return 1 - classes.index(positive)
     for i, name in enumerate(classes):
-        if name.lower() in NEGATIVE_NAMES:
+        if label_key(name) in {label_key(n) for n in NEGATIVE_NAMES}:
             return i
     return 0
 
