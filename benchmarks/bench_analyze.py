@@ -89,7 +89,7 @@ def per_study(model: str, files: list[Path], out: Path, repeat: int) -> dict:
     from osteoscan.reporting.results import atomic_write_text, dumps, study_record
 
     torch.set_num_threads(1)
-    pred = Predictor.from_path(model)
+    pred = Predictor.from_path(model, lesions=False)  # the image-level path only
     scan = load_study(files[0])
     x = torch.from_numpy(np.ascontiguousarray(pred.pipeline(scan, None)))[None]
 
@@ -151,7 +151,7 @@ def peak_rss(cmd: list[str]) -> dict:
 def batch(model: str, data: Path, work: Path, workers: int, threads: int) -> dict:
     """Wall time of analyze over the folder (reports on), via the Python API; the steady-state
     rate is taken between the first and the last finished study (start-up excluded)."""
-    from osteoscan.service.batch_analyze import analyze_batch, discover
+    from osteoscan.workflows.analyze import analyze_batch, discover
 
     tasks = discover([data])
     stamps: list[float] = []

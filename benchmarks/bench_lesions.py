@@ -51,7 +51,7 @@ def _image_model(work: Path):
     from benchmarks.bench_analyze import model_source
 
     path, desc = model_source(work, "reference")
-    return Predictor.from_path(path, gradcam=False), desc, False
+    return Predictor.from_path(path, gradcam=False, lesions=False), desc, False
 
 
 def main(argv: list[str] | None = None) -> dict:

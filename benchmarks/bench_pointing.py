@@ -75,7 +75,7 @@ def play(run: Path, studies: list, tolerances: list[float], cam_layer: str | Non
     from osteoscan.inference import Predictor
     from sklearn.metrics import roc_auc_score
 
-    pred = Predictor.from_path(run, cam_layer=cam_layer)
+    pred = Predictor.from_path(run, cam_layer=cam_layer, lesions=False)
     results: dict[float, list] = {t: [] for t in tolerances}
     probs, labels, t_total = [], [], 0.0
     for s in studies:

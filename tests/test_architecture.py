@@ -18,7 +18,7 @@ import osteoscan
 ROOT = Path(osteoscan.__file__).resolve().parent
 
 LAYERS = (
-    ("errors", "types", "arrays", "skeleton", "_lazy", "artefacts", "__init__", "__main__"),
+    ("errors", "types", "arrays", "skeleton", "_lazy", "artefacts", "csvsafe", "__init__", "__main__"),
     ("io", "simulate"),
     ("preprocessing",),
     ("config",),
@@ -29,13 +29,15 @@ LAYERS = (
     ("lesions",),
     ("inference",),
     ("reporting",),
+    ("workflows",),
     ("service",),
 )
 """Lowest first; a module may import its own layer and the layers below. ``__main__`` only
 starts the CLI and is exempt (see :func:`test_imports_only_go_down_the_layers`)."""
 
 TORCH_FREE = ("osteoscan.io", "osteoscan.preprocessing", "osteoscan.simulate",
-              "osteoscan.artefacts", "osteoscan.evaluation.statistics", "osteoscan.config")
+              "osteoscan.artefacts", "osteoscan.csvsafe", "osteoscan.evaluation.statistics",
+              "osteoscan.config")
 TORCH_LIBS = ("torch", "torchvision", "timm", "monai")
 
 

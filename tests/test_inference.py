@@ -55,9 +55,24 @@ def test_threshold_decides_and_multiclass_uses_argmax():
 
 def test_from_path_round_trip(tmp_path):
     fx.save_tiny(tmp_path / "run")
-    pred = Predictor.from_path(tmp_path / "run").predict(fx.make_scan())
+    pred = Predictor.from_path(tmp_path / "run", lesions=False).predict(fx.make_scan())
     assert pred.model["architecture"] == "resnet18"
     assert pred.model["source"].endswith("run")
+    assert pred.lesions is None
+
+
+def test_from_path_attaches_the_bundled_lesion_stage_unless_opted_out(tmp_path):
+    """Issue 13 item 6: from_path(run) silently returned no hotspots."""
+    from osteoscan.lesions.analyzer import ASSETS, LesionAnalyzer
+
+    if not any(ASSETS.glob("*.safetensors")):
+        pytest.skip("bundled lesion models not installed")
+    fx.save_tiny(tmp_path / "run")
+    with_lesions = Predictor.from_path(tmp_path / "run")
+    assert isinstance(with_lesions.lesion_analyzer, LesionAnalyzer)
+    assert with_lesions.predict(fx.make_scan()).lesions is not None
+    assert Predictor.from_path(tmp_path / "run", lesions=False).lesion_analyzer is None
+    assert Predictor.from_path(tmp_path / "run", lesion_analyzer=None).lesion_analyzer is None
 
 
 def test_default_without_reference_is_a_clear_model_error(monkeypatch, tmp_path):

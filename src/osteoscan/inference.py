@@ -26,6 +26,7 @@ import torch
 
 from osteoscan.artefacts import decide
 from osteoscan.artefacts import paths as artefact_paths
+from osteoscan.evaluation.io import NEGATIVE_NAMES, label_key
 from osteoscan.explain.gradcam import GradCam
 from osteoscan.explain.mapping import heatmap_to_views
 from osteoscan.preprocessing.geometry import Geometry
@@ -36,8 +37,8 @@ log = logging.getLogger(__name__)
 REFERENCE_DIR = artefact_paths.REFERENCE_DIR
 """Where the bundled reference model lives (defined in :mod:`osteoscan.artefacts.paths`)."""
 
-NEGATIVE_NAMES = ("normal", "no_metastasis", "negative", "benign", "none")
-"""Class names read as "no metastasis" when a multi-class card has no positive class."""
+# NEGATIVE_NAMES (from osteoscan.evaluation.io, one list for evaluation and inference): class
+# names read as "no metastasis" when a multi-class card has no positive class.
 
 
 @dataclass(frozen=True, eq=False)
@@ -90,9 +91,16 @@ def _negative_index(classes: list[str], positive: str | None) -> int:
     if positive in classes and len(classes) == 2:
         return 1 - classes.index(positive)
     for i, name in enumerate(classes):
-        if name.lower() in NEGATIVE_NAMES:
+        if label_key(name) in {label_key(n) for n in NEGATIVE_NAMES}:
             return i
     return 0
+
+
+def _bundled_lesion_stage() -> Any:
+    """The bundled lesion analyzer (osteoscan.lesions), or None when it is not installed."""
+    from osteoscan.lesions.analyzer import bundled_or_none
+
+    return bundled_or_none()
 
 
 class Predictor:
@@ -146,14 +154,27 @@ class Predictor:
         return GradCam(self.model, self.cam_layer, reshape=reshape)
 
     @classmethod
-    def from_path(cls, source: str | Path, **kwargs: Any) -> Predictor:
+    def from_path(cls, source: str | Path, *, lesions: bool = True, **kwargs: Any) -> Predictor:
         """Load a run folder, checkpoint folder, ``model.safetensors`` or ``model.json``.
+
+        Like :meth:`default`, the predictor gets the bundled lesion stage (hotspots,
+        skeletal regions, BSI; docs/lesions.md) when it is installed, so that
+        ``predict(scan).lesions`` is filled. Opt out with ``lesions=False`` (image-level
+        probability and Grad-CAM only), or pass your own ``lesion_analyzer=...``.
+
+        Args:
+            source: the model to load.
+            lesions: attach the bundled lesion stage (ignored when ``lesion_analyzer`` is
+                given; None there also opts out).
+            **kwargs: the other :class:`Predictor` arguments.
 
         Raises:
             ModelError: nothing loadable there.
         """
         from osteoscan.training import load_checkpoint
 
+        if "lesion_analyzer" not in kwargs:
+            kwargs["lesion_analyzer"] = _bundled_lesion_stage() if lesions else None
         model, card = load_checkpoint(source)
         return cls(model, card, source=str(source), **kwargs)
 

@@ -113,3 +113,25 @@ def test_manifest_alignment_and_card(tmp_path: Path) -> None:
     (tmp_path / "text.json").write_text(json.dumps({"threshold": "high"}))
     with pytest.raises(InputError, match="text.json: no numeric 'threshold'"):
         read_card_threshold(tmp_path / "text.json")
+
+
+def test_negative_and_positive_label_synonyms_are_accepted(tmp_path: Path) -> None:
+    """Issue 13 item 6: predictions labelled ``no_metastasis`` (any case) were refused."""
+    df = _binary().assign(label=["No_Metastasis", "METASTATIC", "metastasis"],
+                          predicted=["no metastasis", "Positive", "normal"])
+    p = read_predictions(_write(tmp_path, df))
+    assert p.y.tolist() == [0, 1, 1]
+    from osteoscan.evaluation.io import model_decisions
+
+    assert model_decisions(p).tolist() == [False, True, False]
+    with pytest.raises(InputError, match="labels \\['tumour'\\]"):
+        read_predictions(_write(tmp_path, df.assign(label=["tumour", "normal", "metastasis"]), "t.csv"))
+
+
+def test_a_synonym_that_is_a_class_means_only_that_class(tmp_path: Path) -> None:
+    df = pd.DataFrame({"study_id": ["a", "b", "c"], "patient_id": ["1", "2", "3"],
+                       "label": ["Benign", "no_metastasis", "metastasis"],
+                       "prob_normal": [0.2, 0.7, 0.1], "prob_benign": [0.5, 0.2, 0.1],
+                       "prob_metastasis": [0.3, 0.1, 0.8]})
+    m = read_predictions(_write(tmp_path, df, "m.csv"))
+    assert m.y.tolist() == [1, 0, 2] and m.negative_index == 0

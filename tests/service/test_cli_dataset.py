@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +11,8 @@ from typer.testing import CliRunner
 
 from osteoscan.service import cli_dataset
 from osteoscan.service.cli import app
+
+from .conftest import run_osteoscan
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "io"))
 from dicom_factory import phantom, write_nm_multiframe, write_nm_single  # noqa: E402
@@ -108,12 +109,7 @@ def test_check_keeps_going_and_finds_duplicates(tmp_path):
 
 def test_cli_bad_input_is_one_line_without_traceback(tmp_path):
     (tmp_path / "m.csv").write_text("patient_id,image\nP1,a.dcm\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "osteoscan", "dataset", "check", str(tmp_path / "m.csv")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    proc = run_osteoscan("dataset", "check", tmp_path / "m.csv", timeout=120)  # the console script
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "m.csv: manifest lacks required column(s) ['study_id']" in " ".join(proc.stderr.split())

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from osteoscan.csvsafe import restore_frame
 from osteoscan.errors import ConfigError, InputError
 from osteoscan.types import BoneScan
 
@@ -112,7 +113,7 @@ def table_from_manifest(path: str | Path) -> StudyTable:
     path = Path(path)
     manifest = read_manifest(path)
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        frame = restore_frame(pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""]))
     except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(path, f"not a readable CSV ({exc})") from exc
     missing = [c for c in ("study_id", "patient_id") if c not in frame.columns]

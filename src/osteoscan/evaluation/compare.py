@@ -30,6 +30,7 @@ from osteoscan.artefacts import atomic_write_text
 # the study schema lives in osteoscan.config.study; Arm, load_study and parse_study are
 # re-exported for the callers of the run step
 from osteoscan.config.study import Arm, Study, arm_config, load_study, parse_study  # noqa: F401
+from osteoscan.csvsafe import neutralise_frame, restore_frame
 from osteoscan.errors import InputError, OsteoscanError
 from osteoscan.evaluation.io import (
     Predictions,
@@ -78,11 +79,11 @@ def write_study_manifest(cfg, studies: list | None, dest: Path) -> Path | None:
 
         frame = table_from_studies(studies).frame
     elif cfg.data.manifest:
-        frame = pd.read_csv(cfg.data.manifest, dtype=str)
+        frame = restore_frame(pd.read_csv(cfg.data.manifest, dtype=str))
     else:
         return None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(dest, frame.to_csv(index=False))
+    atomic_write_text(dest, neutralise_frame(frame).to_csv(index=False))
     return dest
 
 

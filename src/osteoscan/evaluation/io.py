@@ -16,14 +16,18 @@ import numpy as np
 import pandas as pd
 
 from osteoscan.artefacts import read_card_values
+from osteoscan.csvsafe import restore_frame
 from osteoscan.errors import InputError
 
 logger = logging.getLogger(__name__)
 
 POSITIVE_CLASS = "metastasis"
 NEGATIVE_CLASS = "normal"
-NEGATIVE_NAMES = ("normal", "no_metastasis")
-"""Class names that mean "no metastasis" in multi-class problems (for the any-abnormal view)."""
+NEGATIVE_NAMES = ("normal", "no_metastasis", "negative", "benign", "none")
+"""Labels that mean "no metastasis" (the negative class of a binary file; the no-metastasis
+class of a multi-class problem, for the any-abnormal view). Matched as :func:`label_key`."""
+POSITIVE_NAMES = ("metastasis", "metastases", "metastatic", "positive")
+"""Labels that mean "metastasis" (the positive class of a binary file)."""
 REQUIRED_COLUMNS = ("study_id", "patient_id", "label")
 
 
@@ -63,7 +67,8 @@ class Predictions:
     @property
     def negative_index(self) -> int | None:
         """Index of the no-metastasis class of a multi-class problem, or None."""
-        return next((i for i, c in enumerate(self.class_names) if c in NEGATIVE_NAMES), None)
+        negatives = {label_key(n) for n in NEGATIVE_NAMES}
+        return next((i for i, c in enumerate(self.class_names) if label_key(c) in negatives), None)
 
     @property
     def score(self) -> np.ndarray:
@@ -103,10 +108,10 @@ def model_decisions(pred: Predictions) -> np.ndarray | None:
     """
     if not pred.is_binary or "predicted" not in pred.extra.columns or len(pred.extra) != pred.n:
         return None
-    called = pred.extra["predicted"].astype(str).str.strip()
-    if not called.isin(pred.class_names).all():
+    called = label_indices(pred.extra["predicted"].astype(str), pred.class_names)
+    if (called < 0).any():
         return None
-    return (called == pred.class_names[1]).to_numpy()
+    return called == 1
 
 
 def binary_collapse(pred: Predictions) -> Predictions | None:
@@ -197,12 +202,38 @@ def _labels(df: pd.DataFrame, names: tuple[str, ...], path: Path) -> np.ndarray:
         raise InputError(
             path, f"{len(missing)} row(s) without a label (study {', '.join(missing.head(5))})"
         )
-    index = {n: i for i, n in enumerate(names)}
-    text = labels.astype(str).str.strip()
-    unknown = sorted(set(text) - set(index))
+    y = label_indices(labels.astype(str), names)
+    unknown = sorted(set(labels.astype(str).str.strip()[y < 0]))
     if unknown:
-        raise InputError(path, f"labels {unknown} are not among the classes {list(names)}")
-    return text.map(index).to_numpy(dtype=int)
+        raise InputError(path, f"labels {unknown} are not among the classes {list(names)} "
+                               "(or their synonyms, docs/evaluation.md)")
+    return y
+
+
+def label_key(text: str) -> str:
+    """How labels are compared: case, spaces, ``_`` and ``-`` do not matter
+    (``No_Metastasis``, ``no metastasis`` and ``no-metastasis`` are one label)."""
+    return " ".join(str(text).lower().replace("_", " ").replace("-", " ").split())
+
+
+def label_indices(labels: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """Class index of each label (-1 when unknown), :func:`label_key`-insensitive.
+
+    A class name matches itself; the negative class (one of :data:`NEGATIVE_NAMES`) also
+    matches every other negative synonym and ``metastasis`` every :data:`POSITIVE_NAMES`
+    entry, unless that synonym is itself a class of the file.
+
+    Example:
+        >>> label_indices(pd.Series(["No_Metastasis", "Metastatic"]), ("normal", "metastasis")).tolist()
+        [0, 1]
+    """
+    index = {label_key(n): i for i, n in enumerate(names)}
+    negatives, positives = {label_key(n) for n in NEGATIVE_NAMES}, {label_key(n) for n in POSITIVE_NAMES}
+    for i, n in enumerate(names):
+        key = label_key(n)
+        for alias in negatives if key in negatives else positives if key in positives else ():
+            index.setdefault(alias, i)
+    return labels.map(lambda t: index.get(label_key(t), -1)).to_numpy(dtype=int)
 
 
 def read_predictions(path: str | Path) -> Predictions:
@@ -222,7 +253,7 @@ def read_predictions(path: str | Path) -> Predictions:
     if not path.is_file():
         raise InputError(path, "file not found")
     try:
-        df = pd.read_csv(path, dtype={"study_id": str, "patient_id": str, "label": str})
+        df = restore_frame(pd.read_csv(path, dtype={"study_id": str, "patient_id": str, "label": str}))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV ({exc})") from exc
     missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
@@ -267,7 +298,7 @@ def read_manifest_columns(path: str | Path, predictions: Predictions) -> pd.Data
     if not path.is_file():
         raise InputError(path, "manifest not found")
     try:
-        df = pd.read_csv(path, dtype={"study_id": str, "patient_id": str})
+        df = restore_frame(pd.read_csv(path, dtype={"study_id": str, "patient_id": str}))
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV ({exc})") from exc
     if "study_id" not in df.columns:

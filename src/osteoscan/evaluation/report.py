@@ -16,6 +16,7 @@ from osteoscan.artefacts import (  # noqa: F401 (to_jsonable: its old home)
     atomic_write_text,
     to_jsonable,
 )
+from osteoscan.csvsafe import neutralise_frame
 from osteoscan.evaluation import plots
 from osteoscan.evaluation.io import Predictions
 
@@ -139,9 +140,10 @@ def to_latex(df: pd.DataFrame, caption: str = "") -> str:
 def write_table(
     df: pd.DataFrame, stem: Path, *, latex: bool = False, caption: str = ""
 ) -> list[Path]:
-    """Write ``stem``.csv and .md (and .tex when asked), atomically."""
+    """Write ``stem``.csv and .md (and .tex when asked), atomically (CSV cells neutralised,
+    :mod:`osteoscan.csvsafe`)."""
     paths = [
-        atomic_write_text(stem.with_suffix(".csv"), df.to_csv(index=False)),
+        atomic_write_text(stem.with_suffix(".csv"), neutralise_frame(df).to_csv(index=False)),
         atomic_write_text(stem.with_suffix(".md"), to_markdown(df)),
     ]
     if latex:

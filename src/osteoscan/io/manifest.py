@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from osteoscan.artefacts import atomic_write_text
+from osteoscan.csvsafe import neutralise_frame, restore_frame
 from osteoscan.errors import InputError
 from osteoscan.io.annotations import VIEWS, read_labelme
 from osteoscan.io.guard import describe, reading
@@ -67,7 +68,8 @@ class Manifest:
         return "" if pd.isna(v) else str(v).strip()
 
     def resolve(self, i: int, rel: str, column: str = "image") -> Path:
-        """Resolve a manifest path, refusing absolute paths and paths leaving the folder.
+        """Resolve a manifest path: absolute paths are used as written; relative paths are
+        relative to the manifest folder and may not leave it (docs/data-format.md, "Paths").
 
         Args:
             i: row index (for the message).
@@ -78,18 +80,15 @@ class Manifest:
             The absolute path.
 
         Raises:
-            InputError: absolute, outside the manifest folder, or missing.
+            InputError: empty, relative but outside the manifest folder, or missing.
         """
         where = f"row {i + 2} ({column})"
         if not rel:
             raise InputError(self.path, f"{where}: empty path")
-        if Path(rel).is_absolute():
-            raise InputError(
-                self.path, f"{where}: {rel!r} is absolute; paths are relative to the manifest"
-            )
+        absolute = Path(rel).is_absolute()  # what users have: accepted (issue 13, item 6)
         try:
-            full = (self.root / rel).resolve()
-            if not full.is_relative_to(self.root):
+            full = Path(rel) if absolute else (self.root / rel).resolve()
+            if not absolute and not full.is_relative_to(self.root):
                 raise InputError(self.path, f"{where}: {rel!r} points outside the manifest folder")
             if not full.exists():
                 raise InputError(self.path, f"{where}: {rel!r} does not exist")
@@ -202,7 +201,7 @@ def read_manifest(path: str | Path, *, validate: bool = True) -> Manifest:
             raise InputError(path, "no such manifest file")
         frame = _read_csv(path)
         frame.columns = [str(c).strip() for c in frame.columns]
-        manifest = Manifest(frame, path.parent, path)
+        manifest = Manifest(restore_frame(frame), path.parent, path)
         if validate:
             _raise_first_error(path, manifest)
     return manifest
@@ -246,4 +245,4 @@ def write_manifest(table: pd.DataFrame | Manifest, path: str | Path) -> Path:
         raise InputError(path, f"manifest lacks required column(s) {missing}")
     order = [c for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in frame.columns]
     frame = frame[order + [c for c in frame.columns if c not in order]]
-    return atomic_write_text(path, frame.to_csv(index=False, lineterminator="\n"))
+    return atomic_write_text(path, neutralise_frame(frame).to_csv(index=False, lineterminator="\n"))

@@ -83,7 +83,7 @@ def _row_problems(m: Manifest, i: int, classes: set[str] | None) -> list[RowProb
 def validate_rows(m: Manifest, *, classes: set[str] | None = None) -> list[RowProblem]:
     """Check every row of a manifest: values, paths, counts, duplicates, labels.
 
-    Errors: empty required values, absolute paths or paths outside the manifest folder,
+    Errors: empty required values, relative paths leaving the manifest folder,
     missing files, bad lesion counts, duplicate (patient_id, study_id), one study_id under
     two patients, one image listed twice, labels outside ``classes``.
     Warnings: missing labels.

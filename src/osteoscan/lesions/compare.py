@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from osteoscan.artefacts import atomic_write_json, atomic_write_text
+from osteoscan.csvsafe import neutralise_frame, restore_frame
 from osteoscan.lesions.training import fit_classifier
 
 log = logging.getLogger(__name__)
@@ -129,7 +130,7 @@ def compare_classifiers(
     manifest = pd.DataFrame({"study_id": keys, "patient_id": samples["patient"].astype(str),
                              "primary": samples["primary"].astype(str),
                              "lesion_count": samples["burden"]})
-    atomic_write_text(out / "manifest.csv", manifest.to_csv(index=False))
+    atomic_write_text(out / "manifest.csv", neutralise_frame(manifest).to_csv(index=False))
     probs: dict[str, np.ndarray] = {}
     for arm in arms:
         p = np.zeros(len(fold))
@@ -142,7 +143,7 @@ def compare_classifiers(
                 label=np.where(samples["y"][test] == 1, "malignant", "benign"),
                 prob_benign=1 - p[test], prob_malignant=p[test])
             atomic_write_text(out / "arms" / arm["name"] / "predictions" / f"fold-{k}.csv",
-                        frame.to_csv(index=False))
+                              neutralise_frame(frame).to_csv(index=False))
             if progress:
                 progress(arm["name"], k + 1, folds)
         probs[arm["name"]] = p
@@ -173,13 +174,14 @@ def summarise_folder(out: str | Path, reference: str | None = None) -> dict:
     first complete arm in name order of ``study.json`` (or alphabetical).
     """
     out = Path(out)
-    manifest = pd.read_csv(out / "manifest.csv", dtype={"study_id": str, "patient_id": str})
+    manifest = restore_frame(pd.read_csv(out / "manifest.csv", dtype={"study_id": str, "patient_id": str}))
     order = [a["name"] for a in json.loads((out / "study.json").read_text())["arms"]] \
         if (out / "study.json").is_file() else sorted(p.name for p in (out / "arms").iterdir())
     probs, y = {}, None
     for arm in order:
         files = sorted((out / "arms" / arm / "predictions").glob("fold-*.csv"))
-        frame = pd.concat([pd.read_csv(f, dtype={"study_id": str}) for f in files]) if files else None
+        frame = pd.concat([restore_frame(pd.read_csv(f, dtype={"study_id": str})) for f in files]) \
+            if files else None
         if frame is None or len(frame) != len(manifest):
             log.warning("arm %s incomplete: left out", arm)
             continue

@@ -19,6 +19,7 @@ from osteoscan.artefacts import (  # noqa: F401 (the writers: their old home)
     dumps_json,
     to_jsonable,
 )
+from osteoscan.csvsafe import neutralise_row
 from osteoscan.types import BoneScan, Hotspot
 
 SCHEMA = "osteoscan.analyze/1"
@@ -128,10 +129,11 @@ def worklist_rows(records: list[dict]) -> list[dict]:
 
 
 def worklist_csv(rows: list[dict]) -> str:
-    """The worklist as CSV text (columns :data:`WORKLIST_FIELDS`)."""
+    """The worklist as CSV text (columns :data:`WORKLIST_FIELDS`; cells neutralised against
+    formula injection, :mod:`osteoscan.csvsafe`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=WORKLIST_FIELDS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in WORKLIST_FIELDS})
+        writer.writerow(neutralise_row({k: "" if row.get(k) is None else row.get(k) for k in WORKLIST_FIELDS}))
     return buf.getvalue()

@@ -1,1 +1,2 @@
-"""Service layer: CLI (typer), HTTP (FastAPI), PACS. Thin layers over the Python API."""
+"""Service layer: the ``osteoscan`` command line (typer), a thin layer over the Python API
+and :mod:`osteoscan.workflows`."""

@@ -3,7 +3,9 @@
 Each group of commands lives in its own module under ``osteoscan.service`` and exposes
 ``register(app)``; :data:`COMMAND_MODULES` lists them. Errors a user can cause
 (:class:`~osteoscan.errors.OsteoscanError`) are printed as one line, without a traceback,
-unless ``--debug`` is given.
+unless ``--debug`` is given. Every command follows one exit-code convention
+(:mod:`osteoscan.service.exits`): 0 all good, 1 finished with failed inputs or problems
+found, 2 usage or user error (nothing done), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ import logging
 import sys
 from typing import Annotated
 
+import click
+import rich.markup
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
 from osteoscan import __version__
 from osteoscan.errors import OsteoscanError
+from osteoscan.service import exits
 
 COMMAND_MODULES: tuple[str, ...] = (
     # each module adds its commands through register(app); keep one line per module
@@ -67,33 +72,48 @@ def main(
     )
 
 
-def is_debug() -> bool:
-    """True when ``--debug`` was given (commands may print more detail)."""
-    return _state["debug"]
-
-
 for _name in COMMAND_MODULES:
     importlib.import_module(f"osteoscan.service.{_name}").register(app)
 
 
-def run() -> None:
-    """Console entry point: run the app, turning user errors into one line and exit 2."""
+def exit_code(args: list[str] | None = None) -> int:
+    """Run the app on ``args`` and return its exit code (the convention in
+    :mod:`osteoscan.service.exits`): user errors and usage errors become one line on stderr
+    and code 2, Ctrl-C code 130; ``--debug`` re-raises user errors with their traceback."""
     try:
-        app(standalone_mode=False)
-    except OsteoscanError as exc:
+        # standalone_mode=False: typer RETURNS the code of a typer.Exit (and 130 for Ctrl-C)
+        rv = app(args=args, standalone_mode=False)
+    except (OsteoscanError, OSError) as exc:  # OSError: permission denied, disk full...
         if _state["debug"]:
             raise
-        console.print(f"[bold red]error:[/] {exc}")
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        console.print("aborted")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
+        _error(str(exc) if isinstance(exc, OsteoscanError) else f"{type(exc).__name__}: {exc}")
+        return exits.USAGE
+    except (typer.Abort, KeyboardInterrupt):
+        console.print("interrupted", soft_wrap=True)
+        return exits.INTERRUPTED
+    except (typer.TyperException, click.ClickException) as exc:  # typer vendors its own click
+        return _usage_error(exc)
+    return rv if isinstance(rv, int) else exits.OK
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _error(message: str) -> None:
+    # soft_wrap: one line whatever the terminal width (scripts grep stderr)
+    message = " ".join(message.split())
+    console.print(f"[bold red]error:[/] {rich.markup.escape(message)}", soft_wrap=True, highlight=False)
+
+
+def _usage_error(exc: Exception) -> int:
+    """Usage errors (unknown option or command, bad value): one line, exit 2. ``osteoscan``
+    or a command group without arguments shows its help, also exit 2."""
+    ctx = getattr(exc, "ctx", None)
+    if type(exc).__name__ == "NoArgsIsHelpError":  # typer has printed the help already
+        return exits.USAGE
+    hint = f" (try '{ctx.command_path} --help')" if ctx is not None else ""
+    message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+    _error(message + hint)
+    return exits.USAGE
+
+
+def run() -> None:
+    """Console entry point (``osteoscan``): exit with :func:`exit_code`."""
+    sys.exit(exit_code(sys.argv[1:]))

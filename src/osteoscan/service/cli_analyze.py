@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
     TimeRemainingColumn
 from rich.table import Table
 
+from osteoscan.service import exits
 from osteoscan.service._privacy import IdKey, NoPhi
 
 console = Console(stderr=True)
@@ -25,16 +26,19 @@ def progress_bar() -> Progress:
 
 def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
                 reports: bool = True, masks: bool = False, threads: int | None = None,
-                redactor=None):
-    """Discover, analyze with a progress bar, print a summary; returns the BatchResult."""
-    from osteoscan.service.batch_analyze import analyze_batch, discover
+                lesions: bool = True, redactor=None):
+    """Discover, analyze with a progress bar (osteoscan.workflows.analyze); returns the
+    BatchResult. User errors (missing input, missing model) are raised before the bar."""
+    from osteoscan.workflows.analyze import analyze_batch, check_model, discover
 
     tasks = discover(inputs)
+    check_model(model)
     with progress_bar() as bar:
         job = bar.add_task("analyze", total=len(tasks), item="")
         result = analyze_batch(
             tasks, out, model=model, workers=workers, reports=reports, masks=masks, threads=threads,
             redactor=redactor,
+            lesions=lesions,
             progress=lambda done, total, label: bar.update(job, completed=done, item=Path(label).name),
         )
     return result
@@ -51,6 +55,10 @@ def _summary(result) -> None:
     console.print(table)
     for f in result.failures:
         console.print(f"[red]failed[/] {f['input']}: {f['error']}")
+    if result.interrupted:
+        done = len(result.records) + len(result.failures)
+        console.print(f"[bold yellow]interrupted[/]: {done} of {result.n_tasks} studies finished; "
+                      "the worklist lists those", soft_wrap=True)
     console.print(f"worklist: {result.worklist[1]}" if result.worklist else "")
 
 
@@ -66,20 +74,24 @@ def analyze(
         "--reports/--no-reports", help="Write a per-study HTML report.")] = True,
     masks: Annotated[bool, typer.Option(
         "--masks/--no-masks", help="Include hotspot masks (run-length encoded) in the JSON.")] = False,
+    lesions: Annotated[bool, typer.Option(
+        "--lesions/--no-lesions", help="Run the lesion stage (hotspots, regions, BSI).")] = True,
     no_phi: NoPhi = False,
     id_key: IdKey = None,
 ) -> None:
     """Analyze studies: probability of metastasis, Grad-CAM, reports, worklist. Research use only.
 
-    Exit code 0 when every study succeeded, 2 when some failed (they are listed).
+    Exit code 0 when every study succeeded, 1 when some (or all) failed (they are listed),
+    2 for a user error (nothing analysed), 130 when interrupted.
     """
     from osteoscan.io.redact import make_redactor
 
     result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks,
-                         redactor=make_redactor(no_phi, id_key))
+                         lesions=lesions, redactor=make_redactor(no_phi, id_key))
     _summary(result)
-    if result.failures:
-        raise typer.Exit(code=2)
+    if result.interrupted:
+        raise typer.Exit(exits.INTERRUPTED)
+    exits.finish(bool(result.failures))
 
 
 def register(app: typer.Typer) -> None:

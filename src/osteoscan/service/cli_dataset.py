@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from osteoscan.service import exits
 from osteoscan.service._progress import counted_progress
 
 console = Console(stderr=True)
@@ -33,8 +34,10 @@ def build(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing manifest.")] = False,
 ) -> None:
-    """Write a manifest with one row per DICOM study (PatientID + StudyInstanceUID)."""
-    from osteoscan.errors import ConfigError
+    """Write a manifest with one row per DICOM study (PatientID + StudyInstanceUID).
+
+    Exit code 0; 2 when the folder holds no readable study (nothing written)."""
+    from osteoscan.errors import ConfigError, InputError
     from osteoscan.io.dataset import build_manifest
     from osteoscan.io.manifest import write_manifest
 
@@ -45,14 +48,14 @@ def build(
         table, skipped = build_manifest(folder, output)
     for path, reason in skipped:
         console.print(f"[yellow]skipped[/] {path}: {reason}")
+    if len(table) == 0:  # nothing to write: a user error (exit 2), no empty manifest
+        raise InputError(folder, f"no readable DICOM study ({len(skipped)} files skipped)")
     write_manifest(table, output)
     patients = table["patient_id"].nunique() if len(table) else 0
     out_console.print(
         f"wrote {output}: {len(table)} studies of {patients} patients "
         f"({len(skipped)} files skipped)"
     )
-    if len(table) == 0:
-        raise typer.Exit(1)
 
 
 def _problems_table(report) -> Table:
@@ -83,7 +86,9 @@ def check(
         str | None, typer.Option(help="Allowed study labels, comma separated (default: any).")
     ] = None,
 ) -> None:
-    """Load every study; report unreadable files, duplicates, label problems and class counts."""
+    """Load every study; report unreadable files, duplicates, label problems and class counts.
+
+    Exit code 0 without errors (warnings allowed), 1 with errors."""
     from osteoscan.io.dataset import check_manifest
     from osteoscan.io.manifest import read_manifest
 
@@ -104,8 +109,7 @@ def check(
         f"{report.n_rows} rows, {report.n_loaded} loaded, {report.n_errors} error(s), "
         f"{warnings} warning(s)"
     )
-    if report.n_errors:
-        raise typer.Exit(1)
+    exits.finish(report.n_errors > 0)
 
 
 def register(app: typer.Typer) -> None:

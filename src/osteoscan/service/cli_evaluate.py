@@ -12,6 +12,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from osteoscan.service import exits
 from osteoscan.service._progress import counted_progress
 
 console = Console(stderr=True)
@@ -207,7 +208,9 @@ def compare(
     ] = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
 ) -> None:
-    """Run several models/ablations under one protocol and write one comparison."""
+    """Run several models/ablations under one protocol and write one comparison.
+
+    Exit code 0; 1 when an arm failed (the others are compared)."""
     from osteoscan.errors import ConfigError
     from osteoscan.evaluation.aggregate import aggregate_folder
     from osteoscan.evaluation.compare import load_study, run_study
@@ -243,7 +246,7 @@ def compare(
     failed = summary.get("failed", [])
     if failed:
         console.print(f"[bold red]{len(failed)} arm(s) failed:[/] " + ", ".join(failed))
-        raise typer.Exit(1)
+    exits.finish(bool(failed))
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from osteoscan.artefacts import atomic_write_json
 from osteoscan.errors import ConfigError, OsteoscanError
+from osteoscan.service import exits
 from osteoscan.service._progress import counted_progress
 
 log = logging.getLogger(__name__)
@@ -89,8 +90,7 @@ def train(
     console.print(f"lesion models written to {out}")
     for study_id, problem in failures:
         console.print(f"[red]skipped[/] {study_id}: {problem}")
-    if failures:
-        raise typer.Exit(code=1)
+    exits.finish(bool(failures))
 
 
 def _metrics_table(ev: dict) -> Table:

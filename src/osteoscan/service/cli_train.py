@@ -11,6 +11,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, 
                            TimeRemainingColumn)
 from rich.table import Table
 
+from osteoscan.service import exits
 from osteoscan.service._privacy import IdKey, NoPhi
 
 console = Console(stderr=True)
@@ -85,7 +86,7 @@ def predict(
         console.print(f"[bold red]{len(result.failed)} studies failed:[/]")
         for sid, why in result.failed:
             console.print(f"  {sid}: {why}")
-        raise typer.Exit(1)
+    exits.finish(bool(result.failed))
 
 
 def register(app: typer.Typer) -> None:

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from osteoscan.artefacts import atomic_write_bytes
+from osteoscan.csvsafe import neutralise_row
 from osteoscan.simulate.cohort import check_cohort_args, cohort_plan
 from osteoscan.simulate.dicom_nm import nm_dataset
 from osteoscan.simulate.sites import get_site
@@ -149,7 +150,7 @@ def write_manifest_csv(rows: list[dict[str, str]], path: Path) -> None:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(neutralise_row(r) for r in rows)
     atomic_write_bytes(path, buf.getvalue().encode())
 
 

@@ -22,6 +22,7 @@ import pandas as pd
 import torch
 
 from osteoscan.artefacts import atomic_write, decide
+from osteoscan.csvsafe import neutralise_frame
 from osteoscan.errors import OsteoscanError
 from osteoscan.training.checkpoint import ModelCard, load_checkpoint
 
@@ -54,9 +55,11 @@ def predictions_frame(
 
 
 def write_predictions(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a predictions table as CSV, atomically."""
+    """Write a predictions table as CSV, atomically (text cells neutralised against formula
+    injection; :func:`osteoscan.evaluation.io.read_predictions` restores them)."""
     path = Path(path)
-    atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False, float_format="%.6f"))
+    safe = neutralise_frame(frame)
+    atomic_write(path, lambda tmp: safe.to_csv(tmp, index=False, float_format="%.6f"))
     return path
 
 

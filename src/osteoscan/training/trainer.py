@@ -28,6 +28,7 @@ import torch
 
 from osteoscan.artefacts import atomic_write_text, dumps_json, fold_card, read_card_file
 from osteoscan.config.train import TrainConfig, load_config, save_config
+from osteoscan.csvsafe import restore_frame
 from osteoscan.data.dataset import ScanDataset, encode_targets
 from osteoscan.data.splits import Split, make_splits
 from osteoscan.data.table import StudyTable, table_from_manifest, table_from_studies
@@ -130,7 +131,8 @@ def pool_folds(cfg: TrainConfig, out: Path, folds: list[str]) -> Path:
     ``summary.json`` (per-fold and pooled out-of-fold AUC)."""
     frames = []
     for name in folds:
-        f = pd.read_csv(out / name / "predictions_test.csv", dtype={"study_id": str, "patient_id": str})
+        f = restore_frame(pd.read_csv(out / name / "predictions_test.csv",
+                                      dtype={"study_id": str, "patient_id": str}))
         frames.append(f.assign(fold=name))
     pooled = pd.concat(frames, ignore_index=True)
     write_predictions(pooled, out / "predictions_oof.csv")
