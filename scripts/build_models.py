@@ -28,6 +28,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "reference"
+DETECTOR = "hotspot_detector"
+SCRIPT_BUILT = {REFERENCE: "scripts/build_reference.py", DETECTOR: "scripts/build_detector.py"}
+"""Bundled models built by their own seeded script instead of a lesion recipe."""
 
 
 def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -> object:
@@ -111,9 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     torch.set_num_threads(args.threads)
-    names = args.only or [REFERENCE, *(r.name for r in RECIPES)]
+    names = args.only or [*SCRIPT_BUILT, *(r.name for r in RECIPES)]
     if args.figures_only:
-        figures_only([n for n in names if n != REFERENCE])
+        figures_only([n for n in names if n not in SCRIPT_BUILT])
         return
     ship = not args.no_ship and args.scale == 1.0
     if REFERENCE in names and args.scale != 1.0:
@@ -121,6 +124,10 @@ def main(argv: list[str] | None = None) -> None:
     elif REFERENCE in names:
         ref = [sys.executable, str(ROOT / "scripts" / "build_reference.py")]
         subprocess.run(ref if ship else [*ref, "--no-ship"], check=True, cwd=ROOT)
+    if DETECTOR in names and ship:  # its own seeded script, which always ships
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_detector.py")], check=True, cwd=ROOT)
+    elif DETECTOR in names:
+        logging.info("%s: built only into the package (scripts/build_detector.py); skipped", DETECTOR)
     built: dict = {}
     for r in RECIPES:
         if r.name in names:

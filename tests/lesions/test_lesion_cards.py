@@ -7,6 +7,8 @@ the card's main figures on all 30 held-out studies.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -15,8 +17,11 @@ from osteoscan.lesions.recipes import CHECK_STUDIES, RECIPES, figures, load, rec
 
 
 def test_every_bundled_lesion_model_has_a_recipe_and_card_figures():
+    script_built = {"hotspot_detector"}  # scripts/build_detector.py, run by build_models.py too
     shipped = sorted(p.stem for p in ASSETS.glob("*.safetensors"))
-    assert shipped == sorted(r.name for r in RECIPES)
+    assert shipped == sorted({r.name for r in RECIPES} | script_built)
+    build = (Path(__file__).parents[2] / "scripts" / "build_models.py").read_text()
+    assert all(f"scripts/build_{n.split('_')[-1]}.py" in build for n in script_built)
     for r in RECIPES:
         card = read_card(ASSETS / r.name)
         assert card["held_out"] == r.held_out.describe() and "site_c" not in r.data.sites
