@@ -172,3 +172,12 @@ def test_file_without_meta_header_is_written_as_a_proper_dicom_file(tmp_path):
     assert PATIENT_ID not in _all_text(out)
     assert out.PixelData == ds.PixelData
     np.testing.assert_array_equal(load_study(dst).anterior, ph.anterior)
+
+
+def test_link_table_cells_are_neutralised_against_formula_injection(tmp_path):
+    src = write_nm_single(tmp_path / "a.dcm", phantom(64, 16).anterior, view="anterior",
+                          patient_id="=HYPERLINK(\"http://x\")")
+    run = Deidentifier()
+    run.files([src], tmp_path / "out")
+    text = run.write_links(tmp_path / "links.csv").read_text()
+    assert "'=HYPERLINK" in text and ",=HYPERLINK" not in text

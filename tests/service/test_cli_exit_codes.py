@@ -20,6 +20,7 @@ COMMANDS = (
     ("analyze",), ("demo",), ("evaluate",), ("compare",), ("train",), ("predict",), ("simulate",),
     ("dataset", "build"), ("dataset", "check"), ("lesions", "train"), ("lesions", "evaluate"),
     ("lesions", "compare"), ("lesions", "show"), ("models", "list"), ("models", "info"),
+    ("deid",),
 )
 
 

@@ -168,11 +168,13 @@ class Deidentifier:
         import csv
         import io
 
+        from osteoscan.csvsafe import neutralise  # ids come from the files: formula injection
+
         buf = io.StringIO()
         fields = ["input", "output", *(f"{w}_{k}" for w in ("original", "new") for k in LINK_KEYS)]
         writer = csv.DictWriter(buf, fieldnames=fields)
         writer.writeheader()
-        writer.writerows(self.links)
+        writer.writerows({k: neutralise(v) for k, v in row.items()} for row in self.links)
         path = Path(path)
         atomic_write_text(path, buf.getvalue())
         return path

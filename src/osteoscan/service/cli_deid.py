@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from osteoscan.service import exits
 from osteoscan.service._progress import counted_progress
 
 console = Console(stderr=True)
@@ -74,10 +75,9 @@ def deid(
                 bar.advance(job)
     except KeyboardInterrupt:
         _finish(run, report, out, links, interrupted=True)
-        raise SystemExit(130) from None
+        raise typer.Exit(exits.INTERRUPTED) from None
     _finish(run, report, out, links)
-    # SystemExit, not typer.Exit: the code must survive app(standalone_mode=False)
-    raise SystemExit(1 if report.failed else 0)
+    exits.finish(bool(report.failed))
 
 
 def register(app: typer.Typer) -> None:
