@@ -182,8 +182,11 @@ def test_demo_user_error():
 def test_ctrl_c_during_a_command_exits_130(tmp_path):
     """SIGINT (Ctrl-C) to a command without a worker pool: exit 130, no traceback."""
     out = tmp_path / "sim"
+    # a shell without job control starts background jobs with SIGINT ignored, and a child
+    # inherits that: give the command the default Ctrl-C, as a terminal would
     proc = subprocess.Popen(osteoscan_cmd("simulate", out, "--n", 500), env=script_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not list(out.glob("dicom/*/*.dcm")) and time.monotonic() < deadline:

@@ -22,13 +22,13 @@ console = Console(stderr=True)
 
 def _summary(report, out: Path, interrupted: bool = False) -> None:
     for src, reason in report.skipped:
-        console.print(f"[yellow]skipped[/] {src}: {reason}")
+        console.print(f"[yellow]skipped[/] {src}: {reason}", soft_wrap=True)
     for src in report.burned_in:
         if any(s == src for s, _ in report.written):
             console.print(f"[yellow]warning[/] {src}: Burned In Annotation YES, written as asked; "
                           "its pixels may show a name or id (Patient Identity Removed = NO)")
     for src, reason in report.failed:
-        console.print(f"[red]failed[/] {src}: {reason}")
+        console.print(f"[red]failed[/] {src}: {reason}", soft_wrap=True)
     head = "interrupted: " if interrupted else ""
     console.print(f"{head}{len(report.written)} written to {out}, {len(report.skipped)} skipped, "
                   f"{len(report.failed)} failed")
