@@ -85,4 +85,4 @@ def test_inrac_rejects_bad_settings():
     with pytest.raises(ModelError, match="placement"):
         InRAC(placement="middle")
     with pytest.raises(ModelError, match="pretrained"):
-        create_model("inrac18", pretrained=True)
+        create_model("inrac18", pretrained=True)  # offline: refusal test
