@@ -70,6 +70,7 @@ def _acquisition_rows(scan: BoneScan) -> list[tuple[str, str]]:
         ("Posterior mirrored on reading", "yes" if scan.posterior_mirrored else "no"),
         ("Reader notes", "; ".join(s.notes)),
         ("Files", ", ".join(Path(f).name for f in s.files)),
+        ("Files not used", "; ".join(f"{Path(f).name} ({why})" for f, why in s.skipped)),
     ]
     return [(k, v) for k, v in rows if v not in ("", None)]
 

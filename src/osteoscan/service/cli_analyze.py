@@ -44,6 +44,17 @@ def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
     return result
 
 
+def _print_skipped(records: list[dict]) -> None:
+    """Files of study folders that were not used, once each; a file of another study in the
+    same folder is that study's, not skipped."""
+    seen: set[str] = set()
+    for r in records:
+        for file, reason in r.get("skipped") or ():
+            if file not in seen and not reason.startswith("another study"):
+                seen.add(file)
+                console.print(f"[yellow]skipped[/] {file}: {reason}", soft_wrap=True)
+
+
 def _summary(result) -> None:
     table = Table(title=f"{len(result.records)} studies analysed in {result.seconds:.1f} s",
                   show_lines=False)
@@ -53,6 +64,7 @@ def _summary(result) -> None:
         table.add_row(str(r["patient_id"]), str(r["study_id"])[-24:], f"{r['probability']:.3f}",
                       str(r["decision"]))
     console.print(table)
+    _print_skipped(result.records)
     for f in result.failures:
         console.print(f"[red]failed[/] {f['input']}: {f['error']}")
     if result.interrupted:

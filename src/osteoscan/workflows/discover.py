@@ -72,6 +72,10 @@ def _folder_tasks(folder: Path) -> list[StudyTask]:
         groups.setdefault((p.parent, uid), []).append(p)
     tasks = []
     per_parent: dict[Path, int] = {}
+    readable = {parent for parent, uid in groups if not uid.startswith("?")}
+    # an unreadable file beside a readable study is listed by that study's loader
+    # (scan.source.skipped) instead of failing as a study of its own
+    groups = {k: v for k, v in groups.items() if not (k[1].startswith("?") and k[0] in readable)}
     for parent, _uid in groups:
         per_parent[parent] = per_parent.get(parent, 0) + 1
     for (parent, uid), files in groups.items():
