@@ -167,3 +167,36 @@ def test_png_bytes_stores_equal_channels_as_gray():
     img = Image.open(io.BytesIO(png_bytes(np.repeat(g[:, :, None], 3, axis=2))))
     assert img.mode == "L"
     np.testing.assert_array_equal(np.asarray(img), g)
+
+
+def _png_shape(uri: str) -> tuple[int, int]:
+    import base64
+    import io
+
+    from PIL import Image
+
+    img = Image.open(io.BytesIO(base64.b64decode(uri.split(",", 1)[1])))
+    return img.height, img.width
+
+
+def test_report_crops_views_to_the_body_and_lists_only_suspicious_hotspots():
+    from dataclasses import replace
+
+    scan = fx.make_scan(rows=256, cols=64)
+    ant, post = scan.anterior.copy(), scan.posterior.copy()
+    ant[150:], post[150:] = 0, 0  # the body ends at row 150: the rest of the field is empty
+    scan = replace(scan, anterior=ant, posterior=post)
+    mask = np.zeros(scan.shape, bool)
+    mask[97:104, 27:34] = True
+    hs = [Hotspot("anterior", 100.0, 30.0, 282.2, "thoracic_spine", 0.91, mask, uptake_ratio=3.2),
+          Hotspot("anterior", 60.0, 25.0, 40.0, "ribs", 0.04, mask, uptake_ratio=1.1)]
+    lesions = type("L", (), {"regions": [], "malignant_count": 1, "threshold": 0.5})()
+    text = render_report(scan, _prediction(scan, hotspots=hs, lesions=lesions, bsi=0.13))
+    parser = _Tags()
+    parser.feed(text)
+    shapes = {_png_shape(i["src"]) for i in parser.imgs if i.get("src", "").startswith("data:image/png")}
+    gray = [s for s in shapes if s[1] > 16]  # the gray panels (the heat layer is 4x smaller)
+    assert gray and all(150 - 10 <= h < 200 and h % 4 == 0 for h, _ in gray), shapes
+    body = " ".join(parser.text)
+    assert "1 of 2 candidates" in body and "Hotspots called malignant" in body
+    assert "0.91" in body and "0.04" not in body

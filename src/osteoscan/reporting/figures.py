@@ -227,3 +227,30 @@ def view_panels(
             panel["heat"] = data_uri(png_bytes(heat_rgba(heatmaps[name]), row_filter=True))
         out[name] = panel
     return out
+
+
+def body_box(views: list[np.ndarray], *, margin: int = 8, multiple: int = 4) -> tuple[slice, slice]:
+    """One crop box around the body in every view (the union of their body masks), grown by
+    ``margin`` pixels and sized to a multiple of ``multiple`` (the heatmap layer's block
+    size, so that it stays aligned with the gray view). The whole view when no body is found.
+    """
+    from osteoscan.preprocessing.views import body_mask
+
+    shape = views[0].shape
+    mask = np.zeros(shape, bool)
+    for v in views:
+        if v.shape == shape:
+            mask |= body_mask(np.asarray(v, np.float32))
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    if rows.size == 0:
+        return slice(0, shape[0]), slice(0, shape[1])
+    return (_span(rows[0], rows[-1], shape[0], margin, multiple),
+            _span(cols[0], cols[-1], shape[1], margin, multiple))
+
+
+def _span(first: int, last: int, size: int, margin: int, multiple: int) -> slice:
+    start = max(int(first) - margin, 0) // multiple * multiple
+    stop = min(int(last) + margin + 1, size)
+    stop = min(start + -(-(stop - start) // multiple) * multiple, size)
+    return slice(start, stop)
+

@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timezone
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
+import numpy as np
 
 from osteoscan import __version__
 from osteoscan.artefacts import atomic_write_text
-from osteoscan.reporting.figures import view_panels
+from osteoscan.reporting.figures import body_box, view_panels
 from osteoscan.reporting.results import worklist_csv, worklist_rows
 from osteoscan.types import BoneScan
 
@@ -114,6 +116,43 @@ def _regions(result: Any) -> list[dict]:
     return [dict(r) for r in table]
 
 
+DISPLAY_FLOOR = 0.10
+"""Hotspots below this P(malignant) are neither outlined nor listed in the report (the
+candidate stage examines up to hundreds per study; the JSON keeps every one)."""
+
+
+def shown_hotspots(result: Any) -> list:
+    """The hotspots a reader should see: P(malignant) >= :data:`DISPLAY_FLOOR`, most
+    suspicious first."""
+    hot = [h for h in result.hotspots if h.probability >= DISPLAY_FLOOR]
+    return sorted(hot, key=lambda h: -h.probability)
+
+
+def _report_views(scan: BoneScan) -> dict[str, np.ndarray]:
+    views = {"anterior": scan.anterior}
+    if scan.posterior is not None:
+        views["posterior"] = scan.posterior
+    if scan.views and scan.views[0].view == "composite":
+        views = {"composite": scan.anterior}
+    return views
+
+
+def _cropped_panels(views: dict, result: Any, shown: list) -> dict[str, dict[str, str]]:
+    """The view panels cropped to the body (one box for all views), with the shown
+    hotspots' outlines (or centres) and the heatmaps cropped the same way."""
+    rows, cols = body_box(list(views.values()))
+    heat = {k: v[rows, cols] for k, v in (result.heatmaps or {}).items()
+            if v is not None and k in views and v.shape == views[k].shape}
+    marks: dict[str, list[tuple[float, float]]] = {}
+    outlines: dict[str, list] = {}
+    for h in shown:
+        marks.setdefault(h.view, []).append((h.row - rows.start, h.col - cols.start))
+        mask = getattr(h, "mask", None)
+        if mask is not None and h.view in views and mask.shape == views[h.view].shape:
+            outlines.setdefault(h.view, []).append(replace(h, mask=mask[rows, cols]))
+    return view_panels({k: v[rows, cols] for k, v in views.items()}, heat, marks, outlines)
+
+
 def render_report(scan: BoneScan, result: Any, *, view_height: int = 720) -> str:
     """The per-study report as HTML text.
 
@@ -122,26 +161,18 @@ def render_report(scan: BoneScan, result: Any, *, view_height: int = 720) -> str
         result: its :class:`osteoscan.inference.Prediction`.
         view_height: displayed height of each view in CSS pixels.
     """
-    views = {"anterior": scan.anterior}
-    if scan.posterior is not None:
-        views["posterior"] = scan.posterior
-    if scan.views and scan.views[0].view == "composite":
-        views = {"composite": scan.anterior}
-    marks: dict[str, list[tuple[float, float]]] = {}
-    for h in result.hotspots:
-        marks.setdefault(h.view, []).append((h.row, h.col))
-    outlines: dict[str, list] = {}  # hotspot masks -> outlines coloured by probability
-    for h in result.hotspots:
-        if getattr(h, "mask", None) is not None and h.view in views:
-            outlines.setdefault(h.view, []).append(h)
-    panels = view_panels(views, result.heatmaps, marks, outlines)
+    shown = shown_hotspots(result)
+    panels = _cropped_panels(_report_views(scan), result, shown)
     r = dict(vars(result))
     r["hotspots_available"] = result.lesions is not None or bool(result.hotspots)
+    r["shown_hotspots"] = shown
+    r["malignant_count"] = getattr(result.lesions, "malignant_count", None)
+    r["hotspot_threshold"] = getattr(result.lesions, "threshold", None)
     return _render(
         "report.html.j2", r=r, scan=scan, panels=panels, view_height=view_height,
         mapping_text=MAPPING_TEXT.get(result.explain.get("mapping", ""), "see docs/analyze.md"),
         acquisition=_acquisition_rows(scan), model_rows=_model_rows(result.model),
-        regions=_regions(result),
+        regions=_regions(result), display_floor=DISPLAY_FLOOR,
     )
 
 
@@ -166,7 +197,7 @@ def write_worklist(records: list[dict], out_dir: str | Path, *, failures: list[d
 
     Args:
         records: per-study dicts with at least patient_id, study_id, probability, decision,
-            positive; optional n_hotspots, bsi, report (relative link), json, input.
+            positive; optional n_malignant, bsi, report (relative link), json, input.
         out_dir: folder to write into.
         failures: {"input", "error"} dicts listed at the end of the HTML page.
         model: model description shown on the page.

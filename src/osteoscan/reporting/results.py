@@ -25,7 +25,7 @@ from osteoscan.types import BoneScan, Hotspot
 SCHEMA = "osteoscan.analyze/1"
 
 WORKLIST_FIELDS = ("rank", "patient_id", "study_id", "probability", "decision", "positive",
-                   "threshold", "n_hotspots", "bsi", "report", "json", "input")
+                   "threshold", "n_malignant", "bsi", "report", "json", "input")
 
 
 def mask_rle(mask: np.ndarray) -> dict:
@@ -99,6 +99,10 @@ def study_record(scan: BoneScan, result: Any, *, masks: bool = False, **extra: A
                        "peaks": {v: list(p) for v, p in result.heatmap_peaks().items()}},
            "hotspots": [hotspot_record(h, masks=masks) for h in result.hotspots],
            "bsi": None if result.bsi is None else float(result.bsi),
+           "lesions": None if result.lesions is None else {
+               "malignant_count": int(result.lesions.malignant_count),
+               "lesion_count": int(result.lesions.lesion_count),
+               "hotspot_threshold": float(result.lesions.threshold)},
            "model": result.model,
            "timings_s": {k: round(float(v), 4) for k, v in result.timings.items()}}
     rec.update(extra)
@@ -122,7 +126,7 @@ def worklist_rows(records: list[dict]) -> list[dict]:
         out.append({"rank": i, "patient_id": r["patient_id"], "study_id": r["study_id"],
                     "probability": round(r["probability"], 6), "decision": r["decision"],
                     "positive": r["positive"], "threshold": r.get("threshold"),
-                    "n_hotspots": r.get("n_hotspots"), "bsi": r.get("bsi"),
+                    "n_malignant": r.get("n_malignant"), "bsi": r.get("bsi"),
                     "report": r.get("report", ""), "json": r.get("json", ""),
                     "input": r.get("input", "")})
     return out

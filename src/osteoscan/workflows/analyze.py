@@ -149,7 +149,7 @@ def run_task(task: StudyTask, out_dir: str) -> dict:
         return {"input": task.label, "error": f"{type(exc).__name__}: {exc}"}
     return {k: rec.get(k) for k in ("patient_id", "study_id", "probability", "decision", "positive",
                                     "threshold", "bsi", "report", "json", "input")} | {
-        "n_hotspots": len(rec["hotspots"]) if result.lesions is not None else None,
+        "n_malignant": None if result.lesions is None else int(result.lesions.malignant_count),
         "seconds": rec["timings_s"]["total"],
         # files of the study's folder that were not used (already pseudonymised under --no-phi)
         "skipped": [list(pair) for pair in scan.source.skipped]}
