@@ -1,0 +1,91 @@
+"""Put one volume on another's voxel grid from their patient geometry (SPECT onto CT).
+
+The mapping comes only from each volume's DICOM geometry (origin, direction, spacing;
+:meth:`osteoscan.io.volume.Volume.affine`): for every voxel of the reference grid, its patient
+position is mapped back into the moving volume's index space and interpolated there by
+``scipy.ndimage.affine_transform`` (one matrix, no per-voxel Python). Two volumes can only be
+combined in this way when they share a frame of reference; different FrameOfReferenceUIDs
+mean their patient coordinates are unrelated, which is an :class:`InputError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.errors import InputError
+from osteoscan.io.volume import Volume
+
+
+def check_same_frame(moving: Volume, reference: Volume) -> None:
+    """Raise when two volumes' FrameOfReferenceUIDs are both known and differ.
+
+    A volume without one (NIfTI) is taken to share the other's frame: NIfTI has no such notion,
+    its coordinates are the scanner's.
+
+    Raises:
+        InputError: naming the moving volume's file and both UIDs.
+    """
+    a, b = moving.frame_of_reference_uid, reference.frame_of_reference_uid
+    if a and b and a != b:
+        raise InputError(
+            moving.source.path or None,
+            f"FrameOfReferenceUID {a} does not match the reference volume's {b} "
+            f"({Path(reference.source.path).name or 'in memory'}); the two were not acquired in "
+            "one patient coordinate system, so they cannot be overlaid")
+
+
+def index_map(moving: Volume, reference: Volume) -> np.ndarray:
+    """4x4 matrix taking a reference voxel index to the moving volume's (fractional) index."""
+    return np.linalg.inv(moving.affine()) @ reference.affine()
+
+
+def resample_to(moving: Volume, reference: Volume, *, order: int = 1,
+                fill: float = 0.0, dtype=np.float32) -> Volume:
+    """The moving volume's values on the reference volume's grid.
+
+    Args:
+        moving: the volume to resample (e.g. SPECT).
+        reference: the grid to resample onto (e.g. CT); its array is not read.
+        order: spline order (0 nearest, for label maps; 1 linear, the default).
+        fill: value outside the moving volume's field of view.
+        dtype: output dtype.
+
+    Returns:
+        A volume with the reference's geometry and frame of reference and the moving volume's
+        modality and source. Values are interpolated, not re-binned: NM counts stay counts per
+        moving-grid voxel.
+
+    Raises:
+        InputError: the frames of reference differ.
+    """
+    check_same_frame(moving, reference)
+    m = index_map(moving, reference)
+    src = moving.array if order == 0 else moving.array.astype(np.float32, copy=False)
+    out = np.empty(reference.shape, dtype=dtype)
+    if np.allclose(m[:3, :3], np.eye(3)) and np.allclose(m[:3, 3], np.round(m[:3, 3])):
+        _integer_shift(src, m[:3, 3].round().astype(int), out, fill)
+    else:
+        ndimage.affine_transform(src, m[:3, :3], offset=m[:3, 3], output_shape=reference.shape,
+                                 output=out, order=order, mode="constant", cval=fill,
+                                 prefilter=order > 1)
+    return replace(moving, array=out, spacing_mm=reference.spacing_mm,
+                   origin_mm=reference.origin_mm, direction=reference.direction,
+                   frame_of_reference_uid=reference.frame_of_reference_uid
+                   or moving.frame_of_reference_uid)
+
+
+def _integer_shift(src: np.ndarray, shift: np.ndarray, out: np.ndarray, fill: float) -> None:
+    """out[p] = src[p + shift] (same spacing and axes): a copy, no interpolation."""
+    out.fill(fill)
+    dst_sl, src_sl = [], []
+    for n_out, n_src, s in zip(out.shape, src.shape, shift):
+        lo, hi = max(0, -s), min(n_out, n_src - s)
+        if hi <= lo:
+            return
+        dst_sl.append(slice(lo, hi))
+        src_sl.append(slice(lo + s, hi + s))
+    out[tuple(dst_sl)] = src[tuple(src_sl)]
