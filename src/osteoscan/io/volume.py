@@ -1,20 +1,22 @@
 """The volume domain object (CT, SPECT) and its geometry; numpy only, no torch.
 
-Conventions (docs/volumes.md):
+Conventions (docs/volumes.md): **everything is in array order (z, y, x)**.
 
 * ``array`` is indexed ``(z, y, x)`` = (slice, row, column), float32: Hounsfield units for CT,
   counts per voxel for NM (SPECT).
-* ``spacing_mm`` is in array order ``(z, y, x)``: slice step, row step, column step.
-* ``origin_mm`` is the patient position of voxel ``(0, 0, 0)``'s centre in DICOM patient
-  coordinates (LPS: +x to the patient's left, +y posterior, +z superior), ``(x, y, z)`` order,
-  as in ImagePositionPatient.
-* ``direction[a]`` is the unit vector (LPS) along array axis ``a``: ``direction[2]`` is the
-  row direction of ImageOrientationPatient (columns increase), ``direction[1]`` its column
-  direction (rows increase), ``direction[0]`` the way slices are stacked (the slice normal for
-  an untilted series; readers stack slices in increasing position along it).
+* Patient coordinates are DICOM's LPS (+x towards the patient's left, +y posterior, +z
+  superior), written as ``(z, y, x)`` triples: ``origin_mm`` is the position of voxel
+  ``(0, 0, 0)``'s centre, i.e. ImagePositionPatient reversed.
+* ``spacing_mm`` is ``(z, y, x)``: slice step, row step, column step.
+* ``direction[a]`` is the unit vector along array axis ``a``, in ``(z, y, x)`` components:
+  ``direction[2]`` is the row direction of ImageOrientationPatient (columns increase),
+  ``direction[1]`` its column direction (rows increase), ``direction[0]`` the way slices
+  follow (the slice normal unless the gantry was tilted). An axial series stacked from feet
+  to head has ``direction == eye(3)``.
 
-So the patient position of voxel ``(k, j, i)`` is
-``origin + k*sz*direction[0] + j*sy*direction[1] + i*sx*direction[2]`` (:func:`Volume.affine`).
+So the position of voxel ``(k, j, i)`` is
+``origin + k*sz*direction[0] + j*sy*direction[1] + i*sx*direction[2]`` (:func:`Volume.affine`);
+:func:`lps` and :func:`zyx` convert a triple between DICOM's (x, y, z) order and ours.
 """
 
 from __future__ import annotations
@@ -52,8 +54,9 @@ class Volume:
     Attributes:
         array: (z, y, x) float32 voxel values (HU for CT, counts for NM).
         spacing_mm: (z, y, x) voxel steps in mm (all > 0).
-        origin_mm: LPS (x, y, z) position of voxel (0, 0, 0) in mm.
-        direction: 3x3; row ``a`` is the LPS unit vector along array axis ``a``.
+        origin_mm: (z, y, x) LPS position of voxel (0, 0, 0) in mm.
+        direction: 3x3; row ``a`` is the unit vector along array axis ``a`` ((z, y, x)
+            components; eye(3) for an axial series stacked feet to head).
         modality: "CT" or "NM".
         frame_of_reference_uid: DICOM FrameOfReferenceUID (None when the source has none,
             e.g. NIfTI).
@@ -88,15 +91,19 @@ class Volume:
         return tuple(int(n) for n in self.array.shape)  # type: ignore[return-value]
 
     def affine(self) -> np.ndarray:
-        """4x4 matrix taking a homogeneous (k, j, i, 1) voxel index to LPS (x, y, z, 1) mm."""
+        """4x4 matrix taking a homogeneous (k, j, i, 1) voxel index to (z, y, x, 1) LPS mm."""
         a = np.eye(4)
         a[:3, :3] = (self.direction * np.asarray(self.spacing_mm)[:, None]).T
         a[:3, 3] = self.origin_mm
         return a
 
     def position(self, index) -> np.ndarray:
-        """LPS position in mm of one (k, j, i) voxel index (fractional allowed)."""
+        """(z, y, x) LPS position in mm of one (k, j, i) voxel index (fractional allowed)."""
         return (self.affine() @ np.append(np.asarray(index, dtype=float), 1.0))[:3]
+
+    def index_of(self, point_mm) -> np.ndarray:
+        """Fractional (k, j, i) index of a (z, y, x) LPS point in mm."""
+        return (np.linalg.inv(self.affine()) @ np.append(np.asarray(point_mm, float), 1.0))[:3]
 
     def with_array(self, array: np.ndarray, modality: str | None = None) -> Volume:
         """The same geometry holding another array (a mask, a windowed copy, ...)."""
@@ -111,21 +118,35 @@ class Volume:
         return f"{self.modality} {self.shape} voxels of {sp} mm from {name}"
 
 
+def lps(zyx) -> np.ndarray:
+    """A (z, y, x) triple in DICOM's (x, y, z) order (and back: the same reversal)."""
+    return np.asarray(zyx, dtype=float)[::-1].copy()
+
+
+zyx = lps
+
+
 def orientation_of(direction: np.ndarray) -> list[float]:
-    """ImageOrientationPatient (row cosines, then column cosines) of a direction matrix."""
+    """ImageOrientationPatient (row cosines, then column cosines, LPS x y z) of a direction."""
     d = np.asarray(direction, dtype=float)
-    return [float(v) for v in (*d[2], *d[1])]
+    return [float(v) for v in (*lps(d[2]), *lps(d[1]))]
+
+
+def slice_normal(iop) -> np.ndarray:
+    """The slice normal (row x column) of ImageOrientationPatient, (z, y, x) components."""
+    v = np.asarray([float(x) for x in iop], dtype=float)
+    return zyx(np.cross(v[:3], v[3:]))
 
 
 def direction_from_orientation(iop, stack: np.ndarray | None = None) -> np.ndarray:
     """The direction matrix from ImageOrientationPatient and the slice stacking direction.
 
     Args:
-        iop: six cosines (row direction, column direction).
-        stack: unit vector along which slices follow (default: row x column, the normal).
+        iop: six cosines (row direction, column direction), LPS (x, y, z) as in DICOM.
+        stack: unit vector along which slices follow, (z, y, x) (default: the normal).
 
     Returns:
-        3x3 direction matrix (rows: slice, row-step, column-step directions).
+        3x3 direction matrix, rows: slice, row-step and column-step directions in (z, y, x).
 
     Raises:
         ValueError: the cosines are not two unit, orthogonal vectors.
@@ -138,5 +159,5 @@ def direction_from_orientation(iop, stack: np.ndarray | None = None) -> np.ndarr
             or abs(row @ col) > 1e-2:
         raise ValueError(f"ImageOrientationPatient {list(v)} is not two orthogonal unit vectors")
     row, col = row / np.linalg.norm(row), col / np.linalg.norm(col)
-    normal = np.cross(row, col)
-    return np.stack([normal if stack is None else stack, col, row])
+    normal = zyx(np.cross(row, col))
+    return np.stack([normal if stack is None else np.asarray(stack, float), zyx(col), zyx(row)])

@@ -66,7 +66,7 @@ def spect_grid(ct: Volume, profile: VolumeProfile, shift=(0.0, 0.0, 0.0)) -> Vol
     centre = ct.position(np.subtract(ct.shape, 1) / 2.0)
     nz = int(np.ceil(ct.shape[0] * ct.spacing_mm[0] / s))
     shape = (nz, n, n)
-    origin = centre - np.array([(n - 1) / 2, (n - 1) / 2, (nz - 1) / 2]) * s + np.asarray(shift)
+    origin = centre - np.array([(nz - 1) / 2, (n - 1) / 2, (n - 1) / 2]) * s + np.asarray(shift)
     return Volume(np.zeros(shape, np.float32), (s, s, s), tuple(origin), np.eye(3), "NM",
                   ct.frame_of_reference_uid, VolumeSource(kind="simulated"))
 
@@ -96,7 +96,7 @@ def spect_image(conc: Volume, hu: Volume, profile: VolumeProfile, rng,
         hu: the CT (for the attenuation map), same grid.
         profile: the site profile.
         rng: random stream (Poisson noise).
-        shift: where the patient lay during SPECT relative to the CT (mm, LPS).
+        shift: where the patient lay during SPECT relative to the CT ((z, y, x) mm).
     """
     s = profile.spect_voxel_mm
     grid = spect_grid(conc, profile)

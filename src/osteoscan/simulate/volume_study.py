@@ -21,7 +21,7 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.io.resample import resample_to
-from osteoscan.io.volume import Volume, VolumeSource
+from osteoscan.io.volume import Volume, VolumeSource, zyx
 from osteoscan.simulate import volume_canvas as vc
 from osteoscan.simulate import volume_lesions as vl
 from osteoscan.simulate import volume_render as vr
@@ -47,7 +47,8 @@ class SimStudy:
         spect_native: the SPECT on the camera's own grid (what a scanner would store).
         semantic: (z, y, x) uint8 on the CT grid: 0 background, 1 benign, 2 metastatic.
         instances: (z, y, x) int32 on the CT grid: 0 background, else the lesion's id.
-        lesions: one dict per lesion: id, kind, malignant, centre_mm (LPS x, y, z),
+        lesions: one dict per lesion: id, kind, malignant, centre_mm ((z, y, x) LPS, like
+            ``ct.position``),
             volume_ml, voxels, part (the bone).
         primary: "lung", "other" or None (no metastases).
         profile: the site profile's name.
@@ -175,12 +176,10 @@ def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, 
              patient_id) -> SimStudy:
     """Scan the phantom at the profile's site (its own random stream)."""
     rng = np.random.default_rng([int(seed), int(prof.name.split("_")[-1]), 3041])
-    table = np.array([rng.normal(0, 8), rng.normal(0, 8), -rng.uniform(500, 900)])
-    origin = tuple(np.asarray(cv.origin) + table)
-    for les in lesions:
-        les["centre_mm"] = [float(c) for c in np.asarray(les["centre_mm"]) + table]
-    if tumour:
-        tumour["centre_mm"] = [float(c) for c in np.asarray(tumour["centre_mm"]) + table]
+    table = np.array([rng.normal(0, 8), rng.normal(0, 8), -rng.uniform(500, 900)])  # x, y, z
+    origin = tuple(zyx(np.asarray(cv.origin) + table))
+    for item in [*lesions, *([tumour] if tumour else [])]:  # drawn in (x, y, z); ours (z, y, x)
+        item["centre_mm"] = [float(c) for c in zyx(np.asarray(item["centre_mm"]) + table)]
     for_uid = uid("sim3d", seed, prof.name, "for")
     src = VolumeSource(kind="simulated")
     raw_hu = Volume(hu, cv.spacing, origin, np.eye(3), "CT", for_uid, src)
