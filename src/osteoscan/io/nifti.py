@@ -118,7 +118,7 @@ def nifti_bytes(volume: Volume) -> bytes:
 def write_nifti(volume: Volume, path: str | Path) -> Path:
     """Write a volume (or a mask on its grid: ``ct.with_array(mask)``) as NIfTI, atomically.
 
-    ``.nii.gz`` is gzip-compressed (level 6); ``.nii`` is not.
+    ``.nii.gz`` is gzip-compressed (level 1: 3-4x faster than 6, a few % larger); ``.nii`` is not.
 
     Returns:
         The path written.
@@ -128,5 +128,5 @@ def write_nifti(volume: Volume, path: str | Path) -> Path:
         raise ValueError(f"{path.name}: a NIfTI file name ends in .nii or .nii.gz")
     raw = nifti_bytes(volume)
     if str(path).lower().endswith(".gz"):
-        raw = gzip.compress(raw, compresslevel=6, mtime=0)
+        raw = gzip.compress(raw, compresslevel=1, mtime=0)
     return atomic_write_bytes(path, raw)

@@ -3,7 +3,8 @@
 The mapping comes only from each volume's DICOM geometry (origin, direction, spacing;
 :meth:`osteoscan.io.volume.Volume.affine`): for every voxel of the reference grid, its patient
 position is mapped back into the moving volume's index space and interpolated there by
-``scipy.ndimage.affine_transform`` (one matrix, no per-voxel Python). Two volumes can only be
+``scipy.ndimage.affine_transform`` (one matrix, no per-voxel Python; beyond the moving
+volume's edge values blend into ``fill`` over one voxel, ``mode="grid-constant"``). Two volumes can only be
 combined in this way when they share a frame of reference; different FrameOfReferenceUIDs
 mean their patient coordinates are unrelated, which is an :class:`InputError`.
 """
@@ -64,13 +65,15 @@ def resample_to(moving: Volume, reference: Volume, *, order: int = 1,
     """
     check_same_frame(moving, reference)
     m = index_map(moving, reference)
+    near = np.abs(m - np.round(m)) < 1e-6  # float noise of the inverse: -1e-15 is index 0
+    m[near] = np.round(m[near])
     src = moving.array if order == 0 else moving.array.astype(np.float32, copy=False)
     out = np.empty(reference.shape, dtype=dtype)
     if np.allclose(m[:3, :3], np.eye(3)) and np.allclose(m[:3, 3], np.round(m[:3, 3])):
         _integer_shift(src, m[:3, 3].round().astype(int), out, fill)
     else:
         ndimage.affine_transform(src, m[:3, :3], offset=m[:3, 3], output_shape=reference.shape,
-                                 output=out, order=order, mode="constant", cval=fill,
+                                 output=out, order=order, mode="grid-constant", cval=fill,
                                  prefilter=order > 1)
     return replace(moving, array=out, spacing_mm=reference.spacing_mm,
                    origin_mm=reference.origin_mm, direction=reference.direction,

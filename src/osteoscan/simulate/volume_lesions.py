@@ -90,7 +90,7 @@ def _site(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, rng):
     if kind == "fracture":
         path = anat.ribs[int(rng.integers(len(anat.ribs)))]
         c = path[int(rng.integers(3, len(path) - 2))]
-        return c, rng.uniform(5, 8), lambda lab, par: (par == vc.RIB) | (lab == vc.SOFT)
+        return c, rng.uniform(5, 8), lambda lab, par: par == vc.RIB
     v = anat.spine[int(rng.integers(0, 12))]  # L5..T5: degenerative changes sit low
     cx, cy, cz = v.centre
     end = cz + rng.choice([-1, 1]) * v.height / 2

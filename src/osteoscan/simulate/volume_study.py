@@ -84,6 +84,13 @@ def _check(shape, primary) -> tuple[int, int, int]:
     return shape  # type: ignore[return-value]
 
 
+def _kinds(kinds) -> list[str]:
+    bad = [k for k in kinds if k not in vl.KINDS]
+    if bad:
+        raise ConfigError(f"lesion kinds {bad}: choose from {', '.join(vl.KINDS)}")
+    return list(kinds)
+
+
 def _canvas(shape, prof: VolumeProfile, rng) -> tuple[vc.Canvas, Body]:
     length = float(rng.uniform(*prof.length_mm))
     sz, sxy = length / shape[0], prof.fov_mm / shape[2]
@@ -137,7 +144,8 @@ def _tumour(cv, anat, hu, uptake, rng) -> dict | None:
 
 def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SHAPE, *,
                    primary: str | None = "auto", n_metastases: int | None = None,
-                   n_benign: int | None = None, patient_id: str | None = None) -> SimStudy:
+                   n_benign: int | None = None, kinds=None,
+                   patient_id: str | None = None) -> SimStudy:
     """Simulate one SPECT/CT study of the trunk.
 
     Args:
@@ -148,6 +156,8 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
             x 1.9 mm, :data:`BENCHMARK_SHAPE`).
         primary: "lung", "other", None (no metastases) or "auto" (30 % none, 35 % each).
         n_metastases, n_benign: lesion counts (default: drawn; fewer may fit).
+        kinds: the lesion kinds to place, in order (overrides the counts), e.g.
+            ``["osteoblastic", "fracture"]``; see ``volume_lesions.KINDS``.
         patient_id: PatientID (default ``SIM3D-<seed>``).
 
     Returns:
@@ -165,7 +175,8 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
     anat = draw_anatomy(cv, body, rng)
     hu = vr.hu_table(rng, prof)[cv.labels]
     uptake = vr.uptake_table(rng)[cv.labels]
-    kinds = vl.draw_kinds(rng, primary, n_metastases, n_benign)
+    kinds = vl.draw_kinds(rng, primary, n_metastases, n_benign) if kinds is None else \
+        _kinds(kinds)
     semantic, instances, lesions = _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof)
     tumour = _tumour(cv, anat, hu, uptake, rng) if primary == "lung" else None
     return _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, tumour,
