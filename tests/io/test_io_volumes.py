@@ -267,3 +267,36 @@ def test_spect_that_misses_the_ct(study, written, tmp_path):
     write_nm_spect(far, tmp_path / "far.dcm", IDS)
     with pytest.raises(InputError, match=r"far\.dcm: the SPECT does not overlap the CT"):
         read_spect_ct(written / "ct", tmp_path / "far.dcm")
+
+
+# ------------------------------------------------------------------ files from other software
+
+
+def test_ct_series_from_a_ge_slice(tmp_path):
+    """pydicom's CT_small.dcm (GE, RescaleIntercept -1024) copied into a 3-slice series."""
+    from pydicom.data import get_testdata_file
+
+    src = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    for k in range(3):
+        ds = src.copy()
+        ds.ImagePositionPatient = [-158.135803, -179.035797, -75.699997 - 5.0 * k]
+        ds.SOPInstanceUID = f"{src.SOPInstanceUID}.{k}"
+        ds.InstanceNumber = k + 1
+        ds.save_as(tmp_path / f"IM{k}", enforce_file_format=True)
+    ct = read_volume(tmp_path)
+    assert ct.shape == (3, 128, 128) and ct.spacing_mm == pytest.approx((5.0, 0.661468, 0.661468))
+    assert ct.origin_mm == pytest.approx((-85.699997, -179.035797, -158.135803))  # lowest z first
+    np.testing.assert_array_equal(ct.array[2], src.pixel_array.astype(np.float32) - 1024)
+    assert ct.frame_of_reference_uid == src.FrameOfReferenceUID
+
+
+def test_enhanced_ct_is_refused_with_a_reason(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    found = sorted(Path(pydicom.__file__).parents[1].glob("data_store/data/eCT_Supplemental.dcm"))
+    if not found:
+        pytest.skip("pydicom-data's eCT_Supplemental.dcm is not installed")
+    shutil.copy(found[0], tmp_path / "ect.dcm")
+    with pytest.raises(InputError, match="no CT image files found .*multi-frame .enhanced. CT"):
+        read_ct_series(tmp_path)

@@ -59,6 +59,9 @@ def _ct_headers(folder: Path) -> tuple[list[tuple[Path, Dataset]], list[str]]:
             skipped.append(f"{path.name}: Modality {modality or 'missing'}, not CT")
         elif "LOCALIZER" in image_type:
             skipped.append(f"{path.name}: a localizer (scout), not an axial slice")
+        elif tags.number(ds, tags.NUMBER_OF_FRAMES, 1) > 1:
+            skipped.append(f"{path.name}: multi-frame (enhanced) CT is not supported; export "
+                           "the series as one file per slice")
         else:
             found.append((path, ds))
     return found, skipped
