@@ -13,8 +13,14 @@ Large (``--large``): one 300 x 512 x 512 CT (the issue's memory benchmark volume
 a child process, whose peak RSS and CPU time are reported, then written as NIfTI and read back
 by ``read_nifti`` in another child (peak RSS of reading alone).
 
+Lesion signatures (``--lesions N``): N studies on profiles 200.. with every kind forced once
+per study; per kind the median (IQR) of the SPECT ratio (mean counts in the lesion over the mean
+of normal bone within 20 mm) and of the lesion's mean HU; normal bone is the reference row.
+They say how separable malignant and benign findings are from intensity alone.
+
 Run: ``OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_volumes
-[--studies 5] [--large]``. Writes ``benchmarks/results/volumes.json``.
+[--studies 5] [--large] [--lesions 20]`` (``--studies 0`` skips the timing). Writes
+``benchmarks/results/volumes.json``, keeping the sections of an earlier run not rerun.
 """
 
 from __future__ import annotations
@@ -119,17 +125,55 @@ def large() -> dict:
     return {"shape": list(BENCHMARK_SHAPE), "simulate": sim, "read_nifti": read}
 
 
+def _ring_bone(study, region: np.ndarray, radius_mm: float = 20.0) -> np.ndarray:
+    steps = np.maximum(1, np.round(radius_mm / np.asarray(study.ct.spacing_mm)).astype(int))
+    near = ndimage.binary_dilation(region, np.ones(2 * steps + 1, bool))
+    return near & (study.instances == 0) & (study.ct.array > 150)
+
+
+def lesion_signatures(n: int) -> dict:
+    from osteoscan.simulate.volume_lesions import KINDS
+
+    rows = {k: {"spect_ratio": [], "ct_hu": []} for k in (*KINDS, "normal bone")}
+    for i in range(n):
+        s = simulate_study(300 + i, f"profile_{200 + i}", DEFAULT_SHAPE,
+                           primary="lung" if i % 2 else "other", kinds=list(KINDS))
+        for les in s.lesions:
+            region = s.instances == les["id"]
+            bone = _ring_bone(s, region)
+            if bone.sum() < 5:
+                continue
+            rows[les["kind"]]["spect_ratio"].append(float(s.spect.array[region].mean()
+                                                          / s.spect.array[bone].mean()))
+            rows[les["kind"]]["ct_hu"].append(float(s.ct.array[region].mean()))
+        bone = (s.instances == 0) & (s.ct.array > 150)
+        rows["normal bone"]["ct_hu"].append(float(s.ct.array[bone].mean()))
+        rows["normal bone"]["spect_ratio"].append(1.0)
+
+    def summary(v):
+        return [float(x) for x in np.percentile(v, [50, 25, 75])] if v else None
+
+    return {"studies": n, "median_iqr": {k: {m: summary(v) for m, v in r.items()}
+                                         for k, r in rows.items()},
+            "counts": {k: len(r["ct_hu"]) for k, r in rows.items()}}
+
+
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--studies", type=int, default=5)
     ap.add_argument("--large", action="store_true")
+    ap.add_argument("--lesions", type=int, default=0)
     args = ap.parse_args(argv)
-    out = {"python": platform.python_version(), "machine": platform.machine()}
+    path = RESULTS / "volumes.json"
+    out = json.loads(path.read_text()) if path.exists() else {}  # sections not rerun are kept
+    out.update({"python": platform.python_version(), "machine": platform.machine()})
     if args.studies:
         out["speed"] = speed(args.studies)
     if args.large:
         out["large"] = large()
-    atomic_write_json(RESULTS / "volumes.json", out)
+    if args.lesions:
+        out["lesion_signatures"] = lesion_signatures(args.lesions)
+    atomic_write_json(path, out)
     print(json.dumps(out, indent=1))
     return out
 

@@ -47,7 +47,7 @@ class VolumeSource:
     skipped: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays do not compare as one bool: identity equality
 class Volume:
     """One 3-D image with its patient geometry (see the module docstring for conventions).
 

@@ -131,8 +131,12 @@ def write_volume_cohort(folder: str | Path, n: int, *, seed: int = 0,
         rows.append(_row(truth, _files(sid, formats), sid))
         if progress:
             progress(i + 1, n)
+    return _write_manifest(folder / "manifest.csv", rows)
+
+
+def _write_manifest(path: Path, rows: list[dict]) -> Path:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    return atomic_write_text(folder / "manifest.csv", buf.getvalue())
+    return atomic_write_text(path, buf.getvalue())
