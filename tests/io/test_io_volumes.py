@@ -300,3 +300,21 @@ def test_enhanced_ct_is_refused_with_a_reason(tmp_path):
     shutil.copy(found[0], tmp_path / "ect.dcm")
     with pytest.raises(InputError, match="no CT image files found .*multi-frame .enhanced. CT"):
         read_ct_series(tmp_path)
+
+
+def test_nm_slices_one_per_file_read_as_a_spect(study, tmp_path):
+    """Some software exports a SPECT as single-frame NM files; a folder of them is a volume."""
+    from osteoscan.simulate.volume_dicom import nm_tomo_dataset
+
+    spect = study.spect_native
+    for k in range(spect.shape[0]):
+        one = Volume(spect.array[k:k + 1], spect.spacing_mm, tuple(spect.position((k, 0, 0))),
+                     spect.direction, "NM", spect.frame_of_reference_uid)
+        ds = nm_tomo_dataset(one, IDS)
+        del ds.DetectorInformationSequence  # the top-level position and orientation remain
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = f"1.2.3.{k + 1}"
+        ds.save_as(tmp_path / f"NM{k:03d}.dcm", enforce_file_format=True)
+    back = read_volume(tmp_path)
+    assert back.modality == "NM" and back.source.kind == "dicom-nm-series"
+    _same_geometry(back, spect)
+    np.testing.assert_array_equal(back.array, spect.array)

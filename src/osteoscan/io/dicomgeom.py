@@ -18,6 +18,10 @@ from osteoscan.io.dicomcheck import check_bits, check_photometric, check_transfe
 from osteoscan.io.volume import direction_from_orientation, zyx
 
 
+PLANAR_NM_TYPES = ("WHOLE BODY", "STATIC", "DYNAMIC", "GATED")
+"""ImageType value 3 of planar NM images (not slices of a volume)."""
+
+
 def floats(value, n: int, path: Path, name: str) -> np.ndarray:
     """n finite numbers from a multi-valued element, or an InputError naming it."""
     try:

@@ -19,12 +19,18 @@ from osteoscan.errors import InputError
 from osteoscan.io import dicomtags as tags
 from osteoscan.io.dicom import read_dataset
 from osteoscan.io.dicomcheck import check_pixel_length
-from osteoscan.io.dicomgeom import check_grey_header, floats, pixel_spacing, plane, rescaled
+from osteoscan.io.dicomgeom import (
+    PLANAR_NM_TYPES,
+    check_grey_header,
+    floats,
+    pixel_spacing,
+    plane,
+    rescaled,
+)
 from osteoscan.io.guard import reading
 from osteoscan.io.volume import Volume, VolumeSource, direction_from_orientation
 from osteoscan.io.volumecheck import check_shape, check_spacing, check_values
 
-_PLANAR = ("WHOLE BODY", "STATIC", "DYNAMIC", "GATED")
 
 
 def _check_kind(ds: Dataset, path: Path) -> None:
@@ -35,7 +41,7 @@ def _check_kind(ds: Dataset, path: Path) -> None:
         raise InputError(path, f"Modality {modality or 'missing'}: expected an NM SPECT")
     image_type = [str(v).upper() for v in (ds.get("ImageType") or [])]
     kind = image_type[2] if len(image_type) > 2 else ""
-    if kind in _PLANAR:
+    if kind in PLANAR_NM_TYPES:
         raise InputError(path, f"planar NM image (ImageType {kind}), not a reconstructed SPECT")
     if kind == "TOMO":
         raise InputError(path, "SPECT projections (ImageType TOMO), not reconstructed slices "
