@@ -170,7 +170,8 @@ _NIFTI_FIELDS = (  # (offset, struct code) of NIfTI-1 header fields a reader tru
 
 
 def mutate_nifti(data: bytes, rng: random.Random) -> bytes:
-    """Rewrite a NIfTI-1 header field (sizes, type, spacing, offset, scaling, affine); else bytes."""
+    """Rewrite a NIfTI-1 header field (sizes, type, spacing, offset, scaling, affine), or
+    mutate bytes."""
     if rng.random() < 0.3 or len(data) < 348:
         return mutate_bytes(data, rng)
     buf = bytearray(data)

@@ -4,9 +4,10 @@ The mapping comes only from each volume's DICOM geometry (origin, direction, spa
 :meth:`osteoscan.io.volume.Volume.affine`): for every voxel of the reference grid, its patient
 position is mapped back into the moving volume's index space and interpolated there by
 ``scipy.ndimage.affine_transform`` (one matrix, no per-voxel Python; beyond the moving
-volume's edge values blend into ``fill`` over one voxel, ``mode="grid-constant"``). Two volumes can only be
-combined in this way when they share a frame of reference; different FrameOfReferenceUIDs
-mean their patient coordinates are unrelated, which is an :class:`InputError`.
+volume's edge values blend into ``fill`` over one voxel, ``mode="grid-constant"``). Two
+volumes can only be combined in this way when they share a frame of reference; different
+FrameOfReferenceUIDs mean their patient coordinates are unrelated, which is an
+:class:`InputError`.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@
   other series are skipped and listed). Slices are sorted by their ImagePositionPatient along
   the slice normal; the spacing comes from the positions (not SliceThickness) and must be even
   (a gap means a missing file); gantry tilt is kept in ``direction[0]``.
-* :func:`read_nm_spect` (:mod:`osteoscan.io.nmtomo`): one NM object of reconstructed slices (ImageType
-  ``RECON TOMO``), ImagePositionPatient/ImageOrientationPatient at the top level or in the
-  DetectorInformationSequence, slices SpacingBetweenSlices apart (negative: against the
+* :func:`read_nm_spect` (:mod:`osteoscan.io.nmtomo`): one NM object of reconstructed slices
+  (ImageType ``RECON TOMO``), ImagePositionPatient/ImageOrientationPatient at the top level or
+  in the DetectorInformationSequence, slices SpacingBetweenSlices apart (negative: against the
   normal), RescaleSlope applied. Planar and projection data are refused with a message.
 * :func:`read_slice_series`: the same for NM slices exported one per file (some software
   writes a SPECT so).

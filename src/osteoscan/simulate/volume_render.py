@@ -20,7 +20,6 @@ from scipy import ndimage
 
 from osteoscan.io.resample import resample_to
 from osteoscan.io.volume import Volume, VolumeSource
-from osteoscan.simulate import volume_canvas as vc
 from osteoscan.simulate.volume_profiles import VolumeProfile
 
 _TEXTURE_HU = np.array([0, 5, 8, 30, 40, 50, 10, 5, 5, 2, 5], np.float32)
