@@ -126,6 +126,22 @@ def test_resample_integer_shift_is_a_copy():
     assert np.all(out[0] == -5.0)
 
 
+def test_regrid_halves_the_spacing_and_back():
+    from osteoscan.io.resample import regrid
+
+    k, j, i = np.meshgrid(*(np.arange(n, dtype=np.float32) for n in (5, 6, 7)), indexing="ij")
+    vol = Volume(2 * k - j + 3 * i, (4.0, 2.0, 2.0), (10.0, -5.0, 3.0))
+    fine = regrid(vol, (2.0, 1.0, 1.0))
+    assert fine.shape == (9, 11, 13) and fine.origin_mm == vol.origin_mm
+    kk, jj, ii = np.meshgrid(*(np.arange(n, dtype=np.float32) / 2 for n in (9, 11, 13)),
+                             indexing="ij")
+    np.testing.assert_allclose(fine.array, 2 * kk - jj + 3 * ii, atol=1e-4)
+    labels = vol.with_array((k > 2).astype(np.uint8))
+    back = resample_to(regrid(labels, (2.0, 1.0, 1.0), order=0), labels, order=0)
+    assert back.array.dtype == np.uint8
+    np.testing.assert_array_equal(back.array, labels.array)
+
+
 def test_frame_of_reference_mismatch_is_an_input_error(study, written, tmp_path):
     other = study.spect_native.__class__(
         study.spect_native.array, study.spect_native.spacing_mm, study.spect_native.origin_mm,

@@ -46,7 +46,7 @@ def index_map(moving: Volume, reference: Volume) -> np.ndarray:
 
 
 def resample_to(moving: Volume, reference: Volume, *, order: int = 1,
-                fill: float = 0.0, dtype=np.float32) -> Volume:
+                fill: float = 0.0, dtype=None) -> Volume:
     """The moving volume's values on the reference volume's grid.
 
     Args:
@@ -54,7 +54,8 @@ def resample_to(moving: Volume, reference: Volume, *, order: int = 1,
         reference: the grid to resample onto (e.g. CT); its array is not read.
         order: spline order (0 nearest, for label maps; 1 linear, the default).
         fill: value outside the moving volume's field of view.
-        dtype: output dtype.
+        dtype: output dtype (default: the moving array's for ``order=0``, so label maps
+            stay integers; else float32).
 
     Returns:
         A volume with the reference's geometry and frame of reference and the moving volume's
@@ -69,6 +70,8 @@ def resample_to(moving: Volume, reference: Volume, *, order: int = 1,
     near = np.abs(m - np.round(m)) < 1e-6  # float noise of the inverse: -1e-15 is index 0
     m[near] = np.round(m[near])
     src = moving.array if order == 0 else moving.array.astype(np.float32, copy=False)
+    if dtype is None:
+        dtype = moving.array.dtype if order == 0 else np.float32
     out = np.empty(reference.shape, dtype=dtype)
     if np.allclose(m[:3, :3], np.eye(3)) and np.allclose(m[:3, 3], np.round(m[:3, 3])):
         _integer_shift(src, m[:3, 3].round().astype(int), out, fill)
@@ -93,3 +96,27 @@ def _integer_shift(src: np.ndarray, shift: np.ndarray, out: np.ndarray, fill: fl
         dst_sl.append(slice(lo, hi))
         src_sl.append(slice(lo + s, hi + s))
     out[tuple(dst_sl)] = src[tuple(src_sl)]
+
+
+def regrid(volume: Volume, spacing_mm, *, order: int = 1, fill: float = 0.0) -> Volume:
+    """The volume on a grid of another spacing over the same extent and axes.
+
+    The new grid keeps the origin (voxel 0's centre) and direction and covers the old field
+    of view: ``n_new = round((n - 1) * old / new) + 1`` voxels per axis. Use it to bring a
+    CT to a model's spacing and :func:`resample_to` (``order=0``) to put a predicted mask back
+    onto the original grid.
+
+    Args:
+        volume: the volume.
+        spacing_mm: (z, y, x) new voxel steps in mm.
+        order: spline order (0 for label maps).
+        fill: value outside the volume.
+    """
+    new = np.asarray(spacing_mm, dtype=float)
+    if new.shape != (3,) or not np.all(new > 0):
+        raise ValueError(f"spacing {spacing_mm}: three positive values expected")
+    old = np.asarray(volume.spacing_mm)
+    shape = tuple(int(round((n - 1) * o / s)) + 1 for n, o, s in zip(volume.shape, old, new))
+    grid = replace(volume, array=np.broadcast_to(np.zeros((), np.uint8), shape),  # no memory
+                   spacing_mm=tuple(new))
+    return resample_to(volume, grid, order=order, fill=fill)
