@@ -4,6 +4,8 @@ profiles and the cohort writer."""
 from __future__ import annotations
 
 import csv
+import shutil
+import subprocess
 from collections import Counter
 from dataclasses import replace
 
@@ -193,3 +195,18 @@ def test_canvas_parts_label_only_bone():
     bone = np.isin(s_cv.labels, vc.BONE)
     assert bone.any() and np.array_equal(bone, s_cv.parts == vc.VERTEBRA)
     assert (s_cv.labels == vc.CORTICAL).any() and (s_cv.labels == vc.TRABECULAR).any()
+
+
+@pytest.mark.skipif(not shutil.which("dciodvfy"), reason="dicom3tools' dciodvfy not installed")
+def test_written_ct_and_nm_pass_dciodvfy(tmp_path):
+    from osteoscan.simulate.volume_dicom import SeriesIds, write_ct_series, write_nm_spect
+
+    s = simulate_study(1, "profile_2", (20, 32, 32), kinds=[])
+    ids = SeriesIds("P1", "S1", 1)
+    files = [write_ct_series(s.ct, tmp_path / "ct", ids)[0],
+             write_nm_spect(s.spect_native, tmp_path / "spect.dcm", ids)]
+    for f in files:
+        out = subprocess.run(["dciodvfy", str(f)], capture_output=True, text=True)
+        errors = [line for line in (out.stdout + out.stderr).splitlines()
+                  if line.startswith("Error")]
+        assert errors == [], (f.name, errors)

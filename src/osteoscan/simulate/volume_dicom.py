@@ -75,8 +75,16 @@ def _base(ids: SeriesIds, sop_class: str, modality: str, series: str, instance: 
     ds.InstanceNumber = instance
     ds.FrameOfReferenceUID = uid(ids.seed, ids.study_id, "for")
     ds.PositionReferenceIndicator = ""
-    ds.PatientPosition = "HFS"
+    ds.BodyPartExamined = "CHESTABDPELVIS"  # unpaired: no Laterality
+    if modality == "CT":
+        ds.PatientPosition = "HFS"  # NM says it with PatientOrientationCodeSequence instead
     return ds
+
+
+def _code(value: str, meaning: str) -> Dataset:
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, "SCT", meaning
+    return item
 
 
 def _grey(ds: Dataset, rows: int, cols: int, signed: bool) -> None:
@@ -163,10 +171,17 @@ def nm_tomo_dataset(spect: Volume, ids: SeriesIds, mbq: float = 740.0) -> Datase
     ds.SpacingBetweenSlices = _ds(step)
     if slope != 1.0:
         ds.RescaleSlope, ds.RescaleIntercept = _ds(slope), "0"
+    ds.CountsAccumulated = int(min(float(frames.sum()), 2**32 - 1))
+    ds.PatientOrientationCodeSequence = DicomSequence([_code("102538003", "recumbent")])
+    ds.PatientOrientationCodeSequence[0].PatientOrientationModifierCodeSequence = \
+        DicomSequence([_code("40199007", "supine")])
+    ds.PatientGantryRelationshipCodeSequence = DicomSequence([_code("102540008", "headfirst")])
     det = Dataset()
+    det.CollimatorType = "PARA"
     det.ImagePositionPatient = [_ds(v) for v in lps(spect.origin_mm)]
     det.ImageOrientationPatient = [_ds(v) for v in orientation_of(spect.direction)]
     ds.DetectorInformationSequence = DicomSequence([det])
+    # also at the top level, as GE and Siemens write it (dciodvfy: "Standard Extended")
     ds.ImagePositionPatient, ds.ImageOrientationPatient = det.ImagePositionPatient, \
         det.ImageOrientationPatient
     ds.NumberOfDetectors, ds.NumberOfEnergyWindows = 1, 1
@@ -176,6 +191,7 @@ def nm_tomo_dataset(spect: Volume, ids: SeriesIds, mbq: float = 740.0) -> Datase
     rot.StartAngle, rot.AngularStep, rot.RotationDirection = "0", "3", "CW"
     rot.ScanArc, rot.NumberOfFramesInRotation, rot.ActualFrameDuration = "360", 120, 20000
     ds.RotationInformationSequence = DicomSequence([rot])
+    ds.NumberOfRotations = 1
     ds.CorrectedImage = ["DECY"]
     ds.PixelData = pixels.tobytes()
     return ds
