@@ -8,7 +8,7 @@ signature:
 | osteoblastic | yes | sclerotic (+250..700 HU, mottled) | hot (x3..8) |
 | osteolytic | yes | lucent (bone replaced by 20..70 HU tissue) | cold (x0.2..0.5) or hot rim |
 | mixed | yes | sclerotic and lucent patches | hot (x2..5) |
-| osteophyte | no | new bone at a vertebral endplate margin | mildly hot (x1.5..3.5) |
+| osteophyte | no | new bone at a vertebral endplate margin | hot (x2.5..5, partial volume) |
 | schmorl | no | lucent endplate pit with a sclerotic rim | normal to mild (x0.9..1.4) |
 | haemangioma | no | fatty body with thick vertical trabeculae | normal to cold (x0.7..1.1) |
 | bone_island | no | small dense focus (900..1400 HU) | normal (x0.9..1.3) |
@@ -167,7 +167,7 @@ def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
         uptake[mask] *= u(2, 5) * contrast
     elif kind == "osteophyte":
         hu[mask] = u(500, 1000) + 60 * tex[mask]
-        uptake[mask] = u(1.5, 3.5) * contrast
+        uptake[mask] = u(2.5, 5.0) * contrast  # degenerative change: a classic hot mimic
     elif kind == "schmorl":
         hu[mask] = u(40, 90)
         hu[_rim(mask)] += 300
