@@ -160,6 +160,30 @@ def mutate_picture(data: bytes, rng: random.Random) -> bytes:
     return bytes(buf)
 
 
+_NIFTI_FIELDS = (  # (offset, struct code) of NIfTI-1 header fields a reader trusts
+    [(40 + 2 * k, "<h") for k in range(8)]  # dim[0..7]
+    + [(70, "<h"), (72, "<h")]  # datatype, bitpix
+    + [(76 + 4 * k, "<f") for k in range(8)]  # pixdim
+    + [(108, "<f"), (112, "<f"), (116, "<f")]  # vox_offset, scl_slope, scl_inter
+    + [(252, "<h"), (254, "<h")]  # qform_code, sform_code
+    + [(280 + 4 * k, "<f") for k in range(12)])  # srow_x, srow_y, srow_z
+
+
+def mutate_nifti(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite a NIfTI-1 header field (sizes, type, spacing, offset, scaling, affine), or
+    mutate bytes."""
+    if rng.random() < 0.3 or len(data) < 348:
+        return mutate_bytes(data, rng)
+    buf = bytearray(data)
+    offset, code = rng.choice(_NIFTI_FIELDS)
+    if code == "<h":
+        value = rng.choice([-1, 0, 1, 2, 3, 7, 8, 16, 32, 64, 128, 255, 1536, 2304, 32767])
+    else:
+        value = rng.choice([0.0, -1.0, 1e-30, 1e30, float("nan"), float("inf"), 352.0, 3.5])
+    struct.pack_into(code, buf, offset, value)
+    return bytes(buf)
+
+
 # --- structured text mutations ----------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from fuzz_mutators import (  # noqa: E402
     mutate_csv,
     mutate_dicom,
     mutate_json,
+    mutate_nifti,
     mutate_picture,
     mutate_yaml,
 )
@@ -73,6 +74,7 @@ def make_seeds(folder: Path) -> dict[str, list[bytes]]:
     pair = [write_nm_single(folder / f"{view[:4]}.dcm", arr, view=view, study_uid=uid)
             for view, arr in (("anterior", ph.anterior), ("posterior", ph.posterior))]
     return {
+        **volume_seeds(folder),
         "dicom": [p.read_bytes() for p in dicom],
         "pair": [p.read_bytes() for p in pair],
         "picture": [p.read_bytes() for p in pictures],
@@ -85,6 +87,26 @@ def make_seeds(folder: Path) -> dict[str, list[bytes]]:
                    b"e: &e [*d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e]\n",
                    b"[" * 5000 + b"]" * 5000],
     }
+
+
+def volume_seeds(folder: Path) -> dict[str, list[bytes]]:
+    """A small SPECT (NM RECON TOMO), one slice of a 4-slice CT series and a NIfTI volume."""
+    from osteoscan.io.nifti import write_nifti
+    from osteoscan.io.volume import Volume
+    from osteoscan.simulate.volume_dicom import SeriesIds, write_ct_series, write_nm_spect
+
+    rng = np.random.default_rng(5)
+    ids = SeriesIds("F1", "F1", 1)
+    spect = Volume(rng.poisson(20, (6, 12, 12)).astype(np.float32), (4.0, 4.0, 4.0),
+                   modality="NM", frame_of_reference_uid="1.2.3.1")
+    ct = Volume(rng.normal(40, 30, (4, 16, 16)).astype(np.float32), (2.5, 1.0, 1.0),
+                frame_of_reference_uid="1.2.3.1")
+    write_nm_spect(spect, folder / "spect.dcm", ids)
+    write_ct_series(ct, folder / "ct", ids)
+    write_nifti(ct, folder / "ct.nii")
+    return {"nm_spect": [(folder / "spect.dcm").read_bytes()],
+            "ct_slice": [(folder / "ct" / "CT_0003.dcm").read_bytes()],
+            "nifti": [(folder / "ct.nii").read_bytes()]}
 
 
 # --- readers under test -----------------------------------------------------------------------
@@ -151,6 +173,24 @@ def _config(path: Path) -> object:
     return load_config(path)
 
 
+def _nm_spect(path: Path) -> object:
+    from osteoscan.io.nmtomo import read_nm_spect
+
+    return read_nm_spect(path)
+
+
+def _ct_series(path: Path) -> object:
+    from osteoscan.io.volumes import read_ct_series
+
+    return read_ct_series(path.parent)  # three valid slices beside the mutated one
+
+
+def _nifti(path: Path) -> object:
+    from osteoscan.io.nifti import read_nifti
+
+    return read_nifti(path)
+
+
 READERS = {
     r.name: r
     for r in (
@@ -162,6 +202,9 @@ READERS = {
         Reader("manifest", "manifest", mutate_csv, "manifest.csv", _manifest),
         Reader("card", "card", mutate_json, "card/model.json", _card),
         Reader("config", "config", mutate_yaml, "config.yaml", _config),
+        Reader("nm_spect", "nm_spect", mutate_dicom, "x.dcm", _nm_spect),
+        Reader("ct_series", "ct_slice", mutate_dicom, "ct/CT_0003.dcm", _ct_series),
+        Reader("nifti", "nifti", mutate_nifti, "x.nii", _nifti),
     )
 }
 
@@ -174,6 +217,10 @@ def prepare(workdir: Path, seeds_dir: Path) -> None:
         (workdir / "study" / name).write_bytes((seeds_dir / name).read_bytes())
     for name in ("mf.dcm", "g8.png", "a.json"):
         (workdir / name).write_bytes((seeds_dir / name).read_bytes())
+    (workdir / "ct").mkdir(exist_ok=True)
+    for k in (1, 2, 4):
+        name = f"CT_{k:04d}.dcm"
+        (workdir / "ct" / name).write_bytes((seeds_dir / "ct" / name).read_bytes())
     (workdir / "card").mkdir(exist_ok=True)
     (workdir / "card" / "model.safetensors").write_bytes(b"")
 

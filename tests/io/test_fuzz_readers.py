@@ -24,7 +24,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 import fuzz_readers as fz  # noqa: E402
 
 EXAMPLES = {"dicom": 60, "dicom_folder": 40, "picture": 50, "mask": 30, "labelme": 50,
-            "manifest": 40, "card": 40, "config": 40}
+            "manifest": 40, "card": 40, "config": 40, "nm_spect": 40, "ct_series": 30,
+            "nifti": 50}
 MAX_SECONDS = 5.0
 MAX_GROWTH_KB = 1 << 20  # 1 GB of peak resident memory above the start of the test
 

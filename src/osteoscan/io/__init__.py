@@ -6,6 +6,9 @@
 * :func:`load_studies`: every study of a folder, and every file not used with the reason.
 * :func:`read_labelme`, :func:`read_mask`, :func:`annotations_to_mask`: lesion annotations.
 * :func:`read_manifest`, :func:`write_manifest`: the dataset manifest (docs/data-format.md).
+* :class:`Volume`, :func:`read_volume`, :func:`read_ct_series`, :func:`read_nm_spect`,
+  :func:`read_nifti`, :func:`write_nifti`, :func:`read_spect_ct`, :func:`resample_to`:
+  SPECT/CT and CT volumes (docs/volumes.md).
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ _EXPORTS = {
     "Manifest": "osteoscan.io.manifest",
     "read_manifest": "osteoscan.io.manifest",
     "write_manifest": "osteoscan.io.manifest",
+    "Volume": "osteoscan.io.volume",
+    "read_volume": "osteoscan.io.volumes",
+    "read_ct_series": "osteoscan.io.volumes",
+    "read_spect_ct": "osteoscan.io.volumes",
+    "read_nm_spect": "osteoscan.io.nmtomo",
+    "read_nifti": "osteoscan.io.nifti",
+    "write_nifti": "osteoscan.io.nifti",
+    "resample_to": "osteoscan.io.resample",
 }
 
 __all__ = list(_EXPORTS)

@@ -11,6 +11,7 @@ byte-identical for the same seed.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -31,6 +32,13 @@ def uid(*parts: object) -> str:
     return generate_uid(entropy_srcs=[str(p) for p in parts])
 
 
+def dicom_bytes(ds: Dataset) -> bytes:
+    """The dataset as a DICOM Part 10 file (preamble, file meta), in memory."""
+    buf = io.BytesIO()
+    ds.save_as(buf, enforce_file_format=True)
+    return buf.getvalue()
+
+
 def _code(value: str, scheme: str, meaning: str) -> Dataset:
     item = Dataset()
     item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = value, scheme, meaning
@@ -47,7 +55,8 @@ def _detector_item(view: str, site: SiteProfile) -> Dataset:
     return item
 
 
-def _radiopharmaceutical(mbq: float) -> DicomSequence:
+def radiopharmaceutical_sequence(mbq: float) -> DicomSequence:
+    """RadiopharmaceuticalInformationSequence for 99mTc-MDP at the given activity."""
     item = Dataset()
     item.Radiopharmaceutical = "Tc99m MDP"
     item.RadionuclideTotalDose = f"{mbq:.1f}"
@@ -58,7 +67,8 @@ def _radiopharmaceutical(mbq: float) -> DicomSequence:
     return DicomSequence([item])
 
 
-def _energy_window() -> DicomSequence:
+def energy_window_sequence() -> DicomSequence:
+    """EnergyWindowInformationSequence: the 126-154 keV 99mTc photopeak."""
     rng = Dataset()
     rng.EnergyWindowLowerLimit, rng.EnergyWindowUpperLimit = "126", "154"
     item = Dataset()
@@ -67,7 +77,10 @@ def _energy_window() -> DicomSequence:
     return DicomSequence([item])
 
 
-def _patient_study(ds: Dataset, patient_id: str, study_id: str, visit: int, seed: int) -> None:
+def patient_study_module(ds: Dataset, patient_id: str, study_id: str, visit: int,
+                         seed: int) -> None:
+    """Patient and General Study modules; UIDs from (seed, study_id), so series of one study
+    (planar NM, CT, SPECT) share them."""
     ds.PatientName = f"SIM^{patient_id}"
     ds.PatientID = patient_id
     ds.PatientBirthDate = "19550101"
@@ -106,7 +119,7 @@ def nm_dataset(frames: list[tuple[str, np.ndarray]], site: SiteProfile, *, patie
     ds.SOPClassUID = NM_IMAGE_STORAGE
     ds.SpecificCharacterSet = "ISO_IR 100"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
-    _patient_study(ds, patient_id, study_id, visit, seed)
+    patient_study_module(ds, patient_id, study_id, visit, seed)
     ds.Modality = "NM"
     ds.Manufacturer, ds.ManufacturerModelName = site.manufacturer, site.model
     ds.StationName, ds.InstitutionName = site.station, f"Simulated {site.name}"
@@ -138,8 +151,8 @@ def _nm_modules(ds: Dataset, frames, site: SiteProfile, acq: dict) -> None:
     ds.DetectorInformationSequence = DicomSequence([_detector_item(v, site) for v, _ in frames])
     ds.EnergyWindowVector = [1] * n
     ds.NumberOfEnergyWindows = 1
-    ds.EnergyWindowInformationSequence = _energy_window()
-    ds.RadiopharmaceuticalInformationSequence = _radiopharmaceutical(acq["mbq"])
+    ds.EnergyWindowInformationSequence = energy_window_sequence()
+    ds.RadiopharmaceuticalInformationSequence = radiopharmaceutical_sequence(acq["mbq"])
     ds.ScanLength = int(round(acq["scan_length_mm"]))
     ds.ScanVelocity = f"{acq['velocity_mm_s']:.3f}"
     ds.ActualFrameDuration = int(acq["frame_duration_ms"])

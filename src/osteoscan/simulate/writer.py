@@ -31,7 +31,7 @@ from PIL import Image
 from osteoscan.artefacts import atomic_write_bytes
 from osteoscan.csvsafe import neutralise_row
 from osteoscan.simulate.cohort import check_cohort_args, cohort_plan
-from osteoscan.simulate.dicom_nm import nm_dataset
+from osteoscan.simulate.dicom_nm import dicom_bytes, nm_dataset
 from osteoscan.simulate.sites import get_site
 from osteoscan.simulate.study import VIEWS, SimulatedStudy, difficulty_value, render_plan
 
@@ -43,12 +43,6 @@ MANIFEST_COLUMNS = ("patient_id", "study_id", "image", "label", "site", "primary
 def _png(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def _dicom_bytes(ds) -> bytes:
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
     return buf.getvalue()
 
 
@@ -70,12 +64,12 @@ def write_dicom(study: SimulatedStudy, folder: Path, seed: int) -> Path:
     if site.dicom_style == "split":
         for view, desc, tag in (("anterior", "WB ANT", "ant"), ("posterior", "WB POST", "post")):
             ds = nm_dataset([(view, _as_acquired(study, view))], site, series=desc, **common)
-            atomic_write_bytes(folder / f"{sid}_{tag}.dcm", _dicom_bytes(ds))
+            atomic_write_bytes(folder / f"{sid}_{tag}.dcm", dicom_bytes(ds))
         return folder
     order = ("posterior", "anterior") if site.posterior_first else VIEWS
     ds = nm_dataset([(v, _as_acquired(study, v)) for v in order], site, series="WHOLE BODY",
                     **common)
-    atomic_write_bytes(folder / f"{sid}.dcm", _dicom_bytes(ds))
+    atomic_write_bytes(folder / f"{sid}.dcm", dicom_bytes(ds))
     return folder / f"{sid}.dcm"
 
 

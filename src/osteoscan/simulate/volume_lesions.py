@@ -1,0 +1,190 @@
+"""Bone lesions of the SPECT/CT phantom: metastases and their benign look-alikes.
+
+Each lesion is a region of voxels (an irregular blob cut to its bone) with a CT and a SPECT
+signature:
+
+| kind | malignant | CT | SPECT |
+|---|---|---|---|
+| osteoblastic | yes | sclerotic (+250..700 HU, mottled) | hot (x3..8) |
+| osteolytic | yes | lucent (bone replaced by 20..70 HU tissue) | cold (x0.2..0.5) or hot rim |
+| mixed | yes | sclerotic and lucent patches | hot (x2..5) |
+| osteophyte | no | new bone at a vertebral endplate margin | hot (x2.5..5, partial volume) |
+| schmorl | no | lucent endplate pit with a sclerotic rim | normal to mild (x0.9..1.4) |
+| haemangioma | no | fatty body with thick vertical trabeculae | normal to cold (x0.7..1.1) |
+| bone_island | no | small dense focus (900..1400 HU) | normal (x0.9..1.3) |
+| fracture | no | rib: lucent line and callus | hot (x3..7) |
+
+The primary shifts metastases: lung -> mostly lytic or mixed, larger, more in ribs and
+scapulae, colder; other (prostate, breast) -> mostly blastic, in spine and pelvis.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.simulate import volume_canvas as vc
+from osteoscan.simulate.volume_anatomy import Anatomy
+from osteoscan.simulate.volume_canvas import Canvas
+
+MALIGNANT_KINDS = ("osteoblastic", "osteolytic", "mixed")
+BENIGN_KINDS = ("osteophyte", "schmorl", "haemangioma", "bone_island", "fracture")
+KINDS = MALIGNANT_KINDS + BENIGN_KINDS
+PRIMARIES = ("lung", "other")
+
+_MIX = {"lung": (0.2, 0.45, 0.35), "other": (0.6, 0.15, 0.25)}
+_PARTS = {  # where metastases land: vertebral body, pelvis, sacrum, rib, sternum, scapula, femur
+    "lung": ((vc.VERTEBRA, 0.3), (vc.PELVIS, 0.15), (vc.SACRUM, 0.05), (vc.RIB, 0.25),
+             (vc.STERNUM, 0.05), (vc.SCAPULA, 0.1), (vc.FEMUR, 0.1)),
+    "other": ((vc.VERTEBRA, 0.45), (vc.PELVIS, 0.25), (vc.SACRUM, 0.1), (vc.RIB, 0.1),
+              (vc.STERNUM, 0.03), (vc.SCAPULA, 0.02), (vc.FEMUR, 0.05))}
+_BENIGN_P = (0.35, 0.15, 0.15, 0.2, 0.15)
+
+
+def draw_kinds(rng: np.random.Generator, primary: str | None, n_mets: int | None,
+               n_benign: int | None) -> list[str]:
+    """The kinds of a study's lesions (metastases first)."""
+    if n_mets is None:
+        n_mets = 0 if primary is None else 1 + min(int(rng.poisson(3.0)), 9)
+    if n_benign is None:
+        n_benign = min(int(rng.poisson(1.5)), 5)
+    mix = _MIX[primary or "other"]
+    kinds = [MALIGNANT_KINDS[int(rng.choice(3, p=mix))] for _ in range(n_mets)]
+    return kinds + [BENIGN_KINDS[int(rng.choice(5, p=_BENIGN_P))] for _ in range(n_benign)]
+
+
+def _blob(cv: Canvas, centre, r: float, rng) -> tuple | None:
+    """(slices, mask) of an irregular blob: a sphere and a smaller one beside it."""
+    centre = np.asarray(centre, float)
+    other = centre + rng.normal(size=3) / np.sqrt(3) * 0.5 * r
+    got = cv.box(centre - 1.6 * r, centre + 1.6 * r)
+    if got is None:
+        return None
+    sl, z, y, x = got
+    d1 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2
+    d2 = (x - other[0]) ** 2 + (y - other[1]) ** 2 + (z - other[2]) ** 2
+    return sl, (d1 <= r * r) | (d2 <= (0.7 * r) ** 2)
+
+
+def _random_voxel_mm(cv: Canvas, mask: np.ndarray, rng) -> np.ndarray | None:
+    idx = np.flatnonzero(mask)
+    if idx.size == 0:
+        return None
+    k, j, i = np.unravel_index(int(idx[rng.integers(idx.size)]), mask.shape)
+    return np.array([cv.origin[0] + i * cv.spacing[2], cv.origin[1] + j * cv.spacing[1],
+                     cv.origin[2] + k * cv.spacing[0]])
+
+
+def _site(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, rng):
+    """(centre mm, radius mm, allowed-voxel test) for one lesion of a kind."""
+    bone = np.isin(cv.labels, vc.BONE)
+    if kind in MALIGNANT_KINDS:
+        parts, p = zip(*_PARTS[primary or "other"])
+        part = parts[int(rng.choice(len(parts), p=p))]
+        r = rng.uniform(7, 17) if primary == "lung" else rng.uniform(5, 14)
+        return _random_voxel_mm(cv, bone & (cv.parts == part), rng), r, lambda lab, par: \
+            np.isin(lab, vc.BONE) & (par == part)
+    if kind == "bone_island":
+        return _random_voxel_mm(cv, cv.labels == vc.TRABECULAR, rng), rng.uniform(2.5, 6), \
+            lambda lab, par: np.isin(lab, vc.BONE)
+    if kind == "fracture":
+        path = anat.ribs[int(rng.integers(len(anat.ribs)))]
+        c = path[int(rng.integers(3, len(path) - 2))]
+        return c, rng.uniform(5, 8), lambda lab, par: par == vc.RIB
+    v = anat.spine[int(rng.integers(0, 12))]  # L5..T5: degenerative changes sit low
+    cx, cy, cz = v.centre
+    end = cz + rng.choice([-1, 1]) * v.height / 2
+    if kind == "osteophyte":
+        phi = rng.uniform(np.pi, 2 * np.pi)  # anterior and lateral margins (y < centre)
+        return np.array([cx + v.rx * np.cos(phi), cy + v.ry * np.sin(phi), end]), \
+            rng.uniform(4, 7), lambda lab, par: ~np.isin(lab, (*vc.BONE, vc.AIR))
+    if kind == "schmorl":
+        r = rng.uniform(3.5, 6)
+        return np.array([cx + rng.normal(0, 3), cy + rng.normal(0, 3), end - np.sign(end - cz)
+                         * 0.3 * r]), r, lambda lab, par: par == vc.VERTEBRA
+    return np.array([cx + rng.normal(0, 4), cy + rng.normal(0, 3), cz]), rng.uniform(6, 11), \
+        lambda lab, par: par == vc.VERTEBRA  # haemangioma
+
+
+def place(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, instances: np.ndarray,
+          rng, tries: int = 25):
+    """(slices, mask, centre mm) of a lesion that overlaps no other, or None."""
+    for _ in range(tries):
+        centre, r, allowed = _site(cv, anat, kind, primary, rng)
+        if centre is None:
+            return None
+        got = _blob(cv, centre, r, rng)
+        if got is None:
+            continue
+        sl, mask = got
+        mask = mask & allowed(cv.labels[sl], cv.parts[sl])
+        if mask.sum() >= 2 and not instances[sl][mask].any():
+            return sl, mask, centre
+    return None
+
+
+def _texture(shape, rng, sigma: float = 1.0) -> np.ndarray:
+    t = ndimage.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
+    return t / (t.std() + 1e-6)
+
+
+def _rim(mask: np.ndarray) -> np.ndarray:
+    return mask & ~ndimage.binary_erosion(mask)
+
+
+def _gap(mask: np.ndarray) -> np.ndarray:
+    """The one-voxel slab across the middle of a mask's longest in-plane extent (a rib runs
+    in the axial plane, so this cuts it across)."""
+    idx = np.nonzero(mask)
+    ext = [int(i.max() - i.min()) if i.size else 0 for i in idx]
+    ax = 1 + int(np.argmax(ext[1:]))
+    mid = (idx[ax].min() + idx[ax].max()) // 2
+    shape = [1, 1, 1]
+    shape[ax] = mask.shape[ax]
+    return mask & (np.arange(mask.shape[ax]).reshape(shape) == mid)
+
+
+def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
+          contrast: float, primary: str | None) -> None:
+    """Write a lesion's CT and SPECT signature into the (boxed) HU and uptake arrays."""
+    u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
+    tex = _texture(mask.shape, rng)
+    if kind == "osteoblastic":
+        hu[mask] += (u(250, 700) * (1 + 0.3 * tex))[mask]
+        uptake[mask] *= u(3, 8) * contrast
+    elif kind == "osteolytic":
+        hu[mask] = u(20, 70) + 15 * tex[mask]
+        if rng.random() < (0.5 if primary == "lung" else 0.25):
+            uptake[mask] *= u(0.2, 0.5)
+        else:
+            uptake[mask] *= u(0.3, 0.7)
+            rim = _rim(mask)
+            uptake[rim] *= u(2.5, 5) * contrast / 0.5
+    elif kind == "mixed":
+        dense = mask & (tex > 0)
+        hu[dense] += u(300, 700)
+        hu[mask & ~dense] = u(25, 70)
+        uptake[mask] *= u(2, 5) * contrast
+    elif kind == "osteophyte":
+        hu[mask] = u(500, 1000) + 60 * tex[mask]
+        uptake[mask] = u(2.5, 5.0) * contrast  # degenerative change: a classic hot mimic
+    elif kind == "schmorl":
+        hu[mask] = u(40, 90)
+        hu[_rim(mask)] += 300
+        uptake[mask] *= u(0.9, 1.4)
+    elif kind == "haemangioma":
+        stripes = np.sin(np.arange(mask.shape[2]) * 2.1)[None, None, :] > 0.5
+        hu[mask] = u(-40, 30) + (stripes * u(300, 500) * np.ones(mask.shape))[mask]
+        uptake[mask] *= u(0.7, 1.1)
+    elif kind == "bone_island":
+        hu[mask] = u(900, 1400)
+        uptake[mask] *= u(0.9, 1.3)
+    else:  # fracture: callus round a lucent gap through the middle
+        hu[mask] += u(150, 400)
+        hu[_gap(mask)] = 60.0
+        uptake[mask] = np.maximum(uptake[mask], 1.0) * u(3, 7) * contrast
+
+
+def place_soft(cv: Canvas, label: int, rng) -> np.ndarray | None:
+    """A random point (LPS mm) inside a tissue (e.g. the lung, for a primary tumour)."""
+    return _random_voxel_mm(cv, cv.labels == label, rng)
