@@ -38,7 +38,7 @@ from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionResult
 from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import scan_candidates
-from osteoscan.lesions.context import FEATURES, scan_context
+from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -128,7 +128,10 @@ class StudyArrays:
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM) -> tuple[StudyArrays, list[Hotspot]]:
-    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order)."""
+    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
+    A scan without a pixel size (a screen export) gets :func:`estimated_spacing`."""
+    if not scan.spacing_mm:
+        scan = replace(scan, spacing_mm=estimated_spacing(scan))
     hot, maps = scan_candidates(scan)
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
