@@ -226,19 +226,20 @@ def count_density(scan: BoneScan) -> float:
     return level / float(spacing[0] * spacing[1])
 
 
-def count_normalised(scan: BoneScan, band: tuple[float, float]) -> BoneScan:
+def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneScan:
     """The scan brought into a band of :func:`count_density` (the detector's training range),
     so that the candidates' noise does not depend on the count level.
 
-    Above the band both views are binomially thinned to its top (the same statistics as a
-    shorter acquisition; seeded by the counts, so one study always gives one answer). Below
-    it they are smoothed so that the noise matches the band's bottom: Poisson noise after a
-    Gaussian of sigma s falls as 1 / (s sqrt(density)), so the total smoothing becomes
-    ``SMOOTH_MM * sqrt(low / density)``. Pictures (display values) are returned unchanged.
+    Below the band both views are smoothed so that the noise matches the band's bottom:
+    Poisson noise after a Gaussian of sigma s falls as 1 / (s sqrt(density)), so the total
+    smoothing becomes ``SMOOTH_MM * sqrt(low / density)``. Above a band top (None: no top)
+    they are binomially thinned to it (the statistics of a shorter acquisition; seeded by the
+    counts, so one study always gives one answer; docs/robustness.md says why the bundled
+    band has no top). Pictures (display values) are returned unchanged.
     """
     if scan.source is not None and scan.source.format in PICTURE_FORMATS:
         return scan
-    low, high = float(band[0]), float(band[1])
+    low, high = float(band[0]), (np.inf if band[1] is None else float(band[1]))
     d = count_density(scan)
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
     if d > high:

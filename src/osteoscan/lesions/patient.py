@@ -128,7 +128,7 @@ class StudyArrays:
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
-                 count_band: tuple[float, float] | None = None
+                 count_band: tuple[float, float | None] | None = None
                  ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
