@@ -67,11 +67,10 @@ PAIRS = {
 "before/" renderings are analyzed by the detector without its ``count_band`` (the count
 normalisation of :func:`osteoscan.lesions.candidates.count_normalised`), as before this
 benchmark's fixes; the others by the detector as bundled.
-Pictures are read three ways, in the same run: "before" as osteoscan read them before the fixes
-of docs/robustness.md (display values as they are, ``restore=False``, and the detector's old
-2.4 mm fallback pixel), "peaks rebuilt" (saturated plateaus rebuilt, still the 2.4 mm
-fallback), and as ``load_study`` reads them now (peaks rebuilt and the pixel size estimated by
-:func:`osteoscan.lesions.context.estimated_spacing`)."""
+Pictures are analyzed three ways, in the same run: "before" as before the fixes of
+docs/robustness.md (the detector's old 2.4 mm fallback pixel), as ``load_study`` reads them now
+(the pixel size estimated by :func:`osteoscan.lesions.context.estimated_spacing`), and "peaks
+rebuilt" (``scan_from_picture(restore=True)``: saturated plateaus rebuilt, pixel estimated)."""
 
 
 def _outcome(det, scan) -> dict:
@@ -102,9 +101,8 @@ def renderings(seed: int, label: str, folder: Path) -> dict:
             pic.write_bytes(screen_export(st, fmt=fmt))
             key = "jpg" if fmt == "jpeg" else fmt
             out[f"{key}:{name}"] = load_study(pic)
-            old = scan_from_picture(pic, restore=False)
-            out[f"{key}-before:{name}"] = replace(old, spacing_mm=(2.4, 2.4))
-            out[f"{key}-rebuilt:{name}"] = replace(out[f"{key}:{name}"], spacing_mm=(2.4, 2.4))
+            out[f"{key}-before:{name}"] = replace(out[f"{key}:{name}"], spacing_mm=(2.4, 2.4))
+            out[f"{key}-rebuilt:{name}"] = scan_from_picture(pic, restore=True)
         if name != "0.3M_4.8mm":
             scan = out[f"dcm:{name}"]
             rng = np.random.default_rng([seed, 5])

@@ -43,7 +43,7 @@ def scan_from_sc(
     if inverted:  # lowest value displayed white: the picture as shown is (max - value)
         arr = _displayed(arr, tags.number(ds, tags.BITS_STORED, 8))
     eight_bit = tags.number(ds, tags.BITS_ALLOCATED, 8) == 8
-    frames, notes = frames_from_picture(arr, path, restore=eight_bit)
+    frames, notes = frames_from_picture(arr, path)
     if inverted:
         notes.insert(0, "MONOCHROME1: values inverted to the displayed grey levels")
     if eight_bit:
