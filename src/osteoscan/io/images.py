@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from osteoscan.errors import InputError
 from osteoscan.io import limits
+from osteoscan.io.display import restore_saturation
 from osteoscan.io.frames import ViewFrame, scan_from_frames
 from osteoscan.io.guard import reading
 from osteoscan.io.viewrule import decide_posterior
@@ -291,12 +292,18 @@ def _pad_pair(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return pad(left), pad(right)
 
 
-def frames_from_picture(arr: np.ndarray, path: str | Path) -> tuple[list[ViewFrame], list[str]]:
+def frames_from_picture(arr: np.ndarray, path: str | Path, *, restore: bool = False,
+                        tol: float = 0.0) -> tuple[list[ViewFrame], list[str]]:
     """Clean a picture and cut it into view frames (one, or two side by side).
 
     Args:
         arr: decoded picture (grey or RGB).
         path: its file.
+        restore: rebuild the peaks a display window saturated
+            (:func:`osteoscan.io.display.restore_saturation`). Off by default: measured on
+            simulated exports it moved the detector further from the DICOM answer
+            (docs/robustness.md).
+        tol: grey levels below the top still counted as saturated (JPEG).
 
     Returns:
         (frames with views decided where the picture allows, notes).
@@ -304,7 +311,19 @@ def frames_from_picture(arr: np.ndarray, path: str | Path) -> tuple[list[ViewFra
     Raises:
         InputError: no body found, negative values.
     """
-    path = Path(path)
+    frames, notes = _frames(arr, Path(path))
+    if restore:
+        top = max(float(f.pixels.max()) for f in frames)  # the window top, shared by the views
+        rebuilt = [restore_saturation(f.pixels, top=top, tol=tol) for f in frames]
+        frames = [replace(f, pixels=px) for f, (px, _) in zip(frames, rebuilt)]
+        if sum(n for _, n in rebuilt):
+            notes.append(f"{sum(n for _, n in rebuilt)} saturated plateau(s) (display window) "
+                         "rebuilt as peaks (osteoscan.io.display)")
+    return frames, notes
+
+
+def _frames(arr: np.ndarray, path: Path) -> tuple[list[ViewFrame], list[str]]:
+    """:func:`frames_from_picture` up to the rebuild of saturated peaks."""
     limits.check_view_size(path, arr.shape[0], arr.shape[1] if arr.ndim > 1 else 0)
     limits.check_not_blank(path, arr)
     notes: list[str] = []
@@ -360,7 +379,8 @@ def _side_by_side(left: np.ndarray, right: np.ndarray, path: Path) -> tuple[View
 
 
 def scan_from_picture(
-    path: str | Path, *, patient_id: str | None = None, study_id: str | None = None
+    path: str | Path, *, patient_id: str | None = None, study_id: str | None = None,
+    restore: bool = False,
 ) -> BoneScan:
     """Load a PNG/JPEG/TIFF export as a :class:`BoneScan` (``spacing_mm`` is None).
 
@@ -368,6 +388,7 @@ def scan_from_picture(
         path: the picture.
         patient_id: patient id (default: the file stem).
         study_id: study id (default: the file stem).
+        restore: rebuild saturated peaks (:func:`frames_from_picture`; off by default).
 
     Returns:
         The scan; ``source.notes`` lists the clean-up steps.
@@ -378,7 +399,8 @@ def scan_from_picture(
     path = Path(path)
     arr = read_picture(path)
     with reading(path, "picture"):
-        frames, notes = frames_from_picture(arr, path)
+        frames, notes = frames_from_picture(arr, path, restore=restore,
+                                            tol=3.0 if picture_format(path) == "jpeg" else 0.0)
     if arr.dtype.itemsize == 1:
         notes.insert(0, "8-bit picture: display values, not counts")
     source = StudySource(files=(str(path.resolve()),), format="image", notes=tuple(notes))

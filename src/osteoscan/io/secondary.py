@@ -42,10 +42,11 @@ def scan_from_sc(
     inverted = tags.text(ds, tags.PHOTOMETRIC).strip().upper() == "MONOCHROME1"
     if inverted:  # lowest value displayed white: the picture as shown is (max - value)
         arr = _displayed(arr, tags.number(ds, tags.BITS_STORED, 8))
+    eight_bit = tags.number(ds, tags.BITS_ALLOCATED, 8) == 8
     frames, notes = frames_from_picture(arr, path)
     if inverted:
         notes.insert(0, "MONOCHROME1: values inverted to the displayed grey levels")
-    if tags.number(ds, tags.BITS_ALLOCATED, 8) == 8:
+    if eight_bit:
         notes.insert(0, "8-bit Secondary Capture: display values, not counts")
     source = StudySource(
         files=(str(path.resolve()),),

@@ -24,7 +24,7 @@ a candidate is only "brighter than the bone around it".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import ndimage
@@ -32,6 +32,7 @@ from skimage.feature import peak_local_max
 from skimage.filters import threshold_otsu
 from skimage.segmentation import watershed
 
+from osteoscan.preprocessing.augment import thin_counts
 from osteoscan.preprocessing.intensity import smooth
 from osteoscan.preprocessing.views import body_mask
 from osteoscan.types import BoneScan, Hotspot
@@ -207,6 +208,51 @@ def view_candidates(counts: np.ndarray, view: str, spacing: tuple[float, float],
     maps = view_maps(counts, spacing)
     peaks = seeds(maps, min_ratio=min_ratio)
     return _hotspots(segment(maps, peaks), peaks, view, maps, counts), maps
+
+
+PICTURE_FORMATS = ("image", "dicom-sc")
+"""Sources whose values are display grey levels, not counts (no count density to normalise)."""
+
+
+def count_density(scan: BoneScan) -> float:
+    """Counts per mm² of the patient's normal bone (anterior view, else posterior): the level
+    of :func:`normal_bone_level` over the pixel area. 0.3 M and 1.5 M counts of one patient
+    differ 5-fold here; 2.4 and 4.8 mm pixels at the same counts do not."""
+    img = scan.anterior if scan.anterior is not None else scan.posterior
+    spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
+    x = np.asarray(img, np.float32)
+    level, _ = normal_bone_level(smooth(x, _px(SMOOTH_MM, spacing)),
+                                 body_mask(x, sigma=_px(2 * SMOOTH_MM, spacing)))
+    return level / float(spacing[0] * spacing[1])
+
+
+def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneScan:
+    """The scan brought into a band of :func:`count_density` (the detector's training range),
+    so that the candidates' noise does not depend on the count level.
+
+    Below the band both views are smoothed so that the noise matches the band's bottom:
+    Poisson noise after a Gaussian of sigma s falls as 1 / (s sqrt(density)), so the total
+    smoothing becomes ``SMOOTH_MM * sqrt(low / density)``. Above a band top (None: no top)
+    they are binomially thinned to it (the statistics of a shorter acquisition; seeded by the
+    counts, so one study always gives one answer; docs/robustness.md says why the bundled
+    band has no top). Pictures (display values) are returned unchanged.
+    """
+    if scan.source is not None and scan.source.format in PICTURE_FORMATS:
+        return scan
+    low, high = float(band[0]), (np.inf if band[1] is None else float(band[1]))
+    d = count_density(scan)
+    spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
+    if d > high:
+        total = sum(float(np.sum(v)) for v in (scan.anterior, scan.posterior) if v is not None)
+        rng = np.random.default_rng(int(total))
+        change = lambda x: thin_counts(x, high / d, rng).astype(np.float32)  # noqa: E731
+    elif 0 < d < low:
+        sigma = _px(SMOOTH_MM, spacing) * float(np.sqrt(low / d - 1.0))
+        change = lambda x: smooth(np.asarray(x, np.float32), sigma)  # noqa: E731
+    else:
+        return scan
+    return replace(scan, anterior=None if scan.anterior is None else change(scan.anterior),
+                   posterior=None if scan.posterior is None else change(scan.posterior))
 
 
 def scan_candidates(scan: BoneScan, *, min_ratio: float = MIN_RATIO

@@ -37,8 +37,8 @@ from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_te
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionResult
 from osteoscan.lesions.burden import RegionRow
-from osteoscan.lesions.candidates import scan_candidates
-from osteoscan.lesions.context import FEATURES, scan_context
+from osteoscan.lesions.candidates import count_normalised, scan_candidates
+from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -127,8 +127,16 @@ class StudyArrays:
     head_mm: float
 
 
-def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM) -> tuple[StudyArrays, list[Hotspot]]:
-    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order)."""
+def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
+                 count_band: tuple[float, float | None] | None = None
+                 ) -> tuple[StudyArrays, list[Hotspot]]:
+    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
+    A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
+    ``count_band`` the counts are first brought into it (:func:`count_normalised`)."""
+    if not scan.spacing_mm:
+        scan = replace(scan, spacing_mm=estimated_spacing(scan))
+    if count_band:
+        scan = count_normalised(scan, count_band)
     hot, maps = scan_candidates(scan)
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
@@ -225,7 +233,8 @@ class HotspotDetector:
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring)."""
-        arr, hotspots = study_arrays(scan, self.card.get("pair_mm", PAIR_MM))
+        arr, hotspots = study_arrays(scan, self.card.get("pair_mm", PAIR_MM),
+                                     self.card.get("count_band"))
         probs, codes = self.score(arr)
         out = self.decide(arr, probs, codes)
         hotspots = _annotated(hotspots, arr, out["capped"], codes)

@@ -11,8 +11,9 @@ from osteoscan.artefacts import atomic_write
 from osteoscan.simulate.study import SimulatedStudy
 
 
-def _display_max(img: np.ndarray, bone: np.ndarray) -> float:
-    """Window top: above most bone pixels, so that bladder and injection site saturate."""
+def display_max(img: np.ndarray, bone: np.ndarray) -> float:
+    """Window top of an inverted grey display (also the screen exports of
+    :mod:`osteoscan.simulate.variants`): above most bone pixels, so that bladder and injection site saturate."""
     vals = img[bone & (img > 0)]
     return 1.7 * float(np.percentile(vals, 90.0)) if vals.size else float(img.max() or 1.0)
 
@@ -20,7 +21,7 @@ def _display_max(img: np.ndarray, bone: np.ndarray) -> float:
 def _panel(ax, st: SimulatedStudy, view: str, rows: slice, outlines: bool) -> None:
     """One view, inverted grey, with lesion outlines (red malignant, blue benign)."""
     img = getattr(st.scan, view)[rows]
-    ax.imshow(img, cmap="gray_r", vmin=0, vmax=_display_max(img, st.bone_mask[rows]),
+    ax.imshow(img, cmap="gray_r", vmin=0, vmax=display_max(img, st.bone_mask[rows]),
               interpolation="none")
     if outlines:
         for ann in st.label.annotations:

@@ -285,12 +285,15 @@ def _scan(site: SiteProfile, body: Body, counts: dict, plan: StudyPlan, rs) -> B
                           "visit": plan.visit})
 
 
-def render_plan(plan: StudyPlan, keep_expected: bool = False) -> _Render:
+def render_plan(plan: StudyPlan, keep_expected: bool = False,
+                profile: SiteProfile | None = None) -> _Render:
     """Simulate one study; with ``keep_expected`` also the noiseless images without lesions.
 
     ``expected`` holds the noiseless counts (scaled like the noisy ones) in every case.
+    ``profile`` images the patient with this camera instead of ``plan.site``'s (the
+    re-rendered variants of :mod:`osteoscan.simulate.variants`).
     """
-    site = get_site(plan.site)
+    site = profile or get_site(plan.site)
     grid = Grid(site.shape[0], site.shape[1], site.spacing_mm)
     rp, rs, rn, rv = _rngs(plan)
     body = _body(rp, rs, grid, plan.visit, site)

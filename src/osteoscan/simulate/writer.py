@@ -32,7 +32,7 @@ from osteoscan.artefacts import atomic_write_bytes
 from osteoscan.csvsafe import neutralise_row
 from osteoscan.simulate.cohort import check_cohort_args, cohort_plan
 from osteoscan.simulate.dicom_nm import dicom_bytes, nm_dataset
-from osteoscan.simulate.sites import get_site
+from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.simulate.study import VIEWS, SimulatedStudy, difficulty_value, render_plan
 
 MANIFEST_COLUMNS = ("patient_id", "study_id", "image", "label", "site", "primary", "lesion_count",
@@ -52,9 +52,13 @@ def _as_acquired(study: SimulatedStudy, view: str) -> np.ndarray:
     return np.ascontiguousarray(img).astype(np.uint16)
 
 
-def write_dicom(study: SimulatedStudy, folder: Path, seed: int) -> Path:
-    """Write a study's DICOM file(s) in its site's style; return the manifest ``image`` path."""
-    site = get_site(study.site)
+def write_dicom(study: SimulatedStudy, folder: Path, seed: int,
+                profile: SiteProfile | None = None) -> Path:
+    """Write a study's DICOM file(s) in its site's style; return the manifest ``image`` path.
+
+    ``profile`` replaces the site's camera (matrix, pixel size) for a re-rendered variant.
+    """
+    site = profile or get_site(study.site)
     a = study.scan.acquisition
     acq = {"scan_length_mm": a.scan_length_mm, "frame_duration_ms": a.frame_duration_ms,
            "velocity_mm_s": a.scan_velocity_mm_s, "mbq": a.injected_mbq}

@@ -1,0 +1,230 @@
+"""Robustness of the default detector: the same patient at other count levels, pixel sizes and
+file formats (issue 16, item 4; docs/robustness.md "The same patient, imaged differently").
+
+Each patient of a held-out generated site profile (half metastatic) is imaged by
+:func:`osteoscan.simulate.variants.render_variants` at 0.3 M and 1.5 M counts, at 2.4 mm and
+4.8 mm pixels; every acquisition is written as DICOM NM and as an inverted 8-bit screen export
+(PNG; the 1.5 M / 2.4 mm one also as JPEG), read back with ``osteoscan.load_study`` and analyzed
+by the bundled hotspot-first detector (the one ``Predictor.default()`` decides with: its
+probability, decision, malignant hotspots and BSI are the Predictor's). A count-halved copy
+of each DICOM study (binomial thinning to 50 %, a half-time acquisition) gives the BSI
+repeatability.
+
+For each pair of renderings of one patient it reports max / median |delta patient
+probability|, decision flips, the |delta malignant hotspot count| distribution and |delta BSI|,
+against the issue's bars: probability within 0.05, no decision change, malignant count within
+1, and |delta BSI| <= 0.3 for the count-halved copy.
+
+Run (about 15 min on one loaded core; per-patient records cached, ``--resume`` reuses them)::
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_robustness \\
+        --patients 40 --cache /tmp/robust-cache --resume
+
+Writes ``benchmarks/results/robustness.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).parent / "results"
+PROFILE = "profile_9001"
+"""The held-out site profile (no training, selection or other benchmark uses it)."""
+SEED0 = 910_000
+"""First patient seed (no other benchmark or bundled model uses these)."""
+BARS = {"prob": 0.05, "count": 1, "bsi": 0.3}
+
+ACQ = {"0.3M_2.4mm": (0.3e6, 2.4), "1.5M_2.4mm": (1.5e6, 2.4),
+       "0.3M_4.8mm": (0.3e6, 4.8), "1.5M_4.8mm": (1.5e6, 4.8)}
+"""The acquisitions: name -> (anterior counts, pixel mm)."""
+
+_COUNTS = {
+    "counts 0.3M vs 1.5M (2.4 mm, DICOM)": ("dcm:0.3M_2.4mm", "dcm:1.5M_2.4mm"),
+    "counts 0.3M vs 1.5M (4.8 mm, DICOM)": ("dcm:0.3M_4.8mm", "dcm:1.5M_4.8mm"),
+    "pixel 2.4 vs 4.8 mm (1.5M, DICOM)": ("dcm:1.5M_2.4mm", "dcm:1.5M_4.8mm"),
+    "pixel 2.4 vs 4.8 mm (0.3M, DICOM)": ("dcm:0.3M_2.4mm", "dcm:0.3M_4.8mm"),
+    "count-halved copy (1.5M, 2.4 mm)": ("dcm:1.5M_2.4mm", "half:1.5M_2.4mm"),
+    "count-halved copy (0.3M, 2.4 mm)": ("dcm:0.3M_2.4mm", "half:0.3M_2.4mm"),
+    "count-halved copy (1.5M, 4.8 mm)": ("dcm:1.5M_4.8mm", "half:1.5M_4.8mm"),
+}
+PAIRS = {
+    **{f"{name} before": (f"before/{a}", f"before/{b}") for name, (a, b) in _COUNTS.items()},
+    **_COUNTS,
+    **{f"DICOM vs 8-bit {fmt.upper()} ({acq.replace('_', ', ').replace('mm', ' mm')}){arm}":
+       (f"{'before/' if key == '-before' else ''}dcm:{acq}", f"{fmt}{key}:{acq}")
+       for fmt, acq in (("png", "1.5M_2.4mm"), ("png", "0.3M_2.4mm"), ("png", "1.5M_4.8mm"),
+                        ("jpg", "1.5M_2.4mm"))
+       for key, arm in (("-before", " before"), ("-rebuilt", " peaks rebuilt"), ("", ""))},
+}
+"""Reported pairs: name -> (rendering, rendering); a rendering is ``format:acquisition``.
+"before/" renderings are analyzed by the detector without its ``count_band`` (the count
+normalisation of :func:`osteoscan.lesions.candidates.count_normalised`), as before this
+benchmark's fixes; the others by the detector as bundled.
+Pictures are analyzed three ways, in the same run: "before" as before the fixes of
+docs/robustness.md (the detector's old 2.4 mm fallback pixel), as ``load_study`` reads them now
+(the pixel size estimated by :func:`osteoscan.lesions.context.estimated_spacing`), and "peaks
+rebuilt" (``scan_from_picture(restore=True)``: saturated plateaus rebuilt, pixel estimated)."""
+
+
+def _outcome(det, scan) -> dict:
+    res = det.analyze(scan)
+    return {"prob": float(res.probability), "malignant": int(res.malignant_count),
+            "bsi": float(res.bsi or 0.0), "candidates": len(res.hotspots)}
+
+
+def renderings(seed: int, label: str, folder: Path) -> dict:
+    """Every rendering of one patient, read back from its files: name -> BoneScan."""
+    from dataclasses import replace
+
+    from osteoscan import load_study
+    from osteoscan.io.images import scan_from_picture
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.simulate.variants import Variant, render_variants, screen_export, \
+        write_variant_dicom
+
+    want = {name: Variant(*acq) for name, acq in ACQ.items()}
+    studies = render_variants(seed, list(want.values()), site=PROFILE, force_label=label)
+    out = {}
+    for name, v in want.items():
+        st = studies[v]
+        out[f"dcm:{name}"] = load_study(write_variant_dicom(st, folder / name, seed=seed))
+        fmts = ("png", "jpeg") if name == "1.5M_2.4mm" else ("png",)
+        for fmt in fmts:
+            pic = folder / f"{name}.{fmt}"
+            pic.write_bytes(screen_export(st, fmt=fmt))
+            key = "jpg" if fmt == "jpeg" else fmt
+            out[f"{key}:{name}"] = load_study(pic)
+            out[f"{key}-before:{name}"] = replace(out[f"{key}:{name}"], spacing_mm=(2.4, 2.4))
+            out[f"{key}-rebuilt:{name}"] = scan_from_picture(pic, restore=True)
+        if name != "0.3M_4.8mm":
+            scan = out[f"dcm:{name}"]
+            rng = np.random.default_rng([seed, 5])
+            half = {view: thin_counts(getattr(scan, view), 0.5, rng).astype(np.float32)
+                    for view in ("anterior", "posterior")}
+            out[f"half:{name}"] = replace(scan, **half)
+    return out
+
+
+def patient_record(det, seed: int, label: str) -> dict:
+    """The detector's outcome on every rendering of one patient; DICOM renderings also
+    without the count normalisation ("before/")."""
+    from dataclasses import replace
+
+    before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
+    with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
+        scans = renderings(seed, label, Path(tmp))
+        out = {k: _outcome(det, s) for k, s in scans.items()}
+        out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
+                    if k.startswith(("dcm:", "half:"))})
+        return {"seed": seed, "label": label, "outcomes": out}
+
+
+def _pair(records: list[dict], a: str, b: str, threshold: float, halved: bool) -> dict:
+    oa = [r["outcomes"][a] for r in records]
+    ob = [r["outcomes"][b] for r in records]
+    dp = np.abs([x["prob"] - y["prob"] for x, y in zip(oa, ob)])
+    flips = int(sum((x["prob"] >= threshold) != (y["prob"] >= threshold) for x, y in zip(oa, ob)))
+    dm = np.abs([x["malignant"] - y["malignant"] for x, y in zip(oa, ob)])
+    db = np.abs([x["bsi"] - y["bsi"] for x, y in zip(oa, ob)])
+    out = {"n": len(records), "prob_max": float(dp.max()), "prob_median": float(np.median(dp)),
+           "prob_within_bar": float(np.mean(dp <= BARS["prob"])), "decision_flips": flips,
+           "malignant_delta_hist": {str(k): int(np.sum(np.minimum(dm, 3) == k)) for k in range(4)},
+           "malignant_max": int(dm.max()),
+           "malignant_within_bar": float(np.mean(dm <= BARS["count"])),
+           "bsi_max": float(db.max()), "bsi_median": float(np.median(db))}
+    out["bars_met"] = bool(out["prob_max"] <= BARS["prob"] and flips == 0
+                           and out["malignant_max"] <= BARS["count"])
+    if halved:
+        out["bsi_within_bar"] = float(np.mean(db <= BARS["bsi"]))
+        out["bsi_bar_met"] = bool(out["bsi_max"] <= BARS["bsi"])
+    return out
+
+
+def summarise(records: list[dict], threshold: float) -> dict:
+    """Per pair figures (module docstring) over the patients' records."""
+    return {name: _pair(records, a, b, threshold, a.startswith("half") or b.startswith("half"))
+            for name, (a, b) in PAIRS.items()}
+
+
+def aucs(records: list[dict]) -> dict:
+    """Patient AUC of every rendering (Mann-Whitney; ties count half): a normalisation must
+    not buy stability with discrimination. 40 patients: a coarse check, not a CI."""
+    y = np.array([r["label"] == "metastasis" for r in records])
+    out = {}
+    for key in records[0]["outcomes"]:
+        p = np.array([r["outcomes"][key]["prob"] for r in records])
+        diff = p[y][:, None] - p[~y][None, :]
+        out[key] = float(np.mean((diff > 0) + 0.5 * (diff == 0)))
+    return out
+
+
+def table(summary: dict) -> str:
+    """The markdown table of docs/robustness.md."""
+    head = ("| pair | max / median abs. delta p | decision flips | abs. delta malignant count "
+            "0/1/2/3+ | max / median abs. delta BSI | bars met |\n|---|---|---|---|---|---|")
+    rows = []
+    for name, s in summary.items():
+        h = s["malignant_delta_hist"]
+        bars = "yes" if s["bars_met"] else "no"
+        if "bsi_bar_met" in s:
+            bars += f"; BSI {'yes' if s['bsi_bar_met'] else 'no'}"
+        rows.append(f"| {name} | {s['prob_max']:.3f} / {s['prob_median']:.3f} | "
+                    f"{s['decision_flips']} / {s['n']} | {h['0']}/{h['1']}/{h['2']}/{h['3']} | "
+                    f"{s['bsi_max']:.2f} / {s['bsi_median']:.2f} | {bars} |")
+    return "\n".join([head, *rows])
+
+
+def _records(det, args) -> list[dict]:
+    cache = Path(args.cache) if args.cache else None
+    out = []
+    for i in range(args.patients):
+        seed, label = SEED0 + i, ("metastasis" if i % 2 else "normal")
+        path = cache / f"{args.tag}-{seed}.json" if cache else None
+        if path is not None and args.resume and path.is_file():
+            out.append(json.loads(path.read_text()))
+            continue
+        t = time.time()
+        out.append(patient_record(det, seed, label))
+        logging.info("patient %d/%d (%s) in %.1f s", i + 1, args.patients, label, time.time() - t)
+        if path is not None:
+            from osteoscan.artefacts import atomic_write_text, dumps_json
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, dumps_json(out[-1]))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=40)
+    ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
+    ap.add_argument("--cache", default=None, help="folder for per-patient records")
+    ap.add_argument("--resume", action="store_true", help="reuse the cached records")
+    ap.add_argument("--tag", default="bundled", help="names the cached records of this run")
+    ap.add_argument("--out", default=str(RESULTS / "robustness.json"))
+    args = ap.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from osteoscan.artefacts import atomic_write_text, dumps_json
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+
+    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    t0 = time.time()
+    records = _records(det, args)
+    summary = summarise(records, det.decision_threshold)
+    result = {"config": vars(args), "profile": PROFILE, "seed0": SEED0, "bars": BARS,
+              "decision_threshold": det.decision_threshold, "seconds": time.time() - t0,
+              "pairs": summary, "auc": aucs(records), "records": records}
+    atomic_write_text(args.out, dumps_json(result, default=float))
+    print(table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
