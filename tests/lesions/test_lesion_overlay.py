@@ -58,6 +58,9 @@ def test_boundaries_equal_skimage_on_random_masks_at_the_borders():
 def test_colour_of_each_probability_is_matplotlibs():
     from matplotlib import colormaps
 
-    for p in (-0.5, 0.0, 0.123, 0.5, 0.999, 1.0, 2.0):
+    from osteoscan.lesions.overlay import probability_colours
+
+    ps = (-0.5, 0.0, 0.123, 0.5, 0.999, 1.0, 2.0, *np.random.default_rng(2).random(200))
+    for p, one in zip(ps, probability_colours(ps), strict=True):
         r, g, b, _ = colormaps["RdYlGn_r"](float(np.clip(p, 0, 1)))
-        assert probability_colour(p) == (int(r * 255), int(g * 255), int(b * 255))
+        assert probability_colour(p) == one == (int(r * 255), int(g * 255), int(b * 255))

@@ -33,8 +33,14 @@ def _colour_map():
 
 def probability_colour(p: float) -> tuple[int, int, int]:
     """RGB (0-255) of a probability on the green-yellow-red scale."""
-    r, g, b, _ = _colour_map()(float(np.clip(p, 0.0, 1.0)))
-    return int(r * 255), int(g * 255), int(b * 255)
+    return probability_colours([p])[0]
+
+
+def probability_colours(ps: Sequence[float]) -> list[tuple[int, int, int]]:
+    """:func:`probability_colour` of each probability, in one call of the colour map (which
+    maps an array element by element exactly as it maps a scalar)."""
+    rgba = _colour_map()(np.clip(np.asarray(ps, dtype=np.float64), 0.0, 1.0))
+    return [(int(r * 255), int(g * 255), int(b * 255)) for r, g, b, _ in rgba.reshape(-1, 4)]
 
 
 def boundaries(mask: np.ndarray, *, thick: bool = True) -> np.ndarray:
@@ -60,16 +66,15 @@ def draw_outlines(rgb: np.ndarray, hotspots: Sequence[Hotspot], *, thick: bool =
         The new picture; hotspots with a missing or mismatched mask are skipped.
     """
     out = np.array(rgb, copy=True)
-    for h in sorted(hotspots, key=lambda h: h.probability):  # most suspicious drawn last
-        mask = getattr(h, "mask", None)
-        if mask is None or mask.shape != out.shape[:2]:
-            continue
-        box = _box(mask, margin=2)
+    drawn = [h for h in sorted(hotspots, key=lambda h: h.probability)  # most suspicious last
+             if getattr(h, "mask", None) is not None and h.mask.shape == out.shape[:2]]
+    for h, colour in zip(drawn, probability_colours([h.probability for h in drawn]), strict=True):
+        box = _box(h.mask, margin=2)
         if box is None:
             continue
         # boundaries on the hotspot's box only: the same pixels as on the whole view
         # (the margin covers the outer boundary), at a fraction of the cost
-        out[box][boundaries(mask[box], thick=thick)] = probability_colour(h.probability)
+        out[box][boundaries(h.mask[box], thick=thick)] = colour
     return out
 
 
