@@ -7,7 +7,8 @@ the colour map is looked up once (``matplotlib.colormaps[name]`` hands out a fre
 that rebuilds its table on first use, ~0.7 ms per hotspot), and the outline of each
 hotspot is found by OpenCV's 3x3 cross erosion/dilation on the hotspot's bounding box
 (the same pixels as ``skimage.segmentation.find_boundaries``, which pads the footprint and
-the image on every call; tests/lesions/test_lesion_overlay.py checks the equality).
+the image on every call; tests/lesions/test_lesion_overlay.py checks the equality), and the
+box is found without scanning the whole mask twice.
 """
 
 from __future__ import annotations
@@ -79,9 +80,15 @@ def draw_outlines(rgb: np.ndarray, hotspots: Sequence[Hotspot], *, thick: bool =
 
 
 def _box(mask: np.ndarray, margin: int) -> tuple[slice, slice] | None:
-    """Bounding box of a mask's True pixels grown by ``margin`` (clipped), or None if empty."""
-    c, r, w, h = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
-    if w == 0 or h == 0:
+    """Bounding box of a mask's True pixels grown by ``margin`` (clipped), or None if empty.
+
+    A hotspot's mask covers the whole view (262 kB at 1024x256) and a report has hundreds: the
+    first True pixel is found by numpy's bool ``argmax`` (which stops there), the others among
+    the pixels after it (half the reading of OpenCV's ``boundingRect``, same box)."""
+    flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
+    first = int(flat.argmax())
+    if not flat[first]:
         return None
-    return (slice(max(r - margin, 0), r + h + margin),
-            slice(max(c - margin, 0), c + w + margin))
+    rows, cols = np.divmod(np.flatnonzero(flat[first:]) + first, mask.shape[1])
+    return (slice(max(int(rows[0]) - margin, 0), int(rows[-1]) + margin + 1),
+            slice(max(int(cols.min()) - margin, 0), int(cols.max()) + margin + 1))
