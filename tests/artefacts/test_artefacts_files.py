@@ -59,3 +59,14 @@ def test_sanitiser_nan_inf_numpy_paths_and_keys():
     with pytest.raises(TypeError):
         dumps_json({"o": object()})  # unknown objects are not silently stringified
     assert json.loads(dumps_json({"o": object()}, default=lambda o: "obj")) == {"o": "obj"}
+
+
+def test_one_line_records_parse_to_the_same_value_one_per_line():
+    rec = {"name": 'a "quoted" \x00hotspots\x000 name', "hotspots": [
+        {"p": np.float32(0.25), "bad": float("nan"), "f": {"x": np.int64(3)}} for _ in range(3)],
+        "empty": [], "after": [1, 2]}
+    text = dumps_json(rec, one_line=("hotspots", "empty", "missing"))
+    assert json.loads(text) == json.loads(dumps_json(rec))
+    lines = text.splitlines()
+    assert sum(line.strip().startswith('{"p": 0.25, "bad": null') for line in lines) == 3
+    assert '"after": [\n' in text  # other keys keep the indented layout

@@ -55,3 +55,22 @@ def test_simulated_skull_is_not_one_big_hotspot():
     for h in hot["anterior"]:
         assert h.area_mm2 < 1500
         assert (h.mask & skull).sum() * 2.4 ** 2 < 1500
+
+
+def test_shape_stats_equal_the_per_label_sums_of_scipy():
+    from scipy import ndimage
+
+    from osteoscan.lesions.candidates import shape_stats
+
+    rng = np.random.default_rng(3)
+    labels = ndimage.label(ndimage.gaussian_filter(rng.random((80, 40)), 2) > 0.5)[0].astype(np.int32)
+    n = int(labels.max())
+    st = shape_stats(labels, n + 2, (2.4, 2.4))  # two labels with no pixel
+    idx = np.arange(1, n + 3)
+    rr, cc = np.indices(labels.shape, dtype=np.float64)
+    area = ndimage.sum_labels(np.ones(labels.shape), labels, idx)
+    a = np.maximum(area, 1)
+    np.testing.assert_array_equal(st["area_px"], area)
+    np.testing.assert_array_equal(st["row"], ndimage.sum_labels(rr, labels, idx) / a)
+    np.testing.assert_array_equal(st["col"], ndimage.sum_labels(cc, labels, idx) / a)
+    assert n > 3 and st["boxes"][-1] is None

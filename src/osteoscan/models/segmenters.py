@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from monai.networks.nets import AttentionUnet, BasicUNet, UNet
 from torch import nn
 
 from osteoscan.errors import ConfigError, ModelError
@@ -44,6 +43,11 @@ def _levels(channels: Sequence[int] | None, tiny: bool) -> tuple[int, ...]:
 
 def _monai(key: str, in_ch: int, out_ch: int, chans: tuple[int, ...], tiny: bool,
            dropout: float) -> nn.Module:
+    # imported here, not on load: ``import monai`` loads its apps, torchvision and torch._dynamo
+    # (seconds), and every process that imports the model registry (each analyze worker)
+    # paid for it without building a U-Net
+    from monai.networks.nets import AttentionUnet, BasicUNet, UNet
+
     strides = (2,) * (len(chans) - 1)
     if key == "unet":
         return UNet(

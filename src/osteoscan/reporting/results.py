@@ -114,8 +114,8 @@ clean = to_jsonable
 
 
 def dumps(record: dict) -> str:
-    """JSON text (indented; NaN and infinities written as null)."""
-    return dumps_json(record)
+    """JSON text (indented, one line per hotspot; NaN and infinities written as null)."""
+    return dumps_json(record, one_line=("hotspots",))
 
 
 def worklist_rows(records: list[dict]) -> list[dict]:
