@@ -186,19 +186,25 @@ def _fit_patient(det: HotspotDetector, records, probs, seed: int) -> None:
 
 
 def _fit_bsi(det: HotspotDetector, records, probs) -> None:
-    """Region bone areas (median, in head lengths squared) and the least-squares BSI scale."""
-    areas = np.median(np.array([r["region_area"] for r in records]), axis=0)
-    det.card["region_area"] = {REGIONS[c]: float(areas[c]) for c in range(1, len(REGIONS))}
-    det.card["bsi_scale"] = 1.0
-    raw, truth = [], []
-    for rec, p in zip(records, probs, strict=True):
+    """BSI region weights: non-negative least squares of the simulator's BSI on, per region,
+    the sum over distinct lesions of P(malignant) x area / head length squared (out-of-fold
+    probabilities). Selected on site_b over the previous rule (MASS_FRACTION x area / the
+    region's median bone area, hard-called lesions, one scale): BSI r 0.75 vs 0.68
+    (docs/lesions.md)."""
+    from scipy.optimize import nnls
+
+    area_col = FEATURES.index("area_mm2")
+    F = np.zeros((len(records), len(REGIONS)))
+    for k, (rec, p) in enumerate(zip(records, probs, strict=True)):
         arr = arrays(rec)
         _, codes = det.score(arr)
         idx, lp = lesion_table(p, arr.group)
-        raw.append(det.bsi(arr, idx[lp >= det.card["hotspot_threshold"]], codes))
-        truth.append(float(rec["bsi"]))
-    raw, truth = np.array(raw), np.array(truth)
-    det.card["bsi_scale"] = float((raw @ truth) / max(raw @ raw, 1e-9))
+        for i, q in zip(idx, lp, strict=True):
+            a = arr.X[arr.group == arr.group[i], area_col].max()
+            F[k, int(codes[i])] += q * a / arr.head_mm ** 2
+    F[:, 0] = 0.0  # background carries no bone mass
+    w, _ = nnls(F, np.array([float(r["bsi"]) for r in records]))
+    det.card["bsi_weights"] = {REGIONS[c]: float(w[c]) for c in range(1, len(REGIONS))}
 
 
 def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:
