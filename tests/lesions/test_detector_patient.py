@@ -137,8 +137,8 @@ def test_predictor_answer_comes_from_the_detector(leaf):
 
 
 def test_bsi_weights_are_fitted_to_the_truth():
-    """Region weights by non-negative least squares: a truth of 0.5 x sum(p x area / head^2)
-    on the one region the lookup gives is recovered, and the BSI then reproduces it."""
+    """A truth of 0.5 x sum(p x area / head^2) on the one region the lookup gives is
+    recovered (the definition's weight, scaled), and the BSI then reproduces it."""
     from osteoscan.lesions.detector_train import _fit_bsi
     from osteoscan.skeleton import REGIONS
 
@@ -151,10 +151,12 @@ def test_bsi_weights_are_fitted_to_the_truth():
         p = rng.uniform(0.1, 0.9, n)
         truth = 0.5 * float((p * 100.0).sum()) / 200.0 ** 2
         records.append({"X": arr.X, "view": arr.view, "group": arr.group,
-                        "head_mm": np.float64(200.0), "bsi": np.float64(truth)})
+                        "head_mm": np.float64(200.0), "bsi": np.float64(truth),
+                        "region_area": np.ones(len(REGIONS))})
         probs.append(p)
     _fit_bsi(det, records, probs)
     assert det.card["bsi_weights"][REGIONS[1]] == pytest.approx(0.5)
+    assert all(0.5 - 1e-9 <= f <= 2.0 + 1e-9 for f in det.card["bsi_factors"].values())
     arr = _arrays(2)
     lesions = np.arange(2)
     assert det.bsi(arr, lesions, np.ones(2, int), np.array([0.5, 1.0])) == pytest.approx(

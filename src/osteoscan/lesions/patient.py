@@ -21,9 +21,10 @@
   malignant lesions only;
 * BSI (percent) = the expected involved skeletal mass of a study decided metastatic: sum over
   its distinct lesions of P(malignant, capped) x ``bsi_weights[region]`` x area / head
-  length squared (0 for a study decided normal). The region weights stand for
-  MASS_FRACTION[region] / the region's bone area; they are fitted by non-negative least
-  squares to the simulator's BSI on the training site (:mod:`osteoscan.lesions.detector_train`).
+  length squared (0 for a study decided normal). The region weights are the BSI
+  definition's MASS_FRACTION[region] / the region's bone area, scaled to the candidates'
+  areas and adjusted by at most a factor 2 per region to the simulator's BSI on the training
+  studies (:mod:`osteoscan.lesions.detector_train`).
 """
 
 from __future__ import annotations
