@@ -87,6 +87,7 @@ def score_detector(det, records) -> dict:
     y = [int(r["label"]) for r in records]
     return _figures(y, probs, froc_score(_froc_matches(records, capped)), called, bsi,
                     [float(r["bsi"]) for r in records], extra={
+                        "probabilities": [float(p) for p in probs],
                         "froc_metastasis_uncapped": froc_score(_froc_matches(records, raw)),
                         "normals_ungated": normal_burden(ungated, y),
                         "decision_threshold": det.card["decision_threshold"],
@@ -105,13 +106,22 @@ def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
 
     return {"patient": patient_level(y, probs), "froc_metastasis": froc,
             "sens_at_1fp": froc["sens@1"], "normals": normal_burden(called, y),
-            "bsi": bsi_agreement(bsi, bsi_true), **(extra or {})}
+            "bsi": {**bsi_agreement(bsi, bsi_true), "pearson_r_ci": _pearson_ci(bsi, bsi_true)},
+            **(extra or {})}
+
+
+def _pearson_ci(a, b) -> list[float]:
+    """95 % CI of Pearson's r (Fisher z, ``scipy.stats.pearsonr(...).confidence_interval``)."""
+    from scipy import stats
+
+    ci = stats.pearsonr(np.asarray(a, float), np.asarray(b, float)).confidence_interval(0.95)
+    return [float(ci.low), float(ci.high)]
 
 
 def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficulty: str) -> dict:
     from osteoscan.evaluation.lesions import match_lesions
     from osteoscan.lesions.burden import distinct_lesions
-    from osteoscan.lesions.pipeline import _stacked
+    from osteoscan.lesions.pipeline import stacked_masks
     from osteoscan.lesions.training import from_simulated
     from osteoscan.simulate.study import simulate_study
 
@@ -119,7 +129,7 @@ def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficult
     sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
     st = from_simulated(sim)
     res = analyzer.analyze(st.scan)
-    m = match_lesions(*_stacked(res, st, True))
+    m = match_lesions(*stacked_masks(res, st, True))
     called = sum(max(h.probability for h in g) >= res.threshold
                  for g in distinct_lesions(res.by_view))
     return {"y": int(any(les.malignant for les in sim.lesions)), "prob": res.probability,
@@ -160,7 +170,24 @@ def score_baseline(sites, seeds, prevalence: float, difficulty: str, cache=None)
     out = _figures([int(r["y"]) for r in rows], [float(r["prob"]) for r in rows],
                    froc_score(matches), [int(r["called"]) for r in rows],
                    [float(r["bsi"]) for r in rows], [float(r["bsi_true"]) for r in rows])
-    return {**out, "weights_key": key}
+    return {**out, "weights_key": key, "probabilities": [float(r["prob"]) for r in rows]}
+
+
+def held_out(det, records, sites, seeds, args) -> dict:
+    """Detector and (unless ``--no-baseline``) the bundled lesion stage on the same held-out
+    studies, with a paired DeLong test of their patient AUCs
+    (:func:`osteoscan.evaluation.statistics.delong_roc_test`, detector minus baseline)."""
+    from osteoscan.evaluation.statistics import delong_roc_test
+
+    out = {"sites": list(sites), "detector": score_detector(det, records)}
+    if args.no_baseline:
+        return out
+    base = score_baseline(sites, seeds, args.prevalence, args.difficulty, args.cache)
+    out["baseline_bundled_lesion_stage"] = base
+    y = np.array([int(r["label"]) for r in records])
+    out["paired_delong_detector_vs_baseline"] = delong_roc_test(
+        y, np.array(out["detector"]["probabilities"]), np.array(base["probabilities"]))
+    return out
 
 
 def timing(det, sites, seeds, repeat: int = 3) -> dict:
@@ -190,11 +217,31 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
     return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
 
 
+def _records(sites, seeds, args, augment: bool = False) -> list[dict]:
+    from osteoscan.lesions.detector_train import simulated_records
+
+    return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
+                             difficulty=args.difficulty, augment=augment)
+
+
+def _cohorts(args) -> tuple[list, list, list, list[int]]:
+    """Train (+ camera-randomised), select and test records; seeds of no other benchmark or
+    bundled model (from 100000, by ``--seed``)."""
+    base = 100_000 + 1000 * args.seed
+    train = _records(args.train, _seeds(base, args.n_train), args)
+    train += _records(args.train, _seeds(base + 100_000, args.n_augmented), args, augment=True)
+    select = _records(args.select, _seeds(base + 300_000, args.n_select), args)
+    test_seeds = _seeds(base + 600_000, args.n_test)
+    return train, select, _records(args.test, test_seeds, args), test_seeds
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
     ap.add_argument("--select", nargs="+", default=["site_b"])
     ap.add_argument("--test", nargs="+", default=["site_c"])
+    ap.add_argument("--extra-test", nargs="*", default=[],
+                    help="further held-out sites, each scored on its own (same seeds)")
     ap.add_argument("--n-train", type=int, default=250)
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
@@ -211,27 +258,20 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.detector_train import fit_detector, simulated_records
+    from osteoscan.lesions.detector_train import fit_detector
 
     t0 = time.time()
-    base = 100_000 + 1000 * args.seed  # seeds of no other benchmark or bundled model
-    kw = {"cache": args.cache, "prevalence": args.prevalence, "difficulty": args.difficulty}
-    train = simulated_records(args.train, _seeds(base, args.n_train), **kw)
-    train += simulated_records(args.train, _seeds(base + 100_000, args.n_augmented),
-                               augment=True, **kw)
-    select = simulated_records(args.select, _seeds(base + 300_000, args.n_select), **kw)
-    test_seeds = _seeds(base + 600_000, args.n_test)
-    test = simulated_records(args.test, test_seeds, **kw)
+    train, select, test, test_seeds = _cohorts(args)
     t1 = time.time()
     det = fit_detector(train, select, seed=args.seed)
     if args.save:
         det.save(args.save)
     t2 = time.time()
     result = {"config": vars(args), "seconds": {"records": t1 - t0, "fit": t2 - t1},
-              "detector": score_detector(det, test)}
-    if not args.no_baseline:
-        result["baseline_bundled_lesion_stage"] = score_baseline(
-            args.test, test_seeds, args.prevalence, args.difficulty, args.cache)
+              "test": held_out(det, test, args.test, test_seeds, args)}
+    for site in args.extra_test:
+        records = _records([site], test_seeds, args)
+        result[f"test_{site}"] = held_out(det, records, [site], test_seeds, args)
     if args.timing:
         result["seconds_per_study"] = timing(det, args.test, test_seeds[:args.timing])
     atomic_write_text(args.out, dumps_json(result, default=float))

@@ -74,3 +74,21 @@ def test_shape_stats_equal_the_per_label_sums_of_scipy():
     np.testing.assert_array_equal(st["row"], ndimage.sum_labels(rr, labels, idx) / a)
     np.testing.assert_array_equal(st["col"], ndimage.sum_labels(cc, labels, idx) / a)
     assert n > 3 and st["boxes"][-1] is None
+
+
+def test_seeds_are_ranked_by_excess_over_noise_not_by_ratio():
+    """Over the cap, a lesion on bright bone (ratio 1.33, excess 1.0) outranks a peak on
+    faint bone (ratio 1.63, excess 0.5): excess / sqrt(z) is 0.50 against 0.44."""
+    from osteoscan.lesions.candidates import ViewMaps, seed_score, seeds
+
+    z = np.full((60, 40), 0.8, np.float32)
+    bg = np.full((60, 40), 0.8, np.float32)
+    z[15, 20], bg[40:, :] = 1.3, 3.0
+    z[40:, :] = 3.0
+    z[50, 20] = 4.0
+    bone = np.ones(z.shape, bool)
+    maps = ViewMaps(z, bg, bone, bone, 1.0, (2.4, 2.4))
+    assert maps.ratio[15, 20] > maps.ratio[50, 20]
+    assert seed_score(maps)[50, 20] > seed_score(maps)[15, 20]
+    assert seeds(maps, max_count=1).tolist() == [[50, 20]]
+    assert sorted(map(tuple, seeds(maps, max_count=5).tolist())) == [(15, 20), (50, 20)]

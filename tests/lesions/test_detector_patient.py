@@ -50,7 +50,7 @@ def _hand_detector(decision_threshold: float, intercept: float,
     card = {"hotspot_threshold": 0.5, "decision_threshold": decision_threshold,
             "patient_coef": [4.0] + [0.0] * (n - 1), "patient_mean": [0.0] * n,
             "patient_scale": [1.0] * n, "patient_intercept": intercept, "platt": [1.0, 0.0],
-            "bsi_scale": 1.0, "region_area": {r: 1.0 for r in REGIONS[1:]}}
+            "bsi_weights": {r: 1.0 for r in REGIONS[1:]}}
     return HotspotDetector(one, RegionLookup(np.ones((2, 105, 60), np.uint8)), card)
 
 
@@ -134,3 +134,30 @@ def test_predictor_answer_comes_from_the_detector(leaf):
     called = [h for h in pred.hotspots if h.probability >= pred.lesions.threshold]
     assert (len(called) > 0) == pred.positive == (pred.bsi > 0)
     assert "image_probability" in pred.model
+
+
+def test_bsi_weights_are_fitted_to_the_truth():
+    """A truth of 0.5 x sum(p x area / head^2) on the one region the lookup gives is
+    recovered (the definition's weight, scaled), and the BSI then reproduces it."""
+    from osteoscan.lesions.detector_train import _fit_bsi
+    from osteoscan.skeleton import REGIONS
+
+    det = _hand_detector(0.5, 0.0)
+    det.card.pop("bsi_weights")
+    rng = np.random.default_rng(0)
+    records, probs = [], []
+    for n in (1, 2, 3, 4):
+        arr = _arrays(n)
+        p = rng.uniform(0.1, 0.9, n)
+        truth = 0.5 * float((p * 100.0).sum()) / 200.0 ** 2
+        records.append({"X": arr.X, "view": arr.view, "group": arr.group,
+                        "head_mm": np.float64(200.0), "bsi": np.float64(truth),
+                        "region_area": np.ones(len(REGIONS))})
+        probs.append(p)
+    _fit_bsi(det, records, probs)
+    assert det.card["bsi_weights"][REGIONS[1]] == pytest.approx(0.5)
+    assert all(0.5 - 1e-9 <= f <= 2.0 + 1e-9 for f in det.card["bsi_factors"].values())
+    arr = _arrays(2)
+    lesions = np.arange(2)
+    assert det.bsi(arr, lesions, np.ones(2, int), np.array([0.5, 1.0])) == pytest.approx(
+        0.5 * 1.5 * 100.0 / 200.0 ** 2)

@@ -30,7 +30,7 @@ from osteoscan.lesions.patient import (
     study_arrays,
 )
 from osteoscan.lesions.trees import Forest
-from osteoscan.skeleton import REGIONS
+from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
 log = logging.getLogger(__name__)
 
@@ -185,20 +185,39 @@ def _fit_patient(det: HotspotDetector, records, probs, seed: int) -> None:
                     patient_coef=lr.coef_[0].tolist(), patient_intercept=float(lr.intercept_[0]))
 
 
+BSI_FACTOR_BOUNDS = (0.5, 2.0)
+"""How far a region's fitted BSI weight may move from the BSI definition's own weight."""
+
+
 def _fit_bsi(det: HotspotDetector, records, probs) -> None:
-    """Region bone areas (median, in head lengths squared) and the least-squares BSI scale."""
-    areas = np.median(np.array([r["region_area"] for r in records]), axis=0)
-    det.card["region_area"] = {REGIONS[c]: float(areas[c]) for c in range(1, len(REGIONS))}
-    det.card["bsi_scale"] = 1.0
-    raw, truth = [], []
-    for rec, p in zip(records, probs, strict=True):
+    """BSI region weights (out-of-fold probabilities on the training studies).
+
+    The BSI definition's weight of a region is MASS_FRACTION[region] / its bone area (the
+    median over the training studies, in head lengths squared). One least-squares scale
+    brings it to the candidates' areas; then each region's weight may move by a factor
+    within :data:`BSI_FACTOR_BOUNDS` (``scipy.optimize.lsq_linear``) to fit the simulator's
+    BSI. Unbounded non-negative least squares gave the ribs, sternum and sacrum a weight of 0
+    and a lower BSI r on the selection site (0.84 against 0.90, docs/lesions.md)."""
+    from scipy.optimize import lsq_linear
+
+    area_col = FEATURES.index("area_mm2")
+    F = np.zeros((len(records), len(REGIONS)))
+    for k, (rec, p) in enumerate(zip(records, probs, strict=True)):
         arr = arrays(rec)
         _, codes = det.score(arr)
         idx, lp = lesion_table(p, arr.group)
-        raw.append(det.bsi(arr, idx[lp >= det.card["hotspot_threshold"]], codes))
-        truth.append(float(rec["bsi"]))
-    raw, truth = np.array(raw), np.array(truth)
-    det.card["bsi_scale"] = float((raw @ truth) / max(raw @ raw, 1e-9))
+        for i, q in zip(idx, lp, strict=True):
+            a = arr.X[arr.group == arr.group[i], area_col].max()
+            F[k, int(codes[i])] += q * a / arr.head_mm ** 2
+    truth = np.array([float(r["bsi"]) for r in records])
+    area = np.median(np.array([r["region_area"] for r in records]), axis=0)
+    prior = np.array([MASS_FRACTION[n] / area[c] if c and area[c] > 0 else 0.0
+                      for c, n in enumerate(REGIONS)])
+    scale = float((F @ prior) @ truth / max((F @ prior) @ (F @ prior), 1e-12))
+    factor = lsq_linear(F * (scale * prior), truth, bounds=BSI_FACTOR_BOUNDS).x
+    det.card["bsi_weights"] = {REGIONS[c]: float(scale * prior[c] * factor[c])
+                               for c in range(1, len(REGIONS))}
+    det.card["bsi_factors"] = {REGIONS[c]: float(factor[c]) for c in range(1, len(REGIONS))}
 
 
 def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:

@@ -19,8 +19,12 @@
   capped probability); a study decided "metastatic" has at least one malignant hotspot
   (those reaching ``hotspot_threshold``, else its most probable lesion); the BSI sums the
   malignant lesions only;
-* BSI = ``bsi_scale`` x 100 x sum over malignant lesions of MASS_FRACTION[region] x area /
-  (the region's typical bone area, scaled by the patient's head length squared).
+* BSI (percent) = the expected involved skeletal mass of a study decided metastatic: sum over
+  its distinct lesions of P(malignant, capped) x ``bsi_weights[region]`` x area / head
+  length squared (0 for a study decided normal). The region weights are the BSI
+  definition's MASS_FRACTION[region] / the region's bone area, scaled to the candidates'
+  areas and adjusted by at most a factor 2 per region to the simulator's BSI on the training
+  studies (:mod:`osteoscan.lesions.detector_train`).
 """
 
 from __future__ import annotations
@@ -215,21 +219,23 @@ class HotspotDetector:
         mal = idx[lp >= thr]
         if positive and not len(mal) and len(idx):  # the lesion that made the decision
             mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
+        weights = lp if positive else np.zeros(len(lp))
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal,
-                "bsi": self.bsi(arr, mal, codes)}
+                "lesion_weights": weights, "bsi": self.bsi(arr, idx, codes, weights)}
 
-    def bsi(self, arr: StudyArrays, malignant: np.ndarray, codes: np.ndarray) -> float:
-        """BSI (percent) of the malignant lesions (a pair counts once, with its larger area)."""
-        ref = self.card["region_area"]
+    def bsi(self, arr: StudyArrays, lesions: np.ndarray, codes: np.ndarray,
+            weights: np.ndarray | None = None) -> float:
+        """BSI (percent) of distinct lesions (candidate indices; a pair counts once, with its
+        larger area), each weighted by ``weights`` (default 1): module docstring."""
+        w_region = self.card["bsi_weights"]
         area = arr.X[:, FEATURES.index("area_mm2")]
+        weights = np.ones(len(lesions)) if weights is None else weights
         total = 0.0
-        for i in malignant:
-            name = REGIONS[int(codes[i])]
-            if ref.get(name, 0) > 0:
-                a = area[arr.group == arr.group[i]].max()
-                total += MASS_FRACTION[name] * a / (ref[name] * arr.head_mm ** 2)
-        return float(100.0 * self.card["bsi_scale"] * total)
+        for i, q in zip(lesions, weights, strict=True):
+            a = area[arr.group == arr.group[i]].max()
+            total += q * w_region.get(REGIONS[int(codes[i])], 0.0) * a / arr.head_mm ** 2
+        return float(total)
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring)."""
@@ -266,6 +272,9 @@ class HotspotDetector:
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         if tuple(card.get("features", ())) != FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
+        if "bsi_weights" not in card:
+            raise ModelError(f"{folder}: a detector card of an older version (no bsi_weights); "
+                             "rebuild it with scripts/build_detector.py")
         table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
         if table.shape != (2, _n(GRID_Y), _n(GRID_X)):
             raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
@@ -289,14 +298,15 @@ def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[
 def _region_rows(arr: StudyArrays, codes, out: dict, det: HotspotDetector) -> tuple[RegionRow, ...]:
     """Region table: distinct and malignant lesions and the BSI share per region."""
     rows = []
+    lesions, weights = out["lesions"], out["lesion_weights"]
     for code, name in enumerate(REGIONS):
         if not code:
             continue
-        les = [i for i in out["lesions"] if codes[i] == code]
-        mal = np.array([i for i in out["malignant"] if codes[i] == code], dtype=int)
-        bsi = det.bsi(arr, mal, codes)
-        frac = bsi / (100 * MASS_FRACTION[name] * det.card["bsi_scale"]) if len(mal) else 0.0
-        rows.append(RegionRow(name, len(les), len(mal), float(min(frac, 1.0)), bsi))
+        here = codes[lesions] == code
+        mal = int(np.isin(out["malignant"], lesions[here]).sum())
+        bsi = det.bsi(arr, lesions[here], codes, weights[here])
+        frac = bsi / (100 * MASS_FRACTION[name])
+        rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))
     return tuple(rows)
 
 

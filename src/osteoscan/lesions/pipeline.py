@@ -87,7 +87,8 @@ def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: in
     return LesionAnalyzer(seg, reg, clf)
 
 
-def _stacked(result: LesionResult, study: LesionStudy, malignant_only: bool, score: str = "auto"):
+def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool,
+                  score: str = "auto"):
     """Stacked (views, rows, cols) predicted ids and truth ids, plus scores: the malignancy
     probability for metastases (or ``score="probability"``), else the detector's mean
     probability."""
@@ -136,10 +137,11 @@ def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
         t0 = time.perf_counter()
         results.append(analyzer.analyze(st.scan))
         seconds.append(time.perf_counter() - t0)
-    det = [match_lesions(*_stacked(r, s, False)) for r, s in zip(results, studies, strict=True)]
-    cls = [match_lesions(*_stacked(r, s, False, score="probability"))
+    det = [match_lesions(*stacked_masks(r, s, False))
            for r, s in zip(results, studies, strict=True)]
-    met = [match_lesions(*_stacked(r, s, True)) for r, s in zip(results, studies, strict=True)]
+    cls = [match_lesions(*stacked_masks(r, s, False, score="probability"))
+           for r, s in zip(results, studies, strict=True)]
+    met = [match_lesions(*stacked_masks(r, s, True)) for r, s in zip(results, studies, strict=True)]
     thr = results[0].threshold if results else 0.5
     y_patient = [int(any(v == "malignant" for v in s.lesion_labels.values())) for s in studies]
     samples = classifier_samples(studies)
