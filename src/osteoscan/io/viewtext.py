@@ -1,0 +1,122 @@
+"""Read the view name burned into a screen capture ("ANT", "POST", "ANTERIOR", "POSTERIOR").
+
+A small template matcher, not OCR (docs/ingest.md, "Reading the view label"): the words to
+tell apart are few and fixed, so each word blob is compared with the same words rendered in
+Pillow's bundled font (regular and emboldened), by normalised cross-correlation after
+resizing the blob to each template's size. Tesseract would read any text, but it is a
+system binary (tesseract-ocr) plus a wrapper, slow per call, and no more reliable on a
+dozen-pixel-high inverted label; a word it does not need to read is one it cannot misread.
+
+Written by hand because no installed library matches word templates across scales; it is
+a few lines of Pillow and numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+from scipy import ndimage
+
+WORDS: dict[str, str] = {
+    "ANT": "anterior",
+    "ANTERIOR": "anterior",
+    "POST": "posterior",
+    "POSTERIOR": "posterior",
+    "RLA": "lateral",
+    "LLA": "lateral",
+    "LAT": "lateral",
+}
+"""Words the matcher knows, and what each says about a panel."""
+MIN_SCORE = 0.6
+"""Lowest correlation accepted as a reading."""
+_TEMPLATE_HEIGHT = 24
+_SOFTEN = 1.5  # Gaussian sigma, template pixels
+_ASPECT_TOLERANCE = 0.3  # a blob's width/height within 30 % of the template's
+
+
+@dataclass(frozen=True)
+class Reading:
+    """A word read from a blob.
+
+    Attributes:
+        word: the template word ("POSTERIOR").
+        meaning: "anterior", "posterior" or "lateral".
+        score: correlation 0..1.
+    """
+
+    word: str
+    meaning: str
+    score: float
+
+
+def _tight(img: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(img.any(axis=1)), np.flatnonzero(img.any(axis=0))
+    if not rows.size:
+        return img
+    return img[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
+@lru_cache(maxsize=1)
+def _templates() -> tuple[tuple[str, np.ndarray], ...]:
+    font = ImageFont.load_default(size=_TEMPLATE_HEIGHT)
+    out = []
+    for word in WORDS:
+        left, top, right, bottom = font.getbbox(word)
+        canvas = Image.new("L", (right + 8, bottom + 8), 0)
+        ImageDraw.Draw(canvas).text((4, 4), word, fill=255, font=font)
+        ink = np.asarray(canvas) > 127
+        out.append((word, _tight(ink).astype(np.float32)))
+        out.append((word, _tight(ndimage.binary_dilation(ink)).astype(np.float32)))  # bold
+    return tuple(out)
+
+
+def _ncc(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a - a.mean(), b - b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 0 else 0.0
+
+
+def read_word(ink: np.ndarray) -> Reading | None:
+    """Match one word blob against the known view words.
+
+    Args:
+        ink: (rows, cols) contrast of the blob against its background, text bright; any
+            scale (it is binarised at half its maximum).
+
+    Returns:
+        The best reading at or above :data:`MIN_SCORE`, else None.
+    """
+    if ink.size == 0 or float(ink.max()) <= 0:
+        return None
+    on = ink > 0.5 * float(ink.max())
+    rows, cols = np.flatnonzero(on.any(axis=1)), np.flatnonzero(on.any(axis=0))
+    blob = (ink / float(ink.max())).astype(np.float32)[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    h, w = blob.shape
+    if h < 4 or w < 4:
+        return None
+    best: Reading | None = None
+    for word, tpl in _templates():
+        th, tw = tpl.shape
+        if abs((w / h) / (tw / th) - 1) > _ASPECT_TOLERANCE:
+            continue
+        resized = np.asarray(Image.fromarray(blob, mode="F").resize((tw, th), Image.BILINEAR))
+        # both softened: a small or JPEG-blurred label correlates with the crisp template
+        score = _ncc(ndimage.gaussian_filter(resized, _SOFTEN), ndimage.gaussian_filter(tpl, _SOFTEN))
+        if score >= MIN_SCORE and (best is None or score > best.score):
+            best = Reading(word, WORDS[word], score)
+    return best
+
+
+def render_word(word: str, height: int, *, bold: bool = False) -> np.ndarray:
+    """A word as ink (bool, tight box) about ``height`` pixels high, in the bundled font.
+
+    The simulator's screen captures draw their labels with it; the matcher reads them.
+    """
+    font = ImageFont.load_default(size=max(int(height), 6))
+    left, top, right, bottom = font.getbbox(word)
+    canvas = Image.new("L", (right + 8, bottom + 8), 0)
+    ImageDraw.Draw(canvas).text((4, 4), word, fill=255, font=font, stroke_width=int(bold))
+    return _tight(np.asarray(canvas) > 127)
