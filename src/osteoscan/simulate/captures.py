@@ -264,6 +264,15 @@ def write_capture(study: SimulatedStudy, out_dir: Path, layout: str, index: int,
             "truth": rel(folder / f"{sid}_truth.json")}
 
 
+def check_layouts(layouts: tuple[str, ...]) -> None:
+    """Refuse unknown layout names (ConfigError listing them and the known ones)."""
+    from osteoscan.errors import ConfigError
+
+    bad = [name for name in layouts if name not in LAYOUTS]
+    if bad or not layouts:
+        raise ConfigError(f"unknown capture layout(s) {bad}; known: {', '.join(LAYOUTS)}")
+
+
 def write_capture_cohort(out_dir: str | Path, n: int, *, layouts: tuple[str, ...] = LAYOUTS,
                          seed: int = 0, sites: tuple[str, ...] = ("site_a",),
                          difficulty: str | float = "default", prevalence: float = 0.5,
@@ -293,14 +302,11 @@ def write_capture_cohort(out_dir: str | Path, n: int, *, layouts: tuple[str, ...
     Example:
         >>> write_capture_cohort("caps", 14, layouts=("framed", "wide"))  # doctest: +SKIP
     """
-    from osteoscan.errors import ConfigError
     from osteoscan.simulate.cohort import check_cohort_args, cohort_plan
     from osteoscan.simulate.study import difficulty_value, render_plan
     from osteoscan.simulate.writer import write_manifest_csv
 
-    bad = [name for name in layouts if name not in LAYOUTS]
-    if bad or not layouts:
-        raise ConfigError(f"unknown capture layout(s) {bad}; known: {', '.join(LAYOUTS)}")
+    check_layouts(layouts)
     check_cohort_args(n, sites, prevalence, 1.0)
     kw = dict(sites=tuple(sites), difficulty=difficulty_value(difficulty), prevalence=prevalence,
               studies_per_patient=1.0)
