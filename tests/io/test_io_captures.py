@@ -194,3 +194,19 @@ def test_label_map_yaml(tmp_path):
     bad.write_text('"4: Malignant": cancer\n"3": benign\n')
     with pytest.raises(InputError, match=r"bad.yaml.*'4: Malignant': 'cancer'"):
         read_label_map(bad)
+
+
+
+def test_wide_capture_with_text_at_a_body_edge_loads(tmp_path):
+    """Regression (bench_captures seed 14, capture 55): a small blob just outside a body's box
+    but within its margin crashed the merge ("operands could not be broadcast")."""
+    from osteoscan.simulate.cohort import cohort_plan
+    from osteoscan.simulate.study import difficulty_value
+
+    plan = cohort_plan(55, seed=14, sites=("site_a", "site_b", "site_c"),
+                       difficulty=difficulty_value("default"), prevalence=0.5,
+                       studies_per_patient=1.0)
+    row, truth = _write(render_plan(plan).study, tmp_path, "wide", index=55, seed=14)
+    scan = load_study(tmp_path / row["image"])
+    assert scan.has_both_views
+    assert next(v.view for v in scan.views if v.frame == 0) == truth["left_view"]

@@ -83,6 +83,7 @@ class Panel:
     kind: str
     body: Blob
     reading: Reading | None = None
+    home: tuple[int, int, int, int] | None = None
 
     @property
     def extent(self) -> int:
@@ -237,9 +238,11 @@ def _absorb(found: _Found, margin: int) -> None:
         if home is None:
             left.append(w)
             continue
-        r0, c0 = w.box[0] - home.box[0], w.box[2] - home.box[2]
-        view = home.mask[max(r0, 0) : r0 + w.height, max(c0, 0) : c0 + w.width]
-        view |= w.mask[max(-r0, 0) : max(-r0, 0) + view.shape[0], max(-c0, 0) : max(-c0, 0) + view.shape[1]]
+        r0, r1 = max(w.box[0], home.box[0]), min(w.box[1], home.box[1])
+        c0, c1 = max(w.box[2], home.box[2]), min(w.box[3], home.box[3])
+        if r1 > r0 and c1 > c0:  # the part inside the body's box joins it
+            home.mask[r0 - home.box[0] : r1 - home.box[0], c0 - home.box[2] : c1 - home.box[2]] |= (
+                w.mask[r0 - w.box[0] : r1 - w.box[0], c0 - w.box[2] : c1 - w.box[2]])
     found.words = left
 
 
@@ -256,9 +259,9 @@ def _panels(d: np.ndarray, found: _Found) -> list[Panel]:
     out = []
     for blob, bg, box in found.bodies:
         if box is not None and len(per_box[box]) == 1:
-            out.append(Panel(box, bg, "framed", blob))
+            out.append(Panel(box, bg, "framed", blob, home=box))
         else:
-            out.append(Panel(blob.box, bg, "open", blob))
+            out.append(Panel(blob.box, bg, "open", blob, home=box))
     return out
 
 
@@ -284,15 +287,19 @@ def _read_near(d: np.ndarray, panel: Panel, words: list[Blob], bg_of) -> Reading
 def _select(panels: list[Panel], discarded: list[tuple[str, str]]) -> list[Panel]:
     """The whole-body pair (left to right); the rest listed in ``discarded`` with a reason."""
     tallest = max(p.extent for p in panels)
-    keep = []
+    keep, listed = [], set()
     for p in panels:
         if p.reading is not None and p.reading.meaning == "lateral":
-            discarded.append(("lateral", f"{p.body.where()}: labelled {p.reading.word!r}"))
+            kind, why = "lateral", f"labelled {p.reading.word!r}"
         elif p.extent < SPOT_HEIGHT * tallest:
-            discarded.append(("spot view", f"{p.body.where()}: {p.extent / tallest:.0%} of the "
-                              "whole-body height"))
+            kind, why = "spot view", f"{p.extent / tallest:.0%} of the whole-body height"
         else:
             keep.append(p)
+            continue
+        if p.home is None or (kind, p.home) not in listed:  # one entry per framed panel
+            where = p.body.where() if p.home is None else Blob(p.home, p.body.mask).where()
+            discarded.append((kind, f"{where}: {why}"))
+            listed.add((kind, p.home))
     if not keep:
         raise InputError(None, "no whole-body view found (only laterals)")
     widest = max(p.body.width / p.body.height for p in keep)
