@@ -246,6 +246,23 @@ def _to_view(pts: list[tuple[float, float]], p) -> tuple[tuple[float, float], ..
     return tuple(out)
 
 
+def _capture_view(path: Path, i: int, shape: dict, pts: list[tuple[float, float]],
+                  picture: PictureMap):
+    """The placement a shape lies on; None (warned) off every view; error across two."""
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    box = (min(xs), min(ys), max(xs), max(ys))
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
+    hits = _overlap(box, picture)
+    name = f"shape {i} ({shape.get('label')!r}, x {box[0]:g}-{box[2]:g}, y {box[1]:g}-{box[3]:g})"
+    if len(hits) > 1 and hits[1][0] > 0.25 * area:
+        raise InputError(path, f"{name} spans both views; draw it on one view")
+    if not hits or hits[0][0] <= 0:
+        log.warning("%s: %s lies on no whole-body view (spot view or lateral?); skipped",
+                    path.name, name)
+        return None
+    return picture.placements[hits[0][1]]
+
+
 def map_capture_shapes(path: str | Path, doc: dict, picture: PictureMap,
                        label_map: Mapping[str, str] | None = None) -> tuple[Annotation, ...]:
     """LabelMe shapes drawn on a whole screen capture, mapped into view coordinates.
@@ -273,18 +290,9 @@ def map_capture_shapes(path: str | Path, doc: dict, picture: PictureMap,
     out = []
     for i, (shape, label) in enumerate(zip(shapes, labels, strict=True)):
         kind, pts = _points(path, i, shape, picture.picture_shape)
-        xs, ys = [x for x, _ in pts], [y for _, y in pts]
-        box = (min(xs), min(ys), max(xs), max(ys))
-        area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
-        hits = _overlap(box, picture)
-        name = f"shape {i} ({shape.get('label')!r}, x {box[0]:g}-{box[2]:g}, y {box[1]:g}-{box[3]:g})"
-        if len(hits) > 1 and hits[1][0] > 0.25 * area:
-            raise InputError(path, f"{name} spans both views; draw it on one view")
-        if not hits or hits[0][0] <= 0:
-            log.warning("%s: %s lies on no whole-body view (spot view or lateral?); skipped",
-                        path.name, name)
+        p = _capture_view(path, i, shape, pts, picture)
+        if p is None:
             continue
-        p = picture.placements[hits[0][1]]
         view_pts = _to_view(pts, p)
         if kind == "rectangle":
             (ax, ay), (bx, by) = view_pts

@@ -257,6 +257,16 @@ def _describe_notes(layout: Layout, colour_fill: bool, notes: list[str]) -> None
                      "(burned-in text, markers)")
 
 
+def _layout_of(path: Path, grey: np.ndarray, colour: np.ndarray, lo: float, span: float) -> Layout:
+    shown = (grey - lo) / span
+    if colour.any():  # colour lines: filled from their neighbours for the layout search
+        shown = np.where(colour, ndimage.median_filter(shown, 5), shown)
+    try:
+        return analyse(shown.astype(np.float32))
+    except InputError as exc:
+        raise InputError(path, exc.problem) from None
+
+
 def frames_from_picture(arr: np.ndarray, path: str | Path, *, restore: bool = False,
                         tol: float = 0.0) -> PictureViews:
     """Find the layout of a picture and cut out its whole-body views.
@@ -298,13 +308,7 @@ def _cut(arr: np.ndarray, path: Path) -> PictureViews:
     grey, colour = _to_grey(arr, notes)
     limits.check_non_negative(path, grey)
     lo, span = float(grey.min()), max(float(grey.max() - grey.min()), 1e-6)
-    shown = (grey - lo) / span
-    if colour.any():  # colour lines: filled from their neighbours for the layout search
-        shown = np.where(colour, ndimage.median_filter(shown, 5), shown)
-    try:
-        layout = analyse(shown.astype(np.float32))
-    except InputError as exc:
-        raise InputError(path, exc.problem) from None
+    layout = _layout_of(path, grey, colour, lo, span)
     untouched = _untouched(layout, notes)
     _describe_notes(layout, bool(colour.any()), notes)
     boxes = [_crop_box(layout, i, grey.shape, untouched) for i in range(len(layout.pair))]

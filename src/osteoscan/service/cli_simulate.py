@@ -24,6 +24,18 @@ def _site_names(site: list[str] | None, profile_seed: int | None, n_profiles: in
     return tuple(site or ()) + generated or ("site_a",)
 
 
+def _layouts(captures: str | None) -> tuple[str, ...] | None:
+    """The --captures layouts ('all' or comma-separated), checked; None without the option."""
+    from osteoscan.simulate.captures import LAYOUTS, check_layouts
+
+    if captures is None:
+        return None
+    names = LAYOUTS if captures.strip() == "all" else tuple(
+        x.strip() for x in captures.split(",") if x.strip())
+    check_layouts(names)
+    return names
+
+
 def _simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (created).")],
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 100,
@@ -48,8 +60,7 @@ def _simulate(
 ) -> None:
     """Simulate whole-body bone scans with ground truth, written as each site's scanner would
     (or, with --captures, as screen captures of a reading station)."""
-    from osteoscan.simulate import CAPTURE_LAYOUTS, get_site, write_capture_cohort, write_cohort
-    from osteoscan.simulate.captures import check_layouts
+    from osteoscan.simulate import get_site, write_capture_cohort, write_cohort
     from osteoscan.simulate.study import difficulty_value
 
     console = Console(stderr=True)
@@ -57,11 +68,7 @@ def _simulate(
     for name in sites:  # fail before the progress bar starts
         get_site(name)
     difficulty_value(difficulty)
-    layouts = None
-    if captures is not None:
-        layouts = CAPTURE_LAYOUTS if captures.strip() == "all" else tuple(
-            x.strip() for x in captures.split(",") if x.strip())
-        check_layouts(layouts)
+    layouts = _layouts(captures)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
