@@ -60,9 +60,12 @@ def test_template_matcher_reads_view_words(word, height):
     assert reading is not None and reading.word == word
 
 
-@pytest.mark.parametrize("text", ["Bone Sequence", "R", "PELVIS", "ID 123456"])
-def test_template_matcher_reads_nothing_in_other_text(text):
-    assert read_word(render_word(text, 18).astype(np.float32)) is None
+@pytest.mark.parametrize("text", ["Bone Sequence", "R", "PELVIS", "ID 123456", "FOOT", "HOST",
+                                  "PAST", "ANY", "ART", "LAO", "MOST"])
+@pytest.mark.parametrize("height", [12, 18, 26])
+def test_template_matcher_reads_nothing_in_other_text(text, height):
+    """Words shaped like a view word ("FOOT" like "POST") are spelled out, not taken for it."""
+    assert read_word(render_word(text, height).astype(np.float32)) is None
 
 
 _EXPECTED = {"spots": "spot view", "laterals": "lateral", "header": "grey-scale bar",
