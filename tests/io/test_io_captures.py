@@ -213,3 +213,17 @@ def test_wide_capture_with_text_at_a_body_edge_loads(tmp_path):
     scan = load_study(tmp_path / row["image"])
     assert scan.has_both_views
     assert next(v.view for v in scan.views if v.frame == 0) == truth["left_view"]
+
+
+def test_text_against_clear_anatomy_still_decides_with_lower_confidence(study, tmp_path):
+    from osteoscan.simulate import captures as sc
+
+    rng = np.random.default_rng(1)
+    cv = sc._Canvas(1132, 860, 0, rng)
+    sc._whole_body(cv, study, ("anterior", "posterior"), 20, 90, 730, framed=True, invert=False,
+                   words=("POST", "ANT"), above=True)  # labels swapped on purpose
+    cv.img.save(tmp_path / "wrong.png")
+    scan = load_study(tmp_path / "wrong.png")
+    left = next(v for v in scan.views if v.frame == 0)
+    assert left.view == "posterior" and left.rule == "keyword"
+    assert left.confidence == pytest.approx(0.6) and "DISAGREES" in left.detail

@@ -48,6 +48,8 @@ COMPOSITE_ASPECT = 0.4
 """A single body region wider than this fraction of its height holds two fused views."""
 TEXT_CONFIDENCE = 0.85
 """Confidence of a view named by burned-in text (as for keywords in DICOM text tags)."""
+DISPUTED_TEXT_CONFIDENCE = 0.6
+"""The same when the anatomical rule clearly says the opposite (the text still decides)."""
 
 
 def picture_format(path: str | Path) -> str | None:
@@ -346,6 +348,7 @@ def _named_pair(views: list[np.ndarray], layout: Layout, path: Path) -> list[Vie
     if sorted(filter(None, said)) in (["anterior", "posterior"], ["anterior"], ["posterior"]):
         by_text = 0 if said[0] == "posterior" or said[1] == "anterior" else 1
         agree = "agrees" if conf <= 0.55 or by_text == post else "DISAGREES"
+        trust = TEXT_CONFIDENCE if agree == "agrees" else DISPUTED_TEXT_CONFIDENCE
         frames = []
         for i, v in enumerate(views):
             if said[i] is None:  # the other view of the pair: assign_views completes it
@@ -353,7 +356,7 @@ def _named_pair(views: list[np.ndarray], layout: Layout, path: Path) -> list[Vie
                 continue
             detail = f"burned-in text {words[i]!r} near the {'left' if i == 0 else 'right'} view " \
                      f"(template match {layout.pair[i].reading.score:.2f}); anatomy {agree}: {anatomy}"
-            frames.append(ViewFrame(v, path, i, said[i], "keyword", TEXT_CONFIDENCE, detail))
+            frames.append(ViewFrame(v, path, i, said[i], "keyword", trust, detail))
         return frames
     if len(set(filter(None, said))) == 1 and said[0] == said[1]:
         anatomy += f"; both views labelled {words[0]!r}, text ignored"
