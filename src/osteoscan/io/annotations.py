@@ -267,10 +267,9 @@ def map_capture_shapes(path: str | Path, doc: dict, picture: PictureMap,
                        label_map: Mapping[str, str] | None = None) -> tuple[Annotation, ...]:
     """LabelMe shapes drawn on a whole screen capture, mapped into view coordinates.
 
-    A shape belongs to the view its box overlaps most; one that overlaps a second view by
-    more than a quarter of its box spans both views and is an error naming it. A shape on no
-    stored view (a spot view, a lateral) is skipped with a warning. Points are clipped to the
-    view; posterior outlines come out mirrored, in the scan's orientation.
+    A shape belongs to the view its box overlaps most; one overlapping a second view by more
+    than a quarter of its box is an error naming it; one on no stored view (a spot view) is
+    skipped with a warning. Points are clipped to the view; posterior ones come out mirrored.
 
     Args:
         path: the LabelMe file (for messages).
@@ -319,9 +318,8 @@ def read_label_map(path: str | Path) -> dict[str, str]:
 
 def label_names(path: str | Path) -> list[str]:
     """The label names used in a LabelMe file, in order (for checking a label map)."""
-    path = Path(path)
-    with reading(path, "LabelMe JSON file"):
-        doc = _load_json(path)
+    with reading(Path(path), "LabelMe JSON file"):
+        doc = _load_json(Path(path))
     return [str(s.get("label", "")) for s in doc["shapes"] if isinstance(s, dict)]
 
 
