@@ -32,3 +32,13 @@ def test_unknown_label_names_are_listed_all_at_once(caps, osteoscan_cli, tmp_pat
     message = " ".join((done.stderr + done.stdout).split())
     assert "map.yaml" in message and "'4: Malignant'" in message and "'2: Benign'" in message
     assert not (tmp_path / "models").exists()
+
+
+@pytest.mark.slow
+def test_lesions_train_on_captures_with_a_label_map(caps, osteoscan_cli, tmp_path):
+    """Views of different sizes (one per capture layout) train the lesion stage end to end."""
+    done = osteoscan_cli("lesions", "train", "--data", caps, "--label-map",
+                         caps.parent / "label_map.yaml", "--out", tmp_path / "m", "--tiny",
+                         "--seg-epochs", 1, "--region-epochs", 1, "--clf-epochs", 1)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len(list((tmp_path / "m").glob("*.safetensors"))) == 3
