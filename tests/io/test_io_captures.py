@@ -6,6 +6,7 @@ import json
 import logging
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from osteoscan.errors import InputError
@@ -227,3 +228,46 @@ def test_text_against_clear_anatomy_still_decides_with_lower_confidence(study, t
     left = next(v for v in scan.views if v.frame == 0)
     assert left.view == "posterior" and left.rule == "keyword"
     assert left.confidence == pytest.approx(0.6) and "DISAGREES" in left.detail
+
+
+def _shown(study, view: str, height: int) -> Image.Image:
+    from osteoscan.simulate.realism import display_darkness
+
+    img = getattr(study.scan, view)
+    rows = np.flatnonzero(img.any(axis=1))
+    shown = 255 - display_darkness(img)[rows[0] : rows[-1] + 1]
+    shown = shown[:, ::-1] if view == "posterior" else shown
+    width = int(shown.shape[1] * height / shown.shape[0])
+    return Image.fromarray(shown.astype(np.uint8)).resize((width, height))
+
+
+@pytest.mark.parametrize("page,fill,frame,gap,one_panel", [
+    (0, 0, 160, 30, False),      # framed black panels (not inverted: bodies bright)
+    (0, 255, 160, 20, False),    # white panels sharing their frame lines
+    (0, 255, 160, 30, True),     # both bodies in one white panel
+    (60, 255, None, 30, False),  # white panels on a grey page, JPEG ringing at their edges
+    (255, 255, 120, 30, False),  # grey frames on white
+])
+def test_panel_styles_the_simulator_does_not_draw(study, tmp_path, page, fill, frame, gap,
+                                                  one_panel):
+    from PIL import ImageDraw, ImageOps
+
+    im = Image.new("L", (900, 900), page)
+    draw = ImageDraw.Draw(im)
+    bodies = [_shown(study, v, 780) for v in ("anterior", "posterior")]
+    if fill == 0:
+        bodies = [ImageOps.invert(b) for b in bodies]
+    x = 40
+    if one_panel:
+        right = x + bodies[0].width + gap + bodies[1].width + 10
+        draw.rectangle([x - 10, 40, right, 840], fill=fill, outline=frame, width=2)
+    for b in bodies:
+        if not one_panel:
+            draw.rectangle([x - 10, 40, x + b.width + 10, 840], fill=fill, outline=frame, width=2)
+        im.paste(b, (x, 50))
+        x += b.width + gap
+    im.save(tmp_path / "style.jpg", quality=80)
+    scan = load_study(tmp_path / "style.jpg")
+    assert scan.has_both_views and scan.shape[0] > 700
+    assert [v.view for v in sorted(scan.views, key=lambda v: v.frame)] == ["anterior", "posterior"]
+    assert not {k for k, _ in scan.source.picture.discarded} & {"lateral", "spot view"}

@@ -142,10 +142,15 @@ def _components(mask: np.ndarray, origin: tuple[int, int]) -> list[Blob]:
 
 
 def _ring_cover(blob: Blob) -> float:
+    """How much of the box's outline is on: the best of the rings 0..4 pixels inside its edge
+    (JPEG ringing beside a panel's edge can ride on the outermost ring)."""
     m = blob.mask
-    t = max(1, min(m.shape) // 100)
-    ring = np.concatenate([m[:t].ravel(), m[-t:].ravel(), m[:, :t].ravel(), m[:, -t:].ravel()])
-    return float(ring.mean())
+    best = 0.0
+    for k in range(min(5, min(m.shape) // 4)):
+        inner = m[k : m.shape[0] - k, k : m.shape[1] - k]
+        ring = np.concatenate([inner[0], inner[-1], inner[:, 0], inner[:, -1]])
+        best = max(best, float(ring.mean()))
+    return best
 
 
 def _is_rectangle(blob: Blob, rows: int) -> bool:
@@ -153,7 +158,7 @@ def _is_rectangle(blob: Blob, rows: int) -> bool:
 
 
 def _is_line(blob: Blob, rows: int) -> bool:
-    thin = min(blob.height, blob.width) <= max(4, rows // 200)
+    thin = min(blob.height, blob.width) <= max(6, rows // 100)  # two touching frames, too
     return thin and max(blob.height, blob.width) >= 0.1 * rows
 
 
