@@ -66,13 +66,9 @@ def _tight(img: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=1)
 def _templates() -> tuple[tuple[str, np.ndarray], ...]:
-    font = ImageFont.load_default(size=_TEMPLATE_HEIGHT)
     out = []
     for word in WORDS:
-        left, top, right, bottom = font.getbbox(word)
-        canvas = Image.new("L", (right + 8, bottom + 8), 0)
-        ImageDraw.Draw(canvas).text((4, 4), word, fill=255, font=font)
-        ink = np.asarray(canvas) > 127
+        ink = np.pad(render_word(word, _TEMPLATE_HEIGHT), 2)
         out.append((word, _tight(ink).astype(np.float32)))
         out.append((word, _tight(ndimage.binary_dilation(ink)).astype(np.float32)))  # bold
     return tuple(out)
@@ -125,14 +121,7 @@ def _glyphs(on: np.ndarray, blob: np.ndarray) -> list[np.ndarray]:
 
 @lru_cache(maxsize=1)
 def _letters() -> tuple[tuple[str, np.ndarray], ...]:
-    font = ImageFont.load_default(size=_TEMPLATE_HEIGHT)
-    out = []
-    for ch in _ALPHABET:
-        left, top, right, bottom = font.getbbox(ch)
-        canvas = Image.new("L", (right + 8, bottom + 8), 0)
-        ImageDraw.Draw(canvas).text((4, 4), ch, fill=255, font=font)
-        out.append((ch, _tight(np.asarray(canvas) > 127).astype(np.float32)))
-    return tuple(out)
+    return tuple((ch, render_word(ch, _TEMPLATE_HEIGHT).astype(np.float32)) for ch in _ALPHABET)
 
 
 def _letter(glyph: np.ndarray) -> tuple[str, float]:
