@@ -71,6 +71,89 @@ class Acquisition:
 
 
 @dataclass(frozen=True)
+class ViewPlacement:
+    """Where one stored view lies on the picture it was cut from (screen captures).
+
+    Coordinates are LabelMe pixel EDGES (pixel ``(r, c)`` covers ``c <= x < c + 1``): picture
+    point ``(x, y)`` is view point ``col = (x - x0) / scale``, ``row = (y - y0) / scale``, then
+    ``col -> cols - col`` when the view was mirrored (the posterior, stored in the anterior
+    orientation). ``x0, y0`` may be negative where a view was padded.
+
+    Attributes:
+        view: "anterior", "posterior" or "composite".
+        x0: picture x of the view's left pixel edge (before mirroring).
+        y0: picture y of the view's top pixel edge.
+        scale: picture pixels per view pixel (1 unless a huge picture was block-reduced).
+        rows: view rows.
+        cols: view columns.
+        mirrored: the view is stored mirrored left-right relative to the picture.
+    """
+
+    view: str
+    x0: float
+    y0: float
+    scale: float
+    rows: int
+    cols: int
+    mirrored: bool = False
+
+    def to_view(self, x: float, y: float) -> tuple[float, float]:
+        """Picture point ``(x, y)`` -> view ``(row, col)`` (may fall outside the view)."""
+        col = (x - self.x0) / self.scale
+        return (y - self.y0) / self.scale, (self.cols - col if self.mirrored else col)
+
+    def to_picture(self, row: float, col: float) -> tuple[float, float]:
+        """View ``(row, col)`` -> picture point ``(x, y)``."""
+        c = self.cols - col if self.mirrored else col
+        return self.x0 + c * self.scale, self.y0 + row * self.scale
+
+    def contains(self, x: float, y: float) -> bool:
+        """True when picture point ``(x, y)`` lies on this view (edges included)."""
+        row, col = self.to_view(x, y)
+        return 0 <= row <= self.rows and 0 <= col <= self.cols
+
+
+@dataclass(frozen=True)
+class PictureMap:
+    """A screen capture's layout and the transform picture pixels <-> view pixels.
+
+    Attributes:
+        picture_shape: (rows, cols) of the picture as decoded.
+        layout: what was found, in words (e.g. "framed panels on black, 2 whole-body + 2 spot").
+        placements: one per stored view, in the order of ``BoneScan.views``.
+        discarded: what was left out, as (kind, reason) pairs: spot views, laterals, grey-scale
+            bars, text and markers.
+    """
+
+    picture_shape: tuple[int, int]
+    layout: str
+    placements: tuple[ViewPlacement, ...]
+    discarded: tuple[tuple[str, str], ...] = ()
+
+    def to_view(self, x: float, y: float) -> tuple[str, float, float] | None:
+        """Picture point ``(x, y)`` -> ``(view, row, col)``, or None off every stored view."""
+        for p in self.placements:
+            if p.contains(x, y):
+                return (p.view, *p.to_view(x, y))
+        return None
+
+    def to_picture(self, view: str, row: float, col: float) -> tuple[float, float]:
+        """``(view, row, col)`` -> picture point ``(x, y)``.
+
+        Raises:
+            KeyError: no such view in the scan.
+        """
+        for p in self.placements:
+            if p.view == view:
+                return p.to_picture(row, col)
+        raise KeyError(f"no {view} view on this picture")
+
+    def placement(self, view: str) -> ViewPlacement | None:
+        """The placement of one view, or None."""
+        return next((p for p in self.placements if p.view == view), None)
+
+
+@dataclass(frozen=True)
 class StudySource:
     """Provenance of a study: files, format and equipment.
 
@@ -82,6 +165,8 @@ class StudySource:
         notes: what the reader did on the way (cropped text, undid inversion, split views).
         skipped: files of the input folder that were not used, as (file, reason) pairs:
             unreadable or empty files, copies, other modalities, other studies, stray files.
+        picture: for a picture (PNG/JPEG/TIFF, DICOM SC): the layout found and the transform
+            picture pixels <-> view pixels; None for count images from DICOM NM.
     """
 
     files: tuple[str, ...]
@@ -90,6 +175,7 @@ class StudySource:
     model: str | None = None
     notes: tuple[str, ...] = ()
     skipped: tuple[tuple[str, str], ...] = ()
+    picture: PictureMap | None = None
 
 
 @dataclass(frozen=True, eq=False)

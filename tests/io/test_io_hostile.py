@@ -135,7 +135,7 @@ def test_blank_picture_within_limits_is_refused_before_the_clean_up(tmp_path, mo
     Image.new("L", (1024, 2048)).save(tmp_path / "blank.png")
     from osteoscan.io import images
 
-    monkeypatch.setattr(images, "_clean", lambda *a: pytest.fail("cleaned a blank picture"))
+    monkeypatch.setattr(images, "analyse", lambda *a: pytest.fail("cleaned a blank picture"))
     with pytest.raises(InputError, match="blank.png: blank image: every pixel is 0"):
         load_study(tmp_path / "blank.png")
 

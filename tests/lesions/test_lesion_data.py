@@ -41,3 +41,19 @@ def test_bad_row_is_skipped_and_reported(cohort, tmp_path):
     frame.to_csv(bad, index=False)
     studies, failed = studies_from_manifest(bad, "mask")
     assert len(studies) == 1 and len(failed) == 1 and "missing.png" in failed[0][1]
+
+
+def test_capture_cohort_with_a_label_map_loads_boxes_in_view_coordinates(tmp_path):
+    from osteoscan.simulate import write_capture_cohort
+
+    manifest = write_capture_cohort(tmp_path, 2, layouts=("framed", "wide"), seed=3)
+    studies, failed = studies_from_manifest(manifest, label_map=tmp_path / "label_map.yaml")
+    assert not failed and len(studies) == 2
+    for st in studies:
+        anns = st.meta["annotations"]
+        n_kept = sum(a.label != "ignore" for a in anns)
+        assert len(st.lesion_labels) == n_kept
+        for a in anns:
+            (x0, y0), (x1, y1) = a.points[0], a.points[-1]
+            assert 0 <= x0 <= st.scan.shape[1] and 0 <= y1 <= st.scan.shape[0]
+        assert st.scan.source.picture is not None

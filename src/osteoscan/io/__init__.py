@@ -4,7 +4,9 @@
   pydicom decodes), Secondary Capture, PNG/JPEG/TIFF exports, or a folder holding one study;
   files of the folder it did not use are in ``scan.source.skipped`` (file, reason).
 * :func:`load_studies`: every study of a folder, and every file not used with the reason.
-* :func:`read_labelme`, :func:`read_mask`, :func:`annotations_to_mask`: lesion annotations.
+* :func:`read_labelme`, :func:`read_mask`, :func:`annotations_to_mask`: lesion annotations
+  (shapes drawn on a whole screen capture are mapped through ``scan.source.picture``);
+  :func:`read_label_map`: a ``--label-map`` YAML.
 * :func:`read_manifest`, :func:`write_manifest`: the dataset manifest (docs/data-format.md).
 * :class:`Volume`, :func:`read_volume`, :func:`read_ct_series`, :func:`read_nm_spect`,
   :func:`read_nifti`, :func:`write_nifti`, :func:`read_spect_ct`, :func:`resample_to`:
@@ -22,6 +24,7 @@ _EXPORTS = {
     "read_mask": "osteoscan.io.annotations",
     "annotations_to_mask": "osteoscan.io.annotations",
     "DEFAULT_LABEL_MAP": "osteoscan.io.annotations",
+    "read_label_map": "osteoscan.io.annotations",
     "Manifest": "osteoscan.io.manifest",
     "read_manifest": "osteoscan.io.manifest",
     "write_manifest": "osteoscan.io.manifest",

@@ -9,6 +9,7 @@ orientation is then exactly ``x -> W - x``. See docs/data-format.md for the two-
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from skimage.draw import polygon as draw_polygon
 from osteoscan.errors import InputError
 from osteoscan.io import limits
 from osteoscan.io.guard import describe, reading
-from osteoscan.types import Annotation
+from osteoscan.types import Annotation, PictureMap
+
+log = logging.getLogger(__name__)
 
 DEFAULT_LABEL_MAP: dict[str, str] = {
     **dict.fromkeys(
@@ -154,12 +157,16 @@ def read_labelme(
     image_shape: tuple[int, int] | None = None,
     view: str | None = None,
     flip_posterior: bool = True,
+    picture: PictureMap | None = None,
 ) -> tuple[Annotation, ...]:
     """Read LabelMe rectangles and polygons as :class:`~osteoscan.types.Annotation` s.
 
-    The view of each shape is, in order: the shape's flags (``{"posterior": true}``), the
-    ``view`` argument, the file's image-level flags, else "anterior". Posterior outlines
-    drawn on the view as acquired are mirrored (``x -> W - x``) when ``flip_posterior``.
+    Shapes drawn on a whole screen capture (the file's imageHeight/imageWidth are the
+    picture's, and ``picture`` is the scan's ``source.picture``) are mapped into view
+    coordinates (:func:`map_capture_shapes`). Otherwise they are drawn on one view: the view
+    of each shape is, in order: the shape's flags (``{"posterior": true}``), the ``view``
+    argument, the file's image-level flags, else "anterior". Posterior outlines drawn on the
+    view as acquired are mirrored (``x -> W - x``) when ``flip_posterior``.
 
     Args:
         path: the LabelMe JSON file.
@@ -167,13 +174,14 @@ def read_labelme(
         image_shape: (rows, cols) of the study's view; checked against the JSON when both exist.
         view: "anterior" or "posterior" for the whole file.
         flip_posterior: mirror posterior outlines into the anterior orientation.
+        picture: the capture's layout and transform, for shapes drawn on the whole picture.
 
     Returns:
-        The annotations, in file order.
+        The annotations, in file order (shapes on left-out panels skipped, with a warning).
 
     Raises:
         InputError: unreadable JSON, unknown labels (all listed), shapes outside the image,
-            unsupported shape types.
+            unsupported shape types, a shape spanning both views (named).
 
     Example:
         >>> anns = read_labelme("case1_ant.json", image_shape=(1024, 256))  # doctest: +SKIP
@@ -182,17 +190,27 @@ def read_labelme(
     if view is not None and view not in VIEWS:
         raise InputError(path, f"view must be 'anterior' or 'posterior', got {view!r}")
     with reading(path, "LabelMe JSON file"):
-        return _read_shapes(path, label_map, image_shape, view, flip_posterior)
+        doc = _load_json(path)
+        if picture is not None and _declared(doc) == tuple(picture.picture_shape):
+            return map_capture_shapes(path, doc, picture, label_map)
+        return _read_shapes(path, doc, label_map, image_shape, view, flip_posterior)
+
+
+def _declared(doc: dict) -> tuple[int, int] | None:
+    try:
+        return int(doc["imageHeight"]), int(doc["imageWidth"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
 
 
 def _read_shapes(
     path: Path,
+    doc: dict,
     label_map: Mapping[str, str] | None,
     image_shape: tuple[int, int] | None,
     view: str | None,
     flip_posterior: bool,
 ) -> tuple[Annotation, ...]:
-    doc = _load_json(path)
     hw = _image_shape(path, doc, image_shape)
     shapes = [s for s in doc["shapes"] if isinstance(s, dict)]
     labels = _map_labels(path, shapes, DEFAULT_LABEL_MAP if label_map is None else label_map)
@@ -205,6 +223,104 @@ def _read_shapes(
             pts = [(hw[1] - x, y) for x, y in pts]
         out.append(Annotation(shape_view, kind, tuple(pts), label, str(shape.get("label", ""))))  # type: ignore[arg-type]
     return tuple(out)
+
+
+def _overlap(box: tuple[float, float, float, float], picture: PictureMap) -> list[tuple[float, int]]:
+    """Area of a shape's box on each placed view, largest first: (area, placement index)."""
+    x0, y0, x1, y1 = box
+    out = []
+    for k, p in enumerate(picture.placements):
+        px0, py0 = p.x0, p.y0
+        px1, py1 = p.x0 + p.cols * p.scale, p.y0 + p.rows * p.scale
+        w, h = min(x1, px1) - max(x0, px0), min(y1, py1) - max(y0, py0)
+        out.append((max(w, 0.0) * max(h, 0.0) if w > 0 and h > 0 else 0.0, k))
+    return sorted(out, reverse=True)
+
+
+def _to_view(pts: list[tuple[float, float]], p) -> tuple[tuple[float, float], ...]:
+    """Picture points -> (x = col, y = row) on one view, clipped to it."""
+    out = []
+    for x, y in pts:
+        row, col = p.to_view(x, y)
+        out.append((min(max(col, 0.0), float(p.cols)), min(max(row, 0.0), float(p.rows))))
+    return tuple(out)
+
+
+def _capture_view(path: Path, i: int, shape: dict, pts: list[tuple[float, float]],
+                  picture: PictureMap):
+    """The placement a shape lies on; None (warned) off every view; error across two."""
+    xs, ys = [x for x, _ in pts], [y for _, y in pts]
+    box = (min(xs), min(ys), max(xs), max(ys))
+    area = max((box[2] - box[0]) * (box[3] - box[1]), 1e-9)
+    hits = _overlap(box, picture)
+    name = f"shape {i} ({shape.get('label')!r}, x {box[0]:g}-{box[2]:g}, y {box[1]:g}-{box[3]:g})"
+    if len(hits) > 1 and hits[1][0] > 0.25 * area:
+        raise InputError(path, f"{name} spans both views; draw it on one view")
+    if not hits or hits[0][0] <= 0:
+        log.warning("%s: %s lies on no whole-body view (spot view or lateral?); skipped",
+                    path.name, name)
+        return None
+    return picture.placements[hits[0][1]]
+
+
+def map_capture_shapes(path: str | Path, doc: dict, picture: PictureMap,
+                       label_map: Mapping[str, str] | None = None) -> tuple[Annotation, ...]:
+    """LabelMe shapes drawn on a whole screen capture, mapped into view coordinates.
+
+    A shape belongs to the view its box overlaps most; one overlapping a second view by more
+    than a quarter of its box is an error naming it; one on no stored view (a spot view) is
+    skipped with a warning. Points are clipped to the view; posterior ones come out mirrored.
+
+    Args:
+        path: the LabelMe file (for messages).
+        doc: its parsed JSON.
+        picture: the scan's ``source.picture``.
+        label_map: label text -> benign/malignant/ignore (default :data:`DEFAULT_LABEL_MAP`).
+
+    Returns:
+        The annotations in view coordinates.
+
+    Raises:
+        InputError: a shape spanning both views, bad points or labels.
+    """
+    path = Path(path)
+    shapes = [s for s in doc["shapes"] if isinstance(s, dict)]
+    labels = _map_labels(path, shapes, DEFAULT_LABEL_MAP if label_map is None else label_map)
+    out = []
+    for i, (shape, label) in enumerate(zip(shapes, labels, strict=True)):
+        kind, pts = _points(path, i, shape, picture.picture_shape)
+        p = _capture_view(path, i, shape, pts, picture)
+        if p is None:
+            continue
+        view_pts = _to_view(pts, p)
+        if kind == "rectangle":
+            (ax, ay), (bx, by) = view_pts
+            view_pts = ((min(ax, bx), min(ay, by)), (max(ax, bx), max(ay, by)))
+        out.append(Annotation(p.view, kind, view_pts, label, str(shape.get("label", ""))))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+def read_label_map(path: str | Path) -> dict[str, str]:
+    """A label map YAML: ``"label name": malignant | benign | ignore`` per line.
+
+    Raises:
+        InputError: unreadable YAML, or a target other than the three (all listed).
+    """
+    from osteoscan.io.yamlfile import read_yaml
+
+    tree = read_yaml(path, "label map")
+    bad = {str(k): v for k, v in tree.items() if v not in ("malignant", "benign", "ignore")}
+    if bad:
+        raise InputError(path, f"label(s) mapped to something other than malignant, benign or "
+                               f"ignore: {bad}")
+    return {str(k): str(v) for k, v in tree.items()}
+
+
+def label_names(path: str | Path) -> list[str]:
+    """The label names used in a LabelMe file, in order (for checking a label map)."""
+    with reading(Path(path), "LabelMe JSON file"):
+        doc = _load_json(Path(path))
+    return [str(s.get("label", "")) for s in doc["shapes"] if isinstance(s, dict)]
 
 
 def _fill(mask: np.ndarray, ann: Annotation, code: int) -> None:
@@ -237,7 +353,9 @@ def annotations_to_mask(
         uint8 mask: 0 background, 1 benign, 2 malignant, 3 ignore.
 
     Example:
-        >>> from osteoscan.types import Annotation
+        >>> from osteoscan.types import Annotation, PictureMap
+
+log = logging.getLogger(__name__)
         >>> a = Annotation("anterior", "rectangle", ((1, 1), (3, 2)), "malignant")
         >>> annotations_to_mask([a], (4, 4)).tolist()
         [[0, 0, 0, 0], [0, 2, 2, 0], [0, 0, 0, 0], [0, 0, 0, 0]]

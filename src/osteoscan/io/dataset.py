@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,6 +129,8 @@ class CheckReport:
         problems: errors and warnings, by row.
         class_counts: studies per (site, label) among loaded rows.
         multi_study_patients: patient_id -> number of studies, for patients with several.
+        layouts: for pictures (screen captures): (row, file name, layout found, what was
+            discarded), one per loaded picture.
     """
 
     n_rows: int
@@ -136,6 +138,7 @@ class CheckReport:
     problems: list[RowProblem] = field(default_factory=list)
     class_counts: pd.DataFrame = field(default_factory=pd.DataFrame)
     multi_study_patients: dict[str, int] = field(default_factory=dict)
+    layouts: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def n_errors(self) -> int:
@@ -150,7 +153,15 @@ def _pixel_hash(scan) -> str:
     return h.hexdigest()
 
 
-def _check_row(m: Manifest, i: int, seen: dict[str, int], report: CheckReport) -> bool:
+def _layout_row(i: int, scan) -> tuple[int, str, str, str]:
+    pm = scan.source.picture
+    views = ", ".join(f"{v.view} by {v.rule} ({v.confidence:.2f})" for v in scan.views)
+    gone = "; ".join(f"{kind} ({why})" for kind, why in pm.discarded) or "nothing"
+    return (i, Path(scan.source.files[0]).name, f"{pm.layout}; {views}", gone)
+
+
+def _check_row(m: Manifest, i: int, seen: dict[str, int], report: CheckReport,
+               label_map: Mapping[str, str] | None = None) -> bool:
     try:
         scan = load_study(
             m.image_path(i), patient_id=m.value(i, "patient_id"), study_id=m.value(i, "study_id")
@@ -158,8 +169,10 @@ def _check_row(m: Manifest, i: int, seen: dict[str, int], report: CheckReport) -
     except OsteoscanError as exc:
         report.problems.append(RowProblem(i, "image", str(exc)))
         return False
+    if scan.source.picture is not None:
+        report.layouts.append(_layout_row(i, scan))
     try:
-        m.study_label(i, image_shape=scan.shape)
+        m.study_label(i, image_shape=scan.shape, picture=scan.source.picture, label_map=label_map)
     except OsteoscanError as exc:
         report.problems.append(RowProblem(i, "annotations", str(exc)))
     keys = [f"pixels:{_pixel_hash(scan)}"]
@@ -181,6 +194,7 @@ def check_manifest(
     *,
     classes: set[str] | None = None,
     on_row: Callable[[int], None] | None = None,
+    label_map: Mapping[str, str] | None = None,
 ) -> CheckReport:
     """Check every study of a manifest, continuing past bad rows.
 
@@ -192,6 +206,7 @@ def check_manifest(
         m: the manifest.
         classes: allowed study labels (None: any).
         on_row: called after each row (progress).
+        label_map: label name -> malignant/benign/ignore for the annotation files.
 
     Returns:
         The report.
@@ -206,7 +221,7 @@ def check_manifest(
     seen: dict[str, int] = {}
     loaded = []
     for i in range(len(m)):
-        if i not in broken and _check_row(m, i, seen, report):
+        if i not in broken and _check_row(m, i, seen, report, label_map):
             loaded.append(i)
         if on_row:
             on_row(i)

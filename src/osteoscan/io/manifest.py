@@ -7,7 +7,7 @@ dataset folder can be moved or shared as a whole and a manifest cannot reach oth
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +15,7 @@ import pandas as pd
 from osteoscan.artefacts import atomic_write_text
 from osteoscan.csvsafe import neutralise_frame, restore_frame
 from osteoscan.errors import InputError
-from osteoscan.io.annotations import VIEWS, read_labelme
+from osteoscan.io.annotations import VIEWS, label_names, read_labelme
 from osteoscan.io.guard import describe, reading
 from osteoscan.io.manifest_checks import (
     REQUIRED_COLUMNS,
@@ -24,7 +24,7 @@ from osteoscan.io.manifest_checks import (
     validate_rows,
 )
 from osteoscan.io.study import load_study
-from osteoscan.types import BoneScan, StudyLabel
+from osteoscan.types import BoneScan, PictureMap, StudyLabel
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,17 @@ class Manifest:
             out.append((view or None, self.resolve(i, rel.strip(), "annotations")))
         return out
 
-    def study_label(self, i: int, image_shape: tuple[int, int] | None = None) -> StudyLabel:
+    def study_label(self, i: int, image_shape: tuple[int, int] | None = None, *,
+                    picture: PictureMap | None = None,
+                    label_map: Mapping[str, str] | None = None) -> StudyLabel:
         """Row ``i``'s labels, reading its annotation files.
 
         Args:
             i: row index.
             image_shape: the study's (rows, cols), to check the annotations against.
+            picture: the scan's ``source.picture``: shapes drawn on the whole capture are
+                mapped into view coordinates.
+            label_map: label name -> malignant/benign/ignore (default: the built-in names).
 
         Returns:
             The labels.
@@ -127,7 +132,8 @@ class Manifest:
         count = self.value(i, "lesion_count")
         anns = []
         for view, path in self.annotation_paths(i):
-            anns += read_labelme(path, image_shape=image_shape, view=view)
+            anns += read_labelme(path, image_shape=image_shape, view=view, picture=picture,
+                                 label_map=label_map)
         return StudyLabel(
             label=self.value(i, "label") or None,
             primary=self.value(i, "primary") or None,
@@ -156,11 +162,13 @@ class Manifest:
             study_id=self.value(i, "study_id"),
         )
 
-    def load(self, i: int) -> tuple[BoneScan, StudyLabel]:
+    def load(self, i: int, *, label_map: Mapping[str, str] | None = None
+             ) -> tuple[BoneScan, StudyLabel]:
         """Load row ``i``: the scan (ids from the manifest) and its labels.
 
         Args:
             i: 0-based row index.
+            label_map: label name -> malignant/benign/ignore (default: the built-in names).
 
         Returns:
             (scan, labels).
@@ -169,7 +177,23 @@ class Manifest:
             InputError: bad paths, unreadable images or annotations.
         """
         scan = self.load_scan(i)
-        return scan, self.study_label(i, image_shape=scan.shape)
+        label = self.study_label(i, image_shape=scan.shape, picture=scan.source.picture,
+                                 label_map=label_map)
+        return scan, label
+
+    def unknown_labels(self, label_map: Mapping[str, str]) -> dict[str, str]:
+        """Label names in the annotation files that ``label_map`` lacks -> a file using each.
+
+        Reads only the JSON files (no image), so a whole cohort is checked before loading.
+        """
+        known = {k.strip().lower() for k in label_map}
+        unknown: dict[str, str] = {}
+        for i in range(len(self)):
+            for _, path in self.annotation_paths(i):
+                for name in label_names(path):
+                    if name.strip().lower() not in known:
+                        unknown.setdefault(name, path.name)
+        return unknown
 
     def validate(self, *, classes: set[str] | None = None) -> list[RowProblem]:
         """Check every row without loading images (see :func:`validate_rows`)."""

@@ -12,7 +12,7 @@ from osteoscan.io import dicomtags as tags
 from osteoscan.io.dicom import decode_pixels
 from osteoscan.io.dicomcheck import spacing_of
 from osteoscan.io.frames import scan_from_frames
-from osteoscan.io.images import frames_from_picture
+from osteoscan.io.images import frames_from_picture, with_picture_map
 from osteoscan.types import BoneScan, StudySource
 
 
@@ -43,7 +43,8 @@ def scan_from_sc(
     if inverted:  # lowest value displayed white: the picture as shown is (max - value)
         arr = _displayed(arr, tags.number(ds, tags.BITS_STORED, 8))
     eight_bit = tags.number(ds, tags.BITS_ALLOCATED, 8) == 8
-    frames, notes = frames_from_picture(arr, path)
+    cut = frames_from_picture(arr, path)
+    notes = cut.notes
     if inverted:
         notes.insert(0, "MONOCHROME1: values inverted to the displayed grey levels")
     if eight_bit:
@@ -55,8 +56,8 @@ def scan_from_sc(
         model=tags.text(ds, tags.MODEL_NAME) or None,
         notes=tuple(notes),
     )
-    return scan_from_frames(
-        frames,
+    scan = scan_from_frames(
+        cut.frames,
         patient_id=patient_id or tags.text(ds, tags.PATIENT_ID) or path.stem,
         study_id=study_id or tags.text(ds, tags.STUDY_UID) or path.stem,
         spacing_mm=spacing_of(ds, path),
@@ -66,6 +67,7 @@ def scan_from_sc(
             "sop_instance_uids": tags.text(ds, tags.SOP_INSTANCE_UID),
         },
     )
+    return with_picture_map(scan, cut)
 
 
 def _displayed(arr: np.ndarray, bits_stored: int) -> np.ndarray:

@@ -7,7 +7,13 @@ Three kinds of supervision, by the manifest columns a row has:
   JSON) or, without it, from the polygons covering each instance;
 * ``"polygon"``: the LabelMe polygons of the ``annotations`` column;
 * ``"box"``: the LabelMe rectangles of the ``boxes`` column (or the bounding boxes of the
-  polygons when there is no such column), turned into box-constrained pseudo-masks.
+  polygons when there is no such column), turned into box-constrained pseudo-masks;
+* ``"auto"``: ``"mask"`` for a row with ``lesion_masks``, else ``"polygon"`` (rectangles
+  become box masks): what a folder of screen captures with LabelMe boxes needs.
+
+LabelMe files drawn on a whole screen capture are mapped into view coordinates by the reader
+(docs/ingest.md); a label map (``"4: Malignant": malignant``) names the labels, and every
+name missing from it is reported at once, before any image is read.
 
 ``region_maps`` (uint8 PNGs) are read when present. A row that cannot be read is skipped and
 reported; the others go on.
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +34,7 @@ from osteoscan.lesions.training import LesionStudy, from_annotations
 
 log = logging.getLogger(__name__)
 
-SUPERVISION = ("mask", "polygon", "box")
+SUPERVISION = ("auto", "mask", "polygon", "box")
 
 
 def _view_files(manifest, i: int, column: str) -> dict[str, Path]:
@@ -76,19 +83,22 @@ def _mask_study(manifest, i: int, scan, label) -> LesionStudy:
     return LesionStudy(scan, masks, labels, primary=label.primary)
 
 
-def _box_annotations(manifest, i: int, scan, label):
+def _box_annotations(manifest, i: int, scan, label, label_map):
     from osteoscan.io.annotations import read_labelme
 
     if "boxes" not in manifest.frame.columns or not manifest.value(i, "boxes"):
         return label.annotations
     anns = []
     for view, path in _view_files(manifest, i, "boxes").items():
-        anns += read_labelme(path, image_shape=scan.shape, view=view)
+        anns += read_labelme(path, image_shape=scan.shape, view=view, picture=scan.source.picture,
+                             label_map=label_map)
     return tuple(anns)
 
 
-def study_from_row(manifest, i: int, supervision: str) -> LesionStudy:
-    """One manifest row as a :class:`LesionStudy`.
+def study_from_row(manifest, i: int, supervision: str, label_map: Mapping[str, str] | None = None
+                   ) -> LesionStudy:
+    """One manifest row as a :class:`LesionStudy` (``meta["annotations"]``: the outlines read,
+    in view coordinates).
 
     Raises:
         InputError: unreadable files; ConfigError: unknown supervision.
@@ -97,35 +107,72 @@ def study_from_row(manifest, i: int, supervision: str) -> LesionStudy:
 
     if supervision not in SUPERVISION:
         raise ConfigError(f"supervision must be one of {', '.join(SUPERVISION)}, got {supervision!r}")
-    scan, label = manifest.load(i)
+    scan, label = manifest.load(i, label_map=label_map)
+    if supervision == "auto":
+        supervision = "mask" if manifest.value(i, "lesion_masks") else "polygon"
     if supervision == "mask":
         study = _mask_study(manifest, i, scan, label)
     elif supervision == "box":
-        study = from_annotations(scan, _box_annotations(manifest, i, scan, label), supervision="box",
-                                 primary=label.primary)
+        study = from_annotations(scan, _box_annotations(manifest, i, scan, label, label_map),
+                                 supervision="box", primary=label.primary)
     else:
         study = from_annotations(scan, label.annotations, primary=label.primary)
     if "region_maps" in manifest.frame.columns and manifest.value(i, "region_maps"):
         study.region_maps = {v: _png(p, np.uint8) for v, p in _view_files(manifest, i, "region_maps").items()}
     if "bsi" in manifest.frame.columns and manifest.value(i, "bsi"):
         study.bsi = float(manifest.value(i, "bsi"))
+    study.meta.update(annotations=label.annotations, label=label.label, site=label.site)
     return study
 
 
-def studies_from_manifest(path: str | Path, supervision: str = "mask",
+def resolve_label_map(manifest, label_map: str | Path | Mapping[str, str] | None
+                      ) -> Mapping[str, str] | None:
+    """A label map (YAML path or mapping) checked against every annotation file of the manifest.
+
+    Raises:
+        InputError: naming the map file (or the manifest), listing every unknown label name.
+    """
+    from osteoscan.io.annotations import read_label_map
+
+    if label_map is None:
+        return None
+    where = label_map if isinstance(label_map, (str, Path)) else manifest.path
+    mapping = read_label_map(label_map) if isinstance(label_map, (str, Path)) else dict(label_map)
+    unknown = manifest.unknown_labels(mapping)
+    if unknown:
+        listed = "; ".join(f"{name!r} (e.g. in {file})" for name, file in sorted(unknown.items()))
+        raise InputError(where, f"{len(unknown)} label name(s) not in the label map: {listed}; "
+                                "map each to malignant, benign or ignore")
+    return mapping
+
+
+def studies_from_manifest(path: str | Path, supervision: str = "auto", *,
+                          label_map: str | Path | Mapping[str, str] | None = None,
                           ) -> tuple[list[LesionStudy], list[tuple[str, str]]]:
-    """Every readable row of a manifest as a LesionStudy.
+    """Every readable row of a manifest as a LesionStudy: the one loader of a user's cohort
+    (``lesions train --data``, ``lesions evaluate --data``, ``lesions cv``).
+
+    Args:
+        path: the manifest CSV (images: DICOM, pictures or screen captures).
+        supervision: one of :data:`SUPERVISION`.
+        label_map: a YAML file or mapping, label name -> malignant/benign/ignore; checked
+            against every annotation file first (all unknown names in one error).
 
     Returns:
-        ``(studies, failures)``; a failure is ``(study_id or row, message)``.
+        ``(studies, failures)``; a failure is ``(study_id or row, message)``. Each study's
+        ``meta`` holds ``annotations`` (view coordinates), ``label`` and ``site``.
+
+    Raises:
+        InputError: an unreadable manifest or label map, or unknown label names.
     """
     from osteoscan.io.manifest import read_manifest
 
     manifest = read_manifest(path)
+    mapping = resolve_label_map(manifest, label_map)
     studies, failures = [], []
     for i in range(len(manifest)):
         try:
-            studies.append(study_from_row(manifest, i, supervision))
+            studies.append(study_from_row(manifest, i, supervision, mapping))
         except OsteoscanError as exc:
             failures.append((manifest.value(i, "study_id") or f"row {i + 1}", str(exc)))
             log.warning("skipped %s", exc)

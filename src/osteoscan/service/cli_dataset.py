@@ -79,25 +79,43 @@ def _counts_table(report) -> Table:
     return table
 
 
+def _layouts_table(report) -> Table:
+    table = Table(title=f"{len(report.layouts)} picture(s): layout found, what was left out")
+    for col in ("line", "file", "layout and views", "discarded"):
+        table.add_column(col, overflow="fold")
+    for row, name, layout, gone in report.layouts:
+        table.add_row(str(row + 2), name, layout, gone)
+    return table
+
+
 @dataset_app.command("check")
 def check(
     manifest: Annotated[Path, typer.Argument(help="Manifest CSV to check.")],
     classes: Annotated[
         str | None, typer.Option(help="Allowed study labels, comma separated (default: any).")
     ] = None,
+    label_map: Annotated[Path | None, typer.Option(
+        "--label-map", help="YAML mapping annotation label names to malignant, benign or "
+        "ignore (docs/ingest.md).")] = None,
 ) -> None:
-    """Load every study; report unreadable files, duplicates, label problems and class counts.
+    """Load every study; report unreadable files, duplicates, label problems, class counts and,
+    per picture (screen capture), the layout found and what was discarded.
 
     Exit code 0 without errors (warnings allowed), 1 with errors."""
+    from osteoscan.io.annotations import read_label_map
     from osteoscan.io.dataset import check_manifest
     from osteoscan.io.manifest import read_manifest
 
     m = read_manifest(manifest, validate=False)
     allowed = {c.strip() for c in classes.split(",") if c.strip()} if classes else None
+    mapping = read_label_map(label_map) if label_map else None
     progress = counted_progress(console)
     with progress:
         task = progress.add_task("checking studies", total=len(m))
-        report = check_manifest(m, classes=allowed, on_row=lambda _: progress.advance(task))
+        report = check_manifest(m, classes=allowed, on_row=lambda _: progress.advance(task),
+                                label_map=mapping)
+    if report.layouts:
+        out_console.print(_layouts_table(report))
     if report.problems:
         out_console.print(_problems_table(report))
     if len(report.class_counts):

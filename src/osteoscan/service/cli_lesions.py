@@ -62,7 +62,11 @@ def train(
     data: Annotated[Path | None, typer.Option(
         "--data", help="Train on a dataset manifest instead of simulating (docs/data-format.md).")] = None,
     supervision: Annotated[str, typer.Option(
-        help="With --data: mask (lesion_masks column), polygon (LabelMe) or box (rectangles only).")] = "mask",
+        help="With --data: auto (mask where a row has lesion_masks, else its LabelMe outlines), "
+        "mask, polygon (LabelMe polygons and rectangles) or box (box pseudo-masks).")] = "auto",
+    label_map: Annotated[Path | None, typer.Option(
+        "--label-map", help="With --data: YAML mapping LabelMe label names to malignant, benign "
+        "or ignore (docs/ingest.md).")] = None,
 ) -> None:
     """Train the hotspot U-Net, the region U-Net and the lesion classifier (simulated scans,
     or a manifest with masks, polygons or boxes). Unreadable rows are listed; exit code 1."""
@@ -72,7 +76,7 @@ def train(
     if data is not None:
         from osteoscan.lesions.data import studies_from_manifest
 
-        studies, failures = studies_from_manifest(data, supervision)
+        studies, failures = studies_from_manifest(data, supervision, label_map=label_map)
         if not studies:
             raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
     else:
@@ -117,20 +121,37 @@ def evaluate(
     sites: Annotated[str, typer.Option(help="Comma-separated simulated test sites.")] = "site_c",
     difficulty: Annotated[str, typer.Option(help="easy, default, hard or 0..1.")] = "default",
     seed: Annotated[int, typer.Option(help="Simulation seed (keep apart from training seeds).")] = 10_000,
+    data: Annotated[Path | None, typer.Option(
+        "--data", help="Evaluate on a dataset manifest instead of simulating (docs/data-format.md).")] = None,
+    label_map: Annotated[Path | None, typer.Option(
+        "--label-map", help="With --data: YAML mapping LabelMe label names to malignant, benign "
+        "or ignore (docs/ingest.md).")] = None,
 ) -> None:
-    """FROC, lesion confusion matrix, lesion AUC, BSI agreement and patient AUC on simulated scans."""
+    """FROC, lesion confusion matrix, lesion AUC, BSI agreement and patient AUC on simulated
+    scans, or on a manifest (--data). Unreadable rows are listed; exit code 1."""
     from osteoscan.lesions.analyzer import LesionAnalyzer
     from osteoscan.lesions.pipeline import evaluate as run_eval
 
     _sites(sites)  # check the options before loading anything
+    failures: list[tuple[str, str]] = []
+    if data is not None:
+        from osteoscan.lesions.data import studies_from_manifest
+
+        studies, failures = studies_from_manifest(data, "auto", label_map=label_map)
+        if not studies:
+            raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
     analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
-    studies = _simulate(simulate, seed, sites, difficulty)
+    if data is None:
+        studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:
         prog.add_task(f"analyzing {len(studies)} studies", total=None)
         ev = run_eval(analyzer, studies)
     atomic_write_json(out, ev, default=float)
     console.print(_metrics_table(ev))
     console.print(f"metrics written to {out}")
+    for study_id, problem in failures:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    exits.finish(bool(failures))
 
 
 @lesions_app.command("compare")

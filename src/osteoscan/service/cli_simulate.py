@@ -24,6 +24,18 @@ def _site_names(site: list[str] | None, profile_seed: int | None, n_profiles: in
     return tuple(site or ()) + generated or ("site_a",)
 
 
+def _layouts(captures: str | None) -> tuple[str, ...] | None:
+    """The --captures layouts ('all' or comma-separated), checked; None without the option."""
+    from osteoscan.simulate.captures import LAYOUTS, check_layouts
+
+    if captures is None:
+        return None
+    names = LAYOUTS if captures.strip() == "all" else tuple(
+        x.strip() for x in captures.split(",") if x.strip())
+    check_layouts(names)
+    return names
+
+
 def _simulate(
     out: Annotated[Path, typer.Argument(help="Output folder (created).")],
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 100,
@@ -41,9 +53,14 @@ def _simulate(
     prevalence: Annotated[float, typer.Option(
         "--prevalence", help="Fraction of patients with metastases.")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    captures: Annotated[str | None, typer.Option(
+        "--captures", help="Write reading-station screen captures (JPEG + LabelMe boxes in "
+        "picture pixels + label_map.yaml) instead of DICOM: 'all' or comma-separated layouts "
+        "(plain, black, framed, spots, laterals, header, wide; docs/ingest.md).")] = None,
 ) -> None:
-    """Simulate whole-body bone scans with ground truth, written as each site's scanner would."""
-    from osteoscan.simulate import get_site, write_cohort
+    """Simulate whole-body bone scans with ground truth, written as each site's scanner would
+    (or, with --captures, as screen captures of a reading station)."""
+    from osteoscan.simulate import get_site, write_capture_cohort, write_cohort
     from osteoscan.simulate.study import difficulty_value
 
     console = Console(stderr=True)
@@ -51,13 +68,19 @@ def _simulate(
     for name in sites:  # fail before the progress bar starts
         get_site(name)
     difficulty_value(difficulty)
+    layouts = _layouts(captures)
     columns = (TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                TextColumn("eta"), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=False) as bar:
         task = bar.add_task("simulate", total=n)
-        manifest = write_cohort(out, n, seed=seed, sites=sites, difficulty=difficulty,
-                                workers=workers, prevalence=prevalence,
-                                progress=lambda done: bar.update(task, completed=done))
+        tick = lambda done: bar.update(task, completed=done)  # noqa: E731
+        if layouts is not None:
+            manifest = write_capture_cohort(out, n, layouts=layouts, seed=seed, sites=sites,
+                                            difficulty=difficulty, prevalence=prevalence,
+                                            progress=tick)
+        else:
+            manifest = write_cohort(out, n, seed=seed, sites=sites, difficulty=difficulty,
+                                    workers=workers, prevalence=prevalence, progress=tick)
     console.print(f"[green]wrote[/] {n} studies; manifest: {manifest}")
 
 

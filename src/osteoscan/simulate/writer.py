@@ -143,10 +143,11 @@ def _one(args: tuple) -> dict[str, str]:
     return write_study(render_plan(cohort_plan(i, seed=seed, **kw)).study, out_dir, seed=seed)
 
 
-def write_manifest_csv(rows: list[dict[str, str]], path: Path) -> None:
-    """Write the manifest rows (MANIFEST_COLUMNS) atomically."""
+def write_manifest_csv(rows: list[dict[str, str]], path: Path,
+                       columns: Sequence[str] = MANIFEST_COLUMNS) -> None:
+    """Write the manifest rows (``columns``, MANIFEST_COLUMNS by default) atomically."""
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     writer.writerows(neutralise_row(r) for r in rows)
     atomic_write_bytes(path, buf.getvalue().encode())
