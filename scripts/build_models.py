@@ -55,7 +55,8 @@ def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -
         cpu.append(time.process_time() - c)
         model.save(stem)
         logging.info("%s stage %d: %.0f s wall, %.0f s CPU", r.name, k, seconds[-1], cpu[-1])
-    model.card["training"].update(data=r.data.describe(), recipe=_describe(r))
+    model.card["training"].update(data=r.data.describe(), recipe=_describe(r),
+                                  selected_on=r.select.describe())
     model.card.update(card_figures(r, model))
     model.save(folder / "final")
     (folder / "build.json").write_text(json.dumps(
