@@ -57,9 +57,18 @@ def test_card_figures_recomputed_on_all_held_out_studies_equal_the_card(name):
 
 def test_scaled_recipe_keeps_the_recipe_and_shrinks_data_and_epochs():
     r = scaled(recipe("hotspot_unet"), 0.1)
-    assert [s.studies for s in r.stages] == [12, 7] and [s.epochs for s in r.stages] == [1, 1]
-    assert r.config == recipe("hotspot_unet").config and r.data.n == 12 and r.held_out.n == 4
+    assert [s.studies for s in r.stages] == [16, 12] and [s.epochs for s in r.stages] == [2, 1]
+    assert r.config == recipe("hotspot_unet").config and r.data.n == 16 and r.held_out.n == 4
     assert r.select.n == 2 and r.select.sites == recipe("hotspot_unet").select.sites
+    assert scaled(recipe("region_unet"), 0.1).select is None
+
+
+def test_a_stage_is_resumed_only_for_the_same_recipe():
+    from osteoscan.lesions.recipes import stage_key
+
+    r = recipe("hotspot_unet")
+    assert stage_key(r, 0) == stage_key(recipe("hotspot_unet"), 0) != stage_key(r, 1)
+    assert stage_key(scaled(r, 0.1), 0) != stage_key(r, 0)
 
 
 def test_bundled_lesion_cards_are_model_cards_that_rebuild_through_the_registry():

@@ -77,7 +77,8 @@ class Recipe:
         needs: recipes whose shipped output this one uses (built first).
         held_out: the data the card's figures come from (never seen in training or selection).
         select: the data the recipe's selected quantities are chosen on (the hotspot
-            threshold); other profiles than ``data`` and ``held_out``.
+            threshold), other profiles than ``data`` and ``held_out``; None when the recipe
+            selects nothing (its settings are fixed).
     """
 
     name: str
@@ -87,7 +88,7 @@ class Recipe:
     stages: tuple[Stage, ...] = ()
     needs: tuple[str, ...] = ()
     held_out: Data = Data(30, 20_000, (TEST_SITE,))
-    select: Data = Data(16, 30_000, SELECT_PROFILES)
+    select: Data | None = None
 
 
 CHECK_STUDIES = 8
@@ -99,10 +100,10 @@ CI 0.073-0.369), so each is compared with its own."""
 RECIPES: tuple[Recipe, ...] = (
     Recipe("region_unet", "regions", Data(72),
            {"channels": (8, 16, 32, 64), "work_shape": (256, 64)}, (Stage(72, 20, 2e-3),)),
-    Recipe("hotspot_unet", "hotspot", Data(120),
+    Recipe("hotspot_unet", "hotspot", Data(160),
            {"channels": (8, 16, 32, 64), "work_shape": (512, 128), "crop": 128, "thin": (0.3, 0.7)},
-           (Stage(120, 12, 2e-3), Stage(72, 8, 1e-3))),
-    Recipe("lesion_classifier", "classifier", Data(120), {"width": 16}, (Stage(96, 12, 1e-3),),
+           (Stage(160, 24, 2e-3), Stage(120, 12, 1e-3)), select=Data(16, 30_000, SELECT_PROFILES)),
+    Recipe("lesion_classifier", "classifier", Data(160), {"width": 16}, (Stage(128, 15, 1e-3),),
            needs=("hotspot_unet", "region_unet")),
 )
 """Every bundled lesion model, in build order."""
@@ -124,7 +125,7 @@ def scaled(r: Recipe, factor: float, epochs: float | None = None) -> Recipe:
                    for s in r.stages)
     data = dataclasses.replace(r.data, n=max(2, round(r.data.n * factor)))
     held = dataclasses.replace(r.held_out, n=max(4, round(r.held_out.n * factor)))
-    select = dataclasses.replace(r.select, n=max(2, round(r.select.n * factor)))
+    select = r.select and dataclasses.replace(r.select, n=max(2, round(r.select.n * factor)))
     return dataclasses.replace(r, data=data, stages=stages, held_out=held, select=select)
 
 
@@ -154,12 +155,22 @@ def train_stage(r: Recipe, k: int, train: Sequence, previous, inputs: dict):
     if r.kind == "hotspot":
         return train_segmenter(train, channels=c["channels"], work_shape=c["work_shape"],
                                crop=c["crop"], thin=c["thin"], epochs=st.epochs, lr=st.lr,
-                               init=previous, calibrate_on=studies(r.select))
+                               init=previous,
+                               calibrate_on=studies(r.select) if r.select else None)
     if r.kind == "regions":
         return train_regions(train, channels=c["channels"], work_shape=c["work_shape"],
                              epochs=st.epochs, lr=st.lr)
     samples = classifier_samples(train, segmenter=inputs["hotspot_unet"], regions=inputs["region_unet"])
     return fit_classifier(samples, epochs=st.epochs, lr=st.lr, width=c["width"])
+
+
+def stage_key(r: Recipe, k: int) -> str:
+    """A short digest of what stage ``k`` of ``r`` depends on in the recipe (data, settings,
+    stages up to k, selection data): ``--resume`` reuses only a stage of the same recipe."""
+    import hashlib
+
+    what = repr((r.name, r.data, sorted(r.config.items()), r.stages[:k + 1], r.select))
+    return hashlib.sha256(what.encode()).hexdigest()[:8]
 
 
 def load(r: Recipe, path: str | Path):
