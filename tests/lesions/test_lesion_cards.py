@@ -57,8 +57,8 @@ def test_card_figures_recomputed_on_all_held_out_studies_equal_the_card(name):
 
 def test_scaled_recipe_keeps_the_recipe_and_shrinks_data_and_epochs():
     r = scaled(recipe("hotspot_unet"), 0.1)
-    assert [s.studies for s in r.stages] == [16, 12] and [s.epochs for s in r.stages] == [2, 1]
-    assert r.config == recipe("hotspot_unet").config and r.data.n == 16 and r.held_out.n == 4
+    assert [s.studies for s in r.stages] == [12, 7] and [s.epochs for s in r.stages] == [1, 1]
+    assert r.config == recipe("hotspot_unet").config and r.data.n == 12 and r.held_out.n == 4
     assert r.select.n == 2 and r.select.sites == recipe("hotspot_unet").select.sites
     assert scaled(recipe("region_unet"), 0.1).select is None
 

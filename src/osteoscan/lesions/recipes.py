@@ -100,10 +100,10 @@ CI 0.073-0.369), so each is compared with its own."""
 RECIPES: tuple[Recipe, ...] = (
     Recipe("region_unet", "regions", Data(72),
            {"channels": (8, 16, 32, 64), "work_shape": (256, 64)}, (Stage(72, 20, 2e-3),)),
-    Recipe("hotspot_unet", "hotspot", Data(160),
+    Recipe("hotspot_unet", "hotspot", Data(120),
            {"channels": (8, 16, 32, 64), "work_shape": (512, 128), "crop": 128, "thin": (0.3, 0.7)},
-           (Stage(160, 24, 2e-3), Stage(120, 12, 1e-3)), select=Data(16, 30_000, SELECT_PROFILES)),
-    Recipe("lesion_classifier", "classifier", Data(160), {"width": 16}, (Stage(128, 15, 1e-3),),
+           (Stage(120, 12, 2e-3), Stage(72, 8, 1e-3)), select=Data(16, 30_000, SELECT_PROFILES)),
+    Recipe("lesion_classifier", "classifier", Data(120), {"width": 16}, (Stage(96, 12, 1e-3),),
            needs=("hotspot_unet", "region_unet")),
 )
 """Every bundled lesion model, in build order."""
