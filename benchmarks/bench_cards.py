@@ -71,6 +71,7 @@ def reference_card(manifest: Path) -> dict:
     from osteoscan.training.checkpoint import load_checkpoint
 
     _, card = load_checkpoint("reference")
+    manifest = Path(manifest).resolve()
     frame = pd.read_csv(manifest, dtype=str)
     external = frame[frame["site"] == "site_c"]
     t = time.perf_counter()
