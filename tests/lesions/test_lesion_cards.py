@@ -25,6 +25,9 @@ def test_every_bundled_lesion_model_has_a_recipe_and_card_figures():
     for r in RECIPES:
         card = read_card(ASSETS / r.name)
         assert card["held_out"] == r.held_out.describe() and "site_c" not in r.data.sites
+        if r.select is not None:  # selected on profiles neither trained nor tested on
+            assert not set(r.select.sites) & (set(r.data.sites) | set(r.held_out.sites))
+            assert card["training"]["selected_on"] == r.select.describe()
         for block in card["metrics"].values():
             assert block["ci_low"] <= block["value"] <= block["ci_high"]
             assert 0 < block["n_patients"] <= r.held_out.n
