@@ -8,13 +8,17 @@ difference and whether the recomputed value lies in the card's CI. ``--subset k`
 the first k held-out studies, compared with the card's ``metrics_subset`` (its figures on the
 first ``CHECK_STUDIES`` = 8; the default test suite's fast variant does that).
 
-Reference classifier (``src/osteoscan/assets/reference``): with ``--reference-manifest`` (the
-cohort ``scripts/build_reference.py`` simulates: 800 studies, seed 2027, easy), the shipped
-weights predict its site_c studies (the external test set: every site_c study is held out)
-and ``test_auc_external`` is recomputed with the card's bootstrap (500 replicates, seed 0).
+Reference classifier (``src/osteoscan/assets/reference``): the card's
+``test_auc_external_subset`` (the first 16 site_c studies of its cohort, rendered in memory:
+:mod:`osteoscan.workflows.reference`) is always recomputed; with ``--reference-manifest`` (the
+cohort ``scripts/build_reference.py`` simulates into ``runs/reference-cohort``: 1,000 studies,
+seed 2027, training and selection profiles plus site_c) the shipped weights predict its
+site_c files through ``osteoscan predict`` (the external test set: site_c is never used for
+training or selection) and ``test_auc_external`` is recomputed with the card's bootstrap (500
+replicates, seed 0).
 
 Writes ``benchmarks/results/cards.json``. Run:
-``.venv/bin/python -m benchmarks.bench_cards [--subset 8] [--reference-manifest runs/reference-cohort-easy/manifest.csv]``.
+``.venv/bin/python -m benchmarks.bench_cards [--subset 8] [--reference-manifest runs/reference-cohort/manifest.csv]``.
 """
 
 from __future__ import annotations
@@ -67,15 +71,20 @@ def reference_card(manifest: Path) -> dict:
     from osteoscan.training.checkpoint import load_checkpoint
 
     _, card = load_checkpoint("reference")
+    manifest = Path(manifest).resolve()
     frame = pd.read_csv(manifest, dtype=str)
     external = frame[frame["site"] == "site_c"]
     t = time.perf_counter()
     with tempfile.TemporaryDirectory() as tmp:
-        sub, preds = Path(tmp) / "manifest.csv", Path(tmp) / "pred.csv"
+        # the sub-manifest sits beside the cohort's: its image paths are relative to that folder
+        sub, preds = manifest.parent / "manifest_bench_cards_site_c.csv", Path(tmp) / "pred.csv"
         external.to_csv(sub, index=False)
         osteoscan = Path(sys.executable).with_name("osteoscan")
-        subprocess.run([str(osteoscan), "predict", "reference", str(sub), "-o", str(preds)], check=True,
-                       cwd=manifest.parent)
+        try:
+            subprocess.run([str(osteoscan), "predict", "reference", str(sub), "-o", str(preds)],
+                           check=True, cwd=manifest.parent)
+        finally:
+            sub.unlink()
         p = pd.read_csv(preds, dtype={"study_id": str, "patient_id": str})
     y = (p["label"] == card.positive).to_numpy()
     fresh = auc_ci(y, p[f"prob_{card.positive}"].to_numpy(), p["patient_id"].to_numpy(), n_boot=500, seed=0)
@@ -88,6 +97,23 @@ def reference_card(manifest: Path) -> dict:
             "seconds": time.perf_counter() - t}
 
 
+def reference_subset() -> dict:
+    """The reference card's ``test_auc_external_subset`` recomputed in memory."""
+    from osteoscan.artefacts.paths import REFERENCE_DIR
+    from osteoscan.workflows.reference import CHECK_STUDIES, external_auc
+
+    block = json.loads((REFERENCE_DIR / "model.json").read_text())["metrics"].get(
+        "test_auc_external_subset")
+    if block is None:
+        return {"missing": "the card has no test_auc_external_subset (built before it existed)"}
+    t = time.perf_counter()
+    value = external_auc(str(REFERENCE_DIR), first=CHECK_STUDIES)["value"]
+    return {"card": block["value"], "card_ci": [block["ci_low"], block["ci_high"]],
+            "recomputed": value, "abs_diff": abs(value - block["value"]),
+            "within_ci": block["ci_low"] <= value <= block["ci_high"], "studies": CHECK_STUDIES,
+            "seconds": time.perf_counter() - t}
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run and write the JSON."""
     import torch
@@ -97,7 +123,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--reference-manifest", type=Path, default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    out = {"threads": 1, "subset": args.subset, "lesions": lesion_cards(args.subset)}
+    out = {"threads": 1, "subset": args.subset, "lesions": lesion_cards(args.subset),
+           "reference_subset": reference_subset()}
     if args.reference_manifest:
         out["reference"] = reference_card(args.reference_manifest)
     RESULTS.mkdir(exist_ok=True)

@@ -9,8 +9,9 @@ The bundled models are a list of recipes: the reference classifier
 (``scripts/build_reference.py``: simulate its cohort, ``osteoscan train
 configs/reference.yaml``, ship) and the lesion models of
 :data:`osteoscan.lesions.recipes.RECIPES` (data seed, simulator settings, configuration,
-stages). Each lesion stage writes ``OUT/<name>/stage<k>.safetensors/.json``; ``--resume`` loads
-a finished stage instead of training it again. The final model gets its card figures
+stages). Each lesion stage writes ``OUT/<name>/stage<k>-<digest>.safetensors/.json`` (the digest of the
+recipe up to that stage); ``--resume`` loads a finished stage of the same recipe instead of
+training it again (delete the folder when a model it ``needs`` was rebuilt). The final model gets its card figures
 (:mod:`osteoscan.lesions.figures`, on the recipe's held-out site_c studies) and is copied into
 ``src/osteoscan/assets/lesions/``. ``OUT/<name>/build.json`` records wall and CPU seconds per
 stage (CPU time is what one core would take: the build runs on one thread by default).
@@ -36,7 +37,7 @@ SCRIPT_BUILT = {REFERENCE: "scripts/build_reference.py", DETECTOR: "scripts/buil
 def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -> object:
     """Run the stages of recipe ``r`` (resuming finished ones), add figures, ship."""
     from osteoscan.lesions.bundle import ASSETS
-    from osteoscan.lesions.recipes import card_figures, load, studies
+    from osteoscan.lesions.recipes import card_figures, load, stage_key, studies
 
     folder = out / r.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -44,7 +45,7 @@ def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -
     data = studies(r.data)
     model, seconds, cpu = None, [], []
     for k, st in enumerate(r.stages):
-        stem = folder / f"stage{k}"
+        stem = folder / f"stage{k}-{stage_key(r, k)}"  # another recipe's stage is not resumed
         if resume and stem.with_suffix(".json").is_file():
             model = load(r, stem)
             logging.info("%s stage %d: resumed from %s", r.name, k, stem)
@@ -56,6 +57,8 @@ def build_lesion_model(r, out: Path, *, resume: bool, built: dict, ship: bool) -
         model.save(stem)
         logging.info("%s stage %d: %.0f s wall, %.0f s CPU", r.name, k, seconds[-1], cpu[-1])
     model.card["training"].update(data=r.data.describe(), recipe=_describe(r))
+    if r.select is not None:
+        model.card["training"]["selected_on"] = r.select.describe()
     model.card.update(card_figures(r, model))
     model.save(folder / "final")
     (folder / "build.json").write_text(json.dumps(

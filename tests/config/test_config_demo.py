@@ -24,7 +24,9 @@ def test_full_plan_is_the_reference_recipe_on_the_demo_cohort(tmp_path):
     assert cfg.model == ref.model and cfg.preprocess == ref.preprocess
     assert cfg.augment == ref.augment
     assert cfg.optim == dataclasses.replace(ref.optim, amp=False)
-    assert cfg.protocol == dataclasses.replace(ref.protocol, val_fraction=0.2)
+    assert cfg.protocol == dataclasses.replace(  # the demo's own sites, no validation sites
+        ref.protocol, val_fraction=0.2, train_sites=("site_a", "site_b"), val_sites=(),
+        test_sites=("site_c",))
 
 
 def test_quick_plan_changes_only_sizes():

@@ -114,6 +114,18 @@ def test_external_split_with_internal_hold_out():
     check_no_leakage(split, groups)
 
 
+def test_external_split_selects_on_validation_sites_it_never_trains_or_tests_on():
+    labels, groups, sites = _random_manifest(np.random.default_rng(8))
+    split = external_split(labels, groups, sites, train_sites=(), test_sites=["C"],
+                           val_sites=["B"], test_fraction=0.2, val_fraction=0.9, seed=0)
+    assert set(sites[split.val]) == {"B"} and len(split.val) == int((sites == "B").sum())
+    assert set(sites[split.train]) == {"A"} and "B" not in set(sites[split.test])
+    assert "C" in set(sites[split.test]) and "A" in set(sites[split.test])  # + internal hold-out
+    check_no_leakage(split, groups)
+    with pytest.raises(ConfigError, match="must differ"):
+        external_split(labels, groups, sites, train_sites=(), test_sites=["C"], val_sites=["C"])
+
+
 def test_tiny_sets_still_split_by_patient():
     labels = np.array(["normal", "metastasis", "normal"])
     groups = np.array(["a", "b", "c"])

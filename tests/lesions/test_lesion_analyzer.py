@@ -96,15 +96,10 @@ def test_predictor_and_report_integration(sim, tiny_folder):
 
 @pytest.mark.skipif(not (ASSETS / f"{BUNDLED['segmenter']}.safetensors").exists(),
                     reason="bundled lesion models not installed")
-@pytest.mark.xfail(strict=False, reason=(
-    "issue 16: the bundled lesion models were trained on the previous, uncalibrated simulator "
-    "(tilt within +-3 degrees, arms at the sides or over the abdomen); on the calibrated one "
-    "this patient lies tilted 5.4 degrees with the arms apart and the region agreement drops "
-    "to 0.63. Remove this mark once the bundled models are retrained on the varied simulator."))
 def test_bundled_models_on_an_easy_external_scan():
-    """Bundled models (trained on simulated site_a/site_b) on a site_c scan they never saw:
-    the regions agree with the phantom's, and metastases are found (docs/lesions.md gives the
-    measured FROC; the detector is the weak link)."""
+    """Bundled models (trained on generated site profiles, recipes.TRAIN_PROFILES) on a site_c
+    scan they never saw (a patient tilted 5.4 degrees with the arms apart): the regions agree
+    with the phantom's, and metastases are found (docs/lesions.md gives the measured FROC)."""
     sim = simulate_study(11, force_label="metastasis", difficulty="easy", site="site_c")
     result = LesionAnalyzer.default().analyze(sim.scan)
     bone = sim.region_maps["anterior"] > 0

@@ -25,6 +25,9 @@ def test_every_bundled_lesion_model_has_a_recipe_and_card_figures():
     for r in RECIPES:
         card = read_card(ASSETS / r.name)
         assert card["held_out"] == r.held_out.describe() and "site_c" not in r.data.sites
+        if r.select is not None:  # selected on profiles neither trained nor tested on
+            assert not set(r.select.sites) & (set(r.data.sites) | set(r.held_out.sites))
+            assert card["training"]["selected_on"] == r.select.describe()
         for block in card["metrics"].values():
             assert block["ci_low"] <= block["value"] <= block["ci_high"]
             assert 0 < block["n_patients"] <= r.held_out.n
@@ -57,8 +60,18 @@ def test_card_figures_recomputed_on_all_held_out_studies_equal_the_card(name):
 
 def test_scaled_recipe_keeps_the_recipe_and_shrinks_data_and_epochs():
     r = scaled(recipe("hotspot_unet"), 0.1)
-    assert [s.studies for s in r.stages] == [12, 8] and [s.epochs for s in r.stages] == [3, 3]
+    assert [s.studies for s in r.stages] == [12, 7] and [s.epochs for s in r.stages] == [1, 1]
     assert r.config == recipe("hotspot_unet").config and r.data.n == 12 and r.held_out.n == 4
+    assert r.select.n == 2 and r.select.sites == recipe("hotspot_unet").select.sites
+    assert scaled(recipe("region_unet"), 0.1).select is None
+
+
+def test_a_stage_is_resumed_only_for_the_same_recipe():
+    from osteoscan.lesions.recipes import stage_key
+
+    r = recipe("hotspot_unet")
+    assert stage_key(r, 0) == stage_key(recipe("hotspot_unet"), 0) != stage_key(r, 1)
+    assert stage_key(scaled(r, 0.1), 0) != stage_key(r, 0)
 
 
 def test_bundled_lesion_cards_are_model_cards_that_rebuild_through_the_registry():

@@ -34,7 +34,7 @@ EXTERNAL_SITE = "site_c"
 
 DEMO_RUN = ("name=demo", "seed=0", "data.cache=true", "protocol.kind=external",
             f"protocol.train_sites=[{', '.join(TRAIN_SITES)}]",
-            f"protocol.test_sites=[{EXTERNAL_SITE}]",
+            f"protocol.test_sites=[{EXTERNAL_SITE}]", "protocol.val_sites=[]",
             "protocol.val_fraction=0.2", "optim.amp=false")
 """What every demo run sets in the reference config: its name, the external-site protocol on
 the demo's sites, a larger validation share (the cohort is small) and no mixed precision (CPU)."""

@@ -99,6 +99,8 @@ class ProtocolConfig:
         folds: k of k-fold.
         train_sites: external protocol: sites to train on (empty: all but the test sites).
         test_sites: external protocol: sites to test on.
+        val_sites: external protocol: sites to select the model on (validation only; empty:
+            ``val_fraction`` of the training sites).
         seed: partition seed.
     """
 
@@ -109,6 +111,7 @@ class ProtocolConfig:
     folds: PositiveInt = 5
     train_sites: Names = ()
     test_sites: Names = ()
+    val_sites: Names = ()
     seed: NonNegativeInt = 0
 
 

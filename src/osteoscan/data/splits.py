@@ -146,7 +146,7 @@ def kfold_splits(
 def external_split(
     labels: Sequence[str], groups: Sequence[str], sites: Sequence[str], *,
     train_sites: Sequence[str], test_sites: Sequence[str], val_fraction: float = 0.15,
-    test_fraction: float = 0.0, seed: int = 0,
+    test_fraction: float = 0.0, seed: int = 0, val_sites: Sequence[str] = (),
 ) -> Split:
     """Train (and validate) on some sites, test on others.
 
@@ -159,33 +159,42 @@ def external_split(
         sites: site name per study.
         train_sites: sites used for training and validation (empty: every site not tested on).
         test_sites: sites used for testing only.
-        val_fraction: share of the training-site studies used for validation.
+        val_fraction: share of the training-site studies used for validation (ignored when
+            ``val_sites`` are given).
         test_fraction: share of the training-site studies held out as internal test.
         seed: shuffling seed.
+        val_sites: sites used for validation (model selection) only: the model is selected
+            on sites it never trained on and tested on yet others (empty: ``val_fraction``
+            of the training sites).
 
     Returns:
         A :class:`Split` named "external"; its test part holds the test sites' studies
         (and the internal hold-out, when asked).
 
     Raises:
-        ConfigError: a named site is absent, or a patient was scanned at a train and a test site.
+        ConfigError: a named site is absent, a site is named for two parts, or a patient was
+            scanned at sites of two parts.
     """
     labels, groups, sites = (np.asarray(a).astype(str) for a in (labels, groups, sites))
     present = set(sites.tolist())
-    missing = [s for s in (*train_sites, *test_sites) if s not in present]
-    if missing or not test_sites:
+    missing = [s for s in (*train_sites, *test_sites, *val_sites) if s not in present]
+    if missing or not test_sites or set(val_sites) & set(test_sites):
         raise ConfigError(
-            f"protocol.test_sites/train_sites: sites {missing or '[]'} not usable; "
-            f"the data holds sites {sorted(present)}"
+            f"protocol.test_sites/train_sites/val_sites: sites {missing or '[]'} not usable "
+            f"(validation and test sites must differ); the data holds sites {sorted(present)}"
         )
-    is_test = np.isin(sites, list(test_sites))
-    is_train = np.isin(sites, list(train_sites)) if train_sites else ~is_test
-    test, train = np.flatnonzero(is_test), np.flatnonzero(is_train & ~is_test)
-    shared = np.intersect1d(groups[test], groups[train])
-    if len(shared):
-        raise ConfigError(f"protocol: patients {shared[:5].tolist()} were scanned at train and test sites")
+    is_test, is_val = np.isin(sites, list(test_sites)), np.isin(sites, list(val_sites))
+    is_train = np.isin(sites, list(train_sites)) if train_sites else ~(is_test | is_val)
+    test, train = np.flatnonzero(is_test), np.flatnonzero(is_train & ~is_test & ~is_val)
+    val = np.flatnonzero(is_val)
+    for part, other in (("test", test), ("validation", val)):
+        shared = np.intersect1d(groups[other], groups[train])
+        if len(shared):
+            raise ConfigError(f"protocol: patients {shared[:5].tolist()} were scanned at train "
+                              f"and {part} sites")
     train, internal = _take_fraction(train, labels, groups, test_fraction, seed)
-    train, val = _take_fraction(train, labels, groups, val_fraction, seed + 1)
+    if not val_sites:
+        train, val = _take_fraction(train, labels, groups, val_fraction, seed + 1)
     return Split("external", train, val, np.sort(np.concatenate([internal, test])))
 
 
@@ -231,6 +240,7 @@ def make_splits(
     sites: Sequence[str] | None = None, split_column: Sequence[str] | None = None,
     test_fraction: float = 0.3, val_fraction: float = 0.15, folds: int = 5,
     train_sites: Sequence[str] = (), test_sites: Sequence[str] = (), seed: int = 0,
+    val_sites: Sequence[str] = (),
 ) -> list[Split]:
     """Dispatch on a protocol name (one of :data:`PROTOCOLS`) and check every split for leakage.
 
@@ -253,7 +263,7 @@ def make_splits(
             raise ConfigError("protocol.kind: 'external' needs a 'site' column")
         splits = [external_split(labels, groups, sites, train_sites=train_sites,
                                  test_sites=test_sites, val_fraction=val_fraction,
-                                 test_fraction=test_fraction, seed=seed)]
+                                 test_fraction=test_fraction, seed=seed, val_sites=val_sites)]
     else:
         splits = [holdout_split(labels, groups, test_fraction=test_fraction,
                                 val_fraction=val_fraction, seed=seed)]

@@ -7,12 +7,12 @@ output folder per stage so that ``--resume`` skips what is done, then ships the 
 ``src/osteoscan/assets/lesions/`` with the figures of :mod:`osteoscan.lesions.figures` in
 its card. More bundled models are added by appending a recipe.
 
-The recipes below were recovered from the shipped cards, docs/lesions.md and the commit
-that added the bundle (e5d69ee): the hotspot U-Net was trained in two stages (30 epochs on
-120 studies at lr 2e-3, then 32 epochs on the first 80 at lr 1e-3); the region U-Net for 20
-epochs on 60 studies at 256 x 64; the classifier for 15 epochs on the true lesions of the 80
-studies plus the hotspot U-Net's false positives there. Seed 0 throughout (the CLI's default;
-the cards do not record it).
+Since issue 16 the recipes train on the calibrated, varied simulator: studies spread over
+:data:`TRAIN_PROFILES` (generated site profiles, domain randomisation), the one selected
+quantity (the hotspot U-Net's probability threshold) chosen on :data:`SELECT_PROFILES`, other
+generated profiles, and the card figures measured on site_c, a named profile neither of the
+others ever saw. Sizes (studies x epochs) fit a full rebuild in about 30 min of one core
+(docs/models.md). Seed 0 throughout.
 """
 
 from __future__ import annotations
@@ -26,6 +26,13 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+TRAIN_PROFILES: tuple[str, ...] = tuple(f"profile_{1000 + k}" for k in range(12))
+"""Generated site profiles the bundled models train on (``profile_1000``-``profile_1011``)."""
+SELECT_PROFILES: tuple[str, ...] = tuple(f"profile_{2000 + k}" for k in range(3))
+"""Generated site profiles the bundled models are selected on (never trained or tested on)."""
+TEST_SITE = "site_c"
+"""The test profile of every bundled model's card: never used for training or selection."""
+
 
 @dataclass(frozen=True)
 class Data:
@@ -33,13 +40,19 @@ class Data:
 
     n: int
     seed: int = 0
-    sites: tuple[str, ...] = ("site_a", "site_b")
+    sites: tuple[str, ...] = TRAIN_PROFILES
     difficulty: str = "default"
 
     def describe(self) -> str:
-        """One line for the card."""
-        return (f"{self.n} simulated studies ({', '.join(self.sites)}, {self.difficulty}), "
+        """One line for the card (a run of generated profiles as ``first..last``)."""
+        return (f"{self.n} simulated studies ({_sites_text(self.sites)}, {self.difficulty}), "
                 f"seeds {self.seed}-{self.seed + self.n - 1}")
+
+
+def _sites_text(sites: Sequence[str]) -> str:
+    if len(sites) > 2 and all(s.startswith("profile_") for s in sites):
+        return f"{len(sites)} generated profiles {sites[0]}..{sites[-1]}"
+    return ", ".join(sites)
 
 
 @dataclass(frozen=True)
@@ -62,7 +75,10 @@ class Recipe:
         config: network and training settings passed to the trainer.
         stages: training stages, in order (each continues the previous one).
         needs: recipes whose shipped output this one uses (built first).
-        held_out: the data the card's figures come from (never seen in training).
+        held_out: the data the card's figures come from (never seen in training or selection).
+        select: the data the recipe's selected quantities are chosen on (the hotspot
+            threshold), other profiles than ``data`` and ``held_out``; None when the recipe
+            selects nothing (its settings are fixed).
     """
 
     name: str
@@ -71,7 +87,8 @@ class Recipe:
     config: dict = field(default_factory=dict)
     stages: tuple[Stage, ...] = ()
     needs: tuple[str, ...] = ()
-    held_out: Data = Data(30, 20_000, ("site_c",))
+    held_out: Data = Data(30, 20_000, (TEST_SITE,))
+    select: Data | None = None
 
 
 CHECK_STUDIES = 8
@@ -81,12 +98,12 @@ be compared with the 30-study CI (the hotspot Dice of the first 8 is 0.036 again
 CI 0.073-0.369), so each is compared with its own."""
 
 RECIPES: tuple[Recipe, ...] = (
-    Recipe("region_unet", "regions", Data(60),
-           {"channels": (8, 16, 32, 64), "work_shape": (256, 64)}, (Stage(60, 20, 2e-3),)),
+    Recipe("region_unet", "regions", Data(72),
+           {"channels": (8, 16, 32, 64), "work_shape": (256, 64)}, (Stage(72, 20, 2e-3),)),
     Recipe("hotspot_unet", "hotspot", Data(120),
            {"channels": (8, 16, 32, 64), "work_shape": (512, 128), "crop": 128, "thin": (0.3, 0.7)},
-           (Stage(120, 30, 2e-3), Stage(80, 32, 1e-3))),
-    Recipe("lesion_classifier", "classifier", Data(80), {"width": 16}, (Stage(80, 15, 1e-3),),
+           (Stage(120, 12, 2e-3), Stage(72, 8, 1e-3)), select=Data(16, 30_000, SELECT_PROFILES)),
+    Recipe("lesion_classifier", "classifier", Data(120), {"width": 16}, (Stage(96, 12, 1e-3),),
            needs=("hotspot_unet", "region_unet")),
 )
 """Every bundled lesion model, in build order."""
@@ -108,10 +125,11 @@ def scaled(r: Recipe, factor: float, epochs: float | None = None) -> Recipe:
                    for s in r.stages)
     data = dataclasses.replace(r.data, n=max(2, round(r.data.n * factor)))
     held = dataclasses.replace(r.held_out, n=max(4, round(r.held_out.n * factor)))
-    return dataclasses.replace(r, data=data, stages=stages, held_out=held)
+    select = r.select and dataclasses.replace(r.select, n=max(2, round(r.select.n * factor)))
+    return dataclasses.replace(r, data=data, stages=stages, held_out=held, select=select)
 
 
-@functools.lru_cache(maxsize=2)
+@functools.lru_cache(maxsize=4)
 def _simulated(data: Data) -> tuple:
     from osteoscan.lesions.pipeline import simulate_studies
 
@@ -119,7 +137,7 @@ def _simulated(data: Data) -> tuple:
 
 
 def studies(data: Data, first: int | None = None) -> list:
-    """The simulated studies of ``data`` (the first ``first`` of them; the last two sets
+    """The simulated studies of ``data`` (the first ``first`` of them; the last four sets
     are kept in memory, so the three held-out figures simulate their studies once)."""
     if first is not None and first < data.n:
         data = dataclasses.replace(data, n=first)
@@ -137,12 +155,22 @@ def train_stage(r: Recipe, k: int, train: Sequence, previous, inputs: dict):
     if r.kind == "hotspot":
         return train_segmenter(train, channels=c["channels"], work_shape=c["work_shape"],
                                crop=c["crop"], thin=c["thin"], epochs=st.epochs, lr=st.lr,
-                               init=previous)
+                               init=previous,
+                               calibrate_on=studies(r.select) if r.select else None)
     if r.kind == "regions":
         return train_regions(train, channels=c["channels"], work_shape=c["work_shape"],
                              epochs=st.epochs, lr=st.lr)
     samples = classifier_samples(train, segmenter=inputs["hotspot_unet"], regions=inputs["region_unet"])
     return fit_classifier(samples, epochs=st.epochs, lr=st.lr, width=c["width"])
+
+
+def stage_key(r: Recipe, k: int) -> str:
+    """A short digest of what stage ``k`` of ``r`` depends on in the recipe (data, settings,
+    stages up to k, selection data): ``--resume`` reuses only a stage of the same recipe."""
+    import hashlib
+
+    what = repr((r.name, r.data, sorted(r.config.items()), r.stages[:k + 1], r.select))
+    return hashlib.sha256(what.encode()).hexdigest()[:8]
 
 
 def load(r: Recipe, path: str | Path):

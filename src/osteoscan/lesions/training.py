@@ -235,13 +235,16 @@ def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_
                     tiny: bool = False, channels=None, crop: int | None = 128,
                     thin: tuple[float, float] | None = (0.3, 0.7),
                     progress: Progress | None = None,
-                    init: HotspotSegmenter | None = None) -> HotspotSegmenter:
+                    init: HotspotSegmenter | None = None,
+                    calibrate_on: Sequence[LesionStudy] | None = None) -> HotspotSegmenter:
     """Train the hotspot U-Net (Dice + cross-entropy on the sigmoid output) on row windows
     of ``crop`` rows at the working resolution (None: whole views), each study seen at its
     own count level and once more thinned to a random fraction in ``thin`` (None: off).
 
     ``init`` continues training that segmenter (its architecture and work shape; a second
-    stage of a recipe, as the bundled one was trained); its card's epochs are added up."""
+    stage of a recipe, as the bundled one was trained); its card's epochs are added up.
+    ``calibrate_on``: studies the card threshold is chosen on (held-out selection profiles;
+    default: the first 16 training studies)."""
     torch.manual_seed(seed)
     if init is None:
         kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
@@ -257,7 +260,10 @@ def train_segmenter(studies: Sequence[LesionStudy], *, arch: str = "unet", work_
     before = (init.card.get("training") or {}).get("epochs", 0) if init is not None else 0
     seg.card["training"] = {"studies": len(studies), "epochs": before + epochs, "crop_rows": crop,
                             "count_thinning": list(thin) if thin else None, "final_loss": hist[-1]}
-    seg.card["threshold"] = calibrate_threshold(seg, studies[:16])
+    select = list(calibrate_on) if calibrate_on is not None else list(studies[:16])
+    seg.card["threshold"] = calibrate_threshold(seg, select)
+    seg.card["training"]["threshold_studies"] = ("held-out selection" if calibrate_on is not None
+                                                 else "training") + f" ({len(select)} studies)"
     return seg
 
 
@@ -280,7 +286,8 @@ def calibrate_threshold(seg: HotspotSegmenter, studies: Sequence[LesionStudy],
                 total[i] += pred.sum() + truth.sum()
     dice = np.where(total > 0, 2 * inter / np.maximum(total, 1), 0.0)
     best = float(grid[int(dice.argmax())])
-    log.info("hotspot threshold %.2f (pooled training Dice %.3f)", best, dice.max())
+    log.info("hotspot threshold %.2f (pooled Dice %.3f on %d calibration studies)", best,
+             dice.max(), len(studies))
     return best
 
 

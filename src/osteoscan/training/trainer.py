@@ -122,7 +122,7 @@ def _splits(cfg: TrainConfig, table: StudyTable, labels: np.ndarray) -> list[Spl
         p.kind, labels=labels, groups=table.frame["patient_id"].astype(str).to_numpy(),
         sites=table.column("site"), split_column=table.column("split"),
         test_fraction=p.test_fraction, val_fraction=p.val_fraction, folds=p.folds,
-        train_sites=p.train_sites, test_sites=p.test_sites, seed=p.seed,
+        train_sites=p.train_sites, test_sites=p.test_sites, seed=p.seed, val_sites=p.val_sites,
     )
 
 
