@@ -9,9 +9,9 @@ export OMP_NUM_THREADS=1
 OSC=${OSC:-osteoscan}
 SHAPE=64,96,96
 COMMON=(--spacing 5 --widths 8,16,32 --lr 3e-3)
-[ -f "$OUT/train/cases.csv" ] || $OSC seg3d simulate "$OUT/train" --n 25 --seed 0 --shape $SHAPE \
+[ -f "$OUT/train/manifest.csv" ] || $OSC seg3d simulate "$OUT/train" --n 25 --seed 0 --shape $SHAPE \
   --profile profile_1 --profile profile_2 --profile profile_3 --profile profile_4
-[ -f "$OUT/test/cases.csv" ] || $OSC seg3d simulate "$OUT/test" --n 12 --seed 1000 --shape $SHAPE \
+[ -f "$OUT/test/manifest.csv" ] || $OSC seg3d simulate "$OUT/test" --n 12 --seed 1000 --shape $SHAPE \
   --profile profile_9
 for ARCH in mtunet3d unet3d; do
   $OSC seg3d train "$OUT/train" --out "$OUT/ext-$ARCH" --arch $ARCH --epochs 16 --samples 3 \

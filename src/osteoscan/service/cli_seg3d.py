@@ -35,21 +35,23 @@ def _ints(text: str, n: int, what: str) -> tuple[int, ...]:
 
 @seg3d_app.command("simulate")
 def simulate(
-    out: Annotated[Path, typer.Argument(help="Folder for the cases (one .npz each + cases.csv).")],
+    out: Annotated[Path, typer.Argument(help="Folder for the cohort (manifest.csv, one folder per study).")],
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 20,
     profile: Annotated[list[str], typer.Option(
         "--profile", help="Site profile(s) profile_<seed>, taken in turn (repeatable).")] = ("profile_1",),
     shape: Annotated[str, typer.Option(help="CT grid z,y,x (the torso's size is fixed).")] = "96,128,128",
-    seed: Annotated[int, typer.Option(help="Seed of the first patient (then +1 each).")] = 0,
+    seed: Annotated[int, typer.Option(help="Cohort seed (patients and profile draws).")] = 0,
+    dicom: Annotated[bool, typer.Option("--dicom", help="Also write DICOM CT series and NM SPECT.")] = False,
 ) -> None:
-    """Simulate SPECT/CT studies with their lesion truth."""
-    from osteoscan.workflows.seg3d import simulate_cases, write_cases
+    """Simulate SPECT/CT studies with their lesion truth (NIfTI; --dicom adds DICOM)."""
+    from osteoscan.workflows.seg3d import simulate_cohort
 
     if n < 1:
         raise ConfigError(f"--n must be >= 1, got {n}")
-    cases = simulate_cases(range(seed, seed + n), list(profile), _ints(shape, 3, "--shape"))
-    write_cases(cases, out)
-    console.print(f"{len(cases)} studies written to {out}")
+    formats = ("nifti", "dicom") if dicom else ("nifti",)
+    manifest = simulate_cohort(out, n, seed=seed, profiles=list(profile),
+                               shape=_ints(shape, 3, "--shape"), formats=formats)
+    console.print(f"{n} studies written, manifest {manifest}")
 
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
@@ -64,7 +66,7 @@ def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float,
 
 @seg3d_app.command("train")
 def train(
-    data: Annotated[Path, typer.Argument(help="Training cases (from `seg3d simulate`).")],
+    data: Annotated[Path, typer.Argument(help="Training cohort (manifest.csv, from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder (or, with --cv, the study folder).")],
     arch: Annotated[list[str], typer.Option(
         "--arch", help="3-D network(s) from `osteoscan models list` (repeatable with --cv).")] = ("mtunet3d",),
@@ -111,7 +113,7 @@ def _print_table(frame, title: str) -> None:
 @seg3d_app.command("evaluate")
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
-    data: Annotated[Path, typer.Argument(help="Test cases with truth (from `seg3d simulate`).")],
+    data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
     n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
 ) -> None:

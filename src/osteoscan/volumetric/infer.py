@@ -26,7 +26,9 @@ from monai.inferers import sliding_window_inference
 from osteoscan.artefacts import ModelCard
 from osteoscan.errors import ModelError
 from osteoscan.training.checkpoint import load_checkpoint
-from osteoscan.volumetric.inputs import CLASSES, Case, check_channels, resize, work_image
+from osteoscan.volumetric.inputs import (
+    CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
+)
 from osteoscan.volumetric.instances import OriginModel, find_instances, patient_origin
 
 
@@ -61,7 +63,7 @@ class Segmenter3D:
         s = card.settings
         self.channels, self.spacing = s["channels"], float(s["spacing_mm"])
         self.patch = tuple(int(v) for v in s["patch"])
-        self.hu_window = tuple(s.get("hu_window", (-200.0, 1300.0)))
+        self.hu_window = tuple(s.get("hu_window", HU_WINDOW))
         self.sw_batch_size, self.overlap = int(sw_batch_size), float(overlap)
         origin = s.get("origin")
         self.origin = OriginModel.from_dict(origin) if origin else None

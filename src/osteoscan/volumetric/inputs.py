@@ -2,13 +2,15 @@
 
 A :class:`Case` is one study's volumes as plain arrays (z, y, x) on one grid (SPECT already
 resampled onto the CT grid by ``osteoscan.io``), with its ground truth when known. The
-channels are built with MONAI's intensity transforms:
+channels use the toolkit's one volume intensity preprocessing
+(:mod:`osteoscan.preprocessing.volumes`):
 
-* CT: Hounsfield units windowed to [0, 1] (``ScaleIntensityRange``, window -200..1300 HU:
-  fat and soft tissue low, marrow, trabecular and cortical bone spread over the range, lytic and
-  sclerotic lesions both visible);
-* SPECT: counts scaled by the 99.5th percentile of the volume (``ScaleIntensityRangePercentiles``),
-  so that injected dose, acquisition time and scanner sensitivity drop out.
+* CT: Hounsfield units through a window to [0, 1] (default the "bone" window, level 500,
+  width 2000: fat and soft tissue low, marrow, trabecular and cortical bone spread over the
+  range, lytic and sclerotic lesions both visible);
+* SPECT: counts divided by a robust 3-D reference level and log-mapped
+  (``normalise_spect``), so that injected dose, acquisition time and scanner sensitivity
+  drop out.
 
 Volumes are resized to the model's voxel spacing (``settings["spacing_mm"]`` of its card) with
 MONAI's ``Resize`` (trilinear for images, nearest for labels), and labels are mapped back the
@@ -26,18 +28,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from monai.transforms import Resize, ScaleIntensityRange, ScaleIntensityRangePercentiles
+from monai.transforms import Resize
 from scipy import ndimage
 
 from osteoscan.errors import ConfigError
+from osteoscan.preprocessing.volumes import hu_window as window_hu
+from osteoscan.preprocessing.volumes import normalise_spect, window_of
 
 CHANNELS: dict[str, tuple[str, ...]] = {"spect": ("spect",), "ct": ("ct",),
                                         "spectct": ("spect", "ct")}
 """Input variants: which modalities become channels, in order."""
 
 CLASSES: tuple[str, ...] = ("background", "benign", "metastatic")
-HU_WINDOW: tuple[float, float] = (-200.0, 1300.0)
-SPECT_PERCENTILE = 99.5
+HU_WINDOW: tuple[float, float] = window_of("bone")
+"""(level, width) of the CT window in HU."""
 
 
 @dataclass
@@ -83,7 +87,8 @@ def check_channels(channels: str) -> tuple[str, ...]:
 
 def channel_stack(case: Case, channels: str,
                   hu_window: tuple[float, float] = HU_WINDOW) -> np.ndarray:
-    """The normalised modalities as a float32 ``(C, z, y, x)`` array.
+    """The normalised modalities as a float32 ``(C, z, y, x)`` array (``hu_window`` is a
+    (level, width) pair in HU).
 
     Raises:
         ConfigError: unknown variant.
@@ -95,12 +100,7 @@ def channel_stack(case: Case, channels: str,
         array = getattr(case, name)
         if array is None:
             raise ValueError(f"{case.case_id}: the {channels} model needs a {name.upper()} volume")
-        array = np.asarray(array, dtype=np.float32)
-        if name == "ct":
-            norm = ScaleIntensityRange(hu_window[0], hu_window[1], 0.0, 1.0, clip=True)
-        else:
-            norm = ScaleIntensityRangePercentiles(0.0, SPECT_PERCENTILE, 0.0, 1.0, clip=False)
-        out.append(np.asarray(norm(array[None]), dtype=np.float32)[0])
+        out.append(window_hu(array, tuple(hu_window)) if name == "ct" else normalise_spect(array))
     return np.stack(out)
 
 

@@ -57,7 +57,7 @@ class Seg3DSettings:
         epochs, samples_per_case, batch_size, lr, weight_decay: the optimisation.
         aux_weight: weight of the auxiliary loss (multi-task entries).
         heat_sigma_vox: width of the lesion-centre blobs.
-        hu_window: CT window (HU).
+        hu_window: CT window (level, width) in HU.
         seed: seeds patch sampling and initialisation.
     """
 

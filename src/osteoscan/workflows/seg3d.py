@@ -2,10 +2,9 @@
 
 The CLI (``osteoscan seg3d``) is a thin layer over these functions (docs/seg3d.md):
 
-* :func:`simulate_cases` / :func:`write_cases` / :func:`read_cases`: simulated studies
-  (``osteoscan.simulate.volume_study``) as :class:`~osteoscan.volumetric.inputs.Case` objects,
-  stored as one ``.npz`` per study (arrays only; read with ``allow_pickle=False``) plus
-  ``cases.csv`` (id, patient, profile, primary);
+* :func:`simulate_cohort` / :func:`read_cases`: simulated studies written by
+  ``osteoscan.simulate.volume_cohort`` (NIfTI or DICOM, masks, ``manifest.csv``) and read back
+  through ``osteoscan.io`` as :class:`~osteoscan.volumetric.inputs.Case` objects;
 * :func:`train_and_fit`: a network (:func:`~osteoscan.volumetric.training.train_seg3d`) and its
   origin model, into one checkpoint folder;
 * :func:`evaluate_cases`: per-scan figures, the summary (``osteoscan.evaluation.volumes``) and
@@ -26,13 +25,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from osteoscan.artefacts import atomic_write, atomic_write_json, atomic_write_text
+from osteoscan.artefacts import atomic_write_json, atomic_write_text
 from osteoscan.errors import InputError
 from osteoscan.volumetric.inputs import Case, resize
 
 logger = logging.getLogger(__name__)
 
-CASES_CSV = "cases.csv"
 Progress = Callable[[str], None]
 
 
@@ -46,58 +44,45 @@ def case_from_study(study) -> Case:
         primary=study.primary, profile=study.profile)
 
 
-def simulate_cases(seeds: Sequence[int], profiles: Sequence[str], shape=(96, 128, 128),
-                   on_case: Progress | None = None) -> list[Case]:
-    """Simulate one study per seed, the profiles taken in turn."""
-    from osteoscan.simulate.volume_study import simulate_study
+def simulate_cohort(folder: str | Path, n: int, *, seed: int = 0, profiles=("profile_1",),
+                    shape=(96, 128, 128), formats=("nifti",), progress=None) -> Path:
+    """Simulated studies in the cohort layout of ``osteoscan.simulate.volume_cohort``
+    (NIfTI and/or DICOM CT + NM, masks, truth.json, manifest.csv); returns the manifest."""
+    from osteoscan.simulate.volume_cohort import write_volume_cohort
 
-    out = []
-    for i, seed in enumerate(seeds):
-        out.append(case_from_study(simulate_study(int(seed), profiles[i % len(profiles)],
-                                                  tuple(shape))))
-        if on_case:
-            on_case(out[-1].case_id)
-    return out
+    return write_volume_cohort(folder, n, seed=seed, profiles=tuple(profiles),
+                               shape=tuple(shape), formats=tuple(formats), progress=progress)
 
 
-def write_cases(cases: Sequence[Case], folder: str | Path) -> Path:
-    """One ``<case_id>.npz`` per case and ``cases.csv`` (written atomically)."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for c in cases:
-        arrays = {k: getattr(c, k) for k in ("ct", "spect", "semantic", "instances")
-                  if getattr(c, k) is not None}
-        arrays["spacing_mm"] = np.asarray(c.spacing_mm, float)
-        atomic_write(folder / f"{c.case_id}.npz", lambda tmp, a=arrays: _savez(tmp, a))
-    table = pd.DataFrame([{"case_id": c.case_id, "patient_id": c.patient_id,
-                           "profile": c.profile, "primary": c.primary or ""} for c in cases])
-    atomic_write_text(folder / CASES_CSV, table.to_csv(index=False))
-    return folder
+def _read_row(folder: Path, row) -> Case:
+    from osteoscan.io.volumes import read_spect_ct, read_volume
 
-
-def _savez(path: Path, arrays: dict) -> None:
-    with open(path, "wb") as fh:  # a file object: numpy would append ".npz" to a bare name
-        np.savez_compressed(fh, **arrays)
+    ct, spect = read_spect_ct(folder / row.ct, folder / row.spect)
+    semantic = read_volume(folder / row.semantic, "CT").array
+    instances = read_volume(folder / row.instances, "CT").array
+    if semantic.shape != ct.shape or instances.shape != ct.shape:
+        raise InputError(folder / row.semantic, f"masks {semantic.shape} do not match the CT "
+                                                f"grid {ct.shape}")
+    return Case(str(row.study_id), str(row.patient_id),
+                tuple(float(v) for v in ct.spacing_mm), ct=ct.array, spect=spect.array,
+                semantic=np.rint(semantic).astype(np.uint8),
+                instances=np.rint(instances).astype(np.int32),
+                primary=None if row.primary in ("", "none") else str(row.primary),
+                profile=str(row.profile))
 
 
 def read_cases(folder: str | Path) -> list[Case]:
-    """The cases written by :func:`write_cases` (``seg3d simulate``)."""
+    """The studies of a cohort folder (``manifest.csv``, as ``seg3d simulate`` writes it)."""
     folder = Path(folder)
-    index = folder / CASES_CSV
+    index = folder / "manifest.csv"
     if not index.is_file():
-        raise InputError(folder, f"no {CASES_CSV} (make one with `osteoscan seg3d simulate`)")
+        raise InputError(folder, "no manifest.csv (make a cohort with `osteoscan seg3d simulate`)")
     table = pd.read_csv(index, dtype=str, keep_default_na=False)
-    out = []
-    for row in table.itertuples():
-        path = folder / f"{row.case_id}.npz"
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = {k: z[k] for k in z.files}
-        except (OSError, ValueError) as exc:
-            raise InputError(path, f"not a readable case file ({exc})") from exc
-        out.append(Case(row.case_id, row.patient_id, tuple(arrays.pop("spacing_mm")),
-                        primary=row.primary or None, profile=row.profile, **arrays))
-    return out
+    missing = {"study_id", "patient_id", "profile", "primary", "ct", "spect", "semantic",
+               "instances"} - set(table.columns)
+    if missing:
+        raise InputError(index, f"missing column(s) {', '.join(sorted(missing))}")
+    return [_read_row(folder, row) for row in table.itertuples()]
 
 
 # ------------------------------------------------------------------------- train, eval
