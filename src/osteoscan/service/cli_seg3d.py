@@ -110,6 +110,39 @@ def _print_table(frame, title: str) -> None:
     console.print(table)
 
 
+@seg3d_app.command("predict")
+def predict(
+    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Study folders (ct/ or ct.nii.gz, spect.dcm or spect.nii.gz), or CT series folders / NIfTI files.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (one sub-folder per input).")],
+    spect: Annotated[Path | None, typer.Option("--spect", help="The SPECT of a single CT input.")] = None,
+    sw_batch_size: Annotated[int, typer.Option(help="Sliding-window batch (memory grows with it).")] = 1,
+) -> None:
+    """NIfTI masks, lesions.json and a DICOM Segmentation referencing the source CT.
+
+    A failed input is listed and the others go on (exit code 1)."""
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.workflows.seg3d import find_inputs, predict_study
+
+    if spect is not None and len(inputs) != 1:
+        raise ConfigError("--spect pairs with a single CT input")
+    segmenter = Segmenter3D.from_checkpoint(model, sw_batch_size=sw_batch_size)
+    failed = []
+    for path in inputs:
+        try:
+            ct_path, spect_path = find_inputs(path, spect)
+            summary = predict_study(segmenter, ct_path, spect_path, out / path.name.split(".")[0])
+            console.print(f"{path.name}: {len(summary['lesions'])} lesions -> "
+                          f"{', '.join(summary['files'])}")
+        except OsteoscanError as exc:
+            failed.append(path.name)
+            console.print(f"[red]failed[/red] {exc}", markup=True)
+    if failed:
+        console.print(f"{len(failed)} input(s) failed: {', '.join(failed)}")
+    exits.finish(bool(failed))
+
+
 @seg3d_app.command("evaluate")
 def evaluate(
     model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],

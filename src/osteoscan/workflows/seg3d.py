@@ -230,3 +230,77 @@ def seg_table(out: Path, arms: Sequence[str], summary: dict) -> pd.DataFrame:
         row["delong_p_vs_best"] = shown.get("p_text", "")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- predict
+def find_inputs(path: Path, spect: Path | None = None) -> tuple[Path, Path | None]:
+    """(CT, SPECT or None) of one input: a study folder holding ``ct/`` or ``ct.nii[.gz]``
+    (and ``spect.dcm`` / ``spect.nii[.gz]``), or a CT series folder / NIfTI file itself."""
+    path = Path(path)
+    if path.is_dir():
+        cts = [p for p in (path / "ct", path / "ct.nii.gz", path / "ct.nii") if p.exists()]
+        if cts:
+            spects = [p for p in (path / "spect.dcm", path / "spect.nii.gz", path / "spect.nii")
+                      if p.exists()]
+            return cts[0], spect or (spects[0] if spects else None)
+    if not path.exists():
+        raise InputError(path, "not found")
+    return path, spect
+
+
+def read_input(ct_path: Path, spect_path: Path | None, channels: str):
+    """(CT volume or None, Case) of one input for a model of ``channels``."""
+    from osteoscan.io.volumes import read_spect_ct, read_volume
+
+    if channels == "spect":
+        if spect_path is None:
+            raise InputError(ct_path, "the SPECT model needs a SPECT (spect.dcm / --spect)")
+        ct, spect = (read_spect_ct(ct_path, spect_path) if ct_path != spect_path
+                     else (None, read_volume(spect_path, "NM")))
+    elif channels == "spectct":
+        if spect_path is None:
+            raise InputError(ct_path, "the SPECT/CT model needs a SPECT beside the CT "
+                                      "(spect.dcm or spect.nii.gz in the study folder, or --spect)")
+        ct, spect = read_spect_ct(ct_path, spect_path)
+    else:
+        ct, spect = read_volume(ct_path, "CT"), None
+    grid = ct if ct is not None else spect
+    case = Case(Path(ct_path).name, "", tuple(grid.spacing_mm),
+                ct=None if ct is None else ct.array, spect=None if spect is None else spect.array)
+    return grid, case
+
+
+def _lesion_json(result, grid, work_shape) -> list[dict]:
+    """The instances with their centres as LPS (z, y, x) mm on the source grid."""
+    scale = np.array(grid.shape, float) / np.array(work_shape, float)
+    out = []
+    for t in result.lesions:
+        idx = (np.array(t["centre_vox"]) + 0.5) * scale - 0.5
+        out.append({"id": t["id"], "class": t["cls"], "p_metastatic": t["score"],
+                    "volume_ml": t["volume_ml"], "p_lung": t.get("p_lung"),
+                    "centre_lps_zyx_mm": [float(v) for v in grid.position(idx)]})
+    return out
+
+
+def predict_study(segmenter, ct_path: Path, spect_path: Path | None, out: Path) -> dict:
+    """Segment one study into ``out``: ``semantic.nii.gz``, ``instances.nii.gz``,
+    ``lesions.json`` and, when the CT is a DICOM series, ``seg.dcm`` (DICOM Segmentation)."""
+    from osteoscan.io.nifti import write_nifti
+    from osteoscan.reporting.dicom_seg import write_lesion_seg
+
+    grid, case = read_input(ct_path, spect_path, segmenter.channels)
+    result = segmenter.predict(case, keep_work=True)
+    work = result.work["labels"].shape
+    result.work.clear()
+    out.mkdir(parents=True, exist_ok=True)
+    write_nifti(grid.with_array(result.semantic), out / "semantic.nii.gz")
+    write_nifti(grid.with_array(result.instances), out / "instances.nii.gz")
+    summary = {"input": str(ct_path), "spect": str(spect_path or ""),
+               "model": segmenter.card.architecture, "lesions": _lesion_json(result, grid, work),
+               "origin_p_lung": result.origin_p_lung, "files": ["semantic.nii.gz",
+                                                                "instances.nii.gz"]}
+    if grid.source.kind == "dicom-ct-series":
+        write_lesion_seg(grid, result.semantic, out / "seg.dcm")
+        summary["files"].append("seg.dcm")
+    atomic_write_json(out / "lesions.json", summary)
+    return summary
