@@ -66,14 +66,11 @@ def source_slices(ct) -> list[pydicom.Dataset]:
     headers = _series_headers(folder, ct.source.series_uid)
     positions = np.array([[float(v) for v in ds.ImagePositionPatient][::-1] for ds in headers])
     ordered = []
-    for k in range(ct.shape[0]):
-        if not len(positions):
-            break
+    for k in range(ct.shape[0] if len(positions) else 0):
         dist = np.linalg.norm(positions - ct.position((k, 0, 0)), axis=1)
         best = int(np.argmin(dist))
-        if dist[best] > POSITION_TOLERANCE_MM:
-            break
-        ordered.append(headers[best])
+        if dist[best] <= POSITION_TOLERANCE_MM:
+            ordered.append(headers[best])
     if len(ordered) != ct.shape[0]:
         raise InputError(folder, f"found {len(ordered)} of the {ct.shape[0]} CT slices the "
                                  "volume was read from (changed since it was read?)")
