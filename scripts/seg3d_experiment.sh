@@ -18,6 +18,6 @@ for ARCH in mtunet3d unet3d; do
     --patch 24,32,32 "${COMMON[@]}" --resume
   $OSC seg3d evaluate "$OUT/ext-$ARCH" "$OUT/test" --out "$OUT/eval-$ARCH"
 done
-$OSC seg3d train "$OUT/train" --cv 5 --out "$OUT/cv" --epochs 6 --samples 2 --patch 16,32,32 \
+$OSC seg3d train "$OUT/train" --cv 5 --out "$OUT/cv" --epochs 4 --samples 2 --patch 16,32,32 \
   "${COMMON[@]}" --tiny --resume --arch mtunet3d --arch unet3d --arch attentionunet3d \
   --arch segresnet3d --arch dynunet3d --arch unetr3d
