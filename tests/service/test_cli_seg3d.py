@@ -56,8 +56,6 @@ def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
                           2, "manifest.csv")
     assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m",
                                         "--arch", "unet"), 2, "unet")
-    assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m",
-                                        "--patch", "16,16"), 2, "--patch")
     assert_one_line_error(run_osteoscan("seg3d", "predict", tmp_path, cohort / "data",
                                         "--out", tmp_path / "p"), 2)
 
