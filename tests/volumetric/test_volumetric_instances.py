@@ -48,3 +48,14 @@ def test_origin_model_round_trips_through_plain_numbers():
     assert patient_origin([{"cls": "metastatic", "p_lung": 0.2}, {"cls": "benign", "p_lung": 1},
                            {"cls": "metastatic", "p_lung": 0.6}]) == pytest.approx(0.4)
     assert np.isnan(patient_origin([]))
+
+
+def test_semantic_labels_agree_with_the_instances():
+    from osteoscan.volumetric.infer import semantic_labels
+
+    prob = np.zeros((3, 2, 1, 1), np.float32)
+    prob[:, 0, 0, 0] = (0.4, 0.25, 0.35)  # lesion (0.6 > 0.5), metastatic; arg-max: background
+    prob[:, 1, 0, 0] = (0.6, 0.3, 0.1)
+    assert semantic_labels(prob)[:, 0, 0].tolist() == [2, 0]
+    labels = components(1.0 - prob[0], min_voxels=1)
+    assert ((labels > 0) == (semantic_labels(prob) > 0)).all()

@@ -29,7 +29,9 @@ from osteoscan.training.checkpoint import load_checkpoint
 from osteoscan.volumetric.inputs import (
     CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
 )
-from osteoscan.volumetric.instances import OriginModel, find_instances, patient_origin
+from osteoscan.volumetric.instances import (
+    LESION_THRESHOLD, OriginModel, find_instances, patient_origin,
+)
 
 
 @dataclass
@@ -49,6 +51,17 @@ class Seg3DResult:
     lesions: list[dict]
     origin_p_lung: float
     work: dict = field(default_factory=dict)
+
+
+def semantic_labels(prob: np.ndarray) -> np.ndarray:
+    """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
+    where ``1 - P(background) > 0.5``, then benign or metastatic by the larger probability.
+
+    (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
+    call it background, and the first external run reported instances with no lesion voxel.)
+    """
+    lesion = (1.0 - prob[0]) > LESION_THRESHOLD
+    return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
 
 
 class Segmenter3D:
@@ -100,7 +113,7 @@ class Segmenter3D:
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
-        semantic = prob.argmax(0).astype(np.uint8)
+        semantic = semantic_labels(prob)
         work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
         del image, heat
         return Seg3DResult(
