@@ -234,3 +234,13 @@ def test_model_modules_are_auto_imported_and_register_by_decorator():
     bad = ModelInfo("x", "cnn", "osteoscan", "", (32, 32), "", False, "x", task="detection")
     with pytest.raises(ModelError, match="task must be one of"):
         register_model(bad)
+
+
+def test_registry_look_up_does_not_import_monai():
+    import subprocess
+    import sys
+
+    code = ("import sys; from osteoscan.models import list_models; "
+            "assert 'mtunet3d' in list_models(task='segmentation3d'); "
+            "sys.exit(1 if 'monai' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0

@@ -19,7 +19,6 @@ Example:
 from __future__ import annotations
 
 import torch
-from monai.networks.nets import UNETR, AttentionUnet, DynUNet, SegResNet, UNet
 from torch import Tensor, nn
 
 from osteoscan.errors import ModelError
@@ -48,6 +47,8 @@ class MTUNet3D(nn.Module):
     def __init__(self, in_chans: int, num_classes: int, channels: tuple[int, ...],
                  aux_channels: int = 1, dropout: float = 0.0):
         super().__init__()
+        from monai.networks.nets import UNet  # on use: `import monai` costs seconds (see segmenters)
+
         width = channels[0]
         self.trunk = UNet(spatial_dims=3, in_channels=in_chans, out_channels=width,
                           channels=channels, strides=(2,) * (len(channels) - 1),
@@ -70,6 +71,10 @@ def _levels(channels, tiny: bool) -> tuple[int, ...]:
 
 def _comparison(key: str, in_ch: int, out_ch: int, chans: tuple[int, ...], img_size,
                 tiny: bool, dropout: float) -> nn.Module:
+    # imported here, not on load: every look-up of the registry imports this module, and
+    # ``import monai`` costs seconds (as in osteoscan.models.segmenters)
+    from monai.networks.nets import UNETR, AttentionUnet, DynUNet, SegResNet, UNet
+
     strides = (2,) * (len(chans) - 1)
     if key == "unet3d":
         return UNet(spatial_dims=3, in_channels=in_ch, out_channels=out_ch, channels=chans,
