@@ -26,7 +26,7 @@ LAYERS = (
     ("data",),
     ("training", "evaluation"),
     ("explain",),
-    ("lesions",),
+    ("lesions", "volumetric"),
     ("inference",),
     ("reporting",),
     ("workflows",),

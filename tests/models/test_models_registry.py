@@ -1,7 +1,8 @@
 """Every registered model: tiny build, non-square forward, backward to the first layer.
 
 The loop covers every task of the registry (image classifiers, the lesion stage's
-segmentation U-Nets and its lesion classifier), each through its task's contract.
+segmentation U-Nets and its lesion classifier, the 3-D SPECT/CT networks), each through its
+task's contract.
 """
 
 from __future__ import annotations
@@ -38,18 +39,26 @@ EXPECTED = {
     "basicunet",
     "attentionunet",
     "patchcontext",
+    "mtunet3d",
+    "unet3d",
+    "attentionunet3d",
+    "segresnet3d",
+    "dynunet3d",
+    "unetr3d",
 }
 CLASSIFIERS = list_models(task="classification")
 
 
-def _small_size(name: str) -> tuple[int, int]:
+def _small_size(name: str) -> tuple[int, ...]:
     """The smallest convenient non-square size valid for the entry (4:1 when possible)."""
+    if model_info(name).spatial_dims == 3:
+        return (16, 32, 16)
     lo = model_info(name).min_img_size
     return (128, 32) if max(lo) <= 32 else (112, 80)
 
 
 def _first_weight(model: torch.nn.Module) -> torch.nn.Parameter:
-    return next(p for p in model.parameters() if p.ndim == 4)
+    return next(p for p in model.parameters() if p.ndim in (4, 5))
 
 
 def test_registry_lists_the_published_architectures():
@@ -59,8 +68,12 @@ def test_registry_lists_the_published_architectures():
         assert info.name == name and info.family in ("cnn", "transformer")
         assert info.is_transformer == (info.family == "transformer")
         assert info.source in ("timm", "torchvision", "osteoscan", "monai") and info.description
-        assert info.task in ("classification", "segmentation", "lesion-classification")
+        assert info.task in ("classification", "segmentation", "lesion-classification",
+                             "segmentation3d")
+        assert info.spatial_dims == (3 if info.task == "segmentation3d" else 2)
+        assert len(info.default_img_size) == len(info.min_img_size) == info.spatial_dims
     assert {"unet", "basicunet", "attentionunet"} <= set(list_models(task="segmentation"))
+    assert len(list_models(task="segmentation3d")) >= 5
     assert list_models(task="lesion-classification") == ["patchcontext"]
 
 
@@ -73,7 +86,7 @@ _CASES = [
 ]
 
 
-def _forward(name: str, in_chans: int, size: tuple[int, int]) -> tuple[torch.nn.Module, torch.Tensor]:
+def _forward(name: str, in_chans: int, size: tuple[int, ...]) -> tuple[torch.nn.Module, torch.Tensor]:
     """Build the tiny variant and run a batch of 2 through its task's contract; returns
     the model and a scalar to differentiate."""
     task = model_info(name).task
@@ -86,7 +99,8 @@ def _forward(name: str, in_chans: int, size: tuple[int, int]) -> tuple[torch.nn.
         return model, logits.sum()
     model = create_model(name, num_classes=3, in_chans=in_chans, img_size=size, tiny=True)
     logits = model(torch.randn(2, in_chans, *size))
-    assert logits.shape == ((2, 3) if task == "classification" else (2, 3, *size))
+    out = 3 + model_info(name).aux_channels
+    assert logits.shape == ((2, 3) if task == "classification" else (2, out, *size))
     return model, logits.logsumexp(1).sum()
 
 
@@ -141,6 +155,10 @@ def test_size_rules_raise_model_errors_naming_the_rule():
         create_model("resnet18", in_chans=4, tiny=True)
     with pytest.raises(ModelError, match="unknown model"):
         create_model("resnet19")
+    with pytest.raises(ModelError, match=r"multiples of 16"):
+        create_model("unetr3d", img_size=(16, 24, 16), tiny=True)
+    with pytest.raises(ModelError, match=r"\(D, H, W\)"):
+        create_model("mtunet3d", img_size=(64, 64), tiny=True)
     with pytest.raises(ModelError, match="no module"):
         get_module(create_model("resnet18", tiny=True), "layer9")
 
@@ -216,3 +234,13 @@ def test_model_modules_are_auto_imported_and_register_by_decorator():
     bad = ModelInfo("x", "cnn", "osteoscan", "", (32, 32), "", False, "x", task="detection")
     with pytest.raises(ModelError, match="task must be one of"):
         register_model(bad)
+
+
+def test_registry_look_up_does_not_import_monai():
+    import subprocess
+    import sys
+
+    code = ("import sys; from osteoscan.models import list_models; "
+            "assert 'mtunet3d' in list_models(task='segmentation3d'); "
+            "sys.exit(1 if 'monai' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=300).returncode == 0

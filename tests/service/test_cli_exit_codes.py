@@ -20,7 +20,8 @@ COMMANDS = (
     ("analyze",), ("demo",), ("evaluate",), ("compare",), ("train",), ("predict",), ("simulate",),
     ("dataset", "build"), ("dataset", "check"), ("lesions", "train"), ("lesions", "evaluate"),
     ("lesions", "compare"), ("lesions", "show"), ("models", "list"), ("models", "info"),
-    ("deid",),
+    ("deid",), ("seg3d", "simulate"), ("seg3d", "train"), ("seg3d", "predict"),
+    ("seg3d", "evaluate"),
 )
 
 
@@ -67,7 +68,7 @@ def test_every_command_has_help_and_rejects_an_unknown_option(command):
 
 
 def test_groups_without_a_command_show_help_and_exit_2():
-    for group in ("dataset", "lesions", "models"):
+    for group in ("dataset", "lesions", "models", "seg3d"):
         res = run_osteoscan(group)
         assert res.returncode == 2 and "Usage" in res.stdout + res.stderr
 

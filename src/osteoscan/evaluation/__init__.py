@@ -9,6 +9,8 @@
   :mod:`~osteoscan.evaluation.plots`, :mod:`~osteoscan.evaluation.report`.
 - :mod:`~osteoscan.evaluation.compare`: multi-arm studies (trains through osteoscan.training).
 - :mod:`~osteoscan.evaluation.lesions`: lesion-level metrics (FROC).
+- :mod:`~osteoscan.evaluation.volumes`: 3-D segmentation figures (DSC, IoU, HD95, FROC, origin
+  AUC); HD95 imports MONAI (torch) when called.
 """
 
 from osteoscan._lazy import lazy_getattr

@@ -6,7 +6,10 @@ Every network of the toolkit is registered here, whatever its task (``ModelInfo.
   ``(B, num_classes)`` (softmax is applied by callers at inference);
 * ``"segmentation"``: ``(B, in_chans, H, W)`` -> per-pixel logits ``(B, num_classes, H, W)``
   (the lesion stage's hotspot and region U-Nets);
-* ``"lesion-classification"``: ``(patch, context, tab)`` -> one logit per lesion ``(B,)``.
+* ``"lesion-classification"``: ``(patch, context, tab)`` -> one logit per lesion ``(B,)``;
+* ``"segmentation3d"``: ``(B, in_chans, D, H, W)`` -> per-voxel logits
+  ``(B, num_classes + aux_channels, D, H, W)``: the class logits first, then the entry's
+  auxiliary outputs (``ModelInfo.aux_channels``; 0 for single-task networks) (docs/seg3d.md).
 
 Each entry carries a :class:`ModelInfo` with its defaults and the layer Grad-CAM should use,
 so explain and training code never special-case architectures. Entries are added in timm's
@@ -59,8 +62,10 @@ class ModelInfo:
         size_rule: the constraint on (rows, cols), in words ("" when any size >= min works).
         size_multiple: rows and cols must be multiples of this (1 = no constraint).
         min_img_size: smallest (rows, cols) the network accepts.
-        task: "classification", "segmentation" or "lesion-classification" (the contract of
-            the module docstring).
+        task: "classification", "segmentation", "lesion-classification" or
+            "segmentation3d" (the contract of the module docstring).
+        spatial_dims: 2 (images: sizes are (rows, cols)) or 3 (volumes: (D, H, W)).
+        aux_channels: extra output channels after the class logits (multi-task networks).
     """
 
     name: str
@@ -76,9 +81,11 @@ class ModelInfo:
     size_multiple: int = 1
     min_img_size: tuple[int, int] = (32, 32)
     task: str = "classification"
+    spatial_dims: int = 2
+    aux_channels: int = 0
 
 
-TASKS = ("classification", "segmentation", "lesion-classification")
+TASKS = ("classification", "segmentation", "lesion-classification", "segmentation3d")
 _REGISTRY: dict[str, tuple[ModelInfo, Builder]] = {}
 
 
@@ -149,26 +156,27 @@ def model_info(name: str) -> ModelInfo:
     return store[name][0]
 
 
-def check_img_size(info: ModelInfo, img_size: tuple[int, int]) -> tuple[int, int]:
-    """Validate (rows, cols) against the entry's size rule.
+def check_img_size(info: ModelInfo, img_size: tuple[int, ...]) -> tuple[int, ...]:
+    """Validate (rows, cols), or (D, H, W) for a 3-D entry, against the entry's size rule.
 
     Raises:
         ModelError: the size breaks the rule; the message names the rule.
     """
+    what = "(rows, cols)" if info.spatial_dims == 2 else "(D, H, W)"
     try:
-        rows, cols = (int(v) for v in img_size)
+        size = tuple(int(v) for v in img_size)
     except (TypeError, ValueError) as exc:
-        raise ModelError(f"{info.name}: img_size must be (rows, cols), got {img_size!r}") from exc
-    m = info.size_multiple
-    if rows % m or cols % m:
-        rule = info.size_rule or f"multiples of {m}"
-        raise ModelError(f"{info.name}: img_size {rows}x{cols} breaks the size rule: {rule}")
-    if rows < info.min_img_size[0] or cols < info.min_img_size[1]:
-        raise ModelError(
-            f"{info.name}: img_size {rows}x{cols} is smaller than the minimum "
-            f"{info.min_img_size[0]}x{info.min_img_size[1]}"
-        )
-    return rows, cols
+        raise ModelError(f"{info.name}: img_size must be {what}, got {img_size!r}") from exc
+    if len(size) != info.spatial_dims:
+        raise ModelError(f"{info.name}: img_size must be {what}, got {img_size!r}")
+    text = "x".join(map(str, size))
+    if any(v % info.size_multiple for v in size):
+        rule = info.size_rule or f"multiples of {info.size_multiple}"
+        raise ModelError(f"{info.name}: img_size {text} breaks the size rule: {rule}")
+    if any(v < lo for v, lo in zip(size, info.min_img_size, strict=False)):
+        low = "x".join(map(str, info.min_img_size))
+        raise ModelError(f"{info.name}: img_size {text} is smaller than the minimum {low}")
+    return size
 
 
 def create_model(
@@ -176,7 +184,7 @@ def create_model(
     *,
     num_classes: int = 2,
     in_chans: int = 2,
-    img_size: tuple[int, int] = (1024, 256),
+    img_size: tuple[int, ...] | None = None,
     pretrained: bool = False,
     tiny: bool = False,
     **kwargs,
@@ -187,8 +195,9 @@ def create_model(
         name: a name from :func:`list_models`.
         num_classes: number of output logits.
         in_chans: input channels (1 to 3: aggregated, stacked or geometric-mean views).
-        img_size: (rows, cols) of the input; transformers bake it into their position
-            embeddings, CNNs accept any size >= the minimum.
+        img_size: (rows, cols) of the input, (D, H, W) for a 3-D entry; transformers bake
+            it into their position embeddings, CNNs accept any size >= the minimum. None:
+            (1024, 256) for images, the entry's default size for volumes.
         pretrained: download ImageNet weights through timm/torchvision's hub (needs
             internet; never used in tests). The first conv is adapted to ``in_chans``.
         tiny: build a genuinely small variant (few blocks, narrow) for tests.
@@ -205,6 +214,8 @@ def create_model(
         raise ModelError(f"{name}: in_chans must be 1, 2 or 3, got {in_chans}")
     if int(num_classes) < 1:
         raise ModelError(f"{name}: num_classes must be >= 1, got {num_classes}")
+    if img_size is None:
+        img_size = (1024, 256) if info.spatial_dims == 2 else info.default_img_size
     size = check_img_size(info, img_size)
     builder = _store()[name][1]
     try:

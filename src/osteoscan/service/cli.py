@@ -36,6 +36,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_lesions",
     "cli_models",
     "cli_deid",
+    "cli_seg3d",
 )
 
 console = Console(stderr=True)

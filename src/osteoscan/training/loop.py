@@ -83,7 +83,7 @@ EpochHook = Callable[[int, int, float], None]
 def fit_epochs(
     model: nn.Module, loader: DataLoader, loss_fn: nn.Module, *, epochs: int, lr: float,
     weight_decay: float = 0.0, schedule: str = "cosine", device: torch.device | None = None,
-    on_epoch: EpochHook | None = None,
+    on_epoch: EpochHook | None = None, start_epoch: int = 0,
 ) -> list[float]:
     """Adam for a fixed number of epochs of :func:`train_epoch`, the LR following
     :func:`lr_lambda` per step (no warm-up); leaves the model in eval mode.
@@ -97,19 +97,22 @@ def fit_epochs(
         weight_decay: Adam's L2 penalty.
         schedule: "cosine" (to zero at the last step) or "constant".
         device: default CPU.
-        on_epoch: progress callback.
+        on_epoch: progress callback (also where a caller writes its per-epoch checkpoint).
+        start_epoch: epochs already done (resuming from a checkpoint of the model's weights:
+            the LR schedule continues where it stopped; Adam's moments restart).
 
     Returns:
-        The mean training loss of every epoch.
+        The mean training loss of every epoch run.
     """
     device = device or torch.device("cpu")
     model.to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-    total = max(1, epochs * len(loader))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda(total, 0, schedule))
+    total, offset = max(1, epochs * len(loader)), start_epoch * len(loader)
+    factor = lr_lambda(total, 0, schedule)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: factor(step + offset))
     scaler = torch.amp.GradScaler(device.type, enabled=False)
     history = []
-    for epoch in range(epochs):
+    for epoch in range(start_epoch, epochs):
         history.append(train_epoch(model, loader, optimizer, scheduler, loss_fn, device,
                                    amp=False, scaler=scaler))
         if on_epoch:

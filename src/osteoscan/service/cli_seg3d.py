@@ -1,0 +1,182 @@
+"""``osteoscan seg3d ...``: 3-D SPECT/CT lesion segmentation (simulate, train, predict, evaluate).
+
+A thin layer over :mod:`osteoscan.workflows.seg3d` and :mod:`osteoscan.volumetric`
+(docs/seg3d.md); every figure it prints is in the JSON or CSV it writes.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from osteoscan.errors import ConfigError
+from osteoscan.service import exits
+
+log = logging.getLogger(__name__)
+console = Console()
+seg3d_app = typer.Typer(help="3-D SPECT/CT bone-lesion segmentation, instances and origin.",
+                        no_args_is_help=True)
+
+
+def _ints(text: str, n: int, what: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{what}: expected {n} comma-separated integers, got {text!r}") from exc
+    if len(values) != n or min(values) < 1:
+        raise ConfigError(f"{what}: expected {n} positive comma-separated integers, got {text!r}")
+    return values
+
+
+@seg3d_app.command("simulate")
+def simulate(
+    out: Annotated[Path, typer.Argument(help="Folder for the cohort (manifest.csv, one folder per study).")],
+    n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 20,
+    profile: Annotated[list[str], typer.Option(
+        "--profile", help="Site profile(s) profile_<seed>, taken in turn (repeatable).")] = ("profile_1",),
+    shape: Annotated[str, typer.Option(help="CT grid z,y,x (the torso's size is fixed).")] = "96,128,128",
+    seed: Annotated[int, typer.Option(help="Cohort seed (patients and profile draws).")] = 0,
+    dicom: Annotated[bool, typer.Option("--dicom", help="Also write DICOM CT series and NM SPECT.")] = False,
+) -> None:
+    """Simulate SPECT/CT studies with their lesion truth (NIfTI; --dicom adds DICOM)."""
+    from osteoscan.workflows.seg3d import simulate_cohort
+
+    if n < 1:
+        raise ConfigError(f"--n must be >= 1, got {n}")
+    formats = ("nifti", "dicom") if dicom else ("nifti",)
+    manifest = simulate_cohort(out, n, seed=seed, profiles=list(profile),
+                               shape=_ints(shape, 3, "--shape"), formats=formats)
+    console.print(f"{n} studies written, manifest {manifest}")
+
+
+def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
+              samples: int, lr: float, seed: int, tiny: bool):
+    from osteoscan.volumetric.training import Seg3DSettings
+
+    return Seg3DSettings(
+        architecture=arch, channels=channels, epochs=epochs, patch=_ints(patch, 3, "--patch"),
+        spacing_mm=spacing, widths=tuple(int(w) for w in widths.split(",")) if widths else None,
+        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny).check()
+
+
+@seg3d_app.command("train")
+def train(
+    data: Annotated[Path, typer.Argument(help="Training cohort (manifest.csv, from `seg3d simulate`).")],
+    out: Annotated[Path, typer.Option("--out", help="Checkpoint folder (or, with --cv, the study folder).")],
+    arch: Annotated[list[str], typer.Option(
+        "--arch", help="3-D network(s) from `osteoscan models list` (repeatable with --cv).")] = ("mtunet3d",),
+    channels: Annotated[str, typer.Option(help="spect, ct or spectct.")] = "spectct",
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
+    patch: Annotated[str, typer.Option(help="Patch / sliding-window ROI z,y,x in voxels.")] = "32,48,48",
+    spacing: Annotated[float, typer.Option(help="Isotropic voxel size (mm) the network works at.")] = 4.0,
+    widths: Annotated[str, typer.Option(help="Channel widths per level ('' = the entry's).")] = "8,16,32",
+    samples: Annotated[int, typer.Option(help="Patches per case and epoch.")] = 4,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 3e-3,
+    seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
+    tiny: Annotated[bool, typer.Option("--tiny", help="The registry's tiny variants.")] = False,
+    cv: Annotated[int, typer.Option("--cv", help="k-fold patient-level comparison of every --arch (0: one model on all cases).")] = 0,
+    init: Annotated[str | None, typer.Option("--init", help="Transfer learning: start from this checkpoint.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+) -> None:
+    """Train a network and its origin model, or compare networks under k-fold CV (--cv)."""
+    from osteoscan.workflows.seg3d import cross_validate, read_cases, train_and_fit
+
+    cases = read_cases(data)
+    made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny)
+            for a in arch}
+    if cv:
+        result = cross_validate(cases, made, out, k=cv, seed=seed, resume=resume,
+                                on_step=lambda s: console.print(f"training {s}"))
+        _print_table(result["table"], f"{cv}-fold comparison ({len(cases)} cases)")
+        return
+    if len(made) != 1:
+        raise ConfigError("several --arch need --cv K (one model is trained otherwise)")
+    train_and_fit(cases, made[arch[0]], out, resume=resume, init=init,
+                  on_epoch=lambda e, n, loss: console.print(f"epoch {e}/{n}: loss {loss:.4f}"))
+    console.print(f"model written to {out}")
+
+
+def _print_table(frame, title: str) -> None:
+    table = Table(title=title)
+    for col in frame.columns:
+        table.add_column(str(col))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    console.print(table)
+
+
+@seg3d_app.command("predict")
+def predict(
+    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    inputs: Annotated[list[Path], typer.Argument(help="Study folders (ct/ or ct.nii.gz, spect.dcm or spect.nii.gz), or CT series folders / NIfTI files.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (one sub-folder per input).")],
+    spect: Annotated[Path | None, typer.Option("--spect", help="The SPECT of a single CT input.")] = None,
+    sw_batch_size: Annotated[int, typer.Option(help="Sliding-window batch (memory grows with it).")] = 1,
+) -> None:
+    """NIfTI masks, lesions.json and a DICOM Segmentation referencing the source CT.
+
+    A failed input is listed and the others go on (exit code 1)."""
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.workflows.seg3d import find_inputs, predict_study
+
+    if spect is not None and len(inputs) != 1:
+        raise ConfigError("--spect pairs with a single CT input")
+    segmenter = Segmenter3D.from_checkpoint(model, sw_batch_size=sw_batch_size)
+    failed = []
+    for path in inputs:
+        try:
+            ct_path, spect_path = find_inputs(path, spect)
+            summary = predict_study(segmenter, ct_path, spect_path, out / path.name.split(".")[0])
+            console.print(f"{path.name}: {len(summary['lesions'])} lesions -> "
+                          f"{', '.join(summary['files'])}")
+        except OsteoscanError as exc:
+            failed.append(path.name)
+            console.print(f"[red]failed[/red] {exc}", markup=True)
+    if failed:
+        console.print(f"{len(failed)} input(s) failed: {', '.join(failed)}")
+    exits.finish(bool(failed))
+
+
+@seg3d_app.command("evaluate")
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
+    n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
+) -> None:
+    """DSC, IoU, HD95, voxel and lesion figures (FROC), origin AUC with DeLong CI."""
+    from osteoscan.evaluation.volumes import summarise
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.workflows.seg3d import evaluate_cases, read_cases, write_evaluation
+
+    segmenter = Segmenter3D.from_checkpoint(model)
+    records, lesions = evaluate_cases(segmenter, read_cases(data))
+    summary = summarise(records, n_boot=n_boot)
+    write_evaluation(records, lesions, summary, out)
+    table = Table(title=f"{model.name} on {data.name} ({summary['n_scans']} scans)")
+    for col in ("figure", "value", "95% CI"):
+        table.add_column(col)
+    for key in ("dice_lesion", "dice_metastatic", "iou_lesion", "hd95_lesion_mm",
+                "sensitivity_voxel", "specificity_voxel"):
+        v = summary[key]
+        table.add_row(key, f"{v['value']:.3f}", f"{v['ci_low']:.3f}-{v['ci_high']:.3f}")
+    froc = summary["froc"]
+    if froc.get("n_lesions"):
+        table.add_row("lesion sens @1.5 FP/scan", f"{froc['sens@1.5']:.3f}", "")
+    auc = summary["origin_auc"]
+    table.add_row("origin AUC (lung)", f"{auc['value']:.3f}", f"{auc['ci_low']:.3f}-{auc['ci_high']:.3f}")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``seg3d`` command group to the hub."""
+    app.add_typer(seg3d_app, name="seg3d")
+
+
+__all__ = ["register", "exits"]

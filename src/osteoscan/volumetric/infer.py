@@ -1,0 +1,122 @@
+"""Sliding-window inference of a trained 3-D network, with bounded memory.
+
+:class:`Segmenter3D` loads a checkpoint (weights + card), resizes each modality to the card's
+spacing one at a time, runs MONAI's ``sliding_window_inference`` (ROI = the training patch,
+``sw_batch_size`` 1 by default, Gaussian blending, float32 on the CPU), finds the instances on
+the model's grid (:mod:`osteoscan.volumetric.instances`), predicts each metastatic instance's
+origin when the card carries an origin model, and maps the semantic and instance labels back
+onto the source grid (nearest neighbour). Peak memory for a 512x512x300 CT is measured by
+``benchmarks/bench_seg3d.py`` (docs/seg3d.md).
+
+Example:
+    >>> seg = Segmenter3D.from_checkpoint("runs/seg3d")     # doctest: +SKIP
+    >>> result = seg.predict(case)                         # doctest: +SKIP
+    >>> result.semantic.shape == case.shape, result.lesions[0]["cls"]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.inferers import sliding_window_inference
+
+from osteoscan.artefacts import ModelCard
+from osteoscan.errors import ModelError
+from osteoscan.training.checkpoint import load_checkpoint
+from osteoscan.volumetric.inputs import (
+    CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
+)
+from osteoscan.volumetric.instances import (
+    LESION_THRESHOLD, OriginModel, find_instances, patient_origin,
+)
+
+
+@dataclass
+class Seg3DResult:
+    """One volume's prediction.
+
+    Attributes:
+        semantic: uint8 (z, y, x) on the source grid: 0 background, 1 benign, 2 metastatic.
+        instances: int32 (z, y, x) on the source grid, lesion ids 1..N (0 = none).
+        lesions: one dict per instance (id, cls, score, volume_ml, centre_mm, p_lung, ...).
+        origin_p_lung: mean P(lung) over metastatic instances (NaN: none, or no origin model).
+        work: model-grid arrays kept for evaluation (``prob``, ``labels``), when asked.
+    """
+
+    semantic: np.ndarray
+    instances: np.ndarray
+    lesions: list[dict]
+    origin_p_lung: float
+    work: dict = field(default_factory=dict)
+
+
+def semantic_labels(prob: np.ndarray) -> np.ndarray:
+    """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
+    where ``1 - P(background) > 0.5``, then benign or metastatic by the larger probability.
+
+    (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
+    call it background, and the first external run reported instances with no lesion voxel.)
+    """
+    lesion = (1.0 - prob[0]) > LESION_THRESHOLD
+    return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
+
+
+class Segmenter3D:
+    """A trained 3-D network with its card, ready for :meth:`predict`."""
+
+    def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
+                 overlap: float = 0.25):
+        if card.task != "segmentation3d":
+            raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
+                             "not a 3-D segmentation model (osteoscan seg3d train)")
+        self.model, self.card = model.eval(), card
+        s = card.settings
+        self.channels, self.spacing = s["channels"], float(s["spacing_mm"])
+        self.patch = tuple(int(v) for v in s["patch"])
+        self.hu_window = tuple(s.get("hu_window", HU_WINDOW))
+        self.sw_batch_size, self.overlap = int(sw_batch_size), float(overlap)
+        origin = s.get("origin")
+        self.origin = OriginModel.from_dict(origin) if origin else None
+
+    @classmethod
+    def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
+        """Load ``model.safetensors`` + ``model.json`` from a run or checkpoint folder."""
+        model, card = load_checkpoint(source)
+        return cls(model, card, **kwargs)
+
+    @torch.no_grad()
+    def probabilities(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Softmax class probabilities ``(3, z, y, x)`` and the auxiliary heatmap ``(1, ...)``
+        (None for single-task networks) of a model-grid image ``(C, z, y, x)``."""
+        x = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]
+        logits = sliding_window_inference(
+            x, roi_size=self.patch, sw_batch_size=self.sw_batch_size, predictor=self.model,
+            overlap=self.overlap, mode="gaussian", device="cpu")[0]
+        k = len(CLASSES)
+        prob = torch.softmax(logits[:k], dim=0).numpy()
+        heat = torch.sigmoid(logits[k:k + 1]).numpy() if logits.shape[0] > k else None
+        return prob, heat
+
+    def predict(self, case: Case, *, keep_work: bool = False) -> Seg3DResult:
+        """Segment one case (its modalities on one grid); see :class:`Seg3DResult`."""
+        image = work_image(case, self.channels, self.spacing, self.hu_window)
+        prob, heat = self.probabilities(image)
+        work_mm = (self.spacing,) * 3
+        labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels))
+        if self.origin is not None and table:
+            p = self.origin.predict_proba(np.array([t["features"] for t in table]))
+            for t, v in zip(table, p, strict=True):
+                t["p_lung"] = float(v)
+        scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
+        for t in table:
+            t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
+        semantic = semantic_labels(prob)
+        work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
+        del image, heat
+        return Seg3DResult(
+            semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),
+            instances=resize(labels[None], case.shape, labels=True)[0].astype(np.int32),
+            lesions=table, origin_p_lung=patient_origin(table), work=work)

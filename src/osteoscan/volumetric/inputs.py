@@ -1,0 +1,172 @@
+"""What a 3-D network sees: normalised modality channels on the model's grid, and its targets.
+
+A :class:`Case` is one study's volumes as plain arrays (z, y, x) on one grid (SPECT already
+resampled onto the CT grid by ``osteoscan.io``), with its ground truth when known. The
+channels use the toolkit's one volume intensity preprocessing
+(:mod:`osteoscan.preprocessing.volumes`):
+
+* CT: Hounsfield units through a window to [0, 1] (default the "bone" window, level 500,
+  width 2000: fat and soft tissue low, marrow, trabecular and cortical bone spread over the
+  range, lytic and sclerotic lesions both visible);
+* SPECT: counts divided by a robust 3-D reference level and log-mapped
+  (``normalise_spect``), so that injected dose, acquisition time and scanner sensitivity
+  drop out.
+
+Volumes are resized to the model's voxel spacing (``settings["spacing_mm"]`` of its card) with
+MONAI's ``Resize`` (trilinear for images, nearest for labels), and labels are mapped back the
+same way, so a model trained at 4 mm reads a 0.8 mm CT.
+
+Example:
+    >>> import numpy as np
+    >>> case = Case("c", "p", (4.0, 4.0, 4.0), ct=np.zeros((8, 8, 8)), spect=np.ones((8, 8, 8)))
+    >>> channel_stack(case, "spectct").shape
+    (2, 8, 8, 8)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from monai.transforms import Resize
+from scipy import ndimage
+
+from osteoscan.errors import ConfigError
+from osteoscan.preprocessing.volumes import hu_window as window_hu
+from osteoscan.preprocessing.volumes import normalise_spect, window_of
+
+CHANNELS: dict[str, tuple[str, ...]] = {"spect": ("spect",), "ct": ("ct",),
+                                        "spectct": ("spect", "ct")}
+"""Input variants: which modalities become channels, in order."""
+
+CLASSES: tuple[str, ...] = ("background", "benign", "metastatic")
+HU_WINDOW: tuple[float, float] = window_of("bone")
+"""(level, width) of the CT window in HU."""
+
+
+@dataclass
+class Case:
+    """One study as arrays on one grid (z, y, x), with its truth when known.
+
+    Attributes:
+        case_id: study id.
+        patient_id: patient id (folds never split a patient).
+        spacing_mm: (z, y, x) voxel size in millimetres.
+        ct: Hounsfield units, or None.
+        spect: counts on the CT grid, or None.
+        semantic: uint8 labels 0 background, 1 benign, 2 metastatic (truth), or None.
+        instances: int32 lesion ids (0 = none), or None.
+        primary: "lung", "other" or None (no metastasis / unknown).
+        profile: the site profile it came from.
+    """
+
+    case_id: str
+    patient_id: str
+    spacing_mm: tuple[float, float, float]
+    ct: np.ndarray | None = None
+    spect: np.ndarray | None = None
+    semantic: np.ndarray | None = None
+    instances: np.ndarray | None = None
+    primary: str | None = None
+    profile: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """The grid's (z, y, x) size."""
+        ref = self.ct if self.ct is not None else self.spect
+        return tuple(int(v) for v in ref.shape)
+
+
+def check_channels(channels: str) -> tuple[str, ...]:
+    """The modalities of an input variant ("spect", "ct" or "spectct")."""
+    if channels not in CHANNELS:
+        raise ConfigError(f"channels must be one of {', '.join(CHANNELS)}, got {channels!r}")
+    return CHANNELS[channels]
+
+
+def channel_stack(case: Case, channels: str,
+                  hu_window: tuple[float, float] = HU_WINDOW) -> np.ndarray:
+    """The normalised modalities as a float32 ``(C, z, y, x)`` array (``hu_window`` is a
+    (level, width) pair in HU).
+
+    Raises:
+        ConfigError: unknown variant.
+        ValueError: a modality the variant needs is missing from the case (the caller names
+            the file).
+    """
+    out = []
+    for name in check_channels(channels):
+        array = getattr(case, name)
+        if array is None:
+            raise ValueError(f"{case.case_id}: the {channels} model needs a {name.upper()} volume")
+        out.append(window_hu(array, tuple(hu_window)) if name == "ct" else normalise_spect(array))
+    return np.stack(out)
+
+
+def work_shape(shape: tuple[int, ...], spacing_mm: tuple[float, ...],
+               target_mm: float) -> tuple[int, int, int]:
+    """The grid size after resampling ``shape`` at ``spacing_mm`` to isotropic ``target_mm``."""
+    return tuple(max(1, int(round(n * s / target_mm))) for n, s in zip(shape, spacing_mm,
+                                                                       strict=True))
+
+
+def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = False) -> np.ndarray:
+    """Resize a channel-first ``(C, z, y, x)`` array (MONAI ``Resize``); nearest for labels."""
+    if tuple(array.shape[1:]) == tuple(shape):
+        return array
+    mode = "nearest" if labels else "trilinear"
+    kwargs = {} if labels else {"align_corners": False}
+    out = Resize(spatial_size=shape, mode=mode, dtype=np.float32, **kwargs)(
+        np.asarray(array, dtype=np.float32))
+    out = np.asarray(out)
+    return out.astype(array.dtype) if labels else out.astype(np.float32)
+
+
+def work_image(case: Case, channels: str, spacing_mm: float,
+               hu_window: tuple[float, float] = HU_WINDOW) -> np.ndarray:
+    """The normalised channels on the model's isotropic grid, float32 ``(C, z, y, x)``.
+
+    One modality at a time is normalised and resized, so a 512x512x300 CT never exists as
+    more than one float32 copy at full resolution (bounded memory, docs/seg3d.md).
+    """
+    shape = work_shape(case.shape, case.spacing_mm, spacing_mm)
+    parts = [resize(channel_stack(case, name, hu_window), shape)
+             for name in check_channels(channels)]
+    return np.concatenate(parts)
+
+
+def centre_heatmap(instances: np.ndarray, sigma_vox: float = 1.5) -> np.ndarray:
+    """The auxiliary target: a Gaussian blob of peak 1 at each lesion's centre of mass.
+
+    Example:
+        >>> inst = np.zeros((9, 9, 9), np.int32); inst[3:6, 3:6, 3:6] = 1
+        >>> float(centre_heatmap(inst)[4, 4, 4])
+        1.0
+    """
+    heat = np.zeros(instances.shape, np.float32)
+    ids = [int(i) for i in np.unique(instances) if i > 0]
+    for centre in ndimage.center_of_mass(np.ones_like(instances), instances, ids) if ids else []:
+        idx = tuple(int(np.clip(round(c), 0, n - 1)) for c, n in zip(centre, instances.shape,
+                                                                    strict=True))
+        heat[idx] = 1.0
+    if not ids:
+        return heat
+    blurred = ndimage.gaussian_filter(heat, sigma_vox, mode="constant")
+    peak = ndimage.gaussian_filter(_delta(), sigma_vox, mode="constant").max()
+    return np.clip(blurred / peak, 0.0, 1.0).astype(np.float32)
+
+
+def _delta() -> np.ndarray:
+    d = np.zeros((15, 15, 15), np.float32)
+    d[7, 7, 7] = 1.0
+    return d
+
+
+def instance_classes(semantic: np.ndarray, instances: np.ndarray) -> dict[int, int]:
+    """The semantic class (1 benign, 2 metastatic) of each lesion id, by majority vote."""
+    ids = [int(i) for i in np.unique(instances) if i > 0]
+    if not ids:
+        return {}
+    votes = ndimage.mean((semantic == 2).astype(np.float32), instances, ids)
+    return {i: 2 if v >= 0.5 else 1 for i, v in zip(ids, np.atleast_1d(votes), strict=True)}

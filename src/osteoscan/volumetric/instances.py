@@ -1,0 +1,158 @@
+"""Lesion instances from the semantic output, per-instance features, origin prediction.
+
+The instance detector is deliberately simple (docs/seg3d.md, "Why not RetinaNet"): the
+connected components (``scipy.ndimage.label``, 26-connectivity) of the voxels whose lesion
+probability ``1 - P(background)`` exceeds 0.5 are the instances; each gets the mean class
+probabilities over its voxels (its class is the larger of benign and metastatic, its score
+the mean P(metastatic)), the peak of the lesion-centre heatmap, and image features. A logistic
+regression on those features predicts the primary (lung vs other) of each metastatic instance;
+the patient's origin probability is the mean over its metastatic instances.
+
+The regression is stored as plain numbers in the model card (:meth:`OriginModel.to_dict`),
+not pickled; its prediction is the one line a logistic model is, written by hand for that
+reason.
+
+Example:
+    >>> prob = np.zeros((3, 6, 6, 6), np.float32); prob[0] = 1
+    >>> prob[:, 1:3, 1:3, 1:3] = np.array([0.1, 0.2, 0.7])[:, None, None, None]
+    >>> labels, table = find_instances(prob, np.zeros((1, 6, 6, 6)), None, (4.0, 4.0, 4.0))
+    >>> int(labels.max()), table[0]["cls"], round(table[0]["volume_ml"], 3)
+    (1, 'metastatic', 0.512)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from scipy import ndimage
+
+LESION_THRESHOLD = 0.5
+MIN_VOXELS = 2
+CHANNEL_STATS = ("mean", "max", "std", "contrast")
+BASE_FEATURES = ("log_volume_ml", "p_metastatic", "p_benign", "heat_max", "z_fraction")
+
+
+def feature_names(channel_names: Sequence[str]) -> list[str]:
+    """Names of the per-instance feature vector for these input channels."""
+    return [*BASE_FEATURES, *(f"{c}_{s}" for c in channel_names for s in CHANNEL_STATS)]
+
+
+def components(lesion_prob: np.ndarray, threshold: float = LESION_THRESHOLD,
+               min_voxels: int = MIN_VOXELS) -> np.ndarray:
+    """int32 instance ids (1..N) of the connected lesion regions; smaller ones dropped."""
+    labels, n = ndimage.label(lesion_prob > threshold, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
+        return labels.astype(np.int32)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)
+    keep = np.flatnonzero(sizes >= min_voxels)
+    keep = keep[keep > 0]
+    remap = np.zeros(n + 1, np.int32)
+    remap[keep] = np.arange(1, len(keep) + 1, dtype=np.int32)
+    return remap[labels]
+
+
+def _channel_features(image: np.ndarray, labels: np.ndarray, ids: list[int]) -> np.ndarray:
+    """Per instance and channel: mean, max, std and contrast to a 1-voxel shell around it."""
+    out = np.zeros((len(ids), image.shape[0] * len(CHANNEL_STATS)), np.float32)
+    boxes = ndimage.find_objects(labels)
+    for row, i in enumerate(ids):
+        box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in boxes[i - 1])
+        inside = labels[box] == i
+        shell = ndimage.binary_dilation(inside) & (labels[box] == 0)
+        for c in range(image.shape[0]):
+            values, around = image[c][box][inside], image[c][box][shell]
+            ring = float(around.mean()) if around.size else float(values.mean())
+            col = c * len(CHANNEL_STATS)
+            out[row, col:col + 4] = (values.mean(), values.max(), values.std(),
+                                     values.mean() - ring)
+    return out
+
+
+def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray | None,
+                   spacing_mm: Sequence[float], channel_names: Sequence[str] = ()
+                   ) -> tuple[np.ndarray, list[dict]]:
+    """Instances of one volume on the model's grid.
+
+    Args:
+        prob: ``(3, z, y, x)`` softmax probabilities (background, benign, metastatic).
+        heat: ``(1, z, y, x)`` lesion-centre heatmap probabilities, or None.
+        image: ``(C, z, y, x)`` normalised input channels (for the features), or None.
+        spacing_mm: voxel size of this grid.
+        channel_names: names of the image channels.
+
+    Returns:
+        (int32 labels, one dict per instance: ``id``, ``cls``, ``score`` (mean
+        P(metastatic)), ``volume_ml``, ``centre_vox``, ``features``).
+    """
+    labels = components(1.0 - prob[0])
+    ids = list(range(1, int(labels.max()) + 1))
+    if not ids:
+        return labels, []
+    voxel_ml = float(np.prod(spacing_mm)) / 1000.0
+    sizes = np.bincount(labels.ravel())[1:]
+    p_ben = np.atleast_1d(ndimage.mean(prob[1], labels, ids))
+    p_met = np.atleast_1d(ndimage.mean(prob[2], labels, ids))
+    heat_max = (np.atleast_1d(ndimage.maximum(heat[0], labels, ids)) if heat is not None
+                else np.zeros(len(ids)))
+    centres = ndimage.center_of_mass(np.ones_like(labels), labels, ids)
+    chans = (_channel_features(image, labels, ids) if image is not None
+             else np.zeros((len(ids), 0), np.float32))
+    table = []
+    for k, i in enumerate(ids):
+        base = [np.log(sizes[k] * voxel_ml), p_met[k], p_ben[k], heat_max[k],
+                centres[k][0] / max(labels.shape[0] - 1, 1)]
+        table.append({
+            "id": i, "cls": "metastatic" if p_met[k] >= p_ben[k] else "benign",
+            "score": float(p_met[k]), "volume_ml": float(sizes[k] * voxel_ml),
+            "centre_vox": [float(v) for v in centres[k]],
+            "features": [float(v) for v in (*base, *chans[k])],
+        })
+    return labels, table
+
+
+class OriginModel:
+    """Logistic regression on instance features: P(primary = lung) per metastatic lesion.
+
+    Example:
+        >>> X = np.array([[0.0], [1.0], [2.0], [3.0]]); y = np.array([0, 0, 1, 1])
+        >>> m = OriginModel(["f"]).fit(X, y)
+        >>> bool(m.predict_proba(np.array([[3.0]]))[0] > 0.5)
+        True
+    """
+
+    def __init__(self, names: Sequence[str], C: float = 1.0):
+        self.names, self.C = list(names), float(C)
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> OriginModel:
+        """Standardise, then fit scikit-learn's ``LogisticRegression`` (L2, ``C``)."""
+        from sklearn.linear_model import LogisticRegression
+
+        X = np.asarray(X, float)
+        self.mean_, self.scale_ = X.mean(0), X.std(0) + 1e-6
+        fit = LogisticRegression(C=self.C, max_iter=2000).fit((X - self.mean_) / self.scale_, y)
+        self.coef_, self.intercept_ = fit.coef_[0], float(fit.intercept_[0])
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """P(lung) per row (the logistic model, by hand: the card stores numbers, no pickle)."""
+        z = ((np.asarray(X, float) - self.mean_) / self.scale_) @ self.coef_ + self.intercept_
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def to_dict(self) -> dict:
+        return {"features": self.names, "C": self.C, "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist(), "coef": self.coef_.tolist(),
+                "intercept": self.intercept_}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> OriginModel:
+        model = cls(values["features"], values.get("C", 1.0))
+        model.mean_, model.scale_ = np.asarray(values["mean"]), np.asarray(values["scale"])
+        model.coef_, model.intercept_ = np.asarray(values["coef"]), float(values["intercept"])
+        return model
+
+
+def patient_origin(table: Sequence[dict]) -> float:
+    """Mean P(lung) over the metastatic instances; NaN when there are none."""
+    probs = [t["p_lung"] for t in table if t["cls"] == "metastatic" and "p_lung" in t]
+    return float(np.mean(probs)) if probs else float("nan")

@@ -1,0 +1,282 @@
+"""Training a 3-D network: patches, the multi-task loss, the one loop, checkpoints.
+
+Each case is resized once to the model's spacing; an epoch draws ``samples_per_case`` random
+patches per case with MONAI's ``RandCropByPosNegLabeld`` (2 of 3 centred on a lesion voxel:
+lesions fill a tiny fraction of a torso) and ``RandFlipd`` (left-right). The loss is MONAI's
+``DiceCELoss`` on the three classes, plus, for a multi-task entry (``aux_channels`` > 0), a
+binary cross-entropy of the auxiliary head against the lesion-centre heatmap. Training runs
+through :func:`osteoscan.training.loop.fit_epochs` (the toolkit's one loop); after every epoch
+the weights and card are written (``model.safetensors`` + ``model.json``) with ``state.json``,
+so ``resume=True`` continues an interrupted run.
+
+Example:
+    >>> settings = Seg3DSettings(architecture="mtunet3d", tiny=True, patch=(16, 16, 16))  # doctest: +SKIP
+    >>> train_seg3d(cases, settings, "runs/seg3d")                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.losses import DiceCELoss
+from monai.transforms import Compose, RandCropByPosNegLabeld, RandFlipd
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from osteoscan.artefacts import ModelCard, atomic_write_json, resolve_checkpoint
+from osteoscan.errors import ConfigError
+from osteoscan.models import create_model, init_from, model_info
+from osteoscan.training.checkpoint import load_checkpoint, save_checkpoint
+from osteoscan.training.loop import fit_epochs
+from osteoscan.volumetric.inputs import (
+    CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image, work_shape,
+)
+
+logger = logging.getLogger(__name__)
+
+STATE = "state.json"
+
+
+@dataclass
+class Seg3DSettings:
+    """Everything that shapes a 3-D training run (stored in the model card's ``settings``).
+
+    Attributes:
+        architecture: a registry name of task "segmentation3d".
+        channels: "spect", "ct" or "spectct".
+        spacing_mm: isotropic voxel size the network works at.
+        patch: training patch and sliding-window ROI (z, y, x), in voxels.
+        widths: channel widths per level (None: the entry's default or tiny widths).
+        tiny: the registry's tiny variant.
+        epochs, samples_per_case, batch_size, lr, weight_decay: the optimisation.
+        aux_weight: weight of the auxiliary loss (multi-task entries).
+        heat_sigma_vox: width of the lesion-centre blobs.
+        hu_window: CT window (level, width) in HU.
+        seed: seeds patch sampling and initialisation.
+    """
+
+    architecture: str = "mtunet3d"
+    channels: str = "spectct"
+    spacing_mm: float = 4.0
+    patch: tuple[int, int, int] = (32, 48, 48)
+    widths: tuple[int, ...] | None = (8, 16, 32)
+    tiny: bool = False
+    epochs: int = 20
+    samples_per_case: int = 4
+    batch_size: int = 2
+    lr: float = 3e-3
+    weight_decay: float = 1e-5
+    aux_weight: float = 0.5
+    heat_sigma_vox: float = 1.5
+    hu_window: tuple[float, float] = HU_WINDOW
+    seed: int = 0
+    extra: dict = field(default_factory=dict)
+
+    def check(self) -> Seg3DSettings:
+        """Validate against the registry; returns self."""
+        info = model_info(self.architecture)
+        if info.task != "segmentation3d":
+            raise ConfigError(f"{self.architecture} is not a 3-D segmentation network "
+                              f"(task {info.task}); see `osteoscan models list`")
+        check_channels(self.channels)
+        if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
+            raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
+        return self
+
+    def model_kwargs(self) -> dict:
+        kwargs = {"num_classes": len(CLASSES), "in_chans": len(check_channels(self.channels)),
+                  "img_size": list(self.patch), "tiny": self.tiny}
+        if self.widths:
+            kwargs["channels"] = list(self.widths)
+        return kwargs
+
+
+def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray]:
+    """A case on the model's grid: image ``(C, z, y, x)`` and target ``(2, z, y, x)``
+    (semantic labels, lesion-centre heatmap), both float32."""
+    if case.semantic is None or case.instances is None:
+        raise ValueError(f"{case.case_id}: training needs semantic and instance truth")
+    shape = work_shape(case.shape, case.spacing_mm, settings.spacing_mm)
+    image = work_image(case, settings.channels, settings.spacing_mm, settings.hu_window)
+    inst = resize(case.instances[None].astype(np.int32), shape, labels=True)[0]
+    sem = resize(case.semantic[None].astype(np.int32), shape, labels=True)[0]
+    heat = centre_heatmap(inst, settings.heat_sigma_vox)
+    return image, np.stack([sem.astype(np.float32), heat])
+
+
+class PatchDataset(Dataset):
+    """Random patches of prepared cases; ``samples_per_case`` items per case and epoch."""
+
+    def __init__(self, prepared: Sequence[tuple[np.ndarray, np.ndarray]], patch, samples: int,
+                 seed: int = 0):
+        self.items, self.samples = list(prepared), int(samples)
+        self.crop = Compose([
+            RandCropByPosNegLabeld(keys=("image", "target"), label_key="fg",
+                                   spatial_size=tuple(patch), pos=2.0, neg=1.0, num_samples=1,
+                                   allow_smaller=True),
+            RandFlipd(keys=("image", "target"), prob=0.5, spatial_axis=2),
+        ])
+        self.crop.set_random_state(seed=seed)
+        self.patch = tuple(int(p) for p in patch)
+
+    def __len__(self) -> int:
+        return len(self.items) * self.samples
+
+    def __getitem__(self, index: int):
+        image, target = self.items[index // self.samples]
+        fg = (target[:1] > 0).astype(np.float32)
+        sample = self.crop({"image": image, "target": target, "fg": fg})[0]
+        x = _pad_to(torch.as_tensor(np.asarray(sample["image"])), self.patch)
+        y = _pad_to(torch.as_tensor(np.asarray(sample["target"])), self.patch)
+        return x.float(), y.float(), index
+
+
+def _pad_to(t: torch.Tensor, patch: tuple[int, ...]) -> torch.Tensor:
+    """Zero-pad a ``(C, z, y, x)`` crop of a volume smaller than the patch."""
+    pad = [p - s for s, p in zip(t.shape[1:], patch, strict=True)]
+    if not any(pad):
+        return t
+    spec = [v for d in reversed(pad) for v in (0, max(d, 0))]
+    return nn.functional.pad(t, spec)
+
+
+class Seg3DLoss(nn.Module):
+    """Batch DiceCE on the class logits, + ``aux_weight`` * BCE of the auxiliary heatmap."""
+
+    def __init__(self, num_classes: int = len(CLASSES), aux_weight: float = 0.5):
+        super().__init__()
+        self.k, self.aux_weight = num_classes, float(aux_weight)
+        # batch Dice (nnU-Net's): lesions fill < 0.1 % of a torso, and a per-patch Dice of an
+        # absent class rewards predicting nothing, which is where per-patch training collapsed
+        self.seg = DiceCELoss(to_onehot_y=True, softmax=True, include_background=False,
+                              batch=True)
+        self.aux = nn.BCEWithLogitsLoss()
+
+    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        loss = self.seg(logits[:, :self.k], y[:, :1])
+        if logits.shape[1] > self.k and self.aux_weight:
+            loss = loss + self.aux_weight * self.aux(logits[:, self.k:self.k + 1], y[:, 1:2])
+        return loss
+
+
+def card_for(settings: Seg3DSettings, data: dict, epochs_done: int) -> ModelCard:
+    """The model card of a 3-D network (task "segmentation3d")."""
+    values = asdict(settings)
+    values["patch"], values["hu_window"] = list(settings.patch), list(settings.hu_window)
+    values["widths"] = list(settings.widths) if settings.widths else None
+    return ModelCard(
+        architecture=settings.architecture, model_kwargs=settings.model_kwargs(),
+        classes=list(CLASSES), positive=None, threshold=None, task="segmentation3d",
+        settings=values, data=data,
+        training={"epochs": epochs_done, "loop": "osteoscan.training.loop.fit_epochs"},
+        notes="Research use only; trained on simulated SPECT/CT (docs/seg3d.md).")
+
+
+def _start(out: Path, settings: Seg3DSettings, resume: bool,
+           init: str | Path | None) -> tuple[nn.Module, int]:
+    """A fresh model (weights transferred from ``init`` when given), or the last checkpoint
+    and its epoch count when resuming."""
+    state_path = out / STATE
+    if resume and state_path.is_file():
+        done = int(json.loads(state_path.read_text())["epochs_done"])
+        model, _ = load_checkpoint(out)
+        logger.info("%s: resuming after epoch %d", out, done)
+        return model, done
+    torch.manual_seed(settings.seed)
+    model = create_model(settings.architecture, **settings.model_kwargs())
+    if init:
+        report = init_from(model, resolve_checkpoint(init)[0])
+        logger.info("init from %s: %.0f %% of tensors (%d mismatched)", init,
+                    100 * report.coverage, len(report.mismatched))
+    return model, 0
+
+
+def train_seg3d(
+    cases: Sequence[Case], settings: Seg3DSettings, out: str | Path, *, resume: bool = False,
+    on_epoch: Callable[[int, int, float], None] | None = None, init: str | Path | None = None,
+) -> Path:
+    """Train a 3-D network on ``cases`` into the checkpoint folder ``out``.
+
+    ``init`` (a checkpoint of the same architecture, e.g. trained on another site or on SPECT
+    alone) is transfer learning: every tensor of matching name and shape is loaded, the rest
+    (a first convolution with another channel count) keeps its initialisation.
+
+    Returns:
+        ``out`` (``model.safetensors``, ``model.json``, ``state.json`` with the loss history).
+    """
+    settings.check()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, done = _start(out, settings, resume, init)
+    data = {"cases": len(cases), "patients": len({c.patient_id for c in cases}),
+            "profiles": sorted({c.profile for c in cases}), "init": str(init or "")}
+    history = list(json.loads((out / STATE).read_text()).get("loss", [])) if done else []
+    if done >= settings.epochs:
+        return out
+    loader = DataLoader(
+        PatchDataset([prepare(c, settings) for c in cases], settings.patch,
+                     settings.samples_per_case, settings.seed + done),
+        batch_size=settings.batch_size, shuffle=True,
+        generator=torch.Generator().manual_seed(settings.seed + done))
+
+    def checkpoint(epoch: int, epochs: int, loss: float) -> None:
+        history.append(float(loss))
+        save_checkpoint(out, model, card_for(settings, data, epoch))
+        atomic_write_json(out / STATE, {"epochs_done": epoch, "loss": history})
+        if on_epoch:
+            on_epoch(epoch, epochs, loss)
+
+    fit_epochs(model, loader, Seg3DLoss(aux_weight=settings.aux_weight), epochs=settings.epochs,
+               lr=settings.lr, weight_decay=settings.weight_decay, on_epoch=checkpoint,
+               start_epoch=done)
+    return out
+
+
+def origin_training_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndarray]:
+    """Features of predicted instances that hit a true metastatic lesion, and 1 = lung.
+
+    The features come from the trained network's own output on the training cases (the
+    same kind of instance the origin model sees at test time); cases without a lung/other
+    primary are left out.
+    """
+    X, y = [], []
+    for case in cases:
+        if case.primary not in ("lung", "other") or case.instances is None:
+            continue
+        result = segmenter.predict(case)
+        hits = np.bincount(result.instances[(case.semantic == 2) & (result.instances > 0)],
+                           minlength=len(result.lesions) + 1)
+        for t in result.lesions:
+            if hits[t["id"]] > 0:
+                X.append(t["features"])
+                y.append(int(case.primary == "lung"))
+    return np.asarray(X, float), np.asarray(y, int)
+
+
+def fit_origin(out: str | Path, cases: Sequence[Case], C: float = 1.0) -> dict:
+    """Fit the origin model on ``cases`` and store it in the checkpoint's card.
+
+    Returns:
+        A summary (instances used per class); the card is unchanged when a class is missing.
+    """
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.volumetric.instances import OriginModel, feature_names
+
+    segmenter = Segmenter3D.from_checkpoint(out)
+    X, y = origin_training_rows(segmenter, cases)
+    summary = {"instances": int(len(y)), "lung": int(y.sum()), "other": int(len(y) - y.sum())}
+    if len(np.unique(y)) < 2:
+        logger.warning("%s: origin model not fitted (%s)", out, summary)
+        return summary
+    names = feature_names(check_channels(segmenter.channels))
+    card = segmenter.card
+    card.settings["origin"] = OriginModel(names, C).fit(X, y).to_dict()
+    card.data["origin_training"] = summary
+    save_checkpoint(out, segmenter.model, card)
+    return summary

@@ -1,0 +1,71 @@
+"""``osteoscan seg3d`` through the installed console script: simulate -> train -> predict ->
+evaluate, a k-fold comparison, exit codes and one-line user errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from .conftest import run_osteoscan
+from .test_cli_exit_codes import assert_one_line_error
+
+TRAIN = ("--epochs", "1", "--patch", "16,16,16", "--spacing", "8", "--samples", "1",
+         "--widths", "4,8", "--tiny")
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    root = tmp_path_factory.mktemp("seg3d")
+    res = run_osteoscan("seg3d", "simulate", root / "data", "--n", "3", "--shape", "16,32,32",
+                        "--profile", "profile_1", "--profile", "profile_2", "--dicom")
+    assert res.returncode == 0, res.stderr
+    res = run_osteoscan("seg3d", "train", root / "data", "--out", root / "model", *TRAIN)
+    assert res.returncode == 0, res.stderr
+    return root
+
+
+def test_predict_writes_masks_and_a_segmentation_and_lists_failures(cohort):
+    studies = sorted(p for p in (cohort / "data").iterdir() if p.is_dir())
+    res = run_osteoscan("seg3d", "predict", cohort / "model", studies[0], cohort / "missing",
+                        "--out", cohort / "pred")
+    assert res.returncode == 1, res.stderr
+    assert "missing" in res.stdout and "Traceback" not in res.stdout + res.stderr
+    out = cohort / "pred" / studies[0].name
+    summary = json.loads((out / "lesions.json").read_text())
+    assert summary["files"] == ["semantic.nii.gz", "instances.nii.gz", "seg.dcm"]
+    assert all((out / f).is_file() for f in summary["files"])
+    nifti_only = run_osteoscan("seg3d", "predict", cohort / "model", studies[1] / "ct.nii.gz",
+                               "--spect", studies[1] / "spect.nii.gz", "--out", cohort / "pred2")
+    assert nifti_only.returncode == 0, nifti_only.stderr
+    assert not (cohort / "pred2" / "ct" / "seg.dcm").exists()
+    assert (cohort / "pred2" / "ct" / "semantic.nii.gz").is_file()
+
+
+def test_evaluate_writes_the_summary(cohort):
+    res = run_osteoscan("seg3d", "evaluate", cohort / "model", cohort / "data", "--out",
+                        cohort / "eval", "--n-boot", "50")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((cohort / "eval" / "summary.json").read_text())
+    assert summary["n_scans"] == 3 and "dice_lesion" in summary and "origin_auc" in summary
+    assert (cohort / "eval" / "lesions.csv").is_file()
+
+
+def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
+    assert_one_line_error(run_osteoscan("seg3d", "train", tmp_path, "--out", tmp_path / "m"),
+                          2, "manifest.csv")
+    assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m",
+                                        "--arch", "unet"), 2, "unet")
+    assert_one_line_error(run_osteoscan("seg3d", "predict", tmp_path, cohort / "data",
+                                        "--out", tmp_path / "p"), 2)
+
+
+@pytest.mark.slow
+def test_kfold_comparison_goes_through_compare(cohort, tmp_path):
+    res = run_osteoscan("seg3d", "train", cohort / "data", "--cv", "3", "--arch", "mtunet3d",
+                        "--arch", "unet3d", "--out", tmp_path / "cv", *TRAIN, timeout=900)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "cv" / "comparison" / "summary.json").is_file()
+    assert len((tmp_path / "cv" / "seg3d_table.csv").read_text().splitlines()) == 3
+    again = run_osteoscan("compare", "--render-only", tmp_path / "cv")
+    assert again.returncode == 0, again.stderr

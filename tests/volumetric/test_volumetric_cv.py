@@ -1,0 +1,47 @@
+"""The k-fold comparison writes compare's layout and a table with DeLong p-values."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+import torch
+
+from osteoscan.volumetric.training import Seg3DSettings
+from osteoscan.workflows.seg3d import _fold_indices, cross_validate
+
+from .conftest import make_case
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture
+def six():
+    return [make_case(s, primary=("lung", "other", None)[s % 3]) for s in range(6)]
+
+
+def test_folds_are_patient_level_and_cover_every_case_once(six):
+    folds = _fold_indices(six, 2, seed=0)
+    assert len(folds) == 2
+    tested = sorted(i for _, test in folds for i in test)
+    assert tested == list(range(6))
+    for train, test in folds:
+        assert not set(train) & set(test)
+
+
+def test_cross_validation_through_compare(tmp_path, six):
+    base = dict(patch=(16, 16, 16), widths=(4, 8), epochs=1, samples_per_case=1, batch_size=2,
+                spacing_mm=4.0)
+    arms = {"mtunet3d": Seg3DSettings(architecture="mtunet3d", **base),
+            "unet3d": Seg3DSettings(architecture="unet3d", **base)}
+    result = cross_validate(six, arms, tmp_path, k=2)
+    for arm in arms:
+        for i in range(2):
+            frame = pd.read_csv(tmp_path / "arms" / arm / "predictions" / f"fold-{i}.csv")
+            assert set(frame["label"]) <= {"metastasis", "benign"}
+            assert frame["prob_metastasis"].between(0, 1).all()
+    table = result["table"]
+    assert list(table["arm"]) == ["mtunet3d", "unet3d"]
+    assert "best" in set(table["delong_p_vs_best"])
+    assert (tmp_path / "comparison" / "summary.json").is_file()
+    again = cross_validate(six, arms, tmp_path, k=2)  # resumes: nothing retrained
+    assert again["table"]["arm"].tolist() == ["mtunet3d", "unet3d"]

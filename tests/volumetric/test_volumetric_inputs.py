@@ -1,0 +1,61 @@
+"""Channels, grids and targets of the 3-D networks (osteoscan.volumetric.inputs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from osteoscan.errors import ConfigError
+from osteoscan.volumetric.inputs import (
+    Case, centre_heatmap, channel_stack, instance_classes, resize, work_image, work_shape,
+)
+
+from .conftest import make_case
+
+
+def test_channel_stack_orders_spect_then_ct_and_normalises():
+    case = make_case(0)
+    x = channel_stack(case, "spectct")
+    assert x.shape == (2, *case.shape) and x.dtype == np.float32
+    assert 0.0 <= x[1].min() and x[1].max() <= 1.0  # windowed CT
+    hot = case.semantic == 2
+    assert x[0][hot].mean() > 2 * x[0][case.semantic == 0].mean()  # SPECT: lesions hot
+    assert channel_stack(case, "ct").shape == (1, *case.shape)
+    with pytest.raises(ConfigError, match="channels must be one of"):
+        channel_stack(case, "pet")
+    with pytest.raises(ValueError, match="needs a CT volume"):
+        channel_stack(Case("c", "p", (1, 1, 1), spect=case.spect), "spectct")
+
+
+def test_spect_normalisation_ignores_the_count_level():
+    case = make_case(1)
+    low = channel_stack(case, "spect")
+    case.spect = case.spect * 8
+    assert np.allclose(channel_stack(case, "spect"), low, atol=0.05)
+
+
+def test_work_grid_and_label_resize_round_trip():
+    case = make_case(2, shape=(12, 32, 32), spacing=(8.0, 2.0, 2.0))
+    shape = work_shape(case.shape, case.spacing_mm, 4.0)
+    assert shape == (24, 16, 16)
+    image = work_image(case, "spectct", 4.0)
+    assert image.shape == (2, *shape)
+    back = resize(resize(case.semantic[None], shape, labels=True), case.shape, labels=True)[0]
+    assert back.dtype == case.semantic.dtype and set(np.unique(back)) <= {0, 1, 2}
+    assert (back == case.semantic).mean() > 0.95
+
+
+def test_centre_heatmap_peaks_at_each_lesion_centre():
+    inst = np.zeros((20, 20, 20), np.int32)
+    inst[2:7, 2:7, 2:7] = 1
+    inst[12:17, 12:17, 12:17] = 2
+    heat = centre_heatmap(inst, 1.5)
+    assert heat[4, 4, 4] == pytest.approx(1.0) and heat[14, 14, 14] == pytest.approx(1.0)
+    assert heat[9, 9, 9] < 0.01 and heat.max() <= 1.0
+    assert not centre_heatmap(np.zeros((4, 4, 4), np.int32)).any()
+
+
+def test_instance_classes_by_majority():
+    case = make_case(3)
+    classes = instance_classes(case.semantic, case.instances)
+    assert classes == {1: 2, 2: 2, 3: 1}

@@ -1,0 +1,61 @@
+"""Instances from the semantic output and the pickle-free origin model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+from osteoscan.volumetric.instances import (
+    OriginModel, components, feature_names, find_instances, patient_origin,
+)
+
+
+def _prob(shape=(12, 12, 12)):
+    prob = np.zeros((3, *shape), np.float32)
+    prob[0] = 1.0
+    prob[:, 1:4, 1:4, 1:4] = np.array([0.1, 0.7, 0.2])[:, None, None, None]  # benign, 27 vox
+    prob[:, 7:10, 7:10, 7:10] = np.array([0.2, 0.1, 0.7])[:, None, None, None]  # metastatic
+    prob[:, 11, 0, 0] = np.array([0.1, 0.1, 0.8])  # one voxel: below the minimum size
+    return prob
+
+
+def test_components_drop_specks_and_number_from_one():
+    labels = components(1.0 - _prob()[0], min_voxels=2)
+    assert labels.max() == 2 and labels[11, 0, 0] == 0
+    assert np.bincount(labels.ravel())[1:].tolist() == [27, 27]
+
+
+def test_find_instances_classes_scores_and_features():
+    image = np.random.default_rng(0).random((2, 12, 12, 12)).astype(np.float32)
+    labels, table = find_instances(_prob(), None, image, (2.0, 2.0, 2.0), ("spect", "ct"))
+    assert [t["cls"] for t in table] == ["benign", "metastatic"]
+    assert table[1]["score"] == pytest.approx(0.7)
+    assert table[0]["volume_ml"] == pytest.approx(27 * 8 / 1000)
+    assert all(len(t["features"]) == len(feature_names(("spect", "ct"))) for t in table)
+    assert table[1]["centre_vox"] == pytest.approx([8.0, 8.0, 8.0])
+
+
+def test_origin_model_round_trips_through_plain_numbers():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] + 0.3 * rng.normal(size=60) > 0).astype(int)
+    model = OriginModel(["a", "b", "c"], C=0.5).fit(X, y)
+    again = OriginModel.from_dict(model.to_dict())
+    Xs = (X - model.mean_) / model.scale_
+    ref = LogisticRegression(C=0.5, max_iter=2000).fit(Xs, y).predict_proba(Xs)[:, 1]
+    assert np.allclose(again.predict_proba(X), ref, atol=1e-6)
+    assert patient_origin([{"cls": "metastatic", "p_lung": 0.2}, {"cls": "benign", "p_lung": 1},
+                           {"cls": "metastatic", "p_lung": 0.6}]) == pytest.approx(0.4)
+    assert np.isnan(patient_origin([]))
+
+
+def test_semantic_labels_agree_with_the_instances():
+    from osteoscan.volumetric.infer import semantic_labels
+
+    prob = np.zeros((3, 2, 1, 1), np.float32)
+    prob[:, 0, 0, 0] = (0.4, 0.25, 0.35)  # lesion (0.6 > 0.5), metastatic; arg-max: background
+    prob[:, 1, 0, 0] = (0.6, 0.3, 0.1)
+    assert semantic_labels(prob)[:, 0, 0].tolist() == [2, 0]
+    labels = components(1.0 - prob[0], min_voxels=1)
+    assert ((labels > 0) == (semantic_labels(prob) > 0)).all()

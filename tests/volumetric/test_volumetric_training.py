@@ -1,0 +1,94 @@
+"""Training through the one loop, checkpoints with a card, resume, transfer, inference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from osteoscan.artefacts import read_card
+from osteoscan.errors import ConfigError, ModelError
+from osteoscan.volumetric.infer import Segmenter3D
+from osteoscan.volumetric.training import (
+    PatchDataset, Seg3DLoss, Seg3DSettings, fit_origin, prepare, train_seg3d,
+)
+
+from .conftest import make_case
+
+torch.set_num_threads(1)
+
+
+def _settings(**kw) -> Seg3DSettings:
+    base = dict(architecture="mtunet3d", patch=(16, 16, 16), widths=(4, 8), epochs=2,
+                samples_per_case=2, batch_size=2, lr=1e-2)
+    return Seg3DSettings(**{**base, **kw})
+
+
+def test_settings_refuse_a_2d_network_and_bad_channels():
+    with pytest.raises(ConfigError, match="not a 3-D segmentation network"):
+        _settings(architecture="unet").check()
+    with pytest.raises(ConfigError, match="channels"):
+        _settings(channels="pet").check()
+
+
+def test_patches_are_lesion_centred_two_times_in_three(cases):
+    data = PatchDataset([prepare(c, _settings()) for c in cases], (8, 8, 8), samples=30)
+    hits = [bool((data[i][1][0] > 0).any()) for i in range(len(data))]
+    x, y, _ = data[0]
+    assert x.shape == (2, 8, 8, 8) and y.shape == (2, 8, 8, 8)
+    assert np.mean(hits) > 0.5
+
+
+def test_loss_adds_the_auxiliary_term_only_for_multi_task_outputs():
+    y = torch.zeros(1, 2, 4, 4, 4)
+    y[0, 0, 1:3, 1:3, 1:3], y[0, 1, 2, 2, 2] = 2, 1.0
+    logits = torch.zeros(1, 4, 4, 4, 4)
+    with_aux, without = Seg3DLoss(aux_weight=1.0)(logits, y), Seg3DLoss()(logits[:, :3], y)
+    assert float(with_aux - without) == pytest.approx(np.log(2), rel=1e-4)
+
+
+def test_train_writes_a_card_and_resumes(tmp_path, cases):
+    out = train_seg3d(cases[:3], _settings(), tmp_path / "run")
+    card = read_card(out)
+    assert card.task == "segmentation3d" and card.classes == ["background", "benign", "metastatic"]
+    assert card.settings["patch"] == [16, 16, 16] and card.training["epochs"] == 2
+    state = json.loads((out / "state.json").read_text())
+    assert state["epochs_done"] == 2 and len(state["loss"]) == 2
+    train_seg3d(cases[:3], _settings(epochs=3), out, resume=True)
+    state = json.loads((out / "state.json").read_text())
+    assert state["epochs_done"] == 3 and len(state["loss"]) == 3
+
+
+def test_transfer_from_a_spect_model_keeps_matching_tensors(tmp_path, cases):
+    spect = train_seg3d(cases[:2], _settings(channels="spect", epochs=1), tmp_path / "spect")
+    fused = train_seg3d(cases[:2], _settings(epochs=1, lr=0.0), tmp_path / "fused", init=spect)
+    a = Segmenter3D.from_checkpoint(spect).model.state_dict()
+    b = Segmenter3D.from_checkpoint(fused).model.state_dict()
+    same = [k for k in a if a[k].shape == b[k].shape and torch.equal(a[k], b[k])]
+    assert len(same) >= len(a) - 2  # all but the first convolution (1 vs 2 input channels)
+
+
+def test_segmenter_learns_and_maps_back_to_the_source_grid(tmp_path, cases):
+    many = [make_case(s, primary="lung" if s % 2 else "other") for s in range(5)]
+    out = train_seg3d(many[:4], _settings(epochs=8, widths=(8, 16, 32), samples_per_case=4),
+                      tmp_path / "run")
+    summary = fit_origin(out, many[:4])
+    assert summary["instances"] > 0
+    seg = Segmenter3D.from_checkpoint(out)
+    test = many[4]
+    result = seg.predict(test)
+    assert result.semantic.shape == test.shape and result.semantic.dtype == np.uint8
+    assert result.instances.shape == test.shape and result.instances.max() == len(result.lesions)
+    fg = test.semantic > 0
+    dice = 2 * (fg & (result.semantic > 0)).sum() / (fg.sum() + (result.semantic > 0).sum())
+    assert dice > 0.5
+
+
+def test_segmenter_refuses_a_classifier_card(tmp_path, cases):
+    out = train_seg3d(cases[:1], _settings(epochs=1), tmp_path / "run")
+    seg = Segmenter3D.from_checkpoint(out)
+    seg.card.task = "classification"
+    with pytest.raises(ModelError, match="not a 3-D segmentation model"):
+        Segmenter3D(seg.model, seg.card)
