@@ -190,6 +190,18 @@ def held_out(det, records, sites, seeds, args) -> dict:
     return out
 
 
+def without_band(det, block: dict, sites, seeds, args) -> dict:
+    """The same detector on the same studies' records made without the count band, with a
+    paired DeLong test (band minus no band): does the shipped path's band help this bundle?"""
+    from osteoscan.evaluation.statistics import delong_roc_test
+
+    records = _records(sites, seeds, args)
+    out = score_detector(det, records)
+    y = np.array([int(r["label"]) for r in records])
+    return {"sites": list(sites), "detector": out, "paired_delong_band_vs_none": delong_roc_test(
+        y, np.array(block["detector"]["probabilities"]), np.array(out["probabilities"]))}
+
+
 def timing(det, sites, seeds, repeat: int = 3) -> dict:
     """Seconds per study (best of ``repeat``, one thread): detector vs bundled lesion stage."""
     import torch
@@ -282,6 +294,8 @@ def main(argv=None) -> int:
     ap.add_argument("--count-band", choices=("card", "none"), default="card",
                     help="test records made with the card's count band, as analyze does "
                          "(default), or without it")
+    ap.add_argument("--compare-no-band", action="store_true",
+                    help="also score every test site without the band (paired DeLong)")
     ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
     args = ap.parse_args(argv)
@@ -302,6 +316,9 @@ def main(argv=None) -> int:
     for site in args.extra_test:
         records = _records([site], test_seeds, args, count_band=band)
         result[f"test_{site}"] = held_out(det, records, [site], test_seeds, args)
+    if args.compare_no_band and band:
+        for key, sites in [("test", args.test), *((f"test_{s}", [s]) for s in args.extra_test)]:
+            result[f"{key}_without_band"] = without_band(det, result[key], sites, test_seeds, args)
     if args.timing:
         result["seconds_per_study"] = timing(det, args.test, test_seeds[:args.timing])
     atomic_write_text(args.out, dumps_json(result, default=float))
