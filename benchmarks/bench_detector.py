@@ -271,7 +271,7 @@ def _detector(args, train, select):
     return det, (tuple(band) if band else None)
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
     ap.add_argument("--select", nargs="+", default=["site_b"])
@@ -298,7 +298,11 @@ def main(argv=None) -> int:
                     help="also score every test site without the band (paired DeLong)")
     ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
