@@ -190,6 +190,18 @@ def held_out(det, records, sites, seeds, args) -> dict:
     return out
 
 
+def without_band(det, block: dict, sites, seeds, args) -> dict:
+    """The same detector on the same studies' records made without the count band, with a
+    paired DeLong test (band minus no band): does the shipped path's band help this bundle?"""
+    from osteoscan.evaluation.statistics import delong_roc_test
+
+    records = _records(sites, seeds, args)
+    out = score_detector(det, records)
+    y = np.array([int(r["label"]) for r in records])
+    return {"sites": list(sites), "detector": out, "paired_delong_band_vs_none": delong_roc_test(
+        y, np.array(block["detector"]["probabilities"]), np.array(out["probabilities"]))}
+
+
 def timing(det, sites, seeds, repeat: int = 3) -> dict:
     """Seconds per study (best of ``repeat``, one thread): detector vs bundled lesion stage."""
     import torch
@@ -217,25 +229,49 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
     return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
 
 
-def _records(sites, seeds, args, augment: bool = False) -> list[dict]:
+def _records(sites, seeds, args, augment: bool = False, count_band=None) -> list[dict]:
     from osteoscan.lesions.detector_train import simulated_records
 
     return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
-                             difficulty=args.difficulty, augment=augment)
+                             difficulty=args.difficulty, augment=augment, count_band=count_band)
 
 
-def _cohorts(args) -> tuple[list, list, list, list[int]]:
-    """Train (+ camera-randomised), select and test records; seeds of no other benchmark or
-    bundled model (from 100000, by ``--seed``)."""
+def _cohorts(args) -> tuple[list, list, list[int]]:
+    """Train (+ camera-randomised) and select records, and the test seeds; seeds of no other
+    benchmark or bundled model (from 100000, by ``--seed``). ``--detector``: no fit, no
+    train or select records."""
     base = 100_000 + 1000 * args.seed
+    test_seeds = _seeds(base + 600_000, args.n_test)
+    if args.detector:
+        return [], [], test_seeds
     train = _records(args.train, _seeds(base, args.n_train), args)
     train += _records(args.train, _seeds(base + 100_000, args.n_augmented), args, augment=True)
     select = _records(args.select, _seeds(base + 300_000, args.n_select), args)
-    test_seeds = _seeds(base + 600_000, args.n_test)
-    return train, select, _records(args.test, test_seeds, args), test_seeds
+    return train, select, test_seeds
 
 
-def main(argv=None) -> int:
+def _detector(args, train, select):
+    """The scored detector (``--detector``: loaded, else fitted) and the count band its test
+    records are made with: as the shipped ``analyze`` would (the card's band; a fitted card
+    has none yet, so the bundled card's, which ``scripts/build_detector.py`` keeps), or none
+    with ``--count-band none``."""
+    from osteoscan.lesions.detector_train import fit_detector
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+
+    if args.detector == "bundled":
+        det = bundled_detector_or_none()
+    elif args.detector:
+        det = HotspotDetector.load(args.detector)
+    else:
+        det = fit_detector(train, select, seed=args.seed)
+    if args.count_band == "none":
+        return det, None
+    bundled = bundled_detector_or_none()
+    band = det.card.get("count_band") or (bundled.card.get("count_band") if bundled else None)
+    return det, (tuple(band) if band else None)
+
+
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
     ap.add_argument("--select", nargs="+", default=["site_b"])
@@ -253,25 +289,40 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None, help="folder for the per-study .npz records")
     ap.add_argument("--save", default=None, help="write the fitted detector to this folder")
     ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--detector", default=None,
+                    help="score this saved detector folder ('bundled': the bundled one), no fit")
+    ap.add_argument("--count-band", choices=("card", "none"), default="card",
+                    help="test records made with the card's count band, as analyze does "
+                         "(default), or without it")
+    ap.add_argument("--compare-no-band", action="store_true",
+                    help="also score every test site without the band (paired DeLong)")
     ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.detector_train import fit_detector
 
     t0 = time.time()
-    train, select, test, test_seeds = _cohorts(args)
+    train, select, test_seeds = _cohorts(args)
     t1 = time.time()
-    det = fit_detector(train, select, seed=args.seed)
+    det, band = _detector(args, train, select)
     if args.save:
         det.save(args.save)
     t2 = time.time()
-    result = {"config": vars(args), "seconds": {"records": t1 - t0, "fit": t2 - t1},
+    test = _records(args.test, test_seeds, args, count_band=band)
+    result = {"config": vars(args), "count_band": band,
+              "seconds": {"records": t1 - t0, "fit": t2 - t1},
               "test": held_out(det, test, args.test, test_seeds, args)}
     for site in args.extra_test:
-        records = _records([site], test_seeds, args)
+        records = _records([site], test_seeds, args, count_band=band)
         result[f"test_{site}"] = held_out(det, records, [site], test_seeds, args)
+    if args.compare_no_band and band:
+        for key, sites in [("test", args.test), *((f"test_{s}", [s]) for s in args.extra_test)]:
+            result[f"{key}_without_band"] = without_band(det, result[key], sites, test_seeds, args)
     if args.timing:
         result["seconds_per_study"] = timing(det, args.test, test_seeds[:args.timing])
     atomic_write_text(args.out, dumps_json(result, default=float))

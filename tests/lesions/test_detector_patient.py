@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from osteoscan.lesions.candidates import count_density
 from osteoscan.lesions.detector_train import fit_detector, simulated_records
 from osteoscan.lesions.patient import (
     PATIENT_FEATURES,
@@ -10,7 +11,9 @@ from osteoscan.lesions.patient import (
     RegionLookup,
     lesion_table,
     patient_features,
+    study_arrays,
 )
+from osteoscan.simulate.study import simulate_study
 
 SMALL = {"max_iter": 15, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 10,
          "early_stopping": False}
@@ -87,8 +90,6 @@ def fitted(tmp_path_factory):
 
 
 def test_answer_is_coherent_and_reloads(fitted, tmp_path):
-    from osteoscan.simulate.study import simulate_study
-
     det, _ = fitted
     scan = simulate_study(977, site="site_c", force_label="metastasis").scan
     res = det.analyze(scan)
@@ -123,7 +124,6 @@ def test_card_with_other_features_is_refused(fitted, tmp_path):
 def test_predictor_answer_comes_from_the_detector(leaf):
     """Predictor with lesion_decides: probability, decision, hotspots and BSI agree."""
     from osteoscan.inference import Predictor
-    from osteoscan.simulate.study import simulate_study
 
     det = _hand_detector(0.5, -1.0, leaf=leaf)
     scan = simulate_study(31, site="site_a", force_label="metastasis").scan
@@ -161,3 +161,17 @@ def test_bsi_weights_are_fitted_to_the_truth():
     lesions = np.arange(2)
     assert det.bsi(arr, lesions, np.ones(2, int), np.array([0.5, 1.0])) == pytest.approx(
         0.5 * 1.5 * 100.0 / 200.0 ** 2)
+
+
+def test_records_can_be_made_as_analyze_makes_them(tmp_path):
+    """``count_band``: the record's candidates are those of the shipped path (the card's band),
+    cached apart from the records without it."""
+    scan = simulate_study(7, site="site_c", force_label="metastasis").scan
+    band = (2.0 * count_density(scan), None)  # this study is below it: smoothed
+    banded = simulated_records(["site_c"], [7], tmp_path, prevalence=1.0, count_band=band)[0]
+    plain = simulated_records(["site_c"], [7], tmp_path, prevalence=1.0)[0]
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+    np.testing.assert_array_equal(banded["X"], study_arrays(scan, count_band=band)[0].X)
+    assert banded["X"].shape != plain["X"].shape or not np.allclose(banded["X"], plain["X"])
+    again = simulated_records(["site_c"], [7], tmp_path, prevalence=1.0, count_band=band)[0]
+    np.testing.assert_array_equal(again["X"], banded["X"])  # read back from its own file

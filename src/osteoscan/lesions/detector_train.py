@@ -67,9 +67,11 @@ def _peak_regions(hotspots, region_maps) -> np.ndarray:
     return out
 
 
-def study_record(sim) -> dict[str, np.ndarray]:
-    """Everything training and evaluation need from one simulated study, as arrays."""
-    arr, hotspots = study_arrays(sim.scan)
+def study_record(sim, count_band=None) -> dict[str, np.ndarray]:
+    """Everything training and evaluation need from one simulated study, as arrays; with
+    ``count_band`` the candidates are found as the shipped ``analyze`` finds them (the card's
+    band, :func:`osteoscan.lesions.candidates.count_normalised`)."""
+    arr, hotspots = study_arrays(sim.scan, count_band=count_band)
     malignant = {int(les.id) for les in sim.lesions if les.malignant}
     tid, y = _truth(hotspots, sim.lesion_masks, malignant)
     region_map = np.asarray(sim.region_maps["anterior"])
@@ -105,9 +107,10 @@ def augment_scan(scan, rng: np.random.Generator):
 
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
-                      augment: bool = False) -> list[dict]:
+                      augment: bool = False, count_band=None) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
-    ``augment`` applies :func:`augment_scan` (seeded by the study's seed)."""
+    ``augment`` applies :func:`augment_scan` (seeded by the study's seed); ``count_band``
+    is passed to :func:`study_record` (cached apart)."""
     from dataclasses import replace
 
     from osteoscan.simulate.study import simulate_study
@@ -115,7 +118,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     out = []
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
-        tag = "-aug" if augment else ""
+        tag = ("-aug" if augment else "") + (f"-band{count_band[0]}-{count_band[1]}"
+                                              if count_band else "")
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
@@ -124,7 +128,7 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
         if augment:
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
-        rec = study_record(sim)
+        rec = study_record(sim, count_band)
         if path is not None:  # written whole or not at all: a killed run leaves no half file
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
