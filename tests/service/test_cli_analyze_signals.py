@@ -49,7 +49,10 @@ def test_signal_stops_workers_writes_worklist_of_finished_and_exits_130(studies,
                             env=script_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
-        while len(list((out / "studies").glob("*.json"))) < 2 and time.monotonic() < deadline:
+        # 3 study files on disk: with 2 workers, one worker has finished a study and sent its
+        # result before starting the next. A file whose result has not reached the parent when
+        # the signal comes is removed (docs/cli.md), so the worklist may hold fewer studies.
+        while len(list((out / "studies").glob("*.json"))) < 3 and time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
         workers = _descendants(proc.pid)
@@ -64,7 +67,7 @@ def test_signal_stops_workers_writes_worklist_of_finished_and_exits_130(studies,
     assert _gone(workers) == []
     rows = list(csv.DictReader((out / "worklist.csv").open()))
     written = sorted(p.name for p in (out / "studies").glob("*.json"))
-    assert 2 <= len(rows) < 14
+    assert 1 <= len(rows) < 14
     assert sorted(Path(r["json"]).name for r in rows) == written
     summary = json.loads((out / "analysis.json").read_text())
     assert summary["interrupted"] is True and summary["n_ok"] == len(rows)
