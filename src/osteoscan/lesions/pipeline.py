@@ -53,38 +53,62 @@ def simulate_studies(n: int, seed: int = 0, *, sites: Sequence[str] = ("site_a",
     return out
 
 
-def train_all(studies: Sequence[LesionStudy], out: str | Path, *, seg_epochs: int = 12,
-              region_epochs: int = 12, clf_epochs: int = 15, tiny: bool = False,
-              seg_channels=(8, 16, 32, 64), region_channels=(8, 16, 32, 64),
+def fit_stage(studies: Sequence[LesionStudy], *, init: LesionAnalyzer | None = None,
+              seg_epochs: int = 12, region_epochs: int = 12, clf_epochs: int = 15,
+              tiny: bool = False, seg_channels=(8, 16, 32, 64), region_channels=(8, 16, 32, 64),
               region_shape=(256, 64), seed: int = 0,
               progress: Callable[[str, int, int, float], None] | None = None) -> LesionAnalyzer:
-    """Train hotspot U-Net, region U-Net and lesion classifier; save them under ``out``.
+    """Train hotspot U-Net, region U-Net and lesion classifier through the one training loop.
 
-    ``tiny`` builds very small networks working at 128 x 32 (smoke runs and tests).
-
-    Returns:
-        The analyzer built from the three trained models.
+    ``init=None`` starts from scratch (``tiny``: very small networks at 128 x 32, for smoke
+    runs); ``init`` (e.g. ``LesionAnalyzer.default()``, the bundled models) continues its
+    networks instead, in place, with the same epochs and learning rates (0 epochs keeps a
+    network as it is). The region network is trained only on studies with region maps; without
+    any, the bundled one (or ``init``'s) is kept.
     """
     def cb(name):
         return (lambda e, n, loss: progress(name, e, n, loss)) if progress else None
 
     chans = {"work_shape": (128, 32)} if tiny else {"channels": seg_channels}
-    seg = train_segmenter(studies, epochs=seg_epochs, seed=seed, tiny=tiny, progress=cb("hotspots"), **chans)
-    seg.save(Path(out) / BUNDLED["segmenter"])
+    if init is not None and seg_epochs == 0:
+        seg = init.segmenter
+    else:
+        seg = train_segmenter(studies, epochs=seg_epochs, seed=seed, tiny=tiny, progress=cb("hotspots"),
+                              init=None if init is None else init.segmenter, **chans)
     rchans = {} if tiny else {"channels": region_channels}
-    if any(st.region_maps for st in studies):
+    if any(st.region_maps for st in studies) and (init is None or region_epochs > 0):
         reg = train_regions(studies, epochs=region_epochs, seed=seed, tiny=tiny,
-                            work_shape=(128, 32) if tiny else region_shape, progress=cb("regions"), **rchans)
+                            work_shape=(128, 32) if tiny else region_shape, progress=cb("regions"),
+                            init=None if init is None else init.regions, **rchans)
     else:  # real annotations rarely come with region maps: keep the bundled region network
-        log.warning("no region maps in the training data: reusing the bundled region network")
-        reg = RegionSegmenter.load(ASSETS / BUNDLED["regions"])
-    reg.save(Path(out) / BUNDLED["regions"])
+        log.info("no region maps in the training data: keeping the bundled region network")
+        reg = init.regions if init is not None else RegionSegmenter.load(ASSETS / BUNDLED["regions"])
     samples = classifier_samples(studies, segmenter=seg, regions=reg)
     clf = fit_classifier(samples, epochs=clf_epochs, seed=seed, progress=cb("classifier"),
-                         width=4 if tiny else 16)
-    clf.card["training"]["data"] = f"{len(studies)} simulated studies"
-    clf.save(Path(out) / BUNDLED["classifier"])
+                         width=4 if tiny else 16, init=None if init is None else init.classifier)
+    clf.card["training"]["data"] = f"{len(studies)} studies" + ("" if init is None else ", fine-tuned")
     return LesionAnalyzer(seg, reg, clf)
+
+
+def save_stage(analyzer: LesionAnalyzer, out: str | Path) -> Path:
+    """Write the three networks under ``out`` (stems of :data:`BUNDLED`; ``LesionAnalyzer.load``
+    and ``osteoscan analyze --lesion-models`` read the folder)."""
+    out = Path(out)
+    analyzer.segmenter.save(out / BUNDLED["segmenter"])
+    analyzer.regions.save(out / BUNDLED["regions"])
+    analyzer.classifier.save(out / BUNDLED["classifier"])
+    return out
+
+
+def train_all(studies: Sequence[LesionStudy], out: str | Path, **kwargs) -> LesionAnalyzer:
+    """:func:`fit_stage` (same keywords) and :func:`save_stage` under ``out``.
+
+    Returns:
+        The analyzer built from the three trained models.
+    """
+    analyzer = fit_stage(studies, **kwargs)
+    save_stage(analyzer, out)
+    return analyzer
 
 
 def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool,

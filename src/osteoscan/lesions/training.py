@@ -61,6 +61,8 @@ class LesionStudy:
         region_maps: uint8 region map per view, when known.
         primary: primary tumour, when known.
         bsi: reference Bone Scan Index, when known.
+        meta: other values: ``boxes`` (lesion id -> the drawn box x0, y0, x1, y1 in view
+            pixels, from annotations), ``label`` (the manifest's study label).
     """
 
     scan: BoneScan
@@ -105,7 +107,8 @@ def from_annotations(
 ) -> LesionStudy:
     """A :class:`LesionStudy` from polygon/rectangle annotations (e.g. LabelMe).
 
-    Each annotation is its own lesion (annotations do not link the two views). "ignore"
+    Each annotation is its own lesion (annotations do not link the two views; where outlines
+    overlap, the smaller one keeps the shared pixels, so a box inside another stays a lesion). "ignore"
     outlines are skipped.
 
     Args:
@@ -123,22 +126,34 @@ def from_annotations(
     views = scan_views(scan)
     masks = {v: np.zeros(x.shape, dtype=np.int32) for v, x in views.items()}
     labels: dict[int, str] = {}
+    boxes: dict[int, tuple[float, ...]] = {}  # lesion id -> drawn box x0, y0, x1, y1 (view pixels)
+    painted = []
     for ann in annotations:
         if ann.label == "ignore" or ann.view not in masks:
             continue
         lid = len(labels) + 1
-        target = masks[ann.view]
-        if supervision == "box":
-            region = box_pseudo_mask(views[ann.view], [_box(ann.points)])
-        elif ann.kind == "rectangle":
-            region = box_pseudo_mask(views[ann.view], [_box(ann.points)], mode="box")
-        else:
-            rr, cc = fill_polygon([p[1] for p in ann.points], [p[0] for p in ann.points], target.shape)
-            region = np.zeros(target.shape, bool)
-            region[rr, cc] = True
-        target[region & (target == 0)] = lid
+        painted.append((lid, ann.view, _outline_region(views[ann.view], ann, supervision)))
         labels[lid] = ann.label
-    return LesionStudy(scan, masks, labels, region_maps, primary)
+        y0, x0, y1, x1 = _box(ann.points)
+        boxes[lid] = (x0, y0, x1, y1)
+    # largest first, smaller outlines painted over them: a box drawn inside another keeps its own
+    # pixels (and stays a lesion) while the larger one keeps the rest
+    for lid, view, region in sorted(painted, key=lambda t: -int(t[2].sum())):
+        masks[view][region] = lid
+    return LesionStudy(scan, masks, labels, region_maps, primary, meta={"boxes": boxes})
+
+
+def _outline_region(counts: np.ndarray, ann: Annotation, supervision: str) -> np.ndarray:
+    """The pixels one outline labels: a box pseudo-mask ("box"), else the filled rectangle or
+    polygon."""
+    if supervision == "box":
+        return box_pseudo_mask(counts, [_box(ann.points)])
+    if ann.kind == "rectangle":
+        return box_pseudo_mask(counts, [_box(ann.points)], mode="box")
+    rr, cc = fill_polygon([p[1] for p in ann.points], [p[0] for p in ann.points], counts.shape)
+    region = np.zeros(counts.shape, bool)
+    region[rr, cc] = True
+    return region
 
 
 def thin_scan(scan: BoneScan, fraction: float, rng: np.random.Generator) -> BoneScan:
@@ -294,15 +309,18 @@ def calibrate_threshold(seg: HotspotSegmenter, studies: Sequence[LesionStudy],
 def train_regions(studies: Sequence[LesionStudy], *, arch: str = "unet", work_shape=WORK_SHAPE,
                   epochs: int = 20, batch: int = 8, lr: float = 2e-3, seed: int = 0,
                   tiny: bool = False, channels=None, progress: Progress | None = None,
-                  ) -> RegionSegmenter:
-    """Train the skeletal-region U-Net on studies with region maps (Dice + CE, softmax)."""
+                  init: RegionSegmenter | None = None) -> RegionSegmenter:
+    """Train the skeletal-region U-Net on studies with region maps (Dice + CE, softmax);
+    ``init`` continues that network (its architecture and work shape; trained in place)."""
     usable = [s for s in studies if s.region_maps]
     if not usable:
         raise ValueError("no study has region maps to train the region network on")
     torch.manual_seed(seed)
     kwargs = {"tiny": tiny} if channels is None else {"channels": list(channels)}
-    reg = RegionSegmenter.build(arch, tuple(work_shape), **kwargs)
-    x, y = _seg_tensors(usable, tuple(work_shape), "regions", thin=(0.3, 0.7), seed=seed)
+    reg = RegionSegmenter.build(arch, tuple(work_shape), **kwargs) if init is None \
+        else RegionSegmenter(init.net, dict(init.card))
+    work_shape = tuple(reg.card["work_shape"])
+    x, y = _seg_tensors(usable, work_shape, "regions", thin=(0.3, 0.7), seed=seed)
     loss = DiceCELoss(softmax=True, to_onehot_y=True, batch=True)
     hist = _fit_seg(reg.net, x, y, loss, epochs=epochs, batch=batch, lr=lr, seed=seed, progress=progress)
     reg.card.update(training={"studies": len(usable), "epochs": epochs, "final_loss": hist[-1]})
@@ -358,14 +376,15 @@ def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegment
         (number of malignant lesions of the study), ``primary`` (str) and ``study`` (int).
     """
     chunks: list[dict[str, np.ndarray]] = []
-    for k, st in enumerate(studies):
-        if st.region_maps is None and regions is not None:
-            st.region_maps = regions.predict(st.scan)
-        by_view = truth_hotspots(st)
+    for k, st in enumerate(studies):  # predicted region maps are not stored in the study
+        maps = st.region_maps
+        if maps is None and regions is not None:
+            maps = regions.predict(st.scan)
+        by_view = truth_hotspots(st, maps)
         hs = [h for v in by_view.values() for h in v]
         y = [int(st.lesion_labels.get(int(h.features["label_id"])) == "malignant") for h in hs]
         if segmenter is not None:
-            fps = _false_positives(st, segmenter)
+            fps = _false_positives(st, segmenter, maps)
             hs, y = hs + fps, y + [0] * len(fps)
         if not hs:
             continue
@@ -380,7 +399,7 @@ def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegment
     return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
 
 
-def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter) -> list[Hotspot]:
+def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter, maps) -> list[Hotspot]:
     from osteoscan.lesions.hotspots import extract_hotspots
 
     probs = segmenter.predict(st.scan)
@@ -388,9 +407,8 @@ def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter) -> list[Hotsp
     for view, counts in scan_views(st.scan).items():
         for h in extract_hotspots(probs[view], counts, view, spacing_mm=st.scan.spacing_mm):
             if not (st.lesion_masks[view][h.mask] > 0).any():
-                out.append(h if st.region_maps is None else
-                           _with_region(h, st.region_maps[view], normal_bone_means(
-                               counts, st.region_maps[view], st.lesion_masks[view] > 0)))
+                out.append(h if maps is None else _with_region(h, maps[view], normal_bone_means(
+                    counts, maps[view], st.lesion_masks[view] > 0)))
     return out
 
 
@@ -404,10 +422,13 @@ def _flip_patches(cols, gen):
 
 def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext", epochs: int = 15,
                    batch: int = 64, lr: float = 1e-3, seed: int = 0, index: np.ndarray | None = None,
-                   progress: Progress | None = None, **arch_kwargs) -> LesionClassifier:
-    """Train a lesion classifier on (a subset ``index`` of) :func:`classifier_samples`."""
+                   progress: Progress | None = None, init: LesionClassifier | None = None,
+                   **arch_kwargs) -> LesionClassifier:
+    """Train a lesion classifier on (a subset ``index`` of) :func:`classifier_samples`;
+    ``init`` continues that classifier (fine-tuning, in place) instead of a fresh ``arch``."""
     torch.manual_seed(seed)
-    clf = LesionClassifier.build(arch, **arch_kwargs)
+    clf = LesionClassifier.build(arch, **arch_kwargs) if init is None \
+        else LesionClassifier(init.net, dict(init.card))
     idx = np.arange(len(samples["y"])) if index is None else np.asarray(index)
     t = [torch.from_numpy(samples[k][idx]) for k in ("patch", "context", "tab")]
     y = torch.from_numpy(samples["y"][idx]).float()

@@ -26,7 +26,7 @@ def progress_bar() -> Progress:
 
 def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
                 reports: bool = True, masks: bool = False, threads: int | None = None,
-                lesions: bool = True, redactor=None):
+                lesions: bool = True, redactor=None, lesion_models: Path | None = None):
     """Discover, analyze with a progress bar (osteoscan.workflows.analyze); returns the
     BatchResult. User errors (missing input, missing model) are raised before the bar."""
     from osteoscan.workflows.analyze import analyze_batch, check_model, discover
@@ -38,7 +38,7 @@ def run_analyze(inputs: list[Path], out: Path, model: str | None, workers: int,
         result = analyze_batch(
             tasks, out, model=model, workers=workers, reports=reports, masks=masks, threads=threads,
             redactor=redactor,
-            lesions=lesions,
+            lesions=lesions, lesion_models=lesion_models,
             progress=lambda done, total, label: bar.update(job, completed=done, item=Path(label).name),
         )
     return result
@@ -88,6 +88,9 @@ def analyze(
         "--masks/--no-masks", help="Include hotspot masks (run-length encoded) in the JSON.")] = False,
     lesions: Annotated[bool, typer.Option(
         "--lesions/--no-lesions", help="Run the lesion stage (hotspots, regions, BSI).")] = True,
+    lesion_models: Annotated[Path | None, typer.Option(
+        "--lesion-models", help="Folder of your own lesion networks (lesions train --out, or a "
+                                "lesions cv fold's models/) instead of the bundled lesion stage.")] = None,
     no_phi: NoPhi = False,
     id_key: IdKey = None,
 ) -> None:
@@ -99,7 +102,8 @@ def analyze(
     from osteoscan.io.redact import make_redactor
 
     result = run_analyze(inputs, out, model, workers, reports=reports, masks=masks,
-                         lesions=lesions, redactor=make_redactor(no_phi, id_key))
+                         lesions=lesions, redactor=make_redactor(no_phi, id_key),
+                         lesion_models=lesion_models)
     _summary(result)
     if result.interrupted:
         raise typer.Exit(exits.INTERRUPTED)

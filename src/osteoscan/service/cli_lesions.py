@@ -25,8 +25,23 @@ lesions_app = typer.Typer(help="Lesion stage: hotspots, skeletal regions, lesion
                           no_args_is_help=True)
 
 
+LabelMap = Annotated[Path | None, typer.Option(
+    "--label-map", help="With a manifest: YAML mapping LabelMe label names to malignant, benign or "
+    "ignore (docs/ingest.md); unknown names are one error listing them all.")]
+
+
 def _progress() -> Progress:
     return counted_progress(console)
+
+
+def _epochs(prog: Progress, tasks: dict[str, int]):
+    """``progress(network, epoch, epochs, loss)`` drawing one bar per network in ``tasks``."""
+    def cb(name: str, epoch: int, epochs: int, loss: float) -> None:
+        if name not in tasks:
+            tasks[name] = prog.add_task(name, total=epochs)
+        prog.update(tasks[name], completed=epoch, description=f"{name} loss {loss:.3f}")
+
+    return cb
 
 
 def _sites(text: str) -> tuple[str, ...]:
@@ -64,33 +79,27 @@ def train(
     supervision: Annotated[str, typer.Option(
         help="With --data: auto (mask where a row has lesion_masks, else its LabelMe outlines), "
         "mask, polygon (LabelMe polygons and rectangles) or box (box pseudo-masks).")] = "auto",
-    label_map: Annotated[Path | None, typer.Option(
-        "--label-map", help="With --data: YAML mapping LabelMe label names to malignant, benign "
-        "or ignore (docs/ingest.md).")] = None,
+    label_map: LabelMap = None,
+    init: Annotated[str, typer.Option(
+        help="scratch, or bundled: fine-tune the bundled networks (as lesions cv --init bundled).")] = "scratch",
 ) -> None:
     """Train the hotspot U-Net, the region U-Net and the lesion classifier (simulated scans,
     or a manifest with masks, polygons or boxes). Unreadable rows are listed; exit code 1."""
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.lesions.cv import INITS
     from osteoscan.lesions.pipeline import train_all
 
+    if init not in INITS:
+        raise ConfigError(f"--init must be one of {', '.join(INITS)}, got {init!r}")
     failures: list[tuple[str, str]] = []
     if data is not None:
-        from osteoscan.lesions.data import studies_from_manifest
-
-        studies, failures = studies_from_manifest(data, supervision, label_map=label_map)
-        if not studies:
-            raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
+        studies, failures = _studies(data, supervision, label_map)
     else:
         studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:
-        tasks: dict[str, int] = {}
-
-        def cb(name: str, epoch: int, epochs: int, loss: float) -> None:
-            if name not in tasks:
-                tasks[name] = prog.add_task(name, total=epochs)
-            prog.update(tasks[name], completed=epoch, description=f"{name} loss {loss:.3f}")
-
         train_all(studies, out, seg_epochs=seg_epochs, region_epochs=region_epochs,
-                  clf_epochs=clf_epochs, tiny=tiny, seed=seed, progress=cb)
+                  clf_epochs=clf_epochs, tiny=tiny, seed=seed, progress=_epochs(prog, {}),
+                  init=LesionAnalyzer.default() if init == "bundled" else None)
     console.print(f"lesion models written to {out}")
     for study_id, problem in failures:
         console.print(f"[red]skipped[/] {study_id}: {problem}")
@@ -188,6 +197,81 @@ def compare(
         table.add_row(arm, f(o["value"]), f"{f(o['ci_low'])}-{f(o['ci_high'])}",
                       *[f(b["by_burden"][g]["value"]) for g in ("<=3", "4-6", ">6")])
     console.print(table)
+
+
+def _studies(data: Path, supervision: str, label_map: Path | None = None):
+    """Every readable row of a manifest as a LesionStudy (with a spinner), and the failures."""
+    from osteoscan.lesions.data import SUPERVISION, studies_from_manifest
+
+    if supervision not in SUPERVISION:
+        raise ConfigError(f"--supervision must be one of {', '.join(SUPERVISION)}, got {supervision!r}")
+    with _progress() as prog:
+        prog.add_task(f"reading {data.name}", total=None)
+        studies, failures = studies_from_manifest(data, supervision, label_map=label_map)
+    if not studies:
+        raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
+    return studies, failures
+
+
+def _cv_table(summary: dict) -> Table:
+    table = Table(title=f"lesions cv: {summary['n_lesions']} lesions, {summary['n_studies']} studies, "
+                        f"{summary['n_patients']} patients")
+    for col in ("figure", "value", "95% CI (patient bootstrap)"):
+        table.add_column(col)
+
+    def f(v):
+        return "-" if v is None or v != v else f"{v:.3f}"
+
+    for name in ("lesion_auc", "patient_auc", "lesion_sensitivity", "lesion_specificity"):
+        b = summary[name]
+        table.add_row(name, f(b["value"]), f"{f(b['ci_low'])}-{f(b['ci_high'])}")
+    for group, b in summary["by_burden"].items():
+        table.add_row(f"lesion AUC, burden {group} (n={b['n']})", f(b["value"]),
+                      f"{f(b['ci_low'])}-{f(b['ci_high'])}")
+    return table
+
+
+@lesions_app.command("cv")
+def cv(
+    manifest: Annotated[Path, typer.Argument(help="Dataset manifest with annotated studies (docs/data-format.md).")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder (summary.json, lesions_oof.csv, studies_oof.csv).")],
+    folds: Annotated[int, typer.Option(help="Patient-grouped, stratified folds.")] = 5,
+    init: Annotated[str, typer.Option(help="bundled (fine-tune the bundled models) or scratch.")] = "bundled",
+    seed: Annotated[int, typer.Option(help="Fold and training seed.")] = 0,
+    supervision: Annotated[str, typer.Option(
+        help="auto (mask where a row has lesion_masks, else its LabelMe outlines), mask, polygon "
+        "or box (box pseudo-masks).")] = "auto",
+    label_map: LabelMap = None,
+    seg_epochs: Annotated[int, typer.Option(help="Epochs of the hotspot U-Net per fold.")] = 12,
+    region_epochs: Annotated[int, typer.Option(help="Epochs of the region U-Net per fold (region maps only).")] = 12,
+    clf_epochs: Annotated[int, typer.Option(help="Epochs of the lesion classifier per fold.")] = 15,
+    tiny: Annotated[bool, typer.Option("--tiny", help="Tiny networks (with --init scratch; smoke runs).")] = False,
+    resume: Annotated[bool, typer.Option("--resume", help="Keep the folds already written in --out.")] = False,
+) -> None:
+    """Cross-validate the lesion stage on your cohort: patient-grouped stratified folds, lesion
+    and patient AUC with patient-bootstrap CIs (docs/lesions.md). Unreadable rows: exit code 1."""
+    from osteoscan.lesions.cv import CVSettings, cross_validate
+
+    settings = CVSettings(folds=folds, init=init, seed=seed, seg_epochs=seg_epochs,
+                          region_epochs=region_epochs, clf_epochs=clf_epochs, tiny=tiny)
+    studies, failures = _studies(manifest, supervision, label_map)
+    with _progress() as prog:
+        fold_task = prog.add_task(f"folds ({init})", total=None)
+        tasks: dict[str, int] = {}
+
+        def on_fold(done: int, total: int) -> None:
+            prog.update(fold_task, completed=done, total=total)
+            for task in tasks.values():
+                prog.remove_task(task)
+            tasks.clear()
+
+        summary = cross_validate(studies, out, settings, resume=resume, on_fold=on_fold,
+                                 progress=_epochs(prog, tasks))
+    console.print(_cv_table(summary))
+    console.print(f"written to {out}: summary.json, lesions_oof.csv, studies_oof.csv")
+    for study_id, problem in failures:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    exits.finish(bool(failures))
 
 
 @lesions_app.command("show")

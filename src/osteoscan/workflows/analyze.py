@@ -94,6 +94,10 @@ def init_worker(model: str | None, threads: int, options: dict | None = None) ->
         torch.set_num_threads(threads)
     # the lesion stage (hotspots + BSI, docs/lesions.md) is on unless options say lesions=False
     kw = {} if (options or {}).get("lesions", True) else {"lesion_analyzer": None}
+    if kw == {} and (options or {}).get("lesion_models"):  # the user's own lesion stage
+        from osteoscan.lesions.analyzer import LesionAnalyzer
+
+        kw = {"lesion_analyzer": LesionAnalyzer.load(options["lesion_models"], threads=None)}
     _WORKER["predictor"] = Predictor.default(**kw) if model is None else Predictor.from_path(model, **kw)
     _WORKER["options"] = dict(options or {})
 
@@ -289,6 +293,7 @@ def analyze_batch(
     tasks: list[StudyTask], out_dir: str | Path, *, model: str | None = None, workers: int = 2,
     threads: int | None = None, reports: bool = True, masks: bool = False,
     lesions: bool = True, progress: Progress | None = None, redactor: Any = None,
+    lesion_models: str | Path | None = None,
 ) -> BatchResult:
     """Analyze studies into ``out_dir`` (see the module docstring for the layout).
 
@@ -302,6 +307,8 @@ def analyze_batch(
         masks: include hotspot masks (RLE) in the JSON.
         lesions: run the bundled lesion stage (hotspots, BSI).
         progress: callback after each study.
+        lesion_models: a folder of lesion networks (``osteoscan lesions train`` / ``lesions
+            cv``) used instead of the bundled lesion stage; the image model decides the study.
         redactor: an :class:`osteoscan.io.redact.Redactor` for the no-PHI mode (None: normal).
 
     Returns:
@@ -311,13 +318,18 @@ def analyze_batch(
     from osteoscan.reporting.html import write_worklist
 
     label = check_model(model)
+    if lesion_models is not None and lesions:  # fail fast (ModelError) before any worker starts
+        from osteoscan.lesions.analyzer import LesionAnalyzer
+
+        LesionAnalyzer.load(lesion_models, threads=None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clean_partial_files(out)
     workers = max(1, min(int(workers), len(tasks) or 1))
     n_threads = threads if threads is not None else (1 if workers > 1 else (os.cpu_count() or 1))
     init = (None if model is None else str(model), n_threads,
-            {"reports": reports, "masks": masks, "lesions": lesions, "redactor": redactor})
+            {"reports": reports, "masks": masks, "lesions": lesions, "redactor": redactor,
+             "lesion_models": None if lesion_models is None else str(lesion_models)})
     t0 = time.perf_counter()
     result = BatchResult(out, n_tasks=len(tasks))
     with stop_on_signals():

@@ -1,0 +1,275 @@
+"""Cross-validating the lesion stage on a user's own annotated cohort (``osteoscan lesions cv``).
+
+Folds are grouped by patient and stratified by the study's label
+(:func:`osteoscan.data.splits.kfold_splits`, scikit-learn's ``StratifiedGroupKFold``). In each
+fold the three networks are trained on the other folds through the one training loop
+(:func:`osteoscan.lesions.pipeline.fit_stage`), starting from the bundled models
+(``init="bundled"``, fine-tuning) or from scratch, and the held-out studies are scored:
+
+* every annotated lesion by the fold's classifier (its outline as drawn; lesion level);
+* every study by the whole fold stage (detector, regions, classifier, noisy-OR patient
+  probability; patient level), as on a new study without annotations.
+
+Layout of the output folder::
+
+    DIR/cv.json                      settings, the study -> fold assignment
+    DIR/folds/fold-<k>/models/       the fold's three networks (LesionAnalyzer.load)
+    DIR/folds/fold-<k>/lesions.csv   its held-out lesions; studies.csv its held-out studies
+    DIR/lesions_oof.csv              study, patient, view, box, label, probability, fold, region,
+                                     burden, picture_box (screen captures: the box on the picture)
+    DIR/studies_oof.csv              the predictions format (docs/results-layout.md): osteoscan evaluate
+    DIR/summary.json                 lesion_auc, patient_auc (patient-bootstrap CIs), ...
+
+A fold whose two CSV files exist is skipped with ``resume=True``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.artefacts import atomic_write_json, to_jsonable
+from osteoscan.csvsafe import restore_frame
+from osteoscan.errors import ConfigError
+from osteoscan.evaluation.io import POSITIVE_NAMES, label_key
+from osteoscan.evaluation.statistics import auc_ci, bootstrap_block
+from osteoscan.lesions.compare import BURDEN_GROUPS
+from osteoscan.lesions.training import LesionStudy, truth_hotspots
+from osteoscan.training.predict import write_predictions
+
+log = logging.getLogger(__name__)
+
+INITS = ("bundled", "scratch")
+STUDY_COLUMNS = ["study_id", "patient_id", "label", "prob_metastasis", "predicted", "fold"]
+LESION_COLUMNS = ["study", "patient", "view", "box", "label", "probability", "fold", "region", "burden",
+                  "picture_box"]
+
+
+@dataclass(frozen=True)
+class CVSettings:
+    """What a cross-validation run does (written to ``cv.json``; ``resume`` checks it).
+
+    Attributes:
+        folds: number of patient-grouped folds.
+        init: "bundled" (fine-tune the bundled networks) or "scratch".
+        seed: fold and training seed.
+        seg_epochs, region_epochs, clf_epochs: epochs of the three networks per fold.
+        tiny: tiny networks (scratch only; smoke runs and tests).
+        threshold: lesion and study probability called malignant / metastatic.
+        n_boot: patient-bootstrap replicates of the CIs.
+    """
+
+    folds: int = 5
+    init: str = "bundled"
+    seed: int = 0
+    seg_epochs: int = 12
+    region_epochs: int = 12
+    clf_epochs: int = 15
+    tiny: bool = False
+    threshold: float = 0.5
+    n_boot: int = 2000
+
+    def __post_init__(self):
+        if self.init not in INITS:
+            raise ConfigError(f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.folds < 2:
+            raise ConfigError(f"--folds must be >= 2, got {self.folds}")
+
+
+def study_positive(st: LesionStudy) -> int:
+    """1 when the study is metastatic: its label when known, else any malignant outline."""
+    label = st.meta.get("label")
+    if label:
+        return int(label_key(str(label)) in {label_key(n) for n in POSITIVE_NAMES})
+    return int(any(v == "malignant" for v in st.lesion_labels.values()))
+
+
+def assign_folds(studies: Sequence[LesionStudy], folds: int, seed: int) -> np.ndarray:
+    """Fold index per study: patient-grouped, stratified by :func:`study_positive`."""
+    from osteoscan.data.splits import kfold_splits
+
+    labels = [str(study_positive(st)) for st in studies]
+    patients = [st.patient_id for st in studies]
+    if len(set(patients)) < folds:
+        raise ConfigError(f"--folds {folds} needs at least {folds} patients; the cohort has "
+                          f"{len(set(patients))}")
+    out = np.full(len(studies), -1)
+    for k, split in enumerate(kfold_splits(labels, patients, k=folds, val_fraction=0.0, seed=seed)):
+        out[split.test] = k
+    return out
+
+
+def _text(box) -> str:
+    return ",".join(f"{float(v):.6g}" for v in box)
+
+
+def _boxes(st: LesionStudy, lid: int, view: str, mask: np.ndarray) -> tuple[str, str]:
+    """The lesion's box ``x0,y0,x1,y1`` in view pixels (pixel edges, BoneScan orientation: the
+    drawn box for annotations, else the mask's bounding box) and, for a screen capture, the same
+    box on the picture (``BoneScan.source.picture``; "" otherwise)."""
+    box = st.meta.get("boxes", {}).get(lid)
+    if box is None:
+        rows, cols = np.nonzero(mask)
+        box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    picture = getattr(getattr(st.scan, "source", None), "picture", None)
+    if picture is None or picture.placement(view) is None:
+        return _text(box), ""
+    (ax, ay), (bx, by) = (picture.to_picture(view, box[1], box[0]), picture.to_picture(view, box[3], box[2]))
+    return _text(box), _text((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+
+
+def lesion_rows(analyzer, st: LesionStudy, fold: int) -> list[dict]:
+    """One row per annotated lesion of ``st`` (both views), scored by ``analyzer``'s classifier."""
+    maps = st.region_maps if st.region_maps is not None else analyzer.regions.predict(st.scan)
+    hs = [h for v in truth_hotspots(st, maps).values() for h in v]
+    probs = analyzer.classifier.predict(st.scan, hs)
+    burden = sum(1 for lab in st.lesion_labels.values() if lab == "malignant")
+    rows = []
+    for h, p in zip(hs, probs, strict=True):
+        lid = int(h.features["label_id"])
+        box, picture_box = _boxes(st, lid, h.view, h.mask)
+        rows.append({"study": st.scan.study_id, "patient": st.patient_id, "view": h.view, "box": box,
+                     "label": st.lesion_labels.get(lid, "benign"), "probability": float(p), "fold": fold,
+                     "region": h.region, "burden": burden, "picture_box": picture_box})
+    return rows
+
+
+def _fold_dir(out: Path, k: int) -> Path:
+    return out / "folds" / f"fold-{k}"
+
+
+def run_fold(studies: Sequence[LesionStudy], fold: np.ndarray, k: int, settings: CVSettings,
+             out: Path, progress: Callable | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train on the folds other than ``k``, score fold ``k``; write its CSVs and models."""
+    from osteoscan.lesions.analyzer import LesionAnalyzer
+    from osteoscan.lesions.bundle import ASSETS
+    from osteoscan.lesions.pipeline import fit_stage, save_stage
+
+    train = [st for st, f in zip(studies, fold, strict=True) if f != k]
+    test = [st for st, f in zip(studies, fold, strict=True) if f == k]
+    # a fresh copy per fold (fine-tuning changes it in place); the caller's torch threads stay
+    init = LesionAnalyzer.load(ASSETS, threads=None) if settings.init == "bundled" else None
+    analyzer = fit_stage(train, init=init, seg_epochs=settings.seg_epochs,
+                         region_epochs=settings.region_epochs, clf_epochs=settings.clf_epochs,
+                         tiny=settings.tiny and init is None, seed=settings.seed + k,
+                         progress=progress)
+    save_stage(analyzer, _fold_dir(out, k) / "models")
+    lesions, rows = [], []
+    for st in test:
+        lesions += lesion_rows(analyzer, st, k)
+        p = float(analyzer.analyze(st.scan).probability)
+        rows.append({"study_id": st.scan.study_id, "patient_id": st.patient_id,
+                     "label": "metastasis" if study_positive(st) else "normal", "prob_metastasis": p,
+                     "predicted": "metastasis" if p >= settings.threshold else "normal", "fold": k})
+    lesion_frame = pd.DataFrame(lesions, columns=LESION_COLUMNS)
+    study_frame = pd.DataFrame(rows, columns=STUDY_COLUMNS)
+    write_predictions(lesion_frame, _fold_dir(out, k) / "lesions.csv")
+    write_predictions(study_frame, _fold_dir(out, k) / "studies.csv")
+    return lesion_frame, study_frame
+
+
+def _read_fold(out: Path, k: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    paths = [_fold_dir(out, k) / name for name in ("lesions.csv", "studies.csv")]
+    if not all(p.is_file() for p in paths):
+        return None
+    ids = {"study": str, "patient": str, "study_id": str, "patient_id": str, "box": str, "picture_box": str}
+    return tuple(restore_frame(pd.read_csv(p, dtype=ids, keep_default_na=False)) for p in paths)
+
+
+def _plan(studies: Sequence[LesionStudy], settings: CVSettings, out: Path, resume: bool) -> np.ndarray:
+    """The fold of each study; with ``resume``, the one recorded in ``cv.json`` (checked)."""
+    fold = assign_folds(studies, settings.folds, settings.seed)
+    plan = {"settings": asdict(settings),
+            "folds": {st.scan.study_id: int(f) for st, f in zip(studies, fold, strict=True)}}
+    if resume and (out / "cv.json").is_file():
+        old = json.loads((out / "cv.json").read_text(encoding="utf-8"))
+        if old != to_jsonable(plan):
+            raise ConfigError(f"{out / 'cv.json'}: written for other studies or settings; "
+                              "use a new --out or drop --resume")
+    atomic_write_json(out / "cv.json", plan)
+    return fold
+
+
+def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CVSettings, *,
+                   resume: bool = False, on_fold: Callable[[int, int], None] | None = None,
+                   progress: Callable | None = None) -> dict:
+    """Cross-validate the lesion stage on ``studies``; write the folder (module docstring).
+
+    Args:
+        studies: annotated studies (:func:`osteoscan.lesions.data.studies_from_manifest`).
+        out: output folder.
+        settings: folds, init, epochs, seed.
+        resume: keep the folds already written (same studies and settings only).
+        on_fold: ``on_fold(done, folds)`` after each fold.
+        progress: ``progress(network, epoch, epochs, loss)`` during training.
+
+    Returns:
+        The summary (also ``summary.json``).
+
+    Raises:
+        ConfigError: too few studies or patients for the folds, no annotated lesion, or a
+            ``resume`` into a folder made with other settings.
+    """
+    out = Path(out)
+    if not any(st.lesion_labels for st in studies):
+        raise ConfigError("no annotated lesion in the studies: nothing to cross-validate")
+    fold = _plan(studies, settings, out, resume)
+    parts = []
+    for k in range(int(fold.max()) + 1):
+        done = _read_fold(out, k) if resume else None
+        parts.append(done if done is not None else run_fold(studies, fold, k, settings, out, progress))
+        if on_fold:
+            on_fold(k + 1, int(fold.max()) + 1)
+    lesions = pd.concat([p[0] for p in parts], ignore_index=True)
+    study_frame = pd.concat([p[1] for p in parts], ignore_index=True)
+    write_predictions(lesions, out / "lesions_oof.csv")
+    write_predictions(study_frame, out / "studies_oof.csv")
+    summary = summarise(lesions, study_frame, settings)
+    atomic_write_json(out / "summary.json", summary)
+    return summary
+
+
+def _rate(name: str, hit: np.ndarray, of: np.ndarray):
+    """A weight-matrix statistic (osteoscan.evaluation.statistics): share of ``of`` that ``hit``."""
+    hit, of = hit.astype(float), of.astype(float)
+    return lambda w: {name: (w @ (hit * of)) / np.maximum(w @ of, 1e-12)}
+
+
+def _block(y: np.ndarray, p: np.ndarray, patients: np.ndarray, settings: CVSettings) -> dict:
+    """Lesion AUC with its patient-bootstrap CI, plus lesion and malignant counts."""
+    block = auc_ci(y, p, patients, n_boot=settings.n_boot, seed=settings.seed)
+    return {**block, "n_malignant": int(y.sum())}
+
+
+def summarise(lesions: pd.DataFrame, studies: pd.DataFrame, settings: CVSettings) -> dict:
+    """The figures of ``summary.json`` from the out-of-fold tables (docs/lesions.md)."""
+    y = (lesions["label"] == "malignant").to_numpy().astype(int)
+    p = lesions["probability"].to_numpy(float)
+    pid = lesions["patient"].astype(str).to_numpy()
+    called = p >= settings.threshold
+    rates = {}
+    for name, hit, of in (("lesion_sensitivity", called, y == 1), ("lesion_specificity", ~called, y == 0)):
+        rates.update(bootstrap_block(_rate(name, hit, of), pid, n_boot=settings.n_boot, seed=settings.seed))
+    burden = lesions["burden"].to_numpy(int)
+    ys = (studies["label"] == "metastasis").to_numpy().astype(int)
+    return {
+        "lesion_auc": _block(y, p, pid, settings),
+        "patient_auc": auc_ci(ys, studies["prob_metastasis"].to_numpy(float),
+                              studies["patient_id"].astype(str).to_numpy(),
+                              n_boot=settings.n_boot, seed=settings.seed),
+        **rates,
+        "threshold": settings.threshold,
+        "by_burden": {g: _block(y[m], p[m], pid[m], settings) for g, lo, hi in BURDEN_GROUPS
+                      for m in [(burden >= lo) & (burden <= hi)]},
+        "by_region": {r: _block(y[m], p[m], pid[m], settings) for r in sorted(set(lesions["region"]))
+                      for m in [(lesions["region"] == r).to_numpy()]},
+        "n_lesions": int(len(lesions)), "n_malignant": int(y.sum()), "n_studies": int(len(studies)),
+        "n_patients": int(studies["patient_id"].nunique()),
+        "settings": asdict(settings),
+    }
