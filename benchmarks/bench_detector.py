@@ -122,7 +122,7 @@ def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficult
     from osteoscan.evaluation.lesions import match_lesions
     from osteoscan.lesions.burden import distinct_lesions
     from osteoscan.lesions.pipeline import stacked_masks
-    from osteoscan.lesions.training import from_simulated
+    from osteoscan.lesions.studies import from_simulated
     from osteoscan.simulate.study import simulate_study
 
     label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"

@@ -15,7 +15,8 @@ from osteoscan.lesions.burden import bone_scan_index
 from osteoscan.lesions.classifier import LesionClassifier
 from osteoscan.lesions.hotspots import HotspotSegmenter
 from osteoscan.lesions.regions import RegionSegmenter
-from osteoscan.lesions.training import from_simulated, truth_hotspots
+from osteoscan.lesions.studies import from_simulated
+from osteoscan.lesions.training import truth_hotspots
 from osteoscan.simulate.study import simulate_study
 from osteoscan.skeleton import REGIONS
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from osteoscan.evaluation.lesions import dice_score
-from osteoscan.lesions.training import from_annotations, train_segmenter
+from osteoscan.lesions.studies import from_annotations
+from osteoscan.lesions.training import train_segmenter
 from osteoscan.types import Annotation, BoneScan, StudySource
 
 SHAPE = (128, 32)

@@ -24,7 +24,7 @@ _LAZY = {
     "match_views": "osteoscan.lesions.regions",
     "bone_scan_index": "osteoscan.lesions.burden",
     "patient_probability": "osteoscan.lesions.burden",
-    "LesionStudy": "osteoscan.lesions.training",
+    "LesionStudy": "osteoscan.lesions.studies",
     "HotspotDetector": "osteoscan.lesions.patient",
     "scan_candidates": "osteoscan.lesions.candidates",
     "scan_context": "osteoscan.lesions.context",

@@ -40,7 +40,8 @@ from osteoscan.errors import ConfigError
 from osteoscan.evaluation.io import POSITIVE_NAMES, label_key
 from osteoscan.evaluation.statistics import auc_ci, bootstrap_block
 from osteoscan.lesions.compare import BURDEN_GROUPS
-from osteoscan.lesions.training import LesionStudy, truth_hotspots
+from osteoscan.lesions.studies import LesionStudy
+from osteoscan.lesions.training import truth_hotspots
 from osteoscan.training.predict import write_predictions
 
 log = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ import numpy as np
 from PIL import Image
 
 from osteoscan.errors import InputError, OsteoscanError
-from osteoscan.lesions.training import LesionStudy, from_annotations
+from osteoscan.lesions.studies import LesionStudy, from_annotations
 
 log = logging.getLogger(__name__)
 

@@ -22,11 +22,10 @@ from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer, LesionResult
 from osteoscan.lesions.bundle import ASSETS
 from osteoscan.lesions.burden import patient_probability
 from osteoscan.lesions.regions import RegionSegmenter
+from osteoscan.lesions.studies import LesionStudy, from_simulated
 from osteoscan.lesions.training import (
-    LesionStudy,
     classifier_samples,
     fit_classifier,
-    from_simulated,
     train_regions,
     train_segmenter,
 )
