@@ -26,7 +26,7 @@ demo: $(STAMP)
 	$(VENV)/bin/osteoscan demo --out demo-out
 
 test: $(STAMP)
-	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider; rc=$$?; \
+	$(PY) -m pytest -q -m "not slow" -p no:cacheprovider --durations=20; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test-all: $(STAMP)
