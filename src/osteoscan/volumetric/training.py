@@ -2,9 +2,8 @@
 
 Each case is resized once to the model's spacing; an epoch draws ``samples_per_case`` random
 patches per case with MONAI's ``RandCropByPosNegLabeld`` (2 of 3 centred on a lesion voxel:
-lesions fill a tiny fraction of a torso) and ``RandFlipd`` (left-right). The loss is
-cross-entropy on the three classes plus MONAI's batch ``DiceLoss`` of the lesion foreground,
-plus, for a multi-task entry (``aux_channels`` > 0), a
+lesions fill a tiny fraction of a torso) and ``RandFlipd`` (left-right). The loss is MONAI's
+``DiceCELoss`` on the three classes, plus, for a multi-task entry (``aux_channels`` > 0), a
 binary cross-entropy of the auxiliary head against the lesion-centre heatmap. Training runs
 through :func:`osteoscan.training.loop.fit_epochs` (the toolkit's one loop); after every epoch
 the weights and card are written (``model.safetensors`` + ``model.json``) with ``state.json``,
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from monai.losses import DiceLoss
+from monai.losses import DiceCELoss
 from monai.transforms import Compose, RandCropByPosNegLabeld, RandFlipd
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -148,28 +147,19 @@ def _pad_to(t: torch.Tensor, patch: tuple[int, ...]) -> torch.Tensor:
 
 
 class Seg3DLoss(nn.Module):
-    """Cross-entropy on the class logits + batch Dice of the lesion foreground
-    (``1 - P(background)`` against benign-or-metastatic), + ``aux_weight`` * BCE of the
-    auxiliary heatmap.
-
-    Why a foreground-only Dice: a Dice term per lesion class is ~1 on every batch without that
-    class whatever the network does (benign lesions are rare and 1-4 voxels), so the first
-    runs sat on a loss floor of 0.5 from the benign term alone and learned almost nothing in
-    600 steps. The foreground Dice carries the imbalance (lesions < 0.1 % of a torso, batch
-    Dice as in nnU-Net); the cross-entropy separates benign from metastatic.
-    """
+    """Batch DiceCE on the class logits, + ``aux_weight`` * BCE of the auxiliary heatmap."""
 
     def __init__(self, num_classes: int = len(CLASSES), aux_weight: float = 0.5):
         super().__init__()
         self.k, self.aux_weight = num_classes, float(aux_weight)
-        self.dice = DiceLoss(batch=True)
-        self.ce = nn.CrossEntropyLoss()
+        # batch Dice (nnU-Net's): lesions fill < 0.1 % of a torso, and a per-patch Dice of an
+        # absent class rewards predicting nothing, which is where per-patch training collapsed
+        self.seg = DiceCELoss(to_onehot_y=True, softmax=True, include_background=False,
+                              batch=True)
         self.aux = nn.BCEWithLogitsLoss()
 
     def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        labels = y[:, 0].long()
-        lesion = 1.0 - torch.softmax(logits[:, :self.k], dim=1)[:, :1]
-        loss = self.ce(logits[:, :self.k], labels) + self.dice(lesion, (y[:, :1] > 0).float())
+        loss = self.seg(logits[:, :self.k], y[:, :1])
         if logits.shape[1] > self.k and self.aux_weight:
             loss = loss + self.aux_weight * self.aux(logits[:, self.k:self.k + 1], y[:, 1:2])
         return loss
