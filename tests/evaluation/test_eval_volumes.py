@@ -56,6 +56,18 @@ def test_froc_block_reports_the_issue_rate():
     froc = froc_block([m["match"], m["match"]])
     assert 1.5 in SEG_RATES and froc["n_lesions"] == 2
     assert froc["sens@1"] == 1.0 and froc["sens@0.5"] == 0.0
+    assert "sens@1.5_ci" not in froc
+
+
+def test_froc_block_bootstraps_the_issue_rate_over_patients():
+    truth = _cube((8, 8, 8), (1, 1, 1), (3, 3, 3), 2)
+    inst = (truth > 0).astype(np.int32)
+    found = scan_metrics(truth, truth, inst, [0.9], inst, (1, 1, 1), hd95=False)["match"]
+    missed = scan_metrics(truth * 0, truth, inst * 0, [], inst, (1, 1, 1), hd95=False)["match"]
+    froc = froc_block([found, missed, found, missed], ["a", "b", "c", "d"], n_boot=300)
+    ci = froc["sens@1.5_ci"]
+    assert froc["sens@1.5"] == ci["value"] == 0.5
+    assert 0.0 <= ci["ci_low"] < 0.5 < ci["ci_high"] <= 1.0 and ci["n_patients"] == 4
 
 
 def test_origin_auc_matches_delong_and_skips_patients_without_a_primary():

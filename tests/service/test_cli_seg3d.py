@@ -51,6 +51,19 @@ def test_evaluate_writes_the_summary(cohort):
     assert (cohort / "eval" / "lesions.csv").is_file()
 
 
+def test_baseline_and_threshold_are_scored_like_a_network(cohort):
+    res = run_osteoscan("seg3d", "baseline", cohort / "data", "--out", cohort / "hot",
+                        "--ratio", "3", "--n-boot", "50")
+    assert res.returncode == 0, res.stderr
+    hot = json.loads((cohort / "hot" / "summary.json").read_text())
+    assert hot["n_scans"] == 3 and hot["origin_auc"]["n"] >= 0
+    strict = run_osteoscan("seg3d", "evaluate", cohort / "model", cohort / "data", "--out",
+                           cohort / "eval-strict", "--n-boot", "0", "--threshold", "1")
+    assert strict.returncode == 0, strict.stderr
+    scans = json.loads((cohort / "eval-strict" / "summary.json").read_text())
+    assert scans["sensitivity_voxel"]["value"] == 0.0  # nothing exceeds 1 - P(bg) > 1
+
+
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
     assert_one_line_error(run_osteoscan("seg3d", "train", tmp_path, "--out", tmp_path / "m"),
                           2, "manifest.csv")

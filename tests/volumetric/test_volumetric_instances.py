@@ -59,3 +59,8 @@ def test_semantic_labels_agree_with_the_instances():
     assert semantic_labels(prob)[:, 0, 0].tolist() == [2, 0]
     labels = components(1.0 - prob[0], min_voxels=1)
     assert ((labels > 0) == (semantic_labels(prob) > 0)).all()
+
+
+def test_a_higher_threshold_keeps_only_the_surer_lesion():
+    labels, table = find_instances(_prob(), None, None, (4.0, 4.0, 4.0), threshold=0.85)
+    assert len(table) == 1 and table[0]["cls"] == "benign"  # 1 - P(bg) 0.9 vs 0.8

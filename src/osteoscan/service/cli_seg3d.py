@@ -149,17 +149,40 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
     n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
+    threshold: Annotated[float, typer.Option(
+        help="Lesion where 1 - P(background) exceeds this (choose it on a selection profile).",
+        min=0.0, max=1.0)] = 0.5,
 ) -> None:
     """DSC, IoU, HD95, voxel and lesion figures (FROC), origin AUC with DeLong CI."""
-    from osteoscan.evaluation.volumes import summarise
     from osteoscan.volumetric.infer import Segmenter3D
+
+    _score(Segmenter3D.from_checkpoint(model, threshold=threshold), model.name, data, out,
+           n_boot)
+
+
+@seg3d_app.command("baseline")
+def baseline(
+    data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
+    ratio: Annotated[float, typer.Option(
+        help="SPECT / median bone uptake above which a voxel near CT bone is lesion.",
+        min=1.0)] = 2.5,
+    n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
+) -> None:
+    """The learning-free reference: SPECT hot spots in CT bone, scored like `evaluate`."""
+    from osteoscan.volumetric.baseline import HotSpotBaseline
+
+    _score(HotSpotBaseline(ratio=ratio), f"hotspot x{ratio:g}", data, out, n_boot)
+
+
+def _score(segmenter, name: str, data: Path, out: Path, n_boot: int) -> None:
+    from osteoscan.evaluation.volumes import summarise
     from osteoscan.workflows.seg3d import evaluate_cases, read_cases, write_evaluation
 
-    segmenter = Segmenter3D.from_checkpoint(model)
     records, lesions = evaluate_cases(segmenter, read_cases(data))
     summary = summarise(records, n_boot=n_boot)
     write_evaluation(records, lesions, summary, out)
-    table = Table(title=f"{model.name} on {data.name} ({summary['n_scans']} scans)")
+    table = Table(title=f"{name} on {data.name} ({summary['n_scans']} scans)")
     for col in ("figure", "value", "95% CI"):
         table.add_column(col)
     for key in ("dice_lesion", "dice_metastatic", "iou_lesion", "hd95_lesion_mm",
@@ -168,7 +191,9 @@ def evaluate(
         table.add_row(key, f"{v['value']:.3f}", f"{v['ci_low']:.3f}-{v['ci_high']:.3f}")
     froc = summary["froc"]
     if froc.get("n_lesions"):
-        table.add_row("lesion sens @1.5 FP/scan", f"{froc['sens@1.5']:.3f}", "")
+        ci = froc.get("sens@1.5_ci", {})
+        table.add_row("lesion sens @1.5 FP/scan", f"{froc['sens@1.5']:.3f}",
+                      f"{ci.get('ci_low', float('nan')):.3f}-{ci.get('ci_high', float('nan')):.3f}")
     auc = summary["origin_auc"]
     table.add_row("origin AUC (lung)", f"{auc['value']:.3f}", f"{auc['ci_low']:.3f}-{auc['ci_high']:.3f}")
     console.print(table)

@@ -53,14 +53,14 @@ class Seg3DResult:
     work: dict = field(default_factory=dict)
 
 
-def semantic_labels(prob: np.ndarray) -> np.ndarray:
+def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD) -> np.ndarray:
     """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
     where ``1 - P(background) > 0.5``, then benign or metastatic by the larger probability.
 
     (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
     call it background, and the first external run reported instances with no lesion voxel.)
     """
-    lesion = (1.0 - prob[0]) > LESION_THRESHOLD
+    lesion = (1.0 - prob[0]) > threshold
     return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
 
 
@@ -68,7 +68,7 @@ class Segmenter3D:
     """A trained 3-D network with its card, ready for :meth:`predict`."""
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
-                 overlap: float = 0.25):
+                 overlap: float = 0.25, threshold: float = LESION_THRESHOLD):
         if card.task != "segmentation3d":
             raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
                              "not a 3-D segmentation model (osteoscan seg3d train)")
@@ -78,6 +78,9 @@ class Segmenter3D:
         self.patch = tuple(int(v) for v in s["patch"])
         self.hu_window = tuple(s.get("hu_window", HU_WINDOW))
         self.sw_batch_size, self.overlap = int(sw_batch_size), float(overlap)
+        # lesion where 1 - P(background) > threshold (chosen on a selection profile with
+        # `seg3d evaluate --threshold`, docs/seg3d.md)
+        self.threshold = float(threshold)
         origin = s.get("origin")
         self.origin = OriginModel.from_dict(origin) if origin else None
 
@@ -105,7 +108,8 @@ class Segmenter3D:
         image = work_image(case, self.channels, self.spacing, self.hu_window)
         prob, heat = self.probabilities(image)
         work_mm = (self.spacing,) * 3
-        labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels))
+        labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
+                                       self.threshold)
         if self.origin is not None and table:
             p = self.origin.predict_proba(np.array([t["features"] for t in table]))
             for t, v in zip(table, p, strict=True):
@@ -113,7 +117,7 @@ class Segmenter3D:
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
-        semantic = semantic_labels(prob)
+        semantic = semantic_labels(prob, self.threshold)
         work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
         del image, heat
         return Seg3DResult(

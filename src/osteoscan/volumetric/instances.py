@@ -70,8 +70,8 @@ def _channel_features(image: np.ndarray, labels: np.ndarray, ids: list[int]) -> 
 
 
 def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray | None,
-                   spacing_mm: Sequence[float], channel_names: Sequence[str] = ()
-                   ) -> tuple[np.ndarray, list[dict]]:
+                   spacing_mm: Sequence[float], channel_names: Sequence[str] = (),
+                   threshold: float = LESION_THRESHOLD) -> tuple[np.ndarray, list[dict]]:
     """Instances of one volume on the model's grid.
 
     Args:
@@ -80,12 +80,13 @@ def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray 
         image: ``(C, z, y, x)`` normalised input channels (for the features), or None.
         spacing_mm: voxel size of this grid.
         channel_names: names of the image channels.
+        threshold: a voxel is lesion where ``1 - P(background)`` exceeds it.
 
     Returns:
         (int32 labels, one dict per instance: ``id``, ``cls``, ``score`` (mean
         P(metastatic)), ``volume_ml``, ``centre_vox``, ``features``).
     """
-    labels = components(1.0 - prob[0])
+    labels = components(1.0 - prob[0], threshold)
     ids = list(range(1, int(labels.max()) + 1))
     if not ids:
         return labels, []
