@@ -97,6 +97,10 @@ def train_and_fit(cases: Sequence[Case], settings, out: str | Path, *, resume: b
     return out
 
 
+LESION_COLUMNS = ("study_id", "patient_id", "label", "prob_metastasis")
+"""Columns of the per-lesion rows (the predictions format of ``osteoscan compare``)."""
+
+
 def _lesion_rows(case: Case, result) -> list[dict]:
     """One row per true lesion: mean P(metastatic | lesion) over its voxels."""
     prob = result.work["prob"]
@@ -193,7 +197,8 @@ def cross_validate(cases: Sequence[Case], arms: dict, out: str | Path, *, k: int
             seg.parent.mkdir(parents=True, exist_ok=True)
             atomic_write_text(seg, records_frame(records).to_csv(index=False))
             pred.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(pred, pd.DataFrame(lesions).to_csv(index=False))
+            # a fold whose test scans hold no lesion still gets a readable (header-only) file
+            atomic_write_text(pred, pd.DataFrame(lesions, columns=LESION_COLUMNS).to_csv(index=False))
     atomic_write_text(out / "study.yaml", _study_yaml(arms, k))
     summary = aggregate_folder(out)
     table = seg_table(out, list(arms), summary)
