@@ -16,8 +16,8 @@ see the same folds, studies, epochs and learning rate, and differ only in the st
    (:func:`osteoscan.lesions.training.fit_classifier`, ``init`` = the bundled classifier or
    none), trained on the annotated lesions (true masks, true regions) of the training folds,
    scored on the held-out folds' annotated lesions.
-2. **Patient level, the first ``--patient-n`` studies** (100): the whole ``lesions cv``
-   (:func:`osteoscan.lesions.cv.cross_validate`: hotspot U-Net, region U-Net and classifier
+2. **Patient level, the first n studies for each n of ``--patient-n``** (100): the whole
+   ``lesions cv`` (:func:`osteoscan.lesions.cv.cross_validate`: hotspot U-Net, region U-Net and classifier
    per fold, each held-out study analysed by its fold's stage), ``--init bundled`` vs
    ``scratch``.
 
@@ -31,8 +31,9 @@ study and 0.7 s to analyse one there): part 1 with 3 folds and 5 classifier epoc
 ``threads=None``: two OpenMP threads on a machine with a load of 12 spun in barriers and made
 the stage 10x slower. Run:
 ``nice -n 10 .venv/bin/python -m benchmarks.bench_lesions_cv --work /tmp/lcv``; the JSON goes to
-``benchmarks/results/lesions_cv.json`` (rewritten after each part; ``--resume`` keeps the parts
-already in ``--work``).
+``benchmarks/results/lesions_cv.json`` (rewritten after each part; a patient-level fold already
+in ``--work`` is kept, so a rerun with the same ``--work`` and settings resumes it). ``bundle`` in
+the JSON names the bundled weights measured (sha256 prefixes).
 """
 
 from __future__ import annotations
@@ -121,21 +122,23 @@ def _folds(positive: np.ndarray, folds: int, seed: int) -> np.ndarray:
 
 
 def patient_level(studies: list, args) -> dict:
-    """Part 2: the whole ``lesions cv`` with ``--init bundled`` and ``--init scratch``."""
+    """Part 2 on ``studies``: the whole ``lesions cv`` with ``--init bundled`` and ``--init scratch``
+    (folders ``--work/patient-<n>/cv-<arm>``; a fold already there is kept)."""
+    import pandas as pd
+
     from osteoscan.lesions.cv import CVSettings, cross_validate
 
+    work = Path(args.work) / f"patient-{len(studies)}"
     runs, t0 = {}, time.perf_counter()
     for arm in ("bundled", "scratch"):
         settings = CVSettings(folds=args.patient_folds, init=arm, seed=args.seed, seg_epochs=args.seg_epochs,
                               region_epochs=args.seg_epochs, clf_epochs=args.clf_epochs,
                               n_boot=args.n_boot)
-        runs[arm] = cross_validate(studies, Path(args.work) / f"cv-{arm}", settings, resume=True)
-        log.info("patient level %s done", arm)
-    import pandas as pd
-
-    frames = {arm: pd.read_csv(Path(args.work) / f"cv-{arm}" / "studies_oof.csv", dtype={"study_id": str})
+        runs[arm] = cross_validate(studies, work / f"cv-{arm}", settings, resume=True)
+        log.info("patient level n=%d %s done", len(studies), arm)
+    frames = {arm: pd.read_csv(work / f"cv-{arm}" / "studies_oof.csv", dtype={"study_id": str})
               .set_index("study_id").sort_index() for arm in runs}
-    lesions = {arm: pd.read_csv(Path(args.work) / f"cv-{arm}" / "lesions_oof.csv", dtype={"study": str})
+    lesions = {arm: pd.read_csv(work / f"cv-{arm}" / "lesions_oof.csv", dtype={"study": str})
                for arm in runs}
     y = (frames["bundled"]["label"] == "metastasis").to_numpy()
     yl = (lesions["bundled"]["label"] == "malignant").to_numpy()
@@ -151,15 +154,20 @@ def patient_level(studies: list, args) -> dict:
             "seconds": time.perf_counter() - t0}
 
 
-def main(argv: list[str] | None = None) -> dict:
-    """Simulate, run the parts, write the JSON after each."""
-    import torch
+def bundle_digest() -> dict:
+    """First 12 hex digits of the sha256 of each bundled lesion network: which bundle was measured."""
+    import hashlib
 
-    from osteoscan.artefacts import atomic_write_json
+    from osteoscan.lesions.bundle import ASSETS
 
+    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in sorted(ASSETS.glob("*.safetensors"))}
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="100,300,1000")
-    ap.add_argument("--patient-n", type=int, default=100, help="cohort of the patient-level part (0: skip)")
+    ap.add_argument("--patient-n", default="100",
+                    help="cohort sizes of the patient-level part, comma-separated (first n studies; 0: skip)")
     ap.add_argument("--patient-folds", type=int, default=2)
     ap.add_argument("--site", default="profile_11")
     ap.add_argument("--seed", type=int, default=900_000)
@@ -169,24 +177,36 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--n-boot", type=int, default=2000)
     ap.add_argument("--work", default="/tmp/bench_lesions_cv")
     ap.add_argument("--out", default=str(RESULTS / "lesions_cv.json"))
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Simulate, run the parts, write the JSON after each."""
+    import torch
+
+    from osteoscan.artefacts import atomic_write_json
+
+    args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)
-    sizes = [int(s) for s in args.sizes.split(",")]
+    sizes = [int(s) for s in args.sizes.split(",") if int(s)]
+    patient_ns = [int(s) for s in args.patient_n.split(",") if int(s)]
     t0 = time.perf_counter()
-    samples, kept = simulate_cohort(max(sizes), args.seed, args.site, args.patient_n)
-    positive = np.zeros(max(sizes), int)
+    samples, kept = simulate_cohort(max(sizes + patient_ns), args.seed, args.site, max(patient_ns, default=0))
+    positive = np.zeros(max(sizes + patient_ns), int)
     for i in np.unique(samples["study"]):
         positive[i] = int(samples["y"][samples["study"] == i].any())
-    result = {"site": args.site, "seeds": f"{args.seed}-{args.seed + max(sizes) - 1}", "folds": args.folds,
-              "clf_epochs": args.clf_epochs, "threads": 1, "simulate_seconds": time.perf_counter() - t0,
-              "lesion_level": {}}
+    result = {"site": args.site, "seeds": f"{args.seed}-{args.seed + len(positive) - 1}", "folds": args.folds,
+              "clf_epochs": args.clf_epochs, "threads": 1, "bundle": bundle_digest(),
+              "simulate_seconds": time.perf_counter() - t0, "lesion_level": {}, "patient_level": {}}
     for n in sizes:
         result["lesion_level"][str(n)] = lesion_level(samples, n, positive, args)
         atomic_write_json(args.out, result)
         log.info("lesion level n=%d: %s", n, json.dumps(result["lesion_level"][str(n)]["auc"]))
-    if args.patient_n:
-        result["patient_level"] = patient_level(kept, args)
+    for n in patient_ns:
+        result["patient_level"][str(n)] = patient_level(kept[:n], args)
+        atomic_write_json(args.out, result)
+        log.info("patient level n=%d: %s", n, json.dumps(result["patient_level"][str(n)]["patient_auc"]))
     result["seconds"] = time.perf_counter() - t0
     atomic_write_json(args.out, result)
     return result

@@ -107,6 +107,36 @@ def test_cross_validate_writes_out_of_fold_files_and_resumes(cohort, tmp_path, m
         cross_validate(studies, out, CVSettings(folds=2, init="scratch", tiny=True, seed=5), resume=True)
 
 
+def test_summary_is_computed_from_the_files_as_written(tmp_path, monkeypatch):
+    """Probabilities that differ only past the CSV's 6 decimals (a saturated noisy-OR) tie in
+    studies_oof.csv; summary.json must say what the file says, fresh or resumed."""
+    studies = [_stub(f"P{i}", i % 2 == 0) for i in range(8)]
+    for i, st in enumerate(studies):
+        st.scan = SimpleNamespace(study_id=f"S{i}")
+
+    def fake_fold(studies, fold, k, settings, out, progress=None):
+        test = [st for st, f in zip(studies, fold, strict=True) if f == k]
+        # full precision ranks every positive first (AUC 1); at 6 decimals all are 1.000000
+        p = [1 - 1e-9 if lcv.study_positive(st) else 1 - 2e-9 for st in test]
+        rows = [{"study_id": st.scan.study_id, "patient_id": st.patient_id,
+                 "label": "metastasis" if lcv.study_positive(st) else "normal", "prob_metastasis": q,
+                 "predicted": "metastasis", "fold": k} for st, q in zip(test, p, strict=True)]
+        les = [{"study": st.scan.study_id, "patient": st.patient_id, "view": "anterior", "box": "0,0,1,1",
+                "label": st.lesion_labels[1], "probability": q, "fold": k, "region": "spine",
+                "burden": 1, "picture_box": ""} for st, q in zip(test, p, strict=True)]
+        lcv.write_predictions(pd.DataFrame(les, columns=lcv.LESION_COLUMNS), lcv._fold_dir(out, k) / "lesions.csv")
+        lcv.write_predictions(pd.DataFrame(rows, columns=lcv.STUDY_COLUMNS), lcv._fold_dir(out, k) / "studies.csv")
+        return pd.DataFrame(les, columns=lcv.LESION_COLUMNS), pd.DataFrame(rows, columns=lcv.STUDY_COLUMNS)
+
+    monkeypatch.setattr(lcv, "run_fold", fake_fold)
+    summary = cross_validate(studies, tmp_path / "cv", CVSettings(folds=2, init="scratch", n_boot=50))
+    pred = read_predictions(tmp_path / "cv" / "studies_oof.csv")
+    written = roc_auc_score(pred.y, pred.prob[:, -1])
+    assert written == 0.5
+    assert summary["patient_auc"]["value"] == pytest.approx(written)
+    assert summary["lesion_auc"]["value"] == pytest.approx(0.5)
+
+
 def test_lesion_rows_of_a_capture_give_the_box_drawn_on_the_picture(tmp_path):
     """A capture's lesions come back with their box in view pixels and on the picture, where
     the LabelMe file has it (the reader's transform, both ways)."""

@@ -223,8 +223,11 @@ def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CV
     fold = _plan(studies, settings, out, resume)
     parts = []
     for k in range(int(fold.max()) + 1):
-        done = _read_fold(out, k) if resume else None
-        parts.append(done if done is not None else run_fold(studies, fold, k, settings, out, progress))
+        if not (resume and _read_fold(out, k) is not None):
+            run_fold(studies, fold, k, settings, out, progress)
+        # the figures come from the files as written (6 decimals): a fresh run and a resumed one
+        # give the same summary, and it matches `osteoscan evaluate DIR/studies_oof.csv`
+        parts.append(_read_fold(out, k))
         if on_fold:
             on_fold(k + 1, int(fold.max()) + 1)
     lesions = pd.concat([p[0] for p in parts], ignore_index=True)
