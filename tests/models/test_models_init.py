@@ -136,7 +136,7 @@ def test_pretrained_path_transfers_hub_weights_with_channel_adaptation(monkeypat
         return rgb if pretrained else real(name, **kw)
 
     monkeypatch.setattr(timm, "create_model", fake)
-    # timm.create_model is faked above, so pretrained=True downloads nothing
+    # offline: timm.create_model is faked above, so pretrained=True downloads nothing
     model = create_model("resnet18", in_chans=2, tiny=True, pretrained=True)  # offline: faked
     torch.testing.assert_close(
         model.conv1.weight.sum(1), rgb.conv1.weight.sum(1), rtol=1e-5, atol=1e-6
