@@ -383,7 +383,7 @@ def read_mask(path: str | Path, *, instances: bool = False) -> np.ndarray:
     Raises:
         InputError: colour or float masks, or label values outside 0..3.
     """
-    from osteoscan.io.images import read_picture
+    from osteoscan.io.picture_file import read_picture
 
     path = Path(path)
     arr = read_picture(path)

@@ -20,7 +20,8 @@ from osteoscan.io import dicomtags as tags
 from osteoscan.io import limits
 from osteoscan.io.dicom import classify, is_dicom, read_dataset, scan_from_datasets
 from osteoscan.io.guard import Skipped, reading
-from osteoscan.io.images import picture_format, scan_from_picture
+from osteoscan.io.images import scan_from_picture
+from osteoscan.io.picture_file import picture_format
 from osteoscan.io.secondary import scan_from_sc
 from osteoscan.types import BoneScan
 

@@ -12,7 +12,8 @@ from osteoscan.errors import InputError
 from osteoscan.io.dicom import classify, read_dataset, scan_from_datasets
 from osteoscan.io.folder import list_folder, load_folder
 from osteoscan.io.guard import reading
-from osteoscan.io.images import format_of_head, scan_from_picture
+from osteoscan.io.images import scan_from_picture
+from osteoscan.io.picture_file import format_of_head
 from osteoscan.io.secondary import scan_from_sc
 from osteoscan.types import BoneScan
 
