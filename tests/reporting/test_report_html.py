@@ -198,5 +198,25 @@ def test_report_crops_views_to_the_body_and_lists_only_suspicious_hotspots():
     gray = [s for s in shapes if s[1] > 16]  # the gray panels (the heat layer is 4x smaller)
     assert gray and all(150 - 10 <= h < 200 and h % 4 == 0 for h, _ in gray), shapes
     body = " ".join(parser.text)
-    assert "1 of 2 candidates" in body and "Hotspots called malignant" in body
+    assert "1 of 2 candidates" in body and "Lesions called malignant" in body
     assert "0.91" in body and "0.04" not in body
+
+
+def test_the_two_views_of_one_lesion_share_its_number_in_the_hotspot_table():
+    from osteoscan.reporting.html import lesion_numbers, shown_hotspots
+
+    scan = fx.make_scan(rows=256, cols=64)
+    mask = np.zeros(scan.shape, bool)
+    mask[97:104, 27:34] = True
+    # anterior 0 <-> posterior 1 is one lesion; anterior 1 and posterior 0 stand alone
+    hs = [Hotspot("anterior", 100.0, 30.0, 80.0, "lumbar_spine", 0.95, mask, match=1),
+          Hotspot("anterior", 60.0, 20.0, 40.0, "ribs", 0.70, mask),
+          Hotspot("posterior", 140.0, 40.0, 50.0, "pelvis", 0.80, mask),
+          Hotspot("posterior", 101.0, 30.0, 90.0, "lumbar_spine", 0.60, mask, match=0)]
+    pred = _prediction(scan, hotspots=hs)
+    shown = shown_hotspots(pred)
+    assert [h.probability for h in shown] == [0.95, 0.80, 0.70, 0.60]
+    assert lesion_numbers(pred, shown) == [1, 2, 3, 1]
+    parser = _Tags()
+    parser.feed(render_report(scan, pred))
+    assert "Lesion" in parser.text

@@ -128,6 +128,27 @@ def shown_hotspots(result: Any) -> list:
     return sorted(hot, key=lambda h: -h.probability)
 
 
+def lesion_numbers(result: Any, shown: list) -> list[int]:
+    """A lesion number per shown hotspot, most suspicious first; the anterior and posterior
+    hotspots of one lesion (``Hotspot.match``: index in the other view's list) share it, as
+    the malignant count and the BSI count a pair once."""
+    position, seen = {}, {}
+    for h in result.hotspots:
+        seen[h.view] = seen.get(h.view, -1) + 1
+        position[id(h)] = (h.view, seen[h.view])
+    other = {"anterior": "posterior", "posterior": "anterior"}
+    number: dict[tuple[str, int], int] = {}
+    out = []
+    for h in shown:
+        key = position.get(id(h), (h.view, -1))
+        if key not in number:
+            number[key] = len(set(number.values())) + 1
+            if h.match is not None and h.view in other:
+                number[(other[h.view], int(h.match))] = number[key]
+        out.append(number[key])
+    return out
+
+
 def _report_views(scan: BoneScan) -> dict[str, np.ndarray]:
     views = {"anterior": scan.anterior}
     if scan.posterior is not None:
@@ -165,7 +186,7 @@ def render_report(scan: BoneScan, result: Any, *, view_height: int = 720) -> str
     panels = _cropped_panels(_report_views(scan), result, shown)
     r = dict(vars(result))
     r["hotspots_available"] = result.lesions is not None or bool(result.hotspots)
-    r["shown_hotspots"] = shown
+    r["shown_hotspots"] = list(zip(lesion_numbers(result, shown), shown, strict=True))
     r["malignant_count"] = getattr(result.lesions, "malignant_count", None)
     r["hotspot_threshold"] = getattr(result.lesions, "threshold", None)
     return _render(
