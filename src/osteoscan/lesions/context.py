@@ -23,9 +23,15 @@ The features (:data:`FEATURES`):
   ``other_rel`` (other view's brightest nearby pixel over this peak) and ``other_dist_mm``
   (distance to the nearest candidate of the other view, capped at 60);
 * shape and size: ``area_mm2``, ``eccentricity``, ``extent``, ``major_axis_mm``,
-  ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (candidates 8-60 mm above/below within
-  12 mm of the column: a row of rib fractures);
-* the patient's context: ``view_candidates``, ``is_posterior``.
+  ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (conspicuous candidates 8-60 mm
+  above/below within 12 mm of the column: a row of rib fractures);
+* the patient's context: ``view_candidates`` (conspicuous candidates in the view),
+  ``is_posterior``.
+
+"Conspicuous": ``peak_ratio >= CONSPICUOUS_RATIO``. The candidate set grows with the count
+level (significance-tested seeds, :mod:`osteoscan.lesions.candidates`: faint real structures
+become significant at higher counts), so features that count candidates count only those
+seen at every count level; counting every candidate made them a proxy of the counts.
 """
 
 from __future__ import annotations
@@ -45,6 +51,10 @@ FEATURES: tuple[str, ...] = (
     "row_neighbours", "view_candidates", "is_posterior",
 )
 """Names of the context feature vector, in order."""
+
+CONSPICUOUS_RATIO = 1.4
+"""Peak ratio from which a candidate counts in ``row_neighbours`` and ``view_candidates``
+(about 3 noise standard deviations of ``z`` at 0.3 M counts on normal bone)."""
 
 
 @dataclass(frozen=True)
@@ -144,9 +154,10 @@ def _vertical(maps: ViewMaps, r: np.ndarray, c: np.ndarray, px: float) -> np.nda
     return np.median(maps.z[rr, cc], axis=1)
 
 
-def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float) -> np.ndarray:
+def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float, counted: np.ndarray) -> np.ndarray:
+    """Candidates among ``counted`` 8-60 mm above/below within 12 mm of each one's column."""
     dr, dc = np.abs(r[:, None] - r[None]) * px, np.abs(c[:, None] - c[None]) * px
-    return ((dr >= 8) & (dr <= 60) & (dc <= 12)).sum(axis=1).astype(float)
+    return ((dr >= 8) & (dr <= 60) & (dc <= 12) & counted[None]).sum(axis=1).astype(float)
 
 
 def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
@@ -159,6 +170,7 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
          ("peak_row", "peak_col", "peak_z", "peak_ratio", "mean_z", "area_mm2", "eccentricity",
           "extent", "major_axis_mm", "minor_axis_mm", "orientation")}
     r, c = f["peak_row"], f["peak_col"]
+    conspicuous = f["peak_ratio"] >= CONSPICUOUS_RATIO
     px = float(np.sqrt(maps.spacing[0] * maps.spacing[1]))
     rad = max(int(round(6 / px)), 1)
     y, x = frame.to_body(r, c)
@@ -167,8 +179,8 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              band_rel=f["peak_z"] / _band_median(maps, r, max(int(frame.head * 0.25), 2)),
              sym_ratio=f["peak_z"] / np.maximum(_window_max(maps.z, r, mirror, rad), 1e-3),
              vert_ratio=f["peak_z"] / np.maximum(_vertical(maps, r, c, px), 1e-3),
-             row_neighbours=_row_neighbours(r, c, px),
-             view_candidates=np.full(len(hots), float(len(hots))),
+             row_neighbours=_row_neighbours(r, c, px, conspicuous),
+             view_candidates=np.full(len(hots), float(conspicuous.sum())),
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
     nearest = f.pop("nearest")
