@@ -8,9 +8,13 @@ nominal radius and region, and candidates per scan. Seeds as in ``bench_detector
 (``--seed-start``), so a run on site_c looks at the test studies, a run on site_b at the
 selection studies.
 
-Run (about 1 s per study)::
+Each site is run twice in the same run: the candidates as shipped ("now") and as before the
+significance test ("before": the 150 highest-scoring seeds per view,
+``min_significance=0, max_count=150``).
 
-    .venv/bin/python -m benchmarks.bench_candidates --site site_c --n 40
+Run (about 1 s per study and arm)::
+
+    .venv/bin/python -m benchmarks.bench_candidates --site site_a site_b profile_0 --n 40
 
 Writes ``benchmarks/results/candidates.json``.
 """
@@ -29,6 +33,8 @@ RESULTS = Path(__file__).parent / "results"
 
 CONTRAST_BINS = (0.0, 1.0, 2.0, 3.0, 5.0, np.inf)
 RADIUS_BINS = (0.0, 6.0, 10.0, 15.0, np.inf)
+ARMS = {"now": {}, "before": {"min_significance": 0.0, "max_count": 150}}
+"""Candidate settings compared in one run (:func:`osteoscan.lesions.candidates.seeds`)."""
 
 
 def _bin(value: float, edges) -> str:
@@ -89,7 +95,8 @@ def run(site: str, seeds, prevalence: float = 0.5, **kw) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--site", default="site_c")
+    ap.add_argument("--site", nargs="+", default=["site_a"],
+                    help="sites (not the test sites site_c, profile_7, profile_13 for choices)")
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--seed-start", type=int, default=700_000)
     ap.add_argument("--out", default=str(RESULTS / "candidates.json"))
@@ -97,10 +104,14 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
-    result = {"config": vars(args),
-              **run(args.site, range(args.seed_start, args.seed_start + args.n))}
+    seeds = range(args.seed_start, args.seed_start + args.n)
+    result = {"config": vars(args), "sites": {
+        site: {arm: run(site, seeds, **kw) for arm, kw in ARMS.items()} for site in args.site}}
     atomic_write_text(args.out, dumps_json(result, default=float))
-    print(json.dumps(result, indent=1, default=float))
+    print(json.dumps({site: {arm: {"malignant_recall": r["recall"]["malignant"]["all"],
+                                   "candidates_per_scan": r["candidates_per_scan"]}
+                             for arm, r in arms.items()}
+                      for site, arms in result["sites"].items()}, indent=1, default=float))
     return 0
 
 

@@ -112,15 +112,21 @@ def renderings(seed: int, label: str, folder: Path) -> dict:
     return out
 
 
-def patient_record(det, seed: int, label: str) -> dict:
+def patient_record(det, seed: int, label: str, arms: str = "all") -> dict:
     """The detector's outcome on every rendering of one patient; DICOM renderings also
-    without the count normalisation ("before/")."""
+    without the count normalisation ("before/"). ``arms="main"``: only the renderings as
+    ``load_study`` reads them (no "before", no "peaks rebuilt"; for a detector without a
+    count band, whose "before" is the same analysis)."""
     from dataclasses import replace
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
         scans = renderings(seed, label, Path(tmp))
+        if arms == "main":
+            scans = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
         out = {k: _outcome(det, s) for k, s in scans.items()}
+        if arms == "main":
+            return {"seed": seed, "label": label, "outcomes": out}
         out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
                     if k.startswith(("dcm:", "half:"))})
         return {"seed": seed, "label": label, "outcomes": out}
@@ -148,9 +154,11 @@ def _pair(records: list[dict], a: str, b: str, threshold: float, halved: bool) -
 
 
 def summarise(records: list[dict], threshold: float) -> dict:
-    """Per pair figures (module docstring) over the patients' records."""
+    """Per pair figures (module docstring) over the patients' records (pairs whose renderings
+    were analyzed)."""
+    have = records[0]["outcomes"]
     return {name: _pair(records, a, b, threshold, a.startswith("half") or b.startswith("half"))
-            for name, (a, b) in PAIRS.items()}
+            for name, (a, b) in PAIRS.items() if a in have and b in have}
 
 
 def aucs(records: list[dict]) -> dict:
@@ -191,7 +199,7 @@ def _records(det, args) -> list[dict]:
             out.append(json.loads(path.read_text()))
             continue
         t = time.time()
-        out.append(patient_record(det, seed, label))
+        out.append(patient_record(det, seed, label, args.arms))
         logging.info("patient %d/%d (%s) in %.1f s", i + 1, args.patients, label, time.time() - t)
         if path is not None:
             from osteoscan.artefacts import atomic_write_text, dumps_json
@@ -208,6 +216,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None, help="folder for per-patient records")
     ap.add_argument("--resume", action="store_true", help="reuse the cached records")
     ap.add_argument("--tag", default="bundled", help="names the cached records of this run")
+    ap.add_argument("--arms", choices=("all", "main"), default="all",
+                    help="main: no 'before' and 'peaks rebuilt' renderings (patient_record)")
     ap.add_argument("--out", default=str(RESULTS / "robustness.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

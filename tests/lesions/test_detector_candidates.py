@@ -90,5 +90,68 @@ def test_seeds_are_ranked_by_excess_over_noise_not_by_ratio():
     maps = ViewMaps(z, bg, bone, bone, 1.0, (2.4, 2.4))
     assert maps.ratio[15, 20] > maps.ratio[50, 20]
     assert seed_score(maps)[50, 20] > seed_score(maps)[15, 20]
-    assert seeds(maps, max_count=1).tolist() == [[50, 20]]
-    assert sorted(map(tuple, seeds(maps, max_count=5).tolist())) == [(15, 20), (50, 20)]
+    assert seeds(maps, min_significance=0, max_count=1).tolist() == [[50, 20]]
+    assert sorted(map(tuple, seeds(maps, min_significance=0, max_count=5).tolist())) == [
+        (15, 20), (50, 20)]
+
+
+def _flat_bone(scale: float, rng, shape=(200, 80)):
+    """Soft tissue with a wide slab of uniform bone (6 x soft tissue), Poisson counts."""
+    img = np.full(shape, 1.0)
+    img[10:190, 20:60] = 6.0
+    return rng.poisson(img * scale).astype(np.float32)
+
+
+@pytest.mark.parametrize("spacing", [2.4, 4.8])
+def test_noise_scale_is_the_poisson_noise_of_z(spacing):
+    """On uniform bone the spread of ``z`` is ``noise * sqrt(z)`` (counts below the
+    reference density, so the study's own noise), at either pixel size."""
+    from osteoscan.lesions.candidates import REFERENCE_DENSITY
+
+    rng = np.random.default_rng(4)
+    scale = 0.3 * REFERENCE_DENSITY * spacing ** 2 / 6.0  # 0.3 x reference density in bone
+    maps = view_maps(_flat_bone(scale, rng), (spacing, spacing))
+    inner = maps.z[40:160, 28:52]
+    assert np.std(inner) == pytest.approx(maps.noise * np.sqrt(np.mean(inner)), rel=0.15)
+
+
+def test_noise_scale_stops_at_the_reference_density():
+    """Above the reference density the noise scale is the reference's: the same for a
+    study and its count-halved copy, and for 2.4 and 4.8 mm pixels of the same density."""
+    from osteoscan.lesions.candidates import REFERENCE_DENSITY, noise_scale
+
+    d = 4.0 * REFERENCE_DENSITY
+    a = noise_scale(d * 2.4 ** 2, (2.4, 2.4))
+    assert noise_scale(d * 2.4 ** 2 / 2, (2.4, 2.4)) == a
+    assert noise_scale(d * 4.8 ** 2, (4.8, 4.8)) == pytest.approx(a, rel=0.1)
+    low = noise_scale(0.25 * REFERENCE_DENSITY * 2.4 ** 2, (2.4, 2.4))
+    assert low == pytest.approx(2 * a, rel=1e-6)  # below it: the study's own, 1/sqrt(counts)
+
+
+def test_noise_peaks_are_not_candidates_lesions_are():
+    """Uniform bone at a low count level has many local maxima above ratio 1.15; the
+    significance test keeps a tenth of them at most (the 150 cap kept them all); a
+    lesion twice as bright as the bone, 7 mm in radius, stays."""
+    rng = np.random.default_rng(5)
+    img = _flat_bone(1.0, rng)
+    now, _ = view_candidates(img, "anterior", (2.4, 2.4))
+    before, _ = view_candidates(img, "anterior", (2.4, 2.4), min_significance=0, max_count=150)
+    middle = lambda hs: [h for h in hs if 40 <= h.features["peak_row"] <= 160]  # noqa: E731
+    assert len(middle(before)) > 20 and 10 * len(middle(now)) <= len(middle(before))
+    expected = np.full((200, 80), 1.0)
+    expected[10:190, 20:60] = 6.0
+    yy, xx = np.mgrid[:200, :80]
+    expected[(yy - 100) ** 2 + (xx - 40) ** 2 <= 9] = 12.0
+    hot, _ = view_candidates(rng.poisson(expected).astype(np.float32), "anterior", (2.4, 2.4))
+    assert any(h.mask[100, 40] for h in hot)
+
+
+def test_noise_gain_of_a_picture():
+    """Display values ``g x counts`` (a screen export): the gain is recovered within 15 %."""
+    from osteoscan.lesions.candidates import noise_gain
+
+    rng = np.random.default_rng(6)
+    counts = _flat_bone(8.0, rng)
+    for g in (0.5, 3.0):
+        maps = view_maps(g * counts, (2.4, 2.4))
+        assert noise_gain(g * counts, maps) == pytest.approx(g, rel=0.15)

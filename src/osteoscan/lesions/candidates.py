@@ -11,9 +11,14 @@ Every view is handled on its own pixel grid (no resampling), in four steps:
    (normalised convolution, ``BACKGROUND_MM``), so a lesion on a vertebra is compared with the
    vertebrae around it, not with the soft tissue beside the spine. ``ratio = z / bg``.
 3. **Seeds.** Local maxima of ``z`` (``skimage.feature.peak_local_max``, at least
-   ``SEED_MM`` apart) on bone whose ratio reaches ``min_ratio``; when there are more than
-   ``MAX_CANDIDATES``, those of highest :func:`seed_score` (excess over the background in
-   units of its noise).
+   ``SEED_MM`` apart) on bone whose ratio reaches ``min_ratio`` and whose excess over the
+   local background is significant: :func:`seed_score` (the excess in units of its Poisson
+   noise, from the counts behind ``z``; for a study with more counts than
+   ``REFERENCE_DENSITY``, the noise it would have there, so that the set does not change
+   with the count level) at least ``MIN_SIGNIFICANCE``. Only when more than
+   ``MAX_CANDIDATES`` pass (a safety cap, not reached on simulated studies), those of
+   highest score. A fixed number of candidates per view (150, before) was always filled by
+   noise peaks, whose number and shape changed with the count level (docs/robustness.md).
 4. **One hotspot per seed.** ``skimage.segmentation.watershed`` of ``-z`` from the seeds, each
    basin cut at half its peak's height above the local background (half maximum) and at
    ``MAX_RADIUS_MM`` from its seed. Two
@@ -27,6 +32,7 @@ a candidate is only "brighter than the bone around it".
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 from scipy import ndimage
@@ -55,8 +61,22 @@ MAX_RADIUS_MM = 25.0
 """A hotspot keeps only pixels within this distance of its seed (the largest simulated
 metastasis has a 24 mm radius; a larger focus is several seeds)."""
 
-MAX_CANDIDATES = 150
-"""Most candidates per view (the highest :func:`seed_score`)."""
+MIN_SIGNIFICANCE = 3.0
+"""Smallest :func:`seed_score` of a candidate: its excess over the local bone background in
+units of the Poisson noise of the smoothed counts, or of the noise at
+``REFERENCE_DENSITY`` when the study has more counts (docs/lesions.md, "Candidates")."""
+
+REFERENCE_DENSITY = 1.25
+"""Counts per mm² of normal bone (:func:`count_density`) down to which the candidate set does
+not depend on the count level: above it, a seed's excess is judged against the noise it
+would have at this density (a fixed threshold on ``(z - bg) / sqrt(z)``, so 1.5 M counts
+and a count-halved copy keep the same seeds); below it, against its own noise. 0.3 M / 1.5 M
+counts of a profile_9001 patient are 0.7 / 3.9; the training sites' medians 0.6-3.0. With
+1.0, site_b (3.0) lost 2 of 144 malignant lesions against the 150 cap
+(``benchmarks/bench_candidates.py``); 1.25 lowers the threshold there by 11 %."""
+
+MAX_CANDIDATES = 400
+"""Safety cap on candidates per view (the highest :func:`seed_score`)."""
 
 
 @dataclass
@@ -70,6 +90,7 @@ class ViewMaps:
         body: bool body mask.
         level: normal-bone level in counts per pixel.
         spacing: (row, col) pixel size in mm.
+        noise: the noise scale of :func:`seed_score` (:func:`noise_scale`).
     """
 
     z: np.ndarray
@@ -78,6 +99,7 @@ class ViewMaps:
     body: np.ndarray
     level: float
     spacing: tuple[float, float]
+    noise: float = 0.0
 
     @property
     def ratio(self) -> np.ndarray:
@@ -99,8 +121,20 @@ def normal_bone_level(smoothed: np.ndarray, body: np.ndarray) -> tuple[float, np
     return max(float(np.median(smoothed[bone])), 1e-6), bone
 
 
-def view_maps(counts: np.ndarray, spacing: tuple[float, float]) -> ViewMaps:
-    """Normalised maps of one view (module docstring, steps 1-2)."""
+@lru_cache(maxsize=64)
+def kernel_energy(sigma_px: float) -> float:
+    """Sum of the squared weights of :func:`smooth`'s Gaussian of ``sigma_px``: the variance
+    of smoothed white noise of unit variance (about 1 / (4 pi sigma^2) for wide kernels,
+    computed exactly because 3 mm on a 4.8 mm pixel is a 0.6-pixel kernel)."""
+    radius = int(4.0 * sigma_px + 0.5) + 2
+    delta = np.zeros((2 * radius + 1,) * 2, np.float32)
+    delta[radius, radius] = 1.0
+    return float(np.sum(smooth(delta, sigma_px).astype(np.float64) ** 2))
+
+
+def view_maps(counts: np.ndarray, spacing: tuple[float, float], gain: float = 1.0) -> ViewMaps:
+    """Normalised maps of one view (module docstring, steps 1-2); ``gain``: image values per
+    count (1 for counts)."""
     x = np.asarray(counts, dtype=np.float32)
     s = smooth(x, _px(SMOOTH_MM, spacing))
     body = body_mask(x, sigma=_px(2 * SMOOTH_MM, spacing))
@@ -110,34 +144,77 @@ def view_maps(counts: np.ndarray, spacing: tuple[float, float]) -> ViewMaps:
     w = smooth(bone.astype(np.float32), sig)
     bg = smooth(np.where(bone, z, 0.0).astype(np.float32), sig) / np.maximum(w, 1e-3)
     bg = np.where(w > 0.05, bg, 1.0).astype(np.float32)
-    return ViewMaps(z.astype(np.float32), bg, bone, body, level, spacing)
+    return ViewMaps(z.astype(np.float32), bg, bone, body, level, spacing,
+                    noise_scale(level, spacing, gain))
+
+
+def noise_scale(level: float, spacing: tuple[float, float], gain: float = 1.0) -> float:
+    """Standard deviation of ``z`` per ``sqrt(z)``, at least that at ``REFERENCE_DENSITY``.
+
+    Smoothed Poisson counts of mean ``m`` have variance ``gain * m * sum(w^2)`` for the
+    kernel ``w`` and ``gain`` image values per count, so ``z = smoothed / level`` has
+    standard deviation ``sqrt(gain * sum(w^2) / level) * sqrt(z)``. The counts per pixel
+    of normal bone are ``level / gain``; at ``REFERENCE_DENSITY`` they would be
+    ``REFERENCE_DENSITY * pixel area``, and the larger of the two noises is returned."""
+    energy = kernel_energy(_px(SMOOTH_MM, spacing))
+    counts = min(level / max(gain, 1e-9), REFERENCE_DENSITY * float(spacing[0] * spacing[1]))
+    return float(np.sqrt(energy / max(counts, 1e-9)))
+
+
+def noise_gain(values: np.ndarray, maps: ViewMaps) -> float:
+    """Image values per count of a picture (display grey levels, counts unknown), from the
+    Poisson mean-variance relation in the soft tissue: ``E[(x_i - x_j)^2] = 2 gain m`` for
+    neighbouring pixels of mean ``m``. Soft tissue (body off bone) is smooth, so the
+    differences there are noise; the top 1 % are dropped (edges). On simulated screen
+    exports within 10 % of the true gain at 2.4 mm pixels and up to 1.7 x above it at
+    4.8 mm and 1.5 M counts (structure between coarse pixels counts as noise: fewer
+    candidates, never more); 1 when too few pixels."""
+    x = np.asarray(values, np.float64)
+    soft = maps.body & ~maps.bone
+    num = den = 0.0
+    for a, b in (((slice(1, None), slice(None)), (slice(None, -1), slice(None))),
+                 ((slice(None), slice(1, None)), (slice(None), slice(None, -1)))):
+        sel = soft[a] & soft[b]
+        d2, m = (x[a] - x[b])[sel] ** 2, 0.5 * (x[a] + x[b])[sel]
+        if d2.size < 100:
+            return 1.0
+        keep = d2 <= np.percentile(d2, 99)
+        num, den = num + d2[keep].sum(), den + 2.0 * m[keep].sum()
+    return float(num / den) if den > 0 and num > 0 else 1.0
 
 
 def seeds(maps: ViewMaps, *, min_ratio: float = MIN_RATIO,
+          min_significance: float = MIN_SIGNIFICANCE,
           max_count: int = MAX_CANDIDATES) -> np.ndarray:
-    """(k, 2) seed pixels: local maxima of ``z`` on bone with ratio >= ``min_ratio``."""
+    """(k, 2) seed pixels: local maxima of ``z`` on bone with ratio >= ``min_ratio`` and
+    :func:`seed_score` >= ``min_significance``, at most ``max_count`` (highest score).
+    ``min_significance=0, max_count=150`` are the candidates before significance."""
     dist = max(int(round(_px(SEED_MM, maps.spacing) / 2)), 1)
     peaks = peak_local_max(maps.z, min_distance=dist, labels=maps.bone.astype(np.int32),
                            exclude_border=False)
     if len(peaks) == 0:
         return np.zeros((0, 2), dtype=int)
     r = maps.ratio[peaks[:, 0], peaks[:, 1]]
-    keep = np.flatnonzero(r >= min_ratio)
-    keep = keep[np.argsort(-seed_score(maps)[peaks[keep, 0], peaks[keep, 1]])][:max_count]
+    score = seed_score(maps)[peaks[:, 0], peaks[:, 1]]
+    keep = np.flatnonzero((r >= min_ratio) & (score >= min_significance))
+    keep = keep[np.argsort(-score[keep], kind="stable")][:max_count]
     return peaks[keep]
 
 
 def seed_score(maps: ViewMaps) -> np.ndarray:
-    """Rank of a seed when a view has more than ``max_count``: the excess over the local
-    bone background in units of its Poisson noise, up to the view's constant
-    (``(z - bg) / sqrt(z)``; the noise of counts ``z * level`` is ``sqrt(z * level)``).
+    """Significance of every pixel's excess over the local bone background: ``(z - bg)`` in
+    units of the noise of ``z``, ``maps.noise * sqrt(z)`` (Poisson: the variance of smoothed
+    counts is their mean times the kernel's energy). It depends on the real counts, not on
+    the pixel size (``sum(w^2)`` falls with the pixel area as the counts per pixel grow).
 
-    Ranking by the plain ratio (as before) let faint noise peaks on thin, cold bone outrank
-    real lesions on bright bone; on 40 site_a / 40 site_b / 30 profile_0 studies this ranking
-    touches 0.917 / 0.883 / 0.925 of the malignant lesions against 0.903 / 0.875 / 0.925, at
-    the same number of candidates (``benchmarks/bench_candidates.py``, docs/lesions.md).
-    The order within a view does not depend on the count level."""
-    return (maps.z - maps.background) / np.sqrt(np.maximum(maps.z, 1e-3))
+    Ranking seeds by this excess in units of noise (rather than the plain ratio) kept faint
+    noise peaks on thin, cold bone from outranking real lesions on bright bone; the
+    threshold ``MIN_SIGNIFICANCE`` then drops the peaks that noise alone makes. Above
+    ``REFERENCE_DENSITY`` the noise is that density's (:func:`noise_scale`): a fixed
+    threshold on ``(z - bg) / sqrt(z)``. Without a noise level (``maps.noise == 0``), the
+    view's order of ``(z - bg) / sqrt(z)``."""
+    noise = maps.noise if maps.noise > 0 else 1.0
+    return (maps.z - maps.background) / (noise * np.sqrt(np.maximum(maps.z, 1e-3)))
 
 
 def segment(maps: ViewMaps, peaks: np.ndarray) -> np.ndarray:
@@ -147,10 +224,8 @@ def segment(maps: ViewMaps, peaks: np.ndarray) -> np.ndarray:
         return labels
     markers = np.zeros_like(labels)
     markers[peaks[:, 0], peaks[:, 1]] = np.arange(1, len(peaks) + 1)
-    excess = maps.z - maps.background
+    excess, half = _half_maximum(maps, peaks)
     basins = watershed(-maps.z, markers, mask=maps.body & (excess > 0))
-    half = np.zeros(len(peaks) + 1, dtype=np.float32)
-    half[1:] = 0.5 * excess[peaks[:, 0], peaks[:, 1]]
     labels[:] = np.where(excess >= half[basins], basins, 0)
     rr, cc = np.indices(labels.shape)
     seed = peaks[np.maximum(labels, 1) - 1]
@@ -161,6 +236,14 @@ def segment(maps: ViewMaps, peaks: np.ndarray) -> np.ndarray:
     return _seed_connected(labels, peaks)
 
 
+def _half_maximum(maps: ViewMaps, peaks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The excess ``z - background`` and, per label (0: none), half its seed's excess."""
+    excess = maps.z - maps.background
+    half = np.zeros(len(peaks) + 1, dtype=np.float32)
+    half[1:] = 0.5 * excess[peaks[:, 0], peaks[:, 1]]
+    return excess, half
+
+
 def _seed_connected(labels: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     comp, _ = ndimage.label(labels > 0)
     # a component id per seed; pixels whose (component, basin) is not the seed's are dropped
@@ -169,10 +252,16 @@ def _seed_connected(labels: np.ndarray, peaks: np.ndarray) -> np.ndarray:
     return np.where(comp == seed_comp[labels], labels, 0).astype(np.int32)
 
 
-def shape_stats(labels: np.ndarray, n: int, spacing: tuple[float, float]) -> dict[str, np.ndarray]:
+def shape_stats(labels: np.ndarray, n: int, spacing: tuple[float, float],
+                weights: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Per label 1..n: area, centroid and second moments -> ellipse axes (mm), eccentricity,
     orientation, extent. Vectorised over labels with ``np.bincount`` sums (computing
-    ``regionprops`` per hotspot took ~10 ms each, a second per study)."""
+    ``regionprops`` per hotspot took ~10 ms each, a second per study).
+
+    With ``weights`` (>= 0, one per pixel) the second moments (axes, eccentricity,
+    orientation) are those of the weighted pixels; area, centroid and extent stay those of
+    the mask. :func:`_hotspots` weighs each pixel by its height above the half-maximum cut,
+    so the ragged edge of a noisy half-maximum mask (weight about 0) does not move them."""
     # sums per label over the labelled pixels only: ndimage.sum_labels' bincount over every
     # pixel adds the same values in the same order, so the results are identical, 5x faster
     flat = np.flatnonzero(labels)
@@ -185,9 +274,15 @@ def shape_stats(labels: np.ndarray, n: int, spacing: tuple[float, float]) -> dic
     area = sums(np.ones(len(flat)))
     a = np.maximum(area, 1)
     mr, mc = sums(rr) / a, sums(cc) / a
-    vr = sums(rr * rr) / a - mr ** 2 + 1 / 12
-    vc = sums(cc * cc) / a - mc ** 2 + 1 / 12
-    cv = sums(rr * cc) / a - mr * mc
+    wt = np.ones(len(flat)) if weights is None else weights.ravel()[flat].astype(np.float64)
+    tw = sums(wt)
+    fall = tw <= 0  # no weight (a one-pixel basin): the mask's moments
+    wt = np.where(fall[lab - 1], 1.0, wt)
+    tw = np.maximum(np.where(fall, area, tw), 1e-12)
+    wr, wc = sums(wt * rr) / tw, sums(wt * cc) / tw
+    vr = sums(wt * rr * rr) / tw - wr ** 2 + 1 / 12
+    vc = sums(wt * cc * cc) / tw - wc ** 2 + 1 / 12
+    cv = sums(wt * rr * cc) / tw - wr * wc
     root = np.sqrt(((vr - vc) / 2) ** 2 + cv ** 2)
     l1, l2 = (vr + vc) / 2 + root, np.maximum((vr + vc) / 2 - root, 1e-9)
     px = float(np.sqrt(spacing[0] * spacing[1]))
@@ -202,7 +297,9 @@ def shape_stats(labels: np.ndarray, n: int, spacing: tuple[float, float]) -> dic
 
 def _hotspots(labels: np.ndarray, peaks: np.ndarray, view: str, maps: ViewMaps,
               counts: np.ndarray) -> list[Hotspot]:
-    st = shape_stats(labels, len(peaks), maps.spacing)
+    excess, half = _half_maximum(maps, peaks)
+    st = shape_stats(labels, len(peaks), maps.spacing,
+                     weights=np.where(labels > 0, np.maximum(excess - half[labels], 0), 0))
     ratio, out = maps.ratio, []
     for i, (pr, pc) in enumerate(peaks):
         box = st["boxes"][i]
@@ -225,10 +322,14 @@ def _hotspots(labels: np.ndarray, peaks: np.ndarray, view: str, maps: ViewMaps,
 
 
 def view_candidates(counts: np.ndarray, view: str, spacing: tuple[float, float], *,
-                    min_ratio: float = MIN_RATIO) -> tuple[list[Hotspot], ViewMaps]:
-    """Candidates of one view (module docstring) and the view's maps."""
+                    picture: bool = False, **seed_args) -> tuple[list[Hotspot], ViewMaps]:
+    """Candidates of one view (module docstring) and the view's maps; ``picture``: the values
+    are display levels, their gain per count is estimated (:func:`noise_gain`);
+    ``seed_args`` go to :func:`seeds`."""
     maps = view_maps(counts, spacing)
-    peaks = seeds(maps, min_ratio=min_ratio)
+    if picture:
+        maps = replace(maps, noise=noise_scale(maps.level, spacing, noise_gain(counts, maps)))
+    peaks = seeds(maps, **seed_args)
     return _hotspots(segment(maps, peaks), peaks, view, maps, counts), maps
 
 
@@ -277,15 +378,17 @@ def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneSc
                    posterior=None if scan.posterior is None else change(scan.posterior))
 
 
-def scan_candidates(scan: BoneScan, *, min_ratio: float = MIN_RATIO
+def scan_candidates(scan: BoneScan, **seed_args
                     ) -> tuple[dict[str, list[Hotspot]], dict[str, ViewMaps]]:
-    """Candidates and maps of every view of a scan (posterior in anterior orientation)."""
+    """Candidates and maps of every view of a scan (posterior in anterior orientation);
+    ``seed_args`` go to :func:`seeds`."""
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
+    picture = scan.source is not None and scan.source.format in PICTURE_FORMATS
     hot, maps = {}, {}
     for view in ("anterior", "posterior"):
         counts = scan.anterior if view == "anterior" else scan.posterior
         if counts is None:
             continue
         hot[view], maps[view] = view_candidates(np.asarray(counts, np.float32), view, spacing,
-                                                min_ratio=min_ratio)
+                                                picture=picture, **seed_args)
     return hot, maps

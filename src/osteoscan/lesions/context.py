@@ -23,9 +23,15 @@ The features (:data:`FEATURES`):
   ``other_rel`` (other view's brightest nearby pixel over this peak) and ``other_dist_mm``
   (distance to the nearest candidate of the other view, capped at 60);
 * shape and size: ``area_mm2``, ``eccentricity``, ``extent``, ``major_axis_mm``,
-  ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (candidates 8-60 mm above/below within
-  12 mm of the column: a row of rib fractures);
-* the patient's context: ``view_candidates``, ``is_posterior``.
+  ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (conspicuous candidates 8-60 mm
+  above/below within 12 mm of the column: a row of rib fractures);
+* the patient's context: ``view_candidates`` (conspicuous candidates in the view),
+  ``is_posterior``.
+
+"Conspicuous": ``peak_ratio >= CONSPICUOUS_RATIO``. The candidate set grows with the count
+level (significance-tested seeds, :mod:`osteoscan.lesions.candidates`: faint real structures
+become significant at higher counts), so features that count candidates count only those
+seen at every count level; counting every candidate made them a proxy of the counts.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from osteoscan.lesions.candidates import ViewMaps
 from osteoscan.preprocessing.views import alignment, body_mask
@@ -45,6 +52,11 @@ FEATURES: tuple[str, ...] = (
     "row_neighbours", "view_candidates", "is_posterior",
 )
 """Names of the context feature vector, in order."""
+
+CONSPICUOUS_RATIO = 2.0
+"""Peak ratio from which a candidate counts in ``row_neighbours`` and ``view_candidates``
+(1.4 still moved with the noise: 99 against 127 in one view of a study and its count-halved
+copy, as local maxima of noisier counts reach higher)."""
 
 
 @dataclass(frozen=True)
@@ -75,20 +87,29 @@ class BodyFrame:
 
 
 def body_frame(body: np.ndarray) -> BodyFrame:
-    """Landmarks of a body mask (module docstring); falls back to the frame when empty."""
-    width = body.sum(axis=1).astype(float)
-    rows = np.flatnonzero(width >= 2)
+    """Landmarks of a body mask (module docstring); falls back to the frame when empty.
+
+    The row widths are smoothed along the body (Gaussian of 1 % of its extent) before the
+    vertex and the neck are found, and the vertex is the first row at a third of the head's
+    widest: on raw widths both moved with the Poisson noise of the mask's edge (the head
+    length of one patient changed by 5 % between a study and its count-halved copy, and
+    with it every ``y_body``)."""
+    raw = body.sum(axis=1).astype(float)
+    rows = np.flatnonzero(raw >= 2)
     if rows.size < 20:
         return BodyFrame(0.0, body.shape[0] / 8, 0.0, body.shape[1] / 2, body.shape[1] / 4)
-    top, extent = rows[0], rows[-1] - rows[0]
+    width = ndimage.gaussian_filter1d(raw, max(0.01 * (rows[-1] - rows[0]), 1.0))
+    first, extent = rows[0], rows[-1] - rows[0]
+    crown = width[first:first + int(0.15 * extent) + 1]
+    top = first + int(np.argmax(crown >= crown.max() / 3))
     # the head is the first local bulge; the neck the narrowest row in 6-20 % of the extent
-    lo, hi = top + int(0.06 * extent), top + int(0.20 * extent) + 1
+    lo, hi = first + int(0.06 * extent), first + int(0.20 * extent) + 1
     neck = lo + int(np.argmin(width[lo:hi]))
     head = max(float(neck - top), 1.0)
     trunk = np.arange(neck + int(0.5 * head), min(neck + int(3.0 * head), body.shape[0]))
-    trunk = trunk[width[trunk] >= 2]
+    trunk = trunk[raw[trunk] >= 2]
     cols = np.arange(body.shape[1], dtype=float)
-    centres = (body[trunk] * cols).sum(axis=1) / np.maximum(width[trunk], 1)
+    centres = (body[trunk] * cols).sum(axis=1) / np.maximum(raw[trunk], 1)
     slope, offset = np.polyfit(trunk, centres, 1) if trunk.size >= 5 else (0.0, body.shape[1] / 2)
     shoulders = np.arange(neck, min(neck + int(1.5 * head), body.shape[0]))
     half = max(float(np.percentile(width[shoulders], 90)) / 2, 1.0) if shoulders.size else 1.0
@@ -144,9 +165,10 @@ def _vertical(maps: ViewMaps, r: np.ndarray, c: np.ndarray, px: float) -> np.nda
     return np.median(maps.z[rr, cc], axis=1)
 
 
-def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float) -> np.ndarray:
+def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float, counted: np.ndarray) -> np.ndarray:
+    """Candidates among ``counted`` 8-60 mm above/below within 12 mm of each one's column."""
     dr, dc = np.abs(r[:, None] - r[None]) * px, np.abs(c[:, None] - c[None]) * px
-    return ((dr >= 8) & (dr <= 60) & (dc <= 12)).sum(axis=1).astype(float)
+    return ((dr >= 8) & (dr <= 60) & (dc <= 12) & counted[None]).sum(axis=1).astype(float)
 
 
 def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
@@ -159,6 +181,7 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
          ("peak_row", "peak_col", "peak_z", "peak_ratio", "mean_z", "area_mm2", "eccentricity",
           "extent", "major_axis_mm", "minor_axis_mm", "orientation")}
     r, c = f["peak_row"], f["peak_col"]
+    conspicuous = f["peak_ratio"] >= CONSPICUOUS_RATIO
     px = float(np.sqrt(maps.spacing[0] * maps.spacing[1]))
     rad = max(int(round(6 / px)), 1)
     y, x = frame.to_body(r, c)
@@ -167,8 +190,8 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              band_rel=f["peak_z"] / _band_median(maps, r, max(int(frame.head * 0.25), 2)),
              sym_ratio=f["peak_z"] / np.maximum(_window_max(maps.z, r, mirror, rad), 1e-3),
              vert_ratio=f["peak_z"] / np.maximum(_vertical(maps, r, c, px), 1e-3),
-             row_neighbours=_row_neighbours(r, c, px),
-             view_candidates=np.full(len(hots), float(len(hots))),
+             row_neighbours=_row_neighbours(r, c, px, conspicuous),
+             view_candidates=np.full(len(hots), float(conspicuous.sum())),
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
     nearest = f.pop("nearest")
