@@ -9,7 +9,8 @@ In one run, on the same studies:
   3 folds by study) with everything else of :func:`fit_detector` unchanged:
   hotspot-level AUC (a candidate is positive when it overlaps a malignant lesion; 95 % CI
   by bootstrap over studies, the paired difference too), FROC (CPM, sensitivity at 1 FP per
-  scan, uncapped probabilities), patient AUC (DeLong CI, paired DeLong test).
+  scan; their paired differences, uncapped, with bootstrap CIs over studies), patient AUC
+  (DeLong CI, paired DeLong test).
 
 Training: ``--n-train`` studies, study ``i`` (seed 100000 + i) on the ``i % 10``-th of the
 training sites (as ``scripts/build_detector.py``); selection: ``--n-select`` studies
@@ -86,6 +87,26 @@ def _hotspot_aucs(records, scores: dict[str, list[np.ndarray]], n_boot: int = 10
     return {**block, "candidates": int(len(y)), "positives": int(y.sum())}
 
 
+def _froc_difference(records, raw0: list, raw1: list, n_boot: int = 1000) -> dict:
+    """CPM and sensitivity at 1 FP per scan (uncapped hotspot probabilities: no calibration
+    involved) of ``raw1`` minus ``raw0``, with percentile 95 % CIs by bootstrap over studies."""
+    from benchmarks.bench_detector import _froc_matches
+    from osteoscan.evaluation.lesions import froc_score
+    from osteoscan.evaluation.statistics import percentile_interval
+
+    m0, m1 = _froc_matches(records, raw0), _froc_matches(records, raw1)
+
+    def diff(idx):
+        a, b = froc_score([m0[i] for i in idx]), froc_score([m1[i] for i in idx])
+        return b["cpm"] - a["cpm"], b["sens@1"] - a["sens@1"]
+
+    rng = np.random.default_rng(0)
+    reps = np.array([diff(rng.integers(0, len(records), len(records))) for _ in range(n_boot)])
+    point = diff(np.arange(len(records)))
+    return {name: {"value": float(point[k]), "ci": list(percentile_interval(reps[:, k]))}
+            for k, name in enumerate(("cpm_diff", "sens_at_1fp_diff"))}
+
+
 def _study_figures(det, records) -> dict:
     from benchmarks.bench_detector import score_detector
 
@@ -107,7 +128,9 @@ def compare(det0, det1, scorer, sel, half: int) -> dict:
     scores = {"cnn": [scorer.predict(r["patches"]) for r in sel],
               "trees": [det0.score(arrays(r))[0] for r in sel],
               "trees_cnn": [det1.score(arrays(r))[0] for r in sel]}
-    out = {"hotspot_auc": _hotspot_aucs(sel, scores)}
+    out = {"hotspot_auc": _hotspot_aucs(sel, scores),
+           "froc_uncapped_trees_cnn_minus_trees": _froc_difference(sel, scores["trees"],
+                                                                   scores["trees_cnn"])}
     for name, part in (("all", sel), ("second_half", sel[half:])):
         a, b = _study_figures(det0, part), _study_figures(det1, part)
         y = np.array([int(r["label"]) for r in part])
