@@ -233,7 +233,8 @@ def _records(sites, seeds, args, augment: bool = False, count_band=None) -> list
     from osteoscan.lesions.detector_train import simulated_records
 
     return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
-                             difficulty=args.difficulty, augment=augment, count_band=count_band)
+                             difficulty=args.difficulty, augment=augment, count_band=count_band,
+                             patches=args.patch_cnn)
 
 
 def _cohorts(args) -> tuple[list, list, list[int]]:
@@ -262,8 +263,14 @@ def _detector(args, train, select):
         det = bundled_detector_or_none()
     elif args.detector:
         det = HotspotDetector.load(args.detector)
+    elif args.patch_cnn:  # the patch CNN's cnn_p as one more tree input (out-of-fold on train)
+        from osteoscan.lesions.patchnet import with_cnn_p
+
+        scorer, train = with_cnn_p(train, seed=args.seed)
+        det = fit_detector(train, select, seed=args.seed, patch=scorer)
     else:
         det = fit_detector(train, select, seed=args.seed)
+    args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     if args.count_band == "none":
         return det, None
     bundled = bundled_detector_or_none()
@@ -296,6 +303,9 @@ def _parser() -> argparse.ArgumentParser:
                          "(default), or without it")
     ap.add_argument("--compare-no-band", action="store_true",
                     help="also score every test site without the band (paired DeLong)")
+    ap.add_argument("--patch-cnn", action="store_true",
+                    help="fit the patch CNN (osteoscan.lesions.patchnet) and give the trees its "
+                         "cnn_p; records are made with patches (cached apart)")
     ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
     return ap

@@ -62,17 +62,21 @@ def from_model_card(mc: ModelCard) -> dict[str, Any]:
     return card
 
 
+_ONE_LOGIT = ("patchcontext", "hotspotpatch")
+"""Networks built with one logit from 2-channel patches (their builders fix both)."""
+
+
 def _registry_kwargs(arch: str, kwargs: dict) -> dict:
     """The stage builder's arguments as ``create_model(arch, **kwargs)`` takes them, so that
     every card's ``architecture`` + ``model_kwargs`` rebuilds its network the same way."""
-    if arch == "patchcontext":
+    if arch in _ONE_LOGIT:
         return {"num_classes": 1, "in_chans": 2, **kwargs}
     return {_SEGMENTER_NAMES.get(k, k): v for k, v in kwargs.items()}
 
 
 def _stage_kwargs(arch: str, kwargs: dict) -> dict:
     """Inverse of :func:`_registry_kwargs` (older cards already hold the stage's names)."""
-    if arch == "patchcontext":
+    if arch in _ONE_LOGIT:
         return {k: v for k, v in kwargs.items() if k not in ("num_classes", "in_chans")}
     back = {v: k for k, v in _SEGMENTER_NAMES.items()}
     return {back.get(k, k): v for k, v in kwargs.items()}

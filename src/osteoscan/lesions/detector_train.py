@@ -21,6 +21,7 @@ from scipy import ndimage
 
 from osteoscan.lesions.context import FEATURES
 from osteoscan.lesions.patient import (
+    PATCH_FEATURE,
     PATIENT_FEATURES,
     HotspotDetector,
     RegionLookup,
@@ -67,11 +68,12 @@ def _peak_regions(hotspots, region_maps) -> np.ndarray:
     return out
 
 
-def study_record(sim, count_band=None) -> dict[str, np.ndarray]:
+def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.ndarray]:
     """Everything training and evaluation need from one simulated study, as arrays; with
     ``count_band`` the candidates are found as the shipped ``analyze`` finds them (the card's
-    band, :func:`osteoscan.lesions.candidates.count_normalised`)."""
-    arr, hotspots = study_arrays(sim.scan, count_band=count_band)
+    band, :func:`osteoscan.lesions.candidates.count_normalised`); with ``patches`` the
+    candidates' image patches are kept too (float16, :mod:`osteoscan.lesions.patches`)."""
+    arr, hotspots = study_arrays(sim.scan, count_band=count_band, patches=patches)
     malignant = {int(les.id) for les in sim.lesions if les.malignant}
     tid, y = _truth(hotspots, sim.lesion_masks, malignant)
     region_map = np.asarray(sim.region_maps["anterior"])
@@ -82,7 +84,7 @@ def study_record(sim, count_band=None) -> dict[str, np.ndarray]:
             "label": np.int64(bool(malignant)), "bsi": np.float64(sim.bsi or 0.0),
             "malignant_ids": np.array(sorted(malignant), int),
             "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
-            "region_area": area}
+            "region_area": area, **({"patches": arr.patches} if patches else {})}
 
 
 def augment_scan(scan, rng: np.random.Generator):
@@ -107,10 +109,11 @@ def augment_scan(scan, rng: np.random.Generator):
 
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
-                      augment: bool = False, count_band=None) -> list[dict]:
+                      augment: bool = False, count_band=None,
+                      patches: bool = False) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
     ``augment`` applies :func:`augment_scan` (seeded by the study's seed); ``count_band``
-    is passed to :func:`study_record` (cached apart)."""
+    and ``patches`` are passed to :func:`study_record` (cached apart)."""
     from dataclasses import replace
 
     from osteoscan.simulate.study import simulate_study
@@ -119,7 +122,7 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
         tag = ("-aug" if augment else "") + (f"-band{count_band[0]}-{count_band[1]}"
-                                              if count_band else "")
+                                              if count_band else "") + ("-patch" if patches else "")
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
@@ -128,7 +131,7 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
         if augment:
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
-        rec = study_record(sim, count_band)
+        rec = study_record(sim, count_band, patches)
         if path is not None:  # written whole or not at all: a killed run leaves no half file
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
@@ -141,14 +144,23 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
 
 
 def arrays(rec: dict) -> StudyArrays:
-    """The :class:`StudyArrays` of a record."""
-    return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]))
+    """The :class:`StudyArrays` of a record (with its patches and ``cnn_p`` when it has them)."""
+    return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]),
+                       rec.get("patches"), rec.get(PATCH_FEATURE))
+
+
+def _tree_X(rec: dict) -> np.ndarray:
+    """The trees' training inputs of a record: the context features, then its (out-of-fold)
+    ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
+    if PATCH_FEATURE not in rec:
+        return rec["X"]
+    return np.column_stack([rec["X"], rec[PATCH_FEATURE]])
 
 
 def _fit_trees(records: list[dict], seed: int, params: dict | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X = np.concatenate([r["X"] for r in records])
+    X = np.concatenate([_tree_X(r) for r in records])
     y = np.concatenate([r["y"] for r in records])
     return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(X, y)
 
@@ -162,7 +174,7 @@ def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
         held = set(order[k::folds].tolist())
         model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params)
         for i in held:
-            X = records[i]["X"]
+            X = _tree_X(records[i])
             out[i] = model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
     return out
 
@@ -244,9 +256,16 @@ def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None
 
 
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
-                 hotspot_threshold: float = 0.5, hgb_params: dict | None = None) -> HotspotDetector:
+                 hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
+                 patch=None) -> HotspotDetector:
     """Fit every part of the detector (module docstring); ``hgb_params`` replaces
-    :data:`HGB_PARAMS` (smaller forests for tests)."""
+    :data:`HGB_PARAMS` (smaller forests for tests). With ``patch`` (a fitted
+    :class:`osteoscan.lesions.patchnet.PatchScorer`) the trees also take ``cnn_p``: the
+    training records must carry their out-of-fold ``cnn_p``
+    (:func:`osteoscan.lesions.patchnet.with_cnn_p`), the selection records their patches."""
+    if patch is not None and not all(PATCH_FEATURE in r for r in train):
+        raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
+                         "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
     params = {**(hgb_params or HGB_PARAMS)}
     view = np.concatenate([r["view"] for r in train])
     X = np.concatenate([r["X"] for r in train])
@@ -258,7 +277,10 @@ def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
         "task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
         "seed": seed, "hgb_params": params, "train_studies": len(train),
         "select_studies": len(select),
-        "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"})
+        "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"},
+        patch)
+    if patch is not None:
+        det.card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
     oof = _oof_probs(train, seed, params)
     _fit_patient(det, train, oof, seed)
     _fit_bsi(det, train, oof)

@@ -43,6 +43,7 @@ from osteoscan.lesions.analyzer import LesionResult
 from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
+from osteoscan.lesions.patches import scan_patches
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -123,20 +124,26 @@ class StudyArrays:
         view: (n,) 0 anterior, 1 posterior.
         group: (n,) distinct-lesion id (an anterior/posterior pair shares one).
         head_mm: the patient's head length in mm (BSI scale).
+        patches: (n, 2, P, P) image patches (:mod:`osteoscan.lesions.patches`), when asked.
+        cnn_p: (n,) the patch network's probabilities (:mod:`osteoscan.lesions.patchnet`),
+            when known (out-of-fold ones on training records).
     """
 
     X: np.ndarray
     view: np.ndarray
     group: np.ndarray
     head_mm: float
+    patches: np.ndarray | None = None
+    cnn_p: np.ndarray | None = None
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
-                 count_band: tuple[float, float | None] | None = None
+                 count_band: tuple[float, float | None] | None = None, patches: bool = False
                  ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
-    ``count_band`` the counts are first brought into it (:func:`count_normalised`)."""
+    ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
+    ``patches`` every candidate's image patches too (:func:`scan_patches`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     if count_band:
@@ -158,7 +165,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     px = float(np.sqrt(np.prod(scan.spacing_mm))) if scan.spacing_mm else 2.4
     head_mm = ctx.frames[views[0]].head * px if views else 230.0
     hotspots = [h for v in views for h in hot[v]]
-    return StudyArrays(X, view, group, head_mm), hotspots
+    patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
+    return StudyArrays(X, view, group, head_mm, patch), hotspots
 
 
 def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +186,9 @@ class HotspotDetector:
     forest: Forest
     regions: RegionLookup
     card: dict = field(default_factory=dict)
+    patch: object | None = None
+    """The patch network (:class:`osteoscan.lesions.patchnet.PatchScorer`) whose probability
+    is the trees' last input (``cnn_p``); None for trees on the context features alone."""
 
     @property
     def decision_threshold(self) -> float:
@@ -190,7 +201,15 @@ class HotspotDetector:
             return np.zeros(0), np.zeros(0, dtype=int)
         y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
         codes = np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x))
-        return self.forest.predict_proba(arr.X), codes.astype(int)
+        return self.forest.predict_proba(self.tree_inputs(arr)), codes.astype(int)
+
+    def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
+        """The trees' input matrix: the context features, then ``cnn_p`` when the detector
+        has a patch network (``arr.cnn_p`` if known, else from ``arr.patches``)."""
+        if self.patch is None:
+            return arr.X
+        p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
+        return np.column_stack([arr.X, p])
 
     def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
         """Calibrated patient probability from the set of distinct lesions."""
@@ -240,7 +259,9 @@ class HotspotDetector:
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring)."""
         arr, hotspots = study_arrays(scan, self.card.get("pair_mm", PAIR_MM),
-                                     self.card.get("count_band"))
+                                     self.card.get("count_band"), patches=self.patch is not None)
+        if self.patch is not None:
+            arr = replace(arr, cnn_p=self.patch.predict(arr.patches))
         probs, codes = self.score(arr)
         out = self.decide(arr, probs, codes)
         hotspots = _annotated(hotspots, arr, out["capped"], codes)
@@ -253,7 +274,10 @@ class HotspotDetector:
         """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
         folder = Path(folder)
         atomic_write(folder / "hotspot_detector.safetensors", self.forest.save)
-        card = {**self.card, "features": list(FEATURES), "patient_features": list(PATIENT_FEATURES),
+        if self.patch is not None:
+            self.patch.save(folder / PATCH_STEM)
+        card = {**self.card, "features": list(tree_features(self.patch is not None)),
+                "patient_features": list(PATIENT_FEATURES),
                 "region_table": self.regions.table.tolist()}
         atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
@@ -270,7 +294,8 @@ class HotspotDetector:
         except (OSError, ValueError) as exc:
             raise ModelError(
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
-        if tuple(card.get("features", ())) != FEATURES:
+        features = tuple(card.get("features", ()))
+        if features not in (tree_features(False), tree_features(True)):
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         if "bsi_weights" not in card:
             raise ModelError(f"{folder}: a detector card of an older version (no bsi_weights); "
@@ -279,7 +304,25 @@ class HotspotDetector:
         if table.shape != (2, _n(GRID_Y), _n(GRID_X)):
             raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
                              f"{(2, _n(GRID_Y), _n(GRID_X))}")
-        return cls(Forest.load(folder / "hotspot_detector.safetensors"), RegionLookup(table), card)
+        patch = None
+        if features == tree_features(True):  # torch only for a detector with a patch network
+            from osteoscan.lesions.patchnet import PatchScorer
+
+            patch = PatchScorer.load(folder / PATCH_STEM)
+        return cls(Forest.load(folder / "hotspot_detector.safetensors"), RegionLookup(table), card,
+                   patch)
+
+
+PATCH_STEM = "hotspot_patch"
+"""File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
+
+PATCH_FEATURE = "cnn_p"
+"""Name of the patch network's probability among the trees' inputs (its last column)."""
+
+
+def tree_features(with_patch: bool) -> tuple[str, ...]:
+    """Names of the trees' input columns: :data:`FEATURES`, then ``cnn_p`` with a patch net."""
+    return FEATURES + ((PATCH_FEATURE,) if with_patch else ())
 
 
 def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[Hotspot]:
@@ -289,9 +332,12 @@ def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[
     for j in range(n_ant, len(arr.group)):
         if arr.group[j] < n_ant:
             partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
+    extra = [{} if arr.cnn_p is None else {PATCH_FEATURE: float(arr.cnn_p[i])}
+             for i in range(len(hotspots))]
     return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
                     match=partner.get(i),
-                    features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i])))})
+                    features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i]))),
+                              **extra[i]})
             for i, h in enumerate(hotspots)]
 
 
