@@ -64,6 +64,23 @@ def test_baseline_and_threshold_are_scored_like_a_network(cohort):
     assert scans["sensitivity_voxel"]["value"] == 0.0  # nothing exceeds 1 - P(bg) > 1
 
 
+def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
+    res = run_osteoscan("seg3d", "select", cohort / "model", cohort / "data", "--out",
+                        cohort / "selected", "--thresholds", "0.4,0.6", "--min-sizes", "2,3")
+    assert res.returncode == 0, res.stderr
+    card = json.loads((cohort / "selected" / "model.json").read_text())
+    post = card["settings"]["postprocess"]
+    assert post["threshold"] in (0.4, 0.6) and post["min_voxels"] in (2, 3)
+    assert "postprocess" not in json.loads((cohort / "model" / "model.json").read_text())["settings"]
+    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 5
+    res = run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data", "--out",
+                        cohort / "eval-selected", "--n-boot", "0")
+    assert res.returncode == 0, res.stderr
+    assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
+                                        "--out", cohort / "bad", "--thresholds", "0.5,x"),
+                          2, "--thresholds")
+
+
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
     assert_one_line_error(run_osteoscan("seg3d", "train", tmp_path, "--out", tmp_path / "m"),
                           2, "manifest.csv")

@@ -149,15 +149,56 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
     n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
-    threshold: Annotated[float, typer.Option(
-        help="Lesion where 1 - P(background) exceeds this (choose it on a selection profile).",
-        min=0.0, max=1.0)] = 0.5,
+    threshold: Annotated[float | None, typer.Option(
+        help="Lesion where 1 - P(background) exceeds this (default: the card's, chosen by "
+             "`seg3d select`, else 0.5).", min=0.0, max=1.0)] = None,
+    min_size: Annotated[int | None, typer.Option(
+        help="Smallest instance in model-grid voxels (default: the card's, else 2).",
+        min=1)] = None,
 ) -> None:
     """DSC, IoU, HD95, voxel and lesion figures (FROC), origin AUC with DeLong CI."""
     from osteoscan.volumetric.infer import Segmenter3D
 
-    _score(Segmenter3D.from_checkpoint(model, threshold=threshold), model.name, data, out,
-           n_boot)
+    _score(Segmenter3D.from_checkpoint(model, threshold=threshold, min_voxels=min_size),
+           model.name, data, out, n_boot)
+
+
+def _floats(text: str, what: str, kind=float) -> tuple:
+    try:
+        values = tuple(kind(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{what}: expected comma-separated numbers, got {text!r}") from exc
+    if not values or min(values) < 0:
+        raise ConfigError(f"{what}: expected non-negative comma-separated numbers, got {text!r}")
+    return values
+
+
+@seg3d_app.command("select")
+def select(
+    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    data: Annotated[Path, typer.Argument(help="Selection cohort with truth (a profile used neither for training nor for testing).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint with the chosen post-processing (the source is not changed).")],
+    thresholds: Annotated[str, typer.Option(help="Lesion thresholds to try.")] = "0.3,0.4,0.5,0.6,0.7,0.8",
+    min_sizes: Annotated[str, typer.Option(help="Smallest instance sizes (model-grid voxels) to try.")] = "2,4,8",
+) -> None:
+    """Choose the lesion threshold and minimum instance size on a selection cohort."""
+    import pandas as pd
+
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.volumetric.postprocess import select_postprocessing, write_selected
+    from osteoscan.workflows.seg3d import read_cases
+
+    tried = _floats(thresholds, "--thresholds")
+    sizes = _floats(min_sizes, "--min-sizes", int)
+    if max(tried) > 1 or min(sizes) < 1:
+        raise ConfigError("--thresholds lie in 0..1 and --min-sizes are >= 1")
+    segmenter = Segmenter3D.from_checkpoint(model)
+    choice = select_postprocessing(segmenter, read_cases(data), thresholds=tried,
+                                   min_voxels=sizes)
+    write_selected(segmenter, choice, out)
+    _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
+    console.print(f"chosen: threshold {choice['threshold']:g}, min size "
+                  f"{choice['min_voxels']} voxels ({choice['criterion']}); written to {out}")
 
 
 @seg3d_app.command("baseline")

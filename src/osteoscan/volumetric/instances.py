@@ -71,7 +71,8 @@ def _channel_features(image: np.ndarray, labels: np.ndarray, ids: list[int]) -> 
 
 def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray | None,
                    spacing_mm: Sequence[float], channel_names: Sequence[str] = (),
-                   threshold: float = LESION_THRESHOLD) -> tuple[np.ndarray, list[dict]]:
+                   threshold: float = LESION_THRESHOLD,
+                   min_voxels: int = MIN_VOXELS) -> tuple[np.ndarray, list[dict]]:
     """Instances of one volume on the model's grid.
 
     Args:
@@ -81,12 +82,13 @@ def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray 
         spacing_mm: voxel size of this grid.
         channel_names: names of the image channels.
         threshold: a voxel is lesion where ``1 - P(background)`` exceeds it.
+        min_voxels: smaller components are dropped.
 
     Returns:
         (int32 labels, one dict per instance: ``id``, ``cls``, ``score`` (mean
         P(metastatic)), ``volume_ml``, ``centre_vox``, ``features``).
     """
-    labels = components(1.0 - prob[0], threshold)
+    labels = components(1.0 - prob[0], threshold, min_voxels)
     ids = list(range(1, int(labels.max()) + 1))
     if not ids:
         return labels, []

@@ -1,0 +1,90 @@
+"""Choosing the post-processing of a 3-D network on a selection cohort.
+
+The lesion threshold (a voxel is lesion where ``1 - P(background)`` exceeds it) and the
+minimum instance size (model-grid voxels) decide what the network's probabilities become;
+both are chosen on a selection profile, never on the test profile (docs/seg3d.md), and stored
+in the model card's ``settings["postprocess"]``, which :class:`~osteoscan.volumetric.infer.
+Segmenter3D` reads (``seg3d evaluate`` and ``seg3d predict`` then use them).
+
+Example:
+    >>> choice = select_postprocessing(segmenter, selection_cases)   # doctest: +SKIP
+    >>> write_selected(segmenter, choice, "runs/seg3d-selected")      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.artefacts import atomic_write_text
+from osteoscan.evaluation.volumes import froc_block, scan_metrics
+from osteoscan.training.checkpoint import save_checkpoint
+from osteoscan.volumetric.inputs import Case, work_image
+
+SELECT_THRESHOLDS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+SELECT_MIN_VOXELS: tuple[int, ...] = (2, 4, 8)
+CRITERION = "lesion DSC + lesion sensitivity at 1.5 FP/scan"
+
+
+def select_postprocessing(segmenter, cases: Sequence[Case], *,
+                          thresholds: Sequence[float] = SELECT_THRESHOLDS,
+                          min_voxels: Sequence[int] = SELECT_MIN_VOXELS,
+                          on_case: Callable[[str], None] | None = None) -> dict:
+    """Choose the lesion threshold and the minimum instance size on a selection cohort.
+
+    The network runs once per case (:meth:`Segmenter3D.finish` redoes only the instances);
+    each (threshold, min_voxels) pair is scored by lesion DSC and lesion sensitivity at
+    1.5 FP/scan, and the pair with the largest sum wins (both are issue targets, weighed
+    equally; ties go to the smaller threshold).
+
+    Returns:
+        ``{"threshold", "min_voxels", "criterion", "profiles", "table": [row per pair]}``.
+    """
+    outputs = []
+    for case in cases:
+        image = work_image(case, segmenter.channels, segmenter.spacing, segmenter.hu_window)
+        outputs.append((case, image, *segmenter.probabilities(image)))
+        if on_case:
+            on_case(case.case_id)
+    table = []
+    for t in thresholds:
+        for m in min_voxels:
+            trial = copy.copy(segmenter)
+            trial.threshold, trial.min_voxels = float(t), int(m)
+            table.append(_score_setting(trial, outputs))
+    best = max(table, key=lambda r: (r["criterion"], -r["threshold"], -r["min_voxels"]))
+    return {"threshold": best["threshold"], "min_voxels": best["min_voxels"],
+            "criterion": CRITERION, "profiles": sorted({c.profile for c in cases}),
+            "table": table}
+
+
+def _score_setting(segmenter, outputs) -> dict:
+    """Lesion DSC and sensitivity at 1.5 FP/scan of one post-processing setting."""
+    dice, matches = [], []
+    for case, image, prob, heat in outputs:
+        r = segmenter.finish(case, image, prob, heat)
+        rec = scan_metrics(r.semantic, case.semantic, r.instances,
+                           [t["score"] for t in r.lesions], case.instances, case.spacing_mm,
+                           hd95=False)
+        dice.append(rec["dice_lesion"])
+        matches.append(rec["match"])
+    sens = float(froc_block(matches, n_boot=0).get("sens@1.5", 0.0))
+    return {"threshold": segmenter.threshold, "min_voxels": segmenter.min_voxels,
+            "dice_lesion": float(np.mean(dice)), "sens@1.5": sens,
+            "criterion": float(np.mean(dice)) + sens}
+
+
+def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
+    """A copy of the checkpoint whose card carries the chosen post-processing (the source
+    checkpoint is left as it is), with ``selection.csv`` (every pair tried)."""
+    out = Path(out)
+    card = copy.deepcopy(segmenter.card)
+    card.settings["postprocess"] = {k: choice[k] for k in ("threshold", "min_voxels",
+                                                           "criterion", "profiles")}
+    save_checkpoint(out, segmenter.model, card)
+    atomic_write_text(out / "selection.csv", pd.DataFrame(choice["table"]).to_csv(index=False))
+    return out
