@@ -41,6 +41,22 @@ def test_patches_are_lesion_centred_two_times_in_three(cases):
     assert np.mean(hits) > 0.5
 
 
+def test_bone_negatives_are_centred_in_bone(cases):
+    image, target, where = prepare(cases[0], _settings(negatives="bone"))
+    assert where.shape == (1, *target.shape[1:]) and 0 < where.mean() < 1
+    assert where[0][(target[0] > 0)].mean() > 0.9  # lesions lie in the synthetic bone block
+    assert prepare(cases[0], _settings())[2] is None
+    # no lesion: every patch is a negative, centred on the one allowed voxel
+    z = np.broadcast_to(np.arange(12, dtype=np.float32)[:, None, None], (12, 12, 12))
+    only = np.zeros((1, 12, 12, 12), np.float32)
+    only[0, 5, 5, 5] = 1
+    data = PatchDataset([(z[None].copy(), np.zeros((2, 12, 12, 12), np.float32), only)],
+                        (4, 4, 4), samples=5)
+    assert all(data[i][0][0, :, 0, 0].tolist() == [3, 4, 5, 6] for i in range(5))
+    with pytest.raises(ConfigError, match="negatives"):
+        _settings(negatives="air").check()
+
+
 def test_loss_adds_the_auxiliary_term_only_for_multi_task_outputs():
     y = torch.zeros(1, 2, 4, 4, 4)
     y[0, 0, 1:3, 1:3, 1:3], y[0, 1, 2, 2, 2] = 2, 1.0

@@ -55,13 +55,13 @@ def simulate(
 
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
-              samples: int, lr: float, seed: int, tiny: bool):
+              samples: int, lr: float, seed: int, tiny: bool, negatives: str = "any"):
     from osteoscan.volumetric.training import Seg3DSettings
 
     return Seg3DSettings(
         architecture=arch, channels=channels, epochs=epochs, patch=_ints(patch, 3, "--patch"),
         spacing_mm=spacing, widths=tuple(int(w) for w in widths.split(",")) if widths else None,
-        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny).check()
+        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny, negatives=negatives).check()
 
 
 @seg3d_app.command("train")
@@ -82,13 +82,14 @@ def train(
     cv: Annotated[int, typer.Option("--cv", help="k-fold patient-level comparison of every --arch (0: one model on all cases).")] = 0,
     init: Annotated[str | None, typer.Option("--init", help="Transfer learning: start from this checkpoint.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    negatives: Annotated[str, typer.Option(help="Centre negative patches on 'any' non-lesion voxel or on 'bone' (hard negatives).")] = "any",
 ) -> None:
     """Train a network and its origin model, or compare networks under k-fold CV (--cv)."""
     from osteoscan.workflows.seg3d import cross_validate, read_cases, train_and_fit
 
     cases = read_cases(data)
-    made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny)
-            for a in arch}
+    made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny,
+                         negatives) for a in arch}
     if cv:
         result = cross_validate(cases, made, out, k=cv, seed=seed, resume=resume,
                                 on_step=lambda s: console.print(f"training {s}"))
@@ -180,6 +181,7 @@ def select(
     out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint with the chosen post-processing (the source is not changed).")],
     thresholds: Annotated[str, typer.Option(help="Lesion thresholds to try.")] = "0.3,0.4,0.5,0.6,0.7,0.8",
     min_sizes: Annotated[str, typer.Option(help="Smallest instance sizes (model-grid voxels) to try.")] = "2,4,8",
+    min_p_lesion: Annotated[str, typer.Option(help="Smallest P(real lesion) of the card's lesion model to try.")] = "0,0.2,0.4,0.6",
 ) -> None:
     """Choose the lesion threshold and minimum instance size on a selection cohort."""
     import pandas as pd
@@ -190,15 +192,17 @@ def select(
 
     tried = _floats(thresholds, "--thresholds")
     sizes = _floats(min_sizes, "--min-sizes", int)
-    if max(tried) > 1 or min(sizes) < 1:
-        raise ConfigError("--thresholds lie in 0..1 and --min-sizes are >= 1")
+    p_real = _floats(min_p_lesion, "--min-p-lesion")
+    if max(tried) > 1 or max(p_real) > 1 or min(sizes) < 1:
+        raise ConfigError("--thresholds and --min-p-lesion lie in 0..1, --min-sizes are >= 1")
     segmenter = Segmenter3D.from_checkpoint(model)
     choice = select_postprocessing(segmenter, read_cases(data), thresholds=tried,
-                                   min_voxels=sizes)
+                                   min_voxels=sizes, min_p_lesion=p_real)
     write_selected(segmenter, choice, out)
     _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
     console.print(f"chosen: threshold {choice['threshold']:g}, min size "
-                  f"{choice['min_voxels']} voxels ({choice['criterion']}); written to {out}")
+                  f"{choice['min_voxels']} voxels, min P(lesion) {choice['min_p_lesion']:g} "
+                  f"({choice['criterion']}); written to {out}")
 
 
 @seg3d_app.command("baseline")

@@ -30,7 +30,8 @@ from osteoscan.volumetric.inputs import (
     CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
 )
 from osteoscan.volumetric.instances import (
-    LESION_THRESHOLD, MIN_VOXELS, OriginModel, find_instances, patient_origin,
+    LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, find_instances,
+    patient_origin,
 )
 
 
@@ -89,8 +90,10 @@ class Segmenter3D:
                                else threshold)
         self.min_voxels = int(post.get("min_voxels", MIN_VOXELS) if min_voxels is None
                               else min_voxels)
-        origin = s.get("origin")
+        self.min_p_lesion = float(post.get("min_p_lesion", 0.0))
+        origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
+        self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
@@ -124,6 +127,7 @@ class Segmenter3D:
         work_mm = (self.spacing,) * 3
         labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
                                        self.threshold, self.min_voxels)
+        labels, table = apply_lesion_model(labels, table, self.lesion_model, self.min_p_lesion)
         if self.origin is not None and table:
             p = self.origin.predict_proba(np.array([t["features"] for t in table]))
             for t, v in zip(table, p, strict=True):
