@@ -66,13 +66,16 @@ def test_baseline_and_threshold_are_scored_like_a_network(cohort):
 
 def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
     res = run_osteoscan("seg3d", "select", cohort / "model", cohort / "data", "--out",
-                        cohort / "selected", "--thresholds", "0.4,0.6", "--min-sizes", "2,3")
+                        cohort / "selected", "--thresholds", "0.4,0.6", "--min-sizes", "2,3",
+                        "--min-p-lesion", "0,0.5")
     assert res.returncode == 0, res.stderr
     card = json.loads((cohort / "selected" / "model.json").read_text())
     post = card["settings"]["postprocess"]
     assert post["threshold"] in (0.4, 0.6) and post["min_voxels"] in (2, 3)
     assert "postprocess" not in json.loads((cohort / "model" / "model.json").read_text())["settings"]
-    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 5
+    cuts = 2 if "lesion_model" in card["settings"] else 1  # tried only with a lesion model
+    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 1 + 4 * cuts
+    assert post["min_p_lesion"] in ((0.0, 0.5) if cuts == 2 else (0.0,))
     res = run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data", "--out",
                         cohort / "eval-selected", "--n-boot", "0")
     assert res.returncode == 0, res.stderr

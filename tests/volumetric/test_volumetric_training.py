@@ -91,8 +91,10 @@ def test_segmenter_learns_and_maps_back_to_the_source_grid(tmp_path, cases):
     out = train_seg3d(many[:4], _settings(epochs=8, widths=(8, 16, 32), samples_per_case=4),
                       tmp_path / "run")
     summary = fit_origin(out, many[:4])
-    assert summary["instances"] > 0
+    assert summary["instances"] > 0 and summary["all_instances"] >= summary["instances"]
+    both = 0 < summary["real"] < summary["all_instances"]
     seg = Segmenter3D.from_checkpoint(out)
+    assert (seg.lesion_model is not None) == both and seg.origin is not None
     test = many[4]
     result = seg.predict(test)
     assert result.semantic.shape == test.shape and result.semantic.dtype == np.uint8
