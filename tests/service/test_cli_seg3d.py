@@ -34,6 +34,7 @@ def test_predict_writes_masks_and_a_segmentation_and_lists_failures(cohort):
     out = cohort / "pred" / studies[0].name
     summary = json.loads((out / "lesions.json").read_text())
     assert summary["files"] == ["semantic.nii.gz", "instances.nii.gz", "seg.dcm"]
+    assert all("p_lesion" in les for les in summary["lesions"])
     assert all((out / f).is_file() for f in summary["files"])
     nifti_only = run_osteoscan("seg3d", "predict", cohort / "model", studies[1] / "ct.nii.gz",
                                "--spect", studies[1] / "spect.nii.gz", "--out", cohort / "pred2")
