@@ -34,6 +34,7 @@ def test_predict_writes_masks_and_a_segmentation_and_lists_failures(cohort):
     out = cohort / "pred" / studies[0].name
     summary = json.loads((out / "lesions.json").read_text())
     assert summary["files"] == ["semantic.nii.gz", "instances.nii.gz", "seg.dcm"]
+    assert all("p_lesion" in les for les in summary["lesions"])
     assert all((out / f).is_file() for f in summary["files"])
     nifti_only = run_osteoscan("seg3d", "predict", cohort / "model", studies[1] / "ct.nii.gz",
                                "--spect", studies[1] / "spect.nii.gz", "--out", cohort / "pred2")
@@ -62,6 +63,26 @@ def test_baseline_and_threshold_are_scored_like_a_network(cohort):
     assert strict.returncode == 0, strict.stderr
     scans = json.loads((cohort / "eval-strict" / "summary.json").read_text())
     assert scans["sensitivity_voxel"]["value"] == 0.0  # nothing exceeds 1 - P(bg) > 1
+
+
+def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
+    res = run_osteoscan("seg3d", "select", cohort / "model", cohort / "data", "--out",
+                        cohort / "selected", "--thresholds", "0.4,0.6", "--min-sizes", "2,3",
+                        "--min-p-lesion", "0,0.5")
+    assert res.returncode == 0, res.stderr
+    card = json.loads((cohort / "selected" / "model.json").read_text())
+    post = card["settings"]["postprocess"]
+    assert post["threshold"] in (0.4, 0.6) and post["min_voxels"] in (2, 3)
+    assert "postprocess" not in json.loads((cohort / "model" / "model.json").read_text())["settings"]
+    cuts = 2 if "lesion_model" in card["settings"] else 1  # tried only with a lesion model
+    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 1 + 4 * cuts
+    assert post["min_p_lesion"] in ((0.0, 0.5) if cuts == 2 else (0.0,))
+    res = run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data", "--out",
+                        cohort / "eval-selected", "--n-boot", "0")
+    assert res.returncode == 0, res.stderr
+    assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
+                                        "--out", cohort / "bad", "--thresholds", "0.5,x"),
+                          2, "--thresholds")
 
 
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):

@@ -64,3 +64,21 @@ def test_semantic_labels_agree_with_the_instances():
 def test_a_higher_threshold_keeps_only_the_surer_lesion():
     labels, table = find_instances(_prob(), None, None, (4.0, 4.0, 4.0), threshold=0.85)
     assert len(table) == 1 and table[0]["cls"] == "benign"  # 1 - P(bg) 0.9 vs 0.8
+
+
+def test_lesion_model_drops_unlikely_instances_and_rescores_the_rest():
+    from osteoscan.volumetric.instances import apply_lesion_model
+
+    labels, table = find_instances(_prob(), None, None, (4.0, 4.0, 4.0))
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = OriginModel(["p_benign"]).fit(X, np.array([1, 1, 0, 0]))  # benign-looking = real
+    for t in table:
+        t["features"] = [t["p_benign"] * 3]  # benign instance 2.1, metastatic 0.3
+    same, kept = apply_lesion_model(labels, table, model, 0.0)
+    assert (same == labels).all() and len(kept) == 2
+    met = kept[1]
+    assert met["score"] == pytest.approx(met["p_lesion"] * 0.7 / 0.8)
+    out, kept = apply_lesion_model(labels, table, model, 0.5)
+    assert [t["cls"] for t in kept] == ["metastatic"] and kept[0]["id"] == 1
+    assert (out[labels == 2] == 1).all() and not out[labels == 1].any()
+    assert apply_lesion_model(labels, table, None, 0.9)[1] is table

@@ -41,6 +41,22 @@ def test_patches_are_lesion_centred_two_times_in_three(cases):
     assert np.mean(hits) > 0.5
 
 
+def test_bone_negatives_are_centred_in_bone(cases):
+    image, target, where = prepare(cases[0], _settings(negatives="bone"))
+    assert where.shape == (1, *target.shape[1:]) and 0 < where.mean() < 1
+    assert where[0][(target[0] > 0)].mean() > 0.9  # lesions lie in the synthetic bone block
+    assert prepare(cases[0], _settings())[2] is None
+    # no lesion: every patch is a negative, centred on the one allowed voxel
+    z = np.broadcast_to(np.arange(12, dtype=np.float32)[:, None, None], (12, 12, 12))
+    only = np.zeros((1, 12, 12, 12), np.float32)
+    only[0, 5, 5, 5] = 1
+    data = PatchDataset([(z[None].copy(), np.zeros((2, 12, 12, 12), np.float32), only)],
+                        (4, 4, 4), samples=5)
+    assert all(data[i][0][0, :, 0, 0].tolist() == [3, 4, 5, 6] for i in range(5))
+    with pytest.raises(ConfigError, match="negatives"):
+        _settings(negatives="air").check()
+
+
 def test_loss_adds_the_auxiliary_term_only_for_multi_task_outputs():
     y = torch.zeros(1, 2, 4, 4, 4)
     y[0, 0, 1:3, 1:3, 1:3], y[0, 1, 2, 2, 2] = 2, 1.0
@@ -75,8 +91,10 @@ def test_segmenter_learns_and_maps_back_to_the_source_grid(tmp_path, cases):
     out = train_seg3d(many[:4], _settings(epochs=8, widths=(8, 16, 32), samples_per_case=4),
                       tmp_path / "run")
     summary = fit_origin(out, many[:4])
-    assert summary["instances"] > 0
+    assert summary["instances"] > 0 and summary["all_instances"] >= summary["instances"]
+    both = 0 < summary["real"] < summary["all_instances"]
     seg = Segmenter3D.from_checkpoint(out)
+    assert (seg.lesion_model is not None) == both and seg.origin is not None
     test = many[4]
     result = seg.predict(test)
     assert result.semantic.shape == test.shape and result.semantic.dtype == np.uint8

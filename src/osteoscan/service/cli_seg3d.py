@@ -55,13 +55,13 @@ def simulate(
 
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
-              samples: int, lr: float, seed: int, tiny: bool):
+              samples: int, lr: float, seed: int, tiny: bool, negatives: str = "any"):
     from osteoscan.volumetric.training import Seg3DSettings
 
     return Seg3DSettings(
         architecture=arch, channels=channels, epochs=epochs, patch=_ints(patch, 3, "--patch"),
         spacing_mm=spacing, widths=tuple(int(w) for w in widths.split(",")) if widths else None,
-        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny).check()
+        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny, negatives=negatives).check()
 
 
 @seg3d_app.command("train")
@@ -82,13 +82,14 @@ def train(
     cv: Annotated[int, typer.Option("--cv", help="k-fold patient-level comparison of every --arch (0: one model on all cases).")] = 0,
     init: Annotated[str | None, typer.Option("--init", help="Transfer learning: start from this checkpoint.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
+    negatives: Annotated[str, typer.Option(help="Centre negative patches on 'any' non-lesion voxel or on 'bone' (hard negatives).")] = "any",
 ) -> None:
     """Train a network and its origin model, or compare networks under k-fold CV (--cv)."""
     from osteoscan.workflows.seg3d import cross_validate, read_cases, train_and_fit
 
     cases = read_cases(data)
-    made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny)
-            for a in arch}
+    made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny,
+                         negatives) for a in arch}
     if cv:
         result = cross_validate(cases, made, out, k=cv, seed=seed, resume=resume,
                                 on_step=lambda s: console.print(f"training {s}"))
@@ -149,15 +150,59 @@ def evaluate(
     data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
     n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
-    threshold: Annotated[float, typer.Option(
-        help="Lesion where 1 - P(background) exceeds this (choose it on a selection profile).",
-        min=0.0, max=1.0)] = 0.5,
+    threshold: Annotated[float | None, typer.Option(
+        help="Lesion where 1 - P(background) exceeds this (default: the card's, chosen by "
+             "`seg3d select`, else 0.5).", min=0.0, max=1.0)] = None,
+    min_size: Annotated[int | None, typer.Option(
+        help="Smallest instance in model-grid voxels (default: the card's, else 2).",
+        min=1)] = None,
 ) -> None:
     """DSC, IoU, HD95, voxel and lesion figures (FROC), origin AUC with DeLong CI."""
     from osteoscan.volumetric.infer import Segmenter3D
 
-    _score(Segmenter3D.from_checkpoint(model, threshold=threshold), model.name, data, out,
-           n_boot)
+    _score(Segmenter3D.from_checkpoint(model, threshold=threshold, min_voxels=min_size),
+           model.name, data, out, n_boot)
+
+
+def _floats(text: str, what: str, kind=float) -> tuple:
+    try:
+        values = tuple(kind(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"{what}: expected comma-separated numbers, got {text!r}") from exc
+    if not values or min(values) < 0:
+        raise ConfigError(f"{what}: expected non-negative comma-separated numbers, got {text!r}")
+    return values
+
+
+@seg3d_app.command("select")
+def select(
+    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    data: Annotated[Path, typer.Argument(help="Selection cohort with truth (a profile used neither for training nor for testing).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint with the chosen post-processing (the source is not changed).")],
+    thresholds: Annotated[str, typer.Option(help="Lesion thresholds to try.")] = "0.3,0.4,0.5,0.6,0.7,0.8",
+    min_sizes: Annotated[str, typer.Option(help="Smallest instance sizes (model-grid voxels) to try.")] = "2,4,8",
+    min_p_lesion: Annotated[str, typer.Option(help="Smallest P(real lesion) of the card's lesion model to try.")] = "0,0.2,0.4,0.6",
+) -> None:
+    """Choose the lesion threshold and minimum instance size on a selection cohort."""
+    import pandas as pd
+
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.volumetric.postprocess import select_postprocessing, write_selected
+    from osteoscan.workflows.seg3d import read_cases
+
+    tried = _floats(thresholds, "--thresholds")
+    sizes = _floats(min_sizes, "--min-sizes", int)
+    p_real = _floats(min_p_lesion, "--min-p-lesion")
+    if max(tried) > 1 or max(p_real) > 1 or min(sizes) < 1:
+        raise ConfigError("--thresholds and --min-p-lesion lie in 0..1, --min-sizes are >= 1")
+    segmenter = Segmenter3D.from_checkpoint(model)
+    choice = select_postprocessing(segmenter, read_cases(data), thresholds=tried,
+                                   min_voxels=sizes, min_p_lesion=p_real)
+    write_selected(segmenter, choice, out)
+    _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
+    console.print(f"chosen: threshold {choice['threshold']:g}, min size "
+                  f"{choice['min_voxels']} voxels, min P(lesion) {choice['min_p_lesion']:g} "
+                  f"({choice['criterion']}); written to {out}")
 
 
 @seg3d_app.command("baseline")

@@ -30,7 +30,8 @@ from osteoscan.volumetric.inputs import (
     CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
 )
 from osteoscan.volumetric.instances import (
-    LESION_THRESHOLD, OriginModel, find_instances, patient_origin,
+    LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, find_instances,
+    patient_origin,
 )
 
 
@@ -53,14 +54,16 @@ class Seg3DResult:
     work: dict = field(default_factory=dict)
 
 
-def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD) -> np.ndarray:
+def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD,
+                    instances: np.ndarray | None = None) -> np.ndarray:
     """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
-    where ``1 - P(background) > 0.5``, then benign or metastatic by the larger probability.
+    where ``1 - P(background) > threshold`` (or, given ``instances``, where an instance
+    survived the minimum size), then benign or metastatic by the larger probability.
 
     (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
     call it background, and the first external run reported instances with no lesion voxel.)
     """
-    lesion = (1.0 - prob[0]) > threshold
+    lesion = (1.0 - prob[0]) > threshold if instances is None else instances > 0
     return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
 
 
@@ -68,7 +71,8 @@ class Segmenter3D:
     """A trained 3-D network with its card, ready for :meth:`predict`."""
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
-                 overlap: float = 0.25, threshold: float = LESION_THRESHOLD):
+                 overlap: float = 0.25, threshold: float | None = None,
+                 min_voxels: int | None = None):
         if card.task != "segmentation3d":
             raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
                              "not a 3-D segmentation model (osteoscan seg3d train)")
@@ -78,11 +82,18 @@ class Segmenter3D:
         self.patch = tuple(int(v) for v in s["patch"])
         self.hu_window = tuple(s.get("hu_window", HU_WINDOW))
         self.sw_batch_size, self.overlap = int(sw_batch_size), float(overlap)
-        # lesion where 1 - P(background) > threshold (chosen on a selection profile with
-        # `seg3d evaluate --threshold`, docs/seg3d.md)
-        self.threshold = float(threshold)
-        origin = s.get("origin")
+        # lesion where 1 - P(background) > threshold, components of >= min_voxels model-grid
+        # voxels: chosen on a selection profile by `seg3d select` (card "postprocess"),
+        # overridden by the arguments (docs/seg3d.md)
+        post = s.get("postprocess") or {}
+        self.threshold = float(post.get("threshold", LESION_THRESHOLD) if threshold is None
+                               else threshold)
+        self.min_voxels = int(post.get("min_voxels", MIN_VOXELS) if min_voxels is None
+                              else min_voxels)
+        self.min_p_lesion = float(post.get("min_p_lesion", 0.0))
+        origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
+        self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
@@ -107,9 +118,16 @@ class Segmenter3D:
         """Segment one case (its modalities on one grid); see :class:`Seg3DResult`."""
         image = work_image(case, self.channels, self.spacing, self.hu_window)
         prob, heat = self.probabilities(image)
+        return self.finish(case, image, prob, heat, keep_work=keep_work)
+
+    def finish(self, case: Case, image: np.ndarray, prob: np.ndarray, heat: np.ndarray | None,
+               *, keep_work: bool = False) -> Seg3DResult:
+        """Instances, origin and labels on the source grid from the network's output (split
+        from :meth:`predict` so that a post-processing sweep runs the network once)."""
         work_mm = (self.spacing,) * 3
         labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
-                                       self.threshold)
+                                       self.threshold, self.min_voxels)
+        labels, table = apply_lesion_model(labels, table, self.lesion_model, self.min_p_lesion)
         if self.origin is not None and table:
             p = self.origin.predict_proba(np.array([t["features"] for t in table]))
             for t, v in zip(table, p, strict=True):
@@ -117,9 +135,8 @@ class Segmenter3D:
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
-        semantic = semantic_labels(prob, self.threshold)
+        semantic = semantic_labels(prob, self.threshold, labels)
         work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
-        del image, heat
         return Seg3DResult(
             semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),
             instances=resize(labels[None], case.shape, labels=True)[0].astype(np.int32),

@@ -71,7 +71,8 @@ def _channel_features(image: np.ndarray, labels: np.ndarray, ids: list[int]) -> 
 
 def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray | None,
                    spacing_mm: Sequence[float], channel_names: Sequence[str] = (),
-                   threshold: float = LESION_THRESHOLD) -> tuple[np.ndarray, list[dict]]:
+                   threshold: float = LESION_THRESHOLD,
+                   min_voxels: int = MIN_VOXELS) -> tuple[np.ndarray, list[dict]]:
     """Instances of one volume on the model's grid.
 
     Args:
@@ -81,12 +82,13 @@ def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray 
         spacing_mm: voxel size of this grid.
         channel_names: names of the image channels.
         threshold: a voxel is lesion where ``1 - P(background)`` exceeds it.
+        min_voxels: smaller components are dropped.
 
     Returns:
         (int32 labels, one dict per instance: ``id``, ``cls``, ``score`` (mean
         P(metastatic)), ``volume_ml``, ``centre_vox``, ``features``).
     """
-    labels = components(1.0 - prob[0], threshold)
+    labels = components(1.0 - prob[0], threshold, min_voxels)
     ids = list(range(1, int(labels.max()) + 1))
     if not ids:
         return labels, []
@@ -105,7 +107,8 @@ def find_instances(prob: np.ndarray, heat: np.ndarray | None, image: np.ndarray 
                 centres[k][0] / max(labels.shape[0] - 1, 1)]
         table.append({
             "id": i, "cls": "metastatic" if p_met[k] >= p_ben[k] else "benign",
-            "score": float(p_met[k]), "volume_ml": float(sizes[k] * voxel_ml),
+            "score": float(p_met[k]), "p_benign": float(p_ben[k]),
+            "volume_ml": float(sizes[k] * voxel_ml),
             "centre_vox": [float(v) for v in centres[k]],
             "features": [float(v) for v in (*base, *chans[k])],
         })
@@ -151,6 +154,36 @@ class OriginModel:
         model.mean_, model.scale_ = np.asarray(values["mean"]), np.asarray(values["scale"])
         model.coef_, model.intercept_ = np.asarray(values["coef"]), float(values["intercept"])
         return model
+
+
+def apply_lesion_model(labels: np.ndarray, table: list[dict], model: OriginModel | None,
+                       min_p: float = 0.0) -> tuple[np.ndarray, list[dict]]:
+    """The false-positive reduction stage: P(real lesion) of each instance from its features
+    (a logistic model fitted on the training cases' instances, 1 = overlaps a true lesion),
+    instances below ``min_p`` dropped and the rest renumbered 1..K, each scored
+    ``P(real lesion) * P(metastatic | lesion)`` (what the FROC ranks). Unchanged when
+    ``model`` is None.
+
+    Example:
+        >>> m = OriginModel(["f"]).fit(np.array([[0.0], [1.0], [2.0], [3.0]]), np.array([0, 0, 1, 1]))
+        >>> labels = np.array([1, 2, 0]); table = [{"id": 1, "features": [0.0]}, {"id": 2, "features": [3.0]}]
+        >>> for t in table: t.update(score=0.8, p_benign=0.2)
+        >>> labels, table = apply_lesion_model(labels, table, m, 0.5)
+        >>> labels.tolist(), [t["id"] for t in table]
+        ([0, 1, 0], [1])
+    """
+    if model is None or not table:
+        return labels, table
+    p_real = model.predict_proba(np.array([t["features"] for t in table]))
+    remap = np.zeros(len(table) + 1, np.int32)
+    kept = []
+    for t, p in zip(table, p_real, strict=True):
+        if p < min_p:
+            continue
+        p_met = t["score"] / max(t["score"] + t["p_benign"], 1e-6)
+        remap[t["id"]] = len(kept) + 1
+        kept.append({**t, "id": len(kept) + 1, "p_lesion": float(p), "score": float(p * p_met)})
+    return remap[labels], kept
 
 
 def patient_origin(table: Sequence[dict]) -> float:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy import ndimage
 from monai.losses import DiceCELoss
 from monai.transforms import Compose, RandCropByPosNegLabeld, RandFlipd
 from torch import nn
@@ -41,6 +42,8 @@ from osteoscan.volumetric.inputs import (
 logger = logging.getLogger(__name__)
 
 STATE = "state.json"
+NEGATIVES = ("any", "bone")
+BONE_HU = 150.0
 
 
 @dataclass
@@ -57,6 +60,8 @@ class Seg3DSettings:
         epochs, samples_per_case, batch_size, lr, weight_decay: the optimisation.
         aux_weight: weight of the auxiliary loss (multi-task entries).
         heat_sigma_vox: width of the lesion-centre blobs.
+        negatives: where the negative third of the patches is centred: "any" non-lesion voxel,
+            or "bone" (CT > 150 HU, dilated by a voxel; hard negatives).
         hu_window: CT window (level, width) in HU.
         seed: seeds patch sampling and initialisation.
     """
@@ -74,6 +79,7 @@ class Seg3DSettings:
     weight_decay: float = 1e-5
     aux_weight: float = 0.5
     heat_sigma_vox: float = 1.5
+    negatives: str = "any"
     hu_window: tuple[float, float] = HU_WINDOW
     seed: int = 0
     extra: dict = field(default_factory=dict)
@@ -85,6 +91,9 @@ class Seg3DSettings:
             raise ConfigError(f"{self.architecture} is not a 3-D segmentation network "
                               f"(task {info.task}); see `osteoscan models list`")
         check_channels(self.channels)
+        if self.negatives not in NEGATIVES:
+            raise ConfigError(f"negatives must be one of {', '.join(NEGATIVES)}, "
+                              f"got {self.negatives!r}")
         if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
             raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
         return self
@@ -97,9 +106,11 @@ class Seg3DSettings:
         return kwargs
 
 
-def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray]:
-    """A case on the model's grid: image ``(C, z, y, x)`` and target ``(2, z, y, x)``
-    (semantic labels, lesion-centre heatmap), both float32."""
+def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """A case on the model's grid: image ``(C, z, y, x)``, target ``(2, z, y, x)``
+    (semantic labels, lesion-centre heatmap), both float32, and where negative patches may be
+    centred (``(1, z, y, x)``, CT bone > 150 HU dilated by a voxel, for ``negatives="bone"``;
+    None: anywhere)."""
     if case.semantic is None or case.instances is None:
         raise ValueError(f"{case.case_id}: training needs semantic and instance truth")
     shape = work_shape(case.shape, case.spacing_mm, settings.spacing_mm)
@@ -107,19 +118,25 @@ def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray
     inst = resize(case.instances[None].astype(np.int32), shape, labels=True)[0]
     sem = resize(case.semantic[None].astype(np.int32), shape, labels=True)[0]
     heat = centre_heatmap(inst, settings.heat_sigma_vox)
-    return image, np.stack([sem.astype(np.float32), heat])
+    where = None
+    if settings.negatives == "bone" and case.ct is not None:
+        bone = resize((case.ct > BONE_HU)[None].astype(np.float32), shape)[0] > 0.5
+        where = ndimage.binary_dilation(bone)[None].astype(np.float32)
+    return image, np.stack([sem.astype(np.float32), heat]), where
 
 
 class PatchDataset(Dataset):
     """Random patches of prepared cases; ``samples_per_case`` items per case and epoch."""
 
-    def __init__(self, prepared: Sequence[tuple[np.ndarray, np.ndarray]], patch, samples: int,
-                 seed: int = 0):
+    def __init__(self, prepared: Sequence[tuple], patch, samples: int, seed: int = 0):
         self.items, self.samples = list(prepared), int(samples)
+        # negatives centred where the item's mask is set (prepare's third value), when given:
+        # the first networks' false positives were small blobs in normal bone, which random
+        # negatives (mostly air and soft tissue) rarely show them
         self.crop = Compose([
             RandCropByPosNegLabeld(keys=("image", "target"), label_key="fg",
                                    spatial_size=tuple(patch), pos=2.0, neg=1.0, num_samples=1,
-                                   allow_smaller=True),
+                                   allow_smaller=True, image_key="where", image_threshold=0.5),
             RandFlipd(keys=("image", "target"), prob=0.5, spatial_axis=2),
         ])
         self.crop.set_random_state(seed=seed)
@@ -129,9 +146,10 @@ class PatchDataset(Dataset):
         return len(self.items) * self.samples
 
     def __getitem__(self, index: int):
-        image, target = self.items[index // self.samples]
+        image, target, *rest = self.items[index // self.samples]
         fg = (target[:1] > 0).astype(np.float32)
-        sample = self.crop({"image": image, "target": target, "fg": fg})[0]
+        where = rest[0] if rest and rest[0] is not None else np.ones_like(fg)
+        sample = self.crop({"image": image, "target": target, "fg": fg, "where": where})[0]
         x = _pad_to(torch.as_tensor(np.asarray(sample["image"])), self.patch)
         y = _pad_to(torch.as_tensor(np.asarray(sample["target"])), self.patch)
         return x.float(), y.float(), index
@@ -238,45 +256,57 @@ def train_seg3d(
     return out
 
 
-def origin_training_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndarray]:
-    """Features of predicted instances that hit a true metastatic lesion, and 1 = lung.
+def instance_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features of the predicted instances of ``cases``, 1 = overlaps a true lesion, and the
+    origin label (1 lung, 0 other; -1 when the instance hits no true metastasis or the case
+    has no lung/other primary).
 
     The features come from the trained network's own output on the training cases (the
-    same kind of instance the origin model sees at test time); cases without a lung/other
-    primary are left out.
+    same kind of instance the second-stage models see at test time).
     """
-    X, y = [], []
+    X, real, lung = [], [], []
     for case in cases:
-        if case.primary not in ("lung", "other") or case.instances is None:
+        if case.instances is None:
             continue
         result = segmenter.predict(case)
-        hits = np.bincount(result.instances[(case.semantic == 2) & (result.instances > 0)],
-                           minlength=len(result.lesions) + 1)
+        n = len(result.lesions) + 1
+        inst = result.instances
+        on_lesion = np.bincount(inst[(case.semantic > 0) & (inst > 0)], minlength=n)
+        on_met = np.bincount(inst[(case.semantic == 2) & (inst > 0)], minlength=n)
+        known = case.primary in ("lung", "other")
         for t in result.lesions:
-            if hits[t["id"]] > 0:
-                X.append(t["features"])
-                y.append(int(case.primary == "lung"))
-    return np.asarray(X, float), np.asarray(y, int)
+            X.append(t["features"])
+            real.append(int(on_lesion[t["id"]] > 0))
+            lung.append(int(case.primary == "lung") if known and on_met[t["id"]] > 0 else -1)
+    return np.asarray(X, float), np.asarray(real, int), np.asarray(lung, int)
 
 
 def fit_origin(out: str | Path, cases: Sequence[Case], C: float = 1.0) -> dict:
-    """Fit the origin model on ``cases`` and store it in the checkpoint's card.
+    """Fit the second-stage instance models on ``cases`` and store them in the card: the
+    origin model (lung vs other, on instances that hit a true metastasis) and the lesion
+    model (real lesion vs false positive, on every instance; docs/seg3d.md).
 
     Returns:
-        A summary (instances used per class); the card is unchanged when a class is missing.
+        A summary (instances used per class); a model whose classes are not both present is
+        not fitted (and left as it was).
     """
     from osteoscan.volumetric.infer import Segmenter3D
     from osteoscan.volumetric.instances import OriginModel, feature_names
 
     segmenter = Segmenter3D.from_checkpoint(out)
-    X, y = origin_training_rows(segmenter, cases)
-    summary = {"instances": int(len(y)), "lung": int(y.sum()), "other": int(len(y) - y.sum())}
-    if len(np.unique(y)) < 2:
-        logger.warning("%s: origin model not fitted (%s)", out, summary)
-        return summary
+    segmenter.lesion_model = None  # fit on the network's own instances, unfiltered
+    X, real, lung = instance_rows(segmenter, cases)
+    met = lung >= 0
+    summary = {"instances": int(met.sum()), "lung": int((lung == 1).sum()),
+               "other": int((lung == 0).sum()), "all_instances": int(len(real)),
+               "real": int(real.sum())}
     names = feature_names(check_channels(segmenter.channels))
     card = segmenter.card
-    card.settings["origin"] = OriginModel(names, C).fit(X, y).to_dict()
+    for key, rows, y in (("origin", met, lung), ("lesion_model", slice(None), real)):
+        if len(np.unique(y[rows])) < 2:
+            logger.warning("%s: %s not fitted (%s)", out, key, summary)
+            continue
+        card.settings[key] = OriginModel(names, C).fit(X[rows], y[rows]).to_dict()
     card.data["origin_training"] = summary
     save_checkpoint(out, segmenter.model, card)
     return summary

@@ -1,0 +1,65 @@
+"""Choosing the lesion threshold and minimum instance size on a selection cohort."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from osteoscan.artefacts import ModelCard, read_card
+from osteoscan.models import create_model
+from osteoscan.volumetric.infer import Segmenter3D
+from osteoscan.volumetric.postprocess import select_postprocessing, write_selected
+
+from .conftest import make_case
+
+
+class _Scripted(Segmenter3D):
+    """A segmenter whose "network" output is made from the truth: every lesion at
+    P(lesion) 0.9, one 3x3x3 false blob at 0.45, and single-voxel specks at 0.95."""
+
+    def probabilities(self, image):
+        case = self.current
+        lesion = np.where(case.semantic > 0, 0.9, 0.0)
+        lesion[1:4, 1:4, 1:4] = 0.45
+        lesion[20, 2, 2] = lesion[20, 2, 28] = lesion[2, 28, 2] = 0.95
+        prob = np.stack([1 - lesion, 0.2 * lesion, 0.8 * lesion]).astype(np.float32)
+        return prob, None
+
+
+def _segmenter(cases):
+    kwargs = {"num_classes": 3, "in_chans": 2, "img_size": [16, 16, 16], "tiny": True}
+    card = ModelCard(architecture="mtunet3d", classes=["background", "benign", "metastatic"],
+                     positive=None, threshold=None, task="segmentation3d", model_kwargs=kwargs,
+                     settings={"channels": "spectct", "spacing_mm": 4.0, "patch": [16, 16, 16]})
+    seg = _Scripted(create_model("mtunet3d", **kwargs), card)
+    it = iter(cases)
+    original = seg.probabilities
+
+    def step(image):
+        seg.current = next(it)
+        return original(image)
+
+    seg.probabilities = step
+    return seg
+
+
+def test_selection_drops_the_faint_blob_and_the_specks(tmp_path):
+    cases = [make_case(s, primary="other") for s in range(3)]
+    seg = _segmenter(cases)
+    assert (seg.threshold, seg.min_voxels) == (0.5, 2)  # no choice in the card: defaults
+    choice = select_postprocessing(seg, cases, thresholds=(0.3, 0.5), min_voxels=(1, 4))
+    assert (choice["threshold"], choice["min_voxels"]) == (0.5, 4)
+    table = pd.DataFrame(choice["table"])
+    assert len(table) == 4 and choice["profiles"] == ["synthetic"]
+    best = table.loc[(table.threshold == 0.5) & (table.min_voxels == 4)].iloc[0]
+    worst = table.loc[(table.threshold == 0.3) & (table.min_voxels == 1)].iloc[0]
+    assert best.dice_lesion > 0.95 > worst.dice_lesion
+    assert best["sens@1.5"] == 1.0
+    out = write_selected(seg, choice, tmp_path / "selected")
+    post = read_card(out).settings["postprocess"]
+    assert post["threshold"] == 0.5 and post["min_voxels"] == 4
+    assert "postprocess" not in seg.card.settings  # the source card is left as it was
+    assert len(pd.read_csv(out / "selection.csv")) == 4
+    again = Segmenter3D.from_checkpoint(out)
+    assert (again.threshold, again.min_voxels) == (0.5, 4)
+    assert Segmenter3D.from_checkpoint(out, threshold=0.3).threshold == 0.3
