@@ -35,3 +35,28 @@ def test_neighbours_and_region_leave_the_candidate_out():
 def test_empty_study():
     assert stack_features(np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int),
                           np.zeros(0), np.zeros(0)).shape == (0, len(STACK_FEATURES))
+
+
+def test_bundled_detector_is_the_selected_design_with_held_out_figures():
+    """The shipped detector is the design chosen on selection sites (two stages and the BSI
+    trees), and its card carries held-out figures for the three test sites, none of them a
+    training or selection site."""
+    import pytest
+
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    det = bundled_detector_or_none()
+    if det is None:
+        pytest.skip("no bundled hotspot detector installed")
+    card = det.card
+    assert det.stage2 is not None and det.bsi_model is not None
+    assert card["design"] == "stack_bsi" and tuple(card["stack_features"]) == STACK_FEATURES
+    config = card["held_out"]["config"]
+    tested = {*config["test"], *config["extra_test"]}
+    assert tested == {"site_c", "profile_7", "profile_13"}
+    assert not tested & ({*config["train"]} | {*config["select"]})
+    for key in ("test", "test_profile_7", "test_profile_13"):
+        block = card["held_out"][key]["detector"]
+        assert block["patient"]["n"] >= 80
+        lo, hi = block["patient"]["auc_ci"]
+        assert lo <= block["patient"]["auc"] <= hi
