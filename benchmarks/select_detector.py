@@ -57,6 +57,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", default=None)
     ap.add_argument("--n-train", type=int, nargs="+", default=[2000])
     ap.add_argument("--no-band", action="store_true", help="skip the banded selection records")
+    ap.add_argument("--band-only", action="store_true",
+                    help="only the banded selection records (the build's calibration)")
     ap.add_argument("--out", default=str(RESULTS / "detector_select.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -67,17 +69,18 @@ def main(argv=None) -> int:
     from osteoscan.lesions.detector_train import calibrate, fit_variants, simulated_records
 
     seeds = range(400000, 400200)
-    sel = {"": simulated_records(SELECT, seeds, args.cache)}
+    sel = {} if args.band_only else {"": simulated_records(SELECT, seeds, args.cache)}
     if not args.no_band:
         sel["_band"] = simulated_records(SELECT, seeds, args.cache, count_band=BAND)
     out = {"config": vars(args), "train": list(TRAIN), "select": list(SELECT)}
     for n in args.n_train:
         t = time.time()
         train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + n), args.cache)
-        dets = fit_variants(train, sel[""][:100])
+        first = next(iter(sel))
+        dets = fit_variants(train, sel[first][:100])
         for name, det in dets.items():
             for tag, records in sel.items():
-                if tag:
+                if tag != first:
                     det = copy.deepcopy(det)
                     calibrate(det, records[:100])
                 key = f"{name}_{n}{tag}"

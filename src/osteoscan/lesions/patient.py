@@ -5,7 +5,9 @@
 
 * every candidate (:mod:`osteoscan.lesions.candidates`) gets the named context vector of
   :mod:`osteoscan.lesions.context` and a malignancy probability from gradient-boosted trees
-  (:mod:`osteoscan.lesions.trees`; fitted with scikit-learn, stored without pickle);
+  (:mod:`osteoscan.lesions.trees`; fitted with scikit-learn, stored without pickle); a
+  second stage judges it again beside the first stage's view of the whole patient
+  (:mod:`osteoscan.lesions.stacking`, when the detector has ``stage2``);
 * its skeletal region comes from a lookup table over body coordinates (``y_body``,
   ``x_body``, view) learned from the simulator's region maps (:class:`RegionLookup`), so the
   region follows the body, not the frame;
@@ -17,14 +19,13 @@
   be malignant in a patient without metastasis); a study decided "normal" has no malignant
   hotspot and a BSI of 0 (its threshold is raised to the decision threshold, above every
   capped probability); a study decided "metastatic" has at least one malignant hotspot
-  (those reaching ``hotspot_threshold``, else its most probable lesion); the BSI sums the
-  malignant lesions only;
-* BSI (percent) = the expected involved skeletal mass of a study decided metastatic: sum over
-  its distinct lesions of P(malignant, capped) x ``bsi_weights[region]`` x area / head
-  length squared (0 for a study decided normal). The region weights are the BSI
-  definition's MASS_FRACTION[region] / the region's bone area, scaled to the candidates'
-  areas and adjusted by at most a factor 2 per region to the simulator's BSI on the training
-  studies (:mod:`osteoscan.lesions.detector_train`).
+  (those reaching ``hotspot_threshold``, else its most probable lesion);
+* BSI (percent) = the expected involved skeletal mass of a study decided metastatic (0 for a
+  study decided normal): the sum of every candidate's expected share, from regression trees
+  (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
+  detector without them, from the region rule (P(malignant, capped) x
+  ``bsi_weights[region]`` x area / head length squared per distinct lesion;
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`).
 """
 
 from __future__ import annotations
