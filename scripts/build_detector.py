@@ -56,7 +56,7 @@ def recipe() -> list[str]:
             "--design", "stack_bsi", "--count-band", COUNT_BAND, "--timing", "0"]
 
 
-N_TRAIN = 2000
+N_TRAIN = 2400
 """Training studies of the bundle."""
 
 COUNT_BAND = "card"
