@@ -75,8 +75,9 @@ def score_detector(det, records) -> dict:
     probs, bsi, called, ungated, raw, capped = [], [], [], [], [], []
     for rec in records:
         arr = arrays(rec)
-        p, codes = det.score(arr)
-        out = det.decide(arr, p, codes)
+        st = det.stages(arr)
+        p, codes = st["probability"], st["codes"]
+        out = det.decide(arr, p, codes, st["stack"])
         probs.append(out["probability"])
         bsi.append(out["bsi"])
         called.append(len(out["malignant"]))
@@ -180,14 +181,42 @@ def held_out(det, records, sites, seeds, args) -> dict:
     from osteoscan.evaluation.statistics import delong_roc_test
 
     out = {"sites": list(sites), "detector": score_detector(det, records)}
+    y = np.array([int(r["label"]) for r in records])
+    if args.previous:
+        prev = previous_detector(sites, seeds, args)
+        if [int(r["label"]) for r in prev["records"]] != y.tolist():
+            raise SystemExit("--previous-cache: its studies are not these (labels differ)")
+        out["baseline_previous_detector"] = score_detector(prev["det"], prev["records"])
+        out["paired_delong_detector_vs_previous"] = delong_roc_test(
+            y, np.array(out["detector"]["probabilities"]),
+            np.array(out["baseline_previous_detector"]["probabilities"]))
     if args.no_baseline:
         return out
     base = score_baseline(sites, seeds, args.prevalence, args.difficulty, args.cache)
     out["baseline_bundled_lesion_stage"] = base
-    y = np.array([int(r["label"]) for r in records])
     out["paired_delong_detector_vs_baseline"] = delong_roc_test(
         y, np.array(out["detector"]["probabilities"]), np.array(base["probabilities"]))
     return out
+
+
+def previous_detector(sites, seeds, args) -> dict:
+    """The previous bundle (``--previous DIR``, a saved detector) and its records of the same
+    test studies, made by the code it shipped with (``--previous-cache``: records cached by
+    that code, with the count band of its card). Its candidates and context were those of
+    that code, so its records cannot be remade here; the studies are the same seeds."""
+    from osteoscan.lesions.patient import HotspotDetector
+
+    det = HotspotDetector.load(args.previous)
+    band = det.card.get("count_band")
+    cache = Path(args.previous_cache)
+    tag = f"-band{band[0]}-{band[1]}" if band else ""
+    records = []
+    for i, seed in enumerate(seeds):
+        path = cache / f"{sites[i % len(sites)]}-{args.difficulty}-{seed}{tag}.npz"
+        if not path.is_file():
+            raise SystemExit(f"--previous-cache: {path} is missing")
+        records.append(dict(np.load(path, allow_pickle=False)))
+    return {"det": det, "records": records}
 
 
 def without_band(det, block: dict, sites, seeds, args) -> dict:
@@ -237,25 +266,41 @@ def _records(sites, seeds, args, augment: bool = False, count_band=None) -> list
                              patches=args.patch_cnn)
 
 
-def _cohorts(args) -> tuple[list, list, list[int]]:
+def _band(args) -> tuple | None:
+    """The count band the selection and test records are made with, as the shipped
+    ``analyze`` makes them: the card's (``--detector``'s, else the bundled card's, which
+    ``scripts/build_detector.py`` keeps for a fitted one), or none with ``--count-band none``."""
+    from osteoscan.artefacts import LESION_ASSETS_DIR
+
+    if args.count_band == "none":
+        return None
+    folder = Path(args.detector) if args.detector not in (None, "bundled") else LESION_ASSETS_DIR
+    try:
+        band = json.loads((folder / "hotspot_detector.json").read_text()).get("count_band")
+    except (OSError, ValueError):
+        band = None
+    return tuple(band) if band else None
+
+
+def _cohorts(args, band) -> tuple[list, list, list[int]]:
     """Train (+ camera-randomised) and select records, and the test seeds; seeds of no other
     benchmark or bundled model (from 100000, by ``--seed``). ``--detector``: no fit, no
-    train or select records."""
+    train or select records. The select records (calibration and the decision threshold)
+    are made with the count band, as the test records and ``analyze``; the training records
+    without it (the trees see the whole count range)."""
     base = 100_000 + 1000 * args.seed
     test_seeds = _seeds(base + 600_000, args.n_test)
     if args.detector:
         return [], [], test_seeds
-    train = _records(args.train, _seeds(base, args.n_train), args)
+    start = base if args.train_seed is None else args.train_seed
+    train = _records(args.train, _seeds(start, args.n_train), args)
     train += _records(args.train, _seeds(base + 100_000, args.n_augmented), args, augment=True)
-    select = _records(args.select, _seeds(base + 300_000, args.n_select), args)
+    select = _records(args.select, _seeds(base + 300_000, args.n_select), args, count_band=band)
     return train, select, test_seeds
 
 
 def _detector(args, train, select):
-    """The scored detector (``--detector``: loaded, else fitted) and the count band its test
-    records are made with: as the shipped ``analyze`` would (the card's band; a fitted card
-    has none yet, so the bundled card's, which ``scripts/build_detector.py`` keeps), or none
-    with ``--count-band none``."""
+    """The scored detector: ``--detector`` loaded ('bundled': the bundled one), else fitted."""
     from osteoscan.lesions.detector_train import fit_detector
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
@@ -267,15 +312,11 @@ def _detector(args, train, select):
         from osteoscan.lesions.patchnet import with_cnn_p
 
         scorer, train = with_cnn_p(train, seed=args.seed)
-        det = fit_detector(train, select, seed=args.seed, patch=scorer)
+        det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer)
     else:
-        det = fit_detector(train, select, seed=args.seed)
+        det = fit_detector(train, select, seed=args.seed, design=args.design)
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
-    if args.count_band == "none":
-        return det, None
-    bundled = bundled_detector_or_none()
-    band = det.card.get("count_band") or (bundled.card.get("count_band") if bundled else None)
-    return det, (tuple(band) if band else None)
+    return det
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -291,11 +332,20 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-augmented", type=int, default=0,
                     help="extra training studies (other seeds) with camera randomisation")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--design", default="stack_bsi",
+                    help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")
+    ap.add_argument("--train-seed", type=int, default=None,
+                    help="first training seed (default 100000 + 1000 x --seed)")
     ap.add_argument("--difficulty", default="default")
     ap.add_argument("--prevalence", type=float, default=0.5)
     ap.add_argument("--cache", default=None, help="folder for the per-study .npz records")
     ap.add_argument("--save", default=None, help="write the fitted detector to this folder")
-    ap.add_argument("--no-baseline", action="store_true")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip the bundled lesion stage (the CNN lesion pipeline) as a baseline")
+    ap.add_argument("--previous", default=None,
+                    help="a saved detector folder scored as a second baseline (the previous "
+                         "bundle), on --previous-cache records of the same studies")
+    ap.add_argument("--previous-cache", default=None)
     ap.add_argument("--detector", default=None,
                     help="score this saved detector folder ('bundled': the bundled one), no fit")
     ap.add_argument("--count-band", choices=("card", "none"), default="card",
@@ -317,9 +367,10 @@ def main(argv=None) -> int:
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
     t0 = time.time()
-    train, select, test_seeds = _cohorts(args)
+    band = _band(args)
+    train, select, test_seeds = _cohorts(args, band)
     t1 = time.time()
-    det, band = _detector(args, train, select)
+    det = _detector(args, train, select)
     if args.save:
         det.save(args.save)
     t2 = time.time()

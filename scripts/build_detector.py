@@ -1,13 +1,18 @@
 """Build the bundled hotspot-first detector in one command (seeded, CPU, torch-free fit).
 
-    .venv/bin/python scripts/build_detector.py [--cache /tmp/detector-cache] [extra bench args]
+    .venv/bin/python scripts/build_detector.py [--cache DIR] [bench args that replace the recipe's]
 
-Runs ``benchmarks/bench_detector.py`` with its default cohorts (train site_a, select site_b,
-test site_c; seeds from 100000; ``--seed 0``), which fits the detector, scores it and the
-bundled lesion stage on the held-out test site, writes ``benchmarks/results/detector.json``
-and saves the detector into ``src/osteoscan/assets/lesions/hotspot_detector.{safetensors,json}``.
-The card gets the held-out figures. Any further argument is passed to the benchmark (for
-example ``--train site_a site_b --select site_c --test site_d`` on a newer simulator).
+Runs ``benchmarks/bench_detector.py`` with :data:`RECIPE` (the bundle's cohorts: training on
+site_a and 41 generated profiles, seeds from 130000; selection on site_b and four generated
+profiles, seeds 400000-400199; test site_c, profile_7 and profile_13, 80 studies each, seeds
+700000-700079; the design ``stack_bsi``), which fits the detector, scores it and the bundled
+lesion stage on the held-out test sites, writes ``benchmarks/results/detector.json`` and
+saves the detector into ``src/osteoscan/assets/lesions/hotspot_detector.{safetensors,json}``.
+The card gets the held-out figures. A further argument replaces the recipe's (argparse keeps
+the last: ``--n-train 200`` for a quick check, ``--cache DIR`` to reuse records). With
+``--previous-cache DIR`` (records of the same test studies made by the code the current
+bundle shipped with) the bundle being replaced is scored beside the new one as a second
+baseline, with a paired DeLong test; ``--no-baseline`` skips the bundled lesion stage.
 """
 
 from __future__ import annotations
@@ -41,13 +46,47 @@ def _kept_settings(card_path: Path) -> dict:
     return {k: card[k] for k in KEPT if k in card}
 
 
+def recipe() -> list[str]:
+    """The bundle's arguments to ``bench_detector`` (docs/lesions.md)."""
+    from benchmarks.select_detector import SELECT, TRAIN, TRAIN_SEED
+
+    return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED),
+            "--select", *SELECT, "--n-select", "200", "--test", "site_c",
+            "--extra-test", "profile_7", "profile_13", "--n-test", "80",
+            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--timing", "0"]
+
+
+N_TRAIN = 2400
+"""Training studies of the bundle."""
+
+COUNT_BAND = "card"
+"""The bundle's count band: "card" keeps the bundled card's ``count_band`` (``[1.15, None]``),
+which the selection sites favoured over none (docs/lesions.md, "Count band")."""
+
+
+def _last(args: list[str], flag: str) -> str | None:
+    """The value of the last ``flag`` in ``args`` (argparse keeps the last)."""
+    hits = [i for i, a in enumerate(args) if a == flag and i + 1 < len(args)]
+    return args[hits[-1] + 1] if hits else None
+
+
 def main(argv: list[str]) -> int:
+    import shutil
+    import tempfile
+
     from benchmarks.bench_detector import main as bench
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
     card_path = ASSET / "hotspot_detector.json"
-    kept = _kept_settings(card_path)
-    code = bench(["--save", str(ASSET), "--out", str(RESULT), *argv])
+    args = ["--save", str(ASSET), "--out", str(RESULT), *recipe(), *argv]
+    kept = _kept_settings(card_path) if _last(args, "--count-band") == "card" else {}
+    with tempfile.TemporaryDirectory() as previous:
+        if _last(args, "--previous-cache") and card_path.is_file():
+            # the bundle being replaced is the second baseline (bench_detector --previous)
+            for path in ASSET.glob("hotspot_detector.*"):
+                shutil.copy2(path, previous)
+            args += ["--previous", previous]
+        code = bench(args)
     if code:
         return code
     card = {**json.loads(card_path.read_text()), **kept}

@@ -91,7 +91,7 @@ def test_cnn_p_is_the_same_in_records_and_in_analyze(fitted, tmp_path):
 
 def test_detector_without_patch_net_still_loads(fitted, tmp_path):
     det, _, _ = fitted
-    HotspotDetector(det.forest, det.regions, dict(det.card)).save(tmp_path)
+    HotspotDetector(det.forest, det.regions, dict(det.card), det.stage2, det.bsi_model).save(tmp_path)
     plain = HotspotDetector.load(tmp_path)  # no hotspot_patch files: trees on FEATURES only
     assert plain.patch is None and not (tmp_path / "hotspot_patch.json").exists()
 

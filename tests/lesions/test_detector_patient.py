@@ -158,9 +158,8 @@ def test_bsi_weights_are_fitted_to_the_truth():
     assert det.card["bsi_weights"][REGIONS[1]] == pytest.approx(0.5)
     assert all(0.5 - 1e-9 <= f <= 2.0 + 1e-9 for f in det.card["bsi_factors"].values())
     arr = _arrays(2)
-    lesions = np.arange(2)
-    assert det.bsi(arr, lesions, np.ones(2, int), np.array([0.5, 1.0])) == pytest.approx(
-        0.5 * 1.5 * 100.0 / 200.0 ** 2)
+    mass = det.masses(arr, np.array([0.5, 1.0]), np.ones(2, int))
+    assert mass.sum() == pytest.approx(0.5 * 1.5 * 100.0 / 200.0 ** 2)
 
 
 def test_records_can_be_made_as_analyze_makes_them(tmp_path):
@@ -175,3 +174,30 @@ def test_records_can_be_made_as_analyze_makes_them(tmp_path):
     assert banded["X"].shape != plain["X"].shape or not np.allclose(banded["X"], plain["X"])
     again = simulated_records(["site_c"], [7], tmp_path, prevalence=1.0, count_band=band)[0]
     np.testing.assert_array_equal(again["X"], banded["X"])  # read back from its own file
+
+
+def test_bsi_shares_add_up_to_the_truth_on_each_view():
+    """Each malignant lesion's whole BSI is split among the candidates that touch it, on each
+    view; a benign lesion gives nothing."""
+    from types import SimpleNamespace
+
+    from osteoscan.lesions.detector_train import _bsi_shares
+    from osteoscan.simulate.groundtruth import bone_scan_index
+
+    regions = np.zeros((20, 20), np.uint8)
+    regions[2:18, 2:18] = 6
+    masks = {v: np.zeros((20, 20), np.int32) for v in ("anterior", "posterior")}
+    for m in masks.values():
+        m[4:8, 4:8], m[12:15, 12:15] = 1, 2  # lesion 1 malignant, lesion 2 benign
+    hot = []
+    for view, rows in (("anterior", slice(4, 6)), ("anterior", slice(6, 8)),
+                       ("posterior", slice(3, 9)), ("posterior", slice(11, 16))):
+        mask = np.zeros((20, 20), bool)
+        mask[rows, 3:9] = True if view == "anterior" or rows.start < 10 else False
+        if rows.start >= 10:
+            mask[rows, 11:16] = True
+        hot.append(SimpleNamespace(view=view, mask=mask))
+    share = _bsi_shares(hot, masks, {1}, regions)
+    truth = bone_scan_index(masks, [1], regions)
+    assert share[:2].sum() == pytest.approx(truth) and share[2] == pytest.approx(truth)
+    assert share[0] == pytest.approx(share[1]) and share[3] == 0.0

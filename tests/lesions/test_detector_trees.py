@@ -24,3 +24,23 @@ def test_bad_file_is_a_model_error(tmp_path):
     bad.write_bytes(b"not a model")
     with pytest.raises(ModelError, match="x.safetensors"):
         Forest.load(bad)
+
+
+def test_regressor_and_several_forests_share_one_file(tmp_path):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    from osteoscan.lesions.trees import load_forests, save_forests
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(400, 3))
+    y = np.exp(X[:, 0]) * (X[:, 1] > 0)
+    reg = HistGradientBoostingRegressor(loss="poisson", max_iter=20).fit(X, y)
+    clf = HistGradientBoostingClassifier(max_iter=10).fit(X, (y > 1).astype(int))
+    save_forests(tmp_path / "f.safetensors",
+                 {"": Forest.from_sklearn(clf), "bsi": Forest.from_sklearn(reg)})
+    back = load_forests(tmp_path / "f.safetensors", ("", "bsi"))
+    assert back["bsi"].link == "log" and back[""].link == "logit"
+    np.testing.assert_allclose(back["bsi"].predict(X), reg.predict(X), rtol=1e-9)
+    np.testing.assert_allclose(back[""].predict(X), clf.predict_proba(X)[:, 1], atol=1e-9)
+    with pytest.raises(ModelError, match="f.safetensors"):
+        load_forests(tmp_path / "f.safetensors", ("stage2",))

@@ -30,6 +30,7 @@ from osteoscan.lesions.patient import (
     patient_features,
     study_arrays,
 )
+from osteoscan.lesions.stacking import stack_features
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -68,6 +69,30 @@ def _peak_regions(hotspots, region_maps) -> np.ndarray:
     return out
 
 
+def _bsi_shares(hotspots, lesion_masks, malignant: set[int], regions) -> np.ndarray:
+    """Per candidate: its share of the simulator's BSI (percent). Each malignant lesion's
+    whole contribution (its bone pixels' MASS_FRACTION[region] / the region's bone pixels, as
+    :func:`osteoscan.simulate.groundtruth.bone_scan_index` counts it) is split among the
+    candidates of each view in proportion to their overlap with it, so that on either view
+    the shares of the candidates add up to the BSI of the lesions they found."""
+    counts = np.bincount(regions.ravel(), minlength=len(REGIONS)).astype(float)
+    w = np.array([100.0 * MASS_FRACTION[n] / counts[c] if c and counts[c] else 0.0
+                  for c, n in enumerate(REGIONS)])[regions]
+    out = np.zeros(len(hotspots))
+    labels = {v: np.zeros(m.shape, np.int64) for v, m in lesion_masks.items()}
+    for i, h in enumerate(hotspots):
+        labels[h.view][h.mask] = i + 1
+    for les in malignant:
+        where = {v: m == les for v, m in lesion_masks.items()}
+        whole = np.logical_or.reduce(list(where.values()))
+        share = float(w[whole].sum())
+        for v, here in where.items():
+            hit = np.bincount(labels[v][here], minlength=len(hotspots) + 1)[1:]
+            if hit.sum():
+                out += share * hit / hit.sum()
+    return out
+
+
 def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.ndarray]:
     """Everything training and evaluation need from one simulated study, as arrays; with
     ``count_band`` the candidates are found as the shipped ``analyze`` finds them (the card's
@@ -84,7 +109,9 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             "label": np.int64(bool(malignant)), "bsi": np.float64(sim.bsi or 0.0),
             "malignant_ids": np.array(sorted(malignant), int),
             "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
-            "region_area": area, **({"patches": arr.patches} if patches else {})}
+            "region_area": area,
+            "bsi_share": _bsi_shares(hotspots, sim.lesion_masks, malignant, region_map),
+            **({"patches": arr.patches} if patches else {})}
 
 
 def augment_scan(scan, rng: np.random.Generator):
@@ -150,40 +177,86 @@ def arrays(rec: dict) -> StudyArrays:
 
 
 def _tree_X(rec: dict) -> np.ndarray:
-    """The trees' training inputs of a record: the context features, then its (out-of-fold)
-    ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
+    """The first stage's training inputs of a record: the context features, then its
+    (out-of-fold) ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
     if PATCH_FEATURE not in rec:
         return rec["X"]
     return np.column_stack([rec["X"], rec[PATCH_FEATURE]])
 
 
-def _fit_trees(records: list[dict], seed: int, params: dict | None = None):
+NEG_KEEP = 0.25
+"""Share of the candidates without a malignant lesion (about 98 % of all) that the trees are
+fitted on, each weighted 1 / NEG_KEEP: the fit takes a quarter of the time, and the
+weights keep the probabilities calibrated in expectation."""
+
+
+def _subsample(y: np.ndarray, seed: int, keep: float = NEG_KEEP) -> tuple[np.ndarray, np.ndarray]:
+    """Rows to fit on (every positive, a random ``keep`` of the zeros) and their weights."""
+    rng = np.random.default_rng([seed, len(y)])
+    rows = np.flatnonzero((y > 0) | (rng.random(len(y)) < keep))
+    return rows, np.where(y[rows] > 0, 1.0, 1.0 / keep)
+
+
+def _fit_trees(records: list[dict], seed: int, params: dict | None = None, key: str = "X"):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X = np.concatenate([_tree_X(r) for r in records])
+    X = np.concatenate([_tree_X(r) if key == "X" else r[key] for r in records])
     y = np.concatenate([r["y"] for r in records])
-    return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(X, y)
+    rows, w = _subsample(y, seed)
+    return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(
+        X[rows], y[rows], sample_weight=w)
 
 
 def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
-               folds: int = 3) -> list[np.ndarray]:
-    """Out-of-fold hotspot probabilities (studies split into folds) for the patient model."""
+               folds: int = 3, key: str = "X") -> list[np.ndarray]:
+    """Out-of-fold hotspot probabilities (studies split into folds, the same split for
+    every stage) for the next stage and the patient model."""
     order = np.random.default_rng(seed).permutation(len(records))
     out: list[np.ndarray] = [np.zeros(0)] * len(records)
     for k in range(folds):
         held = set(order[k::folds].tolist())
-        model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params)
+        model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params, key)
         for i in held:
-            X = _tree_X(records[i])
+            X = _tree_X(records[i]) if key == "X" else records[i][key]
             out[i] = model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
     return out
+
+
+def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray]) -> list[dict]:
+    """Records with ``X2`` = the context vector and the stack features from ``p1``."""
+    y_col, x_col = FEATURES.index("y_body"), FEATURES.index("x_body")
+    out = []
+    for rec, p in zip(records, p1, strict=True):
+        S = stack_features(p, rec["view"], rec["group"], det.codes(arrays(rec)),
+                           rec["X"][:, y_col], rec["X"][:, x_col])
+        out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
+    return out
+
+
+BSI_PARAMS = {"loss": "poisson", "max_iter": 200, "learning_rate": 0.05, "max_leaf_nodes": 31,
+              "min_samples_leaf": 40, "l2_regularization": 1.0, "early_stopping": False}
+"""Hyper-parameters of the per-candidate BSI share model (fixed a priori)."""
+
+
+def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
+                   params: dict | None = None):
+    """Trees (Poisson loss) from the context vector, stack features and the out-of-fold
+    probability to each candidate's true BSI share (``bsi_share``, :func:`_bsi_shares`)."""
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X = np.concatenate([np.hstack([r["X2"], p[:, None]]) for r, p in zip(records, probs,
+                                                                           strict=True)])
+    y = np.concatenate([r["bsi_share"] for r in records])
+    rows, w = _subsample(y, seed)
+    return HistGradientBoostingRegressor(random_state=seed, **(params or BSI_PARAMS)).fit(
+        X[rows], y[rows], sample_weight=w)
 
 
 def _patient_matrix(det: HotspotDetector, records, probs) -> np.ndarray:
     rows = []
     for rec, p in zip(records, probs, strict=True):
         arr = arrays(rec)
-        _, codes = det.score(arr)
+        codes = det.codes(arr)
         idx, lp = lesion_table(p, arr.group)
         rows.append(patient_features(lp, [REGIONS[int(c)] for c in codes[idx]],
                                      det.card["hotspot_threshold"]))
@@ -220,7 +293,7 @@ def _fit_bsi(det: HotspotDetector, records, probs) -> None:
     F = np.zeros((len(records), len(REGIONS)))
     for k, (rec, p) in enumerate(zip(records, probs, strict=True)):
         arr = arrays(rec)
-        _, codes = det.score(arr)
+        codes = det.codes(arr)
         idx, lp = lesion_table(p, arr.group)
         for i, q in zip(idx, lp, strict=True):
             a = arr.X[arr.group == arr.group[i], area_col].max()
@@ -236,7 +309,7 @@ def _fit_bsi(det: HotspotDetector, records, probs) -> None:
     det.card["bsi_factors"] = {REGIONS[c]: float(factor[c]) for c in range(1, len(REGIONS))}
 
 
-def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:
+def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:
     """Platt scaling of the patient score and the decision threshold, on the select site."""
     from sklearn.linear_model import LogisticRegression
 
@@ -244,7 +317,7 @@ def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None
     z = []
     for rec in records:
         arr = arrays(rec)
-        p = det.decide(arr, *det.score(arr))["probability"]
+        p = det.patient_probability(arr, *det.score(arr))
         z.append(np.log(p / (1 - p)) if 0 < p < 1 else (30.0 if p >= 1 else -30.0))
     y = np.array([int(r["label"]) for r in records])
     lr = LogisticRegression(C=1e4, max_iter=1000).fit(np.array(z)[:, None], y)
@@ -255,14 +328,22 @@ def _calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None
     det.card["decision_threshold"] = float(pos[k]) if len(pos) else 0.5
 
 
-def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
+VARIANTS = ("one_stage", "stack_rule", "stack_bsi")
+"""The detector designs :func:`fit_variants` fits together (docs/lesions.md, "Selection"):
+one stage with the BSI region rule; two stages with the rule; two stages with the BSI trees."""
+
+
+def fit_variants(train: list[dict], select: list[dict], *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
-                 patch=None) -> HotspotDetector:
-    """Fit every part of the detector (module docstring); ``hgb_params`` replaces
-    :data:`HGB_PARAMS` (smaller forests for tests). With ``patch`` (a fitted
-    :class:`osteoscan.lesions.patchnet.PatchScorer`) the trees also take ``cnn_p``: the
-    training records must carry their out-of-fold ``cnn_p``
-    (:func:`osteoscan.lesions.patchnet.with_cnn_p`), the selection records their patches."""
+                 variants: tuple[str, ...] = VARIANTS, patch=None) -> dict[str, HotspotDetector]:
+    """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
+    its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
+    gets its own patient model and BSI on its own out-of-fold probabilities, and is
+    calibrated on ``select``. ``hgb_params`` replaces :data:`HGB_PARAMS` (small forests for
+    tests). With ``patch`` (a fitted :class:`osteoscan.lesions.patchnet.PatchScorer`) the
+    first stage also takes ``cnn_p``: the training records must carry their out-of-fold
+    ``cnn_p`` (:func:`osteoscan.lesions.patchnet.with_cnn_p`), the selection records their
+    patches."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -271,18 +352,42 @@ def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
     X = np.concatenate([r["X"] for r in train])
     code = np.concatenate([r["region"] for r in train])
     yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
-    lookup = RegionLookup.fit(view, yb, xb, code)
-    forest = Forest.from_sklearn(_fit_trees(train, seed, params))
-    det = HotspotDetector(forest, lookup, {
-        "task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
-        "seed": seed, "hgb_params": params, "train_studies": len(train),
-        "select_studies": len(select),
-        "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"},
-        patch)
+    card = {"task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
+            "seed": seed, "hgb_params": params, "train_studies": len(train),
+            "select_studies": len(select),
+            "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"}
     if patch is not None:
-        det.card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
-    oof = _oof_probs(train, seed, params)
-    _fit_patient(det, train, oof, seed)
-    _fit_bsi(det, train, oof)
-    _calibrate(det, select)
-    return det
+        card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
+    one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params)),
+                          RegionLookup.fit(view, yb, xb, code), {**card, "design": "one_stage"},
+                          patch=patch)
+    oof = {"one_stage": _oof_probs(train, seed, params)}
+    out = {"one_stage": one}
+    if any(v.startswith("stack") for v in variants):
+        train = _with_stack(one, train, oof["one_stage"])
+        stage2 = Forest.from_sklearn(_fit_trees(train, seed, params, "X2"))
+        oof2 = _oof_probs(train, seed, params, key="X2")
+        for name in (v for v in variants if v.startswith("stack")):
+            out[name] = HotspotDetector(one.forest, one.regions, {**card, "design": name}, stage2,
+                                        patch=patch)
+            oof[name] = oof2
+    for name, det in out.items():
+        _fit_patient(det, train, oof[name], seed)
+        if name == "stack_bsi":
+            bsi_params = BSI_PARAMS if hgb_params is None else {**params, "loss": "poisson"}
+            det.bsi_model = Forest.from_sklearn(_fit_bsi_model(train, oof[name], seed,
+                                                               bsi_params))
+            det.card["bsi_params"] = bsi_params
+        else:
+            _fit_bsi(det, train, oof[name])
+        calibrate(det, select)
+    return {k: v for k, v in out.items() if k in variants}
+
+
+def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
+                 hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
+                 design: str = "stack_bsi", patch=None) -> HotspotDetector:
+    """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
+    ``patch``: :func:`fit_variants`."""
+    return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
+                        hgb_params=hgb_params, variants=(design,), patch=patch)[design]

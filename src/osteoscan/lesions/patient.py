@@ -5,7 +5,9 @@
 
 * every candidate (:mod:`osteoscan.lesions.candidates`) gets the named context vector of
   :mod:`osteoscan.lesions.context` and a malignancy probability from gradient-boosted trees
-  (:mod:`osteoscan.lesions.trees`; fitted with scikit-learn, stored without pickle);
+  (:mod:`osteoscan.lesions.trees`; fitted with scikit-learn, stored without pickle); a
+  second stage judges it again beside the first stage's view of the whole patient
+  (:mod:`osteoscan.lesions.stacking`, when the detector has ``stage2``);
 * its skeletal region comes from a lookup table over body coordinates (``y_body``,
   ``x_body``, view) learned from the simulator's region maps (:class:`RegionLookup`), so the
   region follows the body, not the frame;
@@ -17,14 +19,13 @@
   be malignant in a patient without metastasis); a study decided "normal" has no malignant
   hotspot and a BSI of 0 (its threshold is raised to the decision threshold, above every
   capped probability); a study decided "metastatic" has at least one malignant hotspot
-  (those reaching ``hotspot_threshold``, else its most probable lesion); the BSI sums the
-  malignant lesions only;
-* BSI (percent) = the expected involved skeletal mass of a study decided metastatic: sum over
-  its distinct lesions of P(malignant, capped) x ``bsi_weights[region]`` x area / head
-  length squared (0 for a study decided normal). The region weights are the BSI
-  definition's MASS_FRACTION[region] / the region's bone area, scaled to the candidates'
-  areas and adjusted by at most a factor 2 per region to the simulator's BSI on the training
-  studies (:mod:`osteoscan.lesions.detector_train`).
+  (those reaching ``hotspot_threshold``, else its most probable lesion);
+* BSI (percent) = the expected involved skeletal mass of a study decided metastatic (0 for a
+  study decided normal): the sum of every candidate's expected share, from regression trees
+  (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
+  detector without them, from the region rule (P(malignant, capped) x
+  ``bsi_weights[region]`` x area / head length squared per distinct lesion;
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
@@ -44,7 +44,9 @@ from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import scan_patches
-from osteoscan.lesions.trees import Forest
+from osteoscan.lesions.region_lookup import RegionLookup
+from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
+from osteoscan.lesions.trees import Forest, load_forests, save_forests
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
@@ -60,49 +62,6 @@ PATIENT_FEATURES: tuple[str, ...] = (
 """Names of the patient-level feature vector (from the set of distinct lesions)."""
 
 _SPINE = {"cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"}
-
-GRID_Y = (-0.5, 10.0, 0.1)
-GRID_X = (-3.0, 3.0, 0.1)
-"""(start, stop, step) of the region lookup's body-coordinate grid."""
-
-
-@dataclass
-class RegionLookup:
-    """Region code per (view, y_body, x_body) cell; cells never seen take the nearest seen one."""
-
-    table: np.ndarray  # uint8 (2, ny, nx)
-
-    @staticmethod
-    def _cells(y, x):
-        iy = np.clip(((np.asarray(y) - GRID_Y[0]) / GRID_Y[2]).astype(int), 0, _n(GRID_Y) - 1)
-        ix = np.clip(((np.asarray(x) - GRID_X[0]) / GRID_X[2]).astype(int), 0, _n(GRID_X) - 1)
-        return iy, ix
-
-    @classmethod
-    def fit(cls, view: np.ndarray, y: np.ndarray, x: np.ndarray, code: np.ndarray) -> RegionLookup:
-        """Majority region per cell of training points (``view``: 0 anterior, 1 posterior)."""
-        votes = np.zeros((2, _n(GRID_Y), _n(GRID_X), len(REGIONS)), dtype=np.int64)
-        iy, ix = cls._cells(y, x)
-        np.add.at(votes, (np.asarray(view, int), iy, ix, np.asarray(code, int)), 1)
-        votes[..., 0] = 0  # background never wins where a bone was seen
-        table = votes.argmax(-1).astype(np.uint8)
-        for v in range(2):  # fill unseen cells from the nearest seen cell
-            if table[v].any():
-                _, (ri, ci) = ndimage.distance_transform_edt(table[v] == 0, return_indices=True)
-                table[v] = table[v][ri, ci]
-        for v in range(2):  # a view never seen borrows the other view's table
-            if not table[v].any():
-                table[v] = table[1 - v]
-        return cls(table)
-
-    def __call__(self, view: int, y, x) -> np.ndarray:
-        iy, ix = self._cells(y, x)
-        return self.table[view][iy, ix]
-
-
-def _n(grid) -> int:
-    return int(round((grid[1] - grid[0]) / grid[2]))
-
 
 def patient_features(probs: np.ndarray, regions: list[str], threshold: float) -> np.ndarray:
     """:data:`PATIENT_FEATURES` of one study from its distinct lesions."""
@@ -181,35 +140,60 @@ def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.n
 
 @dataclass
 class HotspotDetector:
-    """The fitted detector (module docstring). ``card`` holds every scalar parameter."""
+    """The fitted detector (module docstring). ``card`` holds every scalar parameter.
+
+    ``forest`` is the first stage (context vector); ``stage2`` (optional) judges each
+    candidate again with the patient's context (:mod:`osteoscan.lesions.stacking`);
+    ``bsi_model`` (optional) gives each candidate its expected share of the BSI (else the
+    card's region weights do, :meth:`masses`)."""
 
     forest: Forest
     regions: RegionLookup
     card: dict = field(default_factory=dict)
+    stage2: Forest | None = None
+    bsi_model: Forest | None = None
     patch: object | None = None
     """The patch network (:class:`osteoscan.lesions.patchnet.PatchScorer`) whose probability
-    is the trees' last input (``cnn_p``); None for trees on the context features alone."""
+    is the first stage's last input (``cnn_p``); None for trees on the context features alone."""
 
     @property
     def decision_threshold(self) -> float:
         """Patient probability at which the study is called metastatic."""
         return float(self.card["decision_threshold"])
 
-    def score(self, arr: StudyArrays) -> tuple[np.ndarray, np.ndarray]:
-        """Malignancy probability and region code of every candidate."""
-        if not len(arr.X):
-            return np.zeros(0), np.zeros(0, dtype=int)
+    def codes(self, arr: StudyArrays) -> np.ndarray:
+        """Region code of every candidate (the lookup over body coordinates)."""
         y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
-        codes = np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x))
-        return self.forest.predict_proba(self.tree_inputs(arr)), codes.astype(int)
+        return np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x)).astype(int)
+
+    def stages(self, arr: StudyArrays) -> dict:
+        """Every candidate's ``probability`` (the last stage's), ``codes``, and with a second
+        stage its ``stack`` features (:data:`STACK_FEATURES`) and first-stage ``p1``."""
+        if not len(arr.X):
+            return {"probability": np.zeros(0), "codes": np.zeros(0, int),
+                    "stack": np.zeros((0, len(STACK_FEATURES)))}
+        codes = self.codes(arr)
+        X = self.tree_inputs(arr)
+        p1 = self.forest.predict_proba(X)
+        if self.stage2 is None:
+            return {"probability": p1, "codes": codes, "stack": None}
+        S = stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
+                           arr.X[:, FEATURES.index("x_body")])
+        p = self.stage2.predict_proba(np.hstack([X, S]))
+        return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
-        """The trees' input matrix: the context features, then ``cnn_p`` when the detector
-        has a patch network (``arr.cnn_p`` if known, else from ``arr.patches``)."""
+        """The first stage's input matrix: the context features, then ``cnn_p`` when the
+        detector has a patch network (``arr.cnn_p`` if known, else from ``arr.patches``)."""
         if self.patch is None:
             return arr.X
         p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
         return np.column_stack([arr.X, p])
+
+    def score(self, arr: StudyArrays) -> tuple[np.ndarray, np.ndarray]:
+        """Malignancy probability and region code of every candidate."""
+        st = self.stages(arr)
+        return st["probability"], st["codes"]
 
     def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
         """Calibrated patient probability from the set of distinct lesions."""
@@ -221,13 +205,38 @@ class HotspotDetector:
         a, b = self.card["platt"]
         return float(1.0 / (1.0 + np.exp(-(a * z + b))))
 
-    def decide(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> dict:
+    def masses(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray,
+               stack: np.ndarray | None = None) -> np.ndarray:
+        """Each candidate's expected share of the BSI (percent) if the study is metastatic.
+
+        With ``bsi_model``: its prediction from the context vector, the stack features and the
+        probability, halved when both views are present (each view sees every lesion once).
+        Else the region rule: each distinct lesion's P(malignant) x ``bsi_weights[region]`` x
+        its larger area / head length squared, on its most probable candidate."""
+        out = np.zeros(len(probs))
+        if not len(probs):
+            return out
+        if self.bsi_model is not None and stack is not None:
+            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr), stack,
+                                                    probs[:, None]]))
+            return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
+        idx, lp = lesion_table(probs, arr.group)
+        area = arr.X[:, FEATURES.index("area_mm2")]
+        w = self.card["bsi_weights"]
+        for i, q in zip(idx, lp, strict=True):
+            a = area[arr.group == arr.group[i]].max()
+            out[i] = q * w.get(REGIONS[int(codes[i])], 0.0) * a / arr.head_mm ** 2
+        return out
+
+    def decide(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray,
+               stack: np.ndarray | None = None) -> dict:
         """One coherent answer from the candidates' probabilities (module docstring).
 
         Returns ``probability``, ``positive``, ``capped`` (each candidate's probability capped
         at the patient's: a lesion cannot be malignant in a patient without metastasis),
         ``threshold`` (at which a capped probability is called malignant), ``lesions`` and
-        ``malignant`` (candidate indices of distinct lesions) and ``bsi``.
+        ``malignant`` (candidate indices of distinct lesions), ``mass`` (each candidate's
+        share of the BSI; 0 for a study decided normal) and ``bsi`` (their sum).
         """
         prob = self.patient_probability(arr, probs, codes)
         t_h, t_d = self.card["hotspot_threshold"], self.card["decision_threshold"]
@@ -238,23 +247,10 @@ class HotspotDetector:
         mal = idx[lp >= thr]
         if positive and not len(mal) and len(idx):  # the lesion that made the decision
             mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
-        weights = lp if positive else np.zeros(len(lp))
+        mass = self.masses(arr, capped, codes, stack) if positive else np.zeros(len(probs))
         return {"probability": prob, "positive": bool(positive), "capped": capped,
-                "threshold": float(thr), "lesions": idx, "malignant": mal,
-                "lesion_weights": weights, "bsi": self.bsi(arr, idx, codes, weights)}
-
-    def bsi(self, arr: StudyArrays, lesions: np.ndarray, codes: np.ndarray,
-            weights: np.ndarray | None = None) -> float:
-        """BSI (percent) of distinct lesions (candidate indices; a pair counts once, with its
-        larger area), each weighted by ``weights`` (default 1): module docstring."""
-        w_region = self.card["bsi_weights"]
-        area = arr.X[:, FEATURES.index("area_mm2")]
-        weights = np.ones(len(lesions)) if weights is None else weights
-        total = 0.0
-        for i, q in zip(lesions, weights, strict=True):
-            a = area[arr.group == arr.group[i]].max()
-            total += q * w_region.get(REGIONS[int(codes[i])], 0.0) * a / arr.head_mm ** 2
-        return float(total)
+                "threshold": float(thr), "lesions": idx, "malignant": mal, "mass": mass,
+                "bsi": float(mass.sum())}
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring)."""
@@ -262,23 +258,29 @@ class HotspotDetector:
                                      self.card.get("count_band"), patches=self.patch is not None)
         if self.patch is not None:
             arr = replace(arr, cnn_p=self.patch.predict(arr.patches))
-        probs, codes = self.score(arr)
-        out = self.decide(arr, probs, codes)
-        hotspots = _annotated(hotspots, arr, out["capped"], codes)
+        st = self.stages(arr)
+        codes = st["codes"]
+        out = self.decide(arr, st["probability"], codes, st["stack"])
+        hotspots = _annotated(hotspots, arr, out["capped"], codes, st["stack"])
         return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
                             probability=out["probability"],
                             lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
-                            regions=_region_rows(arr, codes, out, self), threshold=out["threshold"])
+                            regions=_region_rows(codes, out), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:
         """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
         folder = Path(folder)
-        atomic_write(folder / "hotspot_detector.safetensors", self.forest.save)
+        forests = {"": self.forest, "stage2": self.stage2, "bsi": self.bsi_model}
+        forests = {k: v for k, v in forests.items() if v is not None}
+        atomic_write(folder / "hotspot_detector.safetensors",
+                     lambda path: save_forests(path, forests))
         if self.patch is not None:
             self.patch.save(folder / PATCH_STEM)
         card = {**self.card, "features": list(tree_features(self.patch is not None)),
                 "patient_features": list(PATIENT_FEATURES),
-                "region_table": self.regions.table.tolist()}
+                "forests": sorted(forests), "region_table": self.regions.table.tolist()}
+        if self.stage2 is not None:
+            card["stack_features"] = list(STACK_FEATURES)
         atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
     @classmethod
@@ -295,22 +297,24 @@ class HotspotDetector:
             raise ModelError(
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
-        if features not in (tree_features(False), tree_features(True)):
+        if features not in (tree_features(False), tree_features(True)) or (
+                "stack_features" in card and tuple(card["stack_features"]) != STACK_FEATURES):
             raise ModelError(f"{folder}: the detector's features differ from this version's")
-        if "bsi_weights" not in card:
-            raise ModelError(f"{folder}: a detector card of an older version (no bsi_weights); "
+        names = card.get("forests", [""])
+        if "bsi" not in names and "bsi_weights" not in card:
+            raise ModelError(f"{folder}: a detector card of an older version (no BSI model); "
                              "rebuild it with scripts/build_detector.py")
         table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
-        if table.shape != (2, _n(GRID_Y), _n(GRID_X)):
+        if table.shape != RegionLookup.shape():
             raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
-                             f"{(2, _n(GRID_Y), _n(GRID_X))}")
+                             f"{RegionLookup.shape()}")
+        f = load_forests(folder / "hotspot_detector.safetensors", names)
         patch = None
         if features == tree_features(True):  # torch only for a detector with a patch network
             from osteoscan.lesions.patchnet import PatchScorer
 
             patch = PatchScorer.load(folder / PATCH_STEM)
-        return cls(Forest.load(folder / "hotspot_detector.safetensors"), RegionLookup(table), card,
-                   patch)
+        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch)
 
 
 PATCH_STEM = "hotspot_patch"
@@ -321,36 +325,44 @@ PATCH_FEATURE = "cnn_p"
 
 
 def tree_features(with_patch: bool) -> tuple[str, ...]:
-    """Names of the trees' input columns: :data:`FEATURES`, then ``cnn_p`` with a patch net."""
+    """Names of the first stage's input columns: :data:`FEATURES`, then ``cnn_p`` with a
+    patch network."""
     return FEATURES + ((PATCH_FEATURE,) if with_patch else ())
 
 
-def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes) -> list[Hotspot]:
-    """Hotspots with probability, region, named features and ``match`` (index in the other view)."""
+def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
+               stack: np.ndarray | None = None) -> list[Hotspot]:
+    """Hotspots with probability, region, named features (the context vector and, with a
+    second stage, :data:`STACK_FEATURES`) and ``match`` (index in the other view)."""
     n_ant = int((arr.view == 0).sum())
     partner = {}
     for j in range(n_ant, len(arr.group)):
         if arr.group[j] < n_ant:
             partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
-    extra = [{} if arr.cnn_p is None else {PATCH_FEATURE: float(arr.cnn_p[i])}
-             for i in range(len(hotspots))]
+
+    def named(i):
+        out = dict(zip(FEATURES, map(float, arr.X[i])))
+        if arr.cnn_p is not None:
+            out[PATCH_FEATURE] = float(arr.cnn_p[i])
+        if stack is not None:
+            out.update(zip(STACK_FEATURES, map(float, stack[i])))
+        return out
+
     return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
-                    match=partner.get(i),
-                    features={**h.features, **dict(zip(FEATURES, map(float, arr.X[i]))),
-                              **extra[i]})
+                    match=partner.get(i), features={**h.features, **named(i)})
             for i, h in enumerate(hotspots)]
 
 
-def _region_rows(arr: StudyArrays, codes, out: dict, det: HotspotDetector) -> tuple[RegionRow, ...]:
+def _region_rows(codes, out: dict) -> tuple[RegionRow, ...]:
     """Region table: distinct and malignant lesions and the BSI share per region."""
     rows = []
-    lesions, weights = out["lesions"], out["lesion_weights"]
+    lesions, mass = out["lesions"], out["mass"]
     for code, name in enumerate(REGIONS):
         if not code:
             continue
         here = codes[lesions] == code
         mal = int(np.isin(out["malignant"], lesions[here]).sum())
-        bsi = det.bsi(arr, lesions[here], codes, weights[here])
+        bsi = float(mass[codes == code].sum())
         frac = bsi / (100 * MASS_FRACTION[name])
         rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))
     return tuple(rows)

@@ -1,5 +1,9 @@
 """Gradient-boosted trees stored without pickle: fitted parameters in safetensors + JSON.
 
+A forest is a binary classifier (``link="logit"``: :meth:`Forest.predict_proba`) or a
+regressor (``"identity"``, or ``"log"`` for a Poisson loss: :meth:`Forest.predict`). Several
+named forests can share one file (:func:`save_forests`, :func:`load_forests`).
+
 scikit-learn has no pickle-free format for ``HistGradientBoostingClassifier`` (``joblib`` and
 ``pickle`` execute code when loading, and the project never unpickles a file). So the fitted
 trees are exported as flat arrays (one row per node: feature, threshold, missing-goes-left,
@@ -37,7 +41,8 @@ class Forest:
         feature, threshold, missing_left, left, right, is_leaf, value: per node (children are
             global node indices).
         roots: index of each tree's root node.
-        baseline: the raw score before the first tree (log-odds).
+        baseline: the raw score before the first tree (log-odds for a classifier).
+        link: ``"logit"`` (binary classifier), ``"identity"`` or ``"log"`` (regressors).
     """
 
     feature: np.ndarray
@@ -49,14 +54,20 @@ class Forest:
     value: np.ndarray
     roots: np.ndarray
     baseline: float
+    link: str = "logit"
 
     @classmethod
     def from_sklearn(cls, model) -> Forest:
-        """Export a fitted binary ``HistGradientBoostingClassifier`` (numerical features)."""
+        """Export a fitted binary ``HistGradientBoostingClassifier`` or a
+        ``HistGradientBoostingRegressor`` (squared error or Poisson loss; numerical features)."""
         if getattr(model, "is_categorical_", None) is not None and np.any(model.is_categorical_):
             raise ValueError("categorical features are not supported by the export")
         parts, roots, offset = [], [], 0
-        for (tree,) in model._predictors:  # one tree per iteration for a binary classifier
+        loss = getattr(model, "loss", "log_loss")
+        link = {"log_loss": "logit", "squared_error": "identity", "poisson": "log"}.get(loss)
+        if link is None:
+            raise ValueError(f"loss {loss!r} is not supported by the export")
+        for (tree,) in model._predictors:  # one tree per iteration (binary or regression)
             n = tree.nodes
             roots.append(offset)
             parts.append((n["feature_idx"], n["num_threshold"], n["missing_go_to_left"],
@@ -67,7 +78,7 @@ class Forest:
         dtypes = (np.int32, np.float64, np.uint8, np.int32, np.int32, np.uint8, np.float64)
         cols = [c.astype(d) for c, d in zip(cols, dtypes, strict=True)]
         baseline = float(np.ravel(model._baseline_prediction)[0])
-        return cls(*cols, np.asarray(roots, np.int32), baseline)
+        return cls(*cols, np.asarray(roots, np.int32), baseline, link)
 
     def _predictors(self) -> list:
         """scikit-learn ``TreePredictor`` objects rebuilt from the arrays (cached): their
@@ -103,13 +114,19 @@ class Forest:
         return out
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
-        """P(class 1), shape (n,)."""
+        """P(class 1), shape (n,) (a classifier)."""
         return 1.0 / (1.0 + np.exp(-self.raw(X)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """The prediction on the forest's own scale: probability, value or (log link) mean."""
+        raw = self.raw(X)
+        if self.link == "logit":
+            return 1.0 / (1.0 + np.exp(-raw))
+        return np.exp(raw) if self.link == "log" else raw
 
     def save(self, path: str | Path) -> None:
         """Write the node arrays (safetensors); the baseline goes into the file's metadata."""
-        save_file({k: np.ascontiguousarray(getattr(self, k)) for k in _FIELDS}, str(path),
-                  metadata={"baseline": repr(self.baseline), "format": "osteoscan-forest-1"})
+        save_forests(path, {"": self})
 
     @classmethod
     def load(cls, path: str | Path) -> Forest:
@@ -118,12 +135,37 @@ class Forest:
         Raises:
             ModelError: the file is missing or not a forest.
         """
-        from safetensors import SafetensorError, safe_open
+        return load_forests(path, ("",))[""]
 
-        try:
-            with safe_open(str(path), framework="numpy") as f:
-                meta = f.metadata() or {}
-            arrays = load_file(str(path))
-            return cls(*(arrays[k] for k in _FIELDS), float(meta["baseline"]))
-        except (OSError, KeyError, ValueError, SafetensorError) as exc:
-            raise ModelError(f"{path}: not a readable tree model ({exc})") from exc
+
+def save_forests(path: str | Path, forests: dict[str, Forest]) -> None:
+    """Several named forests in one safetensors file (names prefix the arrays: ``name.field``;
+    the unnamed forest ``""`` keeps the bare field names)."""
+    tensors, meta = {}, {"format": "osteoscan-forest-1"}
+    for name, f in forests.items():
+        pre = f"{name}." if name else ""
+        tensors.update({pre + k: np.ascontiguousarray(getattr(f, k)) for k in _FIELDS})
+        meta[pre + "baseline"], meta[pre + "link"] = repr(f.baseline), f.link
+    save_file(tensors, str(path), metadata=meta)
+
+
+def load_forests(path: str | Path, names) -> dict[str, Forest]:
+    """The named forests of a file written by :func:`save_forests`.
+
+    Raises:
+        ModelError: the file is missing, not a forest file, or lacks one of ``names``.
+    """
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+        arrays = load_file(str(path))
+        out = {}
+        for name in names:
+            pre = f"{name}." if name else ""
+            out[name] = Forest(*(arrays[pre + k] for k in _FIELDS), float(meta[pre + "baseline"]),
+                               meta.get(pre + "link", "logit"))
+        return out
+    except (OSError, KeyError, ValueError, SafetensorError) as exc:
+        raise ModelError(f"{path}: not a readable tree model ({exc})") from exc
