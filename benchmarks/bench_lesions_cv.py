@@ -89,6 +89,7 @@ def lesion_level(samples: dict, n: int, kept_labels: np.ndarray, args) -> dict:
     """Part 1 on the first ``n`` studies: classifier from the bundled weights vs from scratch."""
     from osteoscan.lesions.analyzer import LesionAnalyzer
     from osteoscan.lesions.bundle import ASSETS
+    from osteoscan.lesions.pipeline import FINE_TUNE_CLF_LR
     from osteoscan.lesions.training import fit_classifier
 
     fold_of_study = _folds(kept_labels[:n], args.folds, args.seed)
@@ -101,7 +102,7 @@ def lesion_level(samples: dict, n: int, kept_labels: np.ndarray, args) -> dict:
         for arm in probs:
             init = LesionAnalyzer.load(ASSETS, threads=None).classifier if arm == "bundled" else None
             clf = fit_classifier(samples, index=train, epochs=args.clf_epochs, seed=args.seed + k,
-                                 width=16, init=init)
+                                 width=16, init=init, **({"lr": FINE_TUNE_CLF_LR} if init else {}))
             probs[arm][fold == k] = clf.predict_arrays({c: samples[c][test] for c in ("patch", "context", "tab")})
     y = samples["y"][idx]
     return {"n_studies": n, "n_lesions": int(len(idx)), "n_malignant": int(y.sum()),
@@ -196,7 +197,9 @@ def main(argv: list[str] | None = None) -> dict:
     positive = np.zeros(max(sizes + patient_ns), int)
     for i in np.unique(samples["study"]):
         positive[i] = int(samples["y"][samples["study"] == i].any())
-    result = {"site": args.site, "seeds": f"{args.seed}-{args.seed + len(positive) - 1}", "folds": args.folds,
+    from osteoscan.lesions.pipeline import FINE_TUNE_CLF_LR
+
+    result = {"site": args.site, "fine_tune_clf_lr": FINE_TUNE_CLF_LR, "false_positives": "detector threshold", "seeds": f"{args.seed}-{args.seed + len(positive) - 1}", "folds": args.folds,
               "clf_epochs": args.clf_epochs, "threads": 1, "bundle": bundle_digest(),
               "simulate_seconds": time.perf_counter() - t0, "lesion_level": {}, "patient_level": {}}
     for n in sizes:
