@@ -10,7 +10,9 @@ Cohort: studies of the generated site profile ``--site`` (default ``profile_11``
 
 Two parts, both with the folds of ``osteoscan lesions cv`` (patient-grouped, stratified,
 :func:`osteoscan.lesions.cv.assign_folds`) and the one training loop; the two arms of a part
-see the same folds, studies, epochs and learning rate, and differ only in the starting weights:
+see the same folds, studies and epochs, and differ in the starting weights and in the fine-tuning
+rule that goes with them (the bundled classifier continues at a tenth of its learning rate,
+``pipeline.FINE_TUNE_CLF_LR``; docs/lesions.md "Fine-tuning rule", chosen on ``profile_14``):
 
 1. **Lesion level, every cohort size** (``--sizes``): the lesion classifier alone
    (:func:`osteoscan.lesions.training.fit_classifier`, ``init`` = the bundled classifier or
