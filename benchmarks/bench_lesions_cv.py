@@ -10,7 +10,9 @@ Cohort: studies of the generated site profile ``--site`` (default ``profile_11``
 
 Two parts, both with the folds of ``osteoscan lesions cv`` (patient-grouped, stratified,
 :func:`osteoscan.lesions.cv.assign_folds`) and the one training loop; the two arms of a part
-see the same folds, studies, epochs and learning rate, and differ only in the starting weights:
+see the same folds, studies and epochs, and differ in the starting weights and in the fine-tuning
+rule that goes with them (the bundled classifier continues at a tenth of its learning rate,
+``pipeline.FINE_TUNE_CLF_LR``; docs/lesions.md "Fine-tuning rule", chosen on ``profile_14``):
 
 1. **Lesion level, every cohort size** (``--sizes``): the lesion classifier alone
    (:func:`osteoscan.lesions.training.fit_classifier`, ``init`` = the bundled classifier or
@@ -89,6 +91,7 @@ def lesion_level(samples: dict, n: int, kept_labels: np.ndarray, args) -> dict:
     """Part 1 on the first ``n`` studies: classifier from the bundled weights vs from scratch."""
     from osteoscan.lesions.analyzer import LesionAnalyzer
     from osteoscan.lesions.bundle import ASSETS
+    from osteoscan.lesions.pipeline import FINE_TUNE_CLF_LR
     from osteoscan.lesions.training import fit_classifier
 
     fold_of_study = _folds(kept_labels[:n], args.folds, args.seed)
@@ -101,7 +104,7 @@ def lesion_level(samples: dict, n: int, kept_labels: np.ndarray, args) -> dict:
         for arm in probs:
             init = LesionAnalyzer.load(ASSETS, threads=None).classifier if arm == "bundled" else None
             clf = fit_classifier(samples, index=train, epochs=args.clf_epochs, seed=args.seed + k,
-                                 width=16, init=init)
+                                 width=16, init=init, **({"lr": FINE_TUNE_CLF_LR} if init else {}))
             probs[arm][fold == k] = clf.predict_arrays({c: samples[c][test] for c in ("patch", "context", "tab")})
     y = samples["y"][idx]
     return {"n_studies": n, "n_lesions": int(len(idx)), "n_malignant": int(y.sum()),
@@ -121,14 +124,15 @@ def _folds(positive: np.ndarray, folds: int, seed: int) -> np.ndarray:
     return out
 
 
-def patient_level(studies: list, args) -> dict:
+def patient_level(studies: list, args, name: str | None = None) -> dict:
     """Part 2 on ``studies``: the whole ``lesions cv`` with ``--init bundled`` and ``--init scratch``
-    (folders ``--work/patient-<n>/cv-<arm>``; a fold already there is kept)."""
+    (folders ``--work/<name>/cv-<arm>``, default ``patient-<n>``; a fold already there is kept)."""
     import pandas as pd
 
+    from osteoscan.evaluation.statistics import delong_roc_test
     from osteoscan.lesions.cv import CVSettings, cross_validate
 
-    work = Path(args.work) / f"patient-{len(studies)}"
+    work = Path(args.work) / (name or f"patient-{len(studies)}")
     runs, t0 = {}, time.perf_counter()
     for arm in ("bundled", "scratch"):
         settings = CVSettings(folds=args.patient_folds, init=arm, seed=args.seed, seg_epochs=args.seg_epochs,
@@ -142,16 +146,54 @@ def patient_level(studies: list, args) -> dict:
                for arm in runs}
     y = (frames["bundled"]["label"] == "metastasis").to_numpy()
     yl = (lesions["bundled"]["label"] == "malignant").to_numpy()
+    p_bundled, p_scratch = (frames[a]["prob_metastasis"].to_numpy() for a in ("bundled", "scratch"))
     return {"n_studies": len(studies), "folds": args.patient_folds, "seg_epochs": args.seg_epochs,
-            "patient_auc": _paired(y, frames["bundled"]["prob_metastasis"].to_numpy(),
-                                   frames["scratch"]["prob_metastasis"].to_numpy(),
-                                   frames["bundled"]["patient_id"].astype(str).to_numpy(), args.n_boot, args.seed),
+            # each study is its own patient: DeLong's paired test holds at the patient level
+            "patient_delong": delong_roc_test(y.astype(int), p_bundled, p_scratch),
+            "patient_auc": _paired(y, p_bundled, p_scratch, frames["bundled"]["patient_id"].astype(str).to_numpy(), args.n_boot, args.seed),
             "lesion_auc": _paired(yl, lesions["bundled"]["probability"].to_numpy(),
                                   lesions["scratch"]["probability"].to_numpy(),
                                   lesions["bundled"]["patient"].astype(str).to_numpy(), args.n_boot, args.seed),
             "summaries": {arm: {k: runs[arm][k] for k in ("lesion_auc", "patient_auc", "lesion_sensitivity",
                                                           "lesion_specificity", "by_burden")} for arm in runs},
             "seconds": time.perf_counter() - t0}
+
+
+def replicates(args) -> dict:
+    """Part 2 again on independent 100-study cohorts (``--replicate-seeds``), and the mean of the
+    per-cohort differences (bundled - scratch) with its CI from the patient bootstrap of all
+    their patients together (each cohort's AUCs from its own patients' weights)."""
+    import pandas as pd
+
+    from osteoscan.evaluation.metrics import weighted_auc
+    from osteoscan.evaluation.statistics import bootstrap_block
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    seeds = [int(s) for s in args.replicate_seeds.split(",") if s]
+    out, frames = {}, []
+    for seed in seeds:
+        studies = [simulate_studies(1, seed + i, sites=(args.site,))[0] for i in range(args.replicate_n)]
+        name = f"replicate-{seed}"
+        out[str(seed)] = patient_level(studies, args, name)
+        arm = {a: pd.read_csv(Path(args.work) / name / f"cv-{a}" / "studies_oof.csv", dtype={"study_id": str})
+               .set_index("study_id").sort_index() for a in ("bundled", "scratch")}
+        frames.append(arm["bundled"].assign(scratch=arm["scratch"]["prob_metastasis"], cohort=seed))
+        log.info("replicate %d: %s", seed, json.dumps(out[str(seed)]["patient_auc"]["difference"]))
+    if not frames:
+        return out
+    pool = pd.concat(frames)
+    y = (pool["label"] == "metastasis").to_numpy()
+    masks = [(pool["cohort"] == s).to_numpy() for s in seeds]
+    pb, ps = pool["prob_metastasis"].to_numpy(), pool["scratch"].to_numpy()
+
+    def stat(w):
+        return {"mean_difference": np.mean([weighted_auc(y[m], pb[m], w[:, m]) - weighted_auc(y[m], ps[m], w[:, m])
+                                            for m in masks], axis=0)}
+
+    out["pooled"] = bootstrap_block(stat, pool["patient_id"].astype(str).to_numpy(), n_boot=args.n_boot,
+                                    seed=args.seed)["mean_difference"]
+    out["pooled"]["cohorts"] = seeds
+    return out
 
 
 def bundle_digest() -> dict:
@@ -175,6 +217,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--clf-epochs", type=int, default=5)
     ap.add_argument("--seg-epochs", type=int, default=2)
     ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--replicate-seeds", default="",
+                    help="first seeds of further cohorts for part 2, comma-separated (e.g. 901000,902000)")
+    ap.add_argument("--replicate-n", type=int, default=100)
     ap.add_argument("--work", default="/tmp/bench_lesions_cv")
     ap.add_argument("--out", default=str(RESULTS / "lesions_cv.json"))
     return ap.parse_args(argv)
@@ -192,11 +237,15 @@ def main(argv: list[str] | None = None) -> dict:
     sizes = [int(s) for s in args.sizes.split(",") if int(s)]
     patient_ns = [int(s) for s in args.patient_n.split(",") if int(s)]
     t0 = time.perf_counter()
-    samples, kept = simulate_cohort(max(sizes + patient_ns), args.seed, args.site, max(patient_ns, default=0))
-    positive = np.zeros(max(sizes + patient_ns), int)
+    n_sim = max(sizes + patient_ns, default=0)  # 0: replicates only
+    samples, kept = (simulate_cohort(n_sim, args.seed, args.site, max(patient_ns, default=0)) if n_sim
+                     else ({"study": np.zeros(0, int), "y": np.zeros(0)}, []))
+    positive = np.zeros(n_sim, int)
     for i in np.unique(samples["study"]):
         positive[i] = int(samples["y"][samples["study"] == i].any())
-    result = {"site": args.site, "seeds": f"{args.seed}-{args.seed + len(positive) - 1}", "folds": args.folds,
+    from osteoscan.lesions.pipeline import FINE_TUNE_CLF_LR
+
+    result = {"site": args.site, "fine_tune_clf_lr": FINE_TUNE_CLF_LR, "false_positives": "detector threshold", "seeds": f"{args.seed}-{args.seed + len(positive) - 1}", "folds": args.folds,
               "clf_epochs": args.clf_epochs, "threads": 1, "bundle": bundle_digest(),
               "simulate_seconds": time.perf_counter() - t0, "lesion_level": {}, "patient_level": {}}
     for n in sizes:
@@ -207,6 +256,9 @@ def main(argv: list[str] | None = None) -> dict:
         result["patient_level"][str(n)] = patient_level(kept[:n], args)
         atomic_write_json(args.out, result)
         log.info("patient level n=%d: %s", n, json.dumps(result["patient_level"][str(n)]["patient_auc"]))
+    if args.replicate_seeds:
+        result["replicates"] = replicates(args)
+        atomic_write_json(args.out, result)
     result["seconds"] = time.perf_counter() - t0
     atomic_write_json(args.out, result)
     return result

@@ -89,3 +89,43 @@ def test_a_second_stage_continues_the_first():
     assert second.net is first.net and second.card["training"]["epochs"] == 4
     assert second.card["work_shape"] == list(SHAPE)
     assert any(not torch.equal(before[k], v) for k, v in second.net.state_dict().items())
+
+
+class _FixedSegmenter:
+    """A detector whose probability map is 0.3 on a square that holds no lesion."""
+
+    def __init__(self, threshold):
+        self.card = {"threshold": threshold}
+
+    def predict(self, scan):
+        prob = np.zeros(SHAPE, np.float32)
+        prob[2:6, 2:6] = 0.3
+        return {"anterior": prob, "posterior": prob.copy()}
+
+
+def test_false_positives_are_the_candidates_at_the_detectors_own_threshold():
+    from osteoscan.lesions.training import classifier_samples
+
+    scan, _, disks = _phantom(3)
+    study = from_annotations(scan, _annotations(disks, "polygon"))
+    truth = len(classifier_samples([study])["y"])
+    # the stage meets the 0.3 square at the detector's threshold 0.25: one negative per view
+    at_card = classifier_samples([study], segmenter=_FixedSegmenter(0.25), fp_threshold=None)
+    assert len(at_card["y"]) == truth + 2 and at_card["y"][truth:].tolist() == [0, 0]
+    # a fixed 0.5 (how the bundled classifier was trained) does not see it
+    assert len(classifier_samples([study], segmenter=_FixedSegmenter(0.25), fp_threshold=0.5)["y"]) == truth
+    assert len(classifier_samples([study], segmenter=_FixedSegmenter(0.4), fp_threshold=None)["y"]) == truth
+
+
+def test_fine_tuning_continues_the_classifier_at_a_tenth_of_its_learning_rate():
+    from osteoscan.lesions.pipeline import FINE_TUNE_CLF_LR, fit_stage
+
+    studies = [from_annotations(*_phantom(s)[:1], _annotations(_phantom(s)[2], "polygon")) for s in range(3)]
+    torch.set_num_threads(2)
+    scratch = fit_stage(studies, seg_epochs=1, region_epochs=0, clf_epochs=1, tiny=True)
+    before = {k: v.clone() for k, v in scratch.classifier.net.state_dict().items()}
+    tuned = fit_stage(studies, init=scratch, seg_epochs=0, region_epochs=0, clf_epochs=1)
+    assert scratch.classifier.card["training"]["lr"] == 1e-3 and FINE_TUNE_CLF_LR == 1e-4
+    assert tuned.classifier.card["training"]["lr"] == FINE_TUNE_CLF_LR
+    assert tuned.segmenter is scratch.segmenter  # 0 epochs keep the detector as it is
+    assert any(not torch.equal(before[k], v) for k, v in tuned.classifier.net.state_dict().items())

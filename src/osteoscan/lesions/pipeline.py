@@ -32,6 +32,11 @@ from osteoscan.lesions.training import (
 
 log = logging.getLogger(__name__)
 
+FINE_TUNE_CLF_LR = 1e-4
+"""Learning rate of the lesion classifier when it continues the bundled one (a tenth of
+:func:`fit_classifier`'s 1e-3): decided on simulated cohorts of ``profile_14`` (seeds 950000-950099,
+never reported), docs/lesions.md "Fine-tuning rule"."""
+
 
 def simulate_studies(n: int, seed: int = 0, *, sites: Sequence[str] = ("site_a",),
                      difficulty: str | float = "default", prevalence_metastasis: float = 0.6,
@@ -61,9 +66,12 @@ def fit_stage(studies: Sequence[LesionStudy], *, init: LesionAnalyzer | None = N
 
     ``init=None`` starts from scratch (``tiny``: very small networks at 128 x 32, for smoke
     runs); ``init`` (e.g. ``LesionAnalyzer.default()``, the bundled models) continues its
-    networks instead, in place, with the same epochs and learning rates (0 epochs keeps a
-    network as it is). The region network is trained only on studies with region maps; without
-    any, the bundled one (or ``init``'s) is kept.
+    networks instead, in place, with the same epochs (0 keeps a network as it is) and learning
+    rates, except the classifier's: it continues at :data:`FINE_TUNE_CLF_LR`, a tenth, so that a
+    small cohort's few lesions adjust the warm-started classifier rather than overwrite it. The
+    region network is trained only on studies with region maps; without any, the bundled one
+    (or ``init``'s) is kept. The classifier learns the annotated lesions and, as label 0, the
+    trained detector's false positives at its own threshold: the candidates the stage meets.
     """
     def cb(name):
         return (lambda e, n, loss: progress(name, e, n, loss)) if progress else None
@@ -82,9 +90,10 @@ def fit_stage(studies: Sequence[LesionStudy], *, init: LesionAnalyzer | None = N
     else:  # real annotations rarely come with region maps: keep the bundled region network
         log.info("no region maps in the training data: keeping the bundled region network")
         reg = init.regions if init is not None else RegionSegmenter.load(ASSETS / BUNDLED["regions"])
-    samples = classifier_samples(studies, segmenter=seg, regions=reg)
+    samples = classifier_samples(studies, segmenter=seg, regions=reg, fp_threshold=None)
     clf = fit_classifier(samples, epochs=clf_epochs, seed=seed, progress=cb("classifier"),
-                         width=4 if tiny else 16, init=None if init is None else init.classifier)
+                         width=4 if tiny else 16, init=None if init is None else init.classifier,
+                         **({} if init is None else {"lr": FINE_TUNE_CLF_LR}))
     clf.card["training"]["data"] = f"{len(studies)} studies" + ("" if init is None else ", fine-tuned")
     return LesionAnalyzer(seg, reg, clf)
 

@@ -245,11 +245,14 @@ def _match_by_id(by_view: dict[str, list[Hotspot]]) -> dict[str, list[Hotspot]]:
 
 
 def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegmenter | None = None,
-                       regions: RegionSegmenter | None = None) -> dict[str, np.ndarray]:
+                       regions: RegionSegmenter | None = None, *, fp_threshold: float | None = 0.5,
+                       ) -> dict[str, np.ndarray]:
     """Patch/context/tabular arrays, labels and grouping columns for every true lesion.
 
     With a ``segmenter``, its false-positive hotspots (overlapping no lesion) are added as
-    label 0 ("not malignant"), so the classifier also learns what the detector confuses.
+    label 0 ("not malignant"), so the classifier also learns what the detector confuses: the
+    components of its probability map at ``fp_threshold`` (None: the segmenter card's threshold,
+    the candidates ``LesionAnalyzer`` meets; 0.5 is what the bundled classifier was trained on).
     Studies without region maps get them from ``regions`` when given.
 
     Returns:
@@ -265,7 +268,7 @@ def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegment
         hs = [h for v in by_view.values() for h in v]
         y = [int(st.lesion_labels.get(int(h.features["label_id"])) == "malignant") for h in hs]
         if segmenter is not None:
-            fps = _false_positives(st, segmenter, maps)
+            fps = _false_positives(st, segmenter, maps, fp_threshold)
             hs, y = hs + fps, y + [0] * len(fps)
         if not hs:
             continue
@@ -280,13 +283,17 @@ def classifier_samples(studies: Sequence[LesionStudy], segmenter: HotspotSegment
     return {key: np.concatenate([c[key] for c in chunks]) for key in chunks[0]}
 
 
-def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter, maps) -> list[Hotspot]:
+def _false_positives(st: LesionStudy, segmenter: HotspotSegmenter, maps, threshold: float | None,
+                     ) -> list[Hotspot]:
     from osteoscan.lesions.hotspots import extract_hotspots
 
     probs = segmenter.predict(st.scan)
+    card = segmenter.card
+    kw = {"threshold": threshold} if threshold is not None else \
+        {"threshold": card.get("threshold", 0.5), "min_area_px": card.get("min_area_px", 4)}
     out = []
     for view, counts in scan_views(st.scan).items():
-        for h in extract_hotspots(probs[view], counts, view, spacing_mm=st.scan.spacing_mm):
+        for h in extract_hotspots(probs[view], counts, view, spacing_mm=st.scan.spacing_mm, **kw):
             if not (st.lesion_masks[view][h.mask] > 0).any():
                 out.append(h if maps is None else _with_region(h, maps[view], normal_bone_means(
                     counts, maps[view], st.lesion_masks[view] > 0)))
@@ -317,5 +324,5 @@ def fit_classifier(samples: dict[str, np.ndarray], *, arch: str = "patchcontext"
     loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor((1 - pos) / max(pos, 1e-3)))
     fit_epochs(clf.net, _loader((*t, y), batch, seed, _flip_patches), loss_fn, epochs=epochs,
                lr=lr, weight_decay=1e-4, schedule="constant", on_epoch=progress)
-    clf.card.update(training={"lesions": int(len(y)), "malignant_fraction": pos, "epochs": epochs})
+    clf.card.update(training={"lesions": int(len(y)), "malignant_fraction": pos, "epochs": epochs, "lr": lr})
     return clf
