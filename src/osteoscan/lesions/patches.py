@@ -34,6 +34,11 @@ PATCH_MM = 64.0
 PATCH_PX = 32
 """Side of a patch in pixels (2 mm per pixel, finer than most cameras' 2.4-4.8 mm)."""
 
+PATCH_FEATURE = "cnn_p"
+"""Name of the patch network's probability among the detector trees' inputs (their last
+column; defined here, below both :mod:`osteoscan.lesions.patient` and
+:mod:`osteoscan.lesions.patchnet`, which read it)."""
+
 CHANNELS = ("this", "mirror")
 """The channels of a patch, in order (module docstring)."""
 

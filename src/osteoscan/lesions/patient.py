@@ -43,7 +43,7 @@ from osteoscan.lesions.analyzer import LesionResult
 from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
-from osteoscan.lesions.patches import scan_patches
+from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
@@ -320,8 +320,6 @@ class HotspotDetector:
 PATCH_STEM = "hotspot_patch"
 """File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
 
-PATCH_FEATURE = "cnn_p"
-"""Name of the patch network's probability among the trees' inputs (its last column)."""
 
 
 def tree_features(with_patch: bool) -> tuple[str, ...]:
