@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from osteoscan.lesions.bundle import load_weights, read_card, save_bundle
 from osteoscan.lesions.patches import CHANNELS, PATCH_MM, PATCH_PX
-from osteoscan.lesions.patches import PATCH_FEATURE as FEATURE  # noqa: I001 (one name renamed)
+from osteoscan.lesions.patches import PATCH_FEATURE as FEATURE
 from osteoscan.models import create_model
 from osteoscan.training.loop import fit_epochs
 
