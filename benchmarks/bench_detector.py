@@ -258,7 +258,7 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
     return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
 
 
-def _records(sites, seeds, args, augment: bool = False, count_band=None) -> list[dict]:
+def _records(sites, seeds, args, augment: bool | str = False, count_band=None) -> list[dict]:
     from osteoscan.lesions.detector_train import simulated_records
 
     return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
@@ -294,7 +294,8 @@ def _cohorts(args, band) -> tuple[list, list, list[int]]:
         return [], [], test_seeds
     start = base if args.train_seed is None else args.train_seed
     train = _records(args.train, _seeds(start, args.n_train), args)
-    train += _records(args.train, _seeds(base + 100_000, args.n_augmented), args, augment=True)
+    aug = base + 100_000 if args.augmented_seed is None else args.augmented_seed
+    train += _records(args.train, _seeds(aug, args.n_augmented), args, augment=args.augment_mode)
     select = _records(args.select, _seeds(base + 300_000, args.n_select), args, count_band=band)
     return train, select, test_seeds
 
@@ -330,7 +331,12 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-augmented", type=int, default=0,
-                    help="extra training studies (other seeds) with camera randomisation")
+                    help="extra training studies (other seeds), augmented (--augment-mode)")
+    ap.add_argument("--augment-mode", choices=("camera", "screen"), default="camera",
+                    help="camera: blur + thinning; screen: thinning, and for half of them an "
+                         "8-bit inverted screen-export round trip (osteoscan.lesions.augment)")
+    ap.add_argument("--augmented-seed", type=int, default=None,
+                    help="first augmented seed (default 200000 + 1000 x --seed)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
-from osteoscan.lesions.context import FEATURES
+from osteoscan.lesions.augment import augment_scan
+from osteoscan.lesions.context import FEATURES, estimated_spacing
 from osteoscan.lesions.patient import (
     PATCH_FEATURE,
     PATIENT_FEATURES,
@@ -102,7 +103,7 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
     malignant = {int(les.id) for les in sim.lesions if les.malignant}
     tid, y = _truth(hotspots, sim.lesion_masks, malignant)
     region_map = np.asarray(sim.region_maps["anterior"])
-    px2 = float(np.prod(sim.scan.spacing_mm))
+    px2 = float(np.prod(sim.scan.spacing_mm or estimated_spacing(sim.scan)))
     area = np.bincount(region_map.ravel(), minlength=len(REGIONS)) * px2 / arr.head_mm ** 2
     return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
             "y": y, "truth_id": tid, "region": _peak_regions(hotspots, sim.region_maps),
@@ -114,32 +115,13 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             **({"patches": arr.patches} if patches else {})}
 
 
-def augment_scan(scan, rng: np.random.Generator):
-    """Camera randomisation for training: extra blur (sigma 0-1.5 px) and binomial thinning to
-    30-90 % of the counts (a shorter acquisition, another camera), lesion masks unchanged."""
-    from dataclasses import replace
-
-    from osteoscan.preprocessing.augment import thin_counts
-    from osteoscan.preprocessing.intensity import smooth
-
-    sigma, keep = rng.uniform(0.0, 1.5), rng.uniform(0.3, 0.9)
-
-    def one(img):
-        if img is None:
-            return None
-        x = np.asarray(img, np.float32)
-        x = smooth(x, sigma) if sigma > 0.3 else x
-        return thin_counts(np.round(x), keep, rng).astype(np.float32)
-
-    return replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))
-
-
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
-                      augment: bool = False, count_band=None,
+                      augment: bool | str = False, count_band=None,
                       patches: bool = False) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
-    ``augment`` applies :func:`augment_scan` (seeded by the study's seed); ``count_band``
+    ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
+    or "screen": cached as ``-aug`` / ``-augscreen``); ``count_band``
     and ``patches`` are passed to :func:`study_record` (cached apart)."""
     from dataclasses import replace
 
@@ -148,7 +130,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     out = []
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
-        tag = ("-aug" if augment else "") + (f"-band{count_band[0]}-{count_band[1]}"
+        mode = "camera" if augment is True else augment
+        tag = ({"camera": "-aug", "screen": "-augscreen"}[mode] if mode else "") + (f"-band{count_band[0]}-{count_band[1]}"
                                               if count_band else "") + ("-patch" if patches else "")
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
@@ -157,7 +140,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
         if augment:
-            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1])))
+            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
+                                                 mode, sim.bone_mask))
         rec = study_record(sim, count_band, patches)
         if path is not None:  # written whole or not at all: a killed run leaves no half file
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,62 @@
+"""Training augmentation of the hotspot detector's studies (``bench_detector --n-augmented``).
+
+:func:`augment_scan` renders a simulated study as another camera would record it (``camera``:
+blur and binomial thinning) or as it reaches a reader as a screen export (``screen``: thinning,
+and for half of the studies the inverted 8-bit round trip of :func:`screen_round_trip`). The
+lesion masks stay on the scan's grid, so the truth of the record is unchanged
+(docs/robustness.md, "Training on screen exports: tried").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def augment_scan(scan, rng: np.random.Generator, mode: str = "camera", bone_mask=None):
+    """Training augmentation of one scan, lesion masks unchanged.
+
+    ``camera``: extra blur (sigma 0-1.5 px) and binomial thinning to 30-90 % of the counts (a
+    shorter acquisition, another camera). ``screen``: thinning to 30-90 % (no blur), then for
+    one study in two the :func:`screen_round_trip` (needs ``bone_mask``)."""
+    from dataclasses import replace
+
+    from osteoscan.preprocessing.augment import thin_counts
+    from osteoscan.preprocessing.intensity import smooth
+
+    if mode not in ("camera", "screen"):
+        raise ValueError(f"augment mode {mode!r}: use camera or screen")
+    sigma = rng.uniform(0.0, 1.5) if mode == "camera" else 0.0
+    keep = rng.uniform(0.3, 0.9)
+
+    def one(img):
+        if img is None:
+            return None
+        x = np.asarray(img, np.float32)
+        x = smooth(x, sigma) if sigma > 0.3 else x
+        return thin_counts(np.round(x), keep, rng).astype(np.float32)
+
+    out = replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))
+    return screen_round_trip(out, bone_mask) if mode == "screen" and rng.random() < 0.5 else out
+
+
+def screen_round_trip(scan, bone_mask):
+    """The scan as an inverted 8-bit screen export read back: each view windowed at
+    :func:`osteoscan.simulate.gallery.display_max` (1.7 x the 90th bone percentile, as
+    :func:`osteoscan.simulate.variants.screen_export`), clipped, quantised to 8 bits and
+    inverted, then read as the picture reader reads 8-bit grey (display values 0-255, dark
+    uptake back to bright) with no pixel size (estimated downstream). Written here rather
+    than through ``scan_from_picture`` because the reader crops to the body and the lesion
+    masks must stay on the scan's grid."""
+    from dataclasses import replace
+
+    from osteoscan.simulate.gallery import display_max
+
+    def one(img):
+        if img is None:
+            return None
+        x = np.asarray(img, np.float32)
+        grey = np.rint(255.0 - 255.0 * np.clip(x / max(display_max(x, bone_mask), 1e-6), 0, 1))
+        return 255.0 - grey.astype(np.uint8).astype(np.float32)
+
+    return replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior),
+                   spacing_mm=None)
