@@ -65,15 +65,21 @@ def _near(p: np.ndarray, view: np.ndarray, y: np.ndarray, x: np.ndarray):
 
 def _region(p: np.ndarray, group: np.ndarray, codes: np.ndarray):
     """Per candidate: distinct lesions of its region (itself excluded) with ``p >= 0.5``,
-    and their largest ``p``."""
+    and their largest ``p`` (a lesion's ``p`` is its best member within the region)."""
     n, m = np.zeros(len(p)), np.zeros(len(p))
     for c in np.unique(codes):
         here = np.flatnonzero(codes == c)
-        for i in here:
-            others = here[group[here] != group[i]]
-            if len(others):
-                best = _best_per_group(p[others], group[others])
-                n[i], m[i] = float((best >= 0.5).sum()), float(best.max())
+        best = np.zeros(int(group.max()) + 1)
+        np.maximum.at(best, group[here], p[here])
+        ids = np.unique(group[here])
+        vals = best[ids]
+        own = best[group[here]]
+        n[here] = (vals >= 0.5).sum() - (own >= 0.5)
+        # the largest p of the other lesions: the top value unless it is one's own lesion's
+        order = np.argsort(-vals, kind="stable")
+        top_id = ids[order[0]]
+        second = vals[order[1]] if len(ids) > 1 else 0.0
+        m[here] = np.where(group[here] == top_id, second, vals[order[0]])
     return n, m
 
 
