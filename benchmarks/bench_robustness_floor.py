@@ -1,0 +1,187 @@
+"""The test-retest floor of the robustness bars (issue 16, item 4; docs/robustness.md, "The
+test-retest floor").
+
+``bench_robustness`` compares renderings of one patient that differ in counts, pixel size or
+file format, and each draws its own Poisson noise. Part of what moves between them is that
+noise: two independent draws of the *same* acquisition already change the decision of a
+patient whose probability sits near the threshold. This benchmark renders every acquisition a
+second time (``Variant(..., draw=1)``: the same expected image, new noise; its DICOM, its
+8-bit PNG, for 1.5 M / 2.4 mm its JPEG, and its count-halved copy) and reports, with the
+same per-patient bars:
+
+* **repeat pairs** (a rendering against its own second draw): the floor. Decision-flip rate
+  with a Wilson 95 % interval (``osteoscan.evaluation.statistics.proportion_ci``).
+* **domain pairs** (the main pairs of ``bench_robustness``): the flip rate, its floor (per
+  patient, the mean of the two renderings' repeat flips) and the **excess** over the floor
+  with a patient-bootstrap 95 % interval of the paired difference. If a patient is called
+  metastatic with probability q_A over the noise of acquisition A and q_B under B, and A and B
+  are independent draws, P(flip A vs B) - (P(flip A vs A') + P(flip B vs B')) / 2 =
+  (q_A - q_B)^2: the excess measures the domain's own shift, and is 0 without one. Renderings
+  that share one draw (a DICOM and its export, a study and its count-halved copy) flip less
+  than independent ones, so there the excess is a lower bound of that shift.
+  The same excess is given for the other two bars (|dp| > 0.05, |d malignant count| > 1).
+* **outside the floor band**: the domain pairs' bars on the patients whose decision changed
+  in none of the repeat pairs.
+
+Run (about 7 s per patient on one idle core; records cached per patient, ``--resume``)::
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_robustness_floor \\
+        --patients 100 --cache /tmp/det-floor/cache --tag floor --resume
+
+Writes ``benchmarks/results/robustness_floor.json``; ``--detector DIR`` for another bundle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import time
+
+import numpy as np
+
+from benchmarks.bench_robustness import ACQ, BARS, PAIRS, PROFILE, RESULTS, SEED0, _pair, \
+    _records, aucs, detector_id
+
+REPEAT = "_r1"
+KINDS = ("dcm", "png", "jpg", "half")
+_KIND_NAME = {"dcm": "DICOM", "png": "8-bit PNG", "jpg": "8-bit JPG", "half": "count-halved"}
+
+
+def _pretty(acq: str) -> str:
+    return acq.replace("_", ", ").replace("mm", " mm")
+
+
+def repeat_pairs(have: dict) -> dict:
+    """Test-retest pairs present in a record's outcomes: name -> (rendering, its repeat)."""
+    out = {}
+    for kind in KINDS:
+        for acq in ACQ:
+            a = f"{kind}:{acq}"
+            if a in have and a + REPEAT in have:
+                out[f"repeat {_KIND_NAME[kind]} ({_pretty(acq)})"] = (a, a + REPEAT)
+    return out
+
+
+def domain_pairs(have: dict) -> dict:
+    """``bench_robustness``'s pairs as ``load_study`` reads the files (no "before" or
+    "peaks rebuilt" arm) whose two renderings have repeats."""
+    return {name: (a, b) for name, (a, b) in PAIRS.items()
+            if "/" not in a + b and "-" not in a.split(":")[0] + b.split(":")[0]
+            and a + REPEAT in have and b + REPEAT in have}
+
+
+def failures(records: list[dict], a: str, b: str, threshold: float) -> dict:
+    """Per patient, whether each bar fails between renderings a and b: ``flip`` (decision),
+    ``prob`` (|dp| > 0.05), ``count`` (|d malignant| > 1) and ``any``."""
+    oa = [r["outcomes"][a] for r in records]
+    ob = [r["outcomes"][b] for r in records]
+    flip = np.array([(x["prob"] >= threshold) != (y["prob"] >= threshold)
+                     for x, y in zip(oa, ob, strict=True)])
+    prob = np.array([abs(x["prob"] - y["prob"]) > BARS["prob"] for x, y in zip(oa, ob, strict=True)])
+    count = np.array([abs(x["malignant"] - y["malignant"]) > BARS["count"]
+                      for x, y in zip(oa, ob, strict=True)])
+    return {"flip": flip, "prob": prob, "count": count, "any": flip | prob | count}
+
+
+def _rate(fails: np.ndarray) -> dict:
+    from osteoscan.evaluation.statistics import proportion_ci
+
+    k, n = int(np.sum(fails)), len(fails)
+    return {"k": k, "n": n, "rate": k / n if n else float("nan"), "ci": proportion_ci(k, n)}
+
+
+def _excess(domain: np.ndarray, floor: np.ndarray, seeds: np.ndarray, n_boot: int) -> dict:
+    """Mean paired difference (domain - floor) over patients, patient-bootstrap 95 % CI."""
+    from osteoscan.evaluation.statistics import bootstrap_replicates, percentile_interval
+
+    d = domain.astype(float) - floor
+
+    def stat(w: np.ndarray) -> dict:
+        return {"d": w @ d / w.sum(1)}
+
+    reps = bootstrap_replicates(stat, seeds.astype(str), n_boot=n_boot, seed=0)["d"]
+    return {"floor": float(floor.mean()), "excess": float(d.mean()),
+            "ci": percentile_interval(reps)}
+
+
+def summarise_floor(records: list[dict], threshold: float, n_boot: int = 2000) -> dict:
+    """Repeat pairs, domain pairs against their floor, and the floor band (module docstring)."""
+    have = records[0]["outcomes"]
+    seeds = np.array([r["seed"] for r in records])
+    reps = repeat_pairs(have)
+    rep_fail = {key: failures(records, a, b, threshold) for key, (a, b) in reps.items()}
+    band = np.any([f["flip"] for f in rep_fail.values()], axis=0)
+    out = {"repeat": {}, "domain": {},
+           "band": {"n": int(band.sum()), "of": len(records),
+                    "seeds": [int(s) for s in seeds[band]]}}
+    for name, (a, b) in reps.items():
+        f = rep_fail[name]
+        out["repeat"][name] = {**_pair(records, a, b, threshold, False),
+                               **{f"{bar}_fail": _rate(f[bar]) for bar in f}}
+    for name, (a, b) in domain_pairs(have).items():
+        f = failures(records, a, b, threshold)
+        fa, fb = (failures(records, k, k + REPEAT, threshold) for k in (a, b))
+        row = _pair(records, a, b, threshold, a.startswith("half") or b.startswith("half"))
+        for bar in f:
+            floor = (fa[bar].astype(float) + fb[bar]) / 2
+            row[f"{bar}_fail"] = {**_rate(f[bar]), **_excess(f[bar], floor, seeds, n_boot)}
+        row["outside_band"] = {bar: _rate(f[bar][~band]) for bar in f}
+        out["domain"][name] = row
+    return out
+
+
+def _ci(block: dict, pct: bool = True) -> str:
+    lo, hi = block["ci"]
+    return f"{100 * lo:.0f}-{100 * hi:.0f} %" if pct else f"{100 * lo:+.1f} to {100 * hi:+.1f}"
+
+
+def table(summary: dict) -> str:
+    """The markdown tables of docs/robustness.md (repeat pairs; domain pairs against the floor)."""
+    rows = ["| repeat pair | decision flips (95 % CI) | max / median abs. delta p | "
+            "prob. within 0.05 | malignant count within 1 |", "|---|---|---|---|---|"]
+    for name, s in summary["repeat"].items():
+        f = s["flip_fail"]
+        rows.append(f"| {name} | {f['k']} / {f['n']} ({_ci(f)}) | {s['prob_max']:.3f} / "
+                    f"{s['prob_median']:.3f} | {s['prob_within_bar']:.2f} | "
+                    f"{s['malignant_within_bar']:.2f} |")
+    rows += ["", "| domain pair | flips | floor | excess flips, points (95 % CI) | "
+             "abs. delta p > 0.05: rate / floor / excess (95 % CI) | flips outside the band |",
+             "|---|---|---|---|---|---|"]
+    for name, s in summary["domain"].items():
+        f, p, o = s["flip_fail"], s["prob_fail"], s["outside_band"]["flip"]
+        rows.append(f"| {name} | {f['k']} / {f['n']} | {100 * f['floor']:.1f} % | "
+                    f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | {100 * p['rate']:.0f} % / "
+                    f"{100 * p['floor']:.0f} % / {100 * p['excess']:+.0f} ({_ci(p, False)}) | "
+                    f"{o['k']} / {o['n']} |")
+    return "\n".join(rows)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=100)
+    ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
+    ap.add_argument("--cache", default=None, help="folder for per-patient records")
+    ap.add_argument("--resume", action="store_true", help="reuse the cached records")
+    ap.add_argument("--tag", default="floor", help="names the cached records of this run")
+    ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--out", default=str(RESULTS / "robustness_floor.json"))
+    args = ap.parse_args(argv)
+    args.arms, args.repeats = "main", True
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    from osteoscan.artefacts import atomic_write_text, dumps_json
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+
+    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    t0 = time.time()
+    records = _records(det, args)
+    summary = summarise_floor(records, det.decision_threshold, args.n_boot)
+    result = {"config": vars(args), "profile": PROFILE, "seed0": SEED0, "bars": BARS,
+              "detector": detector_id(det), "decision_threshold": det.decision_threshold,
+              "seconds": time.time() - t0, **summary, "auc": aucs(records), "records": records}
+    atomic_write_text(args.out, dumps_json(result, default=float))
+    print(table(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
