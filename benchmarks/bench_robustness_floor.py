@@ -19,7 +19,8 @@ same per-patient bars:
   (q_A - q_B)^2: the excess measures the domain's own shift, and is 0 without one. Renderings
   that share one draw (a DICOM and its export, a study and its count-halved copy) flip less
   than independent ones, so there the excess is a lower bound of that shift.
-  The same excess is given for the other two bars (|dp| > 0.05, |d malignant count| > 1).
+  The same excess is given for the other bars (|dp| > 0.05, |d malignant count| > 1, any of
+  the three, |d BSI| > 0.3).
 * **outside the floor band**: the domain pairs' bars on the patients whose decision changed
   in none of the repeat pairs.
 
@@ -72,7 +73,8 @@ def domain_pairs(have: dict) -> dict:
 
 def failures(records: list[dict], a: str, b: str, threshold: float) -> dict:
     """Per patient, whether each bar fails between renderings a and b: ``flip`` (decision),
-    ``prob`` (|dp| > 0.05), ``count`` (|d malignant| > 1) and ``any``."""
+    ``prob`` (|dp| > 0.05), ``count`` (|d malignant| > 1), ``any`` of these three, and
+    ``bsi`` (|d BSI| > 0.3, the issue's bar for a count-halved copy)."""
     oa = [r["outcomes"][a] for r in records]
     ob = [r["outcomes"][b] for r in records]
     flip = np.array([(x["prob"] >= threshold) != (y["prob"] >= threshold)
@@ -80,7 +82,8 @@ def failures(records: list[dict], a: str, b: str, threshold: float) -> dict:
     prob = np.array([abs(x["prob"] - y["prob"]) > BARS["prob"] for x, y in zip(oa, ob, strict=True)])
     count = np.array([abs(x["malignant"] - y["malignant"]) > BARS["count"]
                       for x, y in zip(oa, ob, strict=True)])
-    return {"flip": flip, "prob": prob, "count": count, "any": flip | prob | count}
+    bsi = np.array([abs(x["bsi"] - y["bsi"]) > BARS["bsi"] for x, y in zip(oa, ob, strict=True)])
+    return {"flip": flip, "prob": prob, "count": count, "any": flip | prob | count, "bsi": bsi}
 
 
 def _rate(fails: np.ndarray) -> dict:
@@ -148,12 +151,23 @@ def table(summary: dict) -> str:
              "abs. delta p > 0.05: rate / floor / excess (95 % CI) | flips outside the band |",
              "|---|---|---|---|---|---|"]
     for name, s in summary["domain"].items():
-        f, p, o = s["flip_fail"], s["prob_fail"], s["outside_band"]["flip"]
+        f, o = s["flip_fail"], s["outside_band"]["flip"]
         rows.append(f"| {name} | {f['k']} / {f['n']} | {100 * f['floor']:.1f} % | "
-                    f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | {100 * p['rate']:.0f} % / "
-                    f"{100 * p['floor']:.0f} % / {100 * p['excess']:+.0f} ({_ci(p, False)}) | "
+                    f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | {_excess_cell(s['prob_fail'])} | "
                     f"{o['k']} / {o['n']} |")
+    rows += ["", "| domain pair | malignant count moves > 1 | any of the three bars fails | "
+             "abs. delta BSI > 0.3 | any bar fails, outside the band |", "|---|---|---|---|---|"]
+    for name, s in summary["domain"].items():
+        cells = [_excess_cell(s[f"{bar}_fail"]) for bar in ("count", "any", "bsi")]
+        o = s["outside_band"]["any"]
+        rows.append(f"| {name} | {' | '.join(cells)} | {o['k']} / {o['n']} |")
     return "\n".join(rows)
+
+
+def _excess_cell(block: dict) -> str:
+    """rate / floor / excess (95 % CI), in percent."""
+    return (f"{100 * block['rate']:.0f} % / {100 * block['floor']:.0f} % / "
+            f"{100 * block['excess']:+.0f} ({_ci(block, False)})")
 
 
 def main(argv=None) -> int:
