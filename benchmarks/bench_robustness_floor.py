@@ -19,6 +19,8 @@ same per-patient bars:
   (q_A - q_B)^2: the excess measures the domain's own shift, and is 0 without one. Renderings
   that share one draw (a DICOM and its export, a study and its count-halved copy) flip less
   than independent ones, so there the excess is a lower bound of that shift.
+  The direction of the flips is tested too (McNemar on the two decisions: without a domain
+  effect a flip goes either way equally often).
   The same excess is given for the other bars (|dp| > 0.05, |d malignant count| > 1, any of
   the three, |d BSI| > 0.3).
 * **outside the floor band**: the domain pairs' bars on the patients whose decision changed
@@ -129,7 +131,28 @@ def summarise_floor(records: list[dict], threshold: float, n_boot: int = 2000) -
             floor = (fa[bar].astype(float) + fb[bar]) / 2
             row[f"{bar}_fail"] = {**_rate(f[bar]), **_excess(f[bar], floor, seeds, n_boot)}
         row["outside_band"] = {bar: _rate(f[bar][~band]) for bar in f}
+        row["direction"] = _direction(records, a, b, threshold)
         out["domain"][name] = row
+    return out
+
+
+def _direction(records: list[dict], a: str, b: str, threshold: float) -> dict:
+    """McNemar's test of the decisions: without a domain effect a flip is as likely either
+    way (``b``: positive in a only, ``c``: in b only); a one-sided count is a systematic shift."""
+    from osteoscan.evaluation.statistics import mcnemar_test
+
+    pa = np.array([r["outcomes"][a]["prob"] >= threshold for r in records])
+    pb = np.array([r["outcomes"][b]["prob"] >= threshold for r in records])
+    return mcnemar_test(pa, pb)
+
+
+def operating(records: list[dict], threshold: float) -> dict:
+    """Sensitivity and false-positive rate of every rendering at the detector's threshold."""
+    y = np.array([r["label"] == "metastasis" for r in records])
+    out = {}
+    for key in records[0]["outcomes"]:
+        pos = np.array([r["outcomes"][key]["prob"] >= threshold for r in records])
+        out[key] = {"sensitivity": float(pos[y].mean()), "false_positive_rate": float(pos[~y].mean())}
     return out
 
 
@@ -147,12 +170,14 @@ def table(summary: dict) -> str:
         rows.append(f"| {name} | {f['k']} / {f['n']} ({_ci(f)}) | {s['prob_max']:.3f} / "
                     f"{s['prob_median']:.3f} | {s['prob_within_bar']:.2f} | "
                     f"{s['malignant_within_bar']:.2f} |")
-    rows += ["", "| domain pair | flips | floor | excess flips, points (95 % CI) | "
-             "abs. delta p > 0.05: rate / floor / excess (95 % CI) | flips outside the band |",
-             "|---|---|---|---|---|---|"]
+    rows += ["", "| domain pair | flips (positive in first / second only; McNemar p) | floor | "
+             "excess flips, points (95 % CI) | abs. delta p > 0.05: rate / floor / excess "
+             "(95 % CI) | flips outside the band |", "|---|---|---|---|---|---|"]
     for name, s in summary["domain"].items():
         f, o = s["flip_fail"], s["outside_band"]["flip"]
-        rows.append(f"| {name} | {f['k']} / {f['n']} | {100 * f['floor']:.1f} % | "
+        m = s["direction"]
+        rows.append(f"| {name} | {f['k']} / {f['n']} ({m['b']} / {m['c']}; {m['p']:.2g}) | "
+                    f"{100 * f['floor']:.1f} % | "
                     f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | {_excess_cell(s['prob_fail'])} | "
                     f"{o['k']} / {o['n']} |")
     rows += ["", "| domain pair | malignant count moves > 1 | any of the three bars fails | "
@@ -191,7 +216,8 @@ def main(argv=None) -> int:
     summary = summarise_floor(records, det.decision_threshold, args.n_boot)
     result = {"config": vars(args), "profile": PROFILE, "seed0": SEED0, "bars": BARS,
               "detector": detector_id(det), "decision_threshold": det.decision_threshold,
-              "seconds": time.time() - t0, **summary, "auc": aucs(records), "records": records}
+              "seconds": time.time() - t0, **summary, "auc": aucs(records),
+              "at_threshold": operating(records, det.decision_threshold), "records": records}
     atomic_write_text(args.out, dumps_json(result, default=float))
     print(table(summary))
     return 0

@@ -51,6 +51,10 @@ def test_excess_over_the_floor_is_the_squared_shift():
                             THRESHOLD, 200)
     row = moved["domain"]["counts 0.3M vs 1.5M (2.4 mm, DICOM)"]["flip_fail"]
     assert row["excess"] == pytest.approx(0.36, abs=0.04) and row["ci"][0] > 0.25
+    way = moved["domain"]["counts 0.3M vs 1.5M (2.4 mm, DICOM)"]["direction"]
+    assert way["c"] > 10 * way["b"] and way["p"] < 1e-6  # positive in the 0.8 rendering only
+    way = same["domain"]["counts 0.3M vs 1.5M (2.4 mm, DICOM)"]["direction"]
+    assert way["p"] > 0.001  # either way equally often
 
 
 def test_the_floor_band_holds_the_patients_whose_repeats_flip():
