@@ -79,17 +79,19 @@ def _outcome(det, scan) -> dict:
             "bsi": float(res.bsi or 0.0), "candidates": len(res.hotspots)}
 
 
-def renderings(seed: int, label: str, folder: Path, repeats: bool = False) -> dict:
+def renderings(seed: int, label: str, folder: Path, repeats: bool = False,
+               site: str = PROFILE) -> dict:
     """Every rendering of one patient, read back from its files: name -> BoneScan. With
     ``repeats``, each acquisition also as a second, independent Poisson draw (``Variant``
     ``draw=1``; names end in ``_r1``: DICOM, its picture exports and its count-halved copy),
-    the test-retest pairs of ``benchmarks/bench_robustness_floor.py``."""
+    the test-retest pairs of ``benchmarks/bench_robustness_floor.py``. ``site``: whose
+    patient and camera (default the held-out profile)."""
     from osteoscan.simulate.variants import Variant, render_variants
 
     want = {name: Variant(*acq) for name, acq in ACQ.items()}
     if repeats:
         want.update({f"{name}_r1": Variant(*acq, draw=1) for name, acq in ACQ.items()})
-    studies = render_variants(seed, list(want.values()), site=PROFILE, force_label=label)
+    studies = render_variants(seed, list(want.values()), site=site, force_label=label)
     out = {}
     for name, v in want.items():
         out.update(_acquisition(studies[v], name, v, folder, seed))
@@ -126,7 +128,8 @@ def _acquisition(st, name: str, v, folder: Path, seed: int) -> dict:
     return out
 
 
-def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool = False) -> dict:
+def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool = False,
+                   site: str = PROFILE) -> dict:
     """The detector's outcome on every rendering of one patient; DICOM renderings also
     without the count normalisation ("before/"). ``arms="main"``: only the renderings as
     ``load_study`` reads them (no "before", no "peaks rebuilt"; for a detector without a
@@ -136,7 +139,7 @@ def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool 
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
-        scans = renderings(seed, label, Path(tmp), repeats)
+        scans = renderings(seed, label, Path(tmp), repeats, site)
         if arms == "main":
             scans = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
         out = {k: _outcome(det, s) for k, s in scans.items()}

@@ -73,15 +73,17 @@ def domain_pairs(have: dict) -> dict:
             and a + REPEAT in have and b + REPEAT in have}
 
 
-def failures(records: list[dict], a: str, b: str, threshold: float) -> dict:
-    """Per patient, whether each bar fails between renderings a and b: ``flip`` (decision),
+def failures(records: list[dict], a: str, b: str, threshold) -> dict:
+    """Per patient, whether each bar fails between renderings a and b (``threshold``: a number,
+    or rendering name -> threshold): ``flip`` (decision),
     ``prob`` (|dp| > 0.05), ``count`` (|d malignant| > 1), ``any`` of these three, and
     ``bsi`` (|d BSI| > 0.3, the issue's bar for a count-halved copy)."""
+    ta, tb = (threshold(k) if callable(threshold) else threshold for k in (a, b))
     oa = [r["outcomes"][a] for r in records]
     ob = [r["outcomes"][b] for r in records]
-    flip = np.array([(x["prob"] >= threshold) != (y["prob"] >= threshold)
+    flip = np.array([(x["prob"] >= ta) != (y["prob"] >= tb) for x, y in zip(oa, ob, strict=True)])
+    prob = np.array([abs(x["prob"] - y["prob"]) > BARS["prob"]
                      for x, y in zip(oa, ob, strict=True)])
-    prob = np.array([abs(x["prob"] - y["prob"]) > BARS["prob"] for x, y in zip(oa, ob, strict=True)])
     count = np.array([abs(x["malignant"] - y["malignant"]) > BARS["count"]
                       for x, y in zip(oa, ob, strict=True)])
     bsi = np.array([abs(x["bsi"] - y["bsi"]) > BARS["bsi"] for x, y in zip(oa, ob, strict=True)])
@@ -136,13 +138,14 @@ def summarise_floor(records: list[dict], threshold: float, n_boot: int = 2000) -
     return out
 
 
-def _direction(records: list[dict], a: str, b: str, threshold: float) -> dict:
+def _direction(records: list[dict], a: str, b: str, threshold) -> dict:
     """McNemar's test of the decisions: without a domain effect a flip is as likely either
     way (``b``: positive in a only, ``c``: in b only); a one-sided count is a systematic shift."""
     from osteoscan.evaluation.statistics import mcnemar_test
 
-    pa = np.array([r["outcomes"][a]["prob"] >= threshold for r in records])
-    pb = np.array([r["outcomes"][b]["prob"] >= threshold for r in records])
+    ta, tb = (threshold(k) if callable(threshold) else threshold for k in (a, b))
+    pa = np.array([r["outcomes"][a]["prob"] >= ta for r in records])
+    pb = np.array([r["outcomes"][b]["prob"] >= tb for r in records])
     return mcnemar_test(pa, pb)
 
 
@@ -152,7 +155,8 @@ def operating(records: list[dict], threshold: float) -> dict:
     out = {}
     for key in records[0]["outcomes"]:
         pos = np.array([r["outcomes"][key]["prob"] >= threshold for r in records])
-        out[key] = {"sensitivity": float(pos[y].mean()), "false_positive_rate": float(pos[~y].mean())}
+        out[key] = {"sensitivity": float(pos[y].mean()),
+                    "false_positive_rate": float(pos[~y].mean())}
     return out
 
 
@@ -178,7 +182,8 @@ def table(summary: dict) -> str:
         m = s["direction"]
         rows.append(f"| {name} | {f['k']} / {f['n']} ({m['b']} / {m['c']}; {m['p']:.2g}) | "
                     f"{100 * f['floor']:.1f} % | "
-                    f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | {_excess_cell(s['prob_fail'])} | "
+                    f"{100 * f['excess']:+.1f} ({_ci(f, False)}) | "
+                    f"{_excess_cell(s['prob_fail'])} | "
                     f"{o['k']} / {o['n']} |")
     rows += ["", "| domain pair | malignant count moves > 1 | any of the three bars fails | "
              "abs. delta BSI > 0.3 | any bar fails, outside the band |", "|---|---|---|---|---|"]

@@ -63,7 +63,8 @@ def patient(det, seed: int, label: str, keys: list[str]) -> str:
              "| candidate p | " + " | ".join(f"{d['st']['probability'][i]:.3f}"
                                            for d, i in zip(ds, idx, strict=True)) + " |"]
     none = np.full(len(STACK_FEATURES), np.nan)
-    vecs = [np.concatenate([d["arr"].X[i], none if d["st"]["stack"] is None else d["st"]["stack"][i]])
+    vecs = [np.concatenate([d["arr"].X[i],
+                            none if d["st"]["stack"] is None else d["st"]["stack"][i]])
             for d, i in zip(ds, idx, strict=True)]
     for k, name in enumerate(FEATURES + STACK_FEATURES):
         lines.append(f"| {name} | " + " | ".join(f"{v[k]:.3f}" for v in vecs) + " |")
@@ -80,7 +81,8 @@ def flips(det, a: str, b: str, results: Path) -> str:
     data = json.loads(results.read_text())
     thr = data["decision_threshold"]
     out = ["| seed | label | p a / p b | driver (positive rendering): view, y, x, peak z, p | "
-           "same place in the other: peak z, p | other's highest peak z |", "|---|---|---|---|---|---|"]
+           "same place in the other: peak z, p | other's highest peak z |",
+           "|---|---|---|---|---|---|"]
     for rec in data["records"]:
         pa, pb = rec["outcomes"][a]["prob"], rec["outcomes"][b]["prob"]
         if (pa >= thr) == (pb >= thr):

@@ -45,7 +45,8 @@ def test_excess_over_the_floor_is_the_squared_shift():
     n = 3000
     same = summarise_floor(_records({k: np.full(n, 0.5) for k in KEYS}, n, rng), THRESHOLD, 200)
     row = same["domain"]["counts 0.3M vs 1.5M (2.4 mm, DICOM)"]["flip_fail"]
-    assert row["rate"] == pytest.approx(0.5, abs=0.04) and row["floor"] == pytest.approx(0.5, abs=0.04)
+    assert row["rate"] == pytest.approx(0.5, abs=0.04)
+    assert row["floor"] == pytest.approx(0.5, abs=0.04)
     assert row["ci"][0] < 0 < row["ci"][1]
     moved = summarise_floor(_records({KEYS[0]: np.full(n, 0.2), KEYS[1]: np.full(n, 0.8)}, n, rng),
                             THRESHOLD, 200)
@@ -90,4 +91,25 @@ def test_every_rendering_has_its_repeat_draw(record):
     s = summarise_floor([rec], det.decision_threshold, 20)
     for name, (a, b) in doms.items():
         fa, fb = (failures([rec], k, k + REPEAT, det.decision_threshold)["flip"] for k in (a, b))
-        assert s["domain"][name]["flip_fail"]["floor"] == pytest.approx((float(fa[0]) + float(fb[0])) / 2)
+        floor = (float(fa[0]) + float(fb[0])) / 2
+        assert s["domain"][name]["flip_fail"]["floor"] == pytest.approx(floor)
+
+
+def test_a_picture_threshold_follows_the_pictures_scale():
+    """``bench_picture_threshold.fit_threshold``: pictures whose probabilities are the DICOM's
+    squared (a lower scale, the same order) agree best with the DICOM at threshold 0.8 when
+    decided at about 0.64; a threshold applied to pictures only leaves DICOM pairs alone."""
+    from benchmarks.bench_picture_threshold import evaluate, fit_threshold
+
+    rng = np.random.default_rng(2)
+    recs = []
+    for i, p in enumerate(rng.uniform(0, 1, 400)):
+        out = {f"{kind}:1.5M_2.4mm{rep}": {"prob": float(p ** 2 if kind == "png" else p),
+                                           "malignant": 0, "bsi": 0.0}
+               for kind in ("dcm", "png") for rep in ("", REPEAT)}
+        recs.append({"seed": i, "label": "metastasis" if p > 0.5 else "normal", "outcomes": out})
+    t, curve = fit_threshold(recs, 0.8)
+    assert t == pytest.approx(0.64, abs=0.01) and min(curve["disagreements"]) == 0
+    at_card, at_t = evaluate(recs, 0.8, 0.8, 50), evaluate(recs, 0.8, t, 50)
+    name = "DICOM vs 8-bit PNG (1.5M, 2.4 mm)"
+    assert at_card[name]["k"] > 25 and at_t[name]["k"] <= 1
