@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_robustness import RESULTS, detector_id, patient_record
+from benchmarks.bench_robustness import RESULTS, detector_id, load_detector, patient_record
 from benchmarks.bench_robustness_floor import REPEAT, _direction, _excess, _rate, domain_pairs, \
     failures
 
@@ -118,9 +118,8 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
     from osteoscan.errors import ConfigError
-    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    det = load_detector(args.detector)
     floor = json.loads(Path(args.floor).read_text())
     if floor.get("detector") != detector_id(det):
         raise ConfigError(f"{args.floor}: records of another detector; rerun "

@@ -248,22 +248,33 @@ def _records(det, args) -> list[dict]:
     return out
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=40)
+def run_arguments(ap: argparse.ArgumentParser, patients: int, tag: str, out: str) -> None:
+    """The options of a robustness run (this benchmark's and ``bench_robustness_floor``'s)."""
+    ap.add_argument("--patients", type=int, default=patients)
     ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
     ap.add_argument("--cache", default=None, help="folder for per-patient records")
     ap.add_argument("--resume", action="store_true", help="reuse the cached records")
-    ap.add_argument("--tag", default="bundled", help="names the cached records of this run")
+    ap.add_argument("--tag", default=tag, help="names the cached records of this run")
+    ap.add_argument("--out", default=str(RESULTS / out))
+
+
+def load_detector(folder: str | None):
+    """The detector of ``--detector`` (a folder), else the bundled one."""
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+
+    return HotspotDetector.load(folder) if folder else bundled_detector_or_none()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    run_arguments(ap, 40, "bundled", "robustness.json")
     ap.add_argument("--arms", choices=("all", "main"), default="all",
                     help="main: no 'before' and 'peaks rebuilt' renderings (patient_record)")
-    ap.add_argument("--out", default=str(RESULTS / "robustness.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    det = load_detector(args.detector)
     t0 = time.time()
     records = _records(det, args)
     summary = summarise(records, det.decision_threshold)

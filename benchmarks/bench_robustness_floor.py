@@ -42,8 +42,8 @@ import time
 
 import numpy as np
 
-from benchmarks.bench_robustness import ACQ, BARS, PAIRS, PROFILE, RESULTS, SEED0, _pair, \
-    _records, aucs, detector_id
+from benchmarks.bench_robustness import ACQ, BARS, PAIRS, PROFILE, SEED0, _pair, _records, \
+    aucs, detector_id, load_detector, run_arguments
 
 REPEAT = "_r1"
 KINDS = ("dcm", "png", "jpg", "half")
@@ -202,20 +202,14 @@ def _excess_cell(block: dict) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=100)
-    ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
-    ap.add_argument("--cache", default=None, help="folder for per-patient records")
-    ap.add_argument("--resume", action="store_true", help="reuse the cached records")
-    ap.add_argument("--tag", default="floor", help="names the cached records of this run")
+    run_arguments(ap, 100, "floor", "robustness_floor.json")
     ap.add_argument("--n-boot", type=int, default=2000)
-    ap.add_argument("--out", default=str(RESULTS / "robustness_floor.json"))
     args = ap.parse_args(argv)
     args.arms, args.repeats = "main", True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    det = load_detector(args.detector)
     t0 = time.time()
     records = _records(det, args)
     summary = summarise_floor(records, det.decision_threshold, args.n_boot)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.bench_robustness import renderings
+from benchmarks.bench_robustness import load_detector, renderings
 
 
 def driver(det, scan) -> dict:
@@ -117,9 +117,7 @@ def main(argv=None) -> int:
                                             / "robustness_floor.json"))
     ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
     args = ap.parse_args(argv)
-    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
-
-    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    det = load_detector(args.detector)
     if args.cmd == "patient":
         print(patient(det, args.seed, args.label, args.renderings))
     else:
