@@ -79,56 +79,74 @@ def _outcome(det, scan) -> dict:
             "bsi": float(res.bsi or 0.0), "candidates": len(res.hotspots)}
 
 
-def renderings(seed: int, label: str, folder: Path) -> dict:
-    """Every rendering of one patient, read back from its files: name -> BoneScan."""
+def renderings(seed: int, label: str, folder: Path, repeats: bool = False,
+               site: str = PROFILE) -> dict:
+    """Every rendering of one patient, read back from its files: name -> BoneScan. With
+    ``repeats``, each acquisition also as a second, independent Poisson draw (``Variant``
+    ``draw=1``; names end in ``_r1``: DICOM, its picture exports and its count-halved copy),
+    the test-retest pairs of ``benchmarks/bench_robustness_floor.py``. ``site``: whose
+    patient and camera (default the held-out profile)."""
+    from osteoscan.simulate.variants import Variant, render_variants
+
+    want = {name: Variant(*acq) for name, acq in ACQ.items()}
+    if repeats:
+        want.update({f"{name}_r1": Variant(*acq, draw=1) for name, acq in ACQ.items()})
+    studies = render_variants(seed, list(want.values()), site=site, force_label=label)
+    out = {}
+    for name, v in want.items():
+        out.update(_acquisition(studies[v], name, v, folder, seed))
+    return out
+
+
+def _acquisition(st, name: str, v, folder: Path, seed: int) -> dict:
+    """One acquisition's renderings: DICOM, pictures (as read now, with the old 2.4 mm
+    fallback pixel and with peaks rebuilt; only the first draw for the last two), and the
+    count-halved copy of the DICOM."""
     from dataclasses import replace
 
     from osteoscan import load_study
     from osteoscan.io.images import scan_from_picture
     from osteoscan.preprocessing.augment import thin_counts
-    from osteoscan.simulate.variants import Variant, render_variants, screen_export, \
-        write_variant_dicom
+    from osteoscan.simulate.variants import screen_export, write_variant_dicom
 
-    want = {name: Variant(*acq) for name, acq in ACQ.items()}
-    studies = render_variants(seed, list(want.values()), site=PROFILE, force_label=label)
-    out = {}
-    for name, v in want.items():
-        st = studies[v]
-        out[f"dcm:{name}"] = load_study(write_variant_dicom(st, folder / name, seed=seed))
-        fmts = ("png", "jpeg") if name == "1.5M_2.4mm" else ("png",)
-        for fmt in fmts:
-            pic = folder / f"{name}.{fmt}"
-            pic.write_bytes(screen_export(st, fmt=fmt))
-            key = "jpg" if fmt == "jpeg" else fmt
-            out[f"{key}:{name}"] = load_study(pic)
+    acq = name.removesuffix(f"_r{v.draw}") if v.draw else name
+    out = {f"dcm:{name}": load_study(write_variant_dicom(st, folder / name, seed=seed))}
+    for fmt in ("png", "jpeg") if acq == "1.5M_2.4mm" else ("png",):
+        pic = folder / f"{name}.{fmt}"
+        pic.write_bytes(screen_export(st, fmt=fmt))
+        key = "jpg" if fmt == "jpeg" else fmt
+        out[f"{key}:{name}"] = load_study(pic)
+        if not v.draw:
             out[f"{key}-before:{name}"] = replace(out[f"{key}:{name}"], spacing_mm=(2.4, 2.4))
             out[f"{key}-rebuilt:{name}"] = scan_from_picture(pic, restore=True)
-        if name != "0.3M_4.8mm":
-            scan = out[f"dcm:{name}"]
-            rng = np.random.default_rng([seed, 5])
-            half = {view: thin_counts(getattr(scan, view), 0.5, rng).astype(np.float32)
-                    for view in ("anterior", "posterior")}
-            out[f"half:{name}"] = replace(scan, **half)
+    if acq != "0.3M_4.8mm":
+        scan = out[f"dcm:{name}"]
+        rng = np.random.default_rng([seed, 5, v.draw] if v.draw else [seed, 5])
+        half = {view: thin_counts(getattr(scan, view), 0.5, rng).astype(np.float32)
+                for view in ("anterior", "posterior")}
+        out[f"half:{name}"] = replace(scan, **half)
     return out
 
 
-def patient_record(det, seed: int, label: str, arms: str = "all") -> dict:
+def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool = False,
+                   site: str = PROFILE) -> dict:
     """The detector's outcome on every rendering of one patient; DICOM renderings also
     without the count normalisation ("before/"). ``arms="main"``: only the renderings as
     ``load_study`` reads them (no "before", no "peaks rebuilt"; for a detector without a
-    count band, whose "before" is the same analysis)."""
+    count band, whose "before" is the same analysis). ``repeats``: also the second draws
+    (:func:`renderings`; never in the "before/" arm)."""
     from dataclasses import replace
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
-        scans = renderings(seed, label, Path(tmp))
+        scans = renderings(seed, label, Path(tmp), repeats, site)
         if arms == "main":
             scans = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
         out = {k: _outcome(det, s) for k, s in scans.items()}
         if arms == "main":
             return {"seed": seed, "label": label, "outcomes": out}
         out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
-                    if k.startswith(("dcm:", "half:"))})
+                    if k.startswith(("dcm:", "half:")) and "_r" not in k})
         return {"seed": seed, "label": label, "outcomes": out}
 
 
@@ -189,42 +207,74 @@ def table(summary: dict) -> str:
     return "\n".join([head, *rows])
 
 
+def detector_id(det) -> str:
+    """A fingerprint of the detector's card (its threshold, calibration, count band...), kept
+    in each cached record so that ``--resume`` never mixes two detectors' records."""
+    import hashlib
+
+    return hashlib.sha1(json.dumps(det.card, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def _cached(path: Path | None, args, det_id: str) -> dict | None:
+    if path is None or not args.resume or not path.is_file():
+        return None
+    rec = json.loads(path.read_text())
+    if rec.get("detector", det_id) != det_id:
+        return None  # another detector's record: analyze again
+    if getattr(args, "repeats", False) and f"dcm:{next(iter(ACQ))}_r1" not in rec["outcomes"]:
+        return None  # recorded without the repeat draws
+    return rec
+
+
 def _records(det, args) -> list[dict]:
+    from osteoscan.artefacts import atomic_write_text, dumps_json
+
     cache = Path(args.cache) if args.cache else None
-    out = []
+    det_id, out = detector_id(det), []
     for i in range(args.patients):
         seed, label = SEED0 + i, ("metastasis" if i % 2 else "normal")
         path = cache / f"{args.tag}-{seed}.json" if cache else None
-        if path is not None and args.resume and path.is_file():
-            out.append(json.loads(path.read_text()))
-            continue
-        t = time.time()
-        out.append(patient_record(det, seed, label, args.arms))
-        logging.info("patient %d/%d (%s) in %.1f s", i + 1, args.patients, label, time.time() - t)
-        if path is not None:
-            from osteoscan.artefacts import atomic_write_text, dumps_json
-
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(path, dumps_json(out[-1]))
+        rec = _cached(path, args, det_id)
+        if rec is None:
+            t = time.time()
+            rec = {**patient_record(det, seed, label, args.arms, getattr(args, "repeats", False)),
+                   "detector": det_id}
+            logging.info("patient %d/%d (%s) in %.1f s", i + 1, args.patients, label,
+                         time.time() - t)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write_text(path, dumps_json(rec))
+        out.append(rec)
     return out
+
+
+def run_arguments(ap: argparse.ArgumentParser, patients: int, tag: str, out: str) -> None:
+    """The options of a robustness run (this benchmark's and ``bench_robustness_floor``'s)."""
+    ap.add_argument("--patients", type=int, default=patients)
+    ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
+    ap.add_argument("--cache", default=None, help="folder for per-patient records")
+    ap.add_argument("--resume", action="store_true", help="reuse the cached records")
+    ap.add_argument("--tag", default=tag, help="names the cached records of this run")
+    ap.add_argument("--out", default=str(RESULTS / out))
+
+
+def load_detector(folder: str | None):
+    """The detector of ``--detector`` (a folder), else the bundled one."""
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+
+    return HotspotDetector.load(folder) if folder else bundled_detector_or_none()
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--patients", type=int, default=40)
-    ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
-    ap.add_argument("--cache", default=None, help="folder for per-patient records")
-    ap.add_argument("--resume", action="store_true", help="reuse the cached records")
-    ap.add_argument("--tag", default="bundled", help="names the cached records of this run")
+    run_arguments(ap, 40, "bundled", "robustness.json")
     ap.add_argument("--arms", choices=("all", "main"), default="all",
                     help="main: no 'before' and 'peaks rebuilt' renderings (patient_record)")
-    ap.add_argument("--out", default=str(RESULTS / "robustness.json"))
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    det = HotspotDetector.load(args.detector) if args.detector else bundled_detector_or_none()
+    det = load_detector(args.detector)
     t0 = time.time()
     records = _records(det, args)
     summary = summarise(records, det.decision_threshold)

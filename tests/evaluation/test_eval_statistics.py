@@ -15,6 +15,7 @@ from osteoscan.evaluation.statistics import (
     patient_bootstrap_weights,
     patient_codes,
     percentile_interval,
+    proportion_ci,
 )
 
 
@@ -141,3 +142,15 @@ def test_auc_ci_is_the_one_auc_of_training_evaluation_and_lesions() -> None:
     assert macro["value"] == pytest.approx(roc_auc_score(three, p3, multi_class="ovr"))
     assert np.isnan(auc_ci(np.ones(5), np.arange(5.0))["value"])
     assert ci_value({"auc": 0.7}) == 0.7 and ci_value(boot) == boot["value"]
+
+
+def test_proportion_ci_is_the_wilson_interval():
+    """Against the closed form: (p + z^2/2n +- z sqrt(p(1-p)/n + z^2/4n^2)) / (1 + z^2/n)."""
+    z = 1.959963984540054
+    for k, n in ((0, 40), (3, 40), (17, 100), (100, 100)):
+        p = k / n
+        mid, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        low, high = proportion_ci(k, n)
+        assert low == pytest.approx((mid - half) / (1 + z * z / n), abs=1e-9)
+        assert high == pytest.approx((mid + half) / (1 + z * z / n), abs=1e-9)
+    assert all(np.isnan(proportion_ci(0, 0)))

@@ -99,3 +99,23 @@ def test_variant_dicom_keeps_matrix_spacing_and_counts(variants, tmp_path):
     assert scan.shape == (512, 128) and scan.spacing_mm == (4.8, 4.8)
     np.testing.assert_array_equal(scan.anterior, st.scan.anterior)
     np.testing.assert_array_equal(scan.posterior, st.scan.posterior)
+
+
+def test_a_repeat_draw_is_the_same_acquisition_with_new_noise(variants):
+    """``draw=1`` repeats an acquisition (test-retest): the same expected image, an independent
+    Poisson draw; the first draw does not change when a repeat is asked for too."""
+    again = render_variants(21, [HIGH, Variant(1.5e6, 2.4, draw=1)], site="profile_9001",
+                            force_label="metastasis")
+    first, repeat = again[HIGH].scan.anterior, again[Variant(1.5e6, 2.4, draw=1)].scan.anterior
+    assert np.array_equal(first, variants[HIGH].scan.anterior)
+    assert Variant(1.5e6, 2.4, draw=1).name == "1.5M_2.4mm_r1" and HIGH.name == "1.5M_2.4mm"
+    assert float(repeat.sum()) == pytest.approx(1.5e6, rel=0.01)
+    body = (first + repeat) > 40
+    diff = (first[body] - repeat[body]) / np.sqrt(first[body] + repeat[body])
+    assert not np.array_equal(first, repeat)
+    assert abs(float(diff.mean())) < 0.05 and 0.9 < float(diff.std()) < 1.1  # independent
+
+
+def test_a_negative_draw_is_refused():
+    with pytest.raises(ConfigError, match="draw"):
+        render_variants(1, [Variant(1e6, 2.4, draw=-1)])

@@ -11,6 +11,8 @@
 - McNemar: exact two-sided binomial test when the discordant pairs are fewer than 25, else the
   chi-square test with continuity correction.
 - Holm's step-down correction of several p-values (scipy offers only Benjamini-Hochberg).
+- Wilson interval of a proportion (scipy's ``binomtest``), for rates such as a decision-flip
+  rate, where a percentile bootstrap collapses to a point when no event was seen.
 """
 
 from __future__ import annotations
@@ -274,6 +276,20 @@ def delong_roc_test(
         "diff_ci_low": float(diff - half),
         "diff_ci_high": float(diff + half),
     }
+
+
+# ------------------------------------------------------------------ one proportion
+def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of the proportion k / n (NaN for n = 0).
+
+    Example:
+        >>> [round(x, 3) for x in proportion_ci(0, 40)]
+        [0.0, 0.088]
+    """
+    if n <= 0:
+        return float("nan"), float("nan")
+    ci = stats.binomtest(int(k), int(n)).proportion_ci(confidence_level=level, method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 # ---------------------------------------------------------------------- McNemar, Holm

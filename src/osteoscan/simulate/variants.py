@@ -10,7 +10,8 @@ camera of ``site`` otherwise), then for each :class:`Variant`:
 * for a pixel k times the base one, sums k x k blocks of the *expected* image: that is what a
   camera with the same resolution and larger pixels records, since a sum of Poisson
   variables is Poisson (binning the noisy image would give the same distribution);
-* draws its own Poisson noise.
+* draws its own Poisson noise; ``Variant(..., draw=k)`` for k > 0 is the same acquisition
+  repeated with an independent draw (a test-retest pair: what noise alone changes).
 
 The variant's ground truth (lesion ids, regions, bone) is carried onto its grid by blocks;
 the findings and the BSI are the patient's, unchanged. :func:`screen_export` writes a study
@@ -55,15 +56,19 @@ class Variant:
     Attributes:
         counts: total counts of the anterior view (the posterior follows the anatomy).
         spacing_mm: square pixel size; a whole multiple of the base grid's.
+        draw: which Poisson draw: 0 the acquisition's own, k > 0 an independent repeat of
+            the same acquisition (same expected image, new noise).
     """
 
     counts: float
     spacing_mm: float = BASE_SPACING_MM
+    draw: int = 0
 
     @property
     def name(self) -> str:
-        """A short name, e.g. ``0.3M_2.4mm``."""
-        return f"{self.counts / 1e6:g}M_{self.spacing_mm:g}mm"
+        """A short name, e.g. ``0.3M_2.4mm`` (``0.3M_2.4mm_r1`` for the first repeat)."""
+        base = f"{self.counts / 1e6:g}M_{self.spacing_mm:g}mm"
+        return f"{base}_r{self.draw}" if self.draw else base
 
 
 def base_profile(site: str, shape: tuple[int, int] = BASE_SHAPE,
@@ -79,6 +84,8 @@ def _factor(variant: Variant, base_mm: float) -> int:
                           f"the base grid's {base_mm} mm")
     if variant.counts <= 0:
         raise ConfigError(f"variant counts {variant.counts}: must be positive")
+    if variant.draw < 0:
+        raise ConfigError(f"variant draw {variant.draw}: must be 0 or a positive repeat number")
     return int(round(k))
 
 
@@ -144,7 +151,8 @@ def render_variants(seed: int, variants: Sequence[Variant], *, site: str = "site
     render = render_plan(plan, profile=base_profile(site, shape, spacing_mm))
     out = {}
     for v in variants:
-        rng = np.random.default_rng([int(seed), 11, int(round(v.counts)), _factor(v, spacing_mm)])
+        key = [int(seed), 11, int(round(v.counts)), _factor(v, spacing_mm)]
+        rng = np.random.default_rng(key + [int(v.draw)] if v.draw else key)  # draw 0 as before
         out[v] = _variant(render.study, render.expected, v, spacing_mm, rng)
     return out
 
