@@ -59,7 +59,7 @@ DEFAULT_STAGE = "detector"
 """The stage ``lesions cv`` cross-validates by default: the one ``Predictor.default()`` ships,
 which also scored higher on the tuning profile (docs/lesions.md, "Which stage")."""
 BUNDLED_RULES = ("stage2", "patient", "none")
-BUNDLED_RULE = "stage2"
+BUNDLED_RULE = "none"
 """What ``--init bundled`` keeps of the bundled detector (:mod:`osteoscan.lesions.detector_cv`;
 chosen on the tuning profile, docs/lesions.md)."""
 STUDY_COLUMNS = ["study_id", "patient_id", "label", "prob_metastasis", "predicted", "fold"]
@@ -103,7 +103,7 @@ class CVSettings:
         if self.stage not in STAGES:
             raise ConfigError(f"--stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
         if self.bundled_rule not in BUNDLED_RULES:
-            raise ConfigError(f"bundled_rule must be one of {', '.join(BUNDLED_RULES)}, "
+            raise ConfigError(f"--bundled-rule must be one of {', '.join(BUNDLED_RULES)}, "
                               f"got {self.bundled_rule!r}")
         if self.folds < 2:
             raise ConfigError(f"--folds must be >= 2, got {self.folds}")

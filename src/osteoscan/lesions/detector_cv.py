@@ -27,12 +27,14 @@ count band and BSI trees (a cohort has no BSI truth), calibrated on the training
 out-of-fold probabilities:
 
 * ``init="scratch"``: both tree stages and the patient model from the cohort alone;
-* ``init="bundled"``: the rule :data:`BUNDLED_RULE`, chosen on the tuning profile
-  ``profile_14`` only (docs/lesions.md): ``"stage2"`` keeps the bundled first stage and fits
-  a cohort second stage on top of its probabilities (the bundled judgement is an input of the
-  cohort forest, the trees' counterpart of a warm start) and the patient model; ``"patient"``
-  keeps both bundled stages and refits only the patient model and its calibration; ``"none"``
-  uses the bundled detector untouched (the zero-shot baseline).
+* ``init="bundled"``: the rule ``CVSettings.bundled_rule`` (default
+  :data:`osteoscan.lesions.cv.BUNDLED_RULE`, ``"none"``, chosen on the tuning profile
+  ``profile_14`` only, docs/lesions.md): ``"none"`` uses the bundled detector untouched (it
+  scored the highest patient AUC there at 100 and 300 studies: no refit on a small cohort beat
+  it); ``"patient"`` keeps both bundled tree stages and refits only the patient model and its
+  calibration; ``"stage2"`` keeps the bundled first stage and fits a cohort second stage on top
+  of its probabilities (the bundled judgement is an input of the cohort forest, the trees'
+  counterpart of a warm start) and the patient model.
 """
 
 from __future__ import annotations
@@ -121,11 +123,12 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
     """The fold's detector from the training folds' records (module docstring)."""
     from osteoscan.lesions.detector_train import _fit_patient, calibrate, fit_variants
 
-    if not any(int(r["y"].sum()) for r in train):
+    fits_trees = init == "scratch" or rule == "stage2"
+    if fits_trees and not any(int(r["y"].sum()) for r in train):
         raise ConfigError("no detected candidate lies in a malignant annotation in the training "
                           "folds: the detector cannot learn what is malignant")
     params = TINY_HGB if tiny else None
-    if init == "scratch" or rule == "stage2":
+    if fits_trees:
         det = fit_variants(train, None, seed=seed, hgb_params=params, variants=("stack_bsi",),
                            base=None if init == "scratch" else base,
                            bsi_model=base.bsi_model)["stack_bsi"]
