@@ -96,6 +96,12 @@ def test_detector_stage_on_captures_writes_the_same_files_and_a_detector_per_fol
         assert (folder / "hotspot_detector.safetensors").is_file() and (folder / "hotspot_detector.json").is_file()
     card = json.loads((out / "models" / "hotspot_detector.json").read_text())
     assert card["init"] == "bundled" and card["cohort_studies"] == 8
+    # analyze takes the final detector as the lesion stage, and it decides the study
+    res = run_osteoscan("analyze", captures / "captures" / "S7-P00000a-V0_plain.jpg", "--lesion-models",
+                        out / "models", "--out", tmp_path / "an", "--workers", "1", "--no-reports")
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    study = json.loads(next((tmp_path / "an" / "studies").glob("*.json")).read_text())
+    assert "hotspot-first detector" in json.dumps(study)
     # scratch trees on the same folds; a wrong stage is a one-line user error
     res = run_osteoscan("lesions", "cv", captures / "manifest.csv", "--label-map", captures / "label_map.yaml",
                         "--folds", "2", "--out", tmp_path / "s", "--init", "scratch", "--tiny")

@@ -285,6 +285,9 @@ def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CV
     """
     if not any(st.lesion_labels for st in studies):
         raise ConfigError("no annotated lesion in the studies: nothing to cross-validate")
+    # too few patients for the folds: said before any study is reduced or trained on
+    fold_index([study_positive(st) for st in studies], [st.patient_id for st in studies],
+               settings.folds, settings.seed)
     if settings.stage == "detector":
         from osteoscan.lesions.detector_cv import cohort_records
 

@@ -295,9 +295,8 @@ def _fit_bsi(det: HotspotDetector, records, probs) -> None:
 
 def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90,
               probs: list[np.ndarray] | None = None) -> None:
-    """Platt scaling of the patient score and the decision threshold, on the select site;
-    with ``probs`` (the records' out-of-fold candidate probabilities) on those instead of the
-    detector's own (a cohort without a separate selection site, :mod:`osteoscan.lesions.detector_cv`)."""
+    """Platt scaling of the patient score and the decision threshold, on the select site; with
+    ``probs`` (out-of-fold candidate probabilities of ``records``) on those instead."""
     from sklearn.linear_model import LogisticRegression
 
     det.card.update(platt=[1.0, 0.0], decision_threshold=0.5)
@@ -381,8 +380,7 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
     first stage and region table with its probabilities (out of sample by construction)."""
     if base is not None:
         one = HotspotDetector(base.forest, base.regions, card, patch=base.patch)
-        return one, [one.forest.predict_proba(one.tree_inputs(arrays(r))) if len(r["X"])
-                     else np.zeros(0) for r in train]
+        return one, [one.forest.predict_proba(one.tree_inputs(arrays(r))) for r in train]
     view = np.concatenate([r["view"] for r in train])
     X = np.concatenate([r["X"] for r in train])
     code = np.concatenate([r["region"] for r in train])
