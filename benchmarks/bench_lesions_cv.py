@@ -36,6 +36,23 @@ the stage 10x slower. Run:
 ``benchmarks/results/lesions_cv.json`` (rewritten after each part; a patient-level fold already
 in ``--work`` is kept, so a rerun with the same ``--work`` and settings resumes it). ``bundle`` in
 the JSON names the bundled weights measured (sha256 prefixes).
+
+**The detector stage** (``--stage detector``, the pipeline ``Predictor.default()`` ships):
+``lesions cv --stage detector`` (:func:`osteoscan.lesions.cv.cross_validate_records`, 5
+patient-grouped folds by default here) on the first n studies for each n of ``--patient-n``, one
+arm per ``--arms`` entry (``scratch``, or ``bundled`` with the rule after a colon:
+``bundled:stage2``, ``bundled:patient``, ``bundled:none``; plain ``bundled`` is the shipped
+rule). Each study is simulated and reduced to its cohort record once (the scans are dropped), so
+the 1,000-study cohort fits in memory. Figures per n: each arm's summary, and every bundled arm
+against ``scratch``: DeLong's paired test of the patient AUC, and the paired patient bootstrap of
+patient and lesion AUC. The CNN stage's figures of ``--cnn-results`` (this benchmark's CNN part,
+run earlier) are copied beside them, marked as such. Run (tuning profile, to choose the rule and
+the default stage):
+``nice -n 10 .venv/bin/python -m benchmarks.bench_lesions_cv --stage detector --site profile_14
+--seed 950000 --patient-n 100,300 --arms scratch,bundled:stage2,bundled:patient,bundled:none
+--out benchmarks/results/lesions_cv_detector_tuning.json --work /tmp/lcvd-tune``; held out:
+``nice -n 10 .venv/bin/python -m benchmarks.bench_lesions_cv --stage detector --patient-n
+100,300,1000 --work /tmp/lcvd`` (JSON: ``benchmarks/results/lesions_cv_detector.json``).
 """
 
 from __future__ import annotations
@@ -135,7 +152,7 @@ def patient_level(studies: list, args, name: str | None = None) -> dict:
     work = Path(args.work) / (name or f"patient-{len(studies)}")
     runs, t0 = {}, time.perf_counter()
     for arm in ("bundled", "scratch"):
-        settings = CVSettings(folds=args.patient_folds, init=arm, seed=args.seed, seg_epochs=args.seg_epochs,
+        settings = CVSettings(folds=args.patient_folds, init=arm, stage="cnn", seed=args.seed, seg_epochs=args.seg_epochs,
                               region_epochs=args.seg_epochs, clf_epochs=args.clf_epochs,
                               n_boot=args.n_boot)
         runs[arm] = cross_validate(studies, work / f"cv-{arm}", settings, resume=True)
@@ -196,13 +213,104 @@ def replicates(args) -> dict:
     return out
 
 
+def detector_records(n: int, seed: int, site: str, have: list[dict] | None = None) -> list[dict]:
+    """Cohort records of the first ``n`` studies (:func:`osteoscan.lesions.detector_cv.cohort_record`,
+    scans dropped), simulated as :func:`simulate_cohort` does (seed ``seed + i``); ``have``: the
+    first ones, already made."""
+    from osteoscan.lesions.cv import bundled_detector
+    from osteoscan.lesions.detector_cv import cohort_record
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    base, out = bundled_detector(), list(have or [])
+    for i in range(len(out), n):
+        out.append(cohort_record(simulate_studies(1, seed + i, sites=(site,))[0], base))
+        if (i + 1) % 50 == 0:
+            log.info("records %d/%d", i + 1, n)
+    return out
+
+
+def _arm(name: str) -> tuple[str, str]:
+    """``scratch`` / ``bundled`` / ``bundled:RULE`` -> (init, rule)."""
+    from osteoscan.lesions.cv import BUNDLED_RULE
+
+    init, _, rule = name.partition(":")
+    return init, rule or BUNDLED_RULE
+
+
+def detector_level(records: list[dict], args) -> dict:
+    """The detector stage's ``lesions cv`` per arm on ``records``; every bundled arm against scratch."""
+    import pandas as pd
+
+    from osteoscan.evaluation.statistics import delong_roc_test
+    from osteoscan.lesions.cv import CVSettings, cross_validate_records
+
+    work, t0 = Path(args.work) / f"detector-{len(records)}", time.perf_counter()
+    runs, arms = {}, [a for a in args.arms.split(",") if a]
+    for arm in arms:
+        init, rule = _arm(arm)
+        settings = CVSettings(folds=args.detector_folds, init=init, stage="detector", bundled_rule=rule,
+                              seed=args.seed, n_boot=args.n_boot)
+        t = time.perf_counter()
+        summary = cross_validate_records(records, work / f"cv-{arm.replace(':', '-')}", settings, resume=True,
+                                         final=False)
+        runs[arm] = {**{k: summary[k] for k in ("lesion_auc", "patient_auc", "lesion_sensitivity",
+                                                "lesion_specificity", "by_burden", "n_lesions", "n_studies")},
+                     "seconds": time.perf_counter() - t}
+        log.info("detector n=%d %s: patient %.3f lesion %.3f", len(records), arm,
+                 summary["patient_auc"]["value"], summary["lesion_auc"]["value"])
+    frames = {a: pd.read_csv(work / f"cv-{a.replace(':', '-')}" / "studies_oof.csv", dtype={"study_id": str})
+              .set_index("study_id").sort_index() for a in arms}
+    lesions = {a: pd.read_csv(work / f"cv-{a.replace(':', '-')}" / "lesions_oof.csv", dtype={"study": str})
+               for a in arms}
+    out = {"n_studies": len(records), "folds": args.detector_folds, "arms": runs, "versus_scratch": {}}
+    for arm in (a for a in arms if a != "scratch" and "scratch" in arms):
+        y = (frames[arm]["label"] == "metastasis").to_numpy()
+        yl = (lesions[arm]["label"] == "malignant").to_numpy()
+        pid = frames[arm]["patient_id"].astype(str).to_numpy()
+        out["versus_scratch"][arm] = {
+            # each study is its own patient: DeLong's paired test holds at the patient level
+            "patient_delong": delong_roc_test(y.astype(int), frames[arm]["prob_metastasis"].to_numpy(),
+                                              frames["scratch"]["prob_metastasis"].to_numpy()),
+            "patient_auc": _paired(y, frames[arm]["prob_metastasis"].to_numpy(),
+                                   frames["scratch"]["prob_metastasis"].to_numpy(), pid, args.n_boot, args.seed),
+            "lesion_auc": _paired(yl, lesions[arm]["probability"].to_numpy(),
+                                  lesions["scratch"]["probability"].to_numpy(),
+                                  lesions[arm]["patient"].astype(str).to_numpy(), args.n_boot, args.seed)}
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def detector_main(args) -> dict:
+    """``--stage detector``: records once (the largest n), then each n, JSON after each."""
+    from osteoscan.artefacts import atomic_write_json
+
+    ns = [int(s) for s in args.patient_n.split(",") if int(s)]
+    t0, records = time.perf_counter(), []
+    cnn = Path(args.cnn_results)
+    result = {"site": args.site, "seeds": f"{args.seed}-{args.seed + max(ns) - 1}", "threads": 1,
+              "bundle": bundle_digest(), "records_seconds_per_study": {}, "detector": {},
+              "cnn_reference": {"source": str(cnn), "note": "the CNN stage (--stage cnn) measured by this "
+                                "benchmark's CNN part earlier, on the same site and seeds (2 folds), copied",
+                                "patient_level": json.loads(cnn.read_text())["patient_level"] if cnn.is_file() else None}}
+    for n in sorted(ns):  # records made as the sizes grow: the small cohorts come first
+        t, before = time.perf_counter(), len(records)
+        records = detector_records(n, args.seed, args.site, records)
+        result["records_seconds_per_study"][str(n)] = (time.perf_counter() - t) / max(n - before, 1)
+        result["detector"][str(n)] = detector_level(records[:n], args)
+        atomic_write_json(args.out, result)
+    result["seconds"] = time.perf_counter() - t0
+    atomic_write_json(args.out, result)
+    return result
+
+
 def bundle_digest() -> dict:
     """First 12 hex digits of the sha256 of each bundled lesion network: which bundle was measured."""
     import hashlib
 
     from osteoscan.lesions.bundle import ASSETS
 
-    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in sorted(ASSETS.glob("*.safetensors"))}
+    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in sorted(ASSETS.glob("*.safetensors"))
+            + sorted(ASSETS.glob("hotspot_detector.json"))}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -221,8 +329,16 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
                     help="first seeds of further cohorts for part 2, comma-separated (e.g. 901000,902000)")
     ap.add_argument("--replicate-n", type=int, default=100)
     ap.add_argument("--work", default="/tmp/bench_lesions_cv")
-    ap.add_argument("--out", default=str(RESULTS / "lesions_cv.json"))
-    return ap.parse_args(argv)
+    ap.add_argument("--out", default=None, help="default: results/lesions_cv.json, "
+                    "lesions_cv_detector.json with --stage detector")
+    ap.add_argument("--stage", default="cnn", choices=("cnn", "detector"))
+    ap.add_argument("--arms", default="bundled,scratch", help="--stage detector: scratch, bundled, bundled:RULE")
+    ap.add_argument("--detector-folds", type=int, default=5)
+    ap.add_argument("--cnn-results", default=str(RESULTS / "lesions_cv.json"))
+    args = ap.parse_args(argv)
+    if args.out is None:
+        args.out = str(RESULTS / ("lesions_cv_detector.json" if args.stage == "detector" else "lesions_cv.json"))
+    return args
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -234,6 +350,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = _parse(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)
+    if args.stage == "detector":
+        return detector_main(args)
     sizes = [int(s) for s in args.sizes.split(",") if int(s)]
     patient_ns = [int(s) for s in args.patient_n.split(",") if int(s)]
     t0 = time.perf_counter()

@@ -45,7 +45,8 @@ def run_variant(studies, name: str, work: Path, n_boot: int) -> dict:
         pipeline.fit_classifier = lambda *a, **k: fit(*a, **{**k, "lr": lr})
     pipeline.classifier_samples = lambda *a, **k: samples(*a, **{**k, "fp_threshold": fp})
     try:
-        settings = CVSettings(**{"folds": 2, "seg_epochs": 2, "region_epochs": 2, "clf_epochs": 5,
+        settings = CVSettings(**{"folds": 2, "stage": "cnn", "seg_epochs": 2, "region_epochs": 2,
+                                 "clf_epochs": 5,
                                  "n_boot": n_boot, **overrides})
         out = cross_validate(studies, work / name.replace(" ", "_"), settings, resume=True)
     finally:

@@ -38,6 +38,8 @@ def test_study_label_wins_over_outlines_and_folds_need_patients():
         assign_folds([_stub(f"P{i}", i % 2 == 0) for i in range(4)], 5, seed=0)
     with pytest.raises(ConfigError, match="--init"):
         CVSettings(init="imagenet")
+    with pytest.raises(ConfigError, match="--stage"):
+        CVSettings(stage="forest")
 
 
 def _frames(n_patients=40, seed=0):
@@ -86,7 +88,7 @@ def test_cross_validate_writes_out_of_fold_files_and_resumes(cohort, tmp_path, m
 
     studies, failed = studies_from_manifest(cohort, "box")
     assert not failed
-    settings = CVSettings(folds=2, init="scratch", tiny=True, seg_epochs=1, region_epochs=1,
+    settings = CVSettings(folds=2, init="scratch", stage="cnn", tiny=True, seg_epochs=1, region_epochs=1,
                           clf_epochs=1, n_boot=50)
     out = tmp_path / "cv"
     summary = cross_validate(studies, out, settings)
@@ -104,7 +106,8 @@ def test_cross_validate_writes_out_of_fold_files_and_resumes(cohort, tmp_path, m
     again = cross_validate(studies, out, settings, resume=True)
     assert again["lesion_auc"] == summary["lesion_auc"]
     with pytest.raises(ConfigError, match="cv.json"):
-        cross_validate(studies, out, CVSettings(folds=2, init="scratch", tiny=True, seed=5), resume=True)
+        cross_validate(studies, out, CVSettings(folds=2, init="scratch", stage="cnn", tiny=True, seed=5),
+                       resume=True)
 
 
 def test_summary_is_computed_from_the_files_as_written(tmp_path, monkeypatch):
@@ -129,7 +132,7 @@ def test_summary_is_computed_from_the_files_as_written(tmp_path, monkeypatch):
         return pd.DataFrame(les, columns=lcv.LESION_COLUMNS), pd.DataFrame(rows, columns=lcv.STUDY_COLUMNS)
 
     monkeypatch.setattr(lcv, "run_fold", fake_fold)
-    summary = cross_validate(studies, tmp_path / "cv", CVSettings(folds=2, init="scratch", n_boot=50))
+    summary = cross_validate(studies, tmp_path / "cv", CVSettings(folds=2, init="scratch", stage="cnn", n_boot=50))
     pred = read_predictions(tmp_path / "cv" / "studies_oof.csv")
     written = roc_auc_score(pred.y, pred.prob[:, -1])
     assert written == 0.5

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from .conftest import run_osteoscan
 
-FAST = ("--init", "scratch", "--tiny", "--folds", "2", "--seg-epochs", "1", "--region-epochs", "1",
-        "--clf-epochs", "1")
+FAST = ("--stage", "cnn", "--init", "scratch", "--tiny", "--folds", "2", "--seg-epochs", "1",
+        "--region-epochs", "1", "--clf-epochs", "1")
 
 
 @pytest.fixture(scope="module")
@@ -63,3 +64,49 @@ def test_cv_user_errors_name_the_problem(cohort, tmp_path):
     _one_line_error(run_osteoscan("lesions", "cv", cohort / "manifest.csv", "--out", tmp_path / "o",
                                   "--folds", "9"), "--folds 9")
     assert not (tmp_path / "o" / "summary.json").exists()
+
+
+@pytest.fixture(scope="module")
+def captures(tmp_path_factory):
+    """Eight simulated screen captures with LabelMe boxes on the pictures (every layout)."""
+    pytest.importorskip("osteoscan.simulate.captures")
+    root = tmp_path_factory.mktemp("capturescv")
+    res = run_osteoscan("simulate", root / "cohort", "--n", 8, "--site", "profile_11", "--seed", 7,
+                        "--captures", "all")
+    assert res.returncode == 0, res.stderr
+    return root / "cohort"
+
+
+def test_detector_stage_on_captures_writes_the_same_files_and_a_detector_per_fold(captures, tmp_path):
+    out = tmp_path / "cv"
+    res = run_osteoscan("lesions", "cv", captures / "manifest.csv", "--label-map", captures / "label_map.yaml",
+                        "--folds", "2", "--out", out)
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["settings"]["stage"] == "detector" and summary["settings"]["init"] == "bundled"
+    for key in ("lesion_auc", "patient_auc", "lesion_sensitivity", "lesion_specificity"):
+        assert {"value", "ci_low", "ci_high"} <= set(summary[key])
+    assert summary["n_studies"] == 8 and set(summary["by_burden"]) == {"<=3", "4-6", ">6"}
+    lesions = pd.read_csv(out / "lesions_oof.csv", keep_default_na=False)
+    assert len(lesions) == summary["n_lesions"] > 0
+    assert lesions["probability"].between(0, 1).all() and (lesions["picture_box"] != "").all()
+    studies = pd.read_csv(out / "studies_oof.csv")
+    assert len(studies) == 8 and set(studies["fold"]) == {0, 1}
+    for folder in (out / "folds" / "fold-0" / "models", out / "folds" / "fold-1" / "models", out / "models"):
+        assert (folder / "hotspot_detector.safetensors").is_file() and (folder / "hotspot_detector.json").is_file()
+    card = json.loads((out / "models" / "hotspot_detector.json").read_text())
+    assert card["init"] == "bundled" and card["cohort_studies"] == 8
+    # analyze takes the final detector as the lesion stage, and it decides the study
+    res = run_osteoscan("analyze", captures / "captures" / "S7-P00000a-V0_plain.jpg", "--lesion-models",
+                        out / "models", "--out", tmp_path / "an", "--workers", "1", "--no-reports")
+    assert res.returncode == 0, (res.stdout, res.stderr)
+    study = json.loads(next((tmp_path / "an" / "studies").glob("*.json")).read_text())
+    assert "hotspot-first detector" in json.dumps(study)
+    # scratch trees on the same folds; a wrong stage is a one-line user error
+    res = run_osteoscan("lesions", "cv", captures / "manifest.csv", "--label-map", captures / "label_map.yaml",
+                        "--folds", "2", "--out", tmp_path / "s", "--init", "scratch", "--tiny")
+    assert res.returncode == 0, res.stderr
+    scratch = pd.read_csv(tmp_path / "s" / "lesions_oof.csv")
+    assert len(scratch) == len(lesions) and not np.allclose(scratch["probability"], lesions["probability"])
+    _one_line_error(run_osteoscan("lesions", "cv", captures / "manifest.csv", "--out", tmp_path / "o",
+                                  "--label-map", captures / "label_map.yaml", "--stage", "forest"), "--stage")

@@ -1,19 +1,26 @@
 """Cross-validating the lesion stage on a user's own annotated cohort (``osteoscan lesions cv``).
 
 Folds are grouped by patient and stratified by the study's label
-(:func:`osteoscan.data.splits.kfold_splits`, scikit-learn's ``StratifiedGroupKFold``). In each
-fold the three networks are trained on the other folds through the one training loop
-(:func:`osteoscan.lesions.pipeline.fit_stage`), starting from the bundled models
-(``init="bundled"``, fine-tuning) or from scratch, and the held-out studies are scored:
+(:func:`osteoscan.data.splits.kfold_splits`, scikit-learn's ``StratifiedGroupKFold``). Two
+stages can be cross-validated (``CVSettings.stage``), with the same folds and output files:
 
-* every annotated lesion by the fold's classifier (its outline as drawn; lesion level);
-* every study by the whole fold stage (detector, regions, classifier, noisy-OR patient
-  probability; patient level), as on a new study without annotations.
+* ``"detector"`` (default; the hotspot-first detector ``Predictor.default()`` ships): in each
+  fold the detector is fitted on the other folds' studies, from the bundled detector or from
+  scratch (:mod:`osteoscan.lesions.detector_cv`: candidate truth, the score of an annotated
+  box, the ``bundled`` rule), and every held-out box and study is scored;
+* ``"cnn"`` (the three networks): in each fold they are trained on the other folds through the
+  one training loop (:func:`osteoscan.lesions.pipeline.fit_stage`), starting from the bundled
+  models (``init="bundled"``, fine-tuning) or from scratch, and the held-out studies are
+  scored: every annotated lesion by the fold's classifier (its outline as drawn; lesion
+  level), every study by the whole fold stage (hotspot U-Net, regions, classifier, noisy-OR
+  patient probability; patient level), as on a new study without annotations.
 
 Layout of the output folder::
 
     DIR/cv.json                      settings, the study -> fold assignment
-    DIR/folds/fold-<k>/models/       the fold's three networks (LesionAnalyzer.load)
+    DIR/folds/fold-<k>/models/       the fold's models: three networks (cnn, LesionAnalyzer.load)
+                                     or a hotspot detector (detector, HotspotDetector.load)
+    DIR/models/                      detector stage: the final detector, fitted on every study
     DIR/folds/fold-<k>/lesions.csv   its held-out lesions; studies.csv its held-out studies
     DIR/lesions_oof.csv              study, patient, view, box, label, probability, fold, region,
                                      burden, picture_box (screen captures: the box on the picture)
@@ -47,6 +54,14 @@ from osteoscan.training.predict import write_predictions
 log = logging.getLogger(__name__)
 
 INITS = ("bundled", "scratch")
+STAGES = ("detector", "cnn")
+DEFAULT_STAGE = "detector"
+"""The stage ``lesions cv`` cross-validates by default: the one ``Predictor.default()`` ships,
+which also scored higher on the tuning profile (docs/lesions.md, "Which stage")."""
+BUNDLED_RULES = ("stage2", "patient", "none")
+BUNDLED_RULE = "none"
+"""What ``--init bundled`` keeps of the bundled detector (:mod:`osteoscan.lesions.detector_cv`;
+chosen on the tuning profile, docs/lesions.md)."""
 STUDY_COLUMNS = ["study_id", "patient_id", "label", "prob_metastasis", "predicted", "fold"]
 LESION_COLUMNS = ["study", "patient", "view", "box", "label", "probability", "fold", "region", "burden",
                   "picture_box"]
@@ -58,16 +73,22 @@ class CVSettings:
 
     Attributes:
         folds: number of patient-grouped folds.
-        init: "bundled" (fine-tune the bundled networks) or "scratch".
+        init: "bundled" (start from the bundled models) or "scratch".
+        stage: "detector" (the hotspot-first detector, :mod:`osteoscan.lesions.detector_cv`) or
+            "cnn" (the three networks).
+        bundled_rule: what ``init="bundled"`` keeps of the bundled detector
+            (:data:`osteoscan.lesions.detector_cv.BUNDLED_RULES`).
         seed: fold and training seed.
-        seg_epochs, region_epochs, clf_epochs: epochs of the three networks per fold.
-        tiny: tiny networks (scratch only; smoke runs and tests).
+        seg_epochs, region_epochs, clf_epochs: epochs of the three networks per fold (cnn).
+        tiny: tiny networks or forests (scratch networks only; smoke runs and tests).
         threshold: lesion and study probability called malignant / metastatic.
         n_boot: patient-bootstrap replicates of the CIs.
     """
 
     folds: int = 5
     init: str = "bundled"
+    stage: str = DEFAULT_STAGE
+    bundled_rule: str = BUNDLED_RULE
     seed: int = 0
     seg_epochs: int = 12
     region_epochs: int = 12
@@ -79,6 +100,11 @@ class CVSettings:
     def __post_init__(self):
         if self.init not in INITS:
             raise ConfigError(f"--init must be one of {', '.join(INITS)}, got {self.init!r}")
+        if self.stage not in STAGES:
+            raise ConfigError(f"--stage must be one of {', '.join(STAGES)}, got {self.stage!r}")
+        if self.bundled_rule not in BUNDLED_RULES:
+            raise ConfigError(f"--bundled-rule must be one of {', '.join(BUNDLED_RULES)}, "
+                              f"got {self.bundled_rule!r}")
         if self.folds < 2:
             raise ConfigError(f"--folds must be >= 2, got {self.folds}")
 
@@ -93,36 +119,47 @@ def study_positive(st: LesionStudy) -> int:
 
 def assign_folds(studies: Sequence[LesionStudy], folds: int, seed: int) -> np.ndarray:
     """Fold index per study: patient-grouped, stratified by :func:`study_positive`."""
+    return fold_index([study_positive(st) for st in studies], [st.patient_id for st in studies],
+                      folds, seed)
+
+
+def fold_index(positive: Sequence[int], patients: Sequence[str], folds: int, seed: int) -> np.ndarray:
+    """Fold index per study from its label and patient (patient-grouped, stratified)."""
     from osteoscan.data.splits import kfold_splits
 
-    labels = [str(study_positive(st)) for st in studies]
-    patients = [st.patient_id for st in studies]
     if len(set(patients)) < folds:
         raise ConfigError(f"--folds {folds} needs at least {folds} patients; the cohort has "
                           f"{len(set(patients))}")
-    out = np.full(len(studies), -1)
-    for k, split in enumerate(kfold_splits(labels, patients, k=folds, val_fraction=0.0, seed=seed)):
+    out = np.full(len(patients), -1)
+    for k, split in enumerate(kfold_splits([str(int(v)) for v in positive], list(patients), k=folds,
+                                           val_fraction=0.0, seed=seed)):
         out[split.test] = k
     return out
 
 
-def _text(box) -> str:
+def box_text(box) -> str:
+    """A box as ``x0,y0,x1,y1`` text (the CSV column)."""
     return ",".join(f"{float(v):.6g}" for v in box)
 
 
-def _boxes(st: LesionStudy, lid: int, view: str, mask: np.ndarray) -> tuple[str, str]:
-    """The lesion's box ``x0,y0,x1,y1`` in view pixels (pixel edges, BoneScan orientation: the
-    drawn box for annotations, else the mask's bounding box) and, for a screen capture, the same
-    box on the picture (``BoneScan.source.picture``; "" otherwise)."""
+def lesion_box(st: LesionStudy, lid: int, mask: np.ndarray) -> tuple[float, ...]:
+    """The lesion's box ``x0,y0,x1,y1`` in view pixels (pixel edges, BoneScan orientation): the
+    drawn box for annotations, else the mask's bounding box."""
     box = st.meta.get("boxes", {}).get(lid)
     if box is None:
         rows, cols = np.nonzero(mask)
         box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+    return tuple(float(v) for v in box)
+
+
+def picture_box(st: LesionStudy, view: str, box) -> str:
+    """For a screen capture, ``box`` (view pixels) on the picture (``BoneScan.source.picture``)
+    as text; "" otherwise."""
     picture = getattr(getattr(st.scan, "source", None), "picture", None)
     if picture is None or picture.placement(view) is None:
-        return _text(box), ""
+        return ""
     (ax, ay), (bx, by) = (picture.to_picture(view, box[1], box[0]), picture.to_picture(view, box[3], box[2]))
-    return _text(box), _text((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
+    return box_text((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
 
 
 def lesion_rows(analyzer, st: LesionStudy, fold: int) -> list[dict]:
@@ -134,10 +171,11 @@ def lesion_rows(analyzer, st: LesionStudy, fold: int) -> list[dict]:
     rows = []
     for h, p in zip(hs, probs, strict=True):
         lid = int(h.features["label_id"])
-        box, picture_box = _boxes(st, lid, h.view, h.mask)
-        rows.append({"study": st.scan.study_id, "patient": st.patient_id, "view": h.view, "box": box,
-                     "label": st.lesion_labels.get(lid, "benign"), "probability": float(p), "fold": fold,
-                     "region": h.region, "burden": burden, "picture_box": picture_box})
+        box = lesion_box(st, lid, h.mask)
+        rows.append({"study": st.scan.study_id, "patient": st.patient_id, "view": h.view,
+                     "box": box_text(box), "label": st.lesion_labels.get(lid, "benign"),
+                     "probability": float(p), "fold": fold, "region": h.region, "burden": burden,
+                     "picture_box": picture_box(st, h.view, box)})
     return rows
 
 
@@ -145,9 +183,14 @@ def _fold_dir(out: Path, k: int) -> Path:
     return out / "folds" / f"fold-{k}"
 
 
+def _save_fold(out: Path, k: int, lesions: list[dict], rows: list[dict]) -> None:
+    write_predictions(pd.DataFrame(lesions, columns=LESION_COLUMNS), _fold_dir(out, k) / "lesions.csv")
+    write_predictions(pd.DataFrame(rows, columns=STUDY_COLUMNS), _fold_dir(out, k) / "studies.csv")
+
+
 def run_fold(studies: Sequence[LesionStudy], fold: np.ndarray, k: int, settings: CVSettings,
-             out: Path, progress: Callable | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Train on the folds other than ``k``, score fold ``k``; write its CSVs and models."""
+             out: Path, progress: Callable | None = None) -> None:
+    """CNN stage: train on the folds other than ``k``, score fold ``k``; write its CSVs and models."""
     from osteoscan.lesions.analyzer import LesionAnalyzer
     from osteoscan.lesions.bundle import ASSETS
     from osteoscan.lesions.pipeline import fit_stage, save_stage
@@ -168,11 +211,21 @@ def run_fold(studies: Sequence[LesionStudy], fold: np.ndarray, k: int, settings:
         rows.append({"study_id": st.scan.study_id, "patient_id": st.patient_id,
                      "label": "metastasis" if study_positive(st) else "normal", "prob_metastasis": p,
                      "predicted": "metastasis" if p >= settings.threshold else "normal", "fold": k})
-    lesion_frame = pd.DataFrame(lesions, columns=LESION_COLUMNS)
-    study_frame = pd.DataFrame(rows, columns=STUDY_COLUMNS)
-    write_predictions(lesion_frame, _fold_dir(out, k) / "lesions.csv")
-    write_predictions(study_frame, _fold_dir(out, k) / "studies.csv")
-    return lesion_frame, study_frame
+    _save_fold(out, k, lesions, rows)
+
+
+def run_detector_fold(records: Sequence[dict], fold: np.ndarray, k: int, settings: CVSettings,
+                      out: Path, base) -> None:
+    """Detector stage: fit on the folds other than ``k`` (:func:`osteoscan.lesions.detector_cv.fit_fold`),
+    save the fold's detector (``HotspotDetector.save``), score fold ``k``, write its CSVs."""
+    from osteoscan.lesions.detector_cv import fit_fold, score_fold
+
+    train = [r for r, f in zip(records, fold, strict=True) if f != k]
+    test = [r for r, f in zip(records, fold, strict=True) if f == k]
+    det = fit_fold(train, settings.init, base, seed=settings.seed + k, rule=settings.bundled_rule,
+                   tiny=settings.tiny)
+    det.save(_fold_dir(out, k) / "models")
+    _save_fold(out, k, *score_fold(det, test, k))
 
 
 def _read_fold(out: Path, k: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -183,11 +236,11 @@ def _read_fold(out: Path, k: int) -> tuple[pd.DataFrame, pd.DataFrame] | None:
     return tuple(restore_frame(pd.read_csv(p, dtype=ids, keep_default_na=False)) for p in paths)
 
 
-def _plan(studies: Sequence[LesionStudy], settings: CVSettings, out: Path, resume: bool) -> np.ndarray:
+def _plan(ids: Sequence[str], positive: Sequence[int], patients: Sequence[str], settings: CVSettings,
+          out: Path, resume: bool) -> np.ndarray:
     """The fold of each study; with ``resume``, the one recorded in ``cv.json`` (checked)."""
-    fold = assign_folds(studies, settings.folds, settings.seed)
-    plan = {"settings": asdict(settings),
-            "folds": {st.scan.study_id: int(f) for st, f in zip(studies, fold, strict=True)}}
+    fold = fold_index(positive, patients, settings.folds, settings.seed)
+    plan = {"settings": asdict(settings), "folds": {i: int(f) for i, f in zip(ids, fold, strict=True)}}
     if resume and (out / "cv.json").is_file():
         old = json.loads((out / "cv.json").read_text(encoding="utf-8"))
         if old != to_jsonable(plan):
@@ -195,6 +248,18 @@ def _plan(studies: Sequence[LesionStudy], settings: CVSettings, out: Path, resum
                               "use a new --out or drop --resume")
     atomic_write_json(out / "cv.json", plan)
     return fold
+
+
+def bundled_detector():
+    """The bundled hotspot detector (the detector stage's start, region table and BSI trees)."""
+    from osteoscan.errors import ModelError
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    det = bundled_detector_or_none()
+    if det is None:
+        raise ModelError("the bundled hotspot detector is not installed (osteoscan/assets/lesions/"
+                         "hotspot_detector.*): use --stage cnn")
+    return det
 
 
 def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CVSettings, *,
@@ -205,10 +270,10 @@ def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CV
     Args:
         studies: annotated studies (:func:`osteoscan.lesions.data.studies_from_manifest`).
         out: output folder.
-        settings: folds, init, epochs, seed.
+        settings: folds, stage, init, epochs, seed.
         resume: keep the folds already written (same studies and settings only).
         on_fold: ``on_fold(done, folds)`` after each fold.
-        progress: ``progress(network, epoch, epochs, loss)`` during training.
+        progress: ``progress(network, epoch, epochs, loss)`` during training (cnn).
 
     Returns:
         The summary (also ``summary.json``).
@@ -216,15 +281,54 @@ def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CV
     Raises:
         ConfigError: too few studies or patients for the folds, no annotated lesion, or a
             ``resume`` into a folder made with other settings.
+        ModelError: ``stage="detector"`` without the bundled detector installed.
     """
-    out = Path(out)
     if not any(st.lesion_labels for st in studies):
         raise ConfigError("no annotated lesion in the studies: nothing to cross-validate")
-    fold = _plan(studies, settings, out, resume)
+    # too few patients for the folds: said before any study is reduced or trained on
+    fold_index([study_positive(st) for st in studies], [st.patient_id for st in studies],
+               settings.folds, settings.seed)
+    if settings.stage == "detector":
+        from osteoscan.lesions.detector_cv import cohort_records
+
+        base = bundled_detector()
+        return cross_validate_records(cohort_records(studies, base), out, settings, resume=resume,
+                                      on_fold=on_fold, base=base)
+    out = Path(out)
+    fold = _plan([st.scan.study_id for st in studies], [study_positive(st) for st in studies],
+                 [st.patient_id for st in studies], settings, out, resume)
+    return _run_folds(out, fold, settings, resume, on_fold,
+                      lambda k: run_fold(studies, fold, k, settings, out, progress))
+
+
+def cross_validate_records(records: Sequence[dict], out: str | Path, settings: CVSettings, *,
+                           resume: bool = False, on_fold: Callable[[int, int], None] | None = None,
+                           base=None, final: bool = True) -> dict:
+    """The detector stage of :func:`cross_validate` on cohort records
+    (:func:`osteoscan.lesions.detector_cv.cohort_records`; the scans need not be kept);
+    ``base``: the bundled detector (default); ``final``: also fit the final detector on every
+    study (``DIR/models``)."""
+    from osteoscan.lesions.detector_cv import fit_fold
+
+    out, base = Path(out), base or bundled_detector()
+    fold = _plan([r["study_id"] for r in records], [int(r["label"]) for r in records],
+                 [r["patient_id"] for r in records], settings, out, resume)
+    summary = _run_folds(out, fold, settings, resume, on_fold,
+                         lambda k: run_detector_fold(records, fold, k, settings, out, base))
+    if final and not (resume and (out / "models" / "hotspot_detector.json").is_file()):
+        # the final detector: every study, the same rule; summary.json estimates how it does
+        fit_fold(list(records), settings.init, base, seed=settings.seed, rule=settings.bundled_rule,
+                 tiny=settings.tiny).save(out / "models")
+    return summary
+
+
+def _run_folds(out: Path, fold: np.ndarray, settings: CVSettings, resume: bool,
+               on_fold: Callable | None, run: Callable[[int], None]) -> dict:
+    """Run (or, with ``resume``, keep) every fold, then write the out-of-fold tables and the summary."""
     parts = []
     for k in range(int(fold.max()) + 1):
         if not (resume and _read_fold(out, k) is not None):
-            run_fold(studies, fold, k, settings, out, progress)
+            run(k)
         # the figures come from the files as written (6 decimals): a fresh run and a resumed one
         # give the same summary, and it matches `osteoscan evaluate DIR/studies_oof.csv`
         parts.append(_read_fold(out, k))

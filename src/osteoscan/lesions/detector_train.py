@@ -293,15 +293,18 @@ def _fit_bsi(det: HotspotDetector, records, probs) -> None:
     det.card["bsi_factors"] = {REGIONS[c]: float(factor[c]) for c in range(1, len(REGIONS))}
 
 
-def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90) -> None:
-    """Platt scaling of the patient score and the decision threshold, on the select site."""
+def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90,
+              probs: list[np.ndarray] | None = None) -> None:
+    """Platt scaling of the patient score and the decision threshold, on the select site; with
+    ``probs`` (out-of-fold candidate probabilities of ``records``) on those instead."""
     from sklearn.linear_model import LogisticRegression
 
     det.card.update(platt=[1.0, 0.0], decision_threshold=0.5)
     z = []
-    for rec in records:
+    for i, rec in enumerate(records):
         arr = arrays(rec)
-        p = det.patient_probability(arr, *det.score(arr))
+        score = det.score(arr) if probs is None else (probs[i], det.codes(arr))
+        p = det.patient_probability(arr, *score)
         z.append(np.log(p / (1 - p)) if 0 < p < 1 else (30.0 if p >= 1 else -30.0))
     y = np.array([int(r["label"]) for r in records])
     lr = LogisticRegression(C=1e4, max_iter=1000).fit(np.array(z)[:, None], y)
@@ -317,55 +320,74 @@ VARIANTS = ("one_stage", "stack_rule", "stack_bsi")
 one stage with the BSI region rule; two stages with the rule; two stages with the BSI trees."""
 
 
-def fit_variants(train: list[dict], select: list[dict], *, seed: int = 0,
+def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
-                 variants: tuple[str, ...] = VARIANTS, patch=None) -> dict[str, HotspotDetector]:
+                 variants: tuple[str, ...] = VARIANTS, patch=None,
+                 base: HotspotDetector | None = None, bsi_model: Forest | None = None
+                 ) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
-    calibrated on ``select``. ``hgb_params`` replaces :data:`HGB_PARAMS` (small forests for
-    tests). With ``patch`` (a fitted :class:`osteoscan.lesions.patchnet.PatchScorer`) the
-    first stage also takes ``cnn_p``: the training records must carry their out-of-fold
-    ``cnn_p`` (:func:`osteoscan.lesions.patchnet.with_cnn_p`), the selection records their
-    patches."""
+    calibrated on ``select`` (None: on the training records' out-of-fold probabilities).
+    ``hgb_params`` replaces :data:`HGB_PARAMS` (small forests for tests). With ``patch`` (a
+    fitted :class:`osteoscan.lesions.patchnet.PatchScorer`) the first stage also takes
+    ``cnn_p``: the training records must carry their out-of-fold ``cnn_p``
+    (:func:`osteoscan.lesions.patchnet.with_cnn_p`), the selection records their patches.
+    With ``base`` (a fitted detector) its first stage and region table are kept, and its
+    first-stage probabilities (out of sample: it never saw ``train``) feed the second stage
+    fitted here; ``bsi_model`` is kept as the ``stack_bsi`` design's BSI trees instead of
+    fitting them (a cohort without BSI truth)."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
     params = {**(hgb_params or HGB_PARAMS)}
-    view = np.concatenate([r["view"] for r in train])
-    X = np.concatenate([r["X"] for r in train])
-    code = np.concatenate([r["region"] for r in train])
-    yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
     card = {"task": "hotspot-first lesion detector", "hotspot_threshold": hotspot_threshold,
             "seed": seed, "hgb_params": params, "train_studies": len(train),
-            "select_studies": len(select),
+            "select_studies": len(select or ()),
             "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"}
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
-    one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params)),
-                          RegionLookup.fit(view, yb, xb, code), {**card, "design": "one_stage"},
-                          patch=patch)
-    oof = {"one_stage": _oof_probs(train, seed, params)}
-    out = {"one_stage": one}
+    one, p1 = _first_stage(train, {**card, "design": "one_stage"}, seed, params, patch, base)
+    oof, out = {"one_stage": p1}, {"one_stage": one}
     if any(v.startswith("stack") for v in variants):
-        train = _with_stack(one, train, oof["one_stage"])
+        train = _with_stack(one, train, p1)
         stage2 = Forest.from_sklearn(_fit_trees(train, seed, params, "X2"))
         oof2 = _oof_probs(train, seed, params, key="X2")
         for name in (v for v in variants if v.startswith("stack")):
             out[name] = HotspotDetector(one.forest, one.regions, {**card, "design": name}, stage2,
                                         patch=patch)
             oof[name] = oof2
-    for name, det in out.items():
+    for name, det in ((k, v) for k, v in out.items() if k in variants):
         _fit_patient(det, train, oof[name], seed)
-        if name == "stack_bsi":
+        if name == "stack_bsi" and bsi_model is not None:
+            det.bsi_model = bsi_model
+        elif name == "stack_bsi":
             bsi_params = BSI_PARAMS if hgb_params is None else {**params, "loss": "poisson"}
             det.bsi_model = Forest.from_sklearn(_fit_bsi_model(train, oof[name], seed,
                                                                bsi_params))
             det.card["bsi_params"] = bsi_params
         else:
             _fit_bsi(det, train, oof[name])
-        calibrate(det, select)
-    return {k: v for k, v in out.items() if k in variants}
+        calibrate(det, select if select is not None else train,
+                  probs=None if select is not None else oof[name])
+    return {k: out[k] for k in variants}
+
+
+def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
+                 base: HotspotDetector | None) -> tuple[HotspotDetector, list[np.ndarray]]:
+    """The one-stage detector and its out-of-fold probabilities on ``train``: fitted here
+    (trees on :func:`_tree_X`, region table from the records' ``region``), or ``base``'s
+    first stage and region table with its probabilities (out of sample by construction)."""
+    if base is not None:
+        one = HotspotDetector(base.forest, base.regions, card, patch=base.patch)
+        return one, [one.forest.predict_proba(one.tree_inputs(arrays(r))) for r in train]
+    view = np.concatenate([r["view"] for r in train])
+    X = np.concatenate([r["X"] for r in train])
+    code = np.concatenate([r["region"] for r in train])
+    yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
+    one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params)),
+                          RegionLookup.fit(view, yb, xb, code), card, patch=patch)
+    return one, _oof_probs(train, seed, params)
 
 
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,

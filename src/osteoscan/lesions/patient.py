@@ -203,7 +203,9 @@ class HotspotDetector:
         z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
                          / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
         a, b = self.card["platt"]
-        return float(1.0 / (1.0 + np.exp(-(a * z + b))))
+        from scipy.special import expit  # the logistic without overflow at steep Platt slopes
+
+        return float(expit(a * z + b))
 
     def masses(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray,
                stack: np.ndarray | None = None) -> np.ndarray:

@@ -89,8 +89,9 @@ def analyze(
     lesions: Annotated[bool, typer.Option(
         "--lesions/--no-lesions", help="Run the lesion stage (hotspots, regions, BSI).")] = True,
     lesion_models: Annotated[Path | None, typer.Option(
-        "--lesion-models", help="Folder of your own lesion networks (lesions train --out, or a "
-                                "lesions cv fold's models/) instead of the bundled lesion stage.")] = None,
+        "--lesion-models", help="Folder of your own lesion stage (lesions train --out, or a "
+                                "lesions cv fold's models/: a hotspot detector or the lesion "
+                                "networks) instead of the bundled lesion stage.")] = None,
     no_phi: NoPhi = False,
     id_key: IdKey = None,
 ) -> None:

@@ -236,7 +236,13 @@ def cv(
     manifest: Annotated[Path, typer.Argument(help="Dataset manifest with annotated studies (docs/data-format.md).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (summary.json, lesions_oof.csv, studies_oof.csv).")],
     folds: Annotated[int, typer.Option(help="Patient-grouped, stratified folds.")] = 5,
-    init: Annotated[str, typer.Option(help="bundled (fine-tune the bundled models) or scratch.")] = "bundled",
+    stage: Annotated[str, typer.Option(
+        help="detector (the hotspot-first detector analyze ships) or cnn (the three lesion networks).")] = "detector",
+    init: Annotated[str, typer.Option(help="bundled (start from the bundled models) or scratch.")] = "bundled",
+    bundled_rule: Annotated[str, typer.Option(
+        help="detector with --init bundled: none (the bundled detector as it is; chosen on the tuning "
+        "profile), patient (refit its patient model and calibration on your studies) or stage2 "
+        "(a second tree stage of your own on its first stage's probabilities).")] = "none",
     seed: Annotated[int, typer.Option(help="Fold and training seed.")] = 0,
     supervision: Annotated[str, typer.Option(
         help="auto (mask where a row has lesion_masks, else its LabelMe outlines), mask, polygon "
@@ -245,18 +251,20 @@ def cv(
     seg_epochs: Annotated[int, typer.Option(help="Epochs of the hotspot U-Net per fold.")] = 12,
     region_epochs: Annotated[int, typer.Option(help="Epochs of the region U-Net per fold (region maps only).")] = 12,
     clf_epochs: Annotated[int, typer.Option(help="Epochs of the lesion classifier per fold.")] = 15,
-    tiny: Annotated[bool, typer.Option("--tiny", help="Tiny networks (with --init scratch; smoke runs).")] = False,
+    tiny: Annotated[bool, typer.Option("--tiny", help="Tiny networks (cnn, with --init scratch) or small "
+                                                      "forests (detector); smoke runs.")] = False,
     resume: Annotated[bool, typer.Option("--resume", help="Keep the folds already written in --out.")] = False,
 ) -> None:
     """Cross-validate the lesion stage on your cohort: patient-grouped stratified folds, lesion
     and patient AUC with patient-bootstrap CIs (docs/lesions.md). Unreadable rows: exit code 1."""
     from osteoscan.lesions.cv import CVSettings, cross_validate
 
-    settings = CVSettings(folds=folds, init=init, seed=seed, seg_epochs=seg_epochs,
+    settings = CVSettings(folds=folds, init=init, stage=stage, bundled_rule=bundled_rule, seed=seed,
+                          seg_epochs=seg_epochs,
                           region_epochs=region_epochs, clf_epochs=clf_epochs, tiny=tiny)
     studies, failures = _studies(manifest, supervision, label_map)
     with _progress() as prog:
-        fold_task = prog.add_task(f"folds ({init})", total=None)
+        fold_task = prog.add_task(f"folds ({stage}, {init})", total=None)
         tasks: dict[str, int] = {}
 
         def on_fold(done: int, total: int) -> None:

@@ -95,9 +95,11 @@ def init_worker(model: str | None, threads: int, options: dict | None = None) ->
     # the lesion stage (hotspots + BSI, docs/lesions.md) is on unless options say lesions=False
     kw = {} if (options or {}).get("lesions", True) else {"lesion_analyzer": None}
     if kw == {} and (options or {}).get("lesion_models"):  # the user's own lesion stage
-        from osteoscan.lesions.analyzer import LesionAnalyzer
+        from osteoscan.lesions.analyzer import load_lesion_stage
 
-        kw = {"lesion_analyzer": LesionAnalyzer.load(options["lesion_models"], threads=None)}
+        stage = load_lesion_stage(options["lesion_models"], threads=None)
+        # a hotspot detector decides the study, as the bundled one does in Predictor.default()
+        kw = {"lesion_analyzer": stage, "lesion_decides": hasattr(stage, "decision_threshold")}
     _WORKER["predictor"] = Predictor.default(**kw) if model is None else Predictor.from_path(model, **kw)
     _WORKER["options"] = dict(options or {})
 
@@ -307,8 +309,10 @@ def analyze_batch(
         masks: include hotspot masks (RLE) in the JSON.
         lesions: run the bundled lesion stage (hotspots, BSI).
         progress: callback after each study.
-        lesion_models: a folder of lesion networks (``osteoscan lesions train`` / ``lesions
-            cv``) used instead of the bundled lesion stage; the image model decides the study.
+        lesion_models: a folder of your own lesion stage used instead of the bundled one: a
+            hotspot detector (a ``lesions cv --stage detector`` fold's ``models/``; it decides
+            the study, as the bundled detector does) or lesion networks (``osteoscan lesions
+            train`` / ``lesions cv --stage cnn``; the image model decides the study).
         redactor: an :class:`osteoscan.io.redact.Redactor` for the no-PHI mode (None: normal).
 
     Returns:
@@ -319,9 +323,9 @@ def analyze_batch(
 
     label = check_model(model)
     if lesion_models is not None and lesions:  # fail fast (ModelError) before any worker starts
-        from osteoscan.lesions.analyzer import LesionAnalyzer
+        from osteoscan.lesions.analyzer import load_lesion_stage
 
-        LesionAnalyzer.load(lesion_models, threads=None)
+        load_lesion_stage(lesion_models, threads=None)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _clean_partial_files(out)

@@ -1,0 +1,126 @@
+"""``osteoscan.lesions.detector_cv``: candidate truth, the score of an annotated box, the fold
+detectors (scratch and from the bundled one) and their files."""
+
+import numpy as np
+import pytest
+
+from osteoscan.errors import ConfigError
+from osteoscan.lesions.detector_cv import (
+    box_scores,
+    candidate_truth,
+    cohort_record,
+    fit_fold,
+    peaks_in_boxes,
+    score_fold,
+)
+from osteoscan.lesions.detector_train import arrays
+
+
+def test_a_peak_is_in_a_box_when_its_pixel_overlaps_it_on_the_same_view():
+    box = [[2, 3, 5, 7]]  # x0, y0, x1, y1 (pixel edges): columns 2-4, rows 3-6
+    rows = np.array([3, 6, 7, 2, 3, 3, 4])
+    cols = np.array([2, 4, 2, 2, 5, 1, 3])
+    view = np.array([0, 0, 0, 0, 0, 0, 1])
+    inside = peaks_in_boxes(view, rows, cols, np.array([0]), box)
+    assert inside[:, 0].tolist() == [True, True, False, False, False, False, False]
+    # the posterior candidate is in the same box drawn on the posterior view
+    assert peaks_in_boxes(view, rows, cols, np.array([1]), box)[:, 0].tolist() == [False] * 6 + [True]
+
+
+def test_candidate_truth_malignant_box_wins_benign_and_unannotated_are_negative():
+    inside = np.array([[True, True],    # in a malignant and a benign box
+                       [False, True],   # benign box only
+                       [False, False],  # no box
+                       [True, False]])  # malignant only
+    assert candidate_truth(inside, np.array([True, False])).tolist() == [1, 0, 0, 1]
+    assert candidate_truth(inside, np.array([False, False])).tolist() == [0, 0, 0, 0]
+
+
+def test_a_box_scores_its_most_probable_candidate_and_zero_when_missed():
+    inside = np.array([[True, False, False], [False, False, True], [True, False, True]])
+    score, best = box_scores(inside, np.array([0.2, 0.9, 0.5]))
+    assert score.tolist() == [0.5, 0.0, 0.9]
+    assert best.tolist() == [2, -1, 1]
+    score, best = box_scores(np.zeros((0, 2), bool), np.zeros(0))
+    assert score.tolist() == [0.0, 0.0] and best.tolist() == [-1, -1]
+
+
+@pytest.fixture(scope="module")
+def base():
+    from osteoscan.lesions.cv import bundled_detector
+
+    return bundled_detector()
+
+
+@pytest.fixture(scope="module")
+def studies():
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    return simulate_studies(8, 4321, sites=("profile_14",), prevalence_metastasis=0.75)
+
+
+@pytest.fixture(scope="module")
+def records(studies, base):
+    return [cohort_record(st, base) for st in studies]
+
+
+def test_record_truth_follows_the_true_malignant_lesions(studies, records):
+    """A candidate whose peak pixel lies on a malignant lesion is positive, one on a benign
+    lesion only or on no lesion is negative unless a malignant box holds it (the peaks and the
+    masks share one orientation, posterior mirrored)."""
+    n_on = {"malignant": 0, "benign": 0}
+    for st, rec in zip(studies, records, strict=True):
+        malignant = {k for k, v in st.lesion_labels.items() if v == "malignant"}
+        assert rec["inside"].shape == (len(rec["y"]), len(rec["lesions"]))
+        for i, (r, c) in enumerate(rec["peak"].astype(int)):
+            view = ("anterior", "posterior")[int(rec["view"][i])]
+            lid = int(st.lesion_masks[view][r, c])
+            if lid in malignant:
+                n_on["malignant"] += 1
+                assert rec["y"][i] == 1
+            elif rec["y"][i]:  # positive off a malignant lesion: inside one's box
+                boxes = [les for les, on in zip(rec["lesions"], rec["inside"][i], strict=True) if on]
+                assert any(les["label"] == "malignant" for les in boxes)
+            n_on["benign"] += lid > 0 and lid not in malignant
+        assert int(rec["label"]) == int(bool(malignant))
+    assert n_on["malignant"] > 0 and sum(int(r["y"].sum()) for r in records) < sum(len(r["y"]) for r in records)
+
+
+def test_fold_detectors_from_scratch_and_from_the_bundled_one(records, base, tmp_path):
+    from osteoscan.lesions.patient import HotspotDetector
+
+    scratch = fit_fold(records, "scratch", base, tiny=True)
+    bundled = fit_fold(records, "bundled", base, rule="stage2", tiny=True)
+    arr = arrays(records[0])
+    # from the bundled one: its first stage and region table kept, a second stage of its own
+    assert bundled.forest is base.forest and bundled.stage2 is not base.stage2
+    assert np.array_equal(bundled.stages(arr)["p1"], base.stages(arr)["p1"])
+    assert not np.allclose(scratch.stages(arr)["p1"], base.stages(arr)["p1"])
+    assert bundled.card["init"] == "bundled" and scratch.card["bundled_rule"] is None
+    assert bundled.card["count_band"] == base.card["count_band"]
+    untouched = fit_fold(records, "bundled", base, rule="none")
+    assert untouched.patient_probability(arr, *untouched.score(arr)) == base.patient_probability(arr, *base.score(arr))
+    # saved like the bundle (safetensors + card) and read back to the same answers
+    bundled.save(tmp_path / "fold")
+    again = HotspotDetector.load(tmp_path / "fold")
+    assert np.allclose(again.stages(arr)["probability"], bundled.stages(arr)["probability"])
+    lesions, rows = score_fold(again, records[:2], k=3)
+    assert len(lesions) == sum(len(r["lesions"]) for r in records[:2]) and len(rows) == 2
+    assert all(0 <= le["probability"] <= 1 and le["fold"] == 3 for le in lesions)
+
+
+def test_no_malignant_candidate_to_learn_from_is_a_config_error(records, base):
+    blank = [{**r, "y": np.zeros_like(r["y"])} for r in records]
+    with pytest.raises(ConfigError, match="malignant annotation"):
+        fit_fold(blank, "scratch", base, tiny=True)
+
+
+def test_analyze_reads_a_detector_folder_or_the_networks(base, tmp_path):
+    from osteoscan.errors import ModelError
+    from osteoscan.lesions.analyzer import load_lesion_stage
+    from osteoscan.lesions.patient import HotspotDetector
+
+    base.save(tmp_path / "det")
+    assert isinstance(load_lesion_stage(tmp_path / "det"), HotspotDetector)
+    with pytest.raises(ModelError):
+        load_lesion_stage(tmp_path / "empty")
