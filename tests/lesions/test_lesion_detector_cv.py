@@ -117,7 +117,7 @@ def test_no_malignant_candidate_to_learn_from_is_a_config_error(records, base):
 
 def test_analyze_reads_a_detector_folder_or_the_networks(base, tmp_path):
     from osteoscan.errors import ModelError
-    from osteoscan.lesions.analyzer import load_lesion_stage
+    from osteoscan.lesions.patient import load_lesion_stage
     from osteoscan.lesions.patient import HotspotDetector
 
     base.save(tmp_path / "det")

@@ -211,17 +211,3 @@ def bundled_or_none() -> LesionAnalyzer | None:
         log.warning("lesion stage disabled: %s", exc)
         return None
 
-
-def load_lesion_stage(folder: str | Path, *, threads: int | None = None):
-    """Your own lesion stage from ``folder``: a hotspot-first detector where it holds
-    ``hotspot_detector.json`` (a fold of ``osteoscan lesions cv --stage detector``), else the three
-    networks (``lesions train``, ``lesions cv --stage cnn``).
-
-    Raises:
-        ModelError: a file is missing or invalid.
-    """
-    if (Path(folder) / "hotspot_detector.json").is_file():
-        from osteoscan.lesions.patient import HotspotDetector
-
-        return HotspotDetector.load(folder)
-    return LesionAnalyzer.load(folder, threads=threads)

@@ -44,9 +44,10 @@ import pandas as pd
 from osteoscan.artefacts import atomic_write_json, to_jsonable
 from osteoscan.csvsafe import restore_frame
 from osteoscan.errors import ConfigError
-from osteoscan.evaluation.io import POSITIVE_NAMES, label_key
 from osteoscan.evaluation.statistics import auc_ci, bootstrap_block
 from osteoscan.lesions.compare import BURDEN_GROUPS
+from osteoscan.lesions.cohort import box_text, lesion_box, picture_box, study_positive
+from osteoscan.lesions.detector_cv import BUNDLED_RULE, BUNDLED_RULES
 from osteoscan.lesions.studies import LesionStudy
 from osteoscan.lesions.training import truth_hotspots
 from osteoscan.training.predict import write_predictions
@@ -58,10 +59,6 @@ STAGES = ("detector", "cnn")
 DEFAULT_STAGE = "detector"
 """The stage ``lesions cv`` cross-validates by default: the one ``Predictor.default()`` ships,
 which also scored higher on the tuning profile (docs/lesions.md, "Which stage")."""
-BUNDLED_RULES = ("stage2", "patient", "none")
-BUNDLED_RULE = "none"
-"""What ``--init bundled`` keeps of the bundled detector (:mod:`osteoscan.lesions.detector_cv`;
-chosen on the tuning profile, docs/lesions.md)."""
 STUDY_COLUMNS = ["study_id", "patient_id", "label", "prob_metastasis", "predicted", "fold"]
 LESION_COLUMNS = ["study", "patient", "view", "box", "label", "probability", "fold", "region", "burden",
                   "picture_box"]
@@ -109,12 +106,6 @@ class CVSettings:
             raise ConfigError(f"--folds must be >= 2, got {self.folds}")
 
 
-def study_positive(st: LesionStudy) -> int:
-    """1 when the study is metastatic: its label when known, else any malignant outline."""
-    label = st.meta.get("label")
-    if label:
-        return int(label_key(str(label)) in {label_key(n) for n in POSITIVE_NAMES})
-    return int(any(v == "malignant" for v in st.lesion_labels.values()))
 
 
 def assign_folds(studies: Sequence[LesionStudy], folds: int, seed: int) -> np.ndarray:
@@ -137,29 +128,10 @@ def fold_index(positive: Sequence[int], patients: Sequence[str], folds: int, see
     return out
 
 
-def box_text(box) -> str:
-    """A box as ``x0,y0,x1,y1`` text (the CSV column)."""
-    return ",".join(f"{float(v):.6g}" for v in box)
 
 
-def lesion_box(st: LesionStudy, lid: int, mask: np.ndarray) -> tuple[float, ...]:
-    """The lesion's box ``x0,y0,x1,y1`` in view pixels (pixel edges, BoneScan orientation): the
-    drawn box for annotations, else the mask's bounding box."""
-    box = st.meta.get("boxes", {}).get(lid)
-    if box is None:
-        rows, cols = np.nonzero(mask)
-        box = (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
-    return tuple(float(v) for v in box)
 
 
-def picture_box(st: LesionStudy, view: str, box) -> str:
-    """For a screen capture, ``box`` (view pixels) on the picture (``BoneScan.source.picture``)
-    as text; "" otherwise."""
-    picture = getattr(getattr(st.scan, "source", None), "picture", None)
-    if picture is None or picture.placement(view) is None:
-        return ""
-    (ax, ay), (bx, by) = (picture.to_picture(view, box[1], box[0]), picture.to_picture(view, box[3], box[2]))
-    return box_text((min(ax, bx), min(ay, by), max(ax, bx), max(ay, by)))
 
 
 def lesion_rows(analyzer, st: LesionStudy, fold: int) -> list[dict]:

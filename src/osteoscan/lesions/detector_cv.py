@@ -28,7 +28,7 @@ out-of-fold probabilities:
 
 * ``init="scratch"``: both tree stages and the patient model from the cohort alone;
 * ``init="bundled"``: the rule ``CVSettings.bundled_rule`` (default
-  :data:`osteoscan.lesions.cv.BUNDLED_RULE`, ``"none"``, chosen on the tuning profile
+  :data:`BUNDLED_RULE`, ``"none"``, chosen on the tuning profile
   ``profile_14`` only, docs/lesions.md): ``"none"`` uses the bundled detector untouched (it
   scored the highest patient AUC there at 100 and 300 studies: no refit on a small cohort beat
   it); ``"patient"`` keeps both bundled tree stages and refits only the patient model and its
@@ -44,10 +44,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from osteoscan.errors import ConfigError
-from osteoscan.lesions.cv import BUNDLED_RULE, lesion_box, picture_box, study_positive
+from osteoscan.lesions.cohort import box_text, lesion_box, picture_box, study_positive
 from osteoscan.lesions.patient import PAIR_MM, HotspotDetector, study_arrays
 from osteoscan.lesions.studies import LesionStudy
 from osteoscan.skeleton import REGIONS
+
+BUNDLED_RULES = ("stage2", "patient", "none")
+BUNDLED_RULE = "none"
+"""What ``--init bundled`` keeps of the bundled detector (chosen on the tuning profile,
+docs/lesions.md)."""
 
 TINY_HGB = {"max_iter": 20, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 5,
             "l2_regularization": 1.0, "early_stopping": False, "max_bins": 15}
@@ -123,7 +128,7 @@ def cohort_records(studies: Sequence[LesionStudy], base: HotspotDetector) -> lis
 def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int = 0,
              rule: str = BUNDLED_RULE, tiny: bool = False) -> HotspotDetector:
     """The fold's detector from the training folds' records (module docstring)."""
-    from osteoscan.lesions.detector_train import _fit_patient, calibrate, fit_variants
+    from osteoscan.lesions.detector_train import calibrate, fit_patient, fit_variants
 
     fits_trees = init == "scratch" or rule == "stage2"
     if fits_trees and not any(int(r["y"].sum()) for r in train):
@@ -141,7 +146,7 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
             from osteoscan.lesions.detector_train import arrays
 
             probs = [det.score(arrays(r))[0] for r in train]
-            _fit_patient(det, train, probs, seed)
+            fit_patient(det, train, probs, seed)
             calibrate(det, train, probs=probs)
     keep = {k: base.card[k] for k in ("count_band", "count_band_source", "pair_mm") if k in base.card}
     det.card.update(keep, init=init, bundled_rule=rule if init == "bundled" else None,
@@ -151,7 +156,6 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
 
 def score_fold(det: HotspotDetector, records: list[dict], k: int) -> tuple[list[dict], list[dict]]:
     """Rows of ``lesions_oof.csv`` and ``studies_oof.csv`` for the held-out ``records``."""
-    from osteoscan.lesions.cv import box_text
     from osteoscan.lesions.detector_train import arrays
 
     lesions, studies = [], []

@@ -247,7 +247,7 @@ def _patient_matrix(det: HotspotDetector, records, probs) -> np.ndarray:
     return np.array(rows).reshape(-1, len(PATIENT_FEATURES))
 
 
-def _fit_patient(det: HotspotDetector, records, probs, seed: int) -> None:
+def fit_patient(det: HotspotDetector, records, probs, seed: int) -> None:
     from sklearn.linear_model import LogisticRegression
 
     F = _patient_matrix(det, records, probs)
@@ -358,7 +358,7 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                                         patch=patch)
             oof[name] = oof2
     for name, det in ((k, v) for k, v in out.items() if k in variants):
-        _fit_patient(det, train, oof[name], seed)
+        fit_patient(det, train, oof[name], seed)
         if name == "stack_bsi" and bsi_model is not None:
             det.bsi_model = bsi_model
         elif name == "stack_bsi":

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
-from osteoscan.lesions.analyzer import LesionResult
+from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
@@ -203,9 +204,7 @@ class HotspotDetector:
         z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
                          / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
         a, b = self.card["platt"]
-        from scipy.special import expit  # the logistic without overflow at steep Platt slopes
-
-        return float(expit(a * z + b))
+        return float(expit(a * z + b))  # the logistic without overflow at steep Platt slopes
 
     def masses(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray,
                stack: np.ndarray | None = None) -> np.ndarray:
@@ -379,3 +378,16 @@ def bundled_detector_or_none() -> HotspotDetector | None:
     except ModelError as exc:
         log.warning("hotspot detector disabled: %s", exc)
         return None
+
+
+def load_lesion_stage(folder: str | Path, *, threads: int | None = None):
+    """Your own lesion stage from ``folder``: a hotspot-first detector where it holds
+    ``hotspot_detector.json`` (a fold of ``osteoscan lesions cv --stage detector``), else the three
+    networks (``lesions train``, ``lesions cv --stage cnn``).
+
+    Raises:
+        ModelError: a file is missing or invalid.
+    """
+    if (Path(folder) / "hotspot_detector.json").is_file():
+        return HotspotDetector.load(folder)
+    return LesionAnalyzer.load(folder, threads=threads)

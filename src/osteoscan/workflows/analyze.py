@@ -95,7 +95,7 @@ def init_worker(model: str | None, threads: int, options: dict | None = None) ->
     # the lesion stage (hotspots + BSI, docs/lesions.md) is on unless options say lesions=False
     kw = {} if (options or {}).get("lesions", True) else {"lesion_analyzer": None}
     if kw == {} and (options or {}).get("lesion_models"):  # the user's own lesion stage
-        from osteoscan.lesions.analyzer import load_lesion_stage
+        from osteoscan.lesions.patient import load_lesion_stage
 
         stage = load_lesion_stage(options["lesion_models"], threads=None)
         # a hotspot detector decides the study, as the bundled one does in Predictor.default()
@@ -323,7 +323,7 @@ def analyze_batch(
 
     label = check_model(model)
     if lesion_models is not None and lesions:  # fail fast (ModelError) before any worker starts
-        from osteoscan.lesions.analyzer import load_lesion_stage
+        from osteoscan.lesions.patient import load_lesion_stage
 
         load_lesion_stage(lesion_models, threads=None)
     out = Path(out_dir)
