@@ -15,6 +15,11 @@ probability|, decision flips, the |delta malignant hotspot count| distribution a
 against the issue's bars: probability within 0.05, no decision change, malignant count within
 1, and |delta BSI| <= 0.3 for the count-halved copy.
 
+With ``--previous DIR`` a second detector (the bundle being replaced) analyzes the same
+renderings in the same run; ``blocks`` then gives, for all patients, for the first
+:data:`SELECTION_PATIENTS` (used to choose the bundle) and for the rest, both detectors'
+decision flips per kind of pair and the patients with a flip, paired by an exact McNemar test.
+
 Run (about 15 min on one loaded core; per-patient records cached, ``--resume`` reuses them)::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_robustness \\
