@@ -300,21 +300,16 @@ def _cohorts(args, band) -> tuple[list, list, list[int]]:
 
 
 def _augmented(args, base: int, band) -> list[dict]:
-    """The augmented training records: ``--n-augmented``, ``--augment-mode`` and
-    ``--augmented-seed`` paired in order (one cohort per mode). ``lowcount`` studies are
-    recorded with the count band, as ``analyze`` sees them (smoothed up to the band's bottom):
-    the plain training records are made without it, so without these the trees never see a
-    smoothed low-count study (docs/lesions.md, "Augmented training")."""
+    """Augmented training records, one cohort per ``--augment-mode`` (with its
+    ``--n-augmented`` and ``--augmented-seed``). ``lowcount`` ones are recorded with the count
+    band, as ``analyze`` sees them (docs/lesions.md, "Augmented training")."""
     modes, counts = args.augment_mode, args.n_augmented
     seeds = args.augmented_seed or [base + 100_000 + 50_000 * k for k in range(len(modes))]
     if not len(modes) == len(counts) == len(seeds):
-        raise SystemExit("--n-augmented, --augment-mode and --augmented-seed: give one value "
-                         "per augmented cohort, in the same order")
-    out = []
-    for mode, n, seed in zip(modes, counts, seeds, strict=True):
-        out += _records(args.train, _seeds(seed, n), args, augment=mode,
-                        count_band=band if mode == "lowcount" else None)
-    return out
+        raise SystemExit("--n-augmented, --augment-mode, --augmented-seed: one value per mode")
+    return [r for mode, n, seed in zip(modes, counts, seeds, strict=True)
+            for r in _records(args.train, _seeds(seed, n), args, augment=mode,
+                              count_band=band if mode == "lowcount" else None)]
 
 
 def _detector(args, train, select):
@@ -350,15 +345,11 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-augmented", type=int, nargs="+", default=[0],
-                    help="extra training studies (other seeds), augmented (--augment-mode); "
-                         "one count per mode")
+                    help="extra training studies (other seeds) per --augment-mode")
     ap.add_argument("--augment-mode", choices=MODES, nargs="+", default=["camera"],
-                    help="camera: blur + thinning; screen: thinning, and for half of them an "
-                         "8-bit inverted screen-export round trip; lowcount: thinned to 0.2-0.5 M "
-                         "counts, recorded with the count band (osteoscan.lesions.augment)")
+                    help="osteoscan.lesions.augment.augment_scan's modes, one cohort each")
     ap.add_argument("--augmented-seed", type=int, nargs="+", default=None,
-                    help="first seed of each augmented cohort (default 200000 + 1000 x --seed, "
-                         "+50000 per further mode)")
+                    help="first seed per mode (200000 + 1000 x --seed, +50000 per mode)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")
