@@ -294,10 +294,22 @@ def _cohorts(args, band) -> tuple[list, list, list[int]]:
         return [], [], test_seeds
     start = base if args.train_seed is None else args.train_seed
     train = _records(args.train, _seeds(start, args.n_train), args)
-    aug = base + 100_000 if args.augmented_seed is None else args.augmented_seed
-    train += _records(args.train, _seeds(aug, args.n_augmented), args, augment=args.augment_mode)
+    train += _augmented(args, base, band)
     select = _records(args.select, _seeds(base + 300_000, args.n_select), args, count_band=band)
     return train, select, test_seeds
+
+
+def _augmented(args, base: int, band) -> list[dict]:
+    """Augmented training records, one cohort per ``--augment-mode`` (with its
+    ``--n-augmented`` and ``--augmented-seed``). ``lowcount`` ones are recorded with the count
+    band, as ``analyze`` sees them (docs/lesions.md, "Augmented training")."""
+    modes, counts = args.augment_mode, args.n_augmented
+    seeds = args.augmented_seed or [base + 100_000 + 50_000 * k for k in range(len(modes))]
+    if not len(modes) == len(counts) == len(seeds):
+        raise SystemExit("--n-augmented, --augment-mode, --augmented-seed: one value per mode")
+    return [r for mode, n, seed in zip(modes, counts, seeds, strict=True)
+            for r in _records(args.train, _seeds(seed, n), args, augment=mode,
+                              count_band=band if mode == "lowcount" else None)]
 
 
 def _detector(args, train, select):
@@ -321,6 +333,8 @@ def _detector(args, train, select):
 
 
 def _parser() -> argparse.ArgumentParser:
+    from osteoscan.lesions.augment import MODES
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
     ap.add_argument("--select", nargs="+", default=["site_b"])
@@ -330,13 +344,12 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-train", type=int, default=250)
     ap.add_argument("--n-select", type=int, default=50)
     ap.add_argument("--n-test", type=int, default=80)
-    ap.add_argument("--n-augmented", type=int, default=0,
-                    help="extra training studies (other seeds), augmented (--augment-mode)")
-    ap.add_argument("--augment-mode", choices=("camera", "screen"), default="camera",
-                    help="camera: blur + thinning; screen: thinning, and for half of them an "
-                         "8-bit inverted screen-export round trip (osteoscan.lesions.augment)")
-    ap.add_argument("--augmented-seed", type=int, default=None,
-                    help="first augmented seed (default 200000 + 1000 x --seed)")
+    ap.add_argument("--n-augmented", type=int, nargs="+", default=[0],
+                    help="extra training studies (other seeds) per --augment-mode")
+    ap.add_argument("--augment-mode", choices=MODES, nargs="+", default=["camera"],
+                    help="osteoscan.lesions.augment.augment_scan's modes, one cohort each")
+    ap.add_argument("--augmented-seed", type=int, nargs="+", default=None,
+                    help="first seed per mode (200000 + 1000 x --seed, +50000 per mode)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")

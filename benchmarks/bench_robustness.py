@@ -15,6 +15,11 @@ probability|, decision flips, the |delta malignant hotspot count| distribution a
 against the issue's bars: probability within 0.05, no decision change, malignant count within
 1, and |delta BSI| <= 0.3 for the count-halved copy.
 
+With ``--previous DIR`` a second detector (the bundle being replaced) analyzes the same
+renderings in the same run; ``blocks`` then gives, for all patients, for the first
+:data:`SELECTION_PATIENTS` (used to choose the bundle) and for the rest, both detectors'
+decision flips per kind of pair and the patients with a flip, paired by an exact McNemar test.
+
 Run (about 15 min on one loaded core; per-patient records cached, ``--resume`` reuses them)::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_robustness \\
@@ -129,25 +134,29 @@ def _acquisition(st, name: str, v, folder: Path, seed: int) -> dict:
 
 
 def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool = False,
-                   site: str = PROFILE) -> dict:
+                   site: str = PROFILE, previous=None) -> dict:
     """The detector's outcome on every rendering of one patient; DICOM renderings also
     without the count normalisation ("before/"). ``arms="main"``: only the renderings as
     ``load_study`` reads them (no "before", no "peaks rebuilt"; for a detector without a
     count band, whose "before" is the same analysis). ``repeats``: also the second draws
-    (:func:`renderings`; never in the "before/" arm)."""
+    (:func:`renderings`; never in the "before/" arm). ``previous``: a second detector (the
+    bundle being replaced) analyzes the same renderings as ``load_study`` reads them
+    (``outcomes_previous``)."""
     from dataclasses import replace
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
         scans = renderings(seed, label, Path(tmp), repeats, site)
+        main = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
+        rec = {"seed": seed, "label": label}
+        if previous is not None:
+            rec["outcomes_previous"] = {k: _outcome(previous, s) for k, s in main.items()}
         if arms == "main":
-            scans = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
+            return {**rec, "outcomes": {k: _outcome(det, s) for k, s in main.items()}}
         out = {k: _outcome(det, s) for k, s in scans.items()}
-        if arms == "main":
-            return {"seed": seed, "label": label, "outcomes": out}
         out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
                     if k.startswith(("dcm:", "half:")) and "_r" not in k})
-        return {"seed": seed, "label": label, "outcomes": out}
+        return {**rec, "outcomes": out}
 
 
 def _pair(records: list[dict], a: str, b: str, threshold: float, halved: bool) -> dict:
@@ -191,6 +200,75 @@ def aucs(records: list[dict]) -> dict:
     return out
 
 
+KINDS = {"count/pixel": ("counts ", "pixel "), "count-halved": ("count-halved",),
+         "DICOM vs picture": ("DICOM vs",)}
+"""The kinds of pair (as the renderings are read now: no "before", no "peaks rebuilt")."""
+
+
+def patient_flips(records: list[dict], threshold: float, key: str = "outcomes") -> dict:
+    """Per kind of pair (:data:`KINDS`, and "any"): per patient, whether the decision differs
+    between the two renderings of at least one pair of that kind."""
+    names = [n for n in PAIRS if not n.endswith((" before", " peaks rebuilt"))]
+    out = {}
+    for kind, prefixes in {**KINDS, "any": ("",)}.items():
+        pairs = [PAIRS[n] for n in names if n.startswith(prefixes)]
+        out[kind] = [any((r[key][a]["prob"] >= threshold) != (r[key][b]["prob"] >= threshold)
+                         for a, b in pairs if a in r[key] and b in r[key]) for r in records]
+    return out
+
+
+def flip_block(records: list[dict], threshold: float, key: str = "outcomes") -> dict:
+    """Decision flips of one detector over some patients: per pair, per kind (patient-pairs
+    and patients with a flip), and the AUC of each rendering."""
+    view = [{"label": r["label"], "outcomes": r[key]} for r in records]
+    pairs = {n: v for n, v in summarise(view, threshold).items()
+             if not n.endswith((" before", " peaks rebuilt"))}
+    per = patient_flips(records, threshold, key)
+    kinds = {kind: {"pair_flips": sum(v["decision_flips"] for n, v in pairs.items()
+                                      if n.startswith(prefixes)),
+                    "patients_with_flip": int(sum(per[kind]))}
+             for kind, prefixes in KINDS.items()}
+    kinds["any"] = {"pair_flips": sum(v["decision_flips"] for v in pairs.values()),
+                    "patients_with_flip": int(sum(per["any"]))}
+    return {"n": len(records), "seeds": [records[0]["seed"], records[-1]["seed"]],
+            "flips": kinds, "pairs": pairs, "auc": aucs(view)}
+
+
+def paired_flips(records: list[dict], threshold: float, previous_threshold: float) -> dict:
+    """Per kind: patients with a flip, this detector against the previous one on the same
+    patients, exact McNemar test on the discordant patients
+    (:func:`osteoscan.evaluation.statistics.mcnemar_test`; "correct" = no flip)."""
+    from osteoscan.evaluation.statistics import mcnemar_test
+
+    new = patient_flips(records, threshold)
+    old = patient_flips(records, previous_threshold, "outcomes_previous")
+    return {kind: {"new": int(sum(new[kind])), "previous": int(sum(old[kind])),
+                   **mcnemar_test(~np.array(new[kind]), ~np.array(old[kind]))} for kind in new}
+
+
+SELECTION_PATIENTS = 40
+"""The first patients (seeds 910000-910039) chose the bundle among candidate fits
+(docs/lesions.md, "Augmented training"); the others are reported apart as untouched."""
+
+
+def blocks(records: list[dict], det, previous) -> dict:
+    """:func:`flip_block` of the detector (and the previous one) on all patients, on the
+    selection patients and on the rest, and the paired per-patient tests."""
+    parts = {"all": records, "selection": records[:SELECTION_PATIENTS],
+             "after_selection": records[SELECTION_PATIENTS:]}
+    out = {}
+    for name, recs in parts.items():
+        if not recs:
+            continue
+        out[name] = {"detector": flip_block(recs, det.decision_threshold)}
+        if previous is not None:
+            out[name]["previous"] = flip_block(recs, previous.decision_threshold,
+                                               "outcomes_previous")
+            out[name]["paired"] = paired_flips(recs, det.decision_threshold,
+                                               previous.decision_threshold)
+    return out
+
+
 def table(summary: dict) -> str:
     """The markdown table of docs/robustness.md."""
     head = ("| pair | max / median abs. delta p | decision flips | abs. delta malignant count "
@@ -226,19 +304,20 @@ def _cached(path: Path | None, args, det_id: str) -> dict | None:
     return rec
 
 
-def _records(det, args) -> list[dict]:
+def _records(det, args, previous=None) -> list[dict]:
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
     cache = Path(args.cache) if args.cache else None
-    det_id, out = detector_id(det), []
+    det_id = detector_id(det) + (f"+{detector_id(previous)}" if previous is not None else "")
+    out = []
     for i in range(args.patients):
         seed, label = SEED0 + i, ("metastasis" if i % 2 else "normal")
         path = cache / f"{args.tag}-{seed}.json" if cache else None
         rec = _cached(path, args, det_id)
         if rec is None:
             t = time.time()
-            rec = {**patient_record(det, seed, label, args.arms, getattr(args, "repeats", False)),
-                   "detector": det_id}
+            rec = {**patient_record(det, seed, label, args.arms, getattr(args, "repeats", False),
+                                    previous=previous), "detector": det_id}
             logging.info("patient %d/%d (%s) in %.1f s", i + 1, args.patients, label,
                          time.time() - t)
             if path is not None:
@@ -270,17 +349,24 @@ def main(argv=None) -> int:
     run_arguments(ap, 40, "bundled", "robustness.json")
     ap.add_argument("--arms", choices=("all", "main"), default="all",
                     help="main: no 'before' and 'peaks rebuilt' renderings (patient_record)")
+    ap.add_argument("--previous", default=None,
+                    help="a second detector folder (the bundle being replaced) analyzing the "
+                         "same renderings in the same run, with paired per-patient tests")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
     det = load_detector(args.detector)
+    previous = load_detector(args.previous) if args.previous else None
     t0 = time.time()
-    records = _records(det, args)
+    records = _records(det, args, previous)
     summary = summarise(records, det.decision_threshold)
     result = {"config": vars(args), "profile": PROFILE, "seed0": SEED0, "bars": BARS,
               "decision_threshold": det.decision_threshold, "seconds": time.time() - t0,
-              "pairs": summary, "auc": aucs(records), "records": records}
+              "pairs": summary, "auc": aucs(records), "blocks": blocks(records, det, previous),
+              **({"previous_decision_threshold": previous.decision_threshold}
+                 if previous is not None else {}),
+              "records": records}
     atomic_write_text(args.out, dumps_json(result, default=float))
     print(table(summary))
     return 0

@@ -50,14 +50,24 @@ def recipe() -> list[str]:
     """The bundle's arguments to ``bench_detector`` (docs/lesions.md)."""
     from benchmarks.select_detector import SELECT, TRAIN, TRAIN_SEED
 
-    return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED),
+    aug = []
+    if AUGMENT:
+        modes, counts, seeds = zip(*AUGMENT, strict=True)
+        aug = ["--n-augmented", *map(str, counts), "--augment-mode", *modes,
+               "--augmented-seed", *map(str, seeds)]
+    return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED), *aug,
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
             "--design", "stack_bsi", "--count-band", COUNT_BAND, "--timing", "0"]
 
 
-N_TRAIN = 2400
-"""Training studies of the bundle."""
+N_TRAIN = 3600
+"""Plain training studies of the bundle (seeds from TRAIN_SEED)."""
+
+AUGMENT: tuple[tuple[str, int, int], ...] = ()
+"""Augmented training studies of the bundle, (mode, studies, first seed) per cohort, on the
+same training sites (:func:`osteoscan.lesions.augment.augment_scan`; docs/lesions.md,
+"Augmented training")."""
 
 COUNT_BAND = "card"
 """The bundle's count band: "card" keeps the bundled card's ``count_band`` (``[1.15, None]``),

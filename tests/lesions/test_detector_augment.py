@@ -43,3 +43,34 @@ def test_screen_mode_thins_and_exports_some_studies(sim):
     assert all(0.25 * total < o.anterior.sum() < 0.95 * total for o in counted)
     with pytest.raises(ValueError, match="augment mode"):
         augment_scan(sim.scan, np.random.default_rng(0), "bogus")
+
+
+def test_lowcount_mode_thins_both_views_to_a_low_total(sim):
+    from osteoscan.lesions.augment import LOW_COUNTS
+
+    total = float(np.sum(sim.scan.anterior))
+    assert total > LOW_COUNTS[1]  # site_a: 0.38-0.75 M, so the draw can only thin it
+    for k in range(4):
+        out = augment_scan(sim.scan, np.random.default_rng([k, 1]), "lowcount")
+        kept = float(np.sum(out.anterior))
+        assert 0.9 * LOW_COUNTS[0] < kept < 1.1 * LOW_COUNTS[1]
+        # one factor for both views, integer counts, the grid and pixel size kept
+        ratio = float(np.sum(out.posterior)) / float(np.sum(sim.scan.posterior))
+        assert abs(ratio - kept / total) < 0.02
+        assert out.shape == sim.scan.shape and out.spacing_mm == sim.scan.spacing_mm
+        assert np.all(out.anterior == np.round(out.anterior)) and out.anterior.min() >= 0
+
+
+def test_lowcount_leaves_a_study_below_the_draw_unchanged(sim):
+    from dataclasses import replace
+
+    from osteoscan.lesions.augment import LOW_COUNTS
+    from osteoscan.preprocessing.augment import thin_counts
+
+    rng = np.random.default_rng(3)
+    keep = 0.5 * LOW_COUNTS[0] / float(np.sum(sim.scan.anterior))
+    small = replace(sim.scan, anterior=thin_counts(sim.scan.anterior, keep, rng),
+                    posterior=thin_counts(sim.scan.posterior, keep, rng))
+    out = augment_scan(small, np.random.default_rng(0), "lowcount")
+    assert np.array_equal(out.anterior, small.anterior)
+    assert np.array_equal(out.posterior, small.posterior)

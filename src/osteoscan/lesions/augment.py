@@ -1,15 +1,25 @@
 """Training augmentation of the hotspot detector's studies (``bench_detector --n-augmented``).
 
 :func:`augment_scan` renders a simulated study as another camera would record it (``camera``:
-blur and binomial thinning) or as it reaches a reader as a screen export (``screen``: thinning,
-and for half of the studies the inverted 8-bit round trip of :func:`screen_round_trip`). The
-lesion masks stay on the scan's grid, so the truth of the record is unchanged
-(docs/robustness.md, "Training on screen exports: tried").
+blur and binomial thinning), as it reaches a reader as a screen export (``screen``: thinning,
+and for half of the studies the inverted 8-bit round trip of :func:`screen_round_trip`), or as
+a short, low-count acquisition (``lowcount``: thinned to a total drawn in
+:data:`LOW_COUNTS`). The lesion masks stay on the scan's grid, so the truth of the record is
+unchanged (docs/robustness.md, "Training on screen exports: tried"; docs/lesions.md,
+"Augmented training").
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+MODES = ("camera", "screen", "lowcount")
+"""The augmentation modes of :func:`augment_scan`."""
+
+LOW_COUNTS = (0.2e6, 0.5e6)
+"""Anterior total counts a ``lowcount`` study is thinned to (uniform): the low end of the
+issue's camera range (0.2-3 M counts), where the detector's count band smooths a study
+before its candidates are found (:func:`osteoscan.lesions.candidates.count_normalised`)."""
 
 
 def augment_scan(scan, rng: np.random.Generator, mode: str = "camera", bone_mask=None):
@@ -17,22 +27,30 @@ def augment_scan(scan, rng: np.random.Generator, mode: str = "camera", bone_mask
 
     ``camera``: extra blur (sigma 0-1.5 px) and binomial thinning to 30-90 % of the counts (a
     shorter acquisition, another camera). ``screen``: thinning to 30-90 % (no blur), then for
-    one study in two the :func:`screen_round_trip` (needs ``bone_mask``)."""
+    one study in two the :func:`screen_round_trip` (needs ``bone_mask``). ``lowcount``: both
+    views thinned by one factor so that the anterior view keeps a total drawn uniformly in
+    :data:`LOW_COUNTS` (a study already below the draw is left as it is)."""
     from dataclasses import replace
 
     from osteoscan.preprocessing.augment import thin_counts
     from osteoscan.preprocessing.intensity import smooth
 
-    if mode not in ("camera", "screen"):
-        raise ValueError(f"augment mode {mode!r}: use camera or screen")
+    if mode not in MODES:
+        raise ValueError(f"augment mode {mode!r}: use {', '.join(MODES)}")
     sigma = rng.uniform(0.0, 1.5) if mode == "camera" else 0.0
-    keep = rng.uniform(0.3, 0.9)
+    if mode == "lowcount":
+        total = float(np.sum(scan.anterior if scan.anterior is not None else scan.posterior))
+        keep = min(1.0, rng.uniform(*LOW_COUNTS) / max(total, 1.0))
+    else:
+        keep = rng.uniform(0.3, 0.9)
 
     def one(img):
         if img is None:
             return None
         x = np.asarray(img, np.float32)
         x = smooth(x, sigma) if sigma > 0.3 else x
+        if keep >= 1.0:
+            return x
         return thin_counts(np.round(x), keep, rng).astype(np.float32)
 
     out = replace(scan, anterior=one(scan.anterior), posterior=one(scan.posterior))

@@ -115,13 +115,17 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             **({"patches": arr.patches} if patches else {})}
 
 
+AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow"}
+"""Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode."""
+
+
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
                       augment: bool | str = False, count_band=None,
                       patches: bool = False) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
     ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
-    or "screen": cached as ``-aug`` / ``-augscreen``); ``count_band``
+    "screen" or "lowcount": cached as ``-aug`` / ``-augscreen`` / ``-auglow``); ``count_band``
     and ``patches`` are passed to :func:`study_record` (cached apart)."""
     from dataclasses import replace
 
@@ -131,8 +135,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
         mode = "camera" if augment is True else augment
-        tag = ({"camera": "-aug", "screen": "-augscreen"}[mode] if mode else "") + (f"-band{count_band[0]}-{count_band[1]}"
-                                              if count_band else "") + ("-patch" if patches else "")
+        band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
+        tag = (AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
