@@ -202,6 +202,7 @@ def select(
     _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
     console.print(f"chosen: threshold {choice['threshold']:g}, min size "
                   f"{choice['min_voxels']} voxels, min P(lesion) {choice['min_p_lesion']:g} "
+                  f"cutting {'the mask only' if choice['cut'] == 'mask' else 'everywhere'} "
                   f"({choice['criterion']}); written to {out}")
 
 
