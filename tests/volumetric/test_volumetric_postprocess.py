@@ -102,3 +102,9 @@ def test_selection_tries_both_cuts_and_stores_the_choice(tmp_path):
     out = write_selected(seg, choice, tmp_path / "sel")
     assert read_card(out).settings["postprocess"]["cut"] == choice["cut"]
     assert Segmenter3D.from_checkpoint(out).cut == choice["cut"]
+    seg = _segmenter(cases)  # the earlier rule only: the cut removes instances and mask
+    seg.lesion_model = OriginModel(["p"])
+    seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)
+    only = select_postprocessing(seg, cases, thresholds=(0.3,), min_voxels=(4,),
+                                 min_p_lesion=(0.0, 0.5), cuts=("all",))
+    assert [r["cut"] for r in only["table"]] == ["all", "all"] and only["cut"] == "all"

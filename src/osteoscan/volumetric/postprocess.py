@@ -39,9 +39,12 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
                           thresholds: Sequence[float] = SELECT_THRESHOLDS,
                           min_voxels: Sequence[int] = SELECT_MIN_VOXELS,
                           min_p_lesion: Sequence[float] = SELECT_MIN_P_LESION,
+                          cuts: Sequence[str] = CUTS,
                           on_case: Callable[[str], None] | None = None) -> dict:
     """Choose the lesion threshold, the minimum instance size and the minimum P(real lesion)
-    of the lesion model (when the card has one; else that value stays 0) on a selection cohort.
+    of the lesion model (when the card has one; else that value stays 0), and whether that
+    cut removes instances and mask ("all") or the mask only ("mask"; among ``cuts``), on a
+    selection cohort.
 
     The network runs once per case (:meth:`Segmenter3D.finish` redoes only the instances);
     each setting is scored by lesion DSC and lesion sensitivity at 1.5 FP/scan, and the one
@@ -60,8 +63,9 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
             on_case(case.case_id)
     table = []
     for values in itertools.product(thresholds, min_voxels,
-                                    min_p_lesion if segmenter.lesion_model else (0.0,), CUTS):
-        if values[3] == "mask" and not values[2]:
+                                    min_p_lesion if segmenter.lesion_model else (0.0,),
+                                    cuts):
+        if values[3] == "mask" and not values[2] and "all" in cuts:
             continue  # no cut: "mask" is "all"
         trial = copy.copy(segmenter)
         trial.threshold, trial.min_voxels, trial.min_p_lesion, trial.cut = (
