@@ -57,13 +57,14 @@ def phantom():
 
 
 def standin(work: Path) -> Path:
-    """A checkpoint of the experiment's MT-UNet with random weights."""
+    """A checkpoint of the third and fourth runs' MT-UNet (widths 16-32-64, patch 16x32x32,
+    5 mm) with random weights."""
     from osteoscan.models import create_model
     from osteoscan.training.checkpoint import save_checkpoint
     from osteoscan.volumetric.training import Seg3DSettings, card_for
 
-    settings = Seg3DSettings(architecture="mtunet3d", spacing_mm=5.0, patch=(24, 32, 32),
-                             widths=(8, 16, 32))
+    settings = Seg3DSettings(architecture="mtunet3d", spacing_mm=5.0, patch=(16, 32, 32),
+                             widths=(16, 32, 64))
     model = create_model("mtunet3d", **settings.model_kwargs())
     return save_checkpoint(work / "standin", model, card_for(settings, {}, 0))
 
@@ -120,7 +121,7 @@ def main() -> None:
         r["rss_over_inputs"] = r["peak_rss_mb"] / base
         r["under_4gb"] = r["peak_rss_mb"] < 4096
     report = {"benchmark": "seg3d CPU inference, 512x512x300 CT + SPECT",
-              "model": args.model or "mtunet3d widths 8,16,32, random weights (stand-in)",
+              "model": args.model or "mtunet3d widths 16,32,64, random weights (stand-in)",
               "threads": 1, "runs": runs}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "seg3d.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -74,15 +74,19 @@ def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
     post = card["settings"]["postprocess"]
     assert post["threshold"] in (0.4, 0.6) and post["min_voxels"] in (2, 3)
     assert "postprocess" not in json.loads((cohort / "model" / "model.json").read_text())["settings"]
-    cuts = 2 if "lesion_model" in card["settings"] else 1  # tried only with a lesion model
-    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 1 + 4 * cuts
-    assert post["min_p_lesion"] in ((0.0, 0.5) if cuts == 2 else (0.0,))
+    # with a lesion model: P(lesion) cut 0, and 0.5 applied everywhere or to the mask only
+    per_size = 3 if "lesion_model" in card["settings"] else 1
+    assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 1 + 4 * per_size
+    assert post["min_p_lesion"] in ((0.0, 0.5) if per_size == 3 else (0.0,))
+    assert post["cut"] in (("all", "mask") if per_size == 3 else ("all",))
     res = run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data", "--out",
                         cohort / "eval-selected", "--n-boot", "0")
     assert res.returncode == 0, res.stderr
     assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
                                         "--out", cohort / "bad", "--thresholds", "0.5,x"),
                           2, "--thresholds")
+    assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
+                                        "--out", cohort / "bad", "--cuts", "some"), 2, "--cuts")
 
 
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):

@@ -20,7 +20,7 @@ from osteoscan.simulate import volume_lesions as vl
 from osteoscan.simulate.volume_cohort import write_volume_cohort
 from osteoscan.simulate.volume_profiles import get_volume_profile
 from osteoscan.simulate.volume_render import attenuation, spect_image
-from osteoscan.simulate.volume_study import simulate_study
+from osteoscan.simulate.volume_study import simulate_study, skeletal_parts
 
 SHAPE = (48, 64, 64)
 
@@ -57,6 +57,19 @@ def test_masks_agree_with_the_lesion_list(lung):
     assert np.all((lung.semantic > 0) == (lung.instances > 0))
     assert any(les["malignant"] for les in lung.lesions)
     assert any(not les["malignant"] for les in lung.lesions)
+
+
+def test_skeletal_parts_are_the_study_s_bones(lung):
+    parts = skeletal_parts(11, "profile_4", SHAPE, primary="lung")
+    assert parts.shape == lung.ct.shape and parts.dtype == np.uint8
+    assert np.all(lung.ct.array[parts > 0].mean() > lung.ct.array[parts == 0].mean())
+    for les in lung.lesions:  # the bone the simulator recorded for each lesion
+        counts = np.bincount(parts[lung.instances == les["id"]], minlength=len(vc.PARTS))
+        counts[0] = 0  # an osteophyte outside every bone is recorded beside its vertebral body
+        assert (vc.PARTS[int(counts.argmax())] if counts.any() else "vertebral body") \
+            == les["part"]
+    assert sum(les["part"] != "vertebral body" for les in lung.lesions) >= 1
+    assert not np.array_equal(skeletal_parts(12, "profile_4", SHAPE, primary="lung"), parts)
 
 
 def test_lesion_centres_are_in_patient_millimetres(lung):

@@ -63,3 +63,48 @@ def test_selection_drops_the_faint_blob_and_the_specks(tmp_path):
     again = Segmenter3D.from_checkpoint(out)
     assert (again.threshold, again.min_voxels) == (0.5, 4)
     assert Segmenter3D.from_checkpoint(out, threshold=0.3).threshold == 0.3
+
+
+def test_a_mask_only_cut_keeps_every_candidate_ranked_but_out_of_the_mask():
+    from osteoscan.volumetric.instances import OriginModel
+
+    case = make_case(3, primary="other")
+    seg = _segmenter([case, case])
+    # a lesion model that calls the 3x3x3 faint blob unlikely (its mean P(metastatic), the
+    # second feature, is 0.36) and the true lesions (0.72) likely
+    seg.lesion_model = OriginModel(["p"])
+    seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)
+    seg.threshold, seg.min_voxels, seg.min_p_lesion = 0.3, 4, 0.5
+    everywhere = seg.predict(case)
+    seg.cut = "mask"
+    mask_only = seg.predict(case)
+    assert len(mask_only.lesions) == len(everywhere.lesions) + 1  # the blob stays a candidate
+    dropped = [t for t in mask_only.lesions if not t["in_mask"]]
+    assert len(dropped) == 1 and dropped[0]["p_lesion"] < 0.5
+    np.testing.assert_array_equal(mask_only.semantic, everywhere.semantic)
+    assert (mask_only.instances == dropped[0]["id"]).any()
+    assert not mask_only.semantic[mask_only.instances == dropped[0]["id"]].any()
+
+
+def test_selection_tries_both_cuts_and_stores_the_choice(tmp_path):
+    from osteoscan.volumetric.instances import OriginModel
+
+    cases = [make_case(s, primary="other") for s in range(2)]
+    seg = _segmenter(cases)
+    seg.lesion_model = OriginModel(["p"])
+    seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)
+    choice = select_postprocessing(seg, cases, thresholds=(0.3,), min_voxels=(4,),
+                                   min_p_lesion=(0.0, 0.5))
+    table = pd.DataFrame(choice["table"])
+    assert sorted(zip(table.min_p_lesion, table.cut)) == [(0.0, "all"), (0.5, "all"),
+                                                          (0.5, "mask")]
+    assert choice["cut"] in ("all", "mask")
+    out = write_selected(seg, choice, tmp_path / "sel")
+    assert read_card(out).settings["postprocess"]["cut"] == choice["cut"]
+    assert Segmenter3D.from_checkpoint(out).cut == choice["cut"]
+    seg = _segmenter(cases)  # the earlier rule only: the cut removes instances and mask
+    seg.lesion_model = OriginModel(["p"])
+    seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)
+    only = select_postprocessing(seg, cases, thresholds=(0.3,), min_voxels=(4,),
+                                 min_p_lesion=(0.0, 0.5), cuts=("all",))
+    assert [r["cut"] for r in only["table"]] == ["all", "all"] and only["cut"] == "all"

@@ -182,6 +182,7 @@ def select(
     thresholds: Annotated[str, typer.Option(help="Lesion thresholds to try.")] = "0.3,0.4,0.5,0.6,0.7,0.8",
     min_sizes: Annotated[str, typer.Option(help="Smallest instance sizes (model-grid voxels) to try.")] = "2,4,8",
     min_p_lesion: Annotated[str, typer.Option(help="Smallest P(real lesion) of the card's lesion model to try.")] = "0,0.2,0.4,0.6",
+    cuts: Annotated[str, typer.Option(help="Where that cut applies: 'all' (instances and mask), 'mask' (the mask only; every instance stays a ranked candidate), or both.")] = "all,mask",
 ) -> None:
     """Choose the lesion threshold and minimum instance size on a selection cohort."""
     import pandas as pd
@@ -195,13 +196,17 @@ def select(
     p_real = _floats(min_p_lesion, "--min-p-lesion")
     if max(tried) > 1 or max(p_real) > 1 or min(sizes) < 1:
         raise ConfigError("--thresholds and --min-p-lesion lie in 0..1, --min-sizes are >= 1")
+    where = tuple(c.strip() for c in cuts.split(","))
+    if not where or not set(where) <= {"all", "mask"}:
+        raise ConfigError(f"--cuts: expected 'all', 'mask' or 'all,mask', got {cuts!r}")
     segmenter = Segmenter3D.from_checkpoint(model)
     choice = select_postprocessing(segmenter, read_cases(data), thresholds=tried,
-                                   min_voxels=sizes, min_p_lesion=p_real)
+                                   min_voxels=sizes, min_p_lesion=p_real, cuts=where)
     write_selected(segmenter, choice, out)
     _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
     console.print(f"chosen: threshold {choice['threshold']:g}, min size "
                   f"{choice['min_voxels']} voxels, min P(lesion) {choice['min_p_lesion']:g} "
+                  f"cutting {'the mask only' if choice['cut'] == 'mask' else 'everywhere'} "
                   f"({choice['criterion']}); written to {out}")
 
 

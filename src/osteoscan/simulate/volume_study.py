@@ -142,6 +142,29 @@ def _tumour(cv, anat, hu, uptake, rng) -> dict | None:
     return {"centre_mm": [float(c) for c in centre], "radius_mm": r}
 
 
+def _phantom(seed: int, profile, shape, primary):
+    """The patient's anatomy (profile, random stream after it, primary, canvas, anatomy): the
+    first, shared step of :func:`simulate_study` and :func:`skeletal_parts`."""
+    shape = _check(shape, primary)
+    prof = get_volume_profile(profile)
+    rng = np.random.default_rng([int(seed), 3037])
+    if primary == "auto":
+        primary = (None, "lung", "other")[int(rng.choice(3, p=_PRIMARY_P))]
+    cv, body = _canvas(shape, prof, rng)
+    anat = draw_anatomy(cv, body, rng)
+    return prof, rng, primary, cv, anat
+
+
+def skeletal_parts(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SHAPE, *,
+                   primary: str | None = "auto") -> np.ndarray:
+    """The bone map (uint8 index into ``volume_canvas.PARTS``, 0 = no bone) on the CT grid of
+    the study ``simulate_study(seed, profile, shape, primary=primary)`` draws, without
+    placing lesions or scanning it: which bone a predicted instance lies in (docs/seg3d.md,
+    the false-positive analysis). A cohort's patient seed is ``truth.json``'s ``seed``.
+    """
+    return _phantom(seed, profile, shape, primary)[3].parts.copy()
+
+
 def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SHAPE, *,
                    primary: str | None = "auto", n_metastases: int | None = None,
                    n_benign: int | None = None, kinds=None,
@@ -166,13 +189,7 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
     Raises:
         ConfigError: bad shape, primary or profile.
     """
-    shape = _check(shape, primary)
-    prof = get_volume_profile(profile)
-    rng = np.random.default_rng([int(seed), 3037])
-    if primary == "auto":
-        primary = (None, "lung", "other")[int(rng.choice(3, p=_PRIMARY_P))]
-    cv, body = _canvas(shape, prof, rng)
-    anat = draw_anatomy(cv, body, rng)
+    prof, rng, primary, cv, anat = _phantom(seed, profile, shape, primary)
     hu = vr.hu_table(rng, prof)[cv.labels]
     uptake = vr.uptake_table(rng)[cv.labels]
     kinds = vl.draw_kinds(rng, primary, n_metastases, n_benign) if kinds is None else \

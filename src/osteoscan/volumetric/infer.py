@@ -34,6 +34,9 @@ from osteoscan.volumetric.instances import (
     patient_origin,
 )
 
+CUTS = ("all", "mask")
+"""Where the lesion model's ``min_p_lesion`` applies (:class:`Segmenter3D`, ``cut``)."""
+
 
 @dataclass
 class Seg3DResult:
@@ -91,6 +94,13 @@ class Segmenter3D:
         self.min_voxels = int(post.get("min_voxels", MIN_VOXELS) if min_voxels is None
                               else min_voxels)
         self.min_p_lesion = float(post.get("min_p_lesion", 0.0))
+        # what the lesion model's cut removes: "all" (the instances and the mask) or "mask"
+        # (the mask only; every instance stays in the ranked detection list, scored by
+        # P(real lesion) x P(metastatic | lesion)): chosen by `seg3d select` (docs/seg3d.md)
+        self.cut = str(post.get("cut", "all"))
+        if self.cut not in CUTS:
+            raise ModelError(f"{card.architecture}: postprocess cut {self.cut!r} is not one "
+                             f"of {', '.join(CUTS)}")
         origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
         self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
@@ -127,7 +137,11 @@ class Segmenter3D:
         work_mm = (self.spacing,) * 3
         labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
                                        self.threshold, self.min_voxels)
-        labels, table = apply_lesion_model(labels, table, self.lesion_model, self.min_p_lesion)
+        labels, table = apply_lesion_model(labels, table, self.lesion_model,
+                                           self.min_p_lesion if self.cut == "all" else 0.0)
+        in_mask = [t["id"] for t in table if t.get("p_lesion", 1.0) >= self.min_p_lesion]
+        for t in table:
+            t["in_mask"] = self.cut == "all" or t["id"] in in_mask
         if self.origin is not None and table:
             p = self.origin.predict_proba(np.array([t["features"] for t in table]))
             for t, v in zip(table, p, strict=True):
@@ -135,7 +149,8 @@ class Segmenter3D:
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
-        semantic = semantic_labels(prob, self.threshold, labels)
+        masked = labels if self.cut == "all" else np.where(np.isin(labels, in_mask), labels, 0)
+        semantic = semantic_labels(prob, self.threshold, masked)
         work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
         return Seg3DResult(
             semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),

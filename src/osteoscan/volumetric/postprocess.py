@@ -2,7 +2,8 @@
 
 The lesion threshold (a voxel is lesion where ``1 - P(background)`` exceeds it), the
 minimum instance size (model-grid voxels) and the smallest P(real lesion) an instance needs
-from the card's lesion model decide what the network's probabilities become; all are chosen on a selection profile, never on the test profile (docs/seg3d.md), and stored
+from the card's lesion model (applied to the instances and the mask, or to the mask only:
+``cut`` "all" or "mask") decide what the network's probabilities become; all are chosen on a selection profile, never on the test profile (docs/seg3d.md), and stored
 in the model card's ``settings["postprocess"]``, which :class:`~osteoscan.volumetric.infer.
 Segmenter3D` reads (``seg3d evaluate`` and ``seg3d predict`` then use them).
 
@@ -24,6 +25,7 @@ import pandas as pd
 from osteoscan.artefacts import atomic_write_text
 from osteoscan.evaluation.volumes import froc_block, scan_metrics
 from osteoscan.training.checkpoint import save_checkpoint
+from osteoscan.volumetric.infer import CUTS
 from osteoscan.volumetric.inputs import Case, work_image
 
 SELECT_THRESHOLDS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
@@ -37,9 +39,12 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
                           thresholds: Sequence[float] = SELECT_THRESHOLDS,
                           min_voxels: Sequence[int] = SELECT_MIN_VOXELS,
                           min_p_lesion: Sequence[float] = SELECT_MIN_P_LESION,
+                          cuts: Sequence[str] = CUTS,
                           on_case: Callable[[str], None] | None = None) -> dict:
     """Choose the lesion threshold, the minimum instance size and the minimum P(real lesion)
-    of the lesion model (when the card has one; else that value stays 0) on a selection cohort.
+    of the lesion model (when the card has one; else that value stays 0), and whether that
+    cut removes instances and mask ("all") or the mask only ("mask"; among ``cuts``), on a
+    selection cohort.
 
     The network runs once per case (:meth:`Segmenter3D.finish` redoes only the instances);
     each setting is scored by lesion DSC and lesion sensitivity at 1.5 FP/scan, and the one
@@ -58,13 +63,17 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
             on_case(case.case_id)
     table = []
     for values in itertools.product(thresholds, min_voxels,
-                                    min_p_lesion if segmenter.lesion_model else (0.0,)):
+                                    min_p_lesion if segmenter.lesion_model else (0.0,),
+                                    cuts):
+        if values[3] == "mask" and not values[2] and "all" in cuts:
+            continue  # no cut: "mask" is "all"
         trial = copy.copy(segmenter)
-        trial.threshold, trial.min_voxels, trial.min_p_lesion = (float(values[0]),
-                                                                 int(values[1]), float(values[2]))
+        trial.threshold, trial.min_voxels, trial.min_p_lesion, trial.cut = (
+            float(values[0]), int(values[1]), float(values[2]), values[3])
         table.append(_score_setting(trial, outputs))
-    best = max(table, key=lambda r: (r["criterion"], *(-r[k] for k in KEYS)))
-    return {**{k: best[k] for k in KEYS}, "criterion": CRITERION,
+    # ties go to the smaller values and to cutting everywhere ("all", the earlier rule)
+    best = max(table, key=lambda r: (r["criterion"], *(-r[k] for k in KEYS), r["cut"] == "all"))
+    return {**{k: best[k] for k in (*KEYS, "cut")}, "criterion": CRITERION,
             "profiles": sorted({c.profile for c in cases}), "table": table}
 
 
@@ -80,7 +89,8 @@ def _score_setting(segmenter, outputs) -> dict:
         matches.append(rec["match"])
     sens = float(froc_block(matches, n_boot=0).get("sens@1.5", 0.0))
     return {"threshold": segmenter.threshold, "min_voxels": segmenter.min_voxels,
-            "min_p_lesion": segmenter.min_p_lesion, "dice_lesion": float(np.mean(dice)), "sens@1.5": sens,
+            "min_p_lesion": segmenter.min_p_lesion, "cut": segmenter.cut,
+            "dice_lesion": float(np.mean(dice)), "sens@1.5": sens,
             "criterion": float(np.mean(dice)) + sens}
 
 
@@ -89,7 +99,7 @@ def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
     checkpoint is left as it is), with ``selection.csv`` (every pair tried)."""
     out = Path(out)
     card = copy.deepcopy(segmenter.card)
-    card.settings["postprocess"] = {k: choice[k] for k in (*KEYS, "criterion", "profiles")}
+    card.settings["postprocess"] = {k: choice[k] for k in (*KEYS, "cut", "criterion", "profiles")}
     save_checkpoint(out, segmenter.model, card)
     atomic_write_text(out / "selection.csv", pd.DataFrame(choice["table"]).to_csv(index=False))
     return out
