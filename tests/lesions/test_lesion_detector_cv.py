@@ -124,3 +124,71 @@ def test_analyze_reads_a_detector_folder_or_the_networks(base, tmp_path):
     assert isinstance(load_lesion_stage(tmp_path / "det"), HotspotDetector)
     with pytest.raises(ModelError):
         load_lesion_stage(tmp_path / "empty")
+
+
+def _with_focus(st, amp: float, lid: int = 99):
+    """``st`` with a round focus of ``amp`` x the normal-bone level (sigma 2 pixels) on the
+    anterior spine at 35 % of the height, annotated malignant (a 7-pixel box)."""
+    from dataclasses import replace
+
+    from osteoscan.lesions.candidates import view_maps
+
+    a = np.asarray(st.scan.anterior, np.float32)
+    maps = view_maps(a, tuple(st.scan.spacing_mm))
+    r = int(0.35 * a.shape[0])
+    c = int(np.argmax(np.where(maps.bone[r], maps.z[r], -1)))  # the spine: the row's hottest bone
+    yy, xx = np.mgrid[:a.shape[0], :a.shape[1]]
+    focus = np.round(amp * maps.level * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / 8.0))
+    masks = {k: v.copy() for k, v in st.lesion_masks.items()}
+    masks["anterior"][r - 3:r + 4, c - 3:c + 4] = lid
+    return replace(st, scan=replace(st.scan, anterior=(a + focus).astype(np.float32)),
+                   lesion_masks=masks, lesion_labels={**st.lesion_labels, lid: "malignant"})
+
+
+@pytest.fixture(scope="module")
+def normal_study():
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    return simulate_studies(1, 4321, sites=("profile_14",), prevalence_metastasis=0.0)[0]
+
+
+def test_a_box_without_a_detected_peak_scores_its_forced_candidate(normal_study, base):
+    """A faint focus with no significant peak: no detected candidate in its box, yet a score
+    above 0 from the candidate forced at its hottest pixel; forced at a bright focus and a faint
+    one at the same place, the bright one ranks higher."""
+    from osteoscan.lesions.detector_cv import forced_candidates
+
+    faint = cohort_record(_with_focus(normal_study, 0.1), base)
+    j = [k for k, les in enumerate(faint["lesions"]) if les["label"] == "malignant"]
+    assert len(j) == 1 and not faint["inside"][:, j[0]].any()
+    assert faint["forced"]["inside"][:, j[0]].sum() == 1
+    lesions, _ = score_fold(base, [faint], k=0)
+    assert lesions[j[0]]["probability"] > 0 and lesions[j[0]]["region"] == "undetected"
+    scores = []
+    for amp in (0.1, 2.0):
+        st = _with_focus(normal_study, amp)
+        rec = cohort_record(st, base)
+        none = np.zeros_like(rec["inside"])  # force every box, the detected one too
+        box_view = np.array([int(le["view"] == "posterior") for le in rec["lesions"]])
+        rec["forced"] = forced_candidates(st, base, rec["lesions"], box_view, none)
+        les, _ = score_fold(base, [{**rec, "inside": none}], k=0)
+        scores.append(les[j[0]]["probability"])
+    assert 0 < scores[0] < scores[1]
+
+
+def test_forced_candidates_change_no_patient_probability_and_no_truth(records, base):
+    """The forced candidates only score the boxes that hold no detected peak: the patient
+    probabilities, the detected boxes' scores and a fold detector fitted with or without them
+    are the same."""
+    forced = [r for r in records if r["forced"] is not None]
+    plain = [{**r, "forced": None} for r in records]
+    assert forced
+    les_f, rows_f = score_fold(base, records, k=0)
+    les_p, rows_p = score_fold(base, plain, k=0)
+    assert rows_f == rows_p
+    found = np.concatenate([r["inside"].any(axis=0) for r in records])
+    pf, pp = (np.array([le["probability"] for le in les]) for les in (les_f, les_p))
+    assert np.array_equal(pf[found], pp[found]) and (pp[~found] == 0).all() and (pf[~found] > 0).any()
+    a, b = (fit_fold(recs, "bundled", base, rule="patient") for recs in (records, plain))
+    assert [r["prob_metastasis"] for r in score_fold(a, records, 1)[1]] == \
+        [r["prob_metastasis"] for r in score_fold(b, plain, 1)[1]]
