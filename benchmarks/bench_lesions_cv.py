@@ -304,13 +304,15 @@ def detector_main(args) -> dict:
 
 
 def bundle_digest() -> dict:
-    """First 12 hex digits of the sha256 of each bundled lesion network: which bundle was measured."""
+    """First 12 hex digits of the sha256 of each bundled lesion network (its safetensors, under
+    its stem) and of the hotspot detector's card (``hotspot_detector.json``): which bundle was
+    measured."""
     import hashlib
 
     from osteoscan.lesions.bundle import ASSETS
 
-    return {p.stem: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in sorted(ASSETS.glob("*.safetensors"))
-            + sorted(ASSETS.glob("hotspot_detector.json"))}
+    return {p.stem if p.suffix == ".safetensors" else p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12]
+            for p in sorted(ASSETS.glob("*.safetensors")) + sorted(ASSETS.glob("hotspot_detector.json"))}
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:

@@ -124,3 +124,78 @@ def test_analyze_reads_a_detector_folder_or_the_networks(base, tmp_path):
     assert isinstance(load_lesion_stage(tmp_path / "det"), HotspotDetector)
     with pytest.raises(ModelError):
         load_lesion_stage(tmp_path / "empty")
+
+
+def _with_focus(st, amp: float, lid: int = 99):
+    """``st`` with a round focus (sigma 3 pixels) of ``amp`` x the local bone background on the
+    anterior view at 45 % of the height (the row's hottest bone), annotated malignant (an
+    11-pixel box)."""
+    from dataclasses import replace
+
+    from osteoscan.lesions.candidates import view_maps
+
+    a = np.asarray(st.scan.anterior, np.float32)
+    maps = view_maps(a, tuple(st.scan.spacing_mm))
+    r = int(0.45 * a.shape[0])
+    c = int(np.argmax(np.where(maps.bone[r], maps.z[r], -1)))
+    yy, xx = np.mgrid[:a.shape[0], :a.shape[1]]
+    height = amp * maps.level * maps.background[r, c]
+    focus = np.round(height * np.exp(-((yy - r) ** 2 + (xx - c) ** 2) / 18.0))
+    masks = {k: v.copy() for k, v in st.lesion_masks.items()}
+    masks["anterior"][r - 5:r + 6, c - 5:c + 6] = lid
+    return replace(st, scan=replace(st.scan, anterior=(a + focus).astype(np.float32)),
+                   lesion_masks=masks, lesion_labels={**st.lesion_labels, lid: "malignant"})
+
+
+@pytest.fixture(scope="module")
+def normal_study():
+    from osteoscan.lesions.pipeline import simulate_studies
+
+    return simulate_studies(1, 4321, sites=("profile_14",), prevalence_metastasis=0.0)[0]
+
+
+def _malignant_box(rec) -> int:
+    j = [k for k, les in enumerate(rec["lesions"]) if les["label"] == "malignant"]
+    assert len(j) == 1
+    return j[0]
+
+
+def test_a_box_without_a_detected_peak_scores_its_forced_candidate(normal_study, base):
+    """A faint focus with no significant peak: no detected candidate in its box, yet a score
+    above 0 from the candidate forced at its hottest pixel. Forced at a brighter focus in the
+    same place (one the detector finds), the brighter one ranks higher."""
+    from osteoscan.lesions.detector_cv import forced_candidates
+
+    faint = cohort_record(_with_focus(normal_study, 0.15), base)
+    j = _malignant_box(faint)
+    assert not faint["inside"][:, j].any() and faint["forced"]["inside"][:, j].sum() == 1
+    lesions, _ = score_fold(base, [faint], k=0)
+    assert lesions[j]["probability"] > 0 and lesions[j]["region"] == "undetected"
+    before, _ = score_fold(base, [{**faint, "forced": None}], k=0)
+    assert before[j]["probability"] == 0
+    bright_st = _with_focus(normal_study, 0.8)
+    bright = cohort_record(bright_st, base)
+    assert bright["inside"][:, _malignant_box(bright)].any()
+    none = np.zeros_like(bright["inside"])  # force every box of the bright study
+    box_view = np.array([int(le["view"] == "posterior") for le in bright["lesions"]])
+    forced = forced_candidates(bright_st, base, bright["lesions"], box_view, none)
+    les, _ = score_fold(base, [{**bright, "inside": none, "forced": forced}], k=0)
+    assert les[_malignant_box(bright)]["probability"] > lesions[j]["probability"]
+
+
+def test_forced_candidates_change_no_patient_probability_and_no_truth(records, base):
+    """The forced candidates only score the boxes that hold no detected peak: the patient
+    probabilities, the detected boxes' scores and a fold detector fitted with or without them
+    are the same."""
+    forced = [r for r in records if r["forced"] is not None]
+    plain = [{**r, "forced": None} for r in records]
+    assert forced
+    les_f, rows_f = score_fold(base, records, k=0)
+    les_p, rows_p = score_fold(base, plain, k=0)
+    assert rows_f == rows_p
+    found = np.concatenate([r["inside"].any(axis=0) for r in records])
+    pf, pp = (np.array([le["probability"] for le in les]) for les in (les_f, les_p))
+    assert np.array_equal(pf[found], pp[found]) and (pp[~found] == 0).all() and (pf[~found] > 0).any()
+    a, b = (fit_fold(recs, "bundled", base, rule="patient") for recs in (records, plain))
+    assert [r["prob_metastasis"] for r in score_fold(a, records, 1)[1]] == \
+        [r["prob_metastasis"] for r in score_fold(b, plain, 1)[1]]

@@ -321,15 +321,33 @@ def _hotspots(labels: np.ndarray, peaks: np.ndarray, view: str, maps: ViewMaps,
     return out
 
 
+def box_peaks(maps: ViewMaps, boxes: np.ndarray) -> np.ndarray:
+    """(k, 2) per box (``x0, y0, x1, y1`` in pixel edges): the pixel of highest ``z`` among
+    those whose square overlaps the box (the forced seed of an annotated box that holds no
+    candidate, docs/lesions.md "Lesion score")."""
+    out = []
+    for x0, y0, x1, y1 in np.asarray(boxes, float).reshape(-1, 4):
+        r0 = min(max(int(np.floor(y0)), 0), maps.z.shape[0] - 1)
+        c0 = min(max(int(np.floor(x0)), 0), maps.z.shape[1] - 1)
+        sub = maps.z[r0:max(int(np.ceil(y1)), r0 + 1), c0:max(int(np.ceil(x1)), c0 + 1)]
+        r, c = np.unravel_index(np.argmax(sub), sub.shape)
+        out.append((r0 + r, c0 + c))
+    return np.array(out, int).reshape(-1, 2)
+
+
 def view_candidates(counts: np.ndarray, view: str, spacing: tuple[float, float], *,
-                    picture: bool = False, **seed_args) -> tuple[list[Hotspot], ViewMaps]:
+                    picture: bool = False, force: np.ndarray | None = None,
+                    **seed_args) -> tuple[list[Hotspot], ViewMaps]:
     """Candidates of one view (module docstring) and the view's maps; ``picture``: the values
-    are display levels, their gain per count is estimated (:func:`noise_gain`);
-    ``seed_args`` go to :func:`seeds`."""
+    are display levels, their gain per count is estimated (:func:`noise_gain`); ``force``:
+    boxes whose :func:`box_peaks` are seeds too, after the detected ones; ``seed_args`` go to
+    :func:`seeds`."""
     maps = view_maps(counts, spacing)
     if picture:
         maps = replace(maps, noise=noise_scale(maps.level, spacing, noise_gain(counts, maps)))
     peaks = seeds(maps, **seed_args)
+    if force is not None and len(force):
+        peaks = np.vstack([peaks, box_peaks(maps, force)])
     return _hotspots(segment(maps, peaks), peaks, view, maps, counts), maps
 
 
@@ -378,9 +396,10 @@ def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneSc
                    posterior=None if scan.posterior is None else change(scan.posterior))
 
 
-def scan_candidates(scan: BoneScan, **seed_args
+def scan_candidates(scan: BoneScan, force: dict[str, np.ndarray] | None = None, **seed_args
                     ) -> tuple[dict[str, list[Hotspot]], dict[str, ViewMaps]]:
     """Candidates and maps of every view of a scan (posterior in anterior orientation);
+    ``force``: per view, boxes forced to hold a candidate (:func:`view_candidates`);
     ``seed_args`` go to :func:`seeds`."""
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
     picture = scan.source is not None and scan.source.format in PICTURE_FORMATS
@@ -390,5 +409,6 @@ def scan_candidates(scan: BoneScan, **seed_args
         if counts is None:
             continue
         hot[view], maps[view] = view_candidates(np.asarray(counts, np.float32), view, spacing,
-                                                picture=picture, **seed_args)
+                                                picture=picture, force=(force or {}).get(view),
+                                                **seed_args)
     return hot, maps

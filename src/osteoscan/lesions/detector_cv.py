@@ -16,8 +16,13 @@ Definitions (docs/lesions.md, "Cross-validating the detector"):
   are negatives because a user's annotations mark the lesions a reader called: an uptake
   nobody boxed was read as not a lesion, or as not worth naming.
 * **Lesion score.** An annotated box scores the highest probability (the detector's last
-  stage, not capped at the patient's) among the candidates whose peak is in it, and 0 when no
-  candidate's peak is (the detector missed it; :func:`box_scores`).
+  stage, not capped at the patient's) among the candidates whose peak is in it
+  (:func:`box_scores`). A box that holds no candidate's peak scores the candidate forced at its
+  hottest pixel (:func:`forced_candidates`: the candidates found again with that extra seed,
+  features and stages as for any candidate; its region stays ``undetected``); 0 only when
+  even that seed makes no hotspot (its pixel not above the local bone background). Forced
+  candidates serve these box scores only: never the candidate truth, the fitting or the
+  patient probability.
 * **Patient score.** The fold detector's calibrated patient probability, as ``analyze`` gives
   it; ``predicted`` uses the fold detector's own decision threshold.
 
@@ -28,11 +33,11 @@ out-of-fold probabilities:
 
 * ``init="scratch"``: both tree stages and the patient model from the cohort alone;
 * ``init="bundled"``: the rule ``CVSettings.bundled_rule`` (default
-  :data:`BUNDLED_RULE`, ``"none"``, chosen on the tuning profile
-  ``profile_14`` only, docs/lesions.md): ``"none"`` uses the bundled detector untouched (it
-  scored the highest patient AUC there at 100 and 300 studies: no refit on a small cohort beat
-  it); ``"patient"`` keeps both bundled tree stages and refits only the patient model and its
-  calibration; ``"stage2"`` keeps the bundled first stage and fits a cohort second stage on top
+  :data:`BUNDLED_RULE`, ``"patient"``, docs/lesions.md "Default rule"): ``"patient"`` keeps
+  both bundled tree stages and refits only the patient model and its calibration;
+  ``"none"`` uses the bundled detector untouched (within noise of ``"patient"`` on the tuning
+  profile ``profile_14``: 0.009 and 0.003 of patient AUC higher, p 0.16 and 0.19);
+  ``"stage2"`` keeps the bundled first stage and fits a cohort second stage on top
   of its probabilities (the bundled judgement is an input of the cohort forest, the trees'
   counterpart of a warm start) and the patient model.
 """
@@ -50,9 +55,11 @@ from osteoscan.lesions.studies import LesionStudy
 from osteoscan.skeleton import REGIONS
 
 BUNDLED_RULES = ("stage2", "patient", "none")
-BUNDLED_RULE = "none"
-"""What ``--init bundled`` keeps of the bundled detector (chosen on the tuning profile,
-docs/lesions.md)."""
+BUNDLED_RULE = "patient"
+"""What ``--init bundled`` keeps of the bundled detector: its trees, with the patient model and
+calibration refitted on the cohort (the lead's decision, docs/lesions.md "Default rule": a
+user's cohort comes from another domain, where the bundle is miscalibrated, and the simulated
+tuning site could not separate ``patient`` from ``none``)."""
 
 TINY_HGB = {"max_iter": 20, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 5,
             "l2_regularization": 1.0, "early_stopping": False, "max_bins": 15}
@@ -117,7 +124,30 @@ def cohort_record(st: LesionStudy, base: HotspotDetector) -> dict:
             "y": candidate_truth(inside, malignant), "region": base.codes(arr),
             "label": np.int64(study_positive(st)), "inside": inside, "lesions": lesions,
             "peak": np.column_stack([rows, cols]).reshape(-1, 2),
+            "forced": forced_candidates(st, base, lesions, box_view, inside),
             "study_id": st.scan.study_id, "patient_id": st.patient_id}
+
+
+def forced_candidates(st: LesionStudy, base: HotspotDetector, lesions: list[dict],
+                      box_view: np.ndarray, inside: np.ndarray) -> dict | None:
+    """The candidates of the study found again with a forced seed at the hottest pixel of every
+    box that holds no detected peak (:func:`osteoscan.lesions.candidates.box_peaks`), features
+    computed as for any candidate: ``X``, ``view``, ``group``, ``head_mm`` and ``inside``
+    (peaks in those boxes only: the forced candidates). None when every box holds a peak.
+    Used for those boxes' lesion scores only, never for truth or the patient probability."""
+    missing = ~inside.any(axis=0)
+    if not missing.any():
+        return None
+    force = {v: np.array([les["box"] for les, m in zip(lesions, missing, strict=True)
+                          if m and les["view"] == v], float).reshape(-1, 4)
+             for v in ("anterior", "posterior")}
+    arr, hotspots = study_arrays(st.scan, base.card.get("pair_mm", PAIR_MM),
+                                 base.card.get("count_band"), force=force)
+    rows = np.array([h.features["peak_row"] for h in hotspots], float)
+    cols = np.array([h.features["peak_col"] for h in hotspots], float)
+    boxes = [les["box"] for les in lesions]
+    return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
+            "inside": peaks_in_boxes(arr.view, rows, cols, box_view, boxes) & missing[None, :]}
 
 
 def cohort_records(studies: Sequence[LesionStudy], base: HotspotDetector) -> list[dict]:
@@ -164,11 +194,16 @@ def score_fold(det: HotspotDetector, records: list[dict], k: int) -> tuple[list[
         st = det.stages(arr)
         p = det.patient_probability(arr, st["probability"], st["codes"])
         score, best = box_scores(rec["inside"], st["probability"])
-        for les, s, b in zip(rec["lesions"], score, best, strict=True):
+        regions = [REGIONS[int(st["codes"][b])] if b >= 0 else "undetected" for b in best]
+        if rec.get("forced") is not None:  # boxes without a detected peak: their forced candidate
+            fst = det.stages(arrays(rec["forced"]))
+            fscore, fbest = box_scores(rec["forced"]["inside"], fst["probability"])
+            score = np.where(best >= 0, score, fscore)  # region stays "undetected"
+        for les, s, r in zip(rec["lesions"], score, regions, strict=True):
             lesions.append({"study": rec["study_id"], "patient": rec["patient_id"], "view": les["view"],
                             "box": box_text(les["box"]), "label": les["label"], "probability": float(s),
-                            "fold": k, "region": REGIONS[int(st["codes"][b])] if b >= 0 else "undetected",
-                            "burden": les["burden"], "picture_box": les["picture_box"]})
+                            "fold": k, "region": r, "burden": les["burden"],
+                            "picture_box": les["picture_box"]})
         studies.append({"study_id": rec["study_id"], "patient_id": rec["patient_id"],
                         "label": "metastasis" if rec["label"] else "normal", "prob_metastasis": p,
                         "predicted": "metastasis" if p >= det.decision_threshold else "normal",

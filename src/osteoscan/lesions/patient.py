@@ -98,17 +98,19 @@ class StudyArrays:
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
-                 count_band: tuple[float, float | None] | None = None, patches: bool = False
-                 ) -> tuple[StudyArrays, list[Hotspot]]:
+                 count_band: tuple[float, float | None] | None = None, patches: bool = False,
+                 force: dict[str, np.ndarray] | None = None) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
     ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
-    ``patches`` every candidate's image patches too (:func:`scan_patches`)."""
+    ``patches`` every candidate's image patches too (:func:`scan_patches`); ``force``: per
+    view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
+    :mod:`osteoscan.lesions.detector_cv`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     if count_band:
         scan = count_normalised(scan, count_band)
-    hot, maps = scan_candidates(scan)
+    hot, maps = scan_candidates(scan, force)
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))

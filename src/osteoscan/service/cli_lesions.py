@@ -239,10 +239,11 @@ def cv(
     stage: Annotated[str, typer.Option(
         help="detector (the hotspot-first detector analyze ships) or cnn (the three lesion networks).")] = "detector",
     init: Annotated[str, typer.Option(help="bundled (start from the bundled models) or scratch.")] = "bundled",
-    bundled_rule: Annotated[str, typer.Option(
-        help="detector with --init bundled: none (the bundled detector as it is; chosen on the tuning "
-        "profile), patient (refit its patient model and calibration on your studies) or stage2 "
-        "(a second tree stage of your own on its first stage's probabilities).")] = "none",
+    bundled_rule: Annotated[str | None, typer.Option(
+        help="detector with --init bundled: patient (the default: the bundled trees, their patient "
+        "model and calibration refitted on your studies), none (the bundled detector as it is) or "
+        "stage2 (a second tree stage of your own on its first stage's probabilities).",
+        show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Fold and training seed.")] = 0,
     supervision: Annotated[str, typer.Option(
         help="auto (mask where a row has lesion_masks, else its LabelMe outlines), mask, polygon "
@@ -257,10 +258,10 @@ def cv(
 ) -> None:
     """Cross-validate the lesion stage on your cohort: patient-grouped stratified folds, lesion
     and patient AUC with patient-bootstrap CIs (docs/lesions.md). Unreadable rows: exit code 1."""
-    from osteoscan.lesions.cv import CVSettings, cross_validate
+    from osteoscan.lesions.cv import BUNDLED_RULE, CVSettings, cross_validate
 
-    settings = CVSettings(folds=folds, init=init, stage=stage, bundled_rule=bundled_rule, seed=seed,
-                          seg_epochs=seg_epochs,
+    settings = CVSettings(folds=folds, init=init, stage=stage, seed=seed, seg_epochs=seg_epochs,
+                          bundled_rule=bundled_rule or BUNDLED_RULE,
                           region_epochs=region_epochs, clf_epochs=clf_epochs, tiny=tiny)
     studies, failures = _studies(manifest, supervision, label_map)
     with _progress() as prog:
