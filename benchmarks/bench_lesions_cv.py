@@ -4,8 +4,10 @@ Question: on a user's own cohort of a few hundred studies, does starting the les
 the bundled models (fine-tuning) beat training it from scratch with the same budget?
 
 Cohort: studies of the generated site profile ``--site`` (default ``profile_11``: 1024 x 256,
-2.21 mm, 0.55-0.86 M counts; never used to train or select any bundled model), seeds
-``--seed``..., about 60 % metastatic, each study its own patient. The cohorts of 100, 300 and
+2.21 mm, 0.55-0.86 M counts; never used to train or select the CNN lesion stage; with
+``--stage detector`` the default is ``profile_17``, seeds from 960000, because the hotspot
+detector's bundle trained on ``profile_11`` and no bundled model has seen ``profile_17``), seeds
+``--seed``...(900000 for the CNN stage), about 60 % metastatic, each study its own patient. The cohorts of 100, 300 and
 1,000 studies are nested (the first n studies), simulated once.
 
 Two parts, both with the folds of ``osteoscan lesions cv`` (patient-grouped, stratified,
@@ -321,8 +323,8 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--patient-n", default="100",
                     help="cohort sizes of the patient-level part, comma-separated (first n studies; 0: skip)")
     ap.add_argument("--patient-folds", type=int, default=2)
-    ap.add_argument("--site", default="profile_11")
-    ap.add_argument("--seed", type=int, default=900_000)
+    ap.add_argument("--site", default=None, help="default: profile_17 with --stage detector, else profile_11")
+    ap.add_argument("--seed", type=int, default=None, help="default: 960000 (detector), 900000 (cnn)")
     ap.add_argument("--folds", type=int, default=3)
     ap.add_argument("--clf-epochs", type=int, default=5)
     ap.add_argument("--seg-epochs", type=int, default=2)
@@ -338,8 +340,13 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--detector-folds", type=int, default=5)
     ap.add_argument("--cnn-results", default=str(RESULTS / "lesions_cv.json"))
     args = ap.parse_args(argv)
+    detector = args.stage == "detector"
+    # the detector bundle trained on profile_11 (benchmarks.select_detector.TRAIN); profile_17 no
+    # bundled model has seen
+    args.site = args.site or ("profile_17" if detector else "profile_11")
+    args.seed = 960_000 if args.seed is None and detector else (900_000 if args.seed is None else args.seed)
     if args.out is None:
-        args.out = str(RESULTS / ("lesions_cv_detector.json" if args.stage == "detector" else "lesions_cv.json"))
+        args.out = str(RESULTS / ("lesions_cv_detector.json" if detector else "lesions_cv.json"))
     return args
 
 
