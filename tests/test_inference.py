@@ -139,3 +139,59 @@ def test_single_view_scan_gets_one_heatmap_and_a_report(tmp_path):
     assert set(pred.heatmaps) == {"anterior"}
     html = write_report(single, pred, tmp_path / "r.html").read_text()
     assert "single_view" in html and html.count("<figure>") == 2
+
+
+def _lesion_result(p_hot=(0.95, 0.7, 0.2)):
+    """A CNN-stage LesionResult: three anterior hotspots in the ribs' region map, BSI > 0."""
+    from osteoscan.lesions.analyzer import LesionResult
+    from osteoscan.lesions.burden import bone_scan_index, region_table
+    from osteoscan.skeleton import REGION_CODE
+
+    scan = fx.make_scan()
+    rmap = np.zeros(scan.shape, np.uint8)
+    rmap[60:200, 10:54] = REGION_CODE["ribs"]
+    hs = []
+    for k, p in enumerate(p_hot):
+        mask = np.zeros(scan.shape, bool)
+        mask[70 + 40 * k:77 + 40 * k, 27:34] = True
+        hs.append(Hotspot("anterior", 73.0 + 40 * k, 30.0, 49 * 5.76, "ribs", p, mask))
+    by_view = {"anterior": hs}
+    bsi, fr = bone_scan_index(by_view, {"anterior": rmap}, threshold=0.5)
+    return LesionResult(hotspots=tuple(hs), bsi=bsi, probability=0.99, lesion_count=3,
+                        malignant_count=2, regions=tuple(region_table(by_view, fr, 0.5)),
+                        region_maps={"anterior": rmap}, threshold=0.5)
+
+
+def test_agreeing_lesions_follow_the_study_decision():
+    from osteoscan.lesions.analyzer import agreeing
+
+    res = _lesion_result()
+    assert res.bsi > 0 and res.malignant_count == 2
+    normal = agreeing(res, 0.3, positive=False)  # the image model said normal at p = 0.3
+    assert normal.malignant_count == 0 and normal.bsi == 0.0
+    assert max(h.probability for h in normal.hotspots) <= 0.3 and normal.threshold > 0.3
+    assert all(r.malignant == 0 and r.bsi == 0.0 for r in normal.regions)
+    low = agreeing(res, 0.6, positive=True)  # metastatic at p = 0.6: capped, 2 lesions >= 0.5
+    assert low.malignant_count == 2 and 0 < low.bsi <= res.bsi + 1e-9
+    assert [h.probability for h in low.hotspots] == [0.6, 0.6, 0.2]
+    # metastatic, but no lesion reaches the hotspot threshold: the most probable one is malignant
+    weak = agreeing(_lesion_result((0.45, 0.3, 0.2)), 0.6, positive=True)
+    assert weak.malignant_count == 1 and weak.bsi > 0 and weak.threshold == 0.45
+    same = agreeing(res, 1.0, positive=True)
+    assert same.malignant_count == res.malignant_count and same.bsi == pytest.approx(res.bsi)
+
+
+def test_image_model_decision_and_lesion_stage_never_contradict():
+    """One coherent answer per study (issue 16): with the image model deciding, a study it calls
+    normal shows no malignant lesion and BSI 0; one it calls metastatic shows at least one."""
+    class Fixed:
+        def analyze(self, scan):
+            return _lesion_result()
+
+    scan, card = fx.make_scan(), fx.tiny_card(threshold=1.0)  # always normal
+    pred = Predictor(fx.tiny_model(card), card, lesion_analyzer=Fixed()).predict(scan)
+    assert pred.decision == "normal" and pred.bsi == 0.0 and pred.lesions.malignant_count == 0
+    assert all(h.probability <= pred.probability for h in pred.hotspots)
+    card = fx.tiny_card(threshold=0.0)  # always metastatic
+    pred = Predictor(fx.tiny_model(card), card, lesion_analyzer=Fixed()).predict(scan)
+    assert pred.positive and pred.lesions.malignant_count >= 1 and pred.bsi > 0

@@ -103,6 +103,19 @@ def _bundled_lesion_stage() -> Any:
     return bundled_or_none()
 
 
+def _agreeing(lesions: Any, probability: float, positive: bool, hotspots: list,
+              bsi: float | None) -> tuple[list, float | None, Any]:
+    """The lesion stage's answer made to agree with the image model's decision (one coherent
+    answer per study, :func:`osteoscan.lesions.analyzer.agreeing`); another analyzer's result
+    type is left as it is."""
+    from osteoscan.lesions.analyzer import LesionResult, agreeing
+
+    if not isinstance(lesions, LesionResult):
+        return hotspots, bsi, lesions
+    out = agreeing(lesions, probability, positive)
+    return list(out.hotspots), out.bsi, out
+
+
 class Predictor:
     """A trained classifier with its model card, ready to analyze scans.
 
@@ -273,6 +286,9 @@ class Predictor:
         if self.card_is_binary:
             prob = float(probs[self.classes.index(self.card.positive)])
         decision = str(decide(self.card, np.asarray(probs)[None])[0])
+        if not self.lesion_decides and self.card_is_binary:
+            hotspots, bsi, lesions = _agreeing(lesions, prob, decision != self.classes[self._neg],
+                                               hotspots, bsi)
         return Prediction(
             study_id=scan.study_id, patient_id=scan.patient_id, probability=prob,
             probabilities={c: float(p) for c, p in zip(self.classes, probs)},

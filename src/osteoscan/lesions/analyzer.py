@@ -211,3 +211,31 @@ def bundled_or_none() -> LesionAnalyzer | None:
         log.warning("lesion stage disabled: %s", exc)
         return None
 
+
+
+def agreeing(result: LesionResult, probability: float, positive: bool) -> LesionResult:
+    """``result`` made to agree with a study decision taken elsewhere (the image model's, when
+    the lesion stage does not decide): the rule of ``HotspotDetector.decide``. Each hotspot's
+    probability is capped at the study's (a lesion cannot be more likely malignant than the
+    patient is metastatic); a study called normal has no malignant lesion and a BSI of 0; a
+    study called metastatic has its lesions at or above the threshold malignant, and at least
+    its most probable one. The BSI is recomputed from the region maps when the result has
+    them, else kept for a metastatic study (the detector's own BSI)."""
+    by_view = {v: [dataclasses.replace(h, probability=min(h.probability, probability)) for h in hs]
+               for v, hs in result.by_view.items()}
+    groups = distinct_lesions(by_view)
+    top = max((max(h.probability for h in g) for g in groups), default=0.0)
+    if not positive:
+        thr = max(result.threshold, float(np.nextafter(probability, 2.0)))  # above every capped p
+    else:
+        thr = result.threshold if top >= result.threshold or not groups else top
+    if result.region_maps:
+        bsi, fractions = bone_scan_index(by_view, result.region_maps, threshold=thr)
+        regions = tuple(region_table(by_view, fractions, thr))
+    else:
+        bsi = result.bsi if positive else 0.0
+        regions = result.regions if positive else tuple(region_table(by_view, {}, thr))
+    return dataclasses.replace(
+        result, hotspots=tuple(h for hs in by_view.values() for h in hs), bsi=float(bsi),
+        malignant_count=sum(max(h.probability for h in g) >= thr for g in groups),
+        regions=regions, threshold=float(thr))
