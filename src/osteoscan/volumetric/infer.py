@@ -49,7 +49,8 @@ class Seg3DResult:
         semantic: uint8 (z, y, x) on the source grid: 0 background, 1 benign, 2 metastatic.
         instances: int32 (z, y, x) on the source grid, lesion ids 1..N (0 = none).
         lesions: one dict per instance (id, cls, score, volume_ml, centre_mm, p_lung, ...).
-        origin_p_lung: mean P(lung) over metastatic instances (NaN: none, or no origin model).
+        origin_p_lung: mean P(lung) over the metastatic instances (those kept in the mask
+            under the card's ``origin: mask``; NaN: none, or no origin model).
         work: model-grid arrays kept for evaluation (``prob``, ``labels``), when asked.
     """
 

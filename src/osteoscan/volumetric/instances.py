@@ -6,7 +6,7 @@ probability ``1 - P(background)`` exceeds 0.5 are the instances; each gets the m
 probabilities over its voxels (its class is the larger of benign and metastatic, its score
 the mean P(metastatic)), the peak of the lesion-centre heatmap, and image features. A logistic
 regression on those features predicts the primary (lung vs other) of each metastatic instance;
-the patient's origin probability is the mean over its metastatic instances.
+the patient's origin probability is the mean over its metastatic instances in the mask.
 
 The regression is stored as plain numbers in the model card (:meth:`OriginModel.to_dict`),
 not pickled; its prediction is the one line a logistic model is, written by hand for that
