@@ -79,6 +79,7 @@ def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
     assert len((cohort / "selected" / "selection.csv").read_text().splitlines()) == 1 + 4 * per_size
     assert post["min_p_lesion"] in ((0.0, 0.5) if per_size == 3 else (0.0,))
     assert post["cut"] in (("all", "mask") if per_size == 3 else ("all",))
+    assert post["origin"] == "mask"  # the patient's origin follows the mask
     res = run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data", "--out",
                         cohort / "eval-selected", "--n-boot", "0")
     assert res.returncode == 0, res.stderr
@@ -87,6 +88,8 @@ def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
                           2, "--thresholds")
     assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
                                         "--out", cohort / "bad", "--cuts", "some"), 2, "--cuts")
+    assert_one_line_error(run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data",
+                                        "--out", cohort / "bad", "--origin", "some"), 2, "--origin")
 
 
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):

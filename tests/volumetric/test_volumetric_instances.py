@@ -50,6 +50,18 @@ def test_origin_model_round_trips_through_plain_numbers():
     assert np.isnan(patient_origin([]))
 
 
+def test_patient_origin_follows_the_mask_and_falls_back_to_every_candidate():
+    kept = {"cls": "metastatic", "p_lung": 0.8, "in_mask": True}
+    left_out = {"cls": "metastatic", "p_lung": 0.0, "in_mask": False}
+    benign = {"cls": "benign", "p_lung": 0.1, "in_mask": True}
+    # the candidate left out of the mask does not pull the patient's origin down
+    assert patient_origin([kept, left_out, benign]) == pytest.approx(0.8)
+    assert patient_origin([kept, left_out, benign], over="all") == pytest.approx(0.4)
+    # none kept in the mask: every metastatic candidate, not NaN
+    assert patient_origin([left_out, {**left_out, "p_lung": 0.5}]) == pytest.approx(0.25)
+    assert np.isnan(patient_origin([benign, {**benign, "in_mask": False}]))
+
+
 def test_semantic_labels_agree_with_the_instances():
     from osteoscan.volumetric.infer import semantic_labels
 

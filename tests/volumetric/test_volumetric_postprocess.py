@@ -86,6 +86,24 @@ def test_a_mask_only_cut_keeps_every_candidate_ranked_but_out_of_the_mask():
     assert not mask_only.semantic[mask_only.instances == dropped[0]["id"]].any()
 
 
+def test_the_origin_follows_the_mask_only_cut():
+    from osteoscan.volumetric.instances import OriginModel
+
+    case = make_case(3, primary="other")
+    seg = _segmenter([case, case])
+    assert seg.origin_over == "all"  # a card without the choice keeps the earlier rule
+    seg.lesion_model = OriginModel(["p"])
+    seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)
+    # the origin model calls the faint blob (left out of the mask) "other", the lesions "lung"
+    seg.origin = OriginModel(["p"])
+    seg.origin.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.0, 1.0)
+    seg.threshold, seg.min_voxels, seg.min_p_lesion, seg.cut = 0.3, 4, 0.5, "mask"
+    every = seg.predict(case)
+    assert any(not t["in_mask"] for t in every.lesions) and every.origin_p_lung < 1.0
+    seg.origin_over = "mask"
+    assert seg.predict(case).origin_p_lung == 1.0
+
+
 def test_selection_tries_both_cuts_and_stores_the_choice(tmp_path):
     from osteoscan.volumetric.instances import OriginModel
 
@@ -102,6 +120,7 @@ def test_selection_tries_both_cuts_and_stores_the_choice(tmp_path):
     out = write_selected(seg, choice, tmp_path / "sel")
     assert read_card(out).settings["postprocess"]["cut"] == choice["cut"]
     assert Segmenter3D.from_checkpoint(out).cut == choice["cut"]
+    assert Segmenter3D.from_checkpoint(out).origin_over == "mask"
     seg = _segmenter(cases)  # the earlier rule only: the cut removes instances and mask
     seg.lesion_model = OriginModel(["p"])
     seg.lesion_model.predict_proba = lambda X: np.where(np.asarray(X)[:, 1] < 0.4, 0.1, 0.9)

@@ -156,12 +156,17 @@ def evaluate(
     min_size: Annotated[int | None, typer.Option(
         help="Smallest instance in model-grid voxels (default: the card's, else 2).",
         min=1)] = None,
+    origin: Annotated[str | None, typer.Option(
+        help="Which metastatic instances the patient's origin averages: 'mask' (those kept "
+             "in the mask; all when none is) or 'all' (default: the card's, else 'all').")] = None,
 ) -> None:
     """DSC, IoU, HD95, voxel and lesion figures (FROC), origin AUC with DeLong CI."""
-    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.volumetric.infer import ORIGINS, Segmenter3D
 
-    _score(Segmenter3D.from_checkpoint(model, threshold=threshold, min_voxels=min_size),
-           model.name, data, out, n_boot)
+    if origin is not None and origin not in ORIGINS:
+        raise ConfigError(f"--origin: expected one of {', '.join(ORIGINS)}, got {origin!r}")
+    _score(Segmenter3D.from_checkpoint(model, threshold=threshold, min_voxels=min_size,
+                                       origin_over=origin), model.name, data, out, n_boot)
 
 
 def _floats(text: str, what: str, kind=float) -> tuple:

@@ -36,6 +36,9 @@ from osteoscan.volumetric.instances import (
 
 CUTS = ("all", "mask")
 """Where the lesion model's ``min_p_lesion`` applies (:class:`Segmenter3D`, ``cut``)."""
+ORIGINS = ("mask", "all")
+"""Which metastatic instances the patient's origin averages (``origin``; see
+:func:`~osteoscan.volumetric.instances.patient_origin`)."""
 
 
 @dataclass
@@ -46,7 +49,8 @@ class Seg3DResult:
         semantic: uint8 (z, y, x) on the source grid: 0 background, 1 benign, 2 metastatic.
         instances: int32 (z, y, x) on the source grid, lesion ids 1..N (0 = none).
         lesions: one dict per instance (id, cls, score, volume_ml, centre_mm, p_lung, ...).
-        origin_p_lung: mean P(lung) over metastatic instances (NaN: none, or no origin model).
+        origin_p_lung: mean P(lung) over the metastatic instances (those kept in the mask
+            under the card's ``origin: mask``; NaN: none, or no origin model).
         work: model-grid arrays kept for evaluation (``prob``, ``labels``), when asked.
     """
 
@@ -75,7 +79,7 @@ class Segmenter3D:
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
                  overlap: float = 0.25, threshold: float | None = None,
-                 min_voxels: int | None = None):
+                 min_voxels: int | None = None, origin_over: str | None = None):
         if card.task != "segmentation3d":
             raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
                              "not a 3-D segmentation model (osteoscan seg3d train)")
@@ -101,6 +105,13 @@ class Segmenter3D:
         if self.cut not in CUTS:
             raise ModelError(f"{card.architecture}: postprocess cut {self.cut!r} is not one "
                              f"of {', '.join(CUTS)}")
+        # which instances the patient's origin averages: "all" where the card predates the
+        # choice (its figures stay reproducible), "mask" from `seg3d select` (docs/seg3d.md)
+        self.origin_over = str(post.get("origin", "all") if origin_over is None
+                               else origin_over)
+        if self.origin_over not in ORIGINS:
+            raise ModelError(f"{card.architecture}: postprocess origin {self.origin_over!r} "
+                             f"is not one of {', '.join(ORIGINS)}")
         origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
         self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
@@ -155,4 +166,4 @@ class Segmenter3D:
         return Seg3DResult(
             semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),
             instances=resize(labels[None], case.shape, labels=True)[0].astype(np.int32),
-            lesions=table, origin_p_lung=patient_origin(table), work=work)
+            lesions=table, origin_p_lung=patient_origin(table, self.origin_over), work=work)

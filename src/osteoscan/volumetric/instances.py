@@ -6,7 +6,7 @@ probability ``1 - P(background)`` exceeds 0.5 are the instances; each gets the m
 probabilities over its voxels (its class is the larger of benign and metastatic, its score
 the mean P(metastatic)), the peak of the lesion-centre heatmap, and image features. A logistic
 regression on those features predicts the primary (lung vs other) of each metastatic instance;
-the patient's origin probability is the mean over its metastatic instances.
+the patient's origin probability is the mean over its metastatic instances in the mask.
 
 The regression is stored as plain numbers in the model card (:meth:`OriginModel.to_dict`),
 not pickled; its prediction is the one line a logistic model is, written by hand for that
@@ -186,7 +186,15 @@ def apply_lesion_model(labels: np.ndarray, table: list[dict], model: OriginModel
     return remap[labels], kept
 
 
-def patient_origin(table: Sequence[dict]) -> float:
-    """Mean P(lung) over the metastatic instances; NaN when there are none."""
-    probs = [t["p_lung"] for t in table if t["cls"] == "metastatic" and "p_lung" in t]
+def patient_origin(table: Sequence[dict], over: str = "mask") -> float:
+    """Mean P(lung) over the metastatic instances; NaN when there are none.
+
+    ``over``: "mask" averages only the instances kept in the mask (``in_mask``; with the
+    mask-only cut, candidates below the lesion model's cut stay in the table but not in the
+    mask), falling back to every metastatic instance when none is kept; "all" averages every
+    metastatic instance (the rule before the fifth session; docs/seg3d.md).
+    """
+    met = [t for t in table if t["cls"] == "metastatic" and "p_lung" in t]
+    kept = [t for t in met if t.get("in_mask", True)] if over == "mask" else met
+    probs = [t["p_lung"] for t in (kept or met)]
     return float(np.mean(probs)) if probs else float("nan")

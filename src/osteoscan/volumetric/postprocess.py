@@ -100,6 +100,9 @@ def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
     out = Path(out)
     card = copy.deepcopy(segmenter.card)
     card.settings["postprocess"] = {k: choice[k] for k in (*KEYS, "cut", "criterion", "profiles")}
+    # the patient's origin follows the mask (decided on profile_7, docs/seg3d.md "Origin over
+    # the mask"); the same as averaging every instance when the cut is "all"
+    card.settings["postprocess"]["origin"] = "mask"
     save_checkpoint(out, segmenter.model, card)
     atomic_write_text(out / "selection.csv", pd.DataFrame(choice["table"]).to_csv(index=False))
     return out
