@@ -192,7 +192,7 @@ def patient_origin(table: Sequence[dict], over: str = "mask") -> float:
     ``over``: "mask" averages only the instances kept in the mask (``in_mask``; with the
     mask-only cut, candidates below the lesion model's cut stay in the table but not in the
     mask), falling back to every metastatic instance when none is kept; "all" averages every
-    metastatic instance (the rule before the fifth session; docs/seg3d.md).
+    metastatic instance (the rule of the runs up to the fourth; docs/seg3d.md).
     """
     met = [t for t in table if t["cls"] == "metastatic" and "p_lung" in t]
     kept = [t for t in met if t.get("in_mask", True)] if over == "mask" else met
