@@ -106,8 +106,6 @@ class CVSettings:
             raise ConfigError(f"--folds must be >= 2, got {self.folds}")
 
 
-
-
 def assign_folds(studies: Sequence[LesionStudy], folds: int, seed: int) -> np.ndarray:
     """Fold index per study: patient-grouped, stratified by :func:`study_positive`."""
     return fold_index([study_positive(st) for st in studies], [st.patient_id for st in studies],
@@ -126,12 +124,6 @@ def fold_index(positive: Sequence[int], patients: Sequence[str], folds: int, see
                                            val_fraction=0.0, seed=seed)):
         out[split.test] = k
     return out
-
-
-
-
-
-
 
 
 def lesion_rows(analyzer, st: LesionStudy, fold: int) -> list[dict]:

@@ -50,7 +50,8 @@ import numpy as np
 
 from osteoscan.errors import ConfigError
 from osteoscan.lesions.cohort import box_text, lesion_box, picture_box, study_positive
-from osteoscan.lesions.patient import PAIR_MM, HotspotDetector, study_arrays
+from osteoscan.lesions.detector_train import arrays, calibrate, fit_patient, fit_variants
+from osteoscan.lesions.patient import HotspotDetector
 from osteoscan.lesions.studies import LesionStudy
 from osteoscan.skeleton import REGIONS
 
@@ -96,6 +97,12 @@ def box_scores(inside: np.ndarray, probs: np.ndarray) -> tuple[np.ndarray, np.nd
     return score, np.where(found, best, -1)
 
 
+def _peaks(hotspots) -> tuple[np.ndarray, np.ndarray]:
+    """Peak row and column of each candidate."""
+    return (np.array([h.features["peak_row"] for h in hotspots], float),
+            np.array([h.features["peak_col"] for h in hotspots], float))
+
+
 def _lesions(st: LesionStudy) -> list[dict]:
     """One entry per annotated lesion and view: its box and label (as ``lesions_oof.csv``)."""
     burden = sum(1 for lab in st.lesion_labels.values() if lab == "malignant")
@@ -113,9 +120,8 @@ def cohort_record(st: LesionStudy, base: HotspotDetector) -> dict:
     """Everything the folds need from one study: the candidates as arrays (found as
     ``base`` finds them: its count band), their truth and region codes (``base``'s region
     table), their peaks, and the annotated lesions."""
-    arr, hotspots = study_arrays(st.scan, base.card.get("pair_mm", PAIR_MM), base.card.get("count_band"))
-    rows = np.array([h.features["peak_row"] for h in hotspots], float)
-    cols = np.array([h.features["peak_col"] for h in hotspots], float)
+    arr, hotspots = base.arrays(st.scan)
+    rows, cols = _peaks(hotspots)
     lesions = _lesions(st)
     box_view = np.array([int(les["view"] == "posterior") for les in lesions], int)
     inside = peaks_in_boxes(arr.view, rows, cols, box_view, [les["box"] for les in lesions])
@@ -141,10 +147,8 @@ def forced_candidates(st: LesionStudy, base: HotspotDetector, lesions: list[dict
     force = {v: np.array([les["box"] for les, m in zip(lesions, missing, strict=True)
                           if m and les["view"] == v], float).reshape(-1, 4)
              for v in ("anterior", "posterior")}
-    arr, hotspots = study_arrays(st.scan, base.card.get("pair_mm", PAIR_MM),
-                                 base.card.get("count_band"), force=force)
-    rows = np.array([h.features["peak_row"] for h in hotspots], float)
-    cols = np.array([h.features["peak_col"] for h in hotspots], float)
+    arr, hotspots = base.arrays(st.scan, force)
+    rows, cols = _peaks(hotspots)
     boxes = [les["box"] for les in lesions]
     return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
             "inside": peaks_in_boxes(arr.view, rows, cols, box_view, boxes) & missing[None, :]}
@@ -158,8 +162,6 @@ def cohort_records(studies: Sequence[LesionStudy], base: HotspotDetector) -> lis
 def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int = 0,
              rule: str = BUNDLED_RULE, tiny: bool = False) -> HotspotDetector:
     """The fold's detector from the training folds' records (module docstring)."""
-    from osteoscan.lesions.detector_train import calibrate, fit_patient, fit_variants
-
     fits_trees = init == "scratch" or rule == "stage2"
     if fits_trees and not any(int(r["y"].sum()) for r in train):
         raise ConfigError("no detected candidate lies in a malignant annotation in the training "
@@ -173,8 +175,6 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
         det = HotspotDetector(base.forest, base.regions, dict(base.card), base.stage2,
                               base.bsi_model, base.patch)
         if rule == "patient":
-            from osteoscan.lesions.detector_train import arrays
-
             probs = [det.score(arrays(r))[0] for r in train]
             fit_patient(det, train, probs, seed)
             calibrate(det, train, probs=probs)
@@ -186,8 +186,6 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
 
 def score_fold(det: HotspotDetector, records: list[dict], k: int) -> tuple[list[dict], list[dict]]:
     """Rows of ``lesions_oof.csv`` and ``studies_oof.csv`` for the held-out ``records``."""
-    from osteoscan.lesions.detector_train import arrays
-
     lesions, studies = [], []
     for rec in records:
         arr = arrays(rec)

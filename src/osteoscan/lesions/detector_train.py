@@ -29,9 +29,9 @@ from osteoscan.lesions.patient import (
     StudyArrays,
     lesion_table,
     patient_features,
+    stack_inputs,
     study_arrays,
 )
-from osteoscan.lesions.stacking import stack_features
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -172,6 +172,12 @@ def _tree_X(rec: dict) -> np.ndarray:
     return np.column_stack([rec["X"], rec[PATCH_FEATURE]])
 
 
+def _inputs(rec: dict, key: str) -> np.ndarray:
+    """A stage's inputs of a record: the first stage's (``key="X"``, :func:`_tree_X`) or the
+    array stored under ``key`` (``"X2"``: the second stage's, :func:`_with_stack`)."""
+    return _tree_X(rec) if key == "X" else rec[key]
+
+
 NEG_KEEP = 0.25
 """Share of the candidates without a malignant lesion (about 98 % of all) that the trees are
 fitted on, each weighted 1 / NEG_KEEP: the fit takes a quarter of the time, and the
@@ -188,7 +194,7 @@ def _subsample(y: np.ndarray, seed: int, keep: float = NEG_KEEP) -> tuple[np.nda
 def _fit_trees(records: list[dict], seed: int, params: dict | None = None, key: str = "X"):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X = np.concatenate([_tree_X(r) if key == "X" else r[key] for r in records])
+    X = np.concatenate([_inputs(r, key) for r in records])
     y = np.concatenate([r["y"] for r in records])
     rows, w = _subsample(y, seed)
     return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(
@@ -205,19 +211,17 @@ def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
         held = set(order[k::folds].tolist())
         model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params, key)
         for i in held:
-            X = _tree_X(records[i]) if key == "X" else records[i][key]
+            X = _inputs(records[i], key)
             out[i] = model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
     return out
 
 
 def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray]) -> list[dict]:
     """Records with ``X2`` = the context vector and the stack features from ``p1``."""
-    y_col, x_col = FEATURES.index("y_body"), FEATURES.index("x_body")
     out = []
     for rec, p in zip(records, p1, strict=True):
-        S = stack_features(p, rec["view"], rec["group"], det.codes(arrays(rec)),
-                           rec["X"][:, y_col], rec["X"][:, x_col])
-        out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
+        arr = arrays(rec)
+        out.append({**rec, "X2": np.hstack([_tree_X(rec), stack_inputs(arr, p, det.codes(arr))])})
     return out
 
 

@@ -164,6 +164,13 @@ class HotspotDetector:
         """Patient probability at which the study is called metastatic."""
         return float(self.card["decision_threshold"])
 
+    def arrays(self, scan: BoneScan, force: dict[str, np.ndarray] | None = None
+               ) -> tuple[StudyArrays, list[Hotspot]]:
+        """The scan's candidates as this detector finds them (its pairing distance, count
+        band and patches; :func:`study_arrays`, ``force`` included)."""
+        return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
+                            patches=self.patch is not None, force=force)
+
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""
         y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
@@ -180,8 +187,7 @@ class HotspotDetector:
         p1 = self.forest.predict_proba(X)
         if self.stage2 is None:
             return {"probability": p1, "codes": codes, "stack": None}
-        S = stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
-                           arr.X[:, FEATURES.index("x_body")])
+        S = stack_inputs(arr, p1, codes)
         p = self.stage2.predict_proba(np.hstack([X, S]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
@@ -257,8 +263,7 @@ class HotspotDetector:
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring)."""
-        arr, hotspots = study_arrays(scan, self.card.get("pair_mm", PAIR_MM),
-                                     self.card.get("count_band"), patches=self.patch is not None)
+        arr, hotspots = self.arrays(scan)
         if self.patch is not None:
             arr = replace(arr, cnn_p=self.patch.predict(arr.patches))
         st = self.stages(arr)
@@ -323,6 +328,11 @@ class HotspotDetector:
 PATCH_STEM = "hotspot_patch"
 """File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
 
+
+def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """:data:`STACK_FEATURES` of a study's candidates from their first-stage probabilities."""
+    return stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
+                          arr.X[:, FEATURES.index("x_body")])
 
 
 def tree_features(with_patch: bool) -> tuple[str, ...]:

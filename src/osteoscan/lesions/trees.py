@@ -119,9 +119,9 @@ class Forest:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """The prediction on the forest's own scale: probability, value or (log link) mean."""
-        raw = self.raw(X)
         if self.link == "logit":
-            return 1.0 / (1.0 + np.exp(-raw))
+            return self.predict_proba(X)
+        raw = self.raw(X)
         return np.exp(raw) if self.link == "log" else raw
 
     def save(self, path: str | Path) -> None:
