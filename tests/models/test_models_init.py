@@ -153,7 +153,8 @@ def test_a_model_given_more_input_channels_starts_as_the_source(tmp_path):
     _save(src, tmp_path / "s.safetensors")
     dst = create_model("mtunet3d", in_chans=3, num_classes=3, img_size=[16, 16, 16],
                        channels=[4, 8]).eval()
-    report = init_from(dst, tmp_path / "s.safetensors")
+    assert init_from(dst, tmp_path / "s.safetensors").mismatched  # not without being asked
+    report = init_from(dst, tmp_path / "s.safetensors", widen_inputs=True)
     assert report.adapted and not report.mismatched and report.coverage == 1.0
     x = torch.randn(1, 2, 16, 16, 16)
     extra = torch.randn(1, 1, 16, 16, 16)

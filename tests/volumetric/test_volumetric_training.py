@@ -127,6 +127,16 @@ def test_transfer_from_a_spect_model_keeps_matching_tensors(tmp_path, cases):
     b = Segmenter3D.from_checkpoint(fused).model.state_dict()
     same = [k for k in a if a[k].shape == b[k].shape and torch.equal(a[k], b[k])]
     assert len(same) >= len(a) - 2  # all but the first convolution (1 vs 2 input channels)
+    # SPECT is the first channel of both: its kernels are kept, the CT's start at zero
+    widened = [k for k in a if a[k].ndim == 5 and b[k].shape[1] == 2 and a[k].shape[1] == 1]
+    assert widened and all(torch.equal(b[k][:, :1], a[k]) and not b[k][:, 1:].any()
+                           for k in widened)
+    ct = train_seg3d(cases[:2], _settings(channels="ct", epochs=1), tmp_path / "ct")
+    fused = train_seg3d(cases[:2], _settings(epochs=1, lr=0.0), tmp_path / "f2", init=ct)
+    c = Segmenter3D.from_checkpoint(ct).model.state_dict()
+    d = Segmenter3D.from_checkpoint(fused).model.state_dict()
+    assert all(d[k][:, :1].abs().sum() and not torch.equal(d[k][:, :1], c[k])
+               for k in widened)  # CT kernels are not put on the SPECT channel
 
 
 def test_segmenter_learns_and_maps_back_to_the_source_grid(tmp_path, cases):

