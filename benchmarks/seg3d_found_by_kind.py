@@ -4,7 +4,9 @@
 For each run (a selected ``seg3d`` checkpoint) every true lesion of the cohort is listed by
 ``benchmarks.analyze_seg3d_fp.instance_table`` (the same rows as the error analysis). Per
 lesion kind (blastic, lytic, mixed metastases; each benign kind) it counts the lesions hit by
-an instance the card keeps (``found``) and by a kept instance ranked above the cohort's
+a candidate instance (``found``: with the card's mask-only cut every instance stays a ranked
+candidate, as in ``seg3d evaluate``'s FROC; with the cut ``all`` only those it keeps), by
+an instance kept in the mask (``in_mask``), and by a candidate ranked above the cohort's
 1.5 false positives per scan (``found_at_1.5fp``; a false positive here is an instance on no
 true lesion), with 95 % CIs of the proportions (``evaluation.statistics.proportion_ci``;
 lesions of one patient are counted as independent).
@@ -37,21 +39,29 @@ def _count(rows, column: str) -> dict:
 
 def found_by_kind(run: str, cohort: str) -> dict:
     """Per kind and per group: found by a kept instance, and above 1.5 FP/scan."""
+    from osteoscan.volumetric.infer import Segmenter3D
+
     frame, lesions = instance_table(run, cohort)
-    at_op = frame[operating_point(frame, int(frame.attrs["n_scans"]))]
+    mask_only = Segmenter3D.from_checkpoint(run).cut == "mask"
+    candidates = frame.assign(kept_by_card=True) if mask_only else frame
+    at_op = frame[operating_point(candidates, int(frame.attrs["n_scans"]))]
+    lesions["found"] = lesions["found_any"] if mask_only else lesions["found_kept"]
     top = {(c, int(i)) for c, i in zip(at_op["case"], at_op["id"], strict=True)}
     lesions["found_at_op"] = [
         any((c, int(i)) in top for i in str(ids).split() if i not in ("", "nan"))
         for c, ids in zip(lesions["case"], lesions["instances"], strict=True)]
-    out = {"run": run, "n_scans": int(frame.attrs["n_scans"]), "kinds": {}, "groups": {}}
+    out = {"run": run, "n_scans": int(frame.attrs["n_scans"]),
+           "cut": "mask" if mask_only else "all", "kinds": {}, "groups": {}}
     for kind, g in lesions.groupby("kind"):
-        out["kinds"][str(kind)] = {"found": _count(g, "found_kept"),
-                                   "found_at_1.5fp": _count(g, "found_at_op")}
+        out["kinds"][str(kind)] = _counts(g)
     for name, kinds in GROUPS.items():
-        g = lesions[lesions["kind"].isin(kinds)]
-        out["groups"][name] = {"found": _count(g, "found_kept"),
-                               "found_at_1.5fp": _count(g, "found_at_op")}
+        out["groups"][name] = _counts(lesions[lesions["kind"].isin(kinds)])
     return out
+
+
+def _counts(rows) -> dict:
+    return {"found": _count(rows, "found"), "in_mask": _count(rows, "found_kept"),
+            "found_at_1.5fp": _count(rows, "found_at_op")}
 
 
 def main(argv: list[str]) -> None:

@@ -40,6 +40,6 @@ for RUN in stage4-sel stage3; do
   $OSC seg3d evaluate "$SRC" "$PREV/test" --out "$OUT/test-$RUN"
 done
 $PY -m benchmarks.seg3d_heldout "$OUT/heldout.json" stage4="$OUT/test-stage4-sel" \
-  stage3="$OUT/test-stage3"
+  stage3="$OUT/test-stage3" paired=stage4,stage3
 $PY -m benchmarks.seg3d_found_by_kind "$OUT/found_profile9.json" "$PREV/test" \
   stage4="$OUT/stage4-sel" stage3="$BASE"
