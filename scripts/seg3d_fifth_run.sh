@@ -10,8 +10,8 @@
 # Usage (from the repository root): scripts/seg3d_fifth_run.sh OUT [PREV [BASE]]
 #   PREV: the fourth run's folder (scripts/seg3d_fourth_run.sh PREV), read only (default
 #   /tmp/seg3d-long/exp); BASE: its chosen, selected stage 3 (default PREV/stage3-sel; in the
-#   fourth session that folder was named stage3-selcut). About 60 min on the shared 2-core
-#   machine (training 25 min).
+#   fourth session that folder was named stage3-selcut). About 40 min on the shared 2-core
+#   machine (training 15 min, lesion and origin models 9 min).
 set -euo pipefail
 OUT=${1:?usage: scripts/seg3d_fifth_run.sh OUT [PREV [BASE]]}
 PREV=${2:-/tmp/seg3d-long/exp}
