@@ -93,7 +93,8 @@ def _true_lesions(case, truth: dict, parts, result, cut: float) -> list[dict]:
         rows.append({"case": case.case_id, "id": les["id"], "kind": les["kind"],
                      "malignant": les["malignant"], "bone": les["part"],
                      "voxels_ct": les["voxels"], "found_kept": bool(ids & kept),
-                     "found_any": bool(ids), "max_p_lesion_voxel": float(p_lesion[mask].max()),
+                     "found_any": bool(ids), "instances": " ".join(str(i) for i in sorted(ids)),
+                     "max_p_lesion_voxel": float(p_lesion[mask].max()),
                      "spect_contrast": float(spect[mask].mean() - spect[shell].mean())})
     return rows
 

@@ -142,3 +142,21 @@ def test_pretrained_path_transfers_hub_weights_with_channel_adaptation(monkeypat
         model.conv1.weight.sum(1), rgb.conv1.weight.sum(1), rtol=1e-5, atol=1e-6
     )
     torch.testing.assert_close(model.layer4[0].conv2.weight, rgb.layer4[0].conv2.weight)
+
+
+def test_a_model_given_more_input_channels_starts_as_the_source(tmp_path):
+    # a 3-D SPECT/CT network given a third channel (a second CT window): the first layer's
+    # kernels are widened with zeros, so the new channel is ignored until training uses it
+    torch.manual_seed(0)
+    src = create_model("mtunet3d", in_chans=2, num_classes=3, img_size=[16, 16, 16],
+                       channels=[4, 8]).eval()
+    _save(src, tmp_path / "s.safetensors")
+    dst = create_model("mtunet3d", in_chans=3, num_classes=3, img_size=[16, 16, 16],
+                       channels=[4, 8]).eval()
+    assert init_from(dst, tmp_path / "s.safetensors").mismatched  # not without being asked
+    report = init_from(dst, tmp_path / "s.safetensors", widen_inputs=True)
+    assert report.adapted and not report.mismatched and report.coverage == 1.0
+    x = torch.randn(1, 2, 16, 16, 16)
+    extra = torch.randn(1, 1, 16, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(dst(torch.cat([x, extra], 1)), src(x))

@@ -76,3 +76,16 @@ def test_instance_classes_by_majority():
     case = make_case(3)
     classes = instance_classes(case.semantic, case.instances)
     assert classes == {1: 2, 2: 2, 3: 1}
+
+
+def test_second_ct_window_spreads_cancellous_bone_and_lucent_foci():
+    case = make_case(0, primary="lung")  # lung metastases: lucent (-10 HU) in 300 HU bone
+    x = channel_stack(case, "spectct2w")
+    assert x.shape == (3, *case.shape)
+    np.testing.assert_array_equal(x[:2], channel_stack(case, "spectct"))
+    lytic, bone = case.semantic == 2, (case.ct > 250) & (case.semantic == 0)
+    wide = x[1][bone].mean() - x[1][lytic].mean()
+    narrow = x[2][bone].mean() - x[2][lytic].mean()
+    assert narrow > 2.5 * wide  # width 700 vs 2000 HU
+    with pytest.raises(ValueError, match="needs a CT volume"):
+        channel_stack(Case("c", "p", (1, 1, 1), spect=case.spect), "spectct2w")

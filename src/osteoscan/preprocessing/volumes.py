@@ -21,6 +21,7 @@ from osteoscan.preprocessing.intensity import NORM_MODES, apply_reference
 
 HU_WINDOWS: dict[str, tuple[float, float]] = {
     "bone": (500.0, 2000.0),
+    "trabecular": (250.0, 700.0),
     "soft": (40.0, 400.0),
     "lung": (-600.0, 1500.0),
     "full": (1023.5, 4095.0),

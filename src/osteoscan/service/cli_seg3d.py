@@ -55,13 +55,15 @@ def simulate(
 
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
-              samples: int, lr: float, seed: int, tiny: bool, negatives: str = "any"):
+              samples: int, lr: float, seed: int, tiny: bool, negatives: str = "any",
+              crops: str = "posneg"):
     from osteoscan.volumetric.training import Seg3DSettings
 
     return Seg3DSettings(
         architecture=arch, channels=channels, epochs=epochs, patch=_ints(patch, 3, "--patch"),
         spacing_mm=spacing, widths=tuple(int(w) for w in widths.split(",")) if widths else None,
-        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny, negatives=negatives).check()
+        samples_per_case=samples, lr=lr, seed=seed, tiny=tiny, negatives=negatives,
+        crops=crops).check()
 
 
 @seg3d_app.command("train")
@@ -70,7 +72,7 @@ def train(
     out: Annotated[Path, typer.Option("--out", help="Checkpoint folder (or, with --cv, the study folder).")],
     arch: Annotated[list[str], typer.Option(
         "--arch", help="3-D network(s) from `osteoscan models list` (repeatable with --cv).")] = ("mtunet3d",),
-    channels: Annotated[str, typer.Option(help="spect, ct or spectct.")] = "spectct",
+    channels: Annotated[str, typer.Option(help="spect, ct, spectct or spectct2w (SPECT, CT bone window, CT trabecular window).")] = "spectct",
     epochs: Annotated[int, typer.Option(help="Training epochs.")] = 20,
     patch: Annotated[str, typer.Option(help="Patch / sliding-window ROI z,y,x in voxels.")] = "32,48,48",
     spacing: Annotated[float, typer.Option(help="Isotropic voxel size (mm) the network works at.")] = 4.0,
@@ -83,13 +85,14 @@ def train(
     init: Annotated[str | None, typer.Option("--init", help="Transfer learning: start from this checkpoint.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     negatives: Annotated[str, typer.Option(help="Centre negative patches on 'any' non-lesion voxel or on 'bone' (hard negatives).")] = "any",
+    crops: Annotated[str, typer.Option(help="Centre lesion patches on any lesion voxel ('posneg') or equally on each lesion type ('kind').")] = "posneg",
 ) -> None:
     """Train a network and its origin model, or compare networks under k-fold CV (--cv)."""
     from osteoscan.workflows.seg3d import cross_validate, read_cases, train_and_fit
 
     cases = read_cases(data)
     made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny,
-                         negatives) for a in arch}
+                         negatives, crops) for a in arch}
     if cv:
         result = cross_validate(cases, made, out, k=cv, seed=seed, resume=resume,
                                 on_step=lambda s: console.print(f"training {s}"))

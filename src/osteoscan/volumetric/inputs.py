@@ -36,12 +36,18 @@ from osteoscan.preprocessing.volumes import hu_window as window_hu
 from osteoscan.preprocessing.volumes import normalise_spect, window_of
 
 CHANNELS: dict[str, tuple[str, ...]] = {"spect": ("spect",), "ct": ("ct",),
-                                        "spectct": ("spect", "ct")}
-"""Input variants: which modalities become channels, in order."""
+                                        "spectct": ("spect", "ct"),
+                                        "spectct2w": ("spect", "ct", "ct_trabecular")}
+"""Input variants: which channels, in order. ``ct_trabecular`` is the CT again through the
+narrow :data:`TRABECULAR_WINDOW` (fifth seg3d run, docs/seg3d.md): in the bone window a
+lytic focus (20-70 HU) in cancellous bone (140-320 HU) is 0.05-0.13 of the range, in this
+window 0.15-0.4, and dense foci (bone islands) saturate like cortex."""
 
 CLASSES: tuple[str, ...] = ("background", "benign", "metastatic")
 HU_WINDOW: tuple[float, float] = window_of("bone")
 """(level, width) of the CT window in HU."""
+TRABECULAR_WINDOW: tuple[float, float] = window_of("trabecular")
+"""(level, width) in HU of the ``ct_trabecular`` channel (level 250, width 700)."""
 
 
 @dataclass
@@ -95,13 +101,24 @@ def channel_stack(case: Case, channels: str,
         ValueError: a modality the variant needs is missing from the case (the caller names
             the file).
     """
-    out = []
-    for name in check_channels(channels):
-        array = getattr(case, name)
-        if array is None:
-            raise ValueError(f"{case.case_id}: the {channels} model needs a {name.upper()} volume")
-        out.append(window_hu(array, tuple(hu_window)) if name == "ct" else normalise_spect(array))
-    return np.stack(out)
+    return np.stack([_channel(case, name, channels, hu_window)
+                     for name in check_channels(channels)])
+
+
+def _channel(case: Case, name: str, channels: str, hu_window: tuple[float, float]) -> np.ndarray:
+    """One normalised channel (``spect``, ``ct`` or ``ct_trabecular``) of a case."""
+    modality = name.split("_")[0]
+    array = getattr(case, modality)
+    if array is None:
+        raise ValueError(f"{case.case_id}: the {channels} model needs a {modality.upper()} volume")
+    if modality == "spect":
+        return normalise_spect(array)
+    return window_hu(array, TRABECULAR_WINDOW if name == "ct_trabecular" else tuple(hu_window))
+
+
+def modalities(channels: str) -> tuple[str, ...]:
+    """The volumes (``spect``, ``ct``) an input variant reads."""
+    return tuple(dict.fromkeys(name.split("_")[0] for name in check_channels(channels)))
 
 
 def work_shape(shape: tuple[int, ...], spacing_mm: tuple[float, ...],
@@ -138,7 +155,7 @@ def work_image(case: Case, channels: str, spacing_mm: float,
     more than one float32 copy at full resolution (bounded memory, docs/seg3d.md).
     """
     shape = work_shape(case.shape, case.spacing_mm, spacing_mm)
-    parts = [resize(channel_stack(case, name, hu_window), shape)
+    parts = [resize(_channel(case, name, channels, hu_window)[None], shape)
              for name in check_channels(channels)]
     return np.concatenate(parts)
 

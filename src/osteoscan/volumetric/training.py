@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from scipy import ndimage
 from monai.losses import DiceCELoss
-from monai.transforms import Compose, RandCropByPosNegLabeld, RandFlipd
+from monai.transforms import Compose, RandCropByLabelClassesd, RandCropByPosNegLabeld, RandFlipd
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
@@ -36,7 +36,8 @@ from osteoscan.models import create_model, init_from, model_info
 from osteoscan.training.checkpoint import load_checkpoint, save_checkpoint
 from osteoscan.training.loop import fit_epochs
 from osteoscan.volumetric.inputs import (
-    CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image, work_shape,
+    CHANNELS, CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image,
+    work_shape,
 )
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,14 @@ logger = logging.getLogger(__name__)
 STATE = "state.json"
 NEGATIVES = ("any", "bone")
 BONE_HU = 150.0
+CROPS = ("posneg", "kind")
+KIND_GROUPS: dict[str, int] = {"osteoblastic": 1, "osteolytic": 2, "mixed": 3,
+                               "osteophyte": 4, "bone_island": 4, "fracture": 4,
+                               "schmorl": 5, "haemangioma": 5}
+"""Lesion-type groups of the ``crops="kind"`` sampling: blastic, lytic, mixed metastases,
+dense benign (osteophyte, bone island, fracture), lucent benign (Schmorl node, haemangioma).
+A lesion of unknown kind counts as blastic (metastatic) or dense benign (benign)."""
+N_GROUPS = 5
 
 
 @dataclass
@@ -63,6 +72,10 @@ class Seg3DSettings:
         negatives: where the negative third of the patches is centred: "any" non-lesion voxel,
             or "bone" (CT > 150 HU, dilated by a voxel; hard negatives).
         hu_window: CT window (level, width) in HU.
+        crops: how the lesion-centred two thirds of the patches are drawn: "posneg" (centred
+            on any lesion voxel, so large lesions dominate) or "kind" (equally often on each
+            lesion-type group the case holds, :data:`KIND_GROUPS`; MONAI
+            ``RandCropByLabelClassesd``).
         seed: seeds patch sampling and initialisation.
     """
 
@@ -81,6 +94,7 @@ class Seg3DSettings:
     heat_sigma_vox: float = 1.5
     negatives: str = "any"
     hu_window: tuple[float, float] = HU_WINDOW
+    crops: str = "posneg"
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -94,6 +108,8 @@ class Seg3DSettings:
         if self.negatives not in NEGATIVES:
             raise ConfigError(f"negatives must be one of {', '.join(NEGATIVES)}, "
                               f"got {self.negatives!r}")
+        if self.crops not in CROPS:
+            raise ConfigError(f"crops must be one of {', '.join(CROPS)}, got {self.crops!r}")
         if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
             raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
         return self
@@ -106,11 +122,12 @@ class Seg3DSettings:
         return kwargs
 
 
-def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+def prepare(case: Case, settings: Seg3DSettings) -> tuple:
     """A case on the model's grid: image ``(C, z, y, x)``, target ``(2, z, y, x)``
-    (semantic labels, lesion-centre heatmap), both float32, and where negative patches may be
+    (semantic labels, lesion-centre heatmap), both float32, where negative patches may be
     centred (``(1, z, y, x)``, CT bone > 150 HU dilated by a voxel, for ``negatives="bone"``;
-    None: anywhere)."""
+    None: anywhere) and, for ``crops="kind"``, the lesion-type group of every voxel
+    (``(1, z, y, x)``, 0 none, :data:`KIND_GROUPS`; else None)."""
     if case.semantic is None or case.instances is None:
         raise ValueError(f"{case.case_id}: training needs semantic and instance truth")
     shape = work_shape(case.shape, case.spacing_mm, settings.spacing_mm)
@@ -122,37 +139,83 @@ def prepare(case: Case, settings: Seg3DSettings) -> tuple[np.ndarray, np.ndarray
     if settings.negatives == "bone" and case.ct is not None:
         bone = resize((case.ct > BONE_HU)[None].astype(np.float32), shape)[0] > 0.5
         where = ndimage.binary_dilation(bone)[None].astype(np.float32)
-    return image, np.stack([sem.astype(np.float32), heat]), where
+    groups = (kind_groups(inst, sem, case.extra.get("lesion_kinds", {}))[None]
+              if settings.crops == "kind" else None)
+    return image, np.stack([sem.astype(np.float32), heat]), where, groups
+
+
+def kind_groups(instances: np.ndarray, semantic: np.ndarray, kinds: dict) -> np.ndarray:
+    """uint8 lesion-type group per voxel (0 none; :data:`KIND_GROUPS`, by the lesion's kind,
+    or by its semantic class when the kind is unknown)."""
+    out = np.zeros(instances.shape, np.uint8)
+    for i in (int(v) for v in np.unique(instances) if v > 0):
+        mask = instances == i
+        default = 1 if (semantic[mask] == 2).mean() >= 0.5 else 4
+        out[mask] = KIND_GROUPS.get(str(kinds.get(i, "")), default)
+    return out
 
 
 class PatchDataset(Dataset):
-    """Random patches of prepared cases; ``samples_per_case`` items per case and epoch."""
+    """Random patches of prepared cases; ``samples_per_case`` items per case and epoch.
 
-    def __init__(self, prepared: Sequence[tuple], patch, samples: int, seed: int = 0):
+    ``crops="posneg"``: 2 of 3 patches centred on a lesion voxel (MONAI
+    ``RandCropByPosNegLabeld``). ``crops="kind"`` (the items carry a group map): 2 of 3
+    centred on a lesion, split equally over the lesion-type groups the case holds, whatever
+    their size (MONAI ``RandCropByLabelClassesd`` with per-case ratios): with voxel-uniform
+    centres a small CT-only lesion next to a large blastic one is almost never a centre.
+    """
+
+    def __init__(self, prepared: Sequence[tuple], patch, samples: int, seed: int = 0,
+                 crops: str = "posneg"):
         self.items, self.samples = list(prepared), int(samples)
+        self.patch, self.kind = tuple(int(p) for p in patch), crops == "kind"
         # negatives centred where the item's mask is set (prepare's third value), when given:
         # the first networks' false positives were small blobs in normal bone, which random
         # negatives (mostly air and soft tissue) rarely show them
         self.crop = Compose([
             RandCropByPosNegLabeld(keys=("image", "target"), label_key="fg",
-                                   spatial_size=tuple(patch), pos=2.0, neg=1.0, num_samples=1,
+                                   spatial_size=self.patch, pos=2.0, neg=1.0, num_samples=1,
                                    allow_smaller=True, image_key="where", image_threshold=0.5),
-            RandFlipd(keys=("image", "target"), prob=0.5, spatial_axis=2),
+            _flip(),
         ])
         self.crop.set_random_state(seed=seed)
-        self.patch = tuple(int(p) for p in patch)
+        self.by_kind = [self._kind_crop(item, seed + k) if self.kind else None
+                        for k, item in enumerate(self.items)]
+
+    def _kind_crop(self, item: tuple, seed: int) -> Compose:
+        present = set(np.unique(item[3]).tolist()) - {0}
+        ratios = [1.0] + [2.0 / len(present) if g in present else 0.0
+                          for g in range(1, N_GROUPS + 1)]
+        crop = RandCropByLabelClassesd(
+            keys=("image", "target"), label_key="groups", spatial_size=self.patch,
+            ratios=ratios, num_classes=N_GROUPS + 1, num_samples=1, image_key="where",
+            image_threshold=0.5, allow_smaller=True, warn=False)
+        out = Compose([crop, _flip()])
+        out.set_random_state(seed=seed)
+        return out
 
     def __len__(self) -> int:
         return len(self.items) * self.samples
 
     def __getitem__(self, index: int):
-        image, target, *rest = self.items[index // self.samples]
+        k = index // self.samples
+        image, target, *rest = self.items[k]
         fg = (target[:1] > 0).astype(np.float32)
         where = rest[0] if rest and rest[0] is not None else np.ones_like(fg)
-        sample = self.crop({"image": image, "target": target, "fg": fg, "where": where})[0]
+        data = {"image": image, "target": target, "fg": fg, "where": where}
+        if self.by_kind[k] is not None:
+            # lesion voxels stay eligible centres when the negatives are limited to bone
+            data.update(groups=rest[1], where=np.maximum(where, fg))
+            sample = self.by_kind[k](data)[0]
+        else:
+            sample = self.crop(data)[0]
         x = _pad_to(torch.as_tensor(np.asarray(sample["image"])), self.patch)
         y = _pad_to(torch.as_tensor(np.asarray(sample["target"])), self.patch)
         return x.float(), y.float(), index
+
+
+def _flip() -> RandFlipd:
+    return RandFlipd(keys=("image", "target"), prob=0.5, spatial_axis=2)
 
 
 def _pad_to(t: torch.Tensor, patch: tuple[int, ...]) -> torch.Tensor:
@@ -209,10 +272,19 @@ def _start(out: Path, settings: Seg3DSettings, resume: bool,
     torch.manual_seed(settings.seed)
     model = create_model(settings.architecture, **settings.model_kwargs())
     if init:
-        report = init_from(model, resolve_checkpoint(init)[0])
+        weights, card = resolve_checkpoint(init)
+        report = init_from(model, weights, widen_inputs=_extends(card, settings.channels))
         logger.info("init from %s: %.0f %% of tensors (%d mismatched)", init,
                     100 * report.coverage, len(report.mismatched))
     return model, 0
+
+
+def _extends(card_path: Path, channels: str) -> bool:
+    """Whether a source model's input channels are the first of ``channels`` (then its first
+    kernels are widened with zeros for the new channels, not re-initialised)."""
+    source = json.loads(Path(card_path).read_text()).get("settings", {}).get("channels")
+    mine = check_channels(channels)
+    return source in CHANNELS and mine[:len(CHANNELS[source])] == CHANNELS[source]
 
 
 def train_seg3d(
@@ -239,7 +311,7 @@ def train_seg3d(
         return out
     loader = DataLoader(
         PatchDataset([prepare(c, settings) for c in cases], settings.patch,
-                     settings.samples_per_case, settings.seed + done),
+                     settings.samples_per_case, settings.seed + done, settings.crops),
         batch_size=settings.batch_size, shuffle=True,
         generator=torch.Generator().manual_seed(settings.seed + done))
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from osteoscan.artefacts import atomic_write_json, atomic_write_text
 from osteoscan.errors import InputError
-from osteoscan.volumetric.inputs import Case, resize
+from osteoscan.volumetric.inputs import Case, modalities, resize
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +41,28 @@ def case_from_study(study) -> Case:
         case_id=f"{study.patient_id}-{study.profile}", patient_id=str(study.patient_id),
         spacing_mm=tuple(float(v) for v in study.ct.spacing_mm), ct=study.ct.array,
         spect=study.spect.array, semantic=study.semantic, instances=study.instances,
-        primary=study.primary, profile=study.profile)
+        primary=study.primary, profile=study.profile,
+        extra={"lesion_kinds": lesion_kinds(study.lesions)})
+
+
+def lesion_kinds(lesions) -> dict[int, str]:
+    """{instance id: lesion kind} of a study's truth (``truth.json``'s ``lesions``)."""
+    return {int(les["id"]): str(les["kind"]) for les in lesions or ()
+            if "id" in les and "kind" in les}
+
+
+def _read_kinds(folder: Path, row) -> dict[int, str]:
+    """The lesion kinds of a cohort row's ``truth.json`` ({} when the cohort has none)."""
+    import json
+
+    name = getattr(row, "truth", "")
+    path = folder / name if name else None
+    if path is None or not path.is_file():
+        return {}
+    try:
+        return lesion_kinds(json.loads(path.read_text()).get("lesions"))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise InputError(path, f"not a readable truth file ({exc})") from exc
 
 
 def simulate_cohort(folder: str | Path, n: int, *, seed: int = 0, profiles=("profile_1",),
@@ -68,7 +89,7 @@ def _read_row(folder: Path, row) -> Case:
                 semantic=np.rint(semantic).astype(np.uint8),
                 instances=np.rint(instances).astype(np.int32),
                 primary=None if row.primary in ("", "none") else str(row.primary),
-                profile=str(row.profile))
+                profile=str(row.profile), extra={"lesion_kinds": _read_kinds(folder, row)})
 
 
 def read_cases(folder: str | Path) -> list[Case]:
@@ -257,12 +278,13 @@ def read_input(ct_path: Path, spect_path: Path | None, channels: str):
     """(CT volume or None, Case) of one input for a model of ``channels``."""
     from osteoscan.io.volumes import read_spect_ct, read_volume
 
-    if channels == "spect":
+    reads = modalities(channels)
+    if reads == ("spect",):
         if spect_path is None:
             raise InputError(ct_path, "the SPECT model needs a SPECT (spect.dcm / --spect)")
         ct, spect = (read_spect_ct(ct_path, spect_path) if ct_path != spect_path
                      else (None, read_volume(spect_path, "NM")))
-    elif channels == "spectct":
+    elif "spect" in reads:
         if spect_path is None:
             raise InputError(ct_path, "the SPECT/CT model needs a SPECT beside the CT "
                                       "(spect.dcm or spect.nii.gz in the study folder, or --spect)")
