@@ -128,7 +128,9 @@ def main(argv: list[str] | None = None) -> None:
         ref = [sys.executable, str(ROOT / "scripts" / "build_reference.py")]
         subprocess.run(ref if ship else [*ref, "--no-ship"], check=True, cwd=ROOT)
     if DETECTOR in names and ship:  # its own seeded script, which always ships
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_detector.py")], check=True, cwd=ROOT)
+        build = [sys.executable, str(ROOT / "scripts" / "build_detector.py")]
+        subprocess.run(build, check=True, cwd=ROOT)
+        subprocess.run([*build, "--picture"], check=True, cwd=ROOT)  # its picture variant
     elif DETECTOR in names:
         logging.info("%s: built only into the package (scripts/build_detector.py); skipped", DETECTOR)
     built: dict = {}

@@ -25,7 +25,12 @@
   (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
   detector without them, from the region rule (P(malignant, capped) x
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
-  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`).
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`);
+* **two domains**: a detector may carry a picture-domain variant (``picture``: the same
+  class, trees fitted on screen-export renderings, card ``domain: "picture"``, saved in the
+  ``picture/`` subfolder); :meth:`HotspotDetector.analyze` hands it every screen picture
+  (:func:`osteoscan.lesions.candidates.is_picture`) and keeps every count study (DICOM NM,
+  NIfTI, simulated) for itself (docs/robustness.md, "The picture-domain detector").
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_te
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.burden import RegionRow
-from osteoscan.lesions.candidates import count_normalised, scan_candidates
+from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
@@ -158,6 +163,14 @@ class HotspotDetector:
     patch: object | None = None
     """The patch network (:class:`osteoscan.lesions.patchnet.PatchScorer`) whose probability
     is the first stage's last input (``cnn_p``); None for trees on the context features alone."""
+    picture: HotspotDetector | None = None
+    """The picture-domain variant that answers screen pictures (module docstring); None:
+    this detector answers every study."""
+
+    def for_scan(self, scan: BoneScan) -> HotspotDetector:
+        """The detector that answers ``scan``: the picture variant for a screen picture
+        (:func:`is_picture`), else this one."""
+        return self.picture if self.picture is not None and is_picture(scan) else self
 
     @property
     def decision_threshold(self) -> float:
@@ -262,7 +275,10 @@ class HotspotDetector:
                 "bsi": float(mass.sum())}
 
     def analyze(self, scan: BoneScan) -> LesionResult:
-        """One coherent answer for one study (module docstring)."""
+        """One coherent answer for one study (module docstring; a screen picture is answered
+        by the picture variant, :meth:`for_scan`)."""
+        if self.for_scan(scan) is not self:
+            return self.picture.analyze(scan)
         arr, hotspots = self.arrays(scan)
         if self.patch is not None:
             arr = replace(arr, cnn_p=self.patch.predict(arr.patches))
@@ -276,8 +292,11 @@ class HotspotDetector:
                             regions=_region_rows(codes, out), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:
-        """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
+        """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table); the
+        picture variant, if any, into ``folder / PICTURE_DIR``."""
         folder = Path(folder)
+        if self.picture is not None:
+            self.picture.save(folder / PICTURE_DIR)
         forests = {"": self.forest, "stage2": self.stage2, "bsi": self.bsi_model}
         forests = {k: v for k, v in forests.items() if v is not None}
         atomic_write(folder / "hotspot_detector.safetensors",
@@ -322,11 +341,15 @@ class HotspotDetector:
             from osteoscan.lesions.patchnet import PatchScorer
 
             patch = PatchScorer.load(folder / PATCH_STEM)
-        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch)
+        picture = folder / PICTURE_DIR
+        picture = cls.load(picture) if (picture / "hotspot_detector.json").is_file() else None
+        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch, picture)
 
 
 PATCH_STEM = "hotspot_patch"
 """File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
+PICTURE_DIR = "picture"
+"""Subfolder of a detector's files that holds its picture-domain variant (same format)."""
 
 
 def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
