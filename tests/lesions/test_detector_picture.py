@@ -71,6 +71,22 @@ def test_the_picture_variant_is_saved_and_loaded_beside_the_trees(renderings, tm
     assert alone.picture is None
 
 
+def test_a_stale_picture_variant_leaves_the_count_detector_working(renderings, tmp_path):
+    """After a change of the candidate features the picture card no longer matches: the
+    count detector still loads and answers pictures too, until the variant is rebuilt."""
+    both, alone, _ = _pair()
+    both.save(tmp_path)
+    path = tmp_path / PICTURE_DIR / "hotspot_detector.json"
+    card = json.loads(path.read_text())
+    card["features"] = card["features"][:-1]
+    path.write_text(json.dumps(card))
+    back = HotspotDetector.load(tmp_path)
+    assert back.picture is None
+    png = renderings["png"]
+    assert back.analyze(png).probability == pytest.approx(alone.analyze(png).probability,
+                                                          abs=1e-12)
+
+
 def test_predictor_decides_at_the_threshold_of_the_detector_that_answered(renderings):
     """p = sigmoid(4 x 0.5 - 1.15) = 0.70 for every study: above the reference card's own
     threshold (0.44), below the count detector's 0.90, above the picture variant's 0.60."""

@@ -50,8 +50,11 @@ def outcomes(detector, tmp_path_factory):
         scans["half"] = replace(high, anterior=thin_counts(high.anterior, 0.5, rng),
                                 posterior=thin_counts(high.posterior, 0.5, rng))
         res = {k: detector.analyze(s) for k, s in scans.items()}
-        out.append({k: (r.probability, r.probability >= detector.decision_threshold,
-                        r.malignant_count, r.bsi) for k, r in res.items()})
+        # each rendering decided at the threshold of the detector that answered it (a
+        # picture: the bundle's picture variant, when it has one)
+        thr = {k: detector.for_scan(s).decision_threshold for k, s in scans.items()}
+        out.append({k: (r.probability, r.probability >= thr[k], r.malignant_count, r.bsi)
+                    for k, r in res.items()})
     return out
 
 

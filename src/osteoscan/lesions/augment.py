@@ -6,9 +6,9 @@ and for half of the studies the inverted 8-bit round trip of :func:`screen_round
 a short, low-count acquisition (``lowcount``: thinned to a total drawn in
 :data:`LOW_COUNTS`), or as its screen export alone (``export``: every study through
 :func:`screen_round_trip`, counts unchanged; the picture-domain detector's training studies,
-docs/robustness.md, "The picture-domain detector"). The lesion masks stay on the scan's grid, so the truth of the record is
-unchanged (docs/robustness.md, "Training on screen exports: tried"; docs/lesions.md,
-"Augmented training").
+docs/robustness.md, "The picture-domain detector"). The lesion masks stay on the scan's
+grid, so the truth of the record is unchanged (docs/robustness.md, "Training on screen
+exports: tried"; docs/lesions.md, "Augmented training").
 """
 
 from __future__ import annotations

@@ -341,15 +341,27 @@ class HotspotDetector:
             from osteoscan.lesions.patchnet import PatchScorer
 
             patch = PatchScorer.load(folder / PATCH_STEM)
-        picture = folder / PICTURE_DIR
-        picture = cls.load(picture) if (picture / "hotspot_detector.json").is_file() else None
-        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch, picture)
+        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch,
+                   _picture_variant(folder / PICTURE_DIR))
 
 
 PATCH_STEM = "hotspot_patch"
 """File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
 PICTURE_DIR = "picture"
 """Subfolder of a detector's files that holds its picture-domain variant (same format)."""
+
+
+def _picture_variant(folder: Path) -> HotspotDetector | None:
+    """The picture variant saved in ``folder``, or None: none there, or one this code cannot
+    use (features changed since it was built: rebuild it with ``build_detector.py
+    --picture``); pictures are then answered by the count detector, which still loads."""
+    if not (folder / "hotspot_detector.json").is_file():
+        return None
+    try:
+        return HotspotDetector.load(folder)
+    except ModelError as exc:
+        log.warning("picture variant disabled, pictures go to the count detector: %s", exc)
+        return None
 
 
 def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
