@@ -151,19 +151,28 @@ def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool 
     count band, whose "before" is the same analysis). ``repeats``: also the second draws
     (:func:`renderings`; never in the "before/" arm). ``previous``: a second detector (the
     bundle being replaced) analyzes the same renderings as ``load_study`` reads them
-    (``outcomes_previous``)."""
+    (``outcomes_previous``); where both share their count detector (the same card: a bundle
+    and the same bundle with a picture variant) its count renderings' outcomes are the
+    detector's (``HotspotDetector.analyze`` answers them with the same code and trees) and
+    only the pictures are analyzed again."""
     from dataclasses import replace
+
+    from osteoscan.lesions.candidates import is_picture
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
         scans = renderings(seed, label, Path(tmp), repeats, site)
         main = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
         rec = {"seed": seed, "label": label}
+        mine = {k: _outcome(det, s) for k, s in main.items()}
         if previous is not None:
-            rec["outcomes_previous"] = {k: _outcome(previous, s) for k, s in main.items()}
+            shared = detector_id(replace(det, picture=None)) == \
+                detector_id(replace(previous, picture=None))
+            rec["outcomes_previous"] = {k: mine[k] if shared and not is_picture(s)
+                                        else _outcome(previous, s) for k, s in main.items()}
         if arms == "main":
-            return {**rec, "outcomes": {k: _outcome(det, s) for k, s in main.items()}}
-        out = {k: _outcome(det, s) for k, s in scans.items()}
+            return {**rec, "outcomes": mine}
+        out = {k: mine[k] if k in mine else _outcome(det, s) for k, s in scans.items()}
         out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
                     if k.startswith(("dcm:", "half:")) and "_r" not in k})
         return {**rec, "outcomes": out}
