@@ -278,11 +278,13 @@ class Predictor:
         thr = getattr(self.card, "threshold", None) if self.card_is_binary else None
         summary = self.summary()
         if self.lesion_decides and lesions is not None and self.card_is_binary:
-            summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
-                           decided_by="lesion analyzer (hotspot-first detector)")
-            pos = self.classes.index(self.card.positive)
             routed = getattr(self.lesion_analyzer, "for_scan", None)  # picture variant
-            thr = float((routed(scan) if routed else self.lesion_analyzer).decision_threshold)
+            answered = routed(scan) if routed else self.lesion_analyzer
+            variant = ", picture variant" if answered is not self.lesion_analyzer else ""
+            summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
+                           decided_by=f"lesion analyzer (hotspot-first detector{variant})")
+            pos = self.classes.index(self.card.positive)
+            thr = float(answered.decision_threshold)
             probs = np.zeros(len(self.classes))
             probs[pos], probs[1 - pos] = lesions.probability, 1.0 - lesions.probability
         if self.card_is_binary:

@@ -100,6 +100,8 @@ def test_predictor_decides_at_the_threshold_of_the_detector_that_answered(render
     assert on_dcm.threshold == pytest.approx(0.90) and not on_dcm.positive
     assert on_png.threshold == pytest.approx(0.60) and on_png.positive
     assert on_dcm.bsi == 0.0 and on_png.bsi > 0
+    assert "picture variant" in on_png.model["decided_by"]
+    assert "picture" not in on_dcm.model["decided_by"]
 
 
 def test_calibrate_keeps_the_false_positive_rate_at_most_the_cap():
@@ -125,9 +127,10 @@ def test_calibrate_keeps_the_false_positive_rate_at_most_the_cap():
     assert det.card["max_fpr"] == 0.02
 
 
-def test_bundled_picture_variant_shares_the_feature_code():
+def test_bundled_picture_variant_shares_the_feature_code(renderings):
     """When the bundle ships a picture variant: its card names the domain, its features are
-    this code's (the load checks them), and the count detector's card does not change."""
+    this code's (the load checks them), the count detector's card does not change, and a
+    DICOM gets the same answer as from the bundle without the variant."""
     from osteoscan.artefacts import LESION_ASSETS_DIR
     from osteoscan.lesions.patient import bundled_detector_or_none
 
@@ -139,6 +142,10 @@ def test_bundled_picture_variant_shares_the_feature_code():
     assert det.picture.card["features"] == det.card["features"]
     size = sum(p.stat().st_size for p in LESION_ASSETS_DIR.rglob("*") if p.is_file())
     assert size <= 25e6
+    dcm, png = renderings["dcm"], renderings["png"]
+    a, b = det.analyze(dcm), replace(det, picture=None).analyze(dcm)
+    assert a.probability == b.probability and a.bsi == b.bsi
+    assert det.analyze(png).probability == det.picture.analyze(png).probability
 
 
 def test_simulated_study_is_a_count_study():

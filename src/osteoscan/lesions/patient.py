@@ -46,14 +46,14 @@ from scipy.special import expit
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
-from osteoscan.lesions.burden import RegionRow
 from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
+from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
-from osteoscan.skeleton import MASS_FRACTION, REGIONS
+from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
@@ -285,11 +285,11 @@ class HotspotDetector:
         st = self.stages(arr)
         codes = st["codes"]
         out = self.decide(arr, st["probability"], codes, st["stack"])
-        hotspots = _annotated(hotspots, arr, out["capped"], codes, st["stack"])
+        hotspots = annotated_hotspots(hotspots, arr, out["capped"], codes, st["stack"])
         return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
                             probability=out["probability"],
                             lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
-                            regions=_region_rows(codes, out), threshold=out["threshold"])
+                            regions=region_rows(codes, out), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:
         """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table); the
@@ -374,44 +374,6 @@ def tree_features(with_patch: bool) -> tuple[str, ...]:
     """Names of the first stage's input columns: :data:`FEATURES`, then ``cnn_p`` with a
     patch network."""
     return FEATURES + ((PATCH_FEATURE,) if with_patch else ())
-
-
-def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
-               stack: np.ndarray | None = None) -> list[Hotspot]:
-    """Hotspots with probability, region, named features (the context vector and, with a
-    second stage, :data:`STACK_FEATURES`) and ``match`` (index in the other view)."""
-    n_ant = int((arr.view == 0).sum())
-    partner = {}
-    for j in range(n_ant, len(arr.group)):
-        if arr.group[j] < n_ant:
-            partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
-
-    def named(i):
-        out = dict(zip(FEATURES, map(float, arr.X[i])))
-        if arr.cnn_p is not None:
-            out[PATCH_FEATURE] = float(arr.cnn_p[i])
-        if stack is not None:
-            out.update(zip(STACK_FEATURES, map(float, stack[i])))
-        return out
-
-    return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
-                    match=partner.get(i), features={**h.features, **named(i)})
-            for i, h in enumerate(hotspots)]
-
-
-def _region_rows(codes, out: dict) -> tuple[RegionRow, ...]:
-    """Region table: distinct and malignant lesions and the BSI share per region."""
-    rows = []
-    lesions, mass = out["lesions"], out["mass"]
-    for code, name in enumerate(REGIONS):
-        if not code:
-            continue
-        here = codes[lesions] == code
-        mal = int(np.isin(out["malignant"], lesions[here]).sum())
-        bsi = float(mass[codes == code].sum())
-        frac = bsi / (100 * MASS_FRACTION[name])
-        rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))
-    return tuple(rows)
 
 
 def bundled_detector_or_none() -> HotspotDetector | None:
