@@ -32,7 +32,8 @@ test: $(STAMP)
 test-all: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider
 
-# every bundled model from its seed (docs/models.md: recipes, --resume, --scale for a check)
+# every bundled model from its seed (docs/models.md: recipes, --resume, --scale for a check;
+# the hotspot detector, then its picture variant: scripts/build_detector.py [--picture])
 models: $(STAMP)
 	$(PY) scripts/build_models.py
 

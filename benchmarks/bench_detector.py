@@ -182,6 +182,13 @@ def held_out(det, records, sites, seeds, args) -> dict:
 
     out = {"sites": list(sites), "detector": score_detector(det, records)}
     y = np.array([int(r["label"]) for r in records])
+    if args.against:  # another saved detector on these very records (the shipped bundle)
+        from benchmarks.bench_robustness import load_detector
+
+        out["baseline_against"] = score_detector(load_detector(args.against), records)
+        out["paired_delong_detector_vs_against"] = delong_roc_test(
+            y, np.array(out["detector"]["probabilities"]),
+            np.array(out["baseline_against"]["probabilities"]))
     if args.previous:
         prev = previous_detector(sites, seeds, args)
         if [int(r["label"]) for r in prev["records"]] != y.tolist():
@@ -259,7 +266,11 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
 
 
 def _records(sites, seeds, args, augment: bool | str = False, count_band=None) -> list[dict]:
+    """Records of the studies; ``--domain picture``: each study as its screen export
+    (``augment_scan`` mode ``export``) unless another augmentation is asked for."""
     from osteoscan.lesions.detector_train import simulated_records
+
+    augment = augment or ("export" if args.domain == "picture" else False)
 
     return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
                              difficulty=args.difficulty, augment=augment, count_band=count_band,
@@ -295,8 +306,12 @@ def _cohorts(args, band) -> tuple[list, list, list[int]]:
     start = base if args.train_seed is None else args.train_seed
     train = _records(args.train, _seeds(start, args.n_train), args)
     train += _augmented(args, base, band)
-    select = _records(args.select, _seeds(base + 300_000, args.n_select), args, count_band=band)
+    select = _records(args.select, _select_seeds(args), args, count_band=band)
     return train, select, test_seeds
+
+
+def _select_seeds(args) -> list[int]:
+    return _seeds(100_000 + 1000 * args.seed + 300_000, args.n_select)
 
 
 def _augmented(args, base: int, band) -> list[dict]:
@@ -328,8 +343,30 @@ def _detector(args, train, select):
         det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer)
     else:
         det = fit_detector(train, select, seed=args.seed, design=args.design)
+    if args.match_fpr and not args.detector:
+        _match_fpr(det, select, args)
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
+
+
+def _match_fpr(det, select: list[dict], args) -> None:
+    """Recalibrate ``det`` on ``select`` with the false-positive rate of the ``--match-fpr``
+    detector on the same selection studies as count records (its card's band), at its
+    threshold: the picture variant calls no more normals metastatic on exports than the
+    bundled detector on their DICOMs (docs/robustness.md, "The picture-domain detector")."""
+    from benchmarks.bench_robustness import load_detector
+    from osteoscan.lesions.detector_train import calibrate, simulated_records
+
+    ref = load_detector(args.match_fpr)
+    band = ref.card.get("count_band")
+    records = simulated_records(args.select, _select_seeds(args), cache=args.cache,
+                                prevalence=args.prevalence, difficulty=args.difficulty,
+                                count_band=tuple(band) if band else None)
+    ref_at = score_detector(ref, records)["sens_spec_at_threshold"]
+    calibrate(det, select, max_fpr=1.0 - ref_at["specificity"])
+    det.card["matched_to"] = {"false_positive_rate": 1.0 - ref_at["specificity"],
+                              "sensitivity": ref_at["sensitivity"],
+                              "decision_threshold": ref.decision_threshold}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -367,6 +404,16 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--previous-cache", default=None)
     ap.add_argument("--detector", default=None,
                     help="score this saved detector folder ('bundled': the bundled one), no fit")
+    ap.add_argument("--domain", choices=("counts", "picture"), default="counts",
+                    help="picture: every cohort's studies as their screen exports (the "
+                         "picture-domain detector, docs/robustness.md)")
+    ap.add_argument("--match-fpr", default=None,
+                    help="a saved detector folder ('bundled'): the fitted detector's threshold "
+                         "is raised to its false-positive rate on the selection studies' count "
+                         "records (the picture variant)")
+    ap.add_argument("--against", default=None,
+                    help="a saved detector folder ('bundled': the bundled one) scored on the "
+                         "same held-out records, with a paired DeLong test")
     ap.add_argument("--count-band", choices=("card", "none"), default="card",
                     help="test records made with the card's count band, as analyze does "
                          "(default), or without it")

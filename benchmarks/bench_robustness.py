@@ -79,9 +79,19 @@ rebuilt" (``scan_from_picture(restore=True)``: saturated plateaus rebuilt, pixel
 
 
 def _outcome(det, scan) -> dict:
+    """One rendering's answer, with the decision threshold of the detector that gave it (a
+    screen picture is answered by the picture variant where the detector has one)."""
     res = det.analyze(scan)
+    routed = det.for_scan(scan) if hasattr(det, "for_scan") else det
     return {"prob": float(res.probability), "malignant": int(res.malignant_count),
-            "bsi": float(res.bsi or 0.0), "candidates": len(res.hotspots)}
+            "bsi": float(res.bsi or 0.0), "candidates": len(res.hotspots),
+            "threshold": float(routed.decision_threshold)}
+
+
+def positive(outcome: dict, threshold: float) -> bool:
+    """The decision of one outcome: at its own threshold (:func:`_outcome`), else (records
+    cached before it was kept) at ``threshold``."""
+    return outcome["prob"] >= outcome.get("threshold", threshold)
 
 
 def renderings(seed: int, label: str, folder: Path, repeats: bool = False,
@@ -141,19 +151,28 @@ def patient_record(det, seed: int, label: str, arms: str = "all", repeats: bool 
     count band, whose "before" is the same analysis). ``repeats``: also the second draws
     (:func:`renderings`; never in the "before/" arm). ``previous``: a second detector (the
     bundle being replaced) analyzes the same renderings as ``load_study`` reads them
-    (``outcomes_previous``)."""
+    (``outcomes_previous``); where both share their count detector (the same card: a bundle
+    and the same bundle with a picture variant) its count renderings' outcomes are the
+    detector's (``HotspotDetector.analyze`` answers them with the same code and trees) and
+    only the pictures are analyzed again."""
     from dataclasses import replace
+
+    from osteoscan.lesions.candidates import is_picture
 
     before = replace(det, card={k: v for k, v in det.card.items() if k != "count_band"})
     with tempfile.TemporaryDirectory(prefix="osteoscan-robust-") as tmp:
         scans = renderings(seed, label, Path(tmp), repeats, site)
         main = {k: s for k, s in scans.items() if "-" not in k.split(":")[0]}
         rec = {"seed": seed, "label": label}
+        mine = {k: _outcome(det, s) for k, s in main.items()}
         if previous is not None:
-            rec["outcomes_previous"] = {k: _outcome(previous, s) for k, s in main.items()}
+            shared = detector_id(replace(det, picture=None)) == \
+                detector_id(replace(previous, picture=None))
+            rec["outcomes_previous"] = {k: mine[k] if shared and not is_picture(s)
+                                        else _outcome(previous, s) for k, s in main.items()}
         if arms == "main":
-            return {**rec, "outcomes": {k: _outcome(det, s) for k, s in main.items()}}
-        out = {k: _outcome(det, s) for k, s in scans.items()}
+            return {**rec, "outcomes": mine}
+        out = {k: mine[k] if k in mine else _outcome(det, s) for k, s in scans.items()}
         out.update({f"before/{k}": _outcome(before, s) for k, s in scans.items()
                     if k.startswith(("dcm:", "half:")) and "_r" not in k})
         return {**rec, "outcomes": out}
@@ -163,7 +182,7 @@ def _pair(records: list[dict], a: str, b: str, threshold: float, halved: bool) -
     oa = [r["outcomes"][a] for r in records]
     ob = [r["outcomes"][b] for r in records]
     dp = np.abs([x["prob"] - y["prob"] for x, y in zip(oa, ob)])
-    flips = int(sum((x["prob"] >= threshold) != (y["prob"] >= threshold) for x, y in zip(oa, ob)))
+    flips = int(sum(positive(x, threshold) != positive(y, threshold) for x, y in zip(oa, ob)))
     dm = np.abs([x["malignant"] - y["malignant"] for x, y in zip(oa, ob)])
     db = np.abs([x["bsi"] - y["bsi"] for x, y in zip(oa, ob)])
     out = {"n": len(records), "prob_max": float(dp.max()), "prob_median": float(np.median(dp)),
@@ -212,7 +231,7 @@ def patient_flips(records: list[dict], threshold: float, key: str = "outcomes") 
     out = {}
     for kind, prefixes in {**KINDS, "any": ("",)}.items():
         pairs = [PAIRS[n] for n in names if n.startswith(prefixes)]
-        out[kind] = [any((r[key][a]["prob"] >= threshold) != (r[key][b]["prob"] >= threshold)
+        out[kind] = [any(positive(r[key][a], threshold) != positive(r[key][b], threshold)
                          for a, b in pairs if a in r[key] and b in r[key]) for r in records]
     return out
 
@@ -290,7 +309,9 @@ def detector_id(det) -> str:
     in each cached record so that ``--resume`` never mixes two detectors' records."""
     import hashlib
 
-    return hashlib.sha1(json.dumps(det.card, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    cards = [det.card] + ([det.picture.card] if getattr(det, "picture", None) else [])
+    return hashlib.sha1(json.dumps(cards[0] if len(cards) == 1 else cards, sort_keys=True,
+                                   default=str).encode()).hexdigest()[:12]
 
 
 def _cached(path: Path | None, args, det_id: str) -> dict | None:
@@ -310,7 +331,7 @@ def _records(det, args, previous=None) -> list[dict]:
     cache = Path(args.cache) if args.cache else None
     det_id = detector_id(det) + (f"+{detector_id(previous)}" if previous is not None else "")
     out = []
-    for i in range(args.patients):
+    for i in range(getattr(args, "first", 0), args.patients):
         seed, label = SEED0 + i, ("metastasis" if i % 2 else "normal")
         path = cache / f"{args.tag}-{seed}.json" if cache else None
         rec = _cached(path, args, det_id)
@@ -330,6 +351,8 @@ def _records(det, args, previous=None) -> list[dict]:
 def run_arguments(ap: argparse.ArgumentParser, patients: int, tag: str, out: str) -> None:
     """The options of a robustness run (this benchmark's and ``bench_robustness_floor``'s)."""
     ap.add_argument("--patients", type=int, default=patients)
+    ap.add_argument("--first", type=int, default=0,
+                    help="skip the first patients (--first 40: the held-out seeds 910040-)")
     ap.add_argument("--detector", default=None, help="a detector folder (default: the bundled)")
     ap.add_argument("--cache", default=None, help="folder for per-patient records")
     ap.add_argument("--resume", action="store_true", help="reuse the cached records")
@@ -338,10 +361,11 @@ def run_arguments(ap: argparse.ArgumentParser, patients: int, tag: str, out: str
 
 
 def load_detector(folder: str | None):
-    """The detector of ``--detector`` (a folder), else the bundled one."""
+    """The detector of ``--detector`` (a folder), else (None or "bundled") the bundled one."""
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    return HotspotDetector.load(folder) if folder else bundled_detector_or_none()
+    return HotspotDetector.load(folder) if folder not in (None, "bundled") \
+        else bundled_detector_or_none()
 
 
 def main(argv=None) -> int:

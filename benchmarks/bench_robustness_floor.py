@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 from benchmarks.bench_robustness import ACQ, BARS, PAIRS, PROFILE, SEED0, _pair, _records, \
-    aucs, detector_id, load_detector, run_arguments
+    aucs, detector_id, load_detector, positive, run_arguments
 
 REPEAT = "_r1"
 KINDS = ("dcm", "png", "jpg", "half")
@@ -73,15 +73,22 @@ def domain_pairs(have: dict) -> dict:
             and a + REPEAT in have and b + REPEAT in have}
 
 
+def _called(outcome: dict, key: str, threshold) -> bool:
+    """The decision of rendering ``key``: at ``threshold(key)`` when the threshold is given per
+    rendering (``bench_picture_threshold``), else at the outcome's own threshold
+    (:func:`benchmarks.bench_robustness.positive`; the picture variant's for a picture)."""
+    return outcome["prob"] >= threshold(key) if callable(threshold) else positive(outcome, threshold)
+
+
 def failures(records: list[dict], a: str, b: str, threshold) -> dict:
     """Per patient, whether each bar fails between renderings a and b (``threshold``: a number,
     or rendering name -> threshold): ``flip`` (decision),
     ``prob`` (|dp| > 0.05), ``count`` (|d malignant| > 1), ``any`` of these three, and
     ``bsi`` (|d BSI| > 0.3, the issue's bar for a count-halved copy)."""
-    ta, tb = (threshold(k) if callable(threshold) else threshold for k in (a, b))
     oa = [r["outcomes"][a] for r in records]
     ob = [r["outcomes"][b] for r in records]
-    flip = np.array([(x["prob"] >= ta) != (y["prob"] >= tb) for x, y in zip(oa, ob, strict=True)])
+    flip = np.array([_called(x, a, threshold) != _called(y, b, threshold)
+                     for x, y in zip(oa, ob, strict=True)])
     prob = np.array([abs(x["prob"] - y["prob"]) > BARS["prob"]
                      for x, y in zip(oa, ob, strict=True)])
     count = np.array([abs(x["malignant"] - y["malignant"]) > BARS["count"]
@@ -143,9 +150,8 @@ def _direction(records: list[dict], a: str, b: str, threshold) -> dict:
     way (``b``: positive in a only, ``c``: in b only); a one-sided count is a systematic shift."""
     from osteoscan.evaluation.statistics import mcnemar_test
 
-    ta, tb = (threshold(k) if callable(threshold) else threshold for k in (a, b))
-    pa = np.array([r["outcomes"][a]["prob"] >= ta for r in records])
-    pb = np.array([r["outcomes"][b]["prob"] >= tb for r in records])
+    pa = np.array([_called(r["outcomes"][a], a, threshold) for r in records])
+    pb = np.array([_called(r["outcomes"][b], b, threshold) for r in records])
     return mcnemar_test(pa, pb)
 
 
@@ -154,7 +160,7 @@ def operating(records: list[dict], threshold: float) -> dict:
     y = np.array([r["label"] == "metastasis" for r in records])
     out = {}
     for key in records[0]["outcomes"]:
-        pos = np.array([r["outcomes"][key]["prob"] >= threshold for r in records])
+        pos = np.array([positive(r["outcomes"][key], threshold) for r in records])
         out[key] = {"sensitivity": float(pos[y].mean()),
                     "false_positive_rate": float(pos[~y].mean())}
     return out
@@ -200,25 +206,39 @@ def _excess_cell(block: dict) -> str:
             f"{100 * block['excess']:+.0f} ({_ci(block, False)})")
 
 
+def _figures(records: list[dict], det, n_boot: int) -> dict:
+    """The floor summary, the AUCs and the operating points of one detector's outcomes."""
+    return {**summarise_floor(records, det.decision_threshold, n_boot), "auc": aucs(records),
+            "at_threshold": operating(records, det.decision_threshold)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     run_arguments(ap, 100, "floor", "robustness_floor.json")
     ap.add_argument("--n-boot", type=int, default=2000)
+    ap.add_argument("--previous", default=None,
+                    help="a second detector folder ('bundled': the bundled one) analyzing the "
+                         "same renderings in the same run (its figures under 'previous')")
     args = ap.parse_args(argv)
     args.arms, args.repeats = "main", True
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_text, dumps_json
 
     det = load_detector(args.detector)
+    previous = load_detector(args.previous) if args.previous else None
     t0 = time.time()
-    records = _records(det, args)
-    summary = summarise_floor(records, det.decision_threshold, args.n_boot)
+    records = _records(det, args, previous)
     result = {"config": vars(args), "profile": PROFILE, "seed0": SEED0, "bars": BARS,
               "detector": detector_id(det), "decision_threshold": det.decision_threshold,
-              "seconds": time.time() - t0, **summary, "auc": aucs(records),
-              "at_threshold": operating(records, det.decision_threshold), "records": records}
+              "seconds": time.time() - t0, **_figures(records, det, args.n_boot),
+              "records": records}
+    if previous is not None:
+        result["previous"] = {"detector": detector_id(previous), **_figures(
+            [{**r, "outcomes": r["outcomes_previous"]} for r in records], previous, args.n_boot)}
     atomic_write_text(args.out, dumps_json(result, default=float))
-    print(table(summary))
+    print(table(result))
+    if previous is not None:
+        print("\nprevious:\n" + table(result["previous"]))
     return 0
 
 

@@ -9,7 +9,8 @@ The bundled models are a list of recipes: the reference classifier
 (``scripts/build_reference.py``: simulate its cohort, ``osteoscan train
 configs/reference.yaml``, ship) and the lesion models of
 :data:`osteoscan.lesions.recipes.RECIPES` (data seed, simulator settings, configuration,
-stages). Each lesion stage writes ``OUT/<name>/stage<k>-<digest>.safetensors/.json`` (the digest of the
+stages); the hotspot detector and its picture variant come from ``scripts/build_detector.py``
+(then ``--picture``). Each lesion stage writes ``OUT/<name>/stage<k>-<digest>.safetensors/.json`` (the digest of the
 recipe up to that stage); ``--resume`` loads a finished stage of the same recipe instead of
 training it again (delete the folder when a model it ``needs`` was rebuilt). The final model gets its card figures
 (:mod:`osteoscan.lesions.figures`, on the recipe's held-out site_c studies) and is copied into
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> None:
         ref = [sys.executable, str(ROOT / "scripts" / "build_reference.py")]
         subprocess.run(ref if ship else [*ref, "--no-ship"], check=True, cwd=ROOT)
     if DETECTOR in names and ship:  # its own seeded script, which always ships
-        subprocess.run([sys.executable, str(ROOT / "scripts" / "build_detector.py")], check=True, cwd=ROOT)
+        build = [sys.executable, str(ROOT / "scripts" / "build_detector.py")]
+        subprocess.run(build, check=True, cwd=ROOT)
+        subprocess.run([*build, "--picture"], check=True, cwd=ROOT)  # its picture variant
     elif DETECTOR in names:
         logging.info("%s: built only into the package (scripts/build_detector.py); skipped", DETECTOR)
     built: dict = {}

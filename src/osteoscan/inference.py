@@ -19,6 +19,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -277,15 +278,21 @@ class Predictor:
         thr = getattr(self.card, "threshold", None) if self.card_is_binary else None
         summary = self.summary()
         if self.lesion_decides and lesions is not None and self.card_is_binary:
+            routed = getattr(self.lesion_analyzer, "for_scan", None)  # picture variant
+            answered = routed(scan) if routed else self.lesion_analyzer
+            variant = ", picture variant" if answered is not self.lesion_analyzer else ""
             summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
-                           decided_by="lesion analyzer (hotspot-first detector)")
+                           decided_by=f"lesion analyzer (hotspot-first detector{variant})")
             pos = self.classes.index(self.card.positive)
-            thr = float(self.lesion_analyzer.decision_threshold)
+            thr = float(answered.decision_threshold)
             probs = np.zeros(len(self.classes))
             probs[pos], probs[1 - pos] = lesions.probability, 1.0 - lesions.probability
         if self.card_is_binary:
             prob = float(probs[self.classes.index(self.card.positive)])
-        decision = str(decide(self.card, np.asarray(probs)[None])[0])
+        # the threshold that decided the lesion stage's answer decides the study's
+        rule = SimpleNamespace(classes=self.classes, positive=getattr(self.card, "positive", None),
+                               threshold=thr) if self.lesion_decides else self.card
+        decision = str(decide(rule, np.asarray(probs)[None])[0])
         if not self.lesion_decides and self.card_is_binary:
             hotspots, bsi, lesions = _agreeing(lesions, prob, decision != self.classes[self._neg],
                                                hotspots, bsi)

@@ -50,8 +50,11 @@ def outcomes(detector, tmp_path_factory):
         scans["half"] = replace(high, anterior=thin_counts(high.anterior, 0.5, rng),
                                 posterior=thin_counts(high.posterior, 0.5, rng))
         res = {k: detector.analyze(s) for k, s in scans.items()}
-        out.append({k: (r.probability, r.probability >= detector.decision_threshold,
-                        r.malignant_count, r.bsi) for k, r in res.items()})
+        # each rendering decided at the threshold of the detector that answered it (a
+        # picture: the bundle's picture variant, when it has one)
+        thr = {k: detector.for_scan(s).decision_threshold for k, s in scans.items()}
+        out.append({k: (r.probability, r.probability >= thr[k], r.malignant_count, r.bsi)
+                    for k, r in res.items()})
     return out
 
 
@@ -102,9 +105,10 @@ def test_pixel_size_bars(outcomes):
     assert not _bars(outcomes, HIGH.name, COARSE.name)
 
 
-@pytest.mark.xfail(strict=True, reason="file-format bar not met by the bundled detector "
-                   "(docs/robustness.md, 3,600-study bundle: 9/100 decision flips, DICOM vs "
-                   "8-bit PNG at 1.5 M)")
+@pytest.mark.xfail(strict=True, reason="file-format bar not met by the bundled detector, even "
+                   "with its picture variant (docs/robustness.md, 'The picture-domain "
+                   "detector': 4/60 decision flips, DICOM vs 8-bit PNG at 1.5 M, on patients "
+                   "910040-910099, 7/60 without it; here 910001, p 0.991 vs 0.902)")
 def test_screen_export_bars(outcomes):
     assert not _bars(outcomes, HIGH.name, "png")
 

@@ -355,6 +355,15 @@ PICTURE_FORMATS = ("image", "dicom-sc")
 """Sources whose values are display grey levels, not counts (no count density to normalise)."""
 
 
+def is_picture(scan: BoneScan) -> bool:
+    """True for a screen picture: a study whose reader says its values are display grey
+    levels (``source.format`` in :data:`PICTURE_FORMATS`: set by ``scan_from_picture`` for
+    PNG/JPEG/TIFF and by the DICOM Secondary Capture reader), not counts. The one test of the
+    picture domain: the count band skips these, the candidates read them as display values,
+    and :class:`osteoscan.lesions.patient.HotspotDetector` hands them to its picture variant."""
+    return scan.source is not None and scan.source.format in PICTURE_FORMATS
+
+
 def count_density(scan: BoneScan) -> float:
     """Counts per mm² of the patient's normal bone (anterior view, else posterior): the level
     of :func:`normal_bone_level` over the pixel area. 0.3 M and 1.5 M counts of one patient
@@ -378,7 +387,7 @@ def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneSc
     counts, so one study always gives one answer; docs/robustness.md says why the bundled
     band has no top). Pictures (display values) are returned unchanged.
     """
-    if scan.source is not None and scan.source.format in PICTURE_FORMATS:
+    if is_picture(scan):
         return scan
     low, high = float(band[0]), (np.inf if band[1] is None else float(band[1]))
     d = count_density(scan)
@@ -402,7 +411,7 @@ def scan_candidates(scan: BoneScan, force: dict[str, np.ndarray] | None = None, 
     ``force``: per view, boxes forced to hold a candidate (:func:`view_candidates`);
     ``seed_args`` go to :func:`seeds`."""
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
-    picture = scan.source is not None and scan.source.format in PICTURE_FORMATS
+    picture = is_picture(scan)
     hot, maps = {}, {}
     for view in ("anterior", "posterior"):
         counts = scan.anterior if view == "anterior" else scan.posterior

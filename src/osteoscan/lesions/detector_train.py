@@ -115,7 +115,8 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             **({"patches": arr.patches} if patches else {})}
 
 
-AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow"}
+AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow",
+                "export": "-augexport"}
 """Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode."""
 
 
@@ -125,7 +126,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
                       patches: bool = False) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
     ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
-    "screen" or "lowcount": cached as ``-aug`` / ``-augscreen`` / ``-auglow``); ``count_band``
+    "screen", "lowcount" or "export": cached as ``-aug`` / ``-augscreen`` / ``-auglow`` /
+    ``-augexport``); ``count_band``
     and ``patches`` are passed to :func:`study_record` (cached apart)."""
     from dataclasses import replace
 
@@ -302,9 +304,12 @@ def _fit_bsi(det: HotspotDetector, records, probs) -> None:
 
 
 def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90,
-              probs: list[np.ndarray] | None = None) -> None:
+              probs: list[np.ndarray] | None = None, max_fpr: float | None = None) -> None:
     """Platt scaling of the patient score and the decision threshold, on the select site; with
-    ``probs`` (out-of-fold candidate probabilities of ``records``) on those instead."""
+    ``probs`` (out-of-fold candidate probabilities of ``records``) on those instead. The
+    threshold is the one at ``sensitivity``; with ``max_fpr`` it is raised where needed so
+    that at most that fraction of the normal studies is called metastatic (the picture
+    variant's matched false-positive rate, docs/robustness.md)."""
     from sklearn.linear_model import LogisticRegression
 
     det.card.update(platt=[1.0, 0.0], decision_threshold=0.5)
@@ -321,6 +326,12 @@ def calibrate(det: HotspotDetector, records, sensitivity: float = 0.90,
     pos = np.sort(cal[y == 1])
     k = int(np.floor((1 - sensitivity) * len(pos)))
     det.card["decision_threshold"] = float(pos[k]) if len(pos) else 0.5
+    neg = np.sort(cal[y == 0])[::-1]
+    allowed = int(np.floor(max_fpr * len(neg) + 1e-9)) if max_fpr is not None else len(neg)
+    if allowed < len(neg):  # just above the (allowed + 1)-th highest normal
+        det.card["decision_threshold"] = max(det.card["decision_threshold"],
+                                             float(np.nextafter(neg[allowed], 1.0)))
+        det.card["max_fpr"] = float(max_fpr)
 
 
 VARIANTS = ("one_stage", "stack_rule", "stack_bsi")

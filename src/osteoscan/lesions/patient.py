@@ -25,7 +25,12 @@
   (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
   detector without them, from the region rule (P(malignant, capped) x
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
-  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`).
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`);
+* **two domains**: a detector may carry a picture-domain variant (``picture``: the same
+  class, trees fitted on screen-export renderings, card ``domain: "picture"``, saved in the
+  ``picture/`` subfolder); :meth:`HotspotDetector.analyze` hands it every screen picture
+  (:func:`osteoscan.lesions.candidates.is_picture`) and keeps every count study (DICOM NM,
+  NIfTI, simulated) for itself (docs/robustness.md, "The picture-domain detector").
 """
 
 from __future__ import annotations
@@ -41,14 +46,14 @@ from scipy.special import expit
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
-from osteoscan.lesions.burden import RegionRow
-from osteoscan.lesions.candidates import count_normalised, scan_candidates
+from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
+from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
-from osteoscan.skeleton import MASS_FRACTION, REGIONS
+from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
@@ -158,6 +163,14 @@ class HotspotDetector:
     patch: object | None = None
     """The patch network (:class:`osteoscan.lesions.patchnet.PatchScorer`) whose probability
     is the first stage's last input (``cnn_p``); None for trees on the context features alone."""
+    picture: HotspotDetector | None = None
+    """The picture-domain variant that answers screen pictures (module docstring); None:
+    this detector answers every study."""
+
+    def for_scan(self, scan: BoneScan) -> HotspotDetector:
+        """The detector that answers ``scan``: the picture variant for a screen picture
+        (:func:`is_picture`), else this one."""
+        return self.picture if self.picture is not None and is_picture(scan) else self
 
     @property
     def decision_threshold(self) -> float:
@@ -262,22 +275,28 @@ class HotspotDetector:
                 "bsi": float(mass.sum())}
 
     def analyze(self, scan: BoneScan) -> LesionResult:
-        """One coherent answer for one study (module docstring)."""
+        """One coherent answer for one study (module docstring; a screen picture is answered
+        by the picture variant, :meth:`for_scan`)."""
+        if self.for_scan(scan) is not self:
+            return self.picture.analyze(scan)
         arr, hotspots = self.arrays(scan)
         if self.patch is not None:
             arr = replace(arr, cnn_p=self.patch.predict(arr.patches))
         st = self.stages(arr)
         codes = st["codes"]
         out = self.decide(arr, st["probability"], codes, st["stack"])
-        hotspots = _annotated(hotspots, arr, out["capped"], codes, st["stack"])
+        hotspots = annotated_hotspots(hotspots, arr, out["capped"], codes, st["stack"])
         return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
                             probability=out["probability"],
                             lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
-                            regions=_region_rows(codes, out), threshold=out["threshold"])
+                            regions=region_rows(codes, out), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:
-        """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table)."""
+        """``hotspot_detector.safetensors`` (trees) + ``.json`` (card, region table); the
+        picture variant, if any, into ``folder / PICTURE_DIR``."""
         folder = Path(folder)
+        if self.picture is not None:
+            self.picture.save(folder / PICTURE_DIR)
         forests = {"": self.forest, "stage2": self.stage2, "bsi": self.bsi_model}
         forests = {k: v for k, v in forests.items() if v is not None}
         atomic_write(folder / "hotspot_detector.safetensors",
@@ -322,11 +341,27 @@ class HotspotDetector:
             from osteoscan.lesions.patchnet import PatchScorer
 
             patch = PatchScorer.load(folder / PATCH_STEM)
-        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch)
+        return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch,
+                   _picture_variant(folder / PICTURE_DIR))
 
 
 PATCH_STEM = "hotspot_patch"
 """File stem of the detector's patch network beside its trees (``.safetensors`` + ``.json``)."""
+PICTURE_DIR = "picture"
+"""Subfolder of a detector's files that holds its picture-domain variant (same format)."""
+
+
+def _picture_variant(folder: Path) -> HotspotDetector | None:
+    """The picture variant saved in ``folder``, or None: none there, or one this code cannot
+    use (features changed since it was built: rebuild it with ``build_detector.py
+    --picture``); pictures are then answered by the count detector, which still loads."""
+    if not (folder / "hotspot_detector.json").is_file():
+        return None
+    try:
+        return HotspotDetector.load(folder)
+    except ModelError as exc:
+        log.warning("picture variant disabled, pictures go to the count detector: %s", exc)
+        return None
 
 
 def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -339,44 +374,6 @@ def tree_features(with_patch: bool) -> tuple[str, ...]:
     """Names of the first stage's input columns: :data:`FEATURES`, then ``cnn_p`` with a
     patch network."""
     return FEATURES + ((PATCH_FEATURE,) if with_patch else ())
-
-
-def _annotated(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
-               stack: np.ndarray | None = None) -> list[Hotspot]:
-    """Hotspots with probability, region, named features (the context vector and, with a
-    second stage, :data:`STACK_FEATURES`) and ``match`` (index in the other view)."""
-    n_ant = int((arr.view == 0).sum())
-    partner = {}
-    for j in range(n_ant, len(arr.group)):
-        if arr.group[j] < n_ant:
-            partner[int(arr.group[j])], partner[j] = j - n_ant, int(arr.group[j])
-
-    def named(i):
-        out = dict(zip(FEATURES, map(float, arr.X[i])))
-        if arr.cnn_p is not None:
-            out[PATCH_FEATURE] = float(arr.cnn_p[i])
-        if stack is not None:
-            out.update(zip(STACK_FEATURES, map(float, stack[i])))
-        return out
-
-    return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
-                    match=partner.get(i), features={**h.features, **named(i)})
-            for i, h in enumerate(hotspots)]
-
-
-def _region_rows(codes, out: dict) -> tuple[RegionRow, ...]:
-    """Region table: distinct and malignant lesions and the BSI share per region."""
-    rows = []
-    lesions, mass = out["lesions"], out["mass"]
-    for code, name in enumerate(REGIONS):
-        if not code:
-            continue
-        here = codes[lesions] == code
-        mal = int(np.isin(out["malignant"], lesions[here]).sum())
-        bsi = float(mass[codes == code].sum())
-        frac = bsi / (100 * MASS_FRACTION[name])
-        rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))
-    return tuple(rows)
 
 
 def bundled_detector_or_none() -> HotspotDetector | None:
