@@ -32,8 +32,9 @@ RESULTS = Path(__file__).parent / "results"
 SELECT_SEED = 400_000
 
 
-def lowcount_records(sites, seeds, cache, band, counts, det=None) -> list[dict]:
-    """Records of the studies thinned to an anterior total in ``counts`` (cached)."""
+def lowcount_records(sites, seeds, cache, band, counts) -> list[dict]:
+    """Records of the studies thinned to an anterior total drawn in ``counts`` (cached);
+    ``counts`` None: thinned to 50 % (the count-halved copy of the robustness suite)."""
     from dataclasses import replace
 
     from osteoscan.lesions.detector_train import study_record
@@ -43,14 +44,15 @@ def lowcount_records(sites, seeds, cache, band, counts, det=None) -> list[dict]:
     out = []
     for i, seed in enumerate(seeds):
         site = sites[i % len(sites)]
-        path = Path(cache) / f"{site}-{seed}-low{counts[0]:g}-{counts[1]:g}-band{band[0]}.npz"
+        tag = f"low{counts[0]:g}-{counts[1]:g}" if counts else "half"
+        path = Path(cache) / f"{site}-{seed}-{tag}-band{band[0]}.npz"
         if path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
             continue
         label = "metastasis" if np.random.default_rng(seed).random() < 0.5 else "normal"
         sim = simulate_study(seed, site=site, force_label=label)
-        rng = np.random.default_rng([seed, 77])
-        keep = min(1.0, rng.uniform(*counts) / float(np.sum(sim.scan.anterior)))
+        rng = np.random.default_rng([seed, 77 if counts else 78])
+        keep = min(1.0, rng.uniform(*counts) / float(np.sum(sim.scan.anterior))) if counts else 0.5
         thin = lambda x: None if x is None else thin_counts(  # noqa: E731
             np.round(np.asarray(x, np.float32)), keep, rng).astype(np.float32)
         scan = replace(sim.scan, anterior=thin(sim.scan.anterior), posterior=thin(sim.scan.posterior))

@@ -257,6 +257,8 @@ class HotspotDetector:
         if positive and not len(mal) and len(idx):  # the lesion that made the decision
             mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
         mass = self.masses(arr, capped, codes, stack) if positive else np.zeros(len(probs))
+        if self.card.get("bsi_hotspots") == "malignant":  # the BSI of the called hotspots only
+            mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal, "mass": mass,
                 "bsi": float(mass.sum())}
