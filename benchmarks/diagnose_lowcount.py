@@ -55,7 +55,8 @@ def lowcount_records(sites, seeds, cache, band, counts) -> list[dict]:
         keep = min(1.0, rng.uniform(*counts) / float(np.sum(sim.scan.anterior))) if counts else 0.5
         thin = lambda x: None if x is None else thin_counts(  # noqa: E731
             np.round(np.asarray(x, np.float32)), keep, rng).astype(np.float32)
-        scan = replace(sim.scan, anterior=thin(sim.scan.anterior), posterior=thin(sim.scan.posterior))
+        scan = replace(sim.scan, anterior=thin(sim.scan.anterior),
+                       posterior=thin(sim.scan.posterior))
         rec = study_record(replace(sim, scan=scan), band)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
@@ -149,14 +150,16 @@ def main(argv=None) -> int:
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", required=True, help="records (native ones may come from --native-cache)")
+    ap.add_argument("--cache", required=True,
+                    help="records (the native ones may come from --native-cache)")
     ap.add_argument("--native-cache", default=None, help="cache holding the banded native records")
     ap.add_argument("--detector", default="bundled")
     ap.add_argument("--n", type=int, default=200)
     ap.add_argument("--counts", type=float, nargs=2, default=(0.3e6, 0.4e6))
     ap.add_argument("--out", default=str(RESULTS / "lowcount_diagnosis.json"))
     args = ap.parse_args(argv)
-    det = bundled_detector_or_none() if args.detector == "bundled" else HotspotDetector.load(args.detector)
+    det = (bundled_detector_or_none() if args.detector == "bundled"
+           else HotspotDetector.load(args.detector))
     band = tuple(det.card["count_band"])
     seeds = list(range(SELECT_SEED, SELECT_SEED + args.n))
     native = simulated_records(SELECT, seeds, args.native_cache or args.cache, count_band=band)

@@ -127,8 +127,8 @@ def main(argv=None) -> int:
     arms = {name: arm_figures(det, native, low, half) for name, det in (
         ("bundle", bundle), ("gate", gated(bundle)), ("lowbsi", lowbsi),
         ("lowbsi+gate", gated(lowbsi)))}
-    same = {n: bool(np.allclose(a["native"]["probabilities"], arms["bundle"]["native"]["probabilities"]))
-            for n, a in arms.items()}
+    ref = arms["bundle"]["native"]["probabilities"]
+    same = {n: bool(np.allclose(a["native"]["probabilities"], ref)) for n, a in arms.items()}
     result = {"config": vars(args), "same_decisions_as_bundle": same, "arms": arms, **rule(arms)}
     Path(args.out).write_text(json.dumps(result, indent=1, default=float))
     brief = {n: {k: v for k, v in a.items() if k != "probabilities"} for n, a in arms.items()}

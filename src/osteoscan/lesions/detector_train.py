@@ -415,8 +415,10 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
 
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
-                 design: str = "stack_bsi", patch=None) -> HotspotDetector:
+                 design: str = "stack_bsi", patch=None,
+                 bsi_extra: list[dict] | None = None) -> HotspotDetector:
     """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
-    ``patch``: :func:`fit_variants`."""
+    ``patch``, ``bsi_extra``: :func:`fit_variants`."""
     return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
-                        hgb_params=hgb_params, variants=(design,), patch=patch)[design]
+                        hgb_params=hgb_params, variants=(design,), patch=patch,
+                        bsi_extra=bsi_extra)[design]
