@@ -52,3 +52,34 @@ def test_extra_records_move_only_the_bsi_trees(tmp_path):
         moved |= not np.allclose(ma, mb)
     assert moved
     assert more.card["decision_threshold"] == plain.card["decision_threshold"]
+
+
+@pytest.mark.parametrize("density", [0.3, 0.6])
+def test_seed_noise_after_the_count_band_is_the_smoothed_noise(density):
+    """A flat phantom below the band: after count_normalised's smoothing the seeds' score of
+    pure noise has nearly unit spread only when the test uses the smoothed counts' noise."""
+    from dataclasses import replace
+
+    from osteoscan.lesions.candidates import (
+        count_density,
+        count_normalised,
+        seed_score,
+        view_maps,
+    )
+    from osteoscan.simulate.study import simulate_study
+
+    rng = np.random.default_rng(0)
+    lam = np.full((400, 128), 0.01)
+    lam[20:380, 24:104] = 0.4 * density * 5.76
+    lam[20:380, 44:84] = density * 5.76  # "bone": counts per 2.4 mm pixel
+    base = simulate_study(5, force_label="normal").scan
+    scan = replace(base, anterior=rng.poisson(lam).astype(np.float32),
+                   posterior=rng.poisson(lam).astype(np.float32), spacing_mm=(2.4, 2.4))
+    band = (1.15, None)
+    d = count_density(scan)
+    assert d < band[0]
+    out, gain = count_normalised(scan, band, with_gain=True)
+    assert gain == pytest.approx(d / band[0], rel=0.15)
+    fixed = seed_score(view_maps(out.anterior, (2.4, 2.4), gain))[60:340, 52:76].std()
+    raw = seed_score(view_maps(out.anterior, (2.4, 2.4)))[60:340, 52:76].std()
+    assert 0.6 < fixed < 1.2 and raw < 0.7 * fixed

@@ -108,9 +108,10 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     :mod:`osteoscan.lesions.detector_cv`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
+    gain = 1.0
     if count_band:
-        scan = count_normalised(scan, count_band)
-    hot, maps = scan_candidates(scan, force)
+        scan, gain = count_normalised(scan, count_band, with_gain=True)
+    hot, maps = scan_candidates(scan, force, gain=gain)
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
