@@ -10,11 +10,13 @@ CPM, sensitivity at 1 FP per scan, BSI Pearson r, and the count-halved |ΔBSI| (
 above 0.3), each with a patient-bootstrap 95 % CI and a paired bootstrap CI of the difference
 (``osteoscan.evaluation.statistics.bootstrap_replicates``).
 
-Run::
+The shipped detector scores records made by the code it shipped with (``--bundle-cache``,
+``--bundle-thinned-cache``: made with that code on ``PYTHONPATH``), the new one records of
+this code. Run::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.bench_lowcount \\
-        --cache /tmp/lowcount/c --thinned-cache /tmp/lowcount/cache \\
-        --bundle /tmp/lowcount/shipped --detector bundled
+        --cache NEW --thinned-cache NEW_T --bundle SHIPPED_DIR --bundle-cache OLD \\
+        --bundle-thinned-cache OLD_T --detector bundled
 """
 
 from __future__ import annotations
@@ -116,6 +118,11 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", required=True, help="test records with the count band")
     ap.add_argument("--thinned-cache", required=True, help="count-halved records")
     ap.add_argument("--bundle", required=True, help="the shipped detector (a saved folder)")
+    ap.add_argument("--bundle-cache", default=None,
+                    help="the shipped detector's test records, made by its own code "
+                         "(default: --cache)")
+    ap.add_argument("--bundle-thinned-cache", default=None,
+                    help="its count-halved records (default: --thinned-cache)")
     ap.add_argument("--detector", default="bundled", help="the new detector ('bundled')")
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-boot", type=int, default=1000)
@@ -131,8 +138,15 @@ def main(argv=None) -> int:
     for site in SITES:
         recs = simulated_records([site], seeds, args.cache, count_band=band)
         half = lowcount_records([site], seeds, args.thinned_cache, band, None)
-        result[site] = compare(per_study(new, recs), per_study(old, recs), per_study(new, half),
-                               per_study(old, half), recs, args.n_boot)
+        old_recs = simulated_records([site], seeds, args.bundle_cache or args.cache,
+                                     count_band=band)
+        old_half = lowcount_records([site], seeds, args.bundle_thinned_cache
+                                    or args.thinned_cache, band, None)
+        if [int(r["label"]) for r in old_recs] != [int(r["label"]) for r in recs]:
+            raise SystemExit(f"{site}: the two caches hold other studies")
+        result[site] = compare(per_study(new, recs), per_study(old, old_recs),
+                               per_study(new, half), per_study(old, old_half), recs,
+                               args.n_boot)
     Path(args.out).write_text(json.dumps(result, indent=1, default=float))
     print(json.dumps(result, indent=1, default=float))
     return 0
