@@ -58,7 +58,8 @@ def recipe() -> list[str]:
     return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED), *aug,
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
-            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--timing", "0"]
+            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--bsi-hotspots", BSI_HOTSPOTS,
+            "--timing", "0"]
 
 
 N_TRAIN = 3600
@@ -72,6 +73,11 @@ same training sites (:func:`osteoscan.lesions.augment.augment_scan`; docs/lesion
 COUNT_BAND = "card"
 """The bundle's count band: "card" keeps the bundled card's ``count_band`` (``[1.15, None]``),
 which the selection sites favoured over none (docs/lesions.md, "Count band")."""
+
+
+BSI_HOTSPOTS = "malignant"
+"""The BSI of the hotspots called malignant only (card ``bsi_hotspots``), chosen with the
+count band's seed noise on fresh selection studies (docs/lesions.md, "Low counts")."""
 
 
 def _last(args: list[str], flag: str) -> str | None:

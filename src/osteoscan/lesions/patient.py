@@ -25,7 +25,9 @@
   (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
   detector without them, from the region rule (P(malignant, capped) x
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
-  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`).
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`); with the card's
+  ``bsi_hotspots: "malignant"`` only the hotspots called malignant (and their A/P partners)
+  carry it (docs/lesions.md, "Low counts").
 """
 
 from __future__ import annotations
