@@ -109,15 +109,33 @@ def compare(new: dict, old: dict, new_half: dict, old_half: dict, records, n_boo
     return out
 
 
+def floor_compare(new_path: str, old_path: str, n_boot: int = 2000) -> dict:
+    """``bench_robustness_floor`` of the new detector against the shipped one's run, on the
+    patients both hold (the first ``n`` of the shipped run; renderings are seeded, so the
+    same): failures of every bar per pair (k of n), each run with its own threshold."""
+    from benchmarks.bench_robustness_floor import summarise_floor
+
+    runs = {k: json.loads(Path(p).read_text()) for k, p in (("new", new_path), ("old", old_path))}
+    n = min(len(r["records"]) for r in runs.values())
+    out = {"patients": n}
+    for k, r in runs.items():
+        s = summarise_floor(r["records"][:n], r["decision_threshold"], n_boot)
+        out[k] = {"detector": r["detector"], "decision_threshold": r["decision_threshold"],
+                  **{kind: {name: {bar: row[f"{bar}_fail"]["k"] for bar in
+                                   ("flip", "prob", "count", "bsi", "any")}
+                            for name, row in s[kind].items()} for kind in ("repeat", "domain")}}
+    return out
+
+
 def main(argv=None) -> int:
     from benchmarks.diagnose_lowcount import lowcount_records
     from osteoscan.lesions.detector_train import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", required=True, help="test records with the count band")
-    ap.add_argument("--thinned-cache", required=True, help="count-halved records")
-    ap.add_argument("--bundle", required=True, help="the shipped detector (a saved folder)")
+    ap.add_argument("--cache", help="test records with the count band (required)")
+    ap.add_argument("--thinned-cache", help="count-halved records (required)")
+    ap.add_argument("--bundle", help="the shipped detector, a saved folder (required)")
     ap.add_argument("--bundle-cache", default=None,
                     help="the shipped detector's test records, made by its own code "
                          "(default: --cache)")
@@ -127,7 +145,16 @@ def main(argv=None) -> int:
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", default=str(RESULTS / "lowcount_test.json"))
+    ap.add_argument("--floor", nargs=2, default=None, metavar=("NEW", "OLD"),
+                    help="only compare two bench_robustness_floor result files")
     args = ap.parse_args(argv)
+    if args.floor:
+        result = floor_compare(*args.floor)
+        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
+        print(json.dumps(result, indent=1, default=float))
+        return 0
+    if not (args.cache and args.thinned_cache and args.bundle):
+        ap.error("--cache, --thinned-cache and --bundle are required (or --floor NEW OLD)")
     new = (bundled_detector_or_none() if args.detector == "bundled"
            else HotspotDetector.load(args.detector))
     old = HotspotDetector.load(args.bundle)
