@@ -83,3 +83,18 @@ def test_seed_noise_after_the_count_band_is_the_smoothed_noise(density):
     fixed = seed_score(view_maps(out.anterior, (2.4, 2.4), gain))[60:340, 52:76].std()
     raw = seed_score(view_maps(out.anterior, (2.4, 2.4)))[60:340, 52:76].std()
     assert 0.6 < fixed < 1.2 and raw < 0.7 * fixed
+
+
+def test_bundled_bsi_sits_on_its_malignant_hotspots():
+    """The bundle's card takes the BSI from the called hotspots: a region without a
+    malignant hotspot carries none of it, and the regions add up to the study's BSI."""
+    from osteoscan.lesions.patient import bundled_detector_or_none
+    from osteoscan.simulate.study import simulate_study
+
+    det = bundled_detector_or_none()
+    if det is None or det.card.get("bsi_hotspots") != "malignant":
+        pytest.skip("no bundled detector with bsi_hotspots = malignant")
+    res = det.analyze(simulate_study(400_000, site="site_b", force_label="metastasis").scan)
+    assert res.bsi > 0 and res.malignant_count > 0
+    assert sum(r.bsi for r in res.regions) == pytest.approx(res.bsi)
+    assert all(r.bsi == 0.0 for r in res.regions if r.malignant == 0)
