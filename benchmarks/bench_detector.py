@@ -342,9 +342,13 @@ def _detector(args, train, select):
         scorer, train = with_cnn_p(train, seed=args.seed)
         det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer)
     else:
-        det = fit_detector(train, select, seed=args.seed, design=args.design)
+        extra = _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
+                         augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
+        det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra)
     if args.match_fpr and not args.detector:
         _match_fpr(det, select, args)
+    if args.bsi_hotspots == "malignant":
+        det.card["bsi_hotspots"] = "malignant"
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
 
@@ -387,6 +391,13 @@ def _parser() -> argparse.ArgumentParser:
                     help="osteoscan.lesions.augment.augment_scan's modes, one cohort each")
     ap.add_argument("--augmented-seed", type=int, nargs="+", default=None,
                     help="first seed per mode (200000 + 1000 x --seed, +50000 per mode)")
+    ap.add_argument("--n-bsi-low", type=int, default=0,
+                    help="low-count training studies (augment_scan 'lowcount', recorded with the "
+                         "count band) for the BSI trees only (docs/lesions.md, 'Low counts')")
+    ap.add_argument("--bsi-low-seed", type=int, default=990_000)
+    ap.add_argument("--bsi-hotspots", choices=("all", "malignant"), default="all",
+                    help="the BSI over every candidate's expected share, or over the hotspots "
+                         "called malignant only (card bsi_hotspots)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")

@@ -66,7 +66,8 @@ def recipe() -> list[str]:
     return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED), *aug,
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
-            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--timing", "0"]
+            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--bsi-hotspots", BSI_HOTSPOTS,
+            "--timing", "0"]
 
 
 N_TRAIN = 3600
@@ -89,6 +90,11 @@ export; no count band (pictures are never count-normalised); the decision thresh
 sensitivity 0.90 on the selection exports, raised where needed to the bundled detector's
 false-positive rate on the same studies' DICOM records; scored beside the bundled detector
 on the same exports (the CNN lesion stage is not re-run on pictures)."""
+
+
+BSI_HOTSPOTS = "malignant"
+"""The BSI of the hotspots called malignant only (card ``bsi_hotspots``), chosen with the
+count band's seed noise on fresh selection studies (docs/lesions.md, "Low counts")."""
 
 
 def _last(args: list[str], flag: str) -> str | None:

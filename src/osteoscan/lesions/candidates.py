@@ -155,7 +155,9 @@ def noise_scale(level: float, spacing: tuple[float, float], gain: float = 1.0) -
     kernel ``w`` and ``gain`` image values per count, so ``z = smoothed / level`` has
     standard deviation ``sqrt(gain * sum(w^2) / level) * sqrt(z)``. The counts per pixel
     of normal bone are ``level / gain``; at ``REFERENCE_DENSITY`` they would be
-    ``REFERENCE_DENSITY * pixel area``, and the larger of the two noises is returned."""
+    ``REFERENCE_DENSITY * pixel area``, and the larger of the two noises is returned.
+    A view smoothed by :func:`count_normalised` has ``gain < 1``: its noise is that of
+    ``1 / gain`` times its counts (docs/lesions.md, "Low counts")."""
     energy = kernel_energy(_px(SMOOTH_MM, spacing))
     counts = min(level / max(gain, 1e-9), REFERENCE_DENSITY * float(spacing[0] * spacing[1]))
     return float(np.sqrt(energy / max(counts, 1e-9)))
@@ -337,12 +339,13 @@ def box_peaks(maps: ViewMaps, boxes: np.ndarray) -> np.ndarray:
 
 def view_candidates(counts: np.ndarray, view: str, spacing: tuple[float, float], *,
                     picture: bool = False, force: np.ndarray | None = None,
-                    **seed_args) -> tuple[list[Hotspot], ViewMaps]:
+                    gain: float = 1.0, **seed_args) -> tuple[list[Hotspot], ViewMaps]:
     """Candidates of one view (module docstring) and the view's maps; ``picture``: the values
     are display levels, their gain per count is estimated (:func:`noise_gain`); ``force``:
-    boxes whose :func:`box_peaks` are seeds too, after the detected ones; ``seed_args`` go to
-    :func:`seeds`."""
-    maps = view_maps(counts, spacing)
+    boxes whose :func:`box_peaks` are seeds too, after the detected ones; ``gain``: the noise
+    variance per count of counts smoothed by :func:`count_normalised` (1: raw counts);
+    ``seed_args`` go to :func:`seeds`."""
+    maps = view_maps(counts, spacing, gain)
     if picture:
         maps = replace(maps, noise=noise_scale(maps.level, spacing, noise_gain(counts, maps)))
     peaks = seeds(maps, **seed_args)
@@ -376,7 +379,8 @@ def count_density(scan: BoneScan) -> float:
     return level / float(spacing[0] * spacing[1])
 
 
-def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneScan:
+def count_normalised(scan: BoneScan, band: tuple[float, float | None],
+                     with_gain: bool = False) -> BoneScan | tuple[BoneScan, float]:
     """The scan brought into a band of :func:`count_density` (the detector's training range),
     so that the candidates' noise does not depend on the count level.
 
@@ -385,31 +389,47 @@ def count_normalised(scan: BoneScan, band: tuple[float, float | None]) -> BoneSc
     smoothing becomes ``SMOOTH_MM * sqrt(low / density)``. Above a band top (None: no top)
     they are binomially thinned to it (the statistics of a shorter acquisition; seeded by the
     counts, so one study always gives one answer; docs/robustness.md says why the bundled
-    band has no top). Pictures (display values) are returned unchanged.
+    band has no top). Pictures (display values) are returned unchanged. ``with_gain``: also
+    the noise variance per count of the returned counts, for :func:`scan_candidates`'
+    ``gain``: the kernel energy of the total smoothing over that of ``SMOOTH_MM`` when the
+    scan was smoothed (about ``density / low``: its noise is the band bottom's), else 1.
+    Without it the seeds of a smoothed study were tested against the noise of its own,
+    unsmoothed counts: 3 noise units became 3 sqrt(low / density) (about 6 at 0.3 M counts).
     """
+    out, gain = _normalised(scan, band)
+    return (out, gain) if with_gain else out
+
+
+def _normalised(scan: BoneScan, band) -> tuple[BoneScan, float]:
+    """:func:`count_normalised` and the noise variance per count of its result."""
     if is_picture(scan):
-        return scan
+        return scan, 1.0
     low, high = float(band[0]), (np.inf if band[1] is None else float(band[1]))
     d = count_density(scan)
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
+    gain = 1.0
     if d > high:
         total = sum(float(np.sum(v)) for v in (scan.anterior, scan.posterior) if v is not None)
         rng = np.random.default_rng(int(total))
         change = lambda x: thin_counts(x, high / d, rng).astype(np.float32)  # noqa: E731
     elif 0 < d < low:
-        sigma = _px(SMOOTH_MM, spacing) * float(np.sqrt(low / d - 1.0))
+        base = _px(SMOOTH_MM, spacing)
+        sigma = base * float(np.sqrt(low / d - 1.0))
         change = lambda x: smooth(np.asarray(x, np.float32), sigma)  # noqa: E731
+        gain = kernel_energy(float(np.hypot(base, sigma))) / kernel_energy(base)
     else:
-        return scan
+        return scan, 1.0
     return replace(scan, anterior=None if scan.anterior is None else change(scan.anterior),
-                   posterior=None if scan.posterior is None else change(scan.posterior))
+                   posterior=None if scan.posterior is None else change(scan.posterior)), gain
 
 
-def scan_candidates(scan: BoneScan, force: dict[str, np.ndarray] | None = None, **seed_args
+def scan_candidates(scan: BoneScan, force: dict[str, np.ndarray] | None = None,
+                    gain: float = 1.0, **seed_args
                     ) -> tuple[dict[str, list[Hotspot]], dict[str, ViewMaps]]:
     """Candidates and maps of every view of a scan (posterior in anterior orientation);
     ``force``: per view, boxes forced to hold a candidate (:func:`view_candidates`);
-    ``seed_args`` go to :func:`seeds`."""
+    ``gain``: noise variance per count of counts smoothed by :func:`count_normalised` (1:
+    raw counts); ``seed_args`` go to :func:`seeds`."""
     spacing = tuple(scan.spacing_mm) if scan.spacing_mm else (2.4, 2.4)
     picture = is_picture(scan)
     hot, maps = {}, {}
@@ -419,5 +439,5 @@ def scan_candidates(scan: BoneScan, force: dict[str, np.ndarray] | None = None, 
             continue
         hot[view], maps[view] = view_candidates(np.asarray(counts, np.float32), view, spacing,
                                                 picture=picture, force=(force or {}).get(view),
-                                                **seed_args)
+                                                gain=gain, **seed_args)
     return hot, maps

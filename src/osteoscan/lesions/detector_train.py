@@ -342,8 +342,8 @@ one stage with the BSI region rule; two stages with the rule; two stages with th
 def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
                  variants: tuple[str, ...] = VARIANTS, patch=None,
-                 base: HotspotDetector | None = None, bsi_model: Forest | None = None
-                 ) -> dict[str, HotspotDetector]:
+                 base: HotspotDetector | None = None, bsi_model: Forest | None = None,
+                 bsi_extra: list[dict] | None = None) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
@@ -355,7 +355,9 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     With ``base`` (a fitted detector) its first stage and region table are kept, and its
     first-stage probabilities (out of sample: it never saw ``train``) feed the second stage
     fitted here; ``bsi_model`` is kept as the ``stack_bsi`` design's BSI trees instead of
-    fitting them (a cohort without BSI truth)."""
+    fitting them (a cohort without BSI truth). ``bsi_extra``: more records for the BSI trees
+    only (low-count studies as ``analyze`` sees them, docs/lesions.md "Low counts"), scored by
+    this fit's own final stages (out of sample); the other stages never see them."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -382,14 +384,27 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
             det.bsi_model = bsi_model
         elif name == "stack_bsi":
             bsi_params = BSI_PARAMS if hgb_params is None else {**params, "loss": "poisson"}
-            det.bsi_model = Forest.from_sklearn(_fit_bsi_model(train, oof[name], seed,
-                                                               bsi_params))
-            det.card["bsi_params"] = bsi_params
+            extra, extra_p = _bsi_extra(det, bsi_extra or [])
+            det.bsi_model = Forest.from_sklearn(_fit_bsi_model(train + extra, oof[name] + extra_p,
+                                                               seed, bsi_params))
+            det.card.update(bsi_params=bsi_params, bsi_extra_studies=len(extra))
         else:
             _fit_bsi(det, train, oof[name])
         calibrate(det, select if select is not None else train,
                   probs=None if select is not None else oof[name])
     return {k: out[k] for k in variants}
+
+
+def _bsi_extra(det: HotspotDetector, records: list[dict]) -> tuple[list[dict], list[np.ndarray]]:
+    """Records for the BSI trees only, with ``X2`` and their second-stage probabilities from
+    ``det``'s own final stages (out of sample: ``det`` was not fitted on them)."""
+    if not records:
+        return [], []
+    p1 = [det.forest.predict_proba(det.tree_inputs(arrays(r))) if len(r["X"]) else np.zeros(0)
+          for r in records]
+    records = _with_stack(det, records, p1)
+    return records, [det.stage2.predict_proba(r["X2"]) if len(r["X2"]) else np.zeros(0)
+                     for r in records]
 
 
 def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
@@ -411,8 +426,10 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
 
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
-                 design: str = "stack_bsi", patch=None) -> HotspotDetector:
+                 design: str = "stack_bsi", patch=None,
+                 bsi_extra: list[dict] | None = None) -> HotspotDetector:
     """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
-    ``patch``: :func:`fit_variants`."""
+    ``patch``, ``bsi_extra``: :func:`fit_variants`."""
     return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
-                        hgb_params=hgb_params, variants=(design,), patch=patch)[design]
+                        hgb_params=hgb_params, variants=(design,), patch=patch,
+                        bsi_extra=bsi_extra)[design]

@@ -25,7 +25,9 @@
   (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
   detector without them, from the region rule (P(malignant, capped) x
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
-  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`);
+  :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`); with the card's
+  ``bsi_hotspots: "malignant"`` only the hotspots called malignant (and their A/P partners)
+  carry it (docs/lesions.md, "Low counts");
 * **two domains**: a detector may carry a picture-domain variant (``picture``: the same
   class, trees fitted on screen-export renderings, card ``domain: "picture"``, saved in the
   ``picture/`` subfolder); :meth:`HotspotDetector.analyze` hands it every screen picture
@@ -113,9 +115,10 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     :mod:`osteoscan.lesions.detector_cv`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
+    gain = 1.0
     if count_band:
-        scan = count_normalised(scan, count_band)
-    hot, maps = scan_candidates(scan, force)
+        scan, gain = count_normalised(scan, count_band, with_gain=True)
+    hot, maps = scan_candidates(scan, force, gain=gain)
     ctx = scan_context(hot, maps)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
@@ -270,6 +273,8 @@ class HotspotDetector:
         if positive and not len(mal) and len(idx):  # the lesion that made the decision
             mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
         mass = self.masses(arr, capped, codes, stack) if positive else np.zeros(len(probs))
+        if self.card.get("bsi_hotspots") == "malignant":  # the BSI of the called hotspots only
+            mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal, "mass": mass,
                 "bsi": float(mass.sum())}
