@@ -17,9 +17,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -290,8 +289,7 @@ class Predictor:
         if self.card_is_binary:
             prob = float(probs[self.classes.index(self.card.positive)])
         # the threshold that decided the lesion stage's answer decides the study's
-        rule = SimpleNamespace(classes=self.classes, positive=getattr(self.card, "positive", None),
-                               threshold=thr) if self.lesion_decides else self.card
+        rule = replace(self.card, threshold=thr) if self.lesion_decides else self.card
         decision = str(decide(rule, np.asarray(probs)[None])[0])
         if not self.lesion_decides and self.card_is_binary:
             hotspots, bsi, lesions = _agreeing(lesions, prob, decision != self.classes[self._neg],
