@@ -199,3 +199,21 @@ def test_forced_candidates_change_no_patient_probability_and_no_truth(records, b
     a, b = (fit_fold(recs, "bundled", base, rule="patient") for recs in (records, plain))
     assert [r["prob_metastasis"] for r in score_fold(a, records, 1)[1]] == \
         [r["prob_metastasis"] for r in score_fold(b, plain, 1)[1]]
+
+
+def test_a_cohort_of_pictures_starts_from_the_picture_variant(studies, base, caplog):
+    from dataclasses import replace
+
+    from osteoscan.lesions.augment import screen_round_trip
+    from osteoscan.lesions.detector_cv import cohort_base
+
+    assert base.picture is not None  # the bundle ships a picture-domain variant
+    pictures = [replace(st, scan=screen_round_trip(st.scan, st.scan.anterior > 0)) for st in studies[:3]]
+    assert cohort_base(base, pictures) is base.picture
+    assert cohort_base(base, studies) is base
+    with caplog.at_level("WARNING", logger="osteoscan.lesions.detector_cv"):
+        assert cohort_base(base, [*pictures, *studies[:2]]) is base.picture
+        assert cohort_base(base, [*pictures[:1], *studies[:2]]) is base
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [
+        "the cohort mixes 3 screen pictures with 2 count studies",
+        "the cohort mixes 1 screen pictures with 2 count studies"]

@@ -253,9 +253,9 @@ def cross_validate(studies: Sequence[LesionStudy], out: str | Path, settings: CV
     fold_index([study_positive(st) for st in studies], [st.patient_id for st in studies],
                settings.folds, settings.seed)
     if settings.stage == "detector":
-        from osteoscan.lesions.detector_cv import cohort_records
+        from osteoscan.lesions.detector_cv import cohort_base, cohort_records
 
-        base = bundled_detector()
+        base = cohort_base(bundled_detector(), studies)
         return cross_validate_records(cohort_records(studies, base), out, settings, resume=resume,
                                       on_fold=on_fold, base=base)
     out = Path(out)

@@ -40,20 +40,30 @@ out-of-fold probabilities:
   ``"stage2"`` keeps the bundled first stage and fits a cohort second stage on top
   of its probabilities (the bundled judgement is an input of the cohort forest, the trees'
   counterpart of a warm start) and the patient model.
+
+**Domain.** A cohort of screen pictures (most studies captures or exports,
+:func:`osteoscan.lesions.candidates.is_picture`) starts from the bundled picture-domain
+variant, as ``analyze`` would answer those studies; any other cohort from the count detector
+(:func:`cohort_base`; a mixed cohort is named in a warning: one fold detector has one set of
+trees).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
 
 from osteoscan.errors import ConfigError
+from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.cohort import box_text, lesion_box, picture_box, study_positive
 from osteoscan.lesions.detector_train import arrays, calibrate, fit_patient, fit_variants
 from osteoscan.lesions.patient import HotspotDetector
 from osteoscan.lesions.studies import LesionStudy
 from osteoscan.skeleton import REGIONS
+
+logger = logging.getLogger(__name__)
 
 BUNDLED_RULES = ("stage2", "patient", "none")
 BUNDLED_RULE = "patient"
@@ -67,6 +77,20 @@ TINY_HGB = {"max_iter": 20, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samp
 """Small forests for smoke runs and tests (``--tiny``). Few bins: with sample weights,
 scikit-learn finds each bin edge by a weighted percentile of its own (about 13 s per fit on the
 shared machine at the default 255 bins, whatever the number of rows)."""
+
+
+def cohort_base(base: HotspotDetector, studies: Sequence[LesionStudy]) -> HotspotDetector:
+    """The detector a cohort starts from: ``base``'s picture-domain variant when more than
+    half of the studies are screen pictures and ``base`` has one, else ``base`` (module
+    docstring, "Domain")."""
+    pictures = sum(is_picture(st.scan) for st in studies)
+    chosen = base.picture if base.picture is not None and 2 * pictures > len(studies) else base
+    if 0 < pictures < len(studies):
+        domain = "picture" if chosen is not base else "count"
+        logger.warning("the cohort mixes %d screen pictures with %d count studies: every fold "
+                       "starts from the %s-domain detector", pictures, len(studies) - pictures,
+                       domain)
+    return chosen
 
 
 def peaks_in_boxes(view: np.ndarray, rows: np.ndarray, cols: np.ndarray,
