@@ -192,6 +192,12 @@ class HotspotDetector:
         y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
         return np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x)).astype(int)
 
+    @property
+    def stack_columns(self) -> list[int]:
+        """Columns of :data:`STACK_FEATURES` the second stage and the BSI trees take (the
+        card's ``stack_features``; all of them when it names none)."""
+        return [STACK_FEATURES.index(n) for n in self.card.get("stack_features", STACK_FEATURES)]
+
     def stages(self, arr: StudyArrays) -> dict:
         """Every candidate's ``probability`` (the last stage's), ``codes``, and with a second
         stage its ``stack`` features (:data:`STACK_FEATURES`) and first-stage ``p1``."""
@@ -204,7 +210,7 @@ class HotspotDetector:
         if self.stage2 is None:
             return {"probability": p1, "codes": codes, "stack": None}
         S = stack_inputs(arr, p1, codes)
-        p = self.stage2.predict_proba(np.hstack([X, S]))
+        p = self.stage2.predict_proba(np.hstack([X, S[:, self.stack_columns]]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
@@ -242,8 +248,8 @@ class HotspotDetector:
         if not len(probs):
             return out
         if self.bsi_model is not None and stack is not None:
-            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr), stack,
-                                                    probs[:, None]]))
+            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr),
+                                                    stack[:, self.stack_columns], probs[:, None]]))
             return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
         idx, lp = lesion_table(probs, arr.group)
         area = arr.X[:, FEATURES.index("area_mm2")]
@@ -312,7 +318,7 @@ class HotspotDetector:
                 "patient_features": list(PATIENT_FEATURES),
                 "forests": sorted(forests), "region_table": self.regions.table.tolist()}
         if self.stage2 is not None:
-            card["stack_features"] = list(STACK_FEATURES)
+            card["stack_features"] = [STACK_FEATURES[k] for k in self.stack_columns]
         atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
     @classmethod
@@ -329,8 +335,8 @@ class HotspotDetector:
             raise ModelError(
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
-        if features not in (tree_features(False), tree_features(True)) or (
-                "stack_features" in card and tuple(card["stack_features"]) != STACK_FEATURES):
+        if features not in (tree_features(False), tree_features(True)) or not set(
+                card.get("stack_features", ())) <= set(STACK_FEATURES):
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         names = card.get("forests", [""])
         if "bsi" not in names and "bsi_weights" not in card:

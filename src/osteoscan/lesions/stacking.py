@@ -33,6 +33,15 @@ STACK_FEATURES: tuple[str, ...] = (
 )
 """Names of the second stage's extra features, in order."""
 
+LOCAL_STACK: tuple[str, ...] = (
+    "p1", "partner_p1", "near_max_p1", "near_n_p50", "region_n_p50", "region_max_p1",
+)
+"""The second stage's inputs without the study-wide ones (``p1_rank``, ``p1_over_max`` and the
+``study_*`` features): its context is the candidate's own lesion, its neighbourhood and its
+region, so a candidate far from every lesion is not raised because the patient is
+metastatic elsewhere (docs/lesions.md, "The second stage's context"). A detector's card names
+the columns its second stage takes (``stack_features``, a subset of :data:`STACK_FEATURES`)."""
+
 NEAR_BODY = 0.45
 """Radius of a candidate's neighbourhood in body units (head lengths; about 10 cm)."""
 
