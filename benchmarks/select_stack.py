@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).parent / "results"
-ORDER = ("local", "local+rel")
+ORDER = ("local", "local+rel", "narrow")
 """Arms from the simplest (rule step 3)."""
 
 

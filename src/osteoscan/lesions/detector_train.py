@@ -32,6 +32,7 @@ from osteoscan.lesions.patient import (
     stack_inputs,
     study_arrays,
 )
+from osteoscan.lesions.stacking import NEAR_BODY
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -224,7 +225,7 @@ def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray])
     out, cols = [], det.stack_columns
     for rec, p in zip(records, p1, strict=True):
         arr = arrays(rec)
-        S = stack_inputs(arr, p, det.codes(arr))[:, cols]
+        S = stack_inputs(arr, p, det.codes(arr), det.card.get("near_body", NEAR_BODY))[:, cols]
         out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
     return out
 
@@ -346,7 +347,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  variants: tuple[str, ...] = VARIANTS, patch=None,
                  base: HotspotDetector | None = None, bsi_model: Forest | None = None,
                  bsi_extra: list[dict] | None = None,
-                 stack_features: tuple[str, ...] | None = None) -> dict[str, HotspotDetector]:
+                 stack_features: tuple[str, ...] | None = None,
+                 near_body: float | None = None) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
@@ -362,7 +364,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     only (low-count studies as ``analyze`` sees them, docs/lesions.md "Low counts"), scored by
     this fit's own final stages (out of sample); the other stages never see them.
     ``stack_features``: the second stage's stack columns (a subset of
-    :data:`osteoscan.lesions.stacking.STACK_FEATURES`, kept in the card; None: all)."""
+    :data:`osteoscan.lesions.stacking.STACK_FEATURES`, kept in the card; None: all);
+    ``near_body``: the stack's neighbourhood radius (card ``near_body``; None: ``NEAR_BODY``)."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -373,6 +376,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
             "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"}
     if stack_features is not None:
         card["stack_features"] = list(stack_features)
+    if near_body is not None:
+        card["near_body"] = float(near_body)
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
     one, p1 = _first_stage(train, {**card, "design": "one_stage"}, seed, params, patch, base)

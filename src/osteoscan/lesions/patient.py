@@ -53,7 +53,7 @@ from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
-from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
+from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
 from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -209,7 +209,7 @@ class HotspotDetector:
         p1 = self.forest.predict_proba(X)
         if self.stage2 is None:
             return {"probability": p1, "codes": codes, "stack": None}
-        S = stack_inputs(arr, p1, codes)
+        S = stack_inputs(arr, p1, codes, self.card.get("near_body", NEAR_BODY))
         p = self.stage2.predict_proba(np.hstack([X, S[:, self.stack_columns]]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
@@ -375,10 +375,12 @@ def _picture_variant(folder: Path) -> HotspotDetector | None:
         return None
 
 
-def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """:data:`STACK_FEATURES` of a study's candidates from their first-stage probabilities."""
+def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray,
+                 near_body: float = NEAR_BODY) -> np.ndarray:
+    """:data:`STACK_FEATURES` of a study's candidates from their first-stage probabilities
+    (``near_body``: the neighbourhood's radius, :func:`stack_features`)."""
     return stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
-                          arr.X[:, FEATURES.index("x_body")])
+                          arr.X[:, FEATURES.index("x_body")], near_body)
 
 
 def tree_features(with_patch: bool) -> tuple[str, ...]:
