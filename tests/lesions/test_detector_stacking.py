@@ -32,6 +32,18 @@ def test_neighbours_and_region_leave_the_candidate_out():
     assert f[2]["region_n_p50"] == 0
 
 
+def test_neighbourhood_radius_is_a_parameter():
+    """Candidates 0.2 body units apart are neighbours at the default radius (0.45), not at
+    0.1 (a card's ``near_body``)."""
+    args = (np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 1]), np.array([6, 6]),
+            np.array([3.0, 3.2]), np.array([0.0, 0.0]))
+    wide = dict(zip(STACK_FEATURES, stack_features(*args)[0]))
+    narrow = dict(zip(STACK_FEATURES, stack_features(*args, near_body=0.1)[0]))
+    assert wide["near_max_p1"] == 0.6 and wide["near_n_p50"] == 1
+    assert narrow["near_max_p1"] == 0 and narrow["near_n_p50"] == 0
+    assert narrow["region_max_p1"] == wide["region_max_p1"] == 0.6
+
+
 def test_empty_study():
     assert stack_features(np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int),
                           np.zeros(0), np.zeros(0)).shape == (0, len(STACK_FEATURES))
