@@ -15,7 +15,8 @@ each hotspot):
   lesions): how metastatic the patient looks;
 * ``partner_p1``: the first-stage probability of its anterior/posterior partner (0 if none);
 * ``near_max_p1``, ``near_n_p50``: the largest ``p1`` and the number with ``p1 >= 0.5`` among
-  the other candidates of its view within :data:`NEAR_BODY` body units (about 10 cm);
+  the other candidates of its view within :data:`NEAR_BODY` body units (about 10 cm; a
+  detector's card ``near_body`` may set another radius);
 * ``region_n_p50``, ``region_max_p1``: the same over the other distinct lesions of its
   skeletal region.
 
