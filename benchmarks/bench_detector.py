@@ -344,13 +344,22 @@ def _detector(args, train, select):
     else:
         extra = _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
                          augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
-        det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra)
+        det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra,
+                           stack_features=_stack_features(args.stack))
     if args.match_fpr and not args.detector:
         _match_fpr(det, select, args)
     if args.bsi_hotspots == "malignant":
         det.card["bsi_hotspots"] = "malignant"
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
+
+
+def _stack_features(name: str) -> tuple[str, ...] | None:
+    """The second stage's stack columns of ``--stack`` (docs/lesions.md, "The second stage's
+    context"): all of them, or :data:`osteoscan.lesions.stacking.LOCAL_STACK`."""
+    from osteoscan.lesions.stacking import LOCAL_STACK
+
+    return LOCAL_STACK if name == "local" else None
 
 
 def _match_fpr(det, select: list[dict], args) -> None:
@@ -398,6 +407,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--bsi-hotspots", choices=("all", "malignant"), default="all",
                     help="the BSI over every candidate's expected share, or over the hotspots "
                          "called malignant only (card bsi_hotspots)")
+    ap.add_argument("--stack", choices=("all", "local"), default="all",
+                    help="the second stage's stack columns: all, or the candidate's own lesion, "
+                         "neighbourhood and region only (stacking.LOCAL_STACK)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")

@@ -66,7 +66,8 @@ def recipe() -> list[str]:
     return ["--train", *TRAIN, "--n-train", str(N_TRAIN), "--train-seed", str(TRAIN_SEED), *aug,
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
-            "--design", "stack_bsi", "--count-band", COUNT_BAND, "--bsi-hotspots", BSI_HOTSPOTS,
+            "--design", "stack_bsi", "--stack", STACK, "--count-band", COUNT_BAND,
+            "--bsi-hotspots", BSI_HOTSPOTS,
             "--timing", "0"]
 
 
@@ -97,6 +98,12 @@ on the same exports (the CNN lesion stage is not re-run on pictures)."""
 BSI_HOTSPOTS = "malignant"
 """The BSI of the hotspots called malignant only (card ``bsi_hotspots``), chosen with the
 count band's seed noise on fresh selection studies (docs/lesions.md, "Low counts")."""
+
+
+STACK = "all"
+"""The second stage's stack columns (``bench_detector --stack``): "all" of
+``stacking.STACK_FEATURES``, or "local" (``stacking.LOCAL_STACK``: no study-wide column;
+docs/lesions.md, "The second stage's context")."""
 
 
 def _last(args: list[str], flag: str) -> str | None:

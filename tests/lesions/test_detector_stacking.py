@@ -32,6 +32,18 @@ def test_neighbours_and_region_leave_the_candidate_out():
     assert f[2]["region_n_p50"] == 0
 
 
+def test_neighbourhood_radius_is_a_parameter():
+    """Candidates 0.2 body units apart are neighbours at the default radius (0.45), not at
+    0.1 (a card's ``near_body``)."""
+    args = (np.array([0.9, 0.6]), np.array([0, 0]), np.array([0, 1]), np.array([6, 6]),
+            np.array([3.0, 3.2]), np.array([0.0, 0.0]))
+    wide = dict(zip(STACK_FEATURES, stack_features(*args)[0]))
+    narrow = dict(zip(STACK_FEATURES, stack_features(*args, near_body=0.1)[0]))
+    assert wide["near_max_p1"] == 0.6 and wide["near_n_p50"] == 1
+    assert narrow["near_max_p1"] == 0 and narrow["near_n_p50"] == 0
+    assert narrow["region_max_p1"] == wide["region_max_p1"] == 0.6
+
+
 def test_empty_study():
     assert stack_features(np.zeros(0), np.zeros(0, int), np.zeros(0, int), np.zeros(0, int),
                           np.zeros(0), np.zeros(0)).shape == (0, len(STACK_FEATURES))
@@ -60,3 +72,68 @@ def test_bundled_detector_is_the_selected_design_with_held_out_figures():
         assert block["patient"]["n"] >= 80
         lo, hi = block["patient"]["auc_ci"]
         assert lo <= block["patient"]["auc"] <= hi
+
+
+SMALL = {"max_iter": 15, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 10,
+         "early_stopping": False}
+
+
+def _fitted_local(tmp_path):
+    from osteoscan.lesions.detector_train import fit_detector, simulated_records
+    from osteoscan.lesions.stacking import LOCAL_STACK
+
+    train = simulated_records(["site_a"], range(900, 904), tmp_path)
+    select = simulated_records(["site_b"], range(950, 953), tmp_path)
+    return fit_detector(train, select, hgb_params=SMALL, stack_features=LOCAL_STACK), select
+
+
+def test_local_second_stage_ignores_the_rest_of_the_patient(tmp_path, monkeypatch):
+    """A second stage on LOCAL_STACK takes only those columns (named in its card, kept on
+    reload), so the study-wide context (how metastatic the patient looks elsewhere) cannot
+    raise a candidate: scrambling the study-wide columns leaves every probability and the
+    BSI as they were."""
+    import osteoscan.lesions.patient as patient
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.detector_train import arrays
+    from osteoscan.lesions.stacking import LOCAL_STACK
+
+    det, select = _fitted_local(tmp_path / "cache")
+    used = det.stage2.feature[~det.stage2.is_leaf.astype(bool)]
+    assert used.max() < len(FEATURES) + len(LOCAL_STACK)  # no column beyond the local ones
+    det.save(tmp_path / "det")
+    back = patient.HotspotDetector.load(tmp_path / "det")
+    assert tuple(back.card["stack_features"]) == LOCAL_STACK
+    arr = arrays(next(r for r in select if len(r["X"])))
+    st = back.stages(arr)
+    before = back.decide(arr, st["probability"], st["codes"], st["stack"])
+    wide = [STACK_FEATURES.index(n) for n in STACK_FEATURES if n not in LOCAL_STACK]
+    real = patient.stack_inputs
+
+    def scrambled(*a):
+        S = real(*a)
+        S[:, wide] = np.random.default_rng(0).random((len(S), len(wide))) * 50
+        return S
+
+    monkeypatch.setattr(patient, "stack_inputs", scrambled)
+    st2 = back.stages(arr)
+    after = back.decide(arr, st2["probability"], st2["codes"], st2["stack"])
+    np.testing.assert_allclose(st2["probability"], st["probability"])
+    assert after["bsi"] == before["bsi"] and after["probability"] == before["probability"]
+
+
+def test_card_with_an_unknown_stack_feature_is_refused(tmp_path):
+    import json
+
+    import pytest
+
+    from osteoscan.errors import ModelError
+    from osteoscan.lesions.patient import HotspotDetector
+
+    det, _ = _fitted_local(tmp_path / "cache")
+    det.save(tmp_path / "det")
+    path = tmp_path / "det" / "hotspot_detector.json"
+    card = json.loads(path.read_text())
+    card["stack_features"] = [*card["stack_features"][:-1], "study_mood"]
+    path.write_text(json.dumps(card))
+    with pytest.raises(ModelError, match="features"):
+        HotspotDetector.load(tmp_path / "det")

@@ -32,6 +32,7 @@ from osteoscan.lesions.patient import (
     stack_inputs,
     study_arrays,
 )
+from osteoscan.lesions.stacking import NEAR_BODY
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -219,11 +220,13 @@ def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
 
 
 def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray]) -> list[dict]:
-    """Records with ``X2`` = the context vector and the stack features from ``p1``."""
-    out = []
+    """Records with ``X2`` = the context vector and the stack features from ``p1`` (the
+    columns ``det``'s second stage takes, :attr:`HotspotDetector.stack_columns`)."""
+    out, cols = [], det.stack_columns
     for rec, p in zip(records, p1, strict=True):
         arr = arrays(rec)
-        out.append({**rec, "X2": np.hstack([_tree_X(rec), stack_inputs(arr, p, det.codes(arr))])})
+        S = stack_inputs(arr, p, det.codes(arr), det.card.get("near_body", NEAR_BODY))[:, cols]
+        out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
     return out
 
 
@@ -343,7 +346,9 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
                  variants: tuple[str, ...] = VARIANTS, patch=None,
                  base: HotspotDetector | None = None, bsi_model: Forest | None = None,
-                 bsi_extra: list[dict] | None = None) -> dict[str, HotspotDetector]:
+                 bsi_extra: list[dict] | None = None,
+                 stack_features: tuple[str, ...] | None = None,
+                 near_body: float | None = None) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
@@ -357,7 +362,10 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     fitted here; ``bsi_model`` is kept as the ``stack_bsi`` design's BSI trees instead of
     fitting them (a cohort without BSI truth). ``bsi_extra``: more records for the BSI trees
     only (low-count studies as ``analyze`` sees them, docs/lesions.md "Low counts"), scored by
-    this fit's own final stages (out of sample); the other stages never see them."""
+    this fit's own final stages (out of sample); the other stages never see them.
+    ``stack_features``: the second stage's stack columns (a subset of
+    :data:`osteoscan.lesions.stacking.STACK_FEATURES`, kept in the card; None: all);
+    ``near_body``: the stack's neighbourhood radius (card ``near_body``; None: ``NEAR_BODY``)."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -366,6 +374,10 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
             "seed": seed, "hgb_params": params, "train_studies": len(train),
             "select_studies": len(select or ()),
             "storage": "trees as flat node arrays (safetensors), the rest in this JSON; no pickle"}
+    if stack_features is not None:
+        card["stack_features"] = list(stack_features)
+    if near_body is not None:
+        card["near_body"] = float(near_body)
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
     one, p1 = _first_stage(train, {**card, "design": "one_stage"}, seed, params, patch, base)
@@ -427,9 +439,10 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
                  design: str = "stack_bsi", patch=None,
-                 bsi_extra: list[dict] | None = None) -> HotspotDetector:
+                 bsi_extra: list[dict] | None = None,
+                 stack_features: tuple[str, ...] | None = None) -> HotspotDetector:
     """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
-    ``patch``, ``bsi_extra``: :func:`fit_variants`."""
+    ``patch``, ``bsi_extra``, ``stack_features``: :func:`fit_variants`."""
     return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
                         hgb_params=hgb_params, variants=(design,), patch=patch,
-                        bsi_extra=bsi_extra)[design]
+                        bsi_extra=bsi_extra, stack_features=stack_features)[design]

@@ -53,7 +53,7 @@ from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
-from osteoscan.lesions.stacking import STACK_FEATURES, stack_features
+from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
 from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
@@ -192,6 +192,12 @@ class HotspotDetector:
         y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
         return np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x)).astype(int)
 
+    @property
+    def stack_columns(self) -> list[int]:
+        """Columns of :data:`STACK_FEATURES` the second stage and the BSI trees take (the
+        card's ``stack_features``; all of them when it names none)."""
+        return [STACK_FEATURES.index(n) for n in self.card.get("stack_features", STACK_FEATURES)]
+
     def stages(self, arr: StudyArrays) -> dict:
         """Every candidate's ``probability`` (the last stage's), ``codes``, and with a second
         stage its ``stack`` features (:data:`STACK_FEATURES`) and first-stage ``p1``."""
@@ -203,8 +209,8 @@ class HotspotDetector:
         p1 = self.forest.predict_proba(X)
         if self.stage2 is None:
             return {"probability": p1, "codes": codes, "stack": None}
-        S = stack_inputs(arr, p1, codes)
-        p = self.stage2.predict_proba(np.hstack([X, S]))
+        S = stack_inputs(arr, p1, codes, self.card.get("near_body", NEAR_BODY))
+        p = self.stage2.predict_proba(np.hstack([X, S[:, self.stack_columns]]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
@@ -242,8 +248,8 @@ class HotspotDetector:
         if not len(probs):
             return out
         if self.bsi_model is not None and stack is not None:
-            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr), stack,
-                                                    probs[:, None]]))
+            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr),
+                                                    stack[:, self.stack_columns], probs[:, None]]))
             return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
         idx, lp = lesion_table(probs, arr.group)
         area = arr.X[:, FEATURES.index("area_mm2")]
@@ -312,7 +318,7 @@ class HotspotDetector:
                 "patient_features": list(PATIENT_FEATURES),
                 "forests": sorted(forests), "region_table": self.regions.table.tolist()}
         if self.stage2 is not None:
-            card["stack_features"] = list(STACK_FEATURES)
+            card["stack_features"] = [STACK_FEATURES[k] for k in self.stack_columns]
         atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
     @classmethod
@@ -329,8 +335,8 @@ class HotspotDetector:
             raise ModelError(
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
-        if features not in (tree_features(False), tree_features(True)) or (
-                "stack_features" in card and tuple(card["stack_features"]) != STACK_FEATURES):
+        if features not in (tree_features(False), tree_features(True)) or not set(
+                card.get("stack_features", ())) <= set(STACK_FEATURES):
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         names = card.get("forests", [""])
         if "bsi" not in names and "bsi_weights" not in card:
@@ -369,10 +375,12 @@ def _picture_variant(folder: Path) -> HotspotDetector | None:
         return None
 
 
-def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """:data:`STACK_FEATURES` of a study's candidates from their first-stage probabilities."""
+def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray,
+                 near_body: float = NEAR_BODY) -> np.ndarray:
+    """:data:`STACK_FEATURES` of a study's candidates from their first-stage probabilities
+    (``near_body``: the neighbourhood's radius, :func:`stack_features`)."""
     return stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
-                          arr.X[:, FEATURES.index("x_body")])
+                          arr.X[:, FEATURES.index("x_body")], near_body)
 
 
 def tree_features(with_patch: bool) -> tuple[str, ...]:

@@ -15,7 +15,8 @@ each hotspot):
   lesions): how metastatic the patient looks;
 * ``partner_p1``: the first-stage probability of its anterior/posterior partner (0 if none);
 * ``near_max_p1``, ``near_n_p50``: the largest ``p1`` and the number with ``p1 >= 0.5`` among
-  the other candidates of its view within :data:`NEAR_BODY` body units (about 10 cm);
+  the other candidates of its view within :data:`NEAR_BODY` body units (about 10 cm; a
+  detector's card ``near_body`` may set another radius);
 * ``region_n_p50``, ``region_max_p1``: the same over the other distinct lesions of its
   skeletal region.
 
@@ -32,6 +33,15 @@ STACK_FEATURES: tuple[str, ...] = (
     "study_sum_p1", "partner_p1", "near_max_p1", "near_n_p50", "region_n_p50", "region_max_p1",
 )
 """Names of the second stage's extra features, in order."""
+
+LOCAL_STACK: tuple[str, ...] = (
+    "p1", "partner_p1", "near_max_p1", "near_n_p50", "region_n_p50", "region_max_p1",
+)
+"""The second stage's inputs without the study-wide ones (``p1_rank``, ``p1_over_max`` and the
+``study_*`` features): its context is the candidate's own lesion, its neighbourhood and its
+region, so a candidate far from every lesion is not raised because the patient is
+metastatic elsewhere (docs/lesions.md, "The second stage's context"). A detector's card names
+the columns its second stage takes (``stack_features``, a subset of :data:`STACK_FEATURES`)."""
 
 NEAR_BODY = 0.45
 """Radius of a candidate's neighbourhood in body units (head lengths; about 10 cm)."""
@@ -54,10 +64,11 @@ def _partner(p: np.ndarray, group: np.ndarray) -> np.ndarray:
     return out
 
 
-def _near(p: np.ndarray, view: np.ndarray, y: np.ndarray, x: np.ndarray):
-    """Largest ``p`` and count of ``p >= 0.5`` among the other same-view candidates nearby."""
+def _near(p: np.ndarray, view: np.ndarray, y: np.ndarray, x: np.ndarray, radius: float):
+    """Largest ``p`` and count of ``p >= 0.5`` among the other same-view candidates within
+    ``radius`` body units."""
     d2 = (y[:, None] - y[None]) ** 2 + (x[:, None] - x[None]) ** 2
-    near = (d2 <= NEAR_BODY ** 2) & (view[:, None] == view[None])
+    near = (d2 <= radius ** 2) & (view[:, None] == view[None])
     np.fill_diagonal(near, False)
     pm = np.where(near, p[None], 0.0)
     return pm.max(1), (near & (p[None] >= 0.5)).sum(1)
@@ -84,12 +95,14 @@ def _region(p: np.ndarray, group: np.ndarray, codes: np.ndarray):
 
 
 def stack_features(p1: np.ndarray, view: np.ndarray, group: np.ndarray, codes: np.ndarray,
-                   y_body: np.ndarray, x_body: np.ndarray) -> np.ndarray:
+                   y_body: np.ndarray, x_body: np.ndarray,
+                   near_body: float = NEAR_BODY) -> np.ndarray:
     """:data:`STACK_FEATURES` of every candidate of one study, shape (n, 12).
 
     Args:
         p1: first-stage probabilities; view: 0 anterior, 1 posterior; group: distinct-lesion
-            ids; codes: region codes; y_body, x_body: body coordinates.
+            ids; codes: region codes; y_body, x_body: body coordinates; near_body: the
+            neighbourhood's radius in body units (a detector's card ``near_body``).
     """
     p1 = np.asarray(p1, float)
     if not len(p1):
@@ -98,7 +111,8 @@ def stack_features(p1: np.ndarray, view: np.ndarray, group: np.ndarray, codes: n
     top5 = np.concatenate([lesion[:5], np.zeros(max(5 - len(lesion), 0))]).mean()
     rank = np.empty(len(p1))
     rank[np.argsort(-p1, kind="stable")] = np.arange(len(p1))
-    near_max, near_n = _near(p1, view, np.asarray(y_body, float), np.asarray(x_body, float))
+    near_max, near_n = _near(p1, view, np.asarray(y_body, float), np.asarray(x_body, float),
+                            near_body)
     reg_n, reg_max = _region(p1, group, codes)
     study = np.array([lesion[0], top5, float((lesion >= 0.5).sum()), lesion.sum()])
     cols = [p1, rank, p1 / max(lesion[0], 1e-6), *np.broadcast_to(study[:, None], (4, len(p1))),
