@@ -37,3 +37,9 @@ $PY -m benchmarks.seg3d_heldout "$OUT/heldout.json" stage5="$OUT/test-stage5" \
   stage4="$OUT/test-stage4" paired=stage5,stage4
 $PY -m benchmarks.seg3d_found_by_kind "$OUT/found_profile9.json" "$PREV/test" \
   stage5="$OUT/stage5-sel" stage4="$FIFTH/stage4-sel"
+# profile_7 only: the largest voxel lesion probability of every true lesion (missed ones at
+# 0.00 in the fourth run's table): did the lesion weights move the missed lesions at all?
+for RUN in stage5 stage4; do
+  SRC="$OUT/$RUN-sel"; [ "$RUN" = stage4 ] && SRC="$FIFTH/stage4-sel"
+  $PY -m benchmarks.analyze_seg3d_fp "$SRC" "$PREV/select" "$OUT/fp-$RUN-profile7"
+done
