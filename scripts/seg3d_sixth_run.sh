@@ -9,7 +9,7 @@
 # Usage (from the repository root): scripts/seg3d_sixth_run.sh OUT [PREV [FIFTH]]
 #   PREV: the fourth run's folder (cohorts; default /tmp/seg3d-long/exp), FIFTH: the fifth
 #   run's folder (default /tmp/seg3d5/exp; its stage4 and stage4-sel), both read only.
-#   About 30 min on the shared 2-core machine (training 8 min, lesion and origin models 9 min).
+#   About 30 min on the shared 2-core machine (training 8 min, lesion and origin models 7 min).
 set -euo pipefail
 OUT=${1:?usage: scripts/seg3d_sixth_run.sh OUT [PREV [FIFTH]]}
 PREV=${2:-/tmp/seg3d-long/exp}
