@@ -102,14 +102,15 @@ def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
 
 
 def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_path):
-    # the fifth run's options: lesion-type crops from truth.json, a third input channel (CT
+    # the fifth and sixth runs' options: lesion-type crops from truth.json, a third input channel (CT
     # trabecular window) initialised from the two-channel model, and predict reads its card
     res = run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m", *TRAIN,
                         "--crops", "kind", "--channels", "spectct2w", "--negatives", "bone",
-                        "--init", cohort / "model")
+                        "--loss", "lesion", "--init", cohort / "model")
     assert res.returncode == 0, res.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert card["settings"]["crops"] == "kind" and card["settings"]["channels"] == "spectct2w"
+    assert card["settings"]["loss"] == "lesion"  # the sixth run's lesion-weighted CE
     assert card["model_kwargs"]["in_chans"] == 3
     study = sorted(p for p in (cohort / "data").iterdir() if p.is_dir())[0]
     res = run_osteoscan("seg3d", "predict", tmp_path / "m", study, "--out", tmp_path / "p")
@@ -117,6 +118,8 @@ def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_pat
     assert (tmp_path / "p" / study.name / "semantic.nii.gz").is_file()
     assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out",
                                         tmp_path / "x", "--crops", "big"), 2, "crops")
+    assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out",
+                                        tmp_path / "x", "--loss", "blob"), 2, "loss")
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@
   training targets (semantic labels, lesion-centre heatmap).
 - :mod:`~osteoscan.volumetric.training`: patch sampling, the multi-task loss, training through
   the one loop (:func:`osteoscan.training.loop.fit_epochs`), checkpoints with a model card.
+- :mod:`~osteoscan.volumetric.losses`: batch Dice + CE, voxel- or lesion-weighted.
 - :mod:`~osteoscan.volumetric.infer`: sliding-window inference with bounded memory, labels back
   on the source grid.
 - :mod:`~osteoscan.volumetric.instances`: lesion instances (connected components of the

@@ -2,8 +2,9 @@
 
 Each case is resized once to the model's spacing; an epoch draws ``samples_per_case`` random
 patches per case with MONAI's ``RandCropByPosNegLabeld`` (2 of 3 centred on a lesion voxel:
-lesions fill a tiny fraction of a torso) and ``RandFlipd`` (left-right). The loss is MONAI's
-``DiceCELoss`` on the three classes, plus, for a multi-task entry (``aux_channels`` > 0), a
+lesions fill a tiny fraction of a torso) and ``RandFlipd`` (left-right). The loss
+(:mod:`osteoscan.volumetric.losses`) is a batch Dice + CE on the three classes (the CE
+voxel- or lesion-weighted), plus, for a multi-task entry (``aux_channels`` > 0), a
 binary cross-entropy of the auxiliary head against the lesion-centre heatmap. Training runs
 through :func:`osteoscan.training.loop.fit_epochs` (the toolkit's one loop); after every epoch
 the weights and card are written (``model.safetensors`` + ``model.json``) with ``state.json``,
@@ -25,7 +26,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from scipy import ndimage
-from monai.losses import DiceCELoss
 from monai.transforms import Compose, RandCropByLabelClassesd, RandCropByPosNegLabeld, RandFlipd
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
@@ -39,6 +39,7 @@ from osteoscan.volumetric.inputs import (
     CHANNELS, CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image,
     work_shape,
 )
+from osteoscan.volumetric.losses import LOSSES, Seg3DLoss, lesion_weights
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,8 @@ class Seg3DSettings:
             on any lesion voxel, so large lesions dominate) or "kind" (equally often on each
             lesion-type group the case holds, :data:`KIND_GROUPS`; MONAI
             ``RandCropByLabelClassesd``).
+        loss: "voxel" (batch Dice + CE, every voxel alike) or "lesion" (the CE weighted so
+            that each lesion instance weighs the same; :mod:`osteoscan.volumetric.losses`).
         seed: seeds patch sampling and initialisation.
     """
 
@@ -95,6 +98,7 @@ class Seg3DSettings:
     negatives: str = "any"
     hu_window: tuple[float, float] = HU_WINDOW
     crops: str = "posneg"
+    loss: str = "voxel"
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -110,6 +114,8 @@ class Seg3DSettings:
                               f"got {self.negatives!r}")
         if self.crops not in CROPS:
             raise ConfigError(f"crops must be one of {', '.join(CROPS)}, got {self.crops!r}")
+        if self.loss not in LOSSES:
+            raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
         if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
             raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
         return self
@@ -124,7 +130,8 @@ class Seg3DSettings:
 
 def prepare(case: Case, settings: Seg3DSettings) -> tuple:
     """A case on the model's grid: image ``(C, z, y, x)``, target ``(2, z, y, x)``
-    (semantic labels, lesion-centre heatmap), both float32, where negative patches may be
+    (semantic labels, lesion-centre heatmap; ``loss="lesion"`` adds the per-voxel lesion
+    weights as a third channel), both float32, where negative patches may be
     centred (``(1, z, y, x)``, CT bone > 150 HU dilated by a voxel, for ``negatives="bone"``;
     None: anywhere) and, for ``crops="kind"``, the lesion-type group of every voxel
     (``(1, z, y, x)``, 0 none, :data:`KIND_GROUPS`; else None)."""
@@ -141,7 +148,10 @@ def prepare(case: Case, settings: Seg3DSettings) -> tuple:
         where = ndimage.binary_dilation(bone)[None].astype(np.float32)
     groups = (kind_groups(inst, sem, case.extra.get("lesion_kinds", {}))[None]
               if settings.crops == "kind" else None)
-    return image, np.stack([sem.astype(np.float32), heat]), where, groups
+    target = [sem.astype(np.float32), heat]
+    if settings.loss == "lesion":
+        target.append(lesion_weights(inst))
+    return image, np.stack(target), where, groups
 
 
 def kind_groups(instances: np.ndarray, semantic: np.ndarray, kinds: dict) -> np.ndarray:
@@ -227,25 +237,6 @@ def _pad_to(t: torch.Tensor, patch: tuple[int, ...]) -> torch.Tensor:
     return nn.functional.pad(t, spec)
 
 
-class Seg3DLoss(nn.Module):
-    """Batch DiceCE on the class logits, + ``aux_weight`` * BCE of the auxiliary heatmap."""
-
-    def __init__(self, num_classes: int = len(CLASSES), aux_weight: float = 0.5):
-        super().__init__()
-        self.k, self.aux_weight = num_classes, float(aux_weight)
-        # batch Dice (nnU-Net's): lesions fill < 0.1 % of a torso, and a per-patch Dice of an
-        # absent class rewards predicting nothing, which is where per-patch training collapsed
-        self.seg = DiceCELoss(to_onehot_y=True, softmax=True, include_background=False,
-                              batch=True)
-        self.aux = nn.BCEWithLogitsLoss()
-
-    def forward(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        loss = self.seg(logits[:, :self.k], y[:, :1])
-        if logits.shape[1] > self.k and self.aux_weight:
-            loss = loss + self.aux_weight * self.aux(logits[:, self.k:self.k + 1], y[:, 1:2])
-        return loss
-
-
 def card_for(settings: Seg3DSettings, data: dict, epochs_done: int) -> ModelCard:
     """The model card of a 3-D network (task "segmentation3d")."""
     values = asdict(settings)
@@ -322,7 +313,8 @@ def train_seg3d(
         if on_epoch:
             on_epoch(epoch, epochs, loss)
 
-    fit_epochs(model, loader, Seg3DLoss(aux_weight=settings.aux_weight), epochs=settings.epochs,
+    loss = Seg3DLoss(len(CLASSES), settings.aux_weight, settings.loss == "lesion")
+    fit_epochs(model, loader, loss, epochs=settings.epochs,
                lr=settings.lr, weight_decay=settings.weight_decay, on_epoch=checkpoint,
                start_epoch=done)
     return out
