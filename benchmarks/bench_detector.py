@@ -268,7 +268,7 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
 def _records(sites, seeds, args, augment: bool | str = False, count_band=None) -> list[dict]:
     """Records of the studies; ``--domain picture``: each study as its screen export
     (``augment_scan`` mode ``export``) unless another augmentation is asked for."""
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
 
     augment = augment or ("export" if args.domain == "picture" else False)
 
@@ -368,7 +368,8 @@ def _match_fpr(det, select: list[dict], args) -> None:
     threshold: the picture variant calls no more normals metastatic on exports than the
     bundled detector on their DICOMs (docs/robustness.md, "The picture-domain detector")."""
     from benchmarks.bench_robustness import load_detector
-    from osteoscan.lesions.detector_train import calibrate, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import calibrate
 
     ref = load_detector(args.match_fpr)
     band = ref.card.get("count_band")

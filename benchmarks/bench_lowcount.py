@@ -129,7 +129,7 @@ def floor_compare(new_path: str, old_path: str, n_boot: int = 2000) -> dict:
 
 def main(argv=None) -> int:
     from benchmarks.diagnose_lowcount import lowcount_records
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -160,7 +160,8 @@ def main(argv=None) -> int:
     import torch
 
     from osteoscan.artefacts import atomic_write_text, dumps_json
-    from osteoscan.lesions.detector_train import fit_detector, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_detector
 
     torch.set_num_threads(1)
     t0 = time.time()

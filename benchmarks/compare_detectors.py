@@ -43,7 +43,7 @@ def selection_figures(folders: dict[str, str], cache: str) -> dict:
     """Per detector: its figures on all selection records and on the low-count sites."""
     from benchmarks.bench_detector import score_detector
     from benchmarks.select_detector import BAND, SELECT
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector
 
     records = simulated_records(SELECT, list(range(400000, 400200)), cache=cache, count_band=BAND)

@@ -37,7 +37,7 @@ def lowcount_records(sites, seeds, cache, band, counts) -> list[dict]:
     ``counts`` None: thinned to 50 % (the count-halved copy of the robustness suite)."""
     from dataclasses import replace
 
-    from osteoscan.lesions.detector_train import study_record
+    from osteoscan.lesions.detector_records import study_record
     from osteoscan.preprocessing.augment import thin_counts
     from osteoscan.simulate.study import simulate_study
 
@@ -146,7 +146,7 @@ def rendering(det, records) -> dict:
 
 def main(argv=None) -> int:
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -69,7 +69,7 @@ def permutations(det, c: dict, seed: int = 0) -> dict:
 def main(argv=None) -> int:
     from benchmarks.diagnose_lowcount import SELECT_SEED, lowcount_records
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

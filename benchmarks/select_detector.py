@@ -66,7 +66,8 @@ def main(argv=None) -> int:
 
     from benchmarks.bench_detector import score_detector
     from osteoscan.artefacts import atomic_write_text
-    from osteoscan.lesions.detector_train import calibrate, fit_variants, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import calibrate, fit_variants
 
     seeds = range(400000, 400200)
     sel = {} if args.band_only else {"": simulated_records(SELECT, seeds, args.cache)}

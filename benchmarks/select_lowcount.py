@@ -105,7 +105,8 @@ def round2(args, bundle, band, seeds) -> dict:
     records of the fixed candidates (``--new-cache``, ``--new-thinned-cache``)."""
     from benchmarks.diagnose_lowcount import lowcount_records
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import calibrate, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import calibrate
 
     def renderings(cache, thinned):
         return (simulated_records(SELECT, seeds, cache, count_band=band),
@@ -143,7 +144,7 @@ def round3(args, bundle, band) -> dict:
     (``--seed-start``, ``--n``): old records in ``--cache``, fixed code's in ``--new-cache``."""
     from benchmarks.diagnose_lowcount import lowcount_records
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector
 
     seeds = list(range(args.seed_start, args.seed_start + args.n))
@@ -170,7 +171,8 @@ def gated(det):
 
 def _fit_lowbsi(args, band):
     from benchmarks.select_detector import SELECT, TRAIN, TRAIN_SEED
-    from osteoscan.lesions.detector_train import fit_variants, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_variants
 
     train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train), args.cache)
     extra = simulated_records(TRAIN, range(args.low_seed, args.low_seed + args.n_low), args.cache,
@@ -193,7 +195,7 @@ def _brief(arms: dict) -> dict:
 def main(argv=None) -> int:
     from benchmarks.diagnose_lowcount import SELECT_SEED, lowcount_records
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -46,7 +46,8 @@ def _brief(det, records) -> dict:
 def on_exports(args) -> dict:
     """Selection figures (1); writes candidate C when asked."""
     from benchmarks.select_detector import SELECT
-    from osteoscan.lesions.detector_train import calibrate, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import calibrate
 
     bundled = load_detector("bundled")
     dcm = simulated_records(SELECT, SEEDS, cache=args.cache,

@@ -71,7 +71,7 @@ def main(argv=None) -> int:
     from benchmarks.diagnose_lowcount import lowcount_records
     from benchmarks.select_detector import SELECT
     from benchmarks.select_lowcount import _brief, arm_figures
-    from osteoscan.lesions.detector_train import simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])

@@ -60,7 +60,7 @@ def test_simulated_skull_is_not_one_big_hotspot():
 def test_shape_stats_equal_the_per_label_sums_of_scipy():
     from scipy import ndimage
 
-    from osteoscan.lesions.candidates import shape_stats
+    from osteoscan.lesions.shapes import shape_stats
 
     rng = np.random.default_rng(3)
     labels = ndimage.label(ndimage.gaussian_filter(rng.random((80, 40)), 2) > 0.5)[0].astype(np.int32)

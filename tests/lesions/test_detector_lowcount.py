@@ -4,7 +4,8 @@ called malignant, and BSI trees fitted on extra (low-count) records only."""
 import numpy as np
 import pytest
 
-from osteoscan.lesions.detector_train import arrays, fit_variants, simulated_records
+from osteoscan.lesions.detector_records import simulated_records
+from osteoscan.lesions.detector_train import arrays, fit_variants
 from tests.lesions.test_detector_patient import SMALL, _arrays, _hand_detector
 
 

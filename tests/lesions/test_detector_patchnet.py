@@ -8,7 +8,8 @@ import pytest
 
 from osteoscan.lesions.candidates import ViewMaps
 from osteoscan.lesions.context import BodyFrame
-from osteoscan.lesions.detector_train import fit_detector, simulated_records, study_record
+from osteoscan.lesions.detector_records import simulated_records, study_record
+from osteoscan.lesions.detector_train import fit_detector
 from osteoscan.lesions.patches import CHANNELS, PATCH_PX, Z_MIN, view_patches
 from osteoscan.lesions.patchnet import PatchScorer, fit_patch_net, with_cnn_p
 from osteoscan.lesions.patient import PATCH_FEATURE, HotspotDetector, tree_features

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from osteoscan.lesions.candidates import count_density
-from osteoscan.lesions.detector_train import fit_detector, simulated_records
+from osteoscan.lesions.detector_records import simulated_records
+from osteoscan.lesions.detector_train import fit_detector
 from osteoscan.lesions.patient import (
     PATIENT_FEATURES,
     HotspotDetector,
@@ -181,7 +182,7 @@ def test_bsi_shares_add_up_to_the_truth_on_each_view():
     view; a benign lesion gives nothing."""
     from types import SimpleNamespace
 
-    from osteoscan.lesions.detector_train import _bsi_shares
+    from osteoscan.lesions.detector_records import bsi_shares
     from osteoscan.simulate.groundtruth import bone_scan_index
 
     regions = np.zeros((20, 20), np.uint8)
@@ -197,7 +198,7 @@ def test_bsi_shares_add_up_to_the_truth_on_each_view():
         if rows.start >= 10:
             mask[rows, 11:16] = True
         hot.append(SimpleNamespace(view=view, mask=mask))
-    share = _bsi_shares(hot, masks, {1}, regions)
+    share = bsi_shares(hot, masks, {1}, regions)
     truth = bone_scan_index(masks, [1], regions)
     assert share[:2].sum() == pytest.approx(truth) and share[2] == pytest.approx(truth)
     assert share[0] == pytest.approx(share[1]) and share[3] == 0.0

@@ -79,7 +79,8 @@ SMALL = {"max_iter": 15, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples
 
 
 def _fitted_local(tmp_path):
-    from osteoscan.lesions.detector_train import fit_detector, simulated_records
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_detector
     from osteoscan.lesions.stacking import LOCAL_STACK
 
     train = simulated_records(["site_a"], range(900, 904), tmp_path)

@@ -1,0 +1,141 @@
+"""Simulated studies as training records of the hotspot detector (torch-free, seeded).
+
+Each study is reduced once to arrays (:func:`study_record`: its candidates as the shipped
+``analyze`` finds them, their truth, regions and BSI shares) and cached as ``.npz`` (no
+pickle; :func:`simulated_records`), so that every fit and benchmark re-reads the same records
+(:mod:`osteoscan.lesions.detector_train` fits on them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy import ndimage
+
+from osteoscan.lesions.augment import augment_scan
+from osteoscan.lesions.context import estimated_spacing
+from osteoscan.lesions.patient import study_arrays
+from osteoscan.skeleton import MASS_FRACTION, REGIONS
+
+log = logging.getLogger(__name__)
+
+def _truth(hotspots, lesion_masks, malignant: set[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per candidate: the true lesion id it overlaps most (0: none), and 1 if it overlaps a
+    malignant lesion."""
+    tid, y = np.zeros(len(hotspots), int), np.zeros(len(hotspots), int)
+    for i, h in enumerate(hotspots):
+        ids = lesion_masks[h.view][h.mask]
+        ids = ids[ids > 0]
+        if ids.size:
+            tid[i] = int(np.bincount(ids).argmax())
+            y[i] = int(any(int(k) in malignant for k in np.unique(ids)))
+            if y[i] and tid[i] not in malignant:
+                tid[i] = int(next(k for k in np.unique(ids) if int(k) in malignant))
+    return tid, y
+
+
+def _peak_regions(hotspots, region_maps) -> np.ndarray:
+    """Simulator region code under each candidate's peak (nearest bone pixel off bone)."""
+    out = np.zeros(len(hotspots), int)
+    near = {}
+    for v, m in region_maps.items():
+        _, near[v] = ndimage.distance_transform_edt(m == 0, return_indices=True)
+    for i, h in enumerate(hotspots):
+        r, c = int(h.features["peak_row"]), int(h.features["peak_col"])
+        ri, ci = near[h.view][:, r, c]
+        out[i] = int(region_maps[h.view][ri, ci])
+    return out
+
+
+def bsi_shares(hotspots, lesion_masks, malignant: set[int], regions) -> np.ndarray:
+    """Per candidate: its share of the simulator's BSI (percent). Each malignant lesion's
+    whole contribution (its bone pixels' MASS_FRACTION[region] / the region's bone pixels, as
+    :func:`osteoscan.simulate.groundtruth.bone_scan_index` counts it) is split among the
+    candidates of each view in proportion to their overlap with it, so that on either view
+    the shares of the candidates add up to the BSI of the lesions they found."""
+    counts = np.bincount(regions.ravel(), minlength=len(REGIONS)).astype(float)
+    w = np.array([100.0 * MASS_FRACTION[n] / counts[c] if c and counts[c] else 0.0
+                  for c, n in enumerate(REGIONS)])[regions]
+    out = np.zeros(len(hotspots))
+    labels = {v: np.zeros(m.shape, np.int64) for v, m in lesion_masks.items()}
+    for i, h in enumerate(hotspots):
+        labels[h.view][h.mask] = i + 1
+    for les in malignant:
+        where = {v: m == les for v, m in lesion_masks.items()}
+        whole = np.logical_or.reduce(list(where.values()))
+        share = float(w[whole].sum())
+        for v, here in where.items():
+            hit = np.bincount(labels[v][here], minlength=len(hotspots) + 1)[1:]
+            if hit.sum():
+                out += share * hit / hit.sum()
+    return out
+
+
+def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.ndarray]:
+    """Everything training and evaluation need from one simulated study, as arrays; with
+    ``count_band`` the candidates are found as the shipped ``analyze`` finds them (the card's
+    band, :func:`osteoscan.lesions.candidates.count_normalised`); with ``patches`` the
+    candidates' image patches are kept too (float16, :mod:`osteoscan.lesions.patches`)."""
+    arr, hotspots = study_arrays(sim.scan, count_band=count_band, patches=patches)
+    malignant = {int(les.id) for les in sim.lesions if les.malignant}
+    tid, y = _truth(hotspots, sim.lesion_masks, malignant)
+    region_map = np.asarray(sim.region_maps["anterior"])
+    px2 = float(np.prod(sim.scan.spacing_mm or estimated_spacing(sim.scan)))
+    area = np.bincount(region_map.ravel(), minlength=len(REGIONS)) * px2 / arr.head_mm ** 2
+    return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
+            "y": y, "truth_id": tid, "region": _peak_regions(hotspots, sim.region_maps),
+            "label": np.int64(bool(malignant)), "bsi": np.float64(sim.bsi or 0.0),
+            "malignant_ids": np.array(sorted(malignant), int),
+            "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
+            "region_area": area,
+            "bsi_share": bsi_shares(hotspots, sim.lesion_masks, malignant, region_map),
+            **({"patches": arr.patches} if patches else {})}
+
+
+AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow",
+                "export": "-augexport"}
+"""Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode."""
+
+
+def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
+                      prevalence: float = 0.5, difficulty: str = "default",
+                      augment: bool | str = False, count_band=None,
+                      patches: bool = False) -> list[dict]:
+    """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
+    ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
+    "screen", "lowcount" or "export": cached as ``-aug`` / ``-augscreen`` / ``-auglow`` /
+    ``-augexport``); ``count_band``
+    and ``patches`` are passed to :func:`study_record` (cached apart)."""
+    from dataclasses import replace
+
+    from osteoscan.simulate.study import simulate_study
+
+    out = []
+    for i, seed in enumerate(seeds):
+        site = sites[i % len(sites)]
+        mode = "camera" if augment is True else augment
+        band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
+        tag = (AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
+        path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
+        if path is not None and path.is_file():
+            out.append(dict(np.load(path, allow_pickle=False)))
+            continue
+        label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
+        sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+        if augment:
+            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
+                                                 mode, sim.bone_mask))
+        rec = study_record(sim, count_band, patches)
+        if path is not None:  # written whole or not at all: a killed run leaves no half file
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp.npz")
+            np.savez(tmp, **rec)
+            os.replace(tmp, path)
+        out.append(rec)
+        if (i + 1) % 25 == 0:
+            log.info("%d/%d studies", i + 1, len(seeds))
+    return out
