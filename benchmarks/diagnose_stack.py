@@ -29,14 +29,13 @@ GROUPS = {"study_all": ["study_max_p1", "study_top5_p1", "study_n_p50", "study_s
 def pooled(det, records) -> dict[str, np.ndarray]:
     """The candidates of ``records`` pooled: first-stage inputs, stack features, truth."""
     from osteoscan.lesions.detector_train import arrays
-    from osteoscan.lesions.patient import stack_inputs
 
     parts = {k: [] for k in ("X", "S", "label", "tid", "y")}
     for rec in (r for r in records if len(r["X"])):
         arr = arrays(rec)
         p1 = det.forest.predict_proba(det.tree_inputs(arr))
         parts["X"].append(det.tree_inputs(arr))
-        parts["S"].append(stack_inputs(arr, p1, det.codes(arr)))
+        parts["S"].append(det.stack(arr, p1, det.codes(arr)))
         parts["label"].append(np.full(len(p1), int(rec["label"])))
         parts["tid"].append(rec["truth_id"])
         parts["y"].append(rec["y"])

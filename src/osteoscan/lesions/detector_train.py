@@ -25,9 +25,7 @@ from osteoscan.lesions.patient import (
     StudyArrays,
     lesion_table,
     patient_features,
-    stack_inputs,
 )
-from osteoscan.lesions.stacking import NEAR_BODY
 from osteoscan.lesions.trees import Forest
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -102,7 +100,7 @@ def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray])
     out, cols = [], det.stack_columns
     for rec, p in zip(records, p1, strict=True):
         arr = arrays(rec)
-        S = stack_inputs(arr, p, det.codes(arr), det.card.get("near_body", NEAR_BODY))[:, cols]
+        S = det.stack(arr, p, det.codes(arr))[:, cols]
         out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
     return out
 

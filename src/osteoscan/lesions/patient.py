@@ -198,6 +198,12 @@ class HotspotDetector:
         card's ``stack_features``; all of them when it names none)."""
         return [STACK_FEATURES.index(n) for n in self.card.get("stack_features", STACK_FEATURES)]
 
+    def stack(self, arr: StudyArrays, p1: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """:func:`stack_inputs` of a study at this detector's neighbourhood radius (the card's
+        ``near_body``, else :data:`NEAR_BODY`): every :data:`STACK_FEATURES` column; the
+        second stage takes :attr:`stack_columns` of them."""
+        return stack_inputs(arr, p1, codes, self.card.get("near_body", NEAR_BODY))
+
     def stages(self, arr: StudyArrays) -> dict:
         """Every candidate's ``probability`` (the last stage's), ``codes``, and with a second
         stage its ``stack`` features (:data:`STACK_FEATURES`) and first-stage ``p1``."""
@@ -209,7 +215,7 @@ class HotspotDetector:
         p1 = self.forest.predict_proba(X)
         if self.stage2 is None:
             return {"probability": p1, "codes": codes, "stack": None}
-        S = stack_inputs(arr, p1, codes, self.card.get("near_body", NEAR_BODY))
+        S = self.stack(arr, p1, codes)
         p = self.stage2.predict_proba(np.hstack([X, S[:, self.stack_columns]]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
@@ -366,12 +372,23 @@ def _picture_variant(folder: Path) -> HotspotDetector | None:
     """The picture variant saved in ``folder``, or None: none there, or one this code cannot
     use (features changed since it was built: rebuild it with ``build_detector.py
     --picture``); pictures are then answered by the count detector, which still loads."""
+    return _detector_or_none(folder, "picture variant disabled, pictures go to the count "
+                                     "detector", missing=None)
+
+
+def _detector_or_none(folder: Path, disabled: str,
+                      missing: str | None = "no bundled hotspot detector in %s"
+                      ) -> HotspotDetector | None:
+    """The detector saved in ``folder``; None when it has none (``missing`` logged at info,
+    None: silently) or when this code cannot load it (a warning starting with ``disabled``)."""
     if not (folder / "hotspot_detector.json").is_file():
+        if missing:
+            log.info(missing, folder)
         return None
     try:
         return HotspotDetector.load(folder)
     except ModelError as exc:
-        log.warning("picture variant disabled, pictures go to the count detector: %s", exc)
+        log.warning("%s: %s", disabled, exc)
         return None
 
 
@@ -392,14 +409,7 @@ def tree_features(with_patch: bool) -> tuple[str, ...]:
 def bundled_detector_or_none() -> HotspotDetector | None:
     """The bundled detector (``osteoscan/assets/lesions/hotspot_detector.*``), or None when
     its files are not installed (logged)."""
-    if not (LESION_ASSETS_DIR / "hotspot_detector.json").is_file():
-        log.info("no bundled hotspot detector in %s", LESION_ASSETS_DIR)
-        return None
-    try:
-        return HotspotDetector.load(LESION_ASSETS_DIR)
-    except ModelError as exc:
-        log.warning("hotspot detector disabled: %s", exc)
-        return None
+    return _detector_or_none(LESION_ASSETS_DIR, "hotspot detector disabled")
 
 
 def load_lesion_stage(folder: str | Path, *, threads: int | None = None):
