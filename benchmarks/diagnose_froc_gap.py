@@ -53,7 +53,8 @@ SEED = 400_000
 DIST_BINS = (-np.inf, 0.0, 10.0, 30.0, np.inf)
 COUNT_BINS = (0.0, 0.5, 1.0, 2.0, np.inf)
 FP_LEVELS = (1.0, 2.0, 4.0, 8.0)
-CLASSES = ("not_in_masks", "untouched", "merged_malignant", "merged_benign", "group_other", "credited")
+CLASSES = ("not_in_masks", "untouched", "merged_malignant", "merged_benign", "group_other",
+           "credited")
 RULES = ("legacy", "in_masks", "per_candidate", "standard", "any_overlap")
 """FROC hit rules compared: ``legacy`` and ``standard`` (``detector_records.froc_matches``:
 the rule before this diagnosis and the hit rule of ``osteoscan.evaluation.lesions``);

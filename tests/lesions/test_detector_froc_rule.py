@@ -74,3 +74,17 @@ def test_study_records_carry_the_hit_rule():
     for rule in ("standard", "legacy"):
         m = froc_matches([rec], [probs], rule)[0]
         assert np.isfinite(m.lesion_scores).sum() <= len(m.lesion_ids)
+
+
+def test_diagnosis_classes_each_missed_lesion():
+    from benchmarks.diagnose_froc_gap import classify
+
+    # candidates: 0 on lesions 1 and 2 (more of 2), 1 on lesion 5 (benign), 2 on nothing
+    rec = _record([0, 1, 2], [2, 5, 0], [2, 5, 0], [1, 2, 3, 4], [1, 2, 4])
+    overlaps = [{1: 3, 2: 9}, {5: 4}, {}]
+    px = {"anterior": 5, "posterior": 0}
+    rows = [{"id": t, "mask_px": dict(px) if t != 3 else {"anterior": 0}} for t in (1, 2, 3, 4)]
+    classify(rec, overlaps, rows, np.array([0.9, 0.5, 0.3]), {1, 2, 3, 4})
+    assert [r["cls"] for r in rows] == ["merged_malignant", "credited", "not_in_masks",
+                                        "untouched"]
+    assert rows[1]["score"] == 0.9 and rows[1]["fp_groups_above"] == 0
