@@ -14,7 +14,12 @@ Run (one thread, about 1.5 s per study)::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python -m benchmarks.try_robust_background --n 200
 
-Writes ``benchmarks/results/robust_background_try.json``.
+Writes ``benchmarks/results/robust_background_try.json``. With ``--refit N`` instead: both
+candidate versions' detectors fitted alike on the first ``N`` training studies of the recipe
+(``select_detector.TRAIN``, seeds from 130000; the current one's records from ``--cache``,
+the bundle's, the other's made into ``--new-cache``), calibrated on selection studies 0-99
+and compared on 100-199 with ``bench_lowcount.compare`` (paired bootstrap; legacy FROC rule
+for both); writes ``benchmarks/results/robust_background_refit.json``.
 """
 
 from __future__ import annotations
@@ -44,11 +49,48 @@ def robust_maps(plain):
     return maps
 
 
+def refit(n_train: int, cache: str, new_cache: str, n_boot: int) -> dict:
+    """The two arms' detectors on the same studies (module docstring)."""
+    from benchmarks.bench_lowcount import compare, per_study
+    from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
+    from osteoscan.lesions import candidates as C
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_detector
+
+    plain, out = C.view_maps, {}
+    for arm, folder in (("band", cache), ("robust", new_cache)):
+        C.view_maps = robust_maps(plain) if arm == "robust" else plain
+        try:
+            train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + n_train), folder)
+            sel = simulated_records(SELECT, range(400000, 400200), folder, count_band=BAND)
+        finally:
+            C.view_maps = plain
+        det = fit_detector(train, sel[:100])
+        det.card["bsi_hotspots"] = "malignant"
+        out[arm] = (per_study(det, sel[100:], "legacy"), sel[100:])
+    (new, recs), (old, _) = out["robust"], out["band"]
+    return compare(new, old, new, old, recs, n_boot)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=200)
-    ap.add_argument("--out", default=str(RESULTS / "robust_background_try.json"))
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--refit", type=int, default=0, help="training studies of a refit (0: none)")
+    ap.add_argument("--cache", default="/tmp/lowcount/c2", help="the bundle's records")
+    ap.add_argument("--new-cache", default=None, help="records of the other background")
+    ap.add_argument("--n-boot", type=int, default=1000)
     args = ap.parse_args(argv)
+    if args.refit:
+        import logging
+
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+        res = refit(args.refit, args.cache, args.new_cache, args.n_boot)
+        out = args.out or str(RESULTS / "robust_background_refit.json")
+        Path(out).write_text(json.dumps({"config": vars(args), **res}, indent=1, default=float))
+        print(json.dumps(res, indent=1, default=float))
+        return 0
+    args.out = args.out or str(RESULTS / "robust_background_try.json")
     from benchmarks.bench_candidates import study_rows
     from benchmarks.select_detector import SELECT
     from osteoscan.lesions import candidates as C
