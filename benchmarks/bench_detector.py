@@ -9,7 +9,10 @@ scored as the baseline. Figures (docs/lesions.md):
 * patient AUC (DeLong 95 % CI), specificity at sensitivity 0.90 (bootstrap 95 % CI);
 * FROC for metastases (malignant lesions only; a hotspot on a benign lesion is neither TP
   nor FP; distinct lesions: an anterior/posterior pair counts once): sensitivity at
-  0.125-8 FP per scan, their mean (CPM) and the sensitivity at 1 FP per scan;
+  0.125-8 FP per scan, their mean (CPM) and the sensitivity at 1 FP per scan; the hit rule
+  of ``osteoscan.evaluation.lesions`` on records that carry it (``froc_rule``), and the
+  rule before it beside (``froc_metastasis_legacy``; docs/lesions.md, "Where the missed
+  metastases go");
 * malignant hotspots called on normal studies: median and % with >= 2;
 * BSI vs the simulator's truth: Pearson r, Bland-Altman bias and limits.
 
@@ -38,32 +41,18 @@ def _seeds(start: int, n: int) -> list[int]:
     return list(range(start, start + n))
 
 
-def _froc_matches(records, scores):
-    """LesionMatch per study for malignant lesions, from the cached candidate truth."""
-    from osteoscan.evaluation.lesions import LesionMatch
-    from osteoscan.lesions.detector_train import arrays
-    from osteoscan.lesions.patient import lesion_table
+def froc_rule(records) -> str:
+    """``standard`` when every record carries ``hit_id`` and ``mask_ids`` (records made since
+    the rule was fixed), else ``legacy`` (``detector_records.froc_matches``)."""
+    return "standard" if all("hit_id" in r and "mask_ids" in r for r in records) else "legacy"
 
-    out = []
-    for rec, probs in zip(records, scores, strict=True):
-        arr = arrays(rec)
-        idx, lp = lesion_table(probs, arr.group)
-        mal = set(rec["malignant_ids"].tolist())
-        # a lesion group hits the malignant lesion any member overlaps
-        hit = np.zeros(len(idx), int)
-        benign = np.zeros(len(idx), bool)
-        for k, i in enumerate(idx):
-            members = rec["truth_id"][arr.group == arr.group[i]]
-            m = [t for t in members if t in mal]
-            hit[k] = m[0] if m else 0
-            benign[k] = not m and bool(members.any())
-        ids = np.array(sorted(mal), int)
-        scores = np.full(len(ids), -np.inf)
-        for k in np.flatnonzero(hit):
-            j = int(np.searchsorted(ids, hit[k]))
-            scores[j] = max(scores[j], lp[k])
-        out.append(LesionMatch(ids, scores, hit, lp[(hit == 0) & ~benign]))
-    return out
+
+def _froc_matches(records, scores, rule: str | None = None):
+    """LesionMatch per study for malignant lesions, from the cached candidate truth
+    (:func:`osteoscan.lesions.detector_records.froc_matches`; ``rule`` None: :func:`froc_rule`)."""
+    from osteoscan.lesions.detector_records import froc_matches
+
+    return froc_matches(records, scores, rule or froc_rule(records))
 
 
 def score_detector(det, records) -> dict:
@@ -89,6 +78,9 @@ def score_detector(det, records) -> dict:
     return _figures(y, probs, froc_score(_froc_matches(records, capped)), called, bsi,
                     [float(r["bsi"]) for r in records], extra={
                         "probabilities": [float(p) for p in probs],
+                        "froc_rule": froc_rule(records),
+                        "froc_metastasis_legacy": froc_score(
+                            _froc_matches(records, capped, "legacy")),
                         "froc_metastasis_uncapped": froc_score(_froc_matches(records, raw)),
                         "normals_ungated": normal_burden(ungated, y),
                         "decision_threshold": det.card["decision_threshold"],

@@ -33,8 +33,9 @@ TEST_SEED = 700_000
 BAR = 0.3
 
 
-def per_study(det, records) -> dict:
-    """Per study: patient probability, BSI, malignant hotspots called, FROC match."""
+def per_study(det, records, rule: str | None = None) -> dict:
+    """Per study: patient probability, BSI, malignant hotspots called, FROC match (``rule``:
+    ``bench_detector.froc_rule``, one for both detectors' records)."""
     from benchmarks.bench_detector import _froc_matches
     from osteoscan.lesions.detector_train import arrays
 
@@ -46,7 +47,7 @@ def per_study(det, records) -> dict:
         for k, v in (("prob", d["probability"]), ("bsi", d["bsi"]),
                      ("called", len(d["malignant"])), ("capped", d["capped"])):
             out[k].append(v)
-    out["match"] = _froc_matches(records, out.pop("capped"))  # FROC truth, once per study
+    out["match"] = _froc_matches(records, out.pop("capped"), rule)  # FROC truth, once per study
     return out
 
 
@@ -128,6 +129,7 @@ def floor_compare(new_path: str, old_path: str, n_boot: int = 2000) -> dict:
 
 
 def main(argv=None) -> int:
+    from benchmarks.bench_detector import froc_rule
     from benchmarks.diagnose_lowcount import lowcount_records
     from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
@@ -171,9 +173,11 @@ def main(argv=None) -> int:
                                     or args.thinned_cache, band, None)
         if [int(r["label"]) for r in old_recs] != [int(r["label"]) for r in recs]:
             raise SystemExit(f"{site}: the two caches hold other studies")
-        result[site] = compare(per_study(new, recs), per_study(old, old_recs),
-                               per_study(new, half), per_study(old, old_half), recs,
-                               args.n_boot)
+        rule = froc_rule(recs + old_recs + half + old_half)  # the same rule for both
+        result[site] = compare(per_study(new, recs, rule), per_study(old, old_recs, rule),
+                               per_study(new, half, rule), per_study(old, old_half, rule),
+                               recs, args.n_boot)
+        result[site]["froc_rule"] = rule
     Path(args.out).write_text(json.dumps(result, indent=1, default=float))
     print(json.dumps(result, indent=1, default=float))
     return 0

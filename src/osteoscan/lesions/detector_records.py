@@ -23,19 +23,73 @@ from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
 log = logging.getLogger(__name__)
 
-def _truth(hotspots, lesion_masks, malignant: set[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Per candidate: the true lesion id it overlaps most (0: none), and 1 if it overlaps a
-    malignant lesion."""
-    tid, y = np.zeros(len(hotspots), int), np.zeros(len(hotspots), int)
+def _truth(hotspots, lesion_masks, malignant: set[int]
+           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: the lesion id it carries (the one it overlaps most, a malignant one
+    preferred; 0: none; the ``legacy`` FROC rule), 1 if it overlaps a malignant lesion (the
+    training label), and the lesion it overlaps most, benign or malignant (``hit_id``: the
+    hit rule of :mod:`osteoscan.evaluation.lesions`)."""
+    n = len(hotspots)
+    tid, y, hit = np.zeros(n, int), np.zeros(n, int), np.zeros(n, int)
     for i, h in enumerate(hotspots):
         ids = lesion_masks[h.view][h.mask]
         ids = ids[ids > 0]
         if ids.size:
-            tid[i] = int(np.bincount(ids).argmax())
+            tid[i] = hit[i] = int(np.bincount(ids).argmax())
             y[i] = int(any(int(k) in malignant for k in np.unique(ids)))
             if y[i] and tid[i] not in malignant:
                 tid[i] = int(next(k for k in np.unique(ids) if int(k) in malignant))
-    return tid, y
+    return tid, y, hit
+
+
+def in_masks(lesion_masks, ids) -> np.ndarray:
+    """The lesion ids of ``ids`` that hold at least one pixel of the truth masks (a lesion
+    wholly under a later one's outline holds none: no hotspot can hit it)."""
+    present = set().union(*(np.unique(m).tolist() for m in lesion_masks.values()))
+    return np.array(sorted(int(k) for k in ids if int(k) in present), int)
+
+
+def froc_matches(records, scores, rule: str = "standard") -> list:
+    """:class:`~osteoscan.evaluation.lesions.LesionMatch` of malignant lesions per record,
+    one distinct lesion (an anterior/posterior group, :func:`lesion_table`) counting once.
+
+    ``standard`` (records with ``hit_id`` and ``mask_ids``): the hit rule of
+    :mod:`osteoscan.evaluation.lesions` for every candidate of a group: it hits the lesion it
+    overlaps most, with its own score; one on a benign lesion is neither TP nor FP; the
+    lesions are the malignant ones of the truth masks. A group that overlaps no lesion is
+    one false positive (its largest score). ``legacy`` (every record): a group hits only its
+    first member's malignant ``truth_id``, with the group's score, and every malignant
+    lesion of the study counts, also one the masks do not hold (docs/lesions.md, "Where the
+    missed metastases go")."""
+    from osteoscan.evaluation.lesions import LesionMatch
+    from osteoscan.lesions.patient import lesion_table
+
+    out = []
+    for rec, probs in zip(records, scores, strict=True):
+        idx, lp = lesion_table(probs, rec["group"])
+        ids = rec["mask_ids"] if rule == "standard" else rec["malignant_ids"]
+        mal, best, fps = set(ids.tolist()), np.full(len(ids), -np.inf), []
+        for k, i in enumerate(idx):
+            members = np.flatnonzero(rec["group"] == rec["group"][i])
+            hits = _group_hits(rec, members, probs, mal, rule, lp[k])
+            for t, s in hits:
+                j = int(np.searchsorted(ids, t))
+                best[j] = max(best[j], s)
+            if not hits and not rec["truth_id"][members].any():
+                fps.append(lp[k])
+        out.append(LesionMatch(ids, best, np.zeros(0, int), np.asarray(fps, float)))
+    return out
+
+
+def _group_hits(rec, members, probs, mal: set[int], rule: str, group_score: float) -> list:
+    """(lesion, score) pairs a group hits under ``rule`` (:func:`froc_matches`)."""
+    if rule == "standard":
+        return [(int(rec["hit_id"][i]), float(probs[i])) for i in members
+                if int(rec["hit_id"][i]) in mal]
+    if rule != "legacy":
+        raise ValueError(f"unknown FROC rule {rule!r}: 'standard' or 'legacy'")
+    first = [int(t) for t in rec["truth_id"][members] if int(t) in mal]
+    return [(first[0], float(group_score))] if first else []
 
 
 def _peak_regions(hotspots, region_maps) -> np.ndarray:
@@ -82,14 +136,15 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
     candidates' image patches are kept too (float16, :mod:`osteoscan.lesions.patches`)."""
     arr, hotspots = study_arrays(sim.scan, count_band=count_band, patches=patches)
     malignant = {int(les.id) for les in sim.lesions if les.malignant}
-    tid, y = _truth(hotspots, sim.lesion_masks, malignant)
+    tid, y, hit = _truth(hotspots, sim.lesion_masks, malignant)
     region_map = np.asarray(sim.region_maps["anterior"])
     px2 = float(np.prod(sim.scan.spacing_mm or estimated_spacing(sim.scan)))
     area = np.bincount(region_map.ravel(), minlength=len(REGIONS)) * px2 / arr.head_mm ** 2
     return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
             "y": y, "truth_id": tid, "region": _peak_regions(hotspots, sim.region_maps),
             "label": np.int64(bool(malignant)), "bsi": np.float64(sim.bsi or 0.0),
-            "malignant_ids": np.array(sorted(malignant), int),
+            "malignant_ids": np.array(sorted(malignant), int), "hit_id": hit,
+            "mask_ids": in_masks(sim.lesion_masks, malignant),
             "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
             "region_area": area,
             "bsi_share": bsi_shares(hotspots, sim.lesion_masks, malignant, region_map),
