@@ -5,7 +5,8 @@ grid (``volumetric.inputs.work_image``) is scored twice: as it is, and with the 
 channel zeroed (what modality dropout trains for). Per true lesion, its largest voxel lesion
 probability (1 - P(background)) on the model grid; a lesion is ``marked`` when that reaches
 the card's threshold. Per scan, the volume marked outside every lesion (dilated by a voxel),
-in ml. Medians and counts per lesion kind and input.
+in ml. Medians and counts per lesion kind and input; the per-lesion rows go to
+``OUT-<NAME>-lesions.csv``.
 
 Usage: ``python -m benchmarks.seg3d_ct_only OUT.json COHORT NAME=RUN ...``
 """
@@ -69,10 +70,13 @@ def summary(frame: pd.DataFrame, scans: pd.DataFrame) -> dict:
 
 def main(argv: list[str]) -> None:
     out, cohort, pairs = Path(argv[0]), argv[1], [a.split("=", 1) for a in argv[2:]]
+    out.parent.mkdir(parents=True, exist_ok=True)
     report = {"what": "lesions marked with and without the SPECT channel (docs/seg3d.md)",
               "cohort": cohort, "runs": {}}
     for name, run in pairs:
-        report["runs"][name] = {"run": run, **summary(*scores(run, cohort))}
+        frame, scans = scores(run, cohort)
+        report["runs"][name] = {"run": run, **summary(frame, scans)}
+        frame.to_csv(out.with_name(f"{out.stem}-{name}-lesions.csv"), index=False)
         for mode, v in report["runs"][name].items():
             if isinstance(v, dict):
                 print(name, mode, f"off-lesion {v['off_lesion_ml_per_scan']:.1f} ml/scan",
