@@ -102,13 +102,14 @@ def test_user_errors_exit_2_with_one_line(cohort, tmp_path):
 
 
 def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_path):
-    # the fifth and sixth runs' options: lesion-type crops from truth.json, a third input channel (CT
+    # the fifth to seventh runs' options: lesion-type crops from truth.json, a third input channel (CT
     # trabecular window) initialised from the two-channel model, and predict reads its card
     res = run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m", *TRAIN,
                         "--crops", "kind", "--channels", "spectct2w", "--negatives", "bone",
-                        "--loss", "lesion", "--init", cohort / "model")
+                        "--loss", "lesion", "--modality-dropout", "0.5", "--init", cohort / "model")
     assert res.returncode == 0, res.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert card["settings"]["modality_dropout"] == 0.5  # the seventh run's SPECT dropout
     assert card["settings"]["crops"] == "kind" and card["settings"]["channels"] == "spectct2w"
     assert card["settings"]["loss"] == "lesion"  # the sixth run's lesion-weighted CE
     assert card["model_kwargs"]["in_chans"] == 3
@@ -120,6 +121,9 @@ def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_pat
                                         tmp_path / "x", "--crops", "big"), 2, "crops")
     assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out",
                                         tmp_path / "x", "--loss", "blob"), 2, "loss")
+    assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "x",
+                                        "--channels", "ct", "--modality-dropout", "0.5"),
+                          2, "modality dropout")
 
 
 @pytest.mark.slow

@@ -9,7 +9,8 @@ from scipy import ndimage
 from osteoscan.errors import ConfigError
 from osteoscan.evaluation.lesions import dice_score
 from osteoscan.volumetric.inputs import (
-    Case, centre_heatmap, channel_stack, instance_classes, resize, work_image, work_shape,
+    Case, RandDropChannelsd, centre_heatmap, channel_indices, channel_stack, instance_classes,
+    resize, work_image, work_shape,
 )
 
 from .conftest import make_case
@@ -89,3 +90,21 @@ def test_second_ct_window_spreads_cancellous_bone_and_lucent_foci():
     assert narrow > 2.5 * wide  # width 700 vs 2000 HU
     with pytest.raises(ValueError, match="needs a CT volume"):
         channel_stack(Case("c", "p", (1, 1, 1), spect=case.spect), "spectct2w")
+
+
+def test_modality_dropout_zeroes_the_named_channels_at_the_stated_rate_on_a_seeded_draw():
+    image = np.random.default_rng(0).uniform(0.1, 1.0, (3, 4, 4, 4)).astype(np.float32)
+    kept = image.copy()
+    drop = RandDropChannelsd("image", channels=channel_indices("spectct2w", "spect"), prob=0.3)
+    drop.set_random_state(seed=7)
+    outs = [drop({"image": image})["image"] for _ in range(1000)]
+    dropped = np.array([not out[0].any() for out in outs])
+    assert 0.25 < dropped.mean() < 0.35  # binomial SD 0.014 at n = 1000
+    assert all(np.array_equal(out[1:], kept[1:]) for out in outs)  # CT channels untouched
+    assert all(np.array_equal(out, kept) for out, d in zip(outs, dropped) if not d)
+    assert np.array_equal(image, kept)  # the input is copied, never changed
+    again = RandDropChannelsd("image", channels=(0,), prob=0.3)
+    again.set_random_state(seed=7)
+    assert [not again({"image": image})["image"][0].any() for _ in range(1000)] == \
+        dropped.tolist()  # the same seed, the same draws
+    assert channel_indices("spectct", "ct") == (1,) and channel_indices("ct", "spect") == ()

@@ -100,6 +100,27 @@ def test_kind_crops_train_with_a_second_ct_window_from_a_two_channel_model(tmp_p
     assert card["model_kwargs"]["in_chans"] == 3 and card["settings"]["crops"] == "kind"
 
 
+def test_modality_dropout_zeroes_spect_patches_only_when_asked_and_the_card_records_it(
+        tmp_path, cases):
+    prepared = [prepare(c, _settings()) for c in cases]
+
+    def zeroed(**kw) -> float:
+        data = PatchDataset(prepared, (8, 8, 8), samples=100, seed=3, **kw)
+        return float(np.mean([not data[i][0][0].any() for i in range(len(data))]))
+
+    assert zeroed() == 0.0  # off by default (and no patch's SPECT is all zero by itself)
+    rate = zeroed(drop=((0,), 0.4))
+    assert 0.33 < rate < 0.47 and rate == zeroed(drop=((0,), 0.4))  # seeded, n = 400+
+    with pytest.raises(ConfigError, match="modality dropout"):
+        _settings(channels="ct", modality_dropout=0.5).check()
+    with pytest.raises(ConfigError, match="modality dropout"):
+        _settings(modality_dropout=1.0).check()
+    out = train_seg3d(cases[:2], _settings(epochs=1, modality_dropout=0.5), tmp_path / "m")
+    assert read_card(out).settings["modality_dropout"] == 0.5
+    assert read_card(train_seg3d(cases[:2], _settings(epochs=1), tmp_path / "n")).settings[
+        "modality_dropout"] == 0.0
+
+
 def test_loss_adds_the_auxiliary_term_only_for_multi_task_outputs():
     y = torch.zeros(1, 2, 4, 4, 4)
     y[0, 0, 1:3, 1:3, 1:3], y[0, 1, 2, 2, 2] = 2, 1.0

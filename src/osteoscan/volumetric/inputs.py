@@ -28,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from monai.transforms import Resize
+import torch
+from monai.transforms import MapTransform, RandomizableTransform, Resize
 from scipy import ndimage
 
 from osteoscan.errors import ConfigError
@@ -114,6 +115,50 @@ def _channel(case: Case, name: str, channels: str, hu_window: tuple[float, float
     if modality == "spect":
         return normalise_spect(array)
     return window_hu(array, TRABECULAR_WINDOW if name == "ct_trabecular" else tuple(hu_window))
+
+
+def channel_indices(channels: str, modality: str) -> tuple[int, ...]:
+    """The positions of a modality's channels (``spect``, ``ct``) in an input variant.
+
+    Example:
+        >>> channel_indices("spectct2w", "ct")
+        (1, 2)
+    """
+    return tuple(i for i, name in enumerate(check_channels(channels))
+                 if name.split("_")[0] == modality)
+
+
+class RandDropChannelsd(RandomizableTransform, MapTransform):
+    """Modality dropout (seventh seg3d run, docs/seg3d.md): with probability ``prob`` per
+    sample, the ``channels`` of every key are set to ``fill``, so that the network must find
+    the lesions from the other modality alone.
+
+    Written by hand: MONAI drops spatial regions (``RandCoarseDropoutd``) but has no
+    transform that drops whole channels. The input is copied, never changed in place (the
+    crops may be views of the prepared case).
+
+    Example:
+        >>> drop = RandDropChannelsd("image", channels=(0,), prob=1.0)
+        >>> float(drop({"image": np.ones((2, 2, 2, 2), np.float32)})["image"][0].max())
+        0.0
+    """
+
+    def __init__(self, keys, channels: tuple[int, ...], prob: float, fill: float = 0.0):
+        MapTransform.__init__(self, keys)
+        RandomizableTransform.__init__(self, prob)
+        self.channels, self.fill = list(channels), float(fill)
+
+    def __call__(self, data: dict) -> dict:
+        out = dict(data)
+        self.randomize(None)
+        if not self._do_transform:
+            return out
+        for key in self.key_iterator(out):
+            image = out[key]
+            image = image.clone() if isinstance(image, torch.Tensor) else np.array(image)
+            image[self.channels] = self.fill
+            out[key] = image
+        return out
 
 
 def modalities(channels: str) -> tuple[str, ...]:

@@ -36,8 +36,8 @@ from osteoscan.models import create_model, init_from, model_info
 from osteoscan.training.checkpoint import load_checkpoint, save_checkpoint
 from osteoscan.training.loop import fit_epochs
 from osteoscan.volumetric.inputs import (
-    CHANNELS, CLASSES, HU_WINDOW, Case, centre_heatmap, check_channels, resize, work_image,
-    work_shape,
+    CHANNELS, CLASSES, HU_WINDOW, Case, RandDropChannelsd, centre_heatmap, channel_indices,
+    check_channels, modalities, resize, work_image, work_shape,
 )
 from osteoscan.volumetric.losses import LOSSES, Seg3DLoss, lesion_weights
 
@@ -79,6 +79,9 @@ class Seg3DSettings:
             ``RandCropByLabelClassesd``).
         loss: "voxel" (batch Dice + CE, every voxel alike) or "lesion" (the CE weighted so
             that each lesion instance weighs the same; :mod:`osteoscan.volumetric.losses`).
+        modality_dropout: probability per training patch that its SPECT channel is zeroed
+            (:class:`~osteoscan.volumetric.inputs.RandDropChannelsd`), so the network must
+            find lesions from CT alone; 0 (default) never. Needs SPECT and CT channels.
         seed: seeds patch sampling and initialisation.
     """
 
@@ -99,6 +102,7 @@ class Seg3DSettings:
     hu_window: tuple[float, float] = HU_WINDOW
     crops: str = "posneg"
     loss: str = "voxel"
+    modality_dropout: float = 0.0
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -116,6 +120,10 @@ class Seg3DSettings:
             raise ConfigError(f"crops must be one of {', '.join(CROPS)}, got {self.crops!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if not 0.0 <= self.modality_dropout < 1.0 or (
+                self.modality_dropout and len(modalities(self.channels)) < 2):
+            raise ConfigError(f"modality dropout must be in [0, 1) and needs SPECT and CT "
+                              f"channels, got {self.modality_dropout} with {self.channels!r}")
         if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
             raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
         return self
@@ -176,8 +184,9 @@ class PatchDataset(Dataset):
     """
 
     def __init__(self, prepared: Sequence[tuple], patch, samples: int, seed: int = 0,
-                 crops: str = "posneg"):
+                 crops: str = "posneg", drop: tuple[tuple[int, ...], float] = ((), 0.0)):
         self.items, self.samples = list(prepared), int(samples)
+        self.drop = drop
         self.patch, self.kind = tuple(int(p) for p in patch), crops == "kind"
         # negatives centred where the item's mask is set (prepare's third value), when given:
         # the first networks' false positives were small blobs in normal bone, which random
@@ -186,7 +195,7 @@ class PatchDataset(Dataset):
             RandCropByPosNegLabeld(keys=("image", "target"), label_key="fg",
                                    spatial_size=self.patch, pos=2.0, neg=1.0, num_samples=1,
                                    allow_smaller=True, image_key="where", image_threshold=0.5),
-            _flip(),
+            _flip(), *self._drop(),
         ])
         self.crop.set_random_state(seed=seed)
         self.by_kind = [self._kind_crop(item, seed + k) if self.kind else None
@@ -200,9 +209,14 @@ class PatchDataset(Dataset):
             keys=("image", "target"), label_key="groups", spatial_size=self.patch,
             ratios=ratios, num_classes=N_GROUPS + 1, num_samples=1, image_key="where",
             image_threshold=0.5, allow_smaller=True, warn=False)
-        out = Compose([crop, _flip()])
+        out = Compose([crop, _flip(), *self._drop()])
         out.set_random_state(seed=seed)
         return out
+
+    def _drop(self) -> list:
+        """Modality dropout, last in a chain; absent when off (Compose seeds its transforms
+        in order, so the crops and flips of earlier runs draw as before)."""
+        return [RandDropChannelsd("image", *self.drop)] if self.drop[1] > 0 else []
 
     def __len__(self) -> int:
         return len(self.items) * self.samples
@@ -302,7 +316,8 @@ def train_seg3d(
         return out
     loader = DataLoader(
         PatchDataset([prepare(c, settings) for c in cases], settings.patch,
-                     settings.samples_per_case, settings.seed + done, settings.crops),
+                     settings.samples_per_case, settings.seed + done, settings.crops,
+                     (channel_indices(settings.channels, "spect"), settings.modality_dropout)),
         batch_size=settings.batch_size, shuffle=True,
         generator=torch.Generator().manual_seed(settings.seed + done))
 
