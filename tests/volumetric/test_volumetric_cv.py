@@ -43,5 +43,28 @@ def test_cross_validation_through_compare(tmp_path, six):
     assert list(table["arm"]) == ["mtunet3d", "unet3d"]
     assert "best" in set(table["delong_p_vs_best"])
     assert (tmp_path / "comparison" / "summary.json").is_file()
-    again = cross_validate(six, arms, tmp_path, k=2)  # resumes: nothing retrained
-    assert again["table"]["arm"].tolist() == ["mtunet3d", "unet3d"]
+    # 1 epoch x ceil(3 training cases x 1 patch / batch 2) steps, timed per fold
+    assert table["train_steps"].tolist() == ["2", "2"]
+    seconds = pd.read_csv(tmp_path / "arms" / "unet3d" / "seg" / "fold-0.csv")["train_seconds"]
+    assert (seconds > 0).all() and seconds.nunique() == 1
+    assert (table["train_min_per_fold"].astype(float) >= 0).all()
+
+
+def test_cross_validation_resumes_skipping_finished_folds(tmp_path, six, monkeypatch):
+    import osteoscan.workflows.seg3d as workflow
+
+    base = dict(patch=(16, 16, 16), widths=(4, 8), epochs=1, samples_per_case=1, batch_size=2,
+                spacing_mm=4.0)
+    arms = {"unet3d": Seg3DSettings(architecture="unet3d", **base)}
+    cross_validate(six, arms, tmp_path, k=2)
+    (tmp_path / "arms" / "unet3d" / "predictions" / "fold-1.csv").unlink()  # as if killed
+    trained = []
+    real = workflow.train_and_fit
+    monkeypatch.setattr(workflow, "train_and_fit",
+                        lambda cases, *a, **kw: trained.append(len(cases)) or real(cases, *a, **kw))
+    again = cross_validate(six, arms, tmp_path, k=2, resume=True)
+    assert len(trained) == 1  # only the unfinished fold ran again
+    assert (tmp_path / "arms" / "unet3d" / "predictions" / "fold-1.csv").is_file()
+    assert again["table"]["arm"].tolist() == ["unet3d"]
+    cross_validate(six, arms, tmp_path, k=2, resume=False)  # without resume: both retrained
+    assert len(trained) == 3
