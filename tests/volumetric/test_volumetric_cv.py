@@ -68,3 +68,29 @@ def test_cross_validation_resumes_skipping_finished_folds(tmp_path, six, monkeyp
     assert again["table"]["arm"].tolist() == ["unet3d"]
     cross_validate(six, arms, tmp_path, k=2, resume=False)  # without resume: both retrained
     assert len(trained) == 3
+
+
+def test_cv_summary_benchmark_reads_a_rendered_study(tmp_path, six):
+    """benchmarks/seg3d_cv_summary.py: every arm with its AUC, DeLong p, DSC and budget."""
+    from benchmarks.seg3d_cv_summary import main, summarise
+
+    base = dict(patch=(16, 16, 16), widths=(4, 8), epochs=1, samples_per_case=1, batch_size=2,
+                spacing_mm=4.0)
+    arms = {"mtunet3d": Seg3DSettings(architecture="mtunet3d", **base),
+            "unet3d": Seg3DSettings(architecture="unet3d", **base)}
+    cross_validate(six, arms, tmp_path / "study", k=2)
+    result = summarise(tmp_path / "study")
+    assert set(result["arms"]) == set(arms)
+    other = next(a for a in arms if a != result["best_lesion_auc"])
+    assert 0 <= result["arms"][other]["delong_p_vs_best"] <= 1
+    assert result["arms"][result["best_lesion_auc"]]["delong_p_vs_best"] is None
+    loser = next(a for a in arms if a != result["best_dice_lesion"])
+    diff = result["arms"][loser][f"dice_lesion_minus_{result['best_dice_lesion']}"]
+    frames = {a: pd.concat(pd.read_csv(f) for f in sorted(
+        (tmp_path / "study" / "arms" / a / "seg").glob("fold-*.csv"))) for a in arms}
+    expected = (frames[loser]["dice_lesion"].mean()
+                - frames[result["best_dice_lesion"]]["dice_lesion"].mean())
+    assert diff["value"] == pytest.approx(expected)
+    assert all(f["train_steps"] == [2] for f in result["arms"].values())
+    main([str(tmp_path / "study"), str(tmp_path / "out" / "cv.json")])
+    assert len(pd.read_csv(tmp_path / "out" / "cv.csv")) == 2
