@@ -9,7 +9,8 @@ paired difference in lesion and metastatic DSC against the arm with the best les
 (same scans, patient-bootstrap 95 % CI; not adjusted for the several arms), and the training
 budget (steps per training, minutes per training). The references in the same run: chance
 (AUC 0.5), predicting no lesion (DSC 0 on every scan that holds a lesion) and, with
-``hotspot=EVAL_DIR``, the learning-free hot-spot rule (``seg3d baseline`` on the same studies).
+``hotspot=EVAL_DIR``, the learning-free hot-spot rule (``seg3d baseline`` on the same studies),
+with each arm's paired lesion-DSC difference against it.
 
 Usage: ``python -m benchmarks.seg3d_cv_summary STUDY OUT.json [hotspot=EVAL_DIR]``
 (``OUT.csv`` is written beside the JSON).
@@ -82,6 +83,10 @@ def summarise(study: Path, hotspot: Path | None = None) -> dict:
     if hotspot:
         hot = json.loads((Path(hotspot) / "summary.json").read_text())
         references["hotspot"] = {k: hot[k] for k in SEG_KEYS}
+        hot_scans = pd.read_csv(Path(hotspot) / "scans.csv")
+        for arm, figures in arms.items():
+            figures["dice_lesion_minus_hotspot"] = paired_difference(
+                frames[arm], hot_scans, "dice_lesion")
     return {"study": str(study), "best_lesion_auc": result["best"], "best_dice_lesion": best_dsc,
             "arms": arms, "references": references}
 

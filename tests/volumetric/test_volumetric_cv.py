@@ -72,7 +72,9 @@ def test_cross_validation_resumes_skipping_finished_folds(tmp_path, six, monkeyp
 
 def test_cv_summary_benchmark_reads_a_rendered_study(tmp_path, six):
     """benchmarks/seg3d_cv_summary.py: every arm with its AUC, DeLong p, DSC and budget."""
-    from benchmarks.seg3d_cv_summary import main, summarise
+    import json
+
+    from benchmarks.seg3d_cv_summary import SEG_KEYS, main, summarise
 
     base = dict(patch=(16, 16, 16), widths=(4, 8), epochs=1, samples_per_case=1, batch_size=2,
                 spacing_mm=4.0)
@@ -92,5 +94,16 @@ def test_cv_summary_benchmark_reads_a_rendered_study(tmp_path, six):
                 - frames[result["best_dice_lesion"]]["dice_lesion"].mean())
     assert diff["value"] == pytest.approx(expected)
     assert all(f["train_steps"] == [2] for f in result["arms"].values())
+    # a reference that marks nothing on every scan: each arm's difference is its own mean DSC
+    hot = tmp_path / "hot"
+    hot.mkdir()
+    empty = frames[loser][["case_id", "patient_id"]].assign(dice_lesion=0.0)
+    empty.to_csv(hot / "scans.csv", index=False)
+    zero = {"value": 0.0, "ci_low": 0.0, "ci_high": 0.0}
+    (hot / "summary.json").write_text(json.dumps({k: zero for k in SEG_KEYS}))
+    with_hot = summarise(tmp_path / "study", hot)
+    for arm in arms:
+        assert with_hot["arms"][arm]["dice_lesion_minus_hotspot"]["value"] == pytest.approx(
+            frames[arm]["dice_lesion"].mean())
     main([str(tmp_path / "study"), str(tmp_path / "out" / "cv.json")])
     assert len(pd.read_csv(tmp_path / "out" / "cv.csv")) == 2
