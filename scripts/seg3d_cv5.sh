@@ -7,7 +7,7 @@
 # 60 steps of 2 patches (20 training studies x 6 patches) = 600 steps, Adam 2e-3 with cosine
 # decay, negatives centred in CT bone. Killed runs continue with the same command (--resume: a
 # finished fold of an arm is skipped, a training continues after its last epoch).
-# Usage (repository root): scripts/seg3d_cv5.sh OUT [TRAIN]
+# Usage (repository root): scripts/seg3d_cv5.sh OUT [TRAIN]   (RESULT=... : the JSON's path)
 #   TRAIN: the fourth run's training cohort (default /tmp/seg3d-long/exp/train,
 #   scripts/seg3d_fourth_run.sh). About 70 min on the shared 2-core machine, one thread.
 set -euo pipefail
@@ -38,3 +38,8 @@ $OSC seg3d train "$OUT/cohort" --cv 5 --out "$OUT/study" --arch mtunet3d --arch 
   --channels spectct --spacing 5 --patch 16,32,32 --widths 16,32,64 --samples 6 --epochs 10 \
   --lr 2e-3 --negatives bone --seed 0 --resume
 $OSC compare --render-only "$OUT/study"
+# the learning-free hot-spot rule (ratio 3, chosen on profile_7 in the third run) on the same
+# 25 studies, then every figure in one JSON/CSV (benchmarks/seg3d_cv_summary.py)
+[ -f "$OUT/hotspot/summary.json" ] || $OSC seg3d baseline "$OUT/cohort" --out "$OUT/hotspot" --ratio 3
+$PY -m benchmarks.seg3d_cv_summary "$OUT/study" "${RESULT:-benchmarks/results/seg3d_cv5.json}" \
+  hotspot="$OUT/hotspot"
