@@ -199,32 +199,49 @@ def cross_validate(cases: Sequence[Case], arms: dict, out: str | Path, *, k: int
     ``seg3d_table.csv``.
     """
     from osteoscan.evaluation.aggregate import aggregate_folder
-    from osteoscan.volumetric.infer import Segmenter3D
 
     out = Path(out)
     folds = _fold_indices(cases, k, seed)
     for arm, settings in arms.items():
         for i, (train, test) in enumerate(folds):
-            pred = out / "arms" / arm / "predictions" / f"fold-{i}.csv"
-            if resume and pred.is_file():
-                continue
+            if resume and (out / "arms" / arm / "predictions" / f"fold-{i}.csv").is_file():
+                continue  # a finished fold of this arm (its files are written last)
             if on_step:
                 on_step(f"{arm} fold {i}")
-            run = train_and_fit([cases[j] for j in train], replace(settings, seed=seed + i),
-                                out / "runs" / arm / f"fold{i}", resume=resume, origin=False)
-            records, lesions = evaluate_cases(Segmenter3D.from_checkpoint(run),
-                                              [cases[j] for j in test])
-            seg = out / "arms" / arm / "seg" / f"fold-{i}.csv"
-            seg.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(seg, records_frame(records).to_csv(index=False))
-            pred.parent.mkdir(parents=True, exist_ok=True)
-            # a fold whose test scans hold no lesion still gets a readable (header-only) file
-            atomic_write_text(pred, pd.DataFrame(lesions, columns=LESION_COLUMNS).to_csv(index=False))
+            _run_fold([cases[j] for j in train], [cases[j] for j in test],
+                      replace(settings, seed=seed + i), out, arm, i, resume)
     atomic_write_text(out / "study.yaml", _study_yaml(arms, k))
     summary = aggregate_folder(out)
     table = seg_table(out, list(arms), summary)
     atomic_write_text(out / "seg3d_table.csv", table.to_csv(index=False))
     return {"summary": summary, "table": table}
+
+
+def _run_fold(train: Sequence[Case], test: Sequence[Case], settings, out: Path, arm: str,
+              i: int, resume: bool) -> None:
+    """Train one arm on one fold's training cases and score its test cases; the per-scan rows
+    carry the training's steps and seconds (this call's: a resumed training counts only the
+    part it ran)."""
+    import math
+    import time
+
+    from osteoscan.volumetric.infer import Segmenter3D
+
+    start = time.perf_counter()
+    run = train_and_fit(train, settings, out / "runs" / arm / f"fold{i}", resume=resume,
+                        origin=False)
+    seconds = time.perf_counter() - start
+    records, lesions = evaluate_cases(Segmenter3D.from_checkpoint(run), test)
+    steps = settings.epochs * math.ceil(len(train) * settings.samples_per_case
+                                        / settings.batch_size)
+    frame = records_frame(records).assign(train_steps=steps, train_seconds=round(seconds, 3))
+    seg = out / "arms" / arm / "seg" / f"fold-{i}.csv"
+    seg.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(seg, frame.to_csv(index=False))
+    pred = out / "arms" / arm / "predictions" / f"fold-{i}.csv"
+    pred.parent.mkdir(parents=True, exist_ok=True)
+    # a fold whose test scans hold no lesion still gets a readable (header-only) file
+    atomic_write_text(pred, pd.DataFrame(lesions, columns=LESION_COLUMNS).to_csv(index=False))
 
 
 def _study_yaml(arms: dict, k: int) -> str:
@@ -244,18 +261,31 @@ def seg_table(out: Path, arms: Sequence[str], summary: dict) -> pd.DataFrame:
         files = sorted((out / "arms" / arm / "seg").glob("fold-*.csv"))
         if not files:
             continue
-        frame = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+        frame = pd.concat([pd.read_csv(f).assign(fold=f.stem) for f in files],
+                          ignore_index=True)
         row = {"arm": arm, "scans": len(frame)}
         for key in ("dice_lesion", "dice_metastatic", "iou_lesion", "hd95_lesion_mm",
                     "sensitivity_voxel", "specificity_voxel"):
             ci = mean_ci(frame[key].to_numpy(float), frame["patient_id"].astype(str).to_numpy(),
                          n_boot=1000)
             row[key] = f"{ci['value']:.3f} ({ci['ci_low']:.3f}-{ci['ci_high']:.3f})"
+        row.update(_training_cost(frame))
         shown = by_arm.get(arm, {})
         row["lesion_auc"] = shown.get("auc_pooled_text", "")
         row["delong_p_vs_best"] = shown.get("p_text", "")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _training_cost(frame: pd.DataFrame) -> dict:
+    """Steps per training and minutes per training (mean over the folds) from the per-scan
+    rows (empty before these columns were written)."""
+    if "train_seconds" not in frame or "fold" not in frame:
+        return {"train_steps": "", "train_min_per_fold": ""}
+    per_fold = frame.groupby("fold")[["train_steps", "train_seconds"]].first()
+    steps = sorted({int(v) for v in per_fold["train_steps"]})
+    return {"train_steps": "/".join(map(str, steps)),
+            "train_min_per_fold": round(float(per_fold["train_seconds"].mean()) / 60, 2)}
 
 
 # --------------------------------------------------------------------------- predict
