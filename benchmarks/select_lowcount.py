@@ -75,18 +75,22 @@ def rule(arms: dict) -> dict:
     return {"verdict": verdict, "chosen": chosen}
 
 
+def not_worse(a: dict, b: dict) -> bool:
+    """The guard of every detector selection rule in docs/lesions.md: figures ``a`` are not
+    worse than ``b`` beyond 0.005 (AUC, BSI r) or 0.010 (CPM, sensitivity at 1 FP)."""
+    return (a["auc"] >= b["auc"] - 0.005 and a["cpm"] >= b["cpm"] - 0.010
+            and a["sens_at_1fp"] >= b["sens_at_1fp"] - 0.010
+            and a["bsi_r"] >= b["bsi_r"] - 0.005)
+
+
 def rule2(arms: dict) -> dict:
     """The round-2 rule of docs/lesions.md ("Low counts"): the candidates' noise fix."""
     b, verdict = arms["bundle"], {}
     for name, a in ((k, v) for k, v in arms.items() if k != "bundle"):
         n, lo, bn, bl = a["native"], a["low"], b["native"], b["low"]
-        eligible = (n["auc"] >= bn["auc"] - 0.005 and n["cpm"] >= bn["cpm"] - 0.010
-                    and n["sens_at_1fp"] >= bn["sens_at_1fp"] - 0.010
-                    and n["bsi_r"] >= bn["bsi_r"] - 0.005 and n["normals_2plus"] <= 0.05)
+        eligible = not_worse(n, bn) and n["normals_2plus"] <= 0.05
         gain = lo["cpm"] >= bl["cpm"] + 0.010 or lo["bsi_r"] >= bl["bsi_r"] + 0.005
-        no_loss = (lo["auc"] >= bl["auc"] - 0.005 and lo["cpm"] >= bl["cpm"] - 0.010
-                   and lo["sens_at_1fp"] >= bl["sens_at_1fp"] - 0.010
-                   and lo["bsi_r"] >= bl["bsi_r"] - 0.005)
+        no_loss = not_worse(lo, bl)
         half = (a["delta_half"]["mean"] <= b["delta_half"]["mean"]
                 and a["delta_half"]["share_over_bar"] <= b["delta_half"]["share_over_bar"] + 0.010)
         verdict[name] = {"eligible": bool(eligible),
@@ -128,9 +132,7 @@ def round2(args, bundle, band, seeds) -> dict:
 
 def rule3(b: dict, a: dict) -> bool:
     """The round-3 confirmation rule of docs/lesions.md ("Low counts"): arm ``a`` vs ``b``."""
-    ok = all(a[r]["auc"] >= b[r]["auc"] - 0.005 and a[r]["cpm"] >= b[r]["cpm"] - 0.010
-             and a[r]["sens_at_1fp"] >= b[r]["sens_at_1fp"] - 0.010
-             and a[r]["bsi_r"] >= b[r]["bsi_r"] - 0.005 for r in ("native", "low"))
+    ok = all(not_worse(a[r], b[r]) for r in ("native", "low"))
     ok = ok and a["native"]["normals_2plus"] <= 0.05
     h, bh = a["delta_half"], b["delta_half"]
     return bool(ok and h["mean"] <= 0.9 * bh["mean"]

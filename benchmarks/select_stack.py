@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.select_lowcount import not_worse
+
 RESULTS = Path(__file__).parent / "results"
 ORDER = ("local", "local+rel", "narrow")
 """Arms from the simplest (rule step 3)."""
@@ -47,12 +49,7 @@ def rule(arms: dict) -> dict:
     b, verdict = arms["bundle"], {}
     for name, a in ((k, v) for k, v in arms.items() if k != "bundle"):
         n, lo, bn, bl = a["native"], a["low"], b["native"], b["low"]
-        eligible = (n["auc"] >= bn["auc"] - 0.005 and n["cpm"] >= bn["cpm"] - 0.010
-                    and n["sens_at_1fp"] >= bn["sens_at_1fp"] - 0.010
-                    and n["bsi_r"] >= bn["bsi_r"] - 0.005 and n["normals_2plus"] <= 0.05
-                    and lo["auc"] >= bl["auc"] - 0.005 and lo["cpm"] >= bl["cpm"] - 0.010
-                    and lo["sens_at_1fp"] >= bl["sens_at_1fp"] - 0.010
-                    and lo["bsi_r"] >= bl["bsi_r"] - 0.005
+        eligible = (not_worse(n, bn) and n["normals_2plus"] <= 0.05 and not_worse(lo, bl)
                     and a["delta_half"]["mean"] <= 1.1 * b["delta_half"]["mean"]
                     and a["delta_half"]["share_over_bar"]
                     <= b["delta_half"]["share_over_bar"] + 0.010)

@@ -285,13 +285,9 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
 def _bsi_extra(det: HotspotDetector, records: list[dict]) -> tuple[list[dict], list[np.ndarray]]:
     """Records for the BSI trees only, with ``X2`` and their second-stage probabilities from
     ``det``'s own final stages (out of sample: ``det`` was not fitted on them)."""
-    if not records:
-        return [], []
-    p1 = [det.forest.predict_proba(det.tree_inputs(arrays(r))) if len(r["X"]) else np.zeros(0)
-          for r in records]
-    records = _with_stack(det, records, p1)
-    return records, [det.stage2.predict_proba(r["X2"]) if len(r["X2"]) else np.zeros(0)
-                     for r in records]
+    st = [det.stages(arrays(r)) for r in records]
+    return (_with_stack(det, records, [s.get("p1", np.zeros(0)) for s in st]),
+            [s["probability"] for s in st])
 
 
 def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
