@@ -16,7 +16,8 @@ Per group of sites (the low-count ones, profile_9 and profile_16, and the others
   every candidate, the candidates' true shares (their ceiling) and the true shares of the
   called hotspots only;
 * ``share_by_size``: the BSI trees' prediction for the candidates on a malignant lesion against
-  their true share, in bins of the true share (does the estimator saturate?).
+  their true share, in bins of the true share (does the estimator saturate?), with their
+  median area (head lengths squared) and true share per unit area.
 
 Run (about 1 min, records cached)::
 
@@ -43,7 +44,7 @@ SHARE_BINS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 100.0)
 def study_row(det, rec) -> dict:
     """One study's patient features, probability and BSI parts (bundle as shipped)."""
     from osteoscan.lesions.detector_train import arrays
-    from osteoscan.lesions.patient import lesion_table, patient_features
+    from osteoscan.lesions.patient import bsi_exposure, lesion_table, patient_features
     from osteoscan.skeleton import REGIONS
 
     arr = arrays(rec)
@@ -64,7 +65,8 @@ def study_row(det, rec) -> dict:
             "truth": float(rec["bsi"]), "bsi": float(d["bsi"]), "ungated": float(mass.sum()),
             "captured": float(rec["bsi_share"].sum() / nv),
             "called_true": float(rec["bsi_share"][called].sum() / nv),
-            "share_true": rec["bsi_share"][pos].tolist(), "share_pred": (mass[pos] * nv).tolist()}
+            "share_true": rec["bsi_share"][pos].tolist(), "share_pred": (mass[pos] * nv).tolist(),
+            "area": bsi_exposure(arr.X[pos], arr.head_mm).tolist()}
 
 
 def group_figures(rows: list[dict]) -> dict:
@@ -105,9 +107,11 @@ def group_figures(rows: list[dict]) -> dict:
             np.corrcoef([r[key] for r in rows], truth)[0, 1])
     st = np.concatenate([r["share_true"] for r in met])
     sp = np.concatenate([r["share_pred"] for r in met])
+    area = np.concatenate([r["area"] for r in met])
     out["share_by_size"] = [
         {"true_share": [lo, hi], "n": int(k.sum()), "mean_true": float(st[k].mean()),
-         "mean_pred": float(sp[k].mean())}
+         "mean_pred": float(sp[k].mean()), "median_area": float(np.median(area[k])),
+         "median_share_per_area": float(np.median(st[k] / area[k]))}
         for lo, hi in zip(SHARE_BINS[:-1], SHARE_BINS[1:], strict=True)
         if (k := (st >= lo) & (st < hi)).any()]
     return out

@@ -7,6 +7,9 @@ recipe refitted with the BSI trees also fitted on ``--n-low`` low-count training
 ``augment_scan(..., "lowcount")`` recorded with the count band) and ``lowbsi+gate``. Each arm
 is scored on the 200 selection studies as simulated, thinned to 0.3-0.4 M counts and
 count-halved (:mod:`benchmarks.diagnose_lowcount`), and the rule written in the docs picks.
+Rounds 2-3: the candidates' noise after the count band; round 4 (``--round 4``): the BSI trees
+of ``detector_train.BSI_DESIGNS`` refitted by the recipe, on 300 selection studies
+(docs/lesions.md, "Low counts, second look").
 
 Run (records cached; the fit 5-10 min on a loaded core)::
 
@@ -296,10 +299,9 @@ def main(argv=None) -> int:
     if args.round == 4:
         result = {"config": vars(args), **round4(args, bundle, band)}
         Path(args.out).write_text(json.dumps(result, indent=1, default=float))
-        print(json.dumps({k: result[k] for k in ("same_decisions_as_bundle",
-                                                 "refit_reproduces_bundle", "verdict", "chosen")}
-                         | {"arms": _brief(result["arms"]), "low_sites": _brief(result["low_sites"])},
-                         indent=1, default=float))
+        keys = ("same_decisions_as_bundle", "refit_reproduces_bundle", "verdict", "chosen")
+        brief = {k: _brief(result[k]) for k in ("arms", "low_sites")}
+        print(json.dumps({k: result[k] for k in keys} | brief, indent=1, default=float))
         return 0
     if args.round in (2, 3):
         seeds = list(range(SELECT_SEED, SELECT_SEED + 200))
