@@ -405,7 +405,8 @@ def _parser() -> argparse.ArgumentParser:
                          "neighbourhood and region only (stacking.LOCAL_STACK)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
-                    help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS)")
+                    help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS), or a "
+                         "BSI design of detector_train.BSI_DESIGNS")
     ap.add_argument("--train-seed", type=int, default=None,
                     help="first training seed (default 100000 + 1000 x --seed)")
     ap.add_argument("--difficulty", default="default")

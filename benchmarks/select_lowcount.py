@@ -7,6 +7,9 @@ recipe refitted with the BSI trees also fitted on ``--n-low`` low-count training
 ``augment_scan(..., "lowcount")`` recorded with the count band) and ``lowbsi+gate``. Each arm
 is scored on the 200 selection studies as simulated, thinned to 0.3-0.4 M counts and
 count-halved (:mod:`benchmarks.diagnose_lowcount`), and the rule written in the docs picks.
+Rounds 2-3: the candidates' noise after the count band; round 4 (``--round 4``): the BSI trees
+of ``detector_train.BSI_DESIGNS`` refitted by the recipe, on 300 selection studies
+(docs/lesions.md, "Low counts, second look").
 
 Run (records cached; the fit 5-10 min on a loaded core)::
 
@@ -164,6 +167,78 @@ def round3(args, bundle, band) -> dict:
             "chosen": "bandnoise+gate" if adopt else "bundle"}
 
 
+ROUND4_ARMS = ("stack_bsi_area", "stack_bsi_malarea")
+"""Round 4's candidate designs (``detector_train.BSI_DESIGNS``), simplest first."""
+
+
+def rule4(arms: dict, low: dict) -> dict:
+    """The round-4 rule of docs/lesions.md ("Low counts, second look"): ``arms`` are the arms'
+    :func:`arm_figures` on the 300 selection studies, ``low`` on the 120 of the low-count
+    selection sites; ``bundle`` is the baseline."""
+    b, bl, verdict = arms["bundle"], low["bundle"], {}
+    for name in ROUND4_ARMS:
+        a, al = arms[name], low[name]
+        guard = all(not_worse(x[r], y[r]) for x, y in ((a, b), (al, bl))
+                    for r in ("native", "low"))
+        guard = guard and a["native"]["normals_2plus"] <= 0.05 and (
+            a["delta_half"]["share_over_bar"] <= b["delta_half"]["share_over_bar"] + 0.010)
+        gain = (al["native"]["bsi_r"] >= bl["native"]["bsi_r"] + 0.005
+                and abs(al["native"]["bsi_bias"]) <= abs(bl["native"]["bsi_bias"]) + 0.05)
+        verdict[name] = {"guard": bool(guard), "gain": bool(gain),
+                         "passes": bool(guard and gain)}
+    winners = [n for n in ROUND4_ARMS if verdict[n]["passes"]]
+    if not winners:
+        return {"verdict": verdict, "chosen": "bundle"}
+    best = max(low[n]["native"]["bsi_r"] for n in winners)
+    return {"verdict": verdict,
+            "chosen": next(n for n in winners if low[n]["native"]["bsi_r"] >= best - 0.005)}
+
+
+def round4(args, bundle, band) -> dict:
+    """Round 4: the recipe refitted (same seeds and training records) with the BSI designs of
+    :data:`ROUND4_ARMS` and ``stack_bsi`` (which must reproduce the bundle), scored on the 300
+    selection studies (seeds 400000-400199 in ``--cache``/``--thinned-cache``, 450000-450099
+    in ``--fresh-cache``) as simulated, at 0.3-0.4 M and count-halved."""
+    from benchmarks.diagnose_lowcount import SELECT_SEED, lowcount_records
+    from benchmarks.diagnose_lowcount2 import LOW_SITES
+    from benchmarks.select_detector import SELECT, TRAIN, TRAIN_SEED
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_variants
+
+    s1 = list(range(SELECT_SEED, SELECT_SEED + 200))
+    s2 = list(range(args.seed_start, args.seed_start + args.n))
+    select = simulated_records(SELECT, s1, args.cache, count_band=band)
+    train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train), args.cache)
+    dets = fit_variants(train, select, seed=args.seed, variants=("stack_bsi", *ROUND4_ARMS))
+    for name, det in dets.items():
+        det.card.update(count_band=list(band), bsi_hotspots="malignant")
+        if args.save:
+            det.save(Path(args.save) / name)
+    renders = [select + simulated_records(SELECT, s2, args.fresh_cache, count_band=band)]
+    for counts in ((0.3e6, 0.4e6), None):
+        renders.append(lowcount_records(SELECT, s1, args.thinned_cache, band, counts)
+                       + lowcount_records(SELECT, s2, args.fresh_cache, band, counts))
+    sites = [SELECT[i % len(SELECT)] for i in range(len(s1))] + [
+        SELECT[i % len(SELECT)] for i in range(len(s2))]
+    keep = [i for i, s in enumerate(sites) if s in LOW_SITES]
+    arms, low = {}, {}
+    for name, det in (("bundle", bundle), ("refit_stack_bsi", dets["stack_bsi"]),
+                      *((n, dets[n]) for n in ROUND4_ARMS)):
+        arms[name] = arm_figures(det, *renders)
+        low[name] = arm_figures(det, *([r[i] for i in keep] for r in renders))
+    ref = arms["bundle"]["native"]["probabilities"]
+    same = {n: bool(np.allclose(a["native"]["probabilities"], ref)) for n, a in arms.items()}
+    return {"same_decisions_as_bundle": same,
+            "refit_reproduces_bundle": _same_figures(arms["refit_stack_bsi"], arms["bundle"]),
+            "arms": arms, "low_sites": low, **rule4(arms, low)}
+
+
+def _same_figures(a: dict, b: dict) -> bool:
+    """Whether two arms' figures agree to 1e-9 on every rendering."""
+    return all(abs(a[r][k] - b[r][k]) < 1e-9 for r in ("native", "low", "half")
+               for k in ("auc", "cpm", "sens_at_1fp", "bsi_r"))
+
+
 def gated(det):
     """The detector with its BSI from the hotspots called malignant only."""
     out = copy.copy(det)
@@ -210,7 +285,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-low", type=int, default=1200)
     ap.add_argument("--low-seed", type=int, default=990_000)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--round", type=int, choices=(1, 2, 3), default=1)
+    ap.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=1)
+    ap.add_argument("--fresh-cache", default=None, help="round 4: seeds 450000-, all renderings")
     ap.add_argument("--fixed", default=None, help="round 3: round 2's calibrated detector")
     ap.add_argument("--seed-start", type=int, default=450_000)
     ap.add_argument("--n", type=int, default=100)
@@ -220,6 +296,13 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     bundle = HotspotDetector.load(args.bundle) if args.bundle else bundled_detector_or_none()
     band = tuple(bundle.card["count_band"])
+    if args.round == 4:
+        result = {"config": vars(args), **round4(args, bundle, band)}
+        Path(args.out).write_text(json.dumps(result, indent=1, default=float))
+        keys = ("same_decisions_as_bundle", "refit_reproduces_bundle", "verdict", "chosen")
+        brief = {k: _brief(result[k]) for k in ("arms", "low_sites")}
+        print(json.dumps({k: result[k] for k in keys} | brief, indent=1, default=float))
+        return 0
     if args.round in (2, 3):
         seeds = list(range(SELECT_SEED, SELECT_SEED + 200))
         result = {"config": vars(args), **(round2(args, bundle, band, seeds) if args.round == 2

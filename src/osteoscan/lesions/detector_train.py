@@ -110,18 +110,43 @@ BSI_PARAMS = {"loss": "poisson", "max_iter": 200, "learning_rate": 0.05, "max_le
 """Hyper-parameters of the per-candidate BSI share model (fixed a priori)."""
 
 
+BSI_DESIGNS = {"stack_bsi": ("share", "all"), "stack_bsi_area": ("per_area", "all"),
+               "stack_bsi_malarea": ("per_area", "malignant")}
+"""The designs with BSI trees: (target, rows) of each (:func:`_fit_bsi_model`; docs/lesions.md,
+"Low counts, second look"): ``stack_bsi`` the candidate's share on every candidate (a quarter
+of the non-malignant ones, weighted); ``stack_bsi_area`` its share per unit of its own area
+(area / head length squared, the Poisson exposure: the prediction times the area does not
+level off for large lesions as a share read off the area by piecewise-constant trees does);
+``stack_bsi_malarea`` the same fitted on the malignant candidates only, the expected share of
+a hotspot GIVEN that it is malignant (the called hotspots are taken as malignant, so it is not
+shrunk by a probability below 1, as it is at low counts)."""
+
+
 def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
-                   params: dict | None = None):
+                   params: dict | None = None, design: str = "stack_bsi"):
     """Trees (Poisson loss) from the context vector, stack features and the out-of-fold
-    probability to each candidate's true BSI share (``bsi_share``, :func:`osteoscan.lesions.detector_records.bsi_shares`)."""
+    probability to each candidate's true BSI share (``bsi_share``,
+    :func:`osteoscan.lesions.detector_records.bsi_shares`), as :data:`BSI_DESIGNS` says."""
     from sklearn.ensemble import HistGradientBoostingRegressor
 
+    from osteoscan.lesions.patient import bsi_exposure
+
+    target, which = BSI_DESIGNS[design]
     X = np.concatenate([np.hstack([r["X2"], p[:, None]]) for r, p in zip(records, probs,
                                                                            strict=True)])
     y = np.concatenate([r["bsi_share"] for r in records])
-    rows, w = _subsample(y, seed)
+    if which == "malignant":
+        rows = np.flatnonzero(np.concatenate([r["y"] for r in records]) > 0)
+        w = np.ones(len(rows))
+    else:
+        rows, w = _subsample(y, seed)
+    if target == "per_area":  # Poisson with exposure: rate = share / area, weight x area
+        e = np.concatenate([bsi_exposure(r["X"], float(r["head_mm"])) for r in records])[rows]
+        y, w = y[rows] / e, w * e
+    else:
+        y = y[rows]
     return HistGradientBoostingRegressor(random_state=seed, **(params or BSI_PARAMS)).fit(
-        X[rows], y[rows], sample_weight=w)
+        X[rows], y, sample_weight=w)
 
 
 def _patient_matrix(det: HotspotDetector, records, probs) -> np.ndarray:
@@ -269,12 +294,14 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         fit_patient(det, train, oof[name], seed)
         if name == "stack_bsi" and bsi_model is not None:
             det.bsi_model = bsi_model
-        elif name == "stack_bsi":
+        elif name in BSI_DESIGNS:
             bsi_params = BSI_PARAMS if hgb_params is None else {**params, "loss": "poisson"}
             extra, extra_p = _bsi_extra(det, bsi_extra or [])
-            det.bsi_model = Forest.from_sklearn(_fit_bsi_model(train + extra, oof[name] + extra_p,
-                                                               seed, bsi_params))
+            det.bsi_model = Forest.from_sklearn(_fit_bsi_model(
+                train + extra, oof[name] + extra_p, seed, bsi_params, name))
             det.card.update(bsi_params=bsi_params, bsi_extra_studies=len(extra))
+            if BSI_DESIGNS[name] != BSI_DESIGNS["stack_bsi"]:
+                det.card.update(bsi_target=BSI_DESIGNS[name][0], bsi_rows=BSI_DESIGNS[name][1])
         else:
             _fit_bsi(det, train, oof[name])
         calibrate(det, select if select is not None else train,

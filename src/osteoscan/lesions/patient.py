@@ -22,7 +22,8 @@
   (those reaching ``hotspot_threshold``, else its most probable lesion);
 * BSI (percent) = the expected involved skeletal mass of a study decided metastatic (0 for a
   study decided normal): the sum of every candidate's expected share, from regression trees
-  (``bsi_model``, trained on each candidate's true share of the simulator's BSI) or, for a
+  (``bsi_model``, trained on each candidate's true share of the simulator's BSI, or on its
+  share per unit area with card ``bsi_target: "per_area"``, :func:`bsi_exposure`) or, for a
   detector without them, from the region rule (P(malignant, capped) x
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
   :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`); with the card's
@@ -137,6 +138,13 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
     return StudyArrays(X, view, group, head_mm, patch), hotspots
+
+
+def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
+    """Each candidate's area in head lengths squared (at least 1 mm²): the exposure of BSI
+    trees fitted on the share per unit area (card ``bsi_target: "per_area"``,
+    :data:`osteoscan.lesions.detector_train.BSI_DESIGNS`)."""
+    return np.maximum(X[:, FEATURES.index("area_mm2")], 1.0) / head_mm ** 2
 
 
 def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -256,6 +264,8 @@ class HotspotDetector:
         if self.bsi_model is not None and stack is not None:
             per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr),
                                                     stack[:, self.stack_columns], probs[:, None]]))
+            if self.card.get("bsi_target") == "per_area":  # trees of the share per unit area
+                per = per * bsi_exposure(arr.X, arr.head_mm)
             return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
         idx, lp = lesion_table(probs, arr.group)
         area = arr.X[:, FEATURES.index("area_mm2")]
