@@ -179,8 +179,10 @@ def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = Fal
 
     ``anti_alias`` (images only) smooths an axis before it is shrunk (MONAI's gaussian,
     sigma (factor - 1) / 2 voxels), so a fine CT's noise averages over the coarse voxel
-    instead of being point-sampled (docs/seg3d.md, "Finer simulated CT"); off by default,
-    as every model so far was trained without it.
+    instead of being point-sampled (docs/seg3d.md, "Finer simulated CT (session 7)"); off by
+    default, as every model so far was trained without it. MONAI pads that smoothing with
+    zeros, so the outermost voxels of a shrunk volume are darkened (a flat 3.0 reads 2.2 at
+    the corners, 3.0 from two voxels in).
 
     Labels use torch's ``nearest-exact`` (voxel centres aligned, as trilinear with
     ``align_corners=False`` aligns the image), not ``nearest``: plain nearest maps output
