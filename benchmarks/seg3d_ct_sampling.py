@@ -14,8 +14,11 @@ traced) and the CT voxel count. Per lesion: ``benchmarks.seg3d_ct_visibility``'s
 on the study's own grid and the 5 and 4 mm model grids, each also with the anti-aliased
 resize (``volumetric.inputs.resize(anti_alias=True)``, suffix ``-aa``).
 
-Usage: ``python -m benchmarks.seg3d_ct_sampling OUT.json [--n 16] [--seed 7700]``
-(per-study parts in ``OUT.parts.jsonl``: an interrupted run resumes).
+``--cost-profiles profile_3,...`` adds, per named profile, one patient's cost on both arms
+(no lesion measure): the extremes of the sites' sampling (1.25 mm slices on a 512 matrix).
+
+Usage: ``python -m benchmarks.seg3d_ct_sampling OUT.json [--n 16] [--seed 7700]
+[--cost-profiles P,...]`` (per-study parts in ``OUT.parts.jsonl``: an interrupted run resumes).
 """
 
 from __future__ import annotations
@@ -49,7 +52,8 @@ def grid_name(mm: float | None, aa: bool) -> str:
     return "native" if mm is None else f"{mm:g}mm" + ("-aa" if aa else "")
 
 
-def one_arm(seed: int, primary: str, arm: dict) -> tuple[dict, list[dict]]:
+def one_arm(seed: int, primary: str, arm: dict, profile: str = PROFILE,
+            lesions: bool = True) -> tuple[dict, list[dict]]:
     """(cost, lesion rows) of one patient on one arm's sampling."""
     from osteoscan.simulate.volume_cohort import write_volume_study
     from osteoscan.simulate.volume_study import simulate_study
@@ -57,7 +61,7 @@ def one_arm(seed: int, primary: str, arm: dict) -> tuple[dict, list[dict]]:
 
     tracemalloc.start()
     t0 = time.perf_counter()
-    study = simulate_study(seed, PROFILE, primary=primary, kinds=KINDS, **arm)
+    study = simulate_study(seed, profile, primary=primary, kinds=KINDS, **arm)
     t1 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="finect-") as tmp:
         write_volume_study(study, Path(tmp) / "V", "V")
@@ -66,6 +70,8 @@ def one_arm(seed: int, primary: str, arm: dict) -> tuple[dict, list[dict]]:
     tracemalloc.stop()
     cost = {"simulate_s": t1 - t0, "write_s": t2 - t1, "peak_mb": peak / 2**20,
             "voxels": int(np.prod(study.ct.shape)), "spacing_mm": list(study.ct.spacing_mm)}
+    if not lesions:
+        return cost, []
     case = case_from_study(study)
     del study
     table = pd.DataFrame([{"case": case.case_id, "id": i, "kind": k, "found_kept": True}
@@ -119,16 +125,34 @@ def report(done: list[dict], n: int, seed: int) -> dict:
     return out
 
 
+def cost_by_profile(profiles: list[str], seed: int) -> dict:
+    """One patient per profile, both arms: seconds, peak memory, voxels (no lesion measure)."""
+    from osteoscan.simulate.volume_cohort import study_plan
+
+    patient = study_plan(0, seed, (PROFILE,))[0]
+    out = {}
+    for profile in profiles:
+        out[profile] = {name: one_arm(patient, "lung", arm, profile, lesions=False)[0]
+                        for name, arm in ARMS.items()}
+        got = out[profile]
+        got["ratio_simulate"] = got["profile"]["simulate_s"] / got["old"]["simulate_s"]
+        print(profile, json.dumps(got, default=float), flush=True)
+    return out
+
+
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("out", type=Path)
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7700)
+    ap.add_argument("--cost-profiles", default="")
     args = ap.parse_args(argv)
     parts = args.out.with_suffix(".parts.jsonl")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     done = run(parts, args.n, args.seed)
     result = report(done, args.n, args.seed)
+    if args.cost_profiles:
+        result["cost_by_profile"] = cost_by_profile(args.cost_profiles.split(","), args.seed)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")
     print(json.dumps(result["cost"], indent=1, default=float))
 

@@ -239,10 +239,16 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
         _kinds(kinds)
     semantic, instances, lesions = _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof)
     tumour = _tumour(cv, anat, hu, uptake, rng) if primary == "lung" else None
-    noise = prof.ct_noise_hu if spacing is None else \
-        prof.ct_noise_hu * float(np.sqrt(REFERENCE_VOXEL_MM3 / np.prod(cv.spacing)))
     return _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, tumour,
-                    patient_id or f"SIM3D-{int(seed)}", noise)
+                    patient_id or f"SIM3D-{int(seed)}", _noise_hu(prof, cv, spacing))
+
+
+def _noise_hu(prof: VolumeProfile, cv: vc.Canvas, spacing) -> float:
+    """CT noise SD per voxel: the profile's on a ``shape`` grid (as before); with a spacing,
+    the profile's at :data:`REFERENCE_VOXEL_MM3` scaled by 1 / sqrt(voxel volume)."""
+    if spacing is None:
+        return prof.ct_noise_hu
+    return prof.ct_noise_hu * float(np.sqrt(REFERENCE_VOXEL_MM3 / np.prod(cv.spacing)))
 
 
 def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, tumour,
