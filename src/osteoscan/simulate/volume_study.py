@@ -35,7 +35,7 @@ SEMANTIC_LABELS = ("background", "benign", "metastatic")
 DEFAULT_SHAPE = (96, 128, 128)
 BENCHMARK_SHAPE = (300, 512, 512)
 MAX_VOXELS = 2e8
-"""Largest CT grid drawn (about 10 bytes a voxel at the peak: 2 GB)."""
+"""Largest CT grid drawn (about 30 bytes a voxel at the peak, measured: 6 GB)."""
 REFERENCE_VOXEL_MM3 = 5.0
 """The voxel (1 x 1 x 5 mm) at which a profile's ``ct_noise_hu`` holds when the study is
 drawn on a given spacing (noise SD scales with 1 / sqrt(voxel volume))."""
