@@ -27,35 +27,37 @@ CHANNEL_NAMES = ("spect", "ct_bone", "ct_trabecular")
 BONE_HU = 150.0
 
 
-def _grid(case, spacing_mm: float | None):
+def _grid(case, spacing_mm: float | None, anti_alias: bool = False):
     """The three input channels, the lesion ids and a bone mask (CT > 150 HU) on the model's
-    isotropic grid at ``spacing_mm``, or on the study's own grid (None)."""
+    isotropic grid at ``spacing_mm``, or on the study's own grid (None); ``anti_alias``:
+    ``osteoscan.volumetric.inputs.resize``'s."""
     from osteoscan.volumetric.inputs import channel_stack, resize, work_image, work_shape
 
     if spacing_mm is None:
         return channel_stack(case, "spectct2w"), case.instances, case.ct > BONE_HU
     shape = work_shape(case.shape, case.spacing_mm, spacing_mm)
     bone = resize((case.ct > BONE_HU)[None].astype(np.float32), shape)[0] > 0.5
-    return (work_image(case, "spectct2w", spacing_mm),
+    return (work_image(case, "spectct2w", spacing_mm, anti_alias=anti_alias),
             resize(case.instances[None], shape, labels=True)[0], bone)
 
 
-def lesion_stats(table: pd.DataFrame, cohort: str, spacing_mm: float | None = 5.0,
-                 bone_shell: bool = False) -> pd.DataFrame:
+def lesion_stats(table: pd.DataFrame, cohort, spacing_mm: float | None = 5.0,
+                 bone_shell: bool = False, anti_alias: bool = False) -> pd.DataFrame:
     """Per lesion of ``table`` on the grid of ``spacing_mm`` (None: the study's own): per
     channel, lesion mean minus shell mean (the 1-voxel shell outside every lesion; with
     ``bone_shell`` only its bone voxels, falling back to the whole shell when it has fewer
-    than 3) and the shell's SD (``<channel>_sd``), and the lesion's voxel count there."""
+    than 3) and the shell's SD (``<channel>_sd``), and the lesion's voxel count there.
+    ``cohort``: a cohort folder, or the cases themselves (a list of ``Case``)."""
     from scipy import ndimage
 
     from osteoscan.workflows.seg3d import read_cases
 
     rows = []
-    for case in read_cases(cohort):
+    for case in read_cases(cohort) if isinstance(cohort, (str, Path)) else cohort:
         mine = table[table["case"] == case.case_id]
         if mine.empty:
             continue
-        image, inst, bone = _grid(case, spacing_mm)
+        image, inst, bone = _grid(case, spacing_mm, anti_alias)
         for les in mine.itertuples():
             mask = inst == int(les.id)
             if not mask.any():

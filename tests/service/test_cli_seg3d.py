@@ -126,6 +126,22 @@ def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_pat
                           2, "modality dropout")
 
 
+def test_simulate_at_a_given_ct_spacing(tmp_path):
+    res = run_osteoscan("seg3d", "simulate", tmp_path / "d", "--n", "1", "--ct-spacing", "8,7",
+                        "--profile", "profile_3")
+    assert res.returncode == 0, res.stderr
+    truth = json.loads(next((tmp_path / "d").glob("*/truth.json")).read_text())
+    assert truth["ct_spacing_mm"] == pytest.approx([8.0, 7.0, 7.0])
+    from osteoscan.io.volumes import read_volume
+
+    ct = read_volume(next((tmp_path / "d").glob("*/ct.nii.gz")), "CT")
+    assert ct.spacing_mm == pytest.approx((8.0, 7.0, 7.0)) and list(ct.shape) == truth["ct_shape"]
+    assert_one_line_error(run_osteoscan("seg3d", "simulate", tmp_path / "e", "--shape",
+                                        "16,32,32", "--ct-spacing", "profile"), 2, "--shape")
+    assert_one_line_error(run_osteoscan("seg3d", "simulate", tmp_path / "e", "--ct-spacing",
+                                        "8"), 2, "--ct-spacing")
+
+
 @pytest.mark.slow
 def test_kfold_comparison_goes_through_compare(tmp_path):
     # its own cohort: every fold's test scans must hold lesions to be scored per lesion

@@ -63,6 +63,19 @@ def test_label_resize_keeps_small_lesions_in_place():
                        atol=0.25)
 
 
+def test_anti_aliased_resize_averages_noise_when_shrinking_only():
+    """A fine CT's noise must average over the coarse voxel, not be point-sampled
+    (docs/seg3d.md, "Finer simulated CT (session 7)")."""
+    noise = np.random.default_rng(0).standard_normal((1, 32, 32, 32)).astype(np.float32)
+    plain, smooth = resize(noise, (8, 8, 8)), resize(noise, (8, 8, 8), anti_alias=True)
+    assert smooth.std() < 0.4 * plain.std()
+    flat = resize(np.full((1, 32, 32, 32), 3.0, np.float32), (8, 8, 8), anti_alias=True)
+    np.testing.assert_allclose(flat[0, 2:-2, 2:-2, 2:-2], 3.0, atol=1e-3)  # border: see doc
+    small = noise[:, :8, :8, :8]
+    np.testing.assert_array_equal(resize(small, (16, 16, 16), anti_alias=True),
+                                  resize(small, (16, 16, 16)))
+
+
 def test_centre_heatmap_peaks_at_each_lesion_centre():
     inst = np.zeros((20, 20, 20), np.int32)
     inst[2:7, 2:7, 2:7] = 1

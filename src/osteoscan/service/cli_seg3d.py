@@ -39,7 +39,10 @@ def simulate(
     n: Annotated[int, typer.Option("--n", help="Number of studies.")] = 20,
     profile: Annotated[list[str], typer.Option(
         "--profile", help="Site profile(s) profile_<seed>, taken in turn (repeatable).")] = ("profile_1",),
-    shape: Annotated[str, typer.Option(help="CT grid z,y,x (the torso's size is fixed).")] = "96,128,128",
+    shape: Annotated[str | None, typer.Option(help="CT grid z,y,x (the torso's size is fixed; default 96,128,128).")] = None,
+    ct_spacing: Annotated[str | None, typer.Option(
+        "--ct-spacing", help="CT voxel instead of --shape: 'profile' (each site's slice "
+        "thickness 1.25-5 mm and pixel) or SLICE,PIXEL in mm.")] = None,
     seed: Annotated[int, typer.Option(help="Cohort seed (patients and profile draws).")] = 0,
     dicom: Annotated[bool, typer.Option("--dicom", help="Also write DICOM CT series and NM SPECT.")] = False,
 ) -> None:
@@ -48,10 +51,26 @@ def simulate(
 
     if n < 1:
         raise ConfigError(f"--n must be >= 1, got {n}")
+    if shape is not None and ct_spacing is not None:
+        raise ConfigError("--shape and --ct-spacing both set the CT grid: give one")
     formats = ("nifti", "dicom") if dicom else ("nifti",)
     manifest = simulate_cohort(out, n, seed=seed, profiles=list(profile),
-                               shape=_ints(shape, 3, "--shape"), formats=formats)
+                               shape=_ints(shape or "96,128,128", 3, "--shape"), formats=formats,
+                               spacing=_spacing(ct_spacing))
     console.print(f"{n} studies written, manifest {manifest}")
+
+
+def _spacing(text: str | None):
+    """--ct-spacing: None, "profile" or a (slice, pixel) pair of positive mm."""
+    if text is None or text == "profile":
+        return text
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError as exc:
+        raise ConfigError(f"--ct-spacing: 'profile' or SLICE,PIXEL in mm, got {text!r}") from exc
+    if len(values) != 2:
+        raise ConfigError(f"--ct-spacing: 'profile' or SLICE,PIXEL in mm, got {text!r}")
+    return values
 
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,

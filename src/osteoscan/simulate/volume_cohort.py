@@ -96,7 +96,8 @@ def _row(truth: dict, files: dict, study_id: str) -> dict:
 def write_volume_cohort(folder: str | Path, n: int, *, seed: int = 0,
                         profiles: Sequence[str] = ("profile_0",), shape=DEFAULT_SHAPE,
                         formats: Sequence[str] = DEFAULT_FORMATS,
-                        progress: Callable[[int, int], None] | None = None) -> Path:
+                        progress: Callable[[int, int], None] | None = None,
+                        spacing=None) -> Path:
     """Simulate n SPECT/CT studies into ``folder`` and write ``manifest.csv``.
 
     Args:
@@ -104,7 +105,10 @@ def write_volume_cohort(folder: str | Path, n: int, *, seed: int = 0,
         n: number of studies.
         seed: cohort seed.
         profiles: site profiles (``profile_<k>``); each study is scanned at one of them.
-        shape: CT grid (z, y, x).
+        shape: CT grid (z, y, x), unless ``spacing`` is given.
+        spacing: the CT voxel instead of ``shape``: ``"profile"`` (each study's site's slice
+            thickness and pixel) or (slice, pixel) mm; see
+            :func:`~osteoscan.simulate.volume_study.simulate_study`.
         formats: any of "dicom", "nifti" (masks and truth are always written).
         progress: called with (done, n) after each study.
 
@@ -125,7 +129,8 @@ def write_volume_cohort(folder: str | Path, n: int, *, seed: int = 0,
         patient_seed, profile, sid = study_plan(i, seed, tuple(profiles))
         truth_path = folder / sid / "truth.json"
         if not truth_path.exists():
-            study = simulate_study(patient_seed, profile, shape, patient_id=f"SIM3D-{sid}")
+            study = simulate_study(patient_seed, profile, shape, patient_id=f"SIM3D-{sid}",
+                                   spacing=spacing)
             write_volume_study(study, folder / sid, sid, formats)
         truth = json.loads(truth_path.read_text(encoding="utf-8"))
         rows.append(_row(truth, _files(sid, formats), sid))

@@ -2,7 +2,8 @@
 
 Like the planar simulator's (:mod:`osteoscan.simulate.sites`), profiles are *generated*:
 ``profile_<seed>`` draws a CT (vendor, kVp, noise, sharpness, field of view, bone calibration)
-and a SPECT (vendor, voxel size, matrix, resolution FWHM 8-12 mm, count level, attenuation
+and its realistic CT sampling (slice thickness 1.25-5 mm, a 512 or 256 matrix), and a SPECT
+(vendor, voxel size, matrix, resolution FWHM 8-12 mm, count level, attenuation
 correction on or off, scatter, SPECT-to-CT misregistration) from ranges of real systems, so
 models are trained on some profiles and tested on one never seen.
 """
@@ -20,6 +21,9 @@ from osteoscan.simulate.sites import PROFILE_PREFIX
 _CT = (("GE MEDICAL SYSTEMS", "Discovery NM/CT 670"), ("SIEMENS", "Symbia Intevo 16"),
        ("Philips", "Precedence"), ("GE MEDICAL SYSTEMS", "Optima NM/CT 640"),
        ("SIEMENS", "Symbia T6"), ("Mediso", "AnyScan SC"))
+
+CT_SLICES_MM = (1.25, 2.0, 2.5, 3.0, 3.75, 5.0)
+"""Slice thicknesses of SPECT/CT CTs (GE 1.25/2.5/3.75/5, Siemens 2/3/5 mm)."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,13 @@ class VolumeProfile:
         scatter: fraction of counts in a broad scatter halo.
         misregistration_mm: standard deviation of the SPECT-to-CT shift per axis (mm).
         contrast: multiplier of lesion uptake ratios (camera and protocol).
+        ct_slice_mm: the site's CT slice thickness = spacing (1.25-5 mm, as SPECT/CT
+            scanners reconstruct the attenuation/localisation CT).
+        ct_matrix: the site's CT in-plane matrix (512, or 256 as on some hybrid cameras);
+            the pixel is ``fov_mm / ct_matrix`` (:attr:`ct_pixel_mm`).
+        Both are used when a study is simulated with ``spacing="profile"``
+        (:func:`osteoscan.simulate.volume_study.simulate_study`); the default grid is set by
+        the study's ``shape`` instead.
     """
 
     name: str
@@ -61,6 +72,13 @@ class VolumeProfile:
     scatter: float
     misregistration_mm: float
     contrast: float
+    ct_slice_mm: float = 2.5
+    ct_matrix: int = 512
+
+    @property
+    def ct_pixel_mm(self) -> float:
+        """The CT's in-plane pixel (mm): field of view over matrix."""
+        return float(self.fov_mm / self.ct_matrix)
 
     @property
     def bone_hu_scale(self) -> float:
@@ -91,7 +109,9 @@ def generate_volume_profile(seed: int) -> VolumeProfile:
         fwhm_mm=float(rng.uniform(8.0, 12.0)),
         counts_per_ml=float(np.exp(rng.uniform(np.log(200.0), np.log(1500.0)))),
         attenuation_corrected=bool(rng.random() < 0.7), scatter=float(rng.uniform(0.0, 0.2)),
-        misregistration_mm=float(rng.uniform(0.0, 2.5)), contrast=float(rng.uniform(0.8, 1.2)))
+        misregistration_mm=float(rng.uniform(0.0, 2.5)), contrast=float(rng.uniform(0.8, 1.2)),
+        # drawn last, so the fields above stay what earlier versions drew for each seed
+        ct_slice_mm=float(rng.choice(CT_SLICES_MM)), ct_matrix=int(rng.choice([512, 512, 512, 256])))
 
 
 @lru_cache(maxsize=1024)

@@ -50,11 +50,13 @@ def _field(shape, rng, sigma: float) -> np.ndarray:
     return f
 
 
-def ct_image(hu: np.ndarray, labels: np.ndarray, profile: VolumeProfile, rng) -> np.ndarray:
-    """Texture, kernel blur and noise on a HU map (in place; returned)."""
+def ct_image(hu: np.ndarray, labels: np.ndarray, profile: VolumeProfile, rng,
+             noise_hu: float | None = None) -> np.ndarray:
+    """Texture, kernel blur and noise (SD ``noise_hu`` per voxel, default the profile's
+    ``ct_noise_hu``) on a HU map (in place; returned)."""
     hu += _TEXTURE_HU[labels] * _field(hu.shape, rng, 1.0)
     ndimage.gaussian_filter(hu, profile.ct_sharpness, output=hu)
-    hu += profile.ct_noise_hu * _field(hu.shape, rng, 0.5)
+    hu += (profile.ct_noise_hu if noise_hu is None else noise_hu) * _field(hu.shape, rng, 0.5)
     np.clip(hu, -1024, 3071, out=hu)
     return hu
 

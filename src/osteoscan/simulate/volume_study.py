@@ -34,6 +34,11 @@ SEMANTIC_LABELS = ("background", "benign", "metastatic")
 
 DEFAULT_SHAPE = (96, 128, 128)
 BENCHMARK_SHAPE = (300, 512, 512)
+MAX_VOXELS = 2e8
+"""Largest CT grid drawn (about 30 bytes a voxel at the peak, measured: 6 GB)."""
+REFERENCE_VOXEL_MM3 = 5.0
+"""The voxel (1 x 1 x 5 mm) at which a profile's ``ct_noise_hu`` holds when the study is
+drawn on a given spacing (noise SD scales with 1 / sqrt(voxel volume))."""
 _PRIMARY_P = (0.3, 0.35, 0.35)  # none, lung, other
 
 
@@ -77,11 +82,32 @@ class SimStudy:
 
 def _check(shape, primary) -> tuple[int, int, int]:
     shape = tuple(int(n) for n in shape)
-    if len(shape) != 3 or min(shape) < 16 or np.prod(shape, dtype=float) > 2e8:
-        raise ConfigError(f"shape {shape}: three sides of at least 16 voxels, at most 2e8 voxels")
+    if len(shape) != 3 or min(shape) < 16 or np.prod(shape, dtype=float) > MAX_VOXELS:
+        raise ConfigError(f"shape {shape}: three sides of at least 16 voxels, at most "
+                          f"{MAX_VOXELS:.0e} voxels")
     if primary not in ("auto", None, *vl.PRIMARIES):
         raise ConfigError(f"primary {primary!r}: choose 'auto', 'lung', 'other' or None")
     return shape  # type: ignore[return-value]
+
+
+def ct_spacing(spacing, prof: VolumeProfile) -> tuple[float, float, float] | None:
+    """The CT voxel (z, y, x) mm a study is drawn on: None (the grid follows ``shape``),
+    ``"profile"`` (the site's slice thickness and pixel), or (slice, pixel) / (z, y, x) mm.
+
+    Raises:
+        ConfigError: not one of those, or a side outside 0.5-12 mm.
+    """
+    if spacing is None:
+        return None
+    if isinstance(spacing, str):
+        if spacing != "profile":
+            raise ConfigError(f"CT spacing {spacing!r}: 'profile' or (slice, pixel) mm")
+        spacing = (prof.ct_slice_mm, prof.ct_pixel_mm)
+    mm = tuple(float(v) for v in spacing)
+    mm = (mm[0], mm[1], mm[1]) if len(mm) == 2 else mm
+    if len(mm) != 3 or not all(0.5 <= v <= 12.0 for v in mm):
+        raise ConfigError(f"CT spacing {spacing}: (slice, pixel) or (z, y, x) mm, each 0.5-12")
+    return mm  # type: ignore[return-value]
 
 
 def _kinds(kinds) -> list[str]:
@@ -91,11 +117,20 @@ def _kinds(kinds) -> list[str]:
     return list(kinds)
 
 
-def _canvas(shape, prof: VolumeProfile, rng) -> tuple[vc.Canvas, Body]:
+def _canvas(shape, prof: VolumeProfile, rng, spacing=None) -> tuple[vc.Canvas, Body]:
+    """The empty grid and the patient's build: ``spacing`` None divides the scan length and
+    the field of view into ``shape`` voxels (the default, coarse); else the grid has that
+    voxel and as many voxels as the scan length and field of view need."""
     length = float(rng.uniform(*prof.length_mm))
-    sz, sxy = length / shape[0], prof.fov_mm / shape[2]
-    origin = (-(shape[2] - 1) / 2 * sxy, -(shape[1] - 1) / 2 * sxy, sz / 2)
-    return vc.Canvas.empty(shape, (sz, sxy, sxy), origin), Body.draw(rng, length)
+    if spacing is None:
+        sz, sy = length / shape[0], prof.fov_mm / shape[2]
+        mm = (sz, sy, sy)
+    else:
+        mm = spacing
+        shape = _check((round(length / mm[0]), round(prof.fov_mm / mm[1]),
+                        round(prof.fov_mm / mm[2])), None)
+    origin = (-(shape[2] - 1) / 2 * mm[2], -(shape[1] - 1) / 2 * mm[1], mm[0] / 2)
+    return vc.Canvas.empty(shape, mm, origin), Body.draw(rng, length)
 
 
 def _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof):
@@ -142,7 +177,7 @@ def _tumour(cv, anat, hu, uptake, rng) -> dict | None:
     return {"centre_mm": [float(c) for c in centre], "radius_mm": r}
 
 
-def _phantom(seed: int, profile, shape, primary):
+def _phantom(seed: int, profile, shape, primary, spacing=None):
     """The patient's anatomy (profile, random stream after it, primary, canvas, anatomy): the
     first, shared step of :func:`simulate_study` and :func:`skeletal_parts`."""
     shape = _check(shape, primary)
@@ -150,25 +185,25 @@ def _phantom(seed: int, profile, shape, primary):
     rng = np.random.default_rng([int(seed), 3037])
     if primary == "auto":
         primary = (None, "lung", "other")[int(rng.choice(3, p=_PRIMARY_P))]
-    cv, body = _canvas(shape, prof, rng)
+    cv, body = _canvas(shape, prof, rng, ct_spacing(spacing, prof))
     anat = draw_anatomy(cv, body, rng)
     return prof, rng, primary, cv, anat
 
 
 def skeletal_parts(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SHAPE, *,
-                   primary: str | None = "auto") -> np.ndarray:
+                   primary: str | None = "auto", spacing=None) -> np.ndarray:
     """The bone map (uint8 index into ``volume_canvas.PARTS``, 0 = no bone) on the CT grid of
-    the study ``simulate_study(seed, profile, shape, primary=primary)`` draws, without
+    the study ``simulate_study(seed, profile, shape, primary=primary, spacing=spacing)`` draws, without
     placing lesions or scanning it: which bone a predicted instance lies in (docs/seg3d.md,
     the false-positive analysis). A cohort's patient seed is ``truth.json``'s ``seed``.
     """
-    return _phantom(seed, profile, shape, primary)[3].parts.copy()
+    return _phantom(seed, profile, shape, primary, spacing)[3].parts.copy()
 
 
 def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SHAPE, *,
                    primary: str | None = "auto", n_metastases: int | None = None,
                    n_benign: int | None = None, kinds=None,
-                   patient_id: str | None = None) -> SimStudy:
+                   patient_id: str | None = None, spacing=None) -> SimStudy:
     """Simulate one SPECT/CT study of the trunk.
 
     Args:
@@ -182,6 +217,14 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
         kinds: the lesion kinds to place, in order (overrides the counts), e.g.
             ``["osteoblastic", "fracture"]``; see ``volume_lesions.KINDS``.
         patient_id: PatientID (default ``SIM3D-<seed>``).
+        spacing: the CT voxel instead of ``shape`` (which is then ignored): ``"profile"``
+            draws the site's slice thickness (1.25-5 mm) and pixel (field of view / 512 or
+            256), or give (slice, pixel) or (z, y, x) mm. The CT noise is then the profile's
+            ``ct_noise_hu`` at a 1 x 1 x 5 mm voxel, scaled by the square root of the voxel
+            volume (thinner slices are noisier, as on a scanner); with ``shape`` it is
+            ``ct_noise_hu`` per voxel whatever the voxel (the earlier runs' cohorts).
+            The patient's build, primary and lesion kinds do not depend on the grid; where
+            a lesion lands does. docs/volumes.md, "CT sampling".
 
     Returns:
         The study.
@@ -189,7 +232,7 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
     Raises:
         ConfigError: bad shape, primary or profile.
     """
-    prof, rng, primary, cv, anat = _phantom(seed, profile, shape, primary)
+    prof, rng, primary, cv, anat = _phantom(seed, profile, shape, primary, spacing)
     hu = vr.hu_table(rng, prof)[cv.labels]
     uptake = vr.uptake_table(rng)[cv.labels]
     kinds = vl.draw_kinds(rng, primary, n_metastases, n_benign) if kinds is None else \
@@ -197,11 +240,19 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
     semantic, instances, lesions = _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof)
     tumour = _tumour(cv, anat, hu, uptake, rng) if primary == "lung" else None
     return _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, tumour,
-                    patient_id or f"SIM3D-{int(seed)}")
+                    patient_id or f"SIM3D-{int(seed)}", _noise_hu(prof, cv, spacing))
+
+
+def _noise_hu(prof: VolumeProfile, cv: vc.Canvas, spacing) -> float:
+    """CT noise SD per voxel: the profile's on a ``shape`` grid (as before); with a spacing,
+    the profile's at :data:`REFERENCE_VOXEL_MM3` scaled by 1 / sqrt(voxel volume)."""
+    if spacing is None:
+        return prof.ct_noise_hu
+    return prof.ct_noise_hu * float(np.sqrt(REFERENCE_VOXEL_MM3 / np.prod(cv.spacing)))
 
 
 def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, tumour,
-             patient_id) -> SimStudy:
+             patient_id, noise_hu) -> SimStudy:
     """Scan the phantom at the profile's site (its own random stream)."""
     rng = np.random.default_rng([int(seed), int(prof.name.split("_")[-1]), 3041])
     table = np.array([rng.normal(0, 8), rng.normal(0, 8), -rng.uniform(500, 900)])  # x, y, z
@@ -214,7 +265,7 @@ def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, 
     conc = raw_hu.with_array(uptake * np.float32(prof.counts_per_ml), modality="NM")
     shift = rng.normal(0, prof.misregistration_mm, 3) if prof.misregistration_mm else (0, 0, 0)
     native = vr.spect_image(conc, raw_hu, prof, rng, shift)
-    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng))
+    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng, noise_hu))
     return SimStudy(ct=ct, spect=resample_to(native, ct), spect_native=native,
                     semantic=semantic, instances=instances, lesions=lesions, primary=primary,
                     profile=prof.name, seed=int(seed), patient_id=patient_id, tumour=tumour)

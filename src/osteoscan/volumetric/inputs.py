@@ -173,8 +173,16 @@ def work_shape(shape: tuple[int, ...], spacing_mm: tuple[float, ...],
                                                                        strict=True))
 
 
-def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = False) -> np.ndarray:
+def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = False,
+           anti_alias: bool = False) -> np.ndarray:
     """Resize a channel-first ``(C, z, y, x)`` array (MONAI ``Resize``); nearest for labels.
+
+    ``anti_alias`` (images only) smooths an axis before it is shrunk (MONAI's gaussian,
+    sigma (factor - 1) / 2 voxels), so a fine CT's noise averages over the coarse voxel
+    instead of being point-sampled (docs/seg3d.md, "Finer simulated CT (session 7)"); off by
+    default, as every model so far was trained without it. MONAI pads that smoothing with
+    zeros, so the outermost voxels of a shrunk volume are darkened (a flat 3.0 reads 2.2 at
+    the corners, 3.0 from two voxels in).
 
     Labels use torch's ``nearest-exact`` (voxel centres aligned, as trilinear with
     ``align_corners=False`` aligns the image), not ``nearest``: plain nearest maps output
@@ -185,7 +193,7 @@ def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = Fal
     if tuple(array.shape[1:]) == tuple(shape):
         return array
     mode = "nearest-exact" if labels else "trilinear"
-    kwargs = {} if labels else {"align_corners": False}
+    kwargs = {} if labels else {"align_corners": False, "anti_aliasing": bool(anti_alias)}
     out = Resize(spatial_size=shape, mode=mode, dtype=np.float32, **kwargs)(
         np.asarray(array, dtype=np.float32))
     out = np.asarray(out)
@@ -193,14 +201,15 @@ def resize(array: np.ndarray, shape: tuple[int, int, int], *, labels: bool = Fal
 
 
 def work_image(case: Case, channels: str, spacing_mm: float,
-               hu_window: tuple[float, float] = HU_WINDOW) -> np.ndarray:
-    """The normalised channels on the model's isotropic grid, float32 ``(C, z, y, x)``.
+               hu_window: tuple[float, float] = HU_WINDOW, anti_alias: bool = False) -> np.ndarray:
+    """The normalised channels on the model's isotropic grid, float32 ``(C, z, y, x)``
+    (``anti_alias``: see :func:`resize`).
 
     One modality at a time is normalised and resized, so a 512x512x300 CT never exists as
     more than one float32 copy at full resolution (bounded memory, docs/seg3d.md).
     """
     shape = work_shape(case.shape, case.spacing_mm, spacing_mm)
-    parts = [resize(_channel(case, name, channels, hu_window)[None], shape)
+    parts = [resize(_channel(case, name, channels, hu_window)[None], shape, anti_alias=anti_alias)
              for name in check_channels(channels)]
     return np.concatenate(parts)
 

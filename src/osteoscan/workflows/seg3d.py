@@ -66,13 +66,16 @@ def _read_kinds(folder: Path, row) -> dict[int, str]:
 
 
 def simulate_cohort(folder: str | Path, n: int, *, seed: int = 0, profiles=("profile_1",),
-                    shape=(96, 128, 128), formats=("nifti",), progress=None) -> Path:
+                    shape=(96, 128, 128), formats=("nifti",), progress=None,
+                    spacing=None) -> Path:
     """Simulated studies in the cohort layout of ``osteoscan.simulate.volume_cohort``
-    (NIfTI and/or DICOM CT + NM, masks, truth.json, manifest.csv); returns the manifest."""
+    (NIfTI and/or DICOM CT + NM, masks, truth.json, manifest.csv); returns the manifest.
+    ``spacing`` ("profile" or (slice, pixel) mm) replaces ``shape`` (docs/volumes.md)."""
     from osteoscan.simulate.volume_cohort import write_volume_cohort
 
     return write_volume_cohort(folder, n, seed=seed, profiles=tuple(profiles),
-                               shape=tuple(shape), formats=tuple(formats), progress=progress)
+                               shape=tuple(shape), formats=tuple(formats), progress=progress,
+                               spacing=spacing)
 
 
 def _read_row(folder: Path, row) -> Case:
