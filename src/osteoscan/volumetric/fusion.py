@@ -36,9 +36,8 @@ import numpy as np
 from scipy import ndimage
 
 from osteoscan.errors import ModelError
-from osteoscan.volumetric.infer import semantic_labels
 from osteoscan.volumetric.inputs import Case, modalities, resize
-from osteoscan.volumetric.instances import patient_origin
+from osteoscan.volumetric.instances import patient_origin, semantic_labels
 
 BONE_HU = 150.0
 """CT bone, as the training's bone negatives define it (``--negatives bone``)."""

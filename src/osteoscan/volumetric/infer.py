@@ -31,7 +31,7 @@ from osteoscan.volumetric.inputs import (
 )
 from osteoscan.volumetric.instances import (
     LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, find_instances,
-    patient_origin,
+    patient_origin, semantic_labels,
 )
 
 CUTS = ("all", "mask")
@@ -59,19 +59,6 @@ class Seg3DResult:
     lesions: list[dict]
     origin_p_lung: float
     work: dict = field(default_factory=dict)
-
-
-def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD,
-                    instances: np.ndarray | None = None) -> np.ndarray:
-    """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
-    where ``1 - P(background) > threshold`` (or, given ``instances``, where an instance
-    survived the minimum size), then benign or metastatic by the larger probability.
-
-    (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
-    call it background, and the first external run reported instances with no lesion voxel.)
-    """
-    lesion = (1.0 - prob[0]) > threshold if instances is None else instances > 0
-    return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
 
 
 class Segmenter3D:
