@@ -84,6 +84,8 @@ def child(mode: str, model: str) -> dict:
         seg = Segmenter3D.from_checkpoint(model, sw_batch_size=1)
         if mode == "predict-3mm":
             seg.spacing = 3.0
+        if mode == "predict-primary":  # a fused card without its CT path (the baseline)
+            seg.ct_path = None
         case = Case("bench", "bench", SPACING, ct=ct, spect=spect)
         t = time.perf_counter()
         result = seg.predict(case)
@@ -106,7 +108,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", default="")
     parser.add_argument("--model", default="")
-    parser.add_argument("--modes", default="inputs,predict,predict-3mm")
+    parser.add_argument("--modes", default="inputs,predict,predict-3mm",
+                        help="inputs, predict, predict-3mm, predict-primary (a fused card's "
+                             "primary alone)")
+    parser.add_argument("--out", default=str(RESULTS / "seg3d.json"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.model)))
@@ -123,8 +128,8 @@ def main() -> None:
     report = {"benchmark": "seg3d CPU inference, 512x512x300 CT + SPECT",
               "model": args.model or "mtunet3d widths 16,32,64, random weights (stand-in)",
               "threads": 1, "runs": runs}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "seg3d.json").write_text(json.dumps(report, indent=2) + "\n")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 
 
