@@ -9,13 +9,15 @@ Each measurement runs in its own subprocess (``--child MODE``), which reports it
   and resize each modality to the model's grid, MONAI sliding window with sw_batch_size 1 in
   float32, instances, labels back on the 512x512x300 grid) at the model's spacing;
 * ``predict-3mm``: the same network on a denser 3 mm grid (memory and time grow with it).
+* ``predict-primary``: a fused card (``seg3d select --ct-path``) without its CT path, the
+  baseline of ``predict`` on such a card (the two passes and the fusion).
 
 Target (issue 15): peak RSS < 4 GB. The network is the checkpoint given with ``--model`` (a
 trained ``seg3d`` model), else an MT-UNet of the experiment's widths with random weights (the
 cost is what is measured); the phantom is a water cylinder with a bone column.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bench_seg3d [--model RUN]``
-(writes ``benchmarks/results/seg3d.json``).
+(writes ``benchmarks/results/seg3d.json``, or ``--out``).
 """
 
 from __future__ import annotations
