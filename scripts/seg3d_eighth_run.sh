@@ -39,3 +39,8 @@ $PY -m benchmarks.seg3d_heldout "$OUT/heldout.json" fused="$OUT/test-fused" \
 $PY -m benchmarks.seg3d_found_by_kind "$OUT/found_profile9.json" "$PREV/test" \
   fused="$OUT/fused" stage5="$SIXTH/stage5-sel"
 $PY -m benchmarks.analyze_seg3d_fp "$OUT/fused" "$PREV/test" "$OUT/fp-fused-profile9" > /dev/null
+# a reading of the chosen card, after the scoring: which CT-path cut keeps or removes the
+# lesions stage 5 misses and the marks outside lesions, on both profiles
+for P in select test; do
+  $PY -m benchmarks.seg3d_ct_path_reach "$OUT/reach-$P.json" "$OUT/fused" "$PREV/$P" > /dev/null
+done
