@@ -10,8 +10,9 @@
 # Usage (from the repository root): scripts/seg3d_eighth_run.sh OUT [PREV [SIXTH [SEVENTH]]]
 #   PREV: the fourth run's folder (cohorts; default /tmp/seg3d-long/exp), SIXTH: the sixth
 #   run's (default /tmp/seg3d6/exp; stage5-sel), SEVENTH: the seventh run's (default
-#   /tmp/seg3d7/exp; stage6), all read only. About 40 min on the shared 2-core machine
-#   (CT-path refit on 120 studies 10 min, select 15 min, each profile_9 evaluation 2-4 min).
+#   /tmp/seg3d7/exp; stage6), all read only. About 56 min on the shared 2-core machine
+#   (CT-path refit on 120 studies and the select sweep 26 min, each profile_9 evaluation
+#   2-4 min, the per-kind counts and readings the rest).
 set -euo pipefail
 OUT=${1:?usage: scripts/seg3d_eighth_run.sh OUT [PREV [SIXTH [SEVENTH]]]}
 PREV=${2:-/tmp/seg3d-long/exp}
