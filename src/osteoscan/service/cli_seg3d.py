@@ -219,8 +219,7 @@ def select(
     ct_max_contrast_hu: Annotated[str, typer.Option(help="CT path: largest mean HU minus that of the bone around the instance to try ('none': no cut; use --ct-max-contrast-hu=-50,... for a leading minus).")] = "none,0,-50,-100",
     ct_fit: Annotated[Path | None, typer.Option("--ct-fit", help="CT path: refit its lesion and origin models on its CT-only instances of this cohort (a training cohort, never the selection or test one) before choosing.")] = None,
 ) -> None:
-    """Choose the lesion threshold and minimum instance size on a selection cohort (with
-    --ct-path: the post-processing of a fused CT path)."""
+    """Choose the post-processing on a selection cohort (--ct-path: a fused CT path's)."""
     from osteoscan.volumetric.infer import Segmenter3D
     from osteoscan.volumetric.postprocess import select_postprocessing, write_selected
     from osteoscan.workflows.seg3d import read_cases

@@ -103,12 +103,9 @@ class Segmenter3D:
         origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
         self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
-        # modalities whose channels are set to 0 at the input (a CT path: SPECT zeroed, as
-        # modality dropout trained it; docs/seg3d.md "Eighth run")
-        self.zeroed = tuple(zeroed)
-        # the late-fusion companion (osteoscan.volumetric.fusion.CTPath), loaded by
-        # from_checkpoint when the card's postprocess names one
-        self.ct_path = None
+        # modalities zeroed at the input (a CT path), and the late-fusion companion
+        # (volumetric.fusion.CTPath, loaded by from_checkpoint; docs/seg3d.md "Eighth run")
+        self.zeroed, self.ct_path = tuple(zeroed), None
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
