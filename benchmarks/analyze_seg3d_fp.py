@@ -43,7 +43,10 @@ def instance_table(run: str, cohort: str) -> pd.DataFrame:
 
     torch.set_num_threads(1)
     seg = Segmenter3D.from_checkpoint(run)
-    cut, seg.min_p_lesion = seg.min_p_lesion, 0.0
+    # every candidate listed: the lesion model's cut applied to the mask only (the same
+    # instances as the cut "all" keeps, plus those it drops, out of the mask), so that a
+    # fused CT path adds exactly the lesions it adds to the card's output
+    cut, seg.cut = seg.min_p_lesion, "mask"
     names = feature_names(check_channels(seg.channels))
     rows, lesions = [], []
     for case in read_cases(cohort):
@@ -51,7 +54,7 @@ def instance_table(run: str, cohort: str) -> pd.DataFrame:
         parts = skeletal_parts(truth["seed"], truth["profile"], tuple(truth["ct_shape"]))
         kinds = {les["id"]: les["kind"] for les in truth["lesions"]}
         result = seg.predict(case, keep_work=True)
-        lesions.extend(_true_lesions(case, truth, parts, result, cut))
+        lesions.extend(_true_lesions(case, truth, parts, result))
         for t in result.lesions:
             mask = result.instances == t["id"]
             hit = case.instances[mask]
@@ -65,7 +68,7 @@ def instance_table(run: str, cohort: str) -> pd.DataFrame:
                 "bone": vc.PARTS[int(counts.argmax())],
                 "voxels_model": int(round(t["volume_ml"] * 1000 / seg.spacing**3)),
                 "p_lesion": t.get("p_lesion", np.nan), "score": t["score"],
-                "kept_by_card": t.get("p_lesion", 1.0) >= cut,
+                "kept_by_card": t["in_mask"], "source": t.get("source", "primary"),
                 **dict(zip(names, t["features"], strict=True))})
     frame = pd.DataFrame(rows)
     frame.attrs.update(n_scans=len({r["case"] for r in rows}) if rows else 0, min_p_lesion=cut,
@@ -73,7 +76,7 @@ def instance_table(run: str, cohort: str) -> pd.DataFrame:
     return frame, pd.DataFrame(lesions)
 
 
-def _true_lesions(case, truth: dict, parts, result, cut: float) -> list[dict]:
+def _true_lesions(case, truth: dict, parts, result) -> list[dict]:
     """One row per true lesion: found by a kept instance, by any instance, the largest
     lesion probability (1 - P(background)) over it, and its SPECT contrast to a 1-voxel
     shell (normalised SPECT on the CT grid)."""
@@ -84,7 +87,7 @@ def _true_lesions(case, truth: dict, parts, result, cut: float) -> list[dict]:
 
     p_lesion = resize(1.0 - result.work["prob"][:1], case.shape)[0]
     spect = normalise_spect(case.spect)
-    kept = {t["id"] for t in result.lesions if t.get("p_lesion", 1.0) >= cut}
+    kept = {t["id"] for t in result.lesions if t["in_mask"]}
     rows = []
     for les in truth["lesions"]:
         mask = case.instances == les["id"]

@@ -9,13 +9,15 @@ Each measurement runs in its own subprocess (``--child MODE``), which reports it
   and resize each modality to the model's grid, MONAI sliding window with sw_batch_size 1 in
   float32, instances, labels back on the 512x512x300 grid) at the model's spacing;
 * ``predict-3mm``: the same network on a denser 3 mm grid (memory and time grow with it).
+* ``predict-primary``: a fused card (``seg3d select --ct-path``) without its CT path, the
+  baseline of ``predict`` on such a card (the two passes and the fusion).
 
 Target (issue 15): peak RSS < 4 GB. The network is the checkpoint given with ``--model`` (a
 trained ``seg3d`` model), else an MT-UNet of the experiment's widths with random weights (the
 cost is what is measured); the phantom is a water cylinder with a bone column.
 
 Run: ``OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.bench_seg3d [--model RUN]``
-(writes ``benchmarks/results/seg3d.json``).
+(writes ``benchmarks/results/seg3d.json``, or ``--out``).
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ def child(mode: str, model: str) -> dict:
         seg = Segmenter3D.from_checkpoint(model, sw_batch_size=1)
         if mode == "predict-3mm":
             seg.spacing = 3.0
+        if mode == "predict-primary":  # a fused card without its CT path (the baseline)
+            seg.ct_path = None
         case = Case("bench", "bench", SPACING, ct=ct, spect=spect)
         t = time.perf_counter()
         result = seg.predict(case)
@@ -106,7 +110,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", default="")
     parser.add_argument("--model", default="")
-    parser.add_argument("--modes", default="inputs,predict,predict-3mm")
+    parser.add_argument("--modes", default="inputs,predict,predict-3mm",
+                        help="inputs, predict, predict-3mm, predict-primary (a fused card's "
+                             "primary alone)")
+    parser.add_argument("--out", default=str(RESULTS / "seg3d.json"))
     args = parser.parse_args()
     if args.child:
         print(json.dumps(child(args.child, args.model)))
@@ -123,8 +130,8 @@ def main() -> None:
     report = {"benchmark": "seg3d CPU inference, 512x512x300 CT + SPECT",
               "model": args.model or "mtunet3d widths 16,32,64, random weights (stand-in)",
               "threads": 1, "runs": runs}
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "seg3d.json").write_text(json.dumps(report, indent=2) + "\n")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
+
+from osteoscan.io.volumes import read_volume
 
 from .conftest import run_osteoscan
 from .test_cli_exit_codes import assert_one_line_error
@@ -90,6 +93,35 @@ def test_select_writes_a_checkpoint_that_evaluate_uses(cohort):
                                         "--out", cohort / "bad", "--cuts", "some"), 2, "--cuts")
     assert_one_line_error(run_osteoscan("seg3d", "evaluate", cohort / "selected", cohort / "data",
                                         "--out", cohort / "bad", "--origin", "some"), 2, "--origin")
+
+
+def test_select_a_ct_path_and_predict_with_the_fused_card(cohort, tmp_path):
+    # late fusion (docs/seg3d.md "Eighth run"): the tiny model is its own CT path, SPECT
+    # zeroed, its instance models refitted on its CT-only instances
+    fused = tmp_path / "fused"
+    res = run_osteoscan("seg3d", "select", cohort / "model", cohort / "data", "--out", fused,
+                        "--ct-path", cohort / "model", "--ct-fit", cohort / "data",
+                        "--ct-thresholds", "0.3,0.5", "--ct-min-sizes", "1,2",
+                        "--ct-min-p-lesion", "0", "--ct-max-contrast-hu", "none,0")
+    assert res.returncode == 0, res.stderr
+    ct = json.loads((fused / "model.json").read_text())["settings"]["postprocess"]["ct_path"]
+    assert ct["model"] == "ct_path" and ct["zeroed"] == ["spect"]
+    assert ct["threshold"] in (0.3, 0.5) and ct["max_contrast_hu"] in (None, 0.0)
+    companion = json.loads((fused / "ct_path" / "model.json").read_text())
+    assert companion["data"]["origin_training"]["zeroed"] == ["spect"]
+    assert len((fused / "selection.csv").read_text().splitlines()) == 1 + 8
+    study = sorted(p for p in (cohort / "data").iterdir() if p.is_dir())[0]
+    res = run_osteoscan("seg3d", "predict", fused, study, "--out", tmp_path / "p")
+    assert res.returncode == 0, res.stderr
+    out = tmp_path / "p" / study.name
+    summary = json.loads((out / "lesions.json").read_text())
+    assert summary["files"] == ["semantic.nii.gz", "instances.nii.gz", "seg.dcm"]
+    assert all(les["source"] in ("primary", "ct_path") for les in summary["lesions"])
+    ids = np.unique(read_volume(out / "instances.nii.gz", "CT").array)
+    assert sorted(int(i) for i in ids if i > 0) == [les["id"] for les in summary["lesions"]]
+    assert_one_line_error(run_osteoscan("seg3d", "select", cohort / "model", cohort / "data",
+                                        "--out", tmp_path / "bad", "--ct-path", cohort / "model",
+                                        "--ct-max-contrast-hu", "dark"), 2, "--ct-max-contrast-hu")
 
 
 def test_user_errors_exit_2_with_one_line(cohort, tmp_path):

@@ -63,7 +63,7 @@ def test_patient_origin_follows_the_mask_and_falls_back_to_every_candidate():
 
 
 def test_semantic_labels_agree_with_the_instances():
-    from osteoscan.volumetric.infer import semantic_labels
+    from osteoscan.volumetric.instances import semantic_labels
 
     prob = np.zeros((3, 2, 1, 1), np.float32)
     prob[:, 0, 0, 0] = (0.4, 0.25, 0.35)  # lesion (0.6 > 0.5), metastatic; arg-max: background

@@ -212,14 +212,22 @@ def select(
     min_sizes: Annotated[str, typer.Option(help="Smallest instance sizes (model-grid voxels) to try.")] = "2,4,8",
     min_p_lesion: Annotated[str, typer.Option(help="Smallest P(real lesion) of the card's lesion model to try.")] = "0,0.2,0.4,0.6",
     cuts: Annotated[str, typer.Option(help="Where that cut applies: 'all' (instances and mask), 'mask' (the mask only; every instance stays a ranked candidate), or both.")] = "all,mask",
+    ct_path: Annotated[Path | None, typer.Option("--ct-path", help="Late fusion: a checkpoint run with its SPECT channels zeroed, whose lesions are added where MODEL marks none; MODEL's own post-processing stays as its card has it, the --ct-* values are chosen.")] = None,
+    ct_thresholds: Annotated[str, typer.Option(help="CT path: lesion thresholds to try.")] = "0.5,0.7,0.9",
+    ct_min_sizes: Annotated[str, typer.Option(help="CT path: smallest instance sizes to try.")] = "4,8,16",
+    ct_min_p_lesion: Annotated[str, typer.Option(help="CT path: smallest P(real lesion) of its card's lesion model to try.")] = "0,0.2,0.4,0.6",
+    ct_max_contrast_hu: Annotated[str, typer.Option(help="CT path: largest mean HU minus that of the bone around the instance to try ('none': no cut; use --ct-max-contrast-hu=-50,... for a leading minus).")] = "none,0,-50,-100",
+    ct_fit: Annotated[Path | None, typer.Option("--ct-fit", help="CT path: refit its lesion and origin models on its CT-only instances of this cohort (a training cohort, never the selection or test one) before choosing.")] = None,
 ) -> None:
-    """Choose the lesion threshold and minimum instance size on a selection cohort."""
-    import pandas as pd
-
+    """Choose the post-processing on a selection cohort (--ct-path: a fused CT path's)."""
     from osteoscan.volumetric.infer import Segmenter3D
     from osteoscan.volumetric.postprocess import select_postprocessing, write_selected
     from osteoscan.workflows.seg3d import read_cases
 
+    if ct_path is not None:
+        _select_ct_path(model, data, out, ct_path, (ct_thresholds, ct_min_sizes,
+                        ct_min_p_lesion, ct_max_contrast_hu), ct_fit)
+        return
     tried = _floats(thresholds, "--thresholds")
     sizes = _floats(min_sizes, "--min-sizes", int)
     p_real = _floats(min_p_lesion, "--min-p-lesion")
@@ -232,11 +240,49 @@ def select(
     choice = select_postprocessing(segmenter, read_cases(data), thresholds=tried,
                                    min_voxels=sizes, min_p_lesion=p_real, cuts=where)
     write_selected(segmenter, choice, out)
-    _print_table(pd.DataFrame(choice["table"]).round(3), f"post-processing on {data.name}")
+    _print_table(_frame(choice["table"]), f"post-processing on {data.name}")
     console.print(f"chosen: threshold {choice['threshold']:g}, min size "
                   f"{choice['min_voxels']} voxels, min P(lesion) {choice['min_p_lesion']:g} "
                   f"cutting {'the mask only' if choice['cut'] == 'mask' else 'everywhere'} "
                   f"({choice['criterion']}); written to {out}")
+
+
+def _frame(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows).round(3)
+
+
+def _select_ct_path(model: Path, data: Path, out: Path, ct_run: Path, grid: tuple[str, ...],
+                    fit: Path | None) -> None:
+    """``seg3d select --ct-path``: the CT path's post-processing (docs/seg3d.md)."""
+    from osteoscan.volumetric.fusion import CTPath
+    from osteoscan.volumetric.infer import Segmenter3D
+    from osteoscan.volumetric.postprocess import select_ct_path, write_fused
+    from osteoscan.volumetric.training import fit_instance_models
+    from osteoscan.workflows.seg3d import read_cases
+
+    tried, sizes = _floats(grid[0], "--ct-thresholds"), _floats(grid[1], "--ct-min-sizes", int)
+    p_real = _floats(grid[2], "--ct-min-p-lesion")
+    if max(tried) > 1 or max(p_real) > 1:
+        raise ConfigError("--ct-thresholds and --ct-min-p-lesion lie in 0..1")
+    try:
+        hu = tuple(None if v.strip().lower() == "none" else float(v) for v in grid[3].split(","))
+    except ValueError as exc:
+        raise ConfigError(f"--ct-max-contrast-hu: expected numbers or 'none', got {grid[3]!r}") from exc
+    segmenter, ct_net = Segmenter3D.from_checkpoint(model), Segmenter3D.from_checkpoint(ct_run)
+    if fit is not None:  # the instance models of the CT-only pass, at the loosest setting tried
+        ct_net = CTPath.of(ct_net, threshold=min(tried), min_voxels=min(sizes)).net
+        console.print(f"CT path instance models refitted: "
+                      f"{fit_instance_models(ct_net, read_cases(fit))}")
+    choice = select_ct_path(segmenter, ct_net, read_cases(data), thresholds=tried,
+                            min_voxels=sizes, min_p_lesion=p_real, max_contrast_hu=hu)
+    write_fused(segmenter, ct_net, choice, out)
+    _print_table(_frame(choice["table"]), f"CT path post-processing on {data.name}")
+    best, alone = choice["best"], choice["primary"]
+    console.print(f"chosen CT path: {choice['ct_path']}; criterion {best['criterion']:.3f} "
+                  f"(DSC {best['dice_lesion']:.3f} + sens {best['sens@1.5']:.3f}) against "
+                  f"{alone['criterion']:.3f} for {model.name} alone; written to {out}")
 
 
 @seg3d_app.command("baseline")

@@ -9,6 +9,9 @@
   on the source grid.
 - :mod:`~osteoscan.volumetric.instances`: lesion instances (connected components of the
   semantic output), per-instance features, the origin (lung / other) classifier.
+- :mod:`~osteoscan.volumetric.postprocess`: the post-processing chosen on a selection cohort.
+- :mod:`~osteoscan.volumetric.fusion`: late fusion of a CT path (a second network run with
+  its SPECT channels zeroed) whose lesions are added where the primary marks none.
 
 Design and measured figures: docs/seg3d.md. Submodules are imported lazily (torch).
 """
@@ -24,6 +27,7 @@ _LAZY = {
     "train_seg3d": "osteoscan.volumetric.training",
     "Segmenter3D": "osteoscan.volumetric.infer",
     "Seg3DResult": "osteoscan.volumetric.infer",
+    "CTPath": "osteoscan.volumetric.fusion",
 }
 
 __all__ = list(_LAZY)

@@ -27,11 +27,11 @@ from osteoscan.artefacts import ModelCard
 from osteoscan.errors import ModelError
 from osteoscan.training.checkpoint import load_checkpoint
 from osteoscan.volumetric.inputs import (
-    CLASSES, HU_WINDOW, Case, check_channels, resize, work_image,
+    CLASSES, HU_WINDOW, Case, channel_indices, check_channels, resize, work_image,
 )
 from osteoscan.volumetric.instances import (
     LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, find_instances,
-    patient_origin,
+    patient_origin, semantic_labels,
 )
 
 CUTS = ("all", "mask")
@@ -61,25 +61,13 @@ class Seg3DResult:
     work: dict = field(default_factory=dict)
 
 
-def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD,
-                    instances: np.ndarray | None = None) -> np.ndarray:
-    """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
-    where ``1 - P(background) > threshold`` (or, given ``instances``, where an instance
-    survived the minimum size), then benign or metastatic by the larger probability.
-
-    (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
-    call it background, and the first external run reported instances with no lesion voxel.)
-    """
-    lesion = (1.0 - prob[0]) > threshold if instances is None else instances > 0
-    return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
-
-
 class Segmenter3D:
     """A trained 3-D network with its card, ready for :meth:`predict`."""
 
     def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
                  overlap: float = 0.25, threshold: float | None = None,
-                 min_voxels: int | None = None, origin_over: str | None = None):
+                 min_voxels: int | None = None, origin_over: str | None = None,
+                 zeroed: tuple[str, ...] = ()):
         if card.task != "segmentation3d":
             raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
                              "not a 3-D segmentation model (osteoscan seg3d train)")
@@ -115,12 +103,28 @@ class Segmenter3D:
         origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
         self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
+        # modalities zeroed at the input (a CT path), and the late-fusion companion
+        # (volumetric.fusion.CTPath, loaded by from_checkpoint; docs/seg3d.md "Eighth run")
+        self.zeroed, self.ct_path = tuple(zeroed), None
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
         """Load ``model.safetensors`` + ``model.json`` from a run or checkpoint folder."""
+        from osteoscan.volumetric.fusion import CTPath
+
         model, card = load_checkpoint(source)
-        return cls(model, card, **kwargs)
+        segmenter = cls(model, card, **kwargs)
+        values = (card.settings.get("postprocess") or {}).get("ct_path")
+        if values:
+            segmenter.ct_path = CTPath.load(segmenter, Path(source), values)
+        return segmenter
+
+    def work_input(self, case: Case) -> np.ndarray:
+        """The network's input on its grid: the case's channels, ``zeroed`` ones set to 0."""
+        image = work_image(case, self.channels, self.spacing, self.hu_window)
+        for modality in self.zeroed:
+            image[list(channel_indices(self.channels, modality))] = 0.0
+        return image
 
     @torch.no_grad()
     def probabilities(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -136,23 +140,44 @@ class Segmenter3D:
         return prob, heat
 
     def predict(self, case: Case, *, keep_work: bool = False) -> Seg3DResult:
-        """Segment one case (its modalities on one grid); see :class:`Seg3DResult`."""
-        image = work_image(case, self.channels, self.spacing, self.hu_window)
+        """Segment one case (its modalities on one grid); see :class:`Seg3DResult`. With a
+        CT path in the card, its lesions are added where this network marks none."""
+        image = self.work_input(case)
         prob, heat = self.probabilities(image)
-        return self.finish(case, image, prob, heat, keep_work=keep_work)
+        ct = self.ct_path.outputs(case) if self.ct_path is not None else None
+        return self.finish(case, image, prob, heat, keep_work=keep_work, ct=ct)
 
     def finish(self, case: Case, image: np.ndarray, prob: np.ndarray, heat: np.ndarray | None,
-               *, keep_work: bool = False) -> Seg3DResult:
+               *, keep_work: bool = False, ct: tuple | None = None) -> Seg3DResult:
         """Instances, origin and labels on the source grid from the network's output (split
-        from :meth:`predict` so that a post-processing sweep runs the network once)."""
+        from :meth:`predict` so that a post-processing sweep runs the network once); ``ct``:
+        the CT path's network output (:meth:`~osteoscan.volumetric.fusion.CTPath.outputs`),
+        fused in when given."""
+        labels, table = self.grid_instances(case, image, prob, heat)
+        in_mask = [t["id"] for t in table if t["in_mask"]]
+        masked = labels if self.cut == "all" else np.where(np.isin(labels, in_mask), labels, 0)
+        semantic = semantic_labels(prob, self.threshold, masked)
+        origin = patient_origin(table, self.origin_over)
+        if ct is not None and self.ct_path is not None:
+            labels, semantic, table, origin = self.ct_path.fuse(
+                case, labels, semantic, table, origin, ct)
+        work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
+        return Seg3DResult(
+            semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),
+            instances=resize(labels[None], case.shape, labels=True)[0].astype(np.int32),
+            lesions=table, origin_p_lung=origin, work=work)
+
+    def grid_instances(self, case: Case, image: np.ndarray, prob: np.ndarray,
+                       heat: np.ndarray | None) -> tuple[np.ndarray, list[dict]]:
+        """The instances on the model's grid after the card's post-processing (size,
+        lesion model, ``in_mask``), with P(lung) and centres in mm."""
         work_mm = (self.spacing,) * 3
         labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
                                        self.threshold, self.min_voxels)
         labels, table = apply_lesion_model(labels, table, self.lesion_model,
                                            self.min_p_lesion if self.cut == "all" else 0.0)
-        in_mask = [t["id"] for t in table if t.get("p_lesion", 1.0) >= self.min_p_lesion]
         for t in table:
-            t["in_mask"] = self.cut == "all" or t["id"] in in_mask
+            t["in_mask"] = self.cut == "all" or t.get("p_lesion", 1.0) >= self.min_p_lesion
         if self.origin is not None and table:
             p = self.origin.predict_proba(np.array([t["features"] for t in table]))
             for t, v in zip(table, p, strict=True):
@@ -160,10 +185,4 @@ class Segmenter3D:
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
-        masked = labels if self.cut == "all" else np.where(np.isin(labels, in_mask), labels, 0)
-        semantic = semantic_labels(prob, self.threshold, masked)
-        work = {"prob": prob, "labels": labels, "image": image} if keep_work else {}
-        return Seg3DResult(
-            semantic=resize(semantic[None], case.shape, labels=True)[0].astype(np.uint8),
-            instances=resize(labels[None], case.shape, labels=True)[0].astype(np.int32),
-            lesions=table, origin_p_lung=patient_origin(table, self.origin_over), work=work)
+        return labels, table

@@ -38,6 +38,19 @@ def feature_names(channel_names: Sequence[str]) -> list[str]:
     return [*BASE_FEATURES, *(f"{c}_{s}" for c in channel_names for s in CHANNEL_STATS)]
 
 
+def semantic_labels(prob: np.ndarray, threshold: float = LESION_THRESHOLD,
+                    instances: np.ndarray | None = None) -> np.ndarray:
+    """uint8 labels from ``(3, ...)`` probabilities, consistent with the instances: lesion
+    where ``1 - P(background) > threshold`` (or, given ``instances``, where an instance
+    survived the minimum size), then benign or metastatic by the larger probability.
+
+    (A voxel at P = 0.4 / 0.3 / 0.3 is lesion for the instance step; a plain arg-max would
+    call it background, and the first external run reported instances with no lesion voxel.)
+    """
+    lesion = (1.0 - prob[0]) > threshold if instances is None else instances > 0
+    return np.where(lesion, np.where(prob[2] >= prob[1], 2, 1), 0).astype(np.uint8)
+
+
 def components(lesion_prob: np.ndarray, threshold: float = LESION_THRESHOLD,
                min_voxels: int = MIN_VOXELS) -> np.ndarray:
     """int32 instance ids (1..N) of the connected lesion regions; smaller ones dropped."""

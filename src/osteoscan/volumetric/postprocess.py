@@ -7,6 +7,10 @@ from the card's lesion model (applied to the instances and the mask, or to the m
 in the model card's ``settings["postprocess"]``, which :class:`~osteoscan.volumetric.infer.
 Segmenter3D` reads (``seg3d evaluate`` and ``seg3d predict`` then use them).
 
+:func:`select_ct_path` chooses, the same way, the post-processing of a CT path fused into
+a selected network (:mod:`osteoscan.volumetric.fusion`, docs/seg3d.md "Eighth run"), and
+:func:`write_fused` stores it in the primary's card with the path's checkpoint beside it.
+
 Example:
     >>> choice = select_postprocessing(segmenter, selection_cases)   # doctest: +SKIP
     >>> write_selected(segmenter, choice, "runs/seg3d-selected")      # doctest: +SKIP
@@ -22,16 +26,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from osteoscan.artefacts import atomic_write_text
+from osteoscan.artefacts import atomic_write_json, atomic_write_text
 from osteoscan.evaluation.volumes import froc_block, scan_metrics
 from osteoscan.training.checkpoint import save_checkpoint
+from osteoscan.volumetric.fusion import CTPath
 from osteoscan.volumetric.infer import CUTS
-from osteoscan.volumetric.inputs import Case, work_image
+from osteoscan.volumetric.inputs import Case
 
 SELECT_THRESHOLDS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 SELECT_MIN_VOXELS: tuple[int, ...] = (2, 4, 8)
 SELECT_MIN_P_LESION: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6)
 KEYS = ("threshold", "min_voxels", "min_p_lesion")
+CT_THRESHOLDS: tuple[float, ...] = (0.5, 0.7, 0.9)
+CT_MIN_VOXELS: tuple[int, ...] = (4, 8, 16)
+CT_MIN_P_LESION: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6)
+CT_MAX_CONTRAST_HU: tuple[float | None, ...] = (None, 0.0, -50.0, -100.0)
+CT_KEYS = ("threshold", "min_voxels", "min_p_lesion", "max_contrast_hu")
 CRITERION = "lesion DSC + lesion sensitivity at 1.5 FP/scan"
 
 
@@ -55,12 +65,7 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
         ``{"threshold", "min_voxels", "min_p_lesion", "criterion", "profiles",
         "table": [row per setting]}``.
     """
-    outputs = []
-    for case in cases:
-        image = work_image(case, segmenter.channels, segmenter.spacing, segmenter.hu_window)
-        outputs.append((case, image, *segmenter.probabilities(image)))
-        if on_case:
-            on_case(case.case_id)
+    outputs = network_outputs(segmenter, cases, on_case)
     table = []
     for values in itertools.product(thresholds, min_voxels,
                                     min_p_lesion if segmenter.lesion_model else (0.0,),
@@ -77,11 +82,26 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
             "profiles": sorted({c.profile for c in cases}), "table": table}
 
 
+def network_outputs(segmenter, cases: Sequence[Case],
+                    on_case: Callable[[str], None] | None = None) -> list[tuple]:
+    """Per case: (case, input, probabilities, heatmap, the CT path's output or None), so
+    that a sweep runs each network once."""
+    outputs = []
+    for case in cases:
+        image = segmenter.work_input(case)
+        ct = segmenter.ct_path.outputs(case) if segmenter.ct_path is not None else None
+        outputs.append((case, image, *segmenter.probabilities(image), ct))
+        if on_case:
+            on_case(case.case_id)
+    return outputs
+
+
 def _score_setting(segmenter, outputs) -> dict:
     """Lesion DSC and sensitivity at 1.5 FP/scan of one post-processing setting."""
-    dice, matches = [], []
-    for case, image, prob, heat in outputs:
-        r = segmenter.finish(case, image, prob, heat)
+    dice, matches, added = [], [], 0
+    for case, image, prob, heat, ct in outputs:
+        r = segmenter.finish(case, image, prob, heat, ct=ct)
+        added += sum(t.get("source") == "ct_path" for t in r.lesions)
         rec = scan_metrics(r.semantic, case.semantic, r.instances,
                            [t["score"] for t in r.lesions], case.instances, case.spacing_mm,
                            hd95=False)
@@ -91,7 +111,7 @@ def _score_setting(segmenter, outputs) -> dict:
     return {"threshold": segmenter.threshold, "min_voxels": segmenter.min_voxels,
             "min_p_lesion": segmenter.min_p_lesion, "cut": segmenter.cut,
             "dice_lesion": float(np.mean(dice)), "sens@1.5": sens,
-            "criterion": float(np.mean(dice)) + sens}
+            "criterion": float(np.mean(dice)) + sens, "ct_path_lesions": added}
 
 
 def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
@@ -103,6 +123,70 @@ def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
     # the patient's origin follows the mask (decided on profile_7, docs/seg3d.md "Origin over
     # the mask"); the same as averaging every instance when the cut is "all"
     card.settings["postprocess"]["origin"] = "mask"
+    if segmenter.ct_path is not None:  # a fused card keeps its CT path (and its folder)
+        card.settings["postprocess"]["ct_path"] = segmenter.card.settings["postprocess"]["ct_path"]
+        save_checkpoint(out / segmenter.ct_path.folder, segmenter.ct_path.net.model,
+                        segmenter.ct_path.net.card)
     save_checkpoint(out, segmenter.model, card)
     atomic_write_text(out / "selection.csv", pd.DataFrame(choice["table"]).to_csv(index=False))
+    return out
+
+
+def select_ct_path(segmenter, ct_net, cases: Sequence[Case], *,
+                   thresholds: Sequence[float] = CT_THRESHOLDS,
+                   min_voxels: Sequence[int] = CT_MIN_VOXELS,
+                   min_p_lesion: Sequence[float] = CT_MIN_P_LESION,
+                   max_contrast_hu: Sequence[float | None] = CT_MAX_CONTRAST_HU,
+                   on_case: Callable[[str], None] | None = None) -> dict:
+    """Choose the post-processing of a CT path (``ct_net``, SPECT zeroed;
+    :mod:`osteoscan.volumetric.fusion`) fused into ``segmenter``, whose own post-processing
+    stays as its card has it, by :data:`CRITERION` on a selection cohort (each network runs
+    once per case). Ties go to the stricter path (higher threshold, size, P(lesion), darker
+    contrast). The primary alone is scored by the same code (``primary``).
+
+    Returns:
+        ``{"ct_path": the chosen path's card record, "criterion", "profiles", "best": its
+        row, "primary": the primary alone, "table": [row per setting]}``.
+    """
+    fused = copy.copy(segmenter)
+    fused.ct_path = CTPath.of(ct_net, threshold=min(thresholds), min_voxels=min(min_voxels))
+    outputs = network_outputs(fused, cases, on_case)
+    alone = copy.copy(segmenter)
+    alone.ct_path = None
+    table = []
+    for t, v, p, c in itertools.product(thresholds, min_voxels,
+                                        min_p_lesion if ct_net.lesion_model else (0.0,),
+                                        max_contrast_hu):
+        fused.ct_path = CTPath.of(ct_net, threshold=t, min_voxels=v, min_p_lesion=p,
+                                  max_contrast_hu=c)
+        record = {f"ct_{k}": w for k, w in fused.ct_path.to_dict().items()
+                  if k not in ("model", "zeroed")}
+        table.append({**_score_setting(fused, outputs), **record})
+    best = max(table, key=lambda r: (r["criterion"], r["ct_threshold"], r["ct_min_voxels"],
+                                     r["ct_min_p_lesion"], -_hu(r["ct_max_contrast_hu"])))
+    chosen = CTPath.of(ct_net, **{k: best[f"ct_{k}"] for k in CT_KEYS})
+    return {"ct_path": chosen.to_dict(), "criterion": CRITERION, "best": best,
+            "profiles": sorted({c.profile for c in cases}),
+            "primary": _score_setting(alone, outputs), "table": table}
+
+
+def _hu(value: float | None) -> float:
+    """A contrast cut for ordering: no cut counts as the loosest."""
+    return float("inf") if value is None else float(value)
+
+
+def write_fused(segmenter, ct_net, choice: dict, out: str | Path) -> Path:
+    """A copy of the primary checkpoint whose card records the chosen CT path
+    (``settings["postprocess"]["ct_path"]``), the CT path's checkpoint copied into
+    ``out/ct_path``, and ``selection.csv`` (every setting tried); the sources are left as
+    they are."""
+    out = Path(out)
+    card = copy.deepcopy(segmenter.card)
+    post = card.settings.setdefault("postprocess", {})
+    post["ct_path"] = {**choice["ct_path"], "criterion": choice["criterion"],
+                       "profiles": choice["profiles"]}
+    save_checkpoint(out, segmenter.model, card)
+    save_checkpoint(out / choice["ct_path"]["model"], ct_net.model, ct_net.card)
+    atomic_write_text(out / "selection.csv", pd.DataFrame(choice["table"]).to_csv(index=False))
+    atomic_write_json(out / "selection.json", {k: v for k, v in choice.items() if k != "table"})
     return out

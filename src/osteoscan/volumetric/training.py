@@ -361,31 +361,46 @@ def instance_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndar
 
 
 def fit_origin(out: str | Path, cases: Sequence[Case], C: float = 1.0) -> dict:
-    """Fit the second-stage instance models on ``cases`` and store them in the card: the
-    origin model (lung vs other, on instances that hit a true metastasis) and the lesion
-    model (real lesion vs false positive, on every instance; docs/seg3d.md).
+    """Fit the second-stage instance models of the checkpoint ``out`` on ``cases``
+    (:func:`fit_instance_models`) and store them in its card."""
+    from osteoscan.volumetric.infer import Segmenter3D
+
+    segmenter = Segmenter3D.from_checkpoint(out)
+    summary = fit_instance_models(segmenter, cases, C)
+    save_checkpoint(out, segmenter.model, segmenter.card)
+    return summary
+
+
+def fit_instance_models(segmenter, cases: Sequence[Case], C: float = 1.0) -> dict:
+    """Fit the second-stage instance models on ``cases``, into the segmenter and its card:
+    the origin model (lung vs other, on instances that hit a true metastasis) and the lesion
+    model (real lesion vs false positive, on every instance; docs/seg3d.md). The instances
+    are the segmenter's as it runs (its threshold, minimum size, ``zeroed`` input: a CT
+    path's models are fitted on its CT-only instances, recorded in the card's data).
 
     Returns:
         A summary (instances used per class); a model whose classes are not both present is
         not fitted (and left as it was).
     """
-    from osteoscan.volumetric.infer import Segmenter3D
     from osteoscan.volumetric.instances import OriginModel, feature_names
 
-    segmenter = Segmenter3D.from_checkpoint(out)
     segmenter.lesion_model = None  # fit on the network's own instances, unfiltered
     X, real, lung = instance_rows(segmenter, cases)
     met = lung >= 0
     summary = {"instances": int(met.sum()), "lung": int((lung == 1).sum()),
                "other": int((lung == 0).sum()), "all_instances": int(len(real)),
                "real": int(real.sum())}
+    if segmenter.zeroed:
+        summary["zeroed"] = list(segmenter.zeroed)
     names = feature_names(check_channels(segmenter.channels))
     card = segmenter.card
     for key, rows, y in (("origin", met, lung), ("lesion_model", slice(None), real)):
         if len(np.unique(y[rows])) < 2:
-            logger.warning("%s: %s not fitted (%s)", out, key, summary)
+            logger.warning("%s: %s not fitted (%s)", card.architecture, key, summary)
             continue
         card.settings[key] = OriginModel(names, C).fit(X[rows], y[rows]).to_dict()
     card.data["origin_training"] = summary
-    save_checkpoint(out, segmenter.model, card)
+    for key, attr in (("origin", "origin"), ("lesion_model", "lesion_model")):
+        if card.settings.get(key):
+            setattr(segmenter, attr, OriginModel.from_dict(card.settings[key]))
     return summary

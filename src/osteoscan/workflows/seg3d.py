@@ -338,6 +338,7 @@ def _lesion_json(result, grid, work_shape) -> list[dict]:
         idx = (np.array(t["centre_vox"]) + 0.5) * scale - 0.5
         out.append({"id": t["id"], "class": t["cls"], "p_metastatic": t["score"],
                     "p_lesion": t.get("p_lesion"), "in_mask": t.get("in_mask", True),
+                    "source": t.get("source", "primary"),
                     "volume_ml": t["volume_ml"], "p_lung": t.get("p_lung"),
                     "centre_lps_zyx_mm": [float(v) for v in grid.position(idx)]})
     return out
