@@ -8,9 +8,9 @@ cohort's truth the share of blastic metastases alone separates the primaries wit
 features of :mod:`osteoscan.volumetric.instances` each instance gets
 
 * ``ct_low_fraction``: share of its voxels below :data:`LYTIC_HU` (bone replaced by soft
-  tissue), ``ct_high_fraction``: share above :data:`SCLEROTIC_HU` (sclerosis), both read
-  back in HU from the normalised CT channel (the narrow trabecular window when the model
-  has it);
+  tissue; read back in HU from the narrow trabecular window when the model has it, else the
+  bone window), ``ct_high_fraction``: share at or above :data:`SCLEROTIC_HU` (sclerosis;
+  from the bone window, where the trabecular one saturates);
 * ``lateral``: distance of its centre from the grid's left-right midline (0 centre, 1 edge;
   ribs and scapulae lie lateral, vertebral bodies central), ``y_fraction``: its
   anterior-posterior position;
@@ -46,19 +46,22 @@ from osteoscan.volumetric.instances import OriginModel, origin_instances
 LYTIC_HU = 100.0
 """Below: bone replaced by soft tissue (a lytic focus is 20-70 HU, cancellous bone 140-320)."""
 SCLEROTIC_HU = 600.0
-"""Above: sclerosis (blastic foci add 250-700 HU to cancellous bone)."""
+"""At or above: sclerosis (blastic foci add 250-700 HU to cancellous bone)."""
 INSTANCE_ORIGIN_FEATURES = ("ct_low_fraction", "ct_high_fraction", "lateral", "y_fraction")
 PATIENT_FEATURES = ("log_count", "mean_ct_low_fraction", "mean_ct_high_fraction",
                     "lytic_share", "mean_lateral", "mean_log_volume_ml", "mean_spect_contrast")
 
 
-def _hu(image: np.ndarray, channel_names: Sequence[str],
-        hu_window: Sequence[float]) -> np.ndarray | None:
-    """The CT back in HU (within its window) from the normalised channel, or None."""
+def _hu(image: np.ndarray, channel_names: Sequence[str], hu_window: Sequence[float],
+        order: Sequence[str]) -> np.ndarray | None:
+    """The CT back in HU (within its window) from the first normalised CT channel of
+    ``order`` the model has, or None."""
     names = list(channel_names)
-    for name, (level, width) in (("ct_trabecular", TRABECULAR_WINDOW), ("ct", hu_window)):
+    windows = {"ct_trabecular": TRABECULAR_WINDOW, "ct": tuple(hu_window)}
+    for name in order:
         if name in names:
-            return image[names.index(name)] * float(width) + (float(level) - float(width) / 2)
+            level, width = (float(v) for v in windows[name])
+            return image[names.index(name)] * width + (level - width / 2)
     return None
 
 
@@ -68,13 +71,16 @@ def add_origin_features(image: np.ndarray | None, labels: np.ndarray, table: lis
     place; the CT shares are 0 without a CT channel)."""
     if not table:
         return
-    hu = _hu(image, channel_names, hu_window) if image is not None else None
     ids = [t["id"] for t in table]
-    if hu is not None:
-        low = np.atleast_1d(ndimage.mean(hu < LYTIC_HU, labels, ids))
-        high = np.atleast_1d(ndimage.mean(hu > SCLEROTIC_HU, labels, ids))
-    else:
-        low = high = np.zeros(len(ids))
+    # lysis from the narrow trabecular window when there is one (finer steps); sclerosis
+    # from the bone window first (the trabecular window saturates at 600 HU)
+    shares = []
+    for order, test in ((("ct_trabecular", "ct"), lambda hu: hu < LYTIC_HU),
+                        (("ct", "ct_trabecular"), lambda hu: hu >= SCLEROTIC_HU)):
+        hu = _hu(image, channel_names, hu_window, order) if image is not None else None
+        shares.append(np.zeros(len(ids)) if hu is None
+                      else np.atleast_1d(ndimage.mean(test(hu), labels, ids)))
+    low, high = shares
     span = np.maximum(np.array(labels.shape, float) - 1, 1)
     for t, lo, hi in zip(table, low, high, strict=True):
         z, y, x = (float(c) / s for c, s in zip(t["centre_vox"], span, strict=True))
@@ -113,3 +119,58 @@ def patient_probability(table: Sequence[dict], model: OriginModel, base_names: S
     """The patient model's P(lung); NaN when the patient has no metastatic instance."""
     row = patient_features(table, base_names, over)
     return float("nan") if row is None else float(model.predict_proba(row[None])[0])
+
+
+ORIGIN_MODELS = ("instance", "instance_plus", "patient")
+"""What :func:`fit_second_stage` fits for the origin: ``instance`` (the instance features,
+the patient's P(lung) the mean; every run up to session 6), ``instance_plus`` (with
+:data:`INSTANCE_ORIGIN_FEATURES`), ``patient`` (``instance`` for each lesion's P(lung) and a
+patient-level model on :data:`PATIENT_FEATURES`, stored as ``settings["origin_patient"]``)."""
+
+
+def _fit(names: Sequence[str], X: np.ndarray, y: np.ndarray, C: float) -> dict | None:
+    return OriginModel(names, C).fit(X, y).to_dict() if len(np.unique(y)) == 2 else None
+
+
+def _kept(table: list[dict], lesion: dict | None, post: dict) -> list[dict]:
+    """The instances as inference keeps them (the lesion model's cut, ``in_mask``)."""
+    from osteoscan.volumetric.instances import apply_lesion_model
+
+    model = OriginModel.from_dict(lesion) if lesion else None
+    cut, min_p = post.get("cut", "all"), float(post.get("min_p_lesion", 0.0))
+    _, kept = apply_lesion_model(np.zeros(1, np.int32), [dict(t) for t in table], model,
+                                 min_p if cut == "all" else 0.0)
+    return [{**t, "in_mask": t.get("p_lesion", 1.0) >= min_p} for t in kept]
+
+
+def fit_second_stage(settings: dict, studies: Sequence[tuple[list[dict], str | None]],
+                     base_names: Sequence[str], C: float = 1.0,
+                     kind: str = "instance") -> dict:
+    """Fit the lesion model and the origin model(s) of :data:`ORIGIN_MODELS` into a card's
+    ``settings`` (in place) from training studies: (unfiltered predicted instances, each with
+    ``real`` and ``hits_met``, primary). A model whose classes are not both present is left
+    as it was. Returns the summary of the rows used."""
+    if kind not in ORIGIN_MODELS:
+        raise ValueError(f"origin model {kind!r}: choose one of {', '.join(ORIGIN_MODELS)}")
+    base = list(base_names)
+    names = base + (list(INSTANCE_ORIGIN_FEATURES) if kind == "instance_plus" else [])
+    every = [t for table, _ in studies for t in table]
+    lung = np.array([int(p == "lung") if p in ("lung", "other") and t["hits_met"] else -1
+                     for table, p in studies for t in table], int)
+    real = np.array([int(t["real"]) for t in every], int)
+    fits = {"lesion_model": _fit(base, instance_matrix(every, base, base), real, C),
+            "origin": _fit(names, instance_matrix(every, names, base)[lung >= 0],
+                           lung[lung >= 0], C)}
+    settings.update({k: v for k, v in fits.items() if v is not None})
+    settings.pop("origin_patient", None)
+    post = settings.get("postprocess") or {}
+    rows = [(patient_features(_kept(table, settings.get("lesion_model"), post), base,
+                              post.get("origin", "mask")), p == "lung")
+            for table, p in studies if p in ("lung", "other")] if kind == "patient" else []
+    rows = [(x, y) for x, y in rows if x is not None]
+    if rows and (model := _fit(PATIENT_FEATURES, np.array([x for x, _ in rows]),
+                               np.array([y for _, y in rows], int), C)):
+        settings["origin_patient"] = model
+    return {"instances": int((lung >= 0).sum()), "lung": int((lung == 1).sum()),
+            "other": int((lung == 0).sum()), "all_instances": len(every),
+            "real": int(real.sum()), "origin_model": kind, "patients": len(rows)}
