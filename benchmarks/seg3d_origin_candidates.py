@@ -34,18 +34,21 @@ from osteoscan.evaluation.volumes import origin_auc
 from osteoscan.training.checkpoint import load_checkpoint
 from osteoscan.volumetric.inputs import check_channels
 from osteoscan.volumetric.instances import (
-    OriginModel, apply_lesion_model, feature_names, find_instances, patient_origin,
+    OriginModel, feature_names, find_instances, patient_origin,
 )
 from osteoscan.volumetric.origin import (
-    INSTANCE_ORIGIN_FEATURES, PATIENT_FEATURES, add_origin_features, instance_matrix,
-    patient_features,
+    add_origin_features, kept_instances, fit_second_stage, instance_matrix, patient_probability,
 )
 
 CANDIDATES = ("A_instance_mean", "B_instance_mean_plus", "C_patient")
 
 
+KINDS = dict(zip(CANDIDATES, ("instance", "instance_plus", "patient"), strict=True))
+
+
 def study_tables(npz: Path, rec: dict, card: dict) -> dict:
-    """One study's instances: unfiltered (the training rows) and as inference keeps them."""
+    """One study's predicted instances, unfiltered and marked ``real`` / ``hits_met`` (the
+    training rows of ``fit_second_stage``), and the true metastases as instances."""
     s = card["settings"]
     post = s.get("postprocess") or {}
     names = check_channels(s["channels"])
@@ -59,18 +62,16 @@ def study_tables(npz: Path, rec: dict, card: dict) -> dict:
     malignant = [les["id"] for les in rec["lesions"] if les.get("malignant")]
     met_mask = np.isin(true, malignant)
     hit = set(np.unique(labels[met_mask & (labels > 0)]).tolist())
+    real = set(np.unique(labels[(true > 0) & (labels > 0)]).tolist())
     for t in table:
-        t["hits_met"] = t["id"] in hit
-    lesion = OriginModel.from_dict(s["lesion_model"]) if s.get("lesion_model") else None
-    cut = post.get("min_p_lesion", 0.0) if post.get("cut", "all") == "all" else 0.0
-    _, kept = apply_lesion_model(labels, [dict(t) for t in table], lesion, cut)
-    for t in kept:
-        t["in_mask"] = t.get("p_lesion", 1.0) >= post.get("min_p_lesion", 0.0)
+        t.update(hits_met=t["id"] in hit, real=t["id"] in real)
     true_prob = np.stack([1.0 - met_mask, 0 * met_mask, met_mask]).astype(np.float32)
     tl, ttable = find_instances(true_prob, heat, image, mm, names, 0.5, 1)
     add_origin_features(image, tl, ttable, names, s["hu_window"])
-    return {"patient_id": rec["patient_id"], "primary": rec["primary"], "all": table,
-            "kept": kept, "true": ttable}
+    for t in ttable:
+        t.update(hits_met=True, real=True)
+    return {"patient_id": rec["patient_id"], "primary": rec["primary"], "pred": table,
+            "true": ttable}
 
 
 def load(folder: Path, card: dict) -> list[dict]:
@@ -81,37 +82,30 @@ def load(folder: Path, card: dict) -> list[dict]:
     return out
 
 
-def fit(kind: str, studies: list[dict], base: list[str], source: str) -> OriginModel:
-    """Fit one candidate on training studies (``source``: "pred" or "true" instances)."""
-    known = [s for s in studies if s["primary"] in ("lung", "other")]
-    if kind == "C_patient":
-        rows = [(patient_features(s["kept" if source == "pred" else "true"], base),
-                 s["primary"] == "lung") for s in known]
-        rows = [(x, y) for x, y in rows if x is not None]
-        return OriginModel(PATIENT_FEATURES).fit(np.array([x for x, _ in rows]),
-                                                 np.array([y for _, y in rows], int))
-    names = base + (list(INSTANCE_ORIGIN_FEATURES) if kind == "B_instance_mean_plus" else [])
-    X, y = [], []
-    for s in known:
-        inst = [t for t in s["all"] if t["hits_met"]] if source == "pred" else s["true"]
-        if inst:
-            X.append(instance_matrix(inst, names, base))
-            y += [s["primary"] == "lung"] * len(inst)
-    return OriginModel(names).fit(np.vstack(X), np.array(y, int))
+def fit(kind: str, studies: list[dict], base: list[str], source: str, post: dict) -> dict:
+    """A candidate's card settings, fitted by the toolkit's own ``fit_second_stage`` on
+    training studies (``source``: "pred" or "true" instances)."""
+    settings = {"postprocess": dict(post)}
+    fit_second_stage(settings, [(s[source], s["primary"]) for s in studies], base,
+                     kind=KINDS[kind])
+    return settings
 
 
-def score(kind: str, model: OriginModel, study: dict, base: list[str], source: str) -> float:
-    table = [dict(t) for t in study["kept" if source == "pred" else "true"]]
-    if kind == "C_patient":
-        row = patient_features(table, base)
-        return float("nan") if row is None else float(model.predict_proba(row[None])[0])
+def score(settings: dict, study: dict, base: list[str], source: str) -> float:
+    """The patient's P(lung) as ``Segmenter3D`` computes it from these settings."""
+    post = settings["postprocess"]
+    table = kept_instances(study[source], settings.get("lesion_model"), post)
+    if "origin_patient" in settings:
+        return patient_probability(table, OriginModel.from_dict(settings["origin_patient"]),
+                                   base, post.get("origin", "mask"))
+    model = OriginModel.from_dict(settings["origin"])
     for t, p in zip(table, model.predict_proba(instance_matrix(table, model.names, base))
                     if table else [], strict=True):
         t["p_lung"] = float(p)
-    return patient_origin(table, "mask")
+    return patient_origin(table, post.get("origin", "mask"))
 
 
-def cv_scores(kind: str, studies: list[dict], base: list[str], source: str,
+def cv_scores(kind: str, studies: list[dict], base: list[str], source: str, post: dict,
               repeats: int = 10) -> np.ndarray:
     """Patient-level out-of-fold P(lung) (NaN -> 0.5), averaged over repeated 5-fold."""
     from sklearn.model_selection import StratifiedKFold
@@ -121,17 +115,17 @@ def cv_scores(kind: str, studies: list[dict], base: list[str], source: str,
     out = np.zeros(len(known))
     for r in range(repeats):
         for tr, te in StratifiedKFold(5, shuffle=True, random_state=r).split(y, y):
-            model = fit(kind, [known[i] for i in tr], base, source)
-            p = np.array([score(kind, model, known[i], base, source) for i in te])
+            settings = fit(kind, [known[i] for i in tr], base, source, post)
+            p = np.array([score(settings, known[i], base, source) for i in te])
             out[te] += np.where(np.isfinite(p), p, 0.5) / repeats
     return out
 
 
-def cv_block(studies: list[dict], base: list[str], source: str) -> dict:
+def cv_block(studies: list[dict], base: list[str], source: str, post: dict) -> dict:
     known = [s for s in studies if s["primary"] in ("lung", "other")]
     y = np.array([s["primary"] == "lung" for s in known], int)
     pid = np.array([s["patient_id"] for s in known])
-    scores = {k: cv_scores(k, studies, base, source) for k in CANDIDATES}
+    scores = {k: cv_scores(k, studies, base, source, post) for k in CANDIDATES}
     out = {k: auc_ci(y, v, pid, n_boot=2000, seed=0) for k, v in scores.items()}
     for k in CANDIDATES[1:]:
         out[f"{k}_vs_A_delong"] = delong_roc_test(y == 1, scores[k], scores[CANDIDATES[0]])
@@ -143,16 +137,17 @@ def heldout_block(train: list[dict], other: list[dict], base: list[str], card: d
     card's own origin model as the baseline (paired DeLong against it)."""
     known = [s for s in other if s["primary"] in ("lung", "other")]
     prim = [s["primary"] for s in known]
-    shipped = OriginModel.from_dict(card["settings"]["origin"])
-    scores = {"card": [score("A_instance_mean", shipped, s, base, "pred") for s in known]}
+    post = card["settings"].get("postprocess") or {}
+    shipped = {k: card["settings"][k] for k in ("origin", "lesion_model", "postprocess")}
+    scores = {"card": [score(shipped, s, base, "pred") for s in known]}
     for k in CANDIDATES:
-        model = fit(k, train, base, "pred")
-        scores[k] = [score(k, model, s, base, "pred") for s in known]
+        settings = fit(k, train, base, "pred", post)
+        scores[k] = [score(settings, s, base, "pred") for s in known]
     y = np.array([p == "lung" for p in prim])
     out = {"n_patients": len(known), "n_lung": int(y.sum())}
     for k, v in scores.items():
         out[k] = origin_auc(prim, v)
-        if k != "card":
+        if k != "card" and 0 < y.sum() < len(y):
             filled = [np.where(np.isfinite(v), v, 0.5), np.where(np.isfinite(scores["card"]),
                                                                  scores["card"], 0.5)]
             out[f"{k}_vs_card_delong"] = delong_roc_test(y, *filled)
@@ -165,7 +160,7 @@ def measured_oracle(folder: Path, recs=None, checkpoint: str = "/tmp/seg3d6/exp/
     """The candidates on the TRUE metastases' measured features (training cohort, CV)."""
     card = json.loads((Path(checkpoint) / "model.json").read_text())
     base = feature_names(check_channels(card["settings"]["channels"]))
-    return cv_block(load(folder, card), base, "true")
+    return cv_block(load(folder, card), base, "true", card["settings"].get("postprocess") or {})
 
 
 def main(argv: list[str]) -> None:
@@ -176,8 +171,8 @@ def main(argv: list[str]) -> None:
     train = load(dump / "train", card)
     result = {"checkpoint": str(checkpoint), "train_studies": len(train)}
     if "cv" in what:
-        result["cv_pred"] = cv_block(train, base, "pred")
-        result["cv_true_instances"] = cv_block(train, base, "true")
+        post = card["settings"].get("postprocess") or {}
+        result["cv_pred"] = cv_block(train, base, "pred", post)  # true instances: ceiling
     for name in ("select", "test"):
         if name in what:
             result[name] = heldout_block(train, load(dump / name, card), base, card)
