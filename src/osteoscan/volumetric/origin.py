@@ -132,7 +132,7 @@ def _fit(names: Sequence[str], X: np.ndarray, y: np.ndarray, C: float) -> dict |
     return OriginModel(names, C).fit(X, y).to_dict() if len(np.unique(y)) == 2 else None
 
 
-def _kept(table: list[dict], lesion: dict | None, post: dict) -> list[dict]:
+def kept_instances(table: list[dict], lesion: dict | None, post: dict) -> list[dict]:
     """The instances as inference keeps them (the lesion model's cut, ``in_mask``)."""
     from osteoscan.volumetric.instances import apply_lesion_model
 
@@ -164,7 +164,7 @@ def fit_second_stage(settings: dict, studies: Sequence[tuple[list[dict], str | N
     settings.update({k: v for k, v in fits.items() if v is not None})
     settings.pop("origin_patient", None)
     post = settings.get("postprocess") or {}
-    rows = [(patient_features(_kept(table, settings.get("lesion_model"), post), base,
+    rows = [(patient_features(kept_instances(table, settings.get("lesion_model"), post), base,
                               post.get("origin", "mask")), p == "lung")
             for table, p in studies if p in ("lung", "other")] if kind == "patient" else []
     rows = [(x, y) for x, y in rows if x is not None]
