@@ -149,7 +149,9 @@ def fit_second_stage(settings: dict, studies: Sequence[tuple[list[dict], str | N
     """Fit the lesion model and the origin model(s) of :data:`ORIGIN_MODELS` into a card's
     ``settings`` (in place) from training studies: (unfiltered predicted instances, each with
     ``real`` and ``hits_met``, primary). A model whose classes are not both present is left
-    as it was. Returns the summary of the rows used."""
+    as it was. The patient model sees each training patient's instances as the card's
+    ``postprocess`` keeps them (all of them before ``seg3d select`` has chosen a cut).
+    Returns the summary of the rows used."""
     if kind not in ORIGIN_MODELS:
         raise ValueError(f"origin model {kind!r}: choose one of {', '.join(ORIGIN_MODELS)}")
     base = list(base_names)
