@@ -99,7 +99,7 @@ def score(settings: dict, study: dict, base: list[str], source: str) -> float:
         return patient_probability(table, OriginModel.from_dict(settings["origin_patient"]),
                                    base, post.get("origin", "mask"))
     model = OriginModel.from_dict(settings["origin"])
-    for t, p in zip(table, model.predict_proba(instance_matrix(table, model.names, base))
+    for t, p in zip(table, model.predict_proba(instance_matrix(table, model.names))
                     if table else [], strict=True):
         t["p_lung"] = float(p)
     return patient_origin(table, post.get("origin", "mask"))

@@ -73,8 +73,10 @@ def test_patient_features_aggregate_the_instances_the_origin_uses():
 def test_an_old_card_gets_the_instance_vector_as_it_was():
     t = _inst(0.5, 0.5)
     t["features"] = list(np.arange(len(BASE), dtype=float))
-    assert instance_matrix([t], BASE, BASE)[0].tolist() == t["features"]
-    extra = instance_matrix([t], [*BASE, "ct_low_fraction"], BASE)[0]
+    assert instance_matrix([t], BASE)[0].tolist() == t["features"]
+    # position by position, whatever the card calls them (earlier cards' names stay valid)
+    assert instance_matrix([t], ["a", "b"])[0].tolist() == t["features"]
+    extra = instance_matrix([t], [*BASE, "ct_low_fraction"])[0]
     assert extra[-1] == 0.5 and extra[:-1].tolist() == t["features"]
 
 

@@ -88,17 +88,26 @@ def add_origin_features(image: np.ndarray | None, labels: np.ndarray, table: lis
                                 "lateral": float(abs(2 * x - 1)), "y_fraction": float(y)}
 
 
-def instance_matrix(table: Sequence[dict], names: Sequence[str],
-                    base_names: Sequence[str]) -> np.ndarray:
-    """Rows of the named features of each instance: the instance vector (``features``,
-    named by ``base_names``) and its ``origin_features``. An old card names only the first,
-    so its rows are the vectors as they were."""
+def instance_matrix(table: Sequence[dict], names: Sequence[str]) -> np.ndarray:
+    """Rows for a model whose features are ``names``: each instance's vector (``features``)
+    as it is, then the :data:`INSTANCE_ORIGIN_FEATURES` the model names, from its
+    ``origin_features``. A card of the earlier runs names none of those, so its rows are the
+    vectors as they were, position by position."""
+    extra = [n for n in names if n in INSTANCE_ORIGIN_FEATURES]
+    rows = [[*t["features"], *(t.get("origin_features", {}).get(n, 0.0) for n in extra)]
+            for t in table]
+    return np.asarray(rows, float).reshape(len(rows), -1)
+
+
+def _named(table: Sequence[dict], cols: Sequence[str], base_names: Sequence[str]) -> np.ndarray:
+    """The named columns of each instance, from its vector (named by ``base_names``) or its
+    ``origin_features``."""
     rows = []
     for t in table:
         values = dict(zip(base_names, t["features"], strict=False))
         values.update(t.get("origin_features", {}))
-        rows.append([float(values.get(n, 0.0)) for n in names])
-    return np.asarray(rows, float).reshape(len(rows), len(names))
+        rows.append([float(values.get(n, 0.0)) for n in cols])
+    return np.asarray(rows, float).reshape(len(rows), len(cols))
 
 
 def patient_features(table: Sequence[dict], base_names: Sequence[str],
@@ -108,7 +117,7 @@ def patient_features(table: Sequence[dict], base_names: Sequence[str],
     if not chosen:
         return None
     cols = ["ct_low_fraction", "ct_high_fraction", "lateral", "log_volume_ml", "spect_contrast"]
-    m = instance_matrix(chosen, cols, base_names)
+    m = _named(chosen, cols, base_names)
     return np.array([np.log1p(len(chosen)), m[:, 0].mean(), m[:, 1].mean(),
                      float(np.mean(m[:, 0] > m[:, 1])), m[:, 2].mean(), m[:, 3].mean(),
                      m[:, 4].mean()])
@@ -160,8 +169,8 @@ def fit_second_stage(settings: dict, studies: Sequence[tuple[list[dict], str | N
     lung = np.array([int(p == "lung") if p in ("lung", "other") and t["hits_met"] else -1
                      for table, p in studies for t in table], int)
     real = np.array([int(t["real"]) for t in every], int)
-    fits = {"lesion_model": _fit(base, instance_matrix(every, base, base), real, C),
-            "origin": _fit(names, instance_matrix(every, names, base)[lung >= 0],
+    fits = {"lesion_model": _fit(base, instance_matrix(every, base), real, C),
+            "origin": _fit(names, instance_matrix(every, names)[lung >= 0],
                            lung[lung >= 0], C)}
     settings.update({k: v for k, v in fits.items() if v is not None})
     settings.pop("origin_patient", None)
