@@ -30,9 +30,10 @@ from osteoscan.volumetric.inputs import (
     CLASSES, HU_WINDOW, Case, channel_indices, check_channels, resize, work_image,
 )
 from osteoscan.volumetric.instances import (
-    LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, find_instances,
-    patient_origin, semantic_labels,
+    LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, feature_names,
+    find_instances, patient_origin, semantic_labels,
 )
+from osteoscan.volumetric.origin import add_origin_features, instance_matrix, patient_probability
 
 CUTS = ("all", "mask")
 """Where the lesion model's ``min_p_lesion`` applies (:class:`Segmenter3D`, ``cut``)."""
@@ -157,7 +158,7 @@ class Segmenter3D:
         in_mask = [t["id"] for t in table if t["in_mask"]]
         masked = labels if self.cut == "all" else np.where(np.isin(labels, in_mask), labels, 0)
         semantic = semantic_labels(prob, self.threshold, masked)
-        origin = patient_origin(table, self.origin_over)
+        origin = self.patient_origin(table)
         if ct is not None and self.ct_path is not None:
             labels, semantic, table, origin = self.ct_path.fuse(
                 case, labels, semantic, table, origin, ct)
@@ -172,17 +173,35 @@ class Segmenter3D:
         """The instances on the model's grid after the card's post-processing (size,
         lesion model, ``in_mask``), with P(lung) and centres in mm."""
         work_mm = (self.spacing,) * 3
-        labels, table = find_instances(prob, heat, image, work_mm, check_channels(self.channels),
+        names = check_channels(self.channels)
+        labels, table = find_instances(prob, heat, image, work_mm, names,
                                        self.threshold, self.min_voxels)
+        add_origin_features(image, labels, table, names, self.hu_window)
         labels, table = apply_lesion_model(labels, table, self.lesion_model,
                                            self.min_p_lesion if self.cut == "all" else 0.0)
         for t in table:
             t["in_mask"] = self.cut == "all" or t.get("p_lesion", 1.0) >= self.min_p_lesion
         if self.origin is not None and table:
-            p = self.origin.predict_proba(np.array([t["features"] for t in table]))
+            p = self.origin.predict_proba(instance_matrix(table, self.origin.names))
             for t, v in zip(table, p, strict=True):
                 t["p_lung"] = float(v)
         scale = np.array(case.spacing_mm) * np.array(case.shape) / np.array(labels.shape)
         for t in table:
             t["centre_mm"] = [float(c * s) for c, s in zip(t["centre_vox"], scale, strict=True)]
         return labels, table
+
+    @property
+    def origin_patient(self) -> OriginModel | None:
+        """The card's patient-level origin model (session 7, docs/seg3d.md), or None: a card
+        without it averages the instances' P(lung) as before."""
+        values = self.card.settings.get("origin_patient")
+        return OriginModel.from_dict(values) if values else None
+
+    def patient_origin(self, table: list[dict]) -> float:
+        """The patient's P(lung): the card's patient-level model when it has one, else the
+        mean of the instances' P(lung) (:func:`~osteoscan.volumetric.instances.patient_origin`)."""
+        model = self.origin_patient
+        if model is None:
+            return patient_origin(table, self.origin_over)
+        return patient_probability(table, model, feature_names(check_channels(self.channels)),
+                                   self.origin_over)

@@ -207,7 +207,15 @@ def patient_origin(table: Sequence[dict], over: str = "mask") -> float:
     mask), falling back to every metastatic instance when none is kept; "all" averages every
     metastatic instance (the rule of the runs up to the fourth; docs/seg3d.md).
     """
-    met = [t for t in table if t["cls"] == "metastatic" and "p_lung" in t]
-    kept = [t for t in met if t.get("in_mask", True)] if over == "mask" else met
-    probs = [t["p_lung"] for t in (kept or met)]
+    probs = [t["p_lung"] for t in origin_instances(table, over, "p_lung")]
     return float(np.mean(probs)) if probs else float("nan")
+
+
+def origin_instances(table: Sequence[dict], over: str = "mask",
+                     needs: str | None = None) -> list[dict]:
+    """The metastatic instances (with the key ``needs``, when given) a patient's origin
+    uses: under "mask" those kept in the mask, or every one when none is kept; under "all"
+    every one (:func:`patient_origin`)."""
+    met = [t for t in table if t["cls"] == "metastatic" and (needs is None or needs in t)]
+    kept = [t for t in met if t.get("in_mask", True)] if over == "mask" else met
+    return kept or met

@@ -335,15 +335,14 @@ def train_seg3d(
     return out
 
 
-def instance_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features of the predicted instances of ``cases``, 1 = overlaps a true lesion, and the
-    origin label (1 lung, 0 other; -1 when the instance hits no true metastasis or the case
-    has no lung/other primary).
+def labelled_instances(segmenter, cases: Sequence[Case]) -> list[tuple[list[dict], str | None]]:
+    """Per case, its predicted instances (each marked ``real``: overlaps a true lesion, and
+    ``hits_met``: overlaps a true metastasis) and its primary.
 
-    The features come from the trained network's own output on the training cases (the
+    The instances come from the trained network's own output on the training cases (the
     same kind of instance the second-stage models see at test time).
     """
-    X, real, lung = [], [], []
+    out = []
     for case in cases:
         if case.instances is None:
             continue
@@ -352,55 +351,52 @@ def instance_rows(segmenter, cases: Sequence[Case]) -> tuple[np.ndarray, np.ndar
         inst = result.instances
         on_lesion = np.bincount(inst[(case.semantic > 0) & (inst > 0)], minlength=n)
         on_met = np.bincount(inst[(case.semantic == 2) & (inst > 0)], minlength=n)
-        known = case.primary in ("lung", "other")
         for t in result.lesions:
-            X.append(t["features"])
-            real.append(int(on_lesion[t["id"]] > 0))
-            lung.append(int(case.primary == "lung") if known and on_met[t["id"]] > 0 else -1)
-    return np.asarray(X, float), np.asarray(real, int), np.asarray(lung, int)
+            t.update(real=bool(on_lesion[t["id"]] > 0), hits_met=bool(on_met[t["id"]] > 0))
+        out.append((result.lesions, case.primary))
+    return out
 
 
-def fit_origin(out: str | Path, cases: Sequence[Case], C: float = 1.0) -> dict:
+def fit_origin(out: str | Path, cases: Sequence[Case], C: float = 1.0,
+               origin_model: str = "instance") -> dict:
     """Fit the second-stage instance models of the checkpoint ``out`` on ``cases``
     (:func:`fit_instance_models`) and store them in its card."""
     from osteoscan.volumetric.infer import Segmenter3D
 
     segmenter = Segmenter3D.from_checkpoint(out)
-    summary = fit_instance_models(segmenter, cases, C)
+    summary = fit_instance_models(segmenter, cases, C, origin_model)
     save_checkpoint(out, segmenter.model, segmenter.card)
     return summary
 
 
-def fit_instance_models(segmenter, cases: Sequence[Case], C: float = 1.0) -> dict:
+def fit_instance_models(segmenter, cases: Sequence[Case], C: float = 1.0,
+                        origin_model: str = "instance") -> dict:
     """Fit the second-stage instance models on ``cases``, into the segmenter and its card:
-    the origin model (lung vs other, on instances that hit a true metastasis) and the lesion
-    model (real lesion vs false positive, on every instance; docs/seg3d.md). The instances
-    are the segmenter's as it runs (its threshold, minimum size, ``zeroed`` input: a CT
-    path's models are fitted on its CT-only instances, recorded in the card's data).
+    the origin model (lung vs other, on instances that hit a true metastasis;
+    ``origin_model="patient"`` adds the patient-level model,
+    :data:`osteoscan.volumetric.origin.ORIGIN_MODELS`) and the lesion model (real lesion vs
+    false positive, on every instance; docs/seg3d.md). The instances are the segmenter's as
+    it runs (its threshold, minimum size, ``zeroed`` input: a CT path's models are fitted on
+    its CT-only instances, recorded in the card's data).
 
     Returns:
         A summary (instances used per class); a model whose classes are not both present is
         not fitted (and left as it was).
     """
     from osteoscan.volumetric.instances import OriginModel, feature_names
+    from osteoscan.volumetric.origin import fit_second_stage
 
     segmenter.lesion_model = None  # fit on the network's own instances, unfiltered
-    X, real, lung = instance_rows(segmenter, cases)
-    met = lung >= 0
-    summary = {"instances": int(met.sum()), "lung": int((lung == 1).sum()),
-               "other": int((lung == 0).sum()), "all_instances": int(len(real)),
-               "real": int(real.sum())}
+    card = segmenter.card
+    names = feature_names(check_channels(segmenter.channels))
+    summary = fit_second_stage(card.settings, labelled_instances(segmenter, cases), names, C,
+                               origin_model)
     if segmenter.zeroed:
         summary["zeroed"] = list(segmenter.zeroed)
-    names = feature_names(check_channels(segmenter.channels))
-    card = segmenter.card
-    for key, rows, y in (("origin", met, lung), ("lesion_model", slice(None), real)):
-        if len(np.unique(y[rows])) < 2:
-            logger.warning("%s: %s not fitted (%s)", card.architecture, key, summary)
-            continue
-        card.settings[key] = OriginModel(names, C).fit(X[rows], y[rows]).to_dict()
+    if summary["lung"] * summary["other"] == 0 or summary["real"] in (0, summary["all_instances"]):
+        logger.warning("%s: an instance model not fitted (%s)", card.architecture, summary)
     card.data["origin_training"] = summary
-    for key, attr in (("origin", "origin"), ("lesion_model", "lesion_model")):
+    for key in ("origin", "lesion_model"):
         if card.settings.get(key):
-            setattr(segmenter, attr, OriginModel.from_dict(card.settings[key]))
+            setattr(segmenter, key, OriginModel.from_dict(card.settings[key]))
     return summary
