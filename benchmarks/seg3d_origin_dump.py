@@ -23,7 +23,7 @@ import torch
 
 from osteoscan.volumetric.infer import Segmenter3D
 from osteoscan.volumetric.inputs import resize, work_image
-from osteoscan.workflows.seg3d import _read_row
+from osteoscan.workflows.seg3d_cases import read_row
 
 
 def dump_cohort(segmenter: Segmenter3D, folder: Path, out: Path) -> int:
@@ -34,7 +34,7 @@ def dump_cohort(segmenter: Segmenter3D, folder: Path, out: Path) -> int:
         target = out / f"{row.study_id}.json"
         if target.is_file():
             continue
-        case = _read_row(folder, row)
+        case = read_row(folder, row)
         image = work_image(case, segmenter.channels, segmenter.spacing, segmenter.hu_window)
         prob, heat = segmenter.probabilities(image)
         true = resize(case.instances[None].astype(np.int32), image.shape[1:], labels=True)[0]

@@ -4,7 +4,8 @@ The CLI (``osteoscan seg3d``) is a thin layer over these functions (docs/seg3d.m
 
 * :func:`simulate_cohort` / :func:`read_cases`: simulated studies written by
   ``osteoscan.simulate.volume_cohort`` (NIfTI or DICOM, masks, ``manifest.csv``) and read back
-  through ``osteoscan.io`` as :class:`~osteoscan.volumetric.inputs.Case` objects;
+  through ``osteoscan.io``, each study when used, within a memory budget
+  (:mod:`osteoscan.workflows.seg3d_cases`);
 * :func:`train_and_fit`: a network (:func:`~osteoscan.volumetric.training.train_seg3d`) and its
   origin model, into one checkpoint folder;
 * :func:`evaluate_cases`: per-scan figures, the summary (``osteoscan.evaluation.volumes``) and
@@ -28,6 +29,7 @@ import pandas as pd
 from osteoscan.artefacts import atomic_write_json, atomic_write_text
 from osteoscan.errors import InputError
 from osteoscan.volumetric.inputs import Case, modalities, resize
+from osteoscan.workflows.seg3d_cases import lesion_kinds, read_cases  # noqa: F401 (read_cases: re-exported for the CLI and benchmarks)
 
 logger = logging.getLogger(__name__)
 
@@ -45,26 +47,6 @@ def case_from_study(study) -> Case:
         extra={"lesion_kinds": lesion_kinds(study.lesions)})
 
 
-def lesion_kinds(lesions) -> dict[int, str]:
-    """{instance id: lesion kind} of a study's truth (``truth.json``'s ``lesions``)."""
-    return {int(les["id"]): str(les["kind"]) for les in lesions or ()
-            if "id" in les and "kind" in les}
-
-
-def _read_kinds(folder: Path, row) -> dict[int, str]:
-    """The lesion kinds of a cohort row's ``truth.json`` ({} when the cohort has none)."""
-    import json
-
-    name = getattr(row, "truth", "")
-    path = folder / name if name else None
-    if path is None or not path.is_file():
-        return {}
-    try:
-        return lesion_kinds(json.loads(path.read_text()).get("lesions"))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise InputError(path, f"not a readable truth file ({exc})") from exc
-
-
 def simulate_cohort(folder: str | Path, n: int, *, seed: int = 0, profiles=("profile_1",),
                     shape=(96, 128, 128), formats=("nifti",), progress=None,
                     spacing=None) -> Path:
@@ -76,37 +58,6 @@ def simulate_cohort(folder: str | Path, n: int, *, seed: int = 0, profiles=("pro
     return write_volume_cohort(folder, n, seed=seed, profiles=tuple(profiles),
                                shape=tuple(shape), formats=tuple(formats), progress=progress,
                                spacing=spacing)
-
-
-def _read_row(folder: Path, row) -> Case:
-    from osteoscan.io.volumes import read_spect_ct, read_volume
-
-    ct, spect = read_spect_ct(folder / row.ct, folder / row.spect)
-    semantic = read_volume(folder / row.semantic, "CT").array
-    instances = read_volume(folder / row.instances, "CT").array
-    if semantic.shape != ct.shape or instances.shape != ct.shape:
-        raise InputError(folder / row.semantic, f"masks {semantic.shape} do not match the CT "
-                                                f"grid {ct.shape}")
-    return Case(str(row.study_id), str(row.patient_id),
-                tuple(float(v) for v in ct.spacing_mm), ct=ct.array, spect=spect.array,
-                semantic=np.rint(semantic).astype(np.uint8),
-                instances=np.rint(instances).astype(np.int32),
-                primary=None if row.primary in ("", "none") else str(row.primary),
-                profile=str(row.profile), extra={"lesion_kinds": _read_kinds(folder, row)})
-
-
-def read_cases(folder: str | Path) -> list[Case]:
-    """The studies of a cohort folder (``manifest.csv``, as ``seg3d simulate`` writes it)."""
-    folder = Path(folder)
-    index = folder / "manifest.csv"
-    if not index.is_file():
-        raise InputError(folder, "no manifest.csv (make a cohort with `osteoscan seg3d simulate`)")
-    table = pd.read_csv(index, dtype=str, keep_default_na=False)
-    missing = {"study_id", "patient_id", "profile", "primary", "ct", "spect", "semantic",
-               "instances"} - set(table.columns)
-    if missing:
-        raise InputError(index, f"missing column(s) {', '.join(sorted(missing))}")
-    return [_read_row(folder, row) for row in table.itertuples()]
 
 
 # ------------------------------------------------------------------------- train, eval
