@@ -7,8 +7,9 @@ band as ``analyze`` makes them). Per study it decides as ``analyze`` does; over 
 it calls metastatic, each lesion called malignant (a candidate group: the A/P hotspots of one
 lesion, ``arr.group``) is a true one when any of its candidates overlaps a true metastasis,
 else false. Per skeletal region: false and true lesions called, the BSI the false ones carry
-(their expected shares), and the studies with at least one false lesion called there.
-Never a test site.
+(their expected shares), and the studies with at least one false lesion called there;
+``skull_called``: quartiles of a few features of the called skull lesions' best hotspots,
+true and false apart, and their sites. Never a test site.
 
 Run (about 1 min, records cached)::
 
@@ -44,7 +45,23 @@ def called_lesions(det, rec) -> list[dict] | None:
         rows = np.flatnonzero(arr.group == g)
         best = rows[np.argmax(st["probability"][rows])]
         out.append({"region": REGIONS[int(st["codes"][best])], "true": bool(any(rec["y"][rows] > 0)),
-                    "p": float(d["capped"][best]), "bsi": float(mass[rows].sum())})
+                    "p": float(d["capped"][best]), "bsi": float(mass[rows].sum()),
+                    "features": arr.X[best]})
+    return out
+
+
+def skull_summary(items: list) -> dict:
+    """Median and quartiles of a few features of the called skull lesions' best hotspots,
+    and their sites."""
+    from osteoscan.lesions.patient import FEATURES
+
+    if not items:
+        return {"n": 0}
+    X = np.array([f for f, _ in items])
+    out = {"n": len(items), "sites": dict(Counter(s for _, s in items))}
+    for name in ("area_mm2", "eccentricity", "sym_ratio", "peak_ratio", "mean_z"):
+        q = np.percentile(X[:, FEATURES.index(name)], [25, 50, 75])
+        out[name] = [round(float(v), 3) for v in q]
     return out
 
 
@@ -66,7 +83,10 @@ def main(argv=None) -> int:
             + simulated_records(SELECT, s2, args.fresh_cache, count_band=band))
     true_n, false_n, false_bsi, studies = Counter(), Counter(), Counter(), Counter()
     excess, called_normals = [], 0
-    for rec in recs:
+    skull = {"true": [], "false": []}
+    sites = [SELECT[i % len(SELECT)] for i in range(len(s1))] + [
+        SELECT[i % len(SELECT)] for i in range(len(s2))]
+    for rec, site in zip(recs, sites, strict=True):
         lesions = called_lesions(det, rec)
         if lesions is None:
             continue
@@ -75,6 +95,8 @@ def main(argv=None) -> int:
         seen = set()
         for x in lesions:
             (true_n if x["true"] else false_n)[x["region"]] += 1
+            if x["region"] == "skull":
+                skull["true" if x["true"] else "false"].append((x["features"], site))
             if not x["true"]:
                 false_bsi[x["region"]] += x["bsi"]
                 seen.add(x["region"])
@@ -88,7 +110,8 @@ def main(argv=None) -> int:
               "bsi_minus_truth": {"median": float(np.median(excess)),
                                   "p95": float(np.percentile(excess, 95)),
                                   "max": float(np.max(excess))},
-              "false_bsi_total": round(sum(false_bsi.values()), 3), "by_region": table}
+              "false_bsi_total": round(sum(false_bsi.values()), 3), "by_region": table,
+              "skull_called": {k: skull_summary(v) for k, v in skull.items()}}
     Path(args.out).write_text(json.dumps(result, indent=1))
     print(json.dumps({k: v for k, v in result.items() if k != "config"}, indent=1))
     return 0
