@@ -96,17 +96,20 @@ class CTPath:
         return path
 
     def outputs(self, case: Case) -> tuple:
-        """The path's network output on a case: (input image, probabilities, heatmap)."""
+        """The path's network output on a case: (input image, probabilities, heatmap, the
+        CT in HU on the model grid), made once per case so that a post-processing sweep
+        does not resample the CT again for every setting."""
         image = self.net.work_input(case)
-        return (image, *self.net.probabilities(image))
+        hu = resize(np.asarray(case.ct, np.float32)[None], image.shape[1:])[0]
+        return (image, *self.net.probabilities(image), hu)
 
     def instances(self, case: Case, ct: tuple) -> tuple[np.ndarray, list[dict]]:
         """The path's instances after its post-processing, each with ``ct_contrast_hu``;
         those failing the CT evidence cut are dropped (ids left as they are)."""
-        labels, table = self.net.grid_instances(case, *ct)
+        image, prob, heat, hu = ct
+        labels, table = self.net.grid_instances(case, image, prob, heat)
         if not table:
             return labels, table
-        hu = resize(np.asarray(case.ct, np.float32)[None], labels.shape)[0]
         boxes = ndimage.find_objects(labels)
         for t in table:
             t["ct_contrast_hu"] = bone_contrast(hu, labels, t["id"], boxes[t["id"] - 1])

@@ -30,7 +30,7 @@ from osteoscan.volumetric.inputs import (
     CLASSES, HU_WINDOW, Case, channel_indices, check_channels, resize, work_image,
 )
 from osteoscan.volumetric.instances import (
-    LESION_THRESHOLD, MIN_VOXELS, OriginModel, apply_lesion_model, feature_names,
+    LESION_THRESHOLD, MIN_VOXELS, OriginModel, cut_instances, feature_names,
     find_instances, patient_origin, semantic_labels,
 )
 from osteoscan.volumetric.origin import add_origin_features, instance_matrix, patient_probability
@@ -177,10 +177,8 @@ class Segmenter3D:
         labels, table = find_instances(prob, heat, image, work_mm, names,
                                        self.threshold, self.min_voxels)
         add_origin_features(image, labels, table, names, self.hu_window)
-        labels, table = apply_lesion_model(labels, table, self.lesion_model,
-                                           self.min_p_lesion if self.cut == "all" else 0.0)
-        for t in table:
-            t["in_mask"] = self.cut == "all" or t.get("p_lesion", 1.0) >= self.min_p_lesion
+        labels, table = cut_instances(labels, table, self.lesion_model, self.min_p_lesion,
+                                      self.cut)
         if self.origin is not None and table:
             p = self.origin.predict_proba(instance_matrix(table, self.origin.names))
             for t, v in zip(table, p, strict=True):

@@ -199,6 +199,18 @@ def apply_lesion_model(labels: np.ndarray, table: list[dict], model: OriginModel
     return remap[labels], kept
 
 
+def cut_instances(labels: np.ndarray, table: list[dict], model: OriginModel | None,
+                  min_p: float, cut: str) -> tuple[np.ndarray, list[dict]]:
+    """The lesion model's cut as a card applies it (``postprocess``: ``min_p_lesion``,
+    ``cut``): under "all" the instances below ``min_p`` are dropped
+    (:func:`apply_lesion_model`); under "mask" every instance stays and only those at or above
+    it are ``in_mask`` (drawn in the mask)."""
+    labels, table = apply_lesion_model(labels, table, model, min_p if cut == "all" else 0.0)
+    for t in table:
+        t["in_mask"] = cut == "all" or t.get("p_lesion", 1.0) >= min_p
+    return labels, table
+
+
 def patient_origin(table: Sequence[dict], over: str = "mask") -> float:
     """Mean P(lung) over the metastatic instances; NaN when there are none.
 

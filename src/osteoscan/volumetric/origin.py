@@ -41,7 +41,7 @@ import numpy as np
 from scipy import ndimage
 
 from osteoscan.volumetric.inputs import TRABECULAR_WINDOW
-from osteoscan.volumetric.instances import OriginModel, origin_instances
+from osteoscan.volumetric.instances import OriginModel, cut_instances, origin_instances
 
 LYTIC_HU = 100.0
 """Below: bone replaced by soft tissue (a lytic focus is 20-70 HU, cancellous bone 140-320)."""
@@ -142,14 +142,12 @@ def _fit(names: Sequence[str], X: np.ndarray, y: np.ndarray, C: float) -> dict |
 
 
 def kept_instances(table: list[dict], lesion: dict | None, post: dict) -> list[dict]:
-    """The instances as inference keeps them (the lesion model's cut, ``in_mask``)."""
-    from osteoscan.volumetric.instances import apply_lesion_model
-
+    """The instances as inference keeps them (the lesion model's cut, ``in_mask``;
+    :func:`~osteoscan.volumetric.instances.cut_instances`), copies of ``table``'s."""
     model = OriginModel.from_dict(lesion) if lesion else None
-    cut, min_p = post.get("cut", "all"), float(post.get("min_p_lesion", 0.0))
-    _, kept = apply_lesion_model(np.zeros(1, np.int32), [dict(t) for t in table], model,
-                                 min_p if cut == "all" else 0.0)
-    return [{**t, "in_mask": t.get("p_lesion", 1.0) >= min_p} for t in kept]
+    _, kept = cut_instances(np.zeros(1, np.int32), [dict(t) for t in table], model,
+                            float(post.get("min_p_lesion", 0.0)), post.get("cut", "all"))
+    return kept
 
 
 def fit_second_stage(settings: dict, studies: Sequence[tuple[list[dict], str | None]],
