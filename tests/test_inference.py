@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -62,15 +63,21 @@ def test_from_path_round_trip(tmp_path):
 
 
 def test_from_path_attaches_the_bundled_lesion_stage_unless_opted_out(tmp_path):
-    """Issue 13 item 6: from_path(run) silently returned no hotspots."""
-    from osteoscan.lesions.analyzer import ASSETS, LesionAnalyzer
+    """Issue 13 item 6: from_path(run) silently returned no hotspots. The stage attached is
+    the best bundled one, the hotspot-first detector (issue 16: the demo's report, made with
+    the demo's own image model, drew the lesion networks' 3,300 mm² skull outline), and the
+    run's own model decides the study."""
+    from osteoscan.lesions.analyzer import ASSETS
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
-    if not any(ASSETS.glob("*.safetensors")):
+    if bundled_detector_or_none() is None or not any(ASSETS.glob("*.safetensors")):
         pytest.skip("bundled lesion models not installed")
     fx.save_tiny(tmp_path / "run")
     with_lesions = Predictor.from_path(tmp_path / "run")
-    assert isinstance(with_lesions.lesion_analyzer, LesionAnalyzer)
+    assert isinstance(with_lesions.lesion_analyzer, HotspotDetector)
+    assert not with_lesions.lesion_decides
     assert with_lesions.predict(fx.make_scan()).lesions is not None
+    assert Predictor.default(lesions=False).lesion_analyzer is None
     assert Predictor.from_path(tmp_path / "run", lesions=False).lesion_analyzer is None
     assert Predictor.from_path(tmp_path / "run", lesion_analyzer=None).lesion_analyzer is None
 
@@ -195,3 +202,33 @@ def test_image_model_decision_and_lesion_stage_never_contradict():
     card = fx.tiny_card(threshold=0.0)  # always metastatic
     pred = Predictor(fx.tiny_model(card), card, lesion_analyzer=Fixed()).predict(scan)
     assert pred.positive and pred.lesions.malignant_count >= 1 and pred.bsi > 0
+
+
+def test_agreeing_sums_the_detector_bsi_shares_of_the_lesions_called():
+    """With the hotspot-first detector's result (hotspots carrying ``bsi_share``, no region
+    maps), a study the image model calls metastatic gets the BSI of the lesions it now calls
+    malignant, even where the detector found the study normal (before: a malignant lesion
+    beside a BSI of 0); the same decision as the detector's keeps the detector's BSI."""
+    from osteoscan.lesions.analyzer import agreeing
+    from osteoscan.lesions.patient import bundled_detector_or_none
+    from osteoscan.simulate.study import simulate_study
+
+    det = bundled_detector_or_none()
+    if det is None:
+        pytest.skip("no bundled hotspot detector installed")
+    scan = simulate_study(31, site="site_a", force_label="metastasis").scan
+    res = det.analyze(scan)
+    assert res.bsi > 0 and all("bsi_share" in h.features for h in res.hotspots)
+    same = agreeing(res, 1.0, positive=True)
+    assert same.malignant_count == res.malignant_count and same.bsi == pytest.approx(res.bsi)
+    assert sum(r.bsi for r in same.regions) == pytest.approx(same.bsi)
+    normal = agreeing(res, 0.2, positive=False)
+    assert normal.bsi == 0.0 and normal.malignant_count == 0
+    found_normal = dataclasses.replace(res, bsi=0.0, malignant_count=0, threshold=1.0,
+                                       probability=0.1)
+    forced = agreeing(found_normal, 0.7, positive=True)  # the image model: metastatic
+    top = max(res.hotspots, key=lambda h: h.probability)
+    lesion = [top] + [h for h in res.hotspots if h.view != top.view
+                      and top.match is not None and h is res.by_view[h.view][top.match]]
+    assert forced.malignant_count >= 1
+    assert forced.bsi >= sum(h.features["bsi_share"] for h in lesion) - 1e-9 > 0

@@ -97,7 +97,13 @@ def _negative_index(classes: list[str], positive: str | None) -> int:
 
 
 def _bundled_lesion_stage() -> Any:
-    """The bundled lesion analyzer (osteoscan.lesions), or None when it is not installed."""
+    """The best bundled lesion stage: the hotspot-first detector (docs/lesions.md), else the
+    lesion networks (``LesionAnalyzer``), else None when neither is installed."""
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    detector = bundled_detector_or_none()
+    if detector is not None:
+        return detector
     from osteoscan.lesions.analyzer import bundled_or_none
 
     return bundled_or_none()
@@ -170,10 +176,13 @@ class Predictor:
     def from_path(cls, source: str | Path, *, lesions: bool = True, **kwargs: Any) -> Predictor:
         """Load a run folder, checkpoint folder, ``model.safetensors`` or ``model.json``.
 
-        Like :meth:`default`, the predictor gets the bundled lesion stage (hotspots,
+        Like :meth:`default`, the predictor gets the best bundled lesion stage (hotspots,
         skeletal regions, BSI; docs/lesions.md) when it is installed, so that
-        ``predict(scan).lesions`` is filled. Opt out with ``lesions=False`` (image-level
-        probability and Grad-CAM only), or pass your own ``lesion_analyzer=...``.
+        ``predict(scan).lesions`` is filled: the hotspot-first detector, else the lesion
+        networks. This model decides the study, and the lesion stage's answer is made to
+        agree with its decision (:func:`osteoscan.lesions.analyzer.agreeing`). Opt out with
+        ``lesions=False`` (image-level probability and Grad-CAM only), or pass your own
+        ``lesion_analyzer=...``.
 
         Args:
             source: the model to load.
@@ -201,17 +210,11 @@ class Predictor:
             ModelError: the reference weights are not installed.
         """
         ref = artefact_paths.require_reference()
-        if "lesion_analyzer" not in kwargs:  # the bundled lesion stage (osteoscan.lesions)
-            from osteoscan.lesions.patient import bundled_detector_or_none
-
-            detector = bundled_detector_or_none()
-            if detector is not None:
-                kwargs["lesion_analyzer"] = detector
-                kwargs.setdefault("lesion_decides", True)
-            else:
-                from osteoscan.lesions.analyzer import bundled_or_none
-
-                kwargs["lesion_analyzer"] = bundled_or_none()
+        if "lesion_analyzer" not in kwargs and kwargs.get("lesions", True):
+            kwargs["lesion_analyzer"] = _bundled_lesion_stage()  # osteoscan.lesions
+            # the detector decides the study; the lesion networks do not
+            kwargs.setdefault("lesion_decides",
+                              hasattr(kwargs["lesion_analyzer"], "decision_threshold"))
         return cls.from_path(ref, **kwargs)
 
     def _target(self, logits: torch.Tensor) -> list[int]:

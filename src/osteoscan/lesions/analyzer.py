@@ -21,11 +21,13 @@ import numpy as np
 from osteoscan.errors import ModelError
 from osteoscan.lesions.bundle import ASSETS, set_threads
 from osteoscan.lesions.burden import (
+    BSI_SHARE,
     RegionRow,
     bone_scan_index,
     distinct_lesions,
     patient_probability,
     region_table,
+    share_bsi,
 )
 from osteoscan.lesions.classifier import LesionClassifier
 from osteoscan.lesions.hotspots import HotspotSegmenter, extract_hotspots, scan_views
@@ -220,7 +222,10 @@ def agreeing(result: LesionResult, probability: float, positive: bool) -> Lesion
     patient is metastatic); a study called normal has no malignant lesion and a BSI of 0; a
     study called metastatic has its lesions at or above the threshold malignant, and at least
     its most probable one. The BSI is recomputed from the region maps when the result has
-    them, else kept for a metastatic study (the detector's own BSI)."""
+    them (the lesion networks'), else from the hotspots' shares of the BSI when they carry
+    them (the hotspot-first detector's :data:`~osteoscan.lesions.burden.BSI_SHARE`: so a
+    study the detector found normal and the image model calls metastatic gets the BSI of the
+    lesions now called malignant, not 0), else kept for a metastatic study."""
     by_view = {v: [dataclasses.replace(h, probability=min(h.probability, probability)) for h in hs]
                for v, hs in result.by_view.items()}
     groups = distinct_lesions(by_view)
@@ -229,8 +234,10 @@ def agreeing(result: LesionResult, probability: float, positive: bool) -> Lesion
         thr = max(result.threshold, float(np.nextafter(probability, 2.0)))  # above every capped p
     else:
         thr = result.threshold if top >= result.threshold or not groups else top
-    if result.region_maps:
-        bsi, fractions = bone_scan_index(by_view, result.region_maps, threshold=thr)
+    shares = bool(result.hotspots) and all(BSI_SHARE in h.features for h in result.hotspots)
+    if result.region_maps or shares:
+        bsi, fractions = (bone_scan_index(by_view, result.region_maps, threshold=thr)
+                          if result.region_maps else share_bsi(by_view, thr))
         regions = tuple(region_table(by_view, fractions, thr))
     else:
         bsi = result.bsi if positive else 0.0

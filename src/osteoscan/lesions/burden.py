@@ -73,6 +73,27 @@ def distinct_lesions(by_view: Mapping[str, Sequence[Hotspot]]) -> list[tuple[Hot
     return groups
 
 
+BSI_SHARE = "bsi_share"
+"""Hotspot feature of the hotspot-first detector: the hotspot's share of the BSI (percent)
+were its lesion called malignant (``HotspotDetector.decide``'s ``share``)."""
+
+
+def share_bsi(by_view: Mapping[str, Sequence[Hotspot]],
+              threshold: float) -> tuple[float, dict[str, float]]:
+    """The BSI of hotspots carrying :data:`BSI_SHARE`: the shares of every hotspot of the
+    distinct lesions called malignant (``>= threshold``; both views of a lesion count, as in
+    the detector's own BSI), and the involvement fraction per region they amount to
+    (``share / (100 * MASS_FRACTION)``, summed by each hotspot's region; not clipped, so
+    that the region table's BSI adds up to the study's)."""
+    bsi: dict[str, float] = {}
+    for group in distinct_lesions(by_view):
+        if max(h.probability for h in group) >= threshold:
+            for h in group:
+                bsi[h.region] = bsi.get(h.region, 0.0) + float(h.features.get(BSI_SHARE, 0.0))
+    fractions = {n: b / (100.0 * MASS_FRACTION[n]) for n, b in bsi.items() if n in MASS_FRACTION}
+    return float(sum(bsi.values())), fractions
+
+
 def _malignant_union(hotspots: Sequence[Hotspot], shape, threshold: float) -> np.ndarray:
     hit = np.zeros(shape, dtype=bool)
     for h in hotspots:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from osteoscan.lesions.burden import RegionRow
+from osteoscan.lesions.burden import BSI_SHARE, RegionRow
 from osteoscan.lesions.context import FEATURES
 from osteoscan.lesions.patches import PATCH_FEATURE
 from osteoscan.lesions.stacking import STACK_FEATURES
@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
 
 def annotated_hotspots(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
-                       stack: np.ndarray | None = None) -> list[Hotspot]:
+                       stack: np.ndarray | None = None,
+                       share: np.ndarray | None = None) -> list[Hotspot]:
     """Hotspots with probability, region, named features (the context vector and, with a
-    second stage, :data:`STACK_FEATURES`) and ``match`` (index in the other view)."""
+    second stage, :data:`STACK_FEATURES`; with ``share``, ``bsi_share``: the candidate's share
+    of the BSI were its lesion called malignant) and ``match`` (index in the other view)."""
     n_ant = int((arr.view == 0).sum())
     partner = {}
     for j in range(n_ant, len(arr.group)):
@@ -36,6 +38,8 @@ def annotated_hotspots(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
             out[PATCH_FEATURE] = float(arr.cnn_p[i])
         if stack is not None:
             out.update(zip(STACK_FEATURES, map(float, stack[i])))
+        if share is not None:
+            out[BSI_SHARE] = float(share[i])
         return out
 
     return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],

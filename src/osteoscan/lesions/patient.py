@@ -282,8 +282,10 @@ class HotspotDetector:
         Returns ``probability``, ``positive``, ``capped`` (each candidate's probability capped
         at the patient's: a lesion cannot be malignant in a patient without metastasis),
         ``threshold`` (at which a capped probability is called malignant), ``lesions`` and
-        ``malignant`` (candidate indices of distinct lesions), ``mass`` (each candidate's
-        share of the BSI; 0 for a study decided normal) and ``bsi`` (their sum).
+        ``malignant`` (candidate indices of distinct lesions), ``share`` (each candidate's
+        share of the BSI were its lesion called malignant, whatever the decision: what
+        :func:`~osteoscan.lesions.analyzer.agreeing` sums when another model decides),
+        ``mass`` (the shares that count: 0 for a study decided normal) and ``bsi`` (their sum).
         """
         prob = self.patient_probability(arr, probs, codes)
         t_h, t_d = self.card["hotspot_threshold"], self.card["decision_threshold"]
@@ -294,12 +296,13 @@ class HotspotDetector:
         mal = idx[lp >= thr]
         if positive and not len(mal) and len(idx):  # the lesion that made the decision
             mal, thr = idx[[int(np.argmax(lp))]], float(lp.max())
-        mass = self.masses(arr, capped, codes, stack) if positive else np.zeros(len(probs))
+        share = self.masses(arr, capped, codes, stack)
+        mass = share if positive else np.zeros(len(probs))
         if self.card.get("bsi_hotspots") == "malignant":  # the BSI of the called hotspots only
             mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
-                "threshold": float(thr), "lesions": idx, "malignant": mal, "mass": mass,
-                "bsi": float(mass.sum())}
+                "threshold": float(thr), "lesions": idx, "malignant": mal, "share": share,
+                "mass": mass, "bsi": float(mass.sum())}
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring; a screen picture is answered
@@ -312,7 +315,8 @@ class HotspotDetector:
         st = self.stages(arr)
         codes = st["codes"]
         out = self.decide(arr, st["probability"], codes, st["stack"])
-        hotspots = annotated_hotspots(hotspots, arr, out["capped"], codes, st["stack"])
+        hotspots = annotated_hotspots(hotspots, arr, out["capped"], codes, st["stack"],
+                                      share=out["share"])
         return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
                             probability=out["probability"],
                             lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
