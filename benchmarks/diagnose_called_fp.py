@@ -37,7 +37,7 @@ def called_lesions(det, rec) -> list[dict] | None:
     arr = arrays(rec)
     st = det.stages(arr)
     d = det.decide(arr, st["probability"], st["codes"], st["stack"])
-    if not d["malignant"].any():
+    if not len(d["malignant"]):  # indices: a lone malignant lesion may be candidate 0
         return None
     mass = det.masses(arr, d["capped"], st["codes"], st["stack"])
     out = []
