@@ -220,3 +220,16 @@ def test_the_two_views_of_one_lesion_share_its_number_in_the_hotspot_table():
     parser = _Tags()
     parser.feed(render_report(scan, pred))
     assert "Lesion" in parser.text
+
+
+def test_region_table_reads_in_words_and_percent():
+    """The lesion stage's region rows get readable headers and the involvement in percent."""
+    from osteoscan.lesions.burden import RegionRow
+
+    scan = fx.make_scan()
+    lesions = type("L", (), {"regions": [RegionRow("ribs", 40, 2, 0.0125, 0.12)]})()
+    text = render_report(scan, _prediction(scan, lesions=lesions, bsi=0.12))
+    for header in ("Candidates examined", "Lesions called malignant", "Involvement (%)",
+                   "BSI share (%)"):
+        assert f"<th>{header}</th>" in text
+    assert "1.25" in text and ">involvement<" not in text

@@ -107,13 +107,24 @@ def _model_rows(model: dict) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
+REGION_HEADERS = {"region": "Region", "hotspots": "Candidates examined",
+                  "malignant": "Lesions called malignant", "involvement": "Involvement (%)",
+                  "bsi": "BSI share (%)"}
+"""Readable headers of the lesion stage's region table (``lesions.burden.RegionRow``);
+``involvement`` (a fraction of the region's bone) is shown in percent. Other keys (a user's
+own analyzer's table) are shown as they are."""
+
+
 def _regions(result: Any) -> list[dict]:
     table = getattr(result.lesions, "regions", None)
     if table is None:
         return []
     if hasattr(table, "to_dict"):  # pandas DataFrame
-        return list(table.to_dict(orient="records"))
-    return [dict(r) for r in table]
+        rows = list(table.to_dict(orient="records"))
+    else:
+        rows = [dict(r) for r in table]
+    return [{REGION_HEADERS.get(k, k): 100.0 * v if k == "involvement" else v
+             for k, v in row.items()} for row in rows]
 
 
 DISPLAY_FLOOR = 0.10
