@@ -78,6 +78,19 @@ BSI_SHARE = "bsi_share"
 were its lesion called malignant (``HotspotDetector.decide``'s ``share``)."""
 
 
+LESION_ID = "lesion"
+"""Hotspot feature of the hotspot-first detector: the lesion it belongs to for counting
+(:mod:`osteoscan.lesions.lesion_count`; hotspots of one lesion share it)."""
+
+
+def lesion_count(groups: Sequence[Sequence[Hotspot]]) -> int:
+    """Lesions among distinct-lesion ``groups``: groups whose hotspots carry one
+    :data:`LESION_ID` count once (the detector joins the candidates of one lesion), others
+    count one each."""
+    ids = {g[0].features.get(LESION_ID, ("group", k)) for k, g in enumerate(groups)}
+    return len(ids)
+
+
 def share_bsi(by_view: Mapping[str, Sequence[Hotspot]],
               threshold: float) -> tuple[float, dict[str, float]]:
     """The BSI of hotspots carrying :data:`BSI_SHARE`: the shares of every hotspot of the

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from osteoscan.lesions.burden import BSI_SHARE, RegionRow
+from osteoscan.lesions.burden import BSI_SHARE, LESION_ID, RegionRow
 from osteoscan.lesions.context import FEATURES
 from osteoscan.lesions.patches import PATCH_FEATURE
 from osteoscan.lesions.stacking import STACK_FEATURES
@@ -40,6 +40,8 @@ def annotated_hotspots(hotspots: list[Hotspot], arr: StudyArrays, probs, codes,
             out.update(zip(STACK_FEATURES, map(float, stack[i])))
         if share is not None:
             out[BSI_SHARE] = float(share[i])
+        if arr.joined is not None:
+            out[LESION_ID] = float(arr.joined[i])
         return out
 
     return [replace(h, probability=float(probs[i]), region=REGIONS[int(codes[i])],
@@ -55,7 +57,7 @@ def region_rows(codes, out: dict) -> tuple[RegionRow, ...]:
         if not code:
             continue
         here = codes[lesions] == code
-        mal = int(np.isin(out["malignant"], lesions[here]).sum())
+        mal = int(np.isin(out.get("counted", out["malignant"]), lesions[here]).sum())
         bsi = float(mass[codes == code].sum())
         frac = bsi / (100 * MASS_FRACTION[name])
         rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))

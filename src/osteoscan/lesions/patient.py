@@ -51,6 +51,7 @@ from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
+from osteoscan.lesions.lesion_count import joined_ids, one_per_lesion
 from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
@@ -95,6 +96,8 @@ class StudyArrays:
         patches: (n, 2, P, P) image patches (:mod:`osteoscan.lesions.patches`), when asked.
         cnn_p: (n,) the patch network's probabilities (:mod:`osteoscan.lesions.patchnet`),
             when known (out-of-fold ones on training records).
+        joined: (n,) lesion id for counting (:func:`osteoscan.lesions.lesion_count.joined_ids`:
+            candidates of one lesion share it); None on records (each group counts once).
     """
 
     X: np.ndarray
@@ -103,6 +106,7 @@ class StudyArrays:
     head_mm: float
     patches: np.ndarray | None = None
     cnn_p: np.ndarray | None = None
+    joined: np.ndarray | None = None
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
@@ -137,7 +141,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     head_mm = ctx.frames[views[0]].head * px if views else 230.0
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
-    return StudyArrays(X, view, group, head_mm, patch), hotspots
+    joined = joined_ids(hot, maps, views, group)
+    return StudyArrays(X, view, group, head_mm, patch, joined=joined), hotspots
 
 
 def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
@@ -285,7 +290,9 @@ class HotspotDetector:
         ``malignant`` (candidate indices of distinct lesions), ``share`` (each candidate's
         share of the BSI were its lesion called malignant, whatever the decision: what
         :func:`~osteoscan.lesions.analyzer.agreeing` sums when another model decides),
-        ``mass`` (the shares that count: 0 for a study decided normal) and ``bsi`` (their sum).
+        ``mass`` (the shares that count: 0 for a study decided normal), ``bsi`` (their sum)
+        and ``counted`` (one candidate of ``malignant`` per lesion of ``arr.joined``: the
+        malignant count; all of ``malignant`` without it).
         """
         prob = self.patient_probability(arr, probs, codes)
         t_h, t_d = self.card["hotspot_threshold"], self.card["decision_threshold"]
@@ -300,9 +307,10 @@ class HotspotDetector:
         mass = share if positive else np.zeros(len(probs))
         if self.card.get("bsi_hotspots") == "malignant":  # the BSI of the called hotspots only
             mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
+        counted = mal if arr.joined is None else one_per_lesion(mal, arr.joined, capped)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal, "share": share,
-                "mass": mass, "bsi": float(mass.sum())}
+                "mass": mass, "bsi": float(mass.sum()), "counted": counted}
 
     def analyze(self, scan: BoneScan) -> LesionResult:
         """One coherent answer for one study (module docstring; a screen picture is answered
@@ -319,7 +327,7 @@ class HotspotDetector:
                                       share=out["share"])
         return LesionResult(hotspots=tuple(hotspots), bsi=out["bsi"],
                             probability=out["probability"],
-                            lesion_count=len(out["lesions"]), malignant_count=len(out["malignant"]),
+                            lesion_count=len(out["lesions"]), malignant_count=len(out["counted"]),
                             regions=region_rows(codes, out), threshold=out["threshold"])
 
     def save(self, folder: str | Path) -> None:

@@ -20,6 +20,7 @@ import jinja2
 import numpy as np
 
 from osteoscan import __version__
+from osteoscan.lesions.burden import LESION_ID
 from osteoscan.artefacts import atomic_write_text
 from osteoscan.reporting.figures import body_box, view_panels
 from osteoscan.reporting.results import worklist_csv, worklist_rows
@@ -142,7 +143,11 @@ def shown_hotspots(result: Any) -> list:
 def lesion_numbers(result: Any, shown: list) -> list[int]:
     """A lesion number per shown hotspot, most suspicious first; the anterior and posterior
     hotspots of one lesion (``Hotspot.match``: index in the other view's list) share it, as
-    the malignant count and the BSI count a pair once."""
+    the malignant count and the BSI count a pair once; so do the hotspots the detector joins
+    into one lesion (feature ``lesion``, :mod:`osteoscan.lesions.lesion_count`)."""
+    if shown and all(LESION_ID in h.features for h in result.hotspots):
+        ids: dict[float, int] = {}
+        return [ids.setdefault(h.features[LESION_ID], len(ids) + 1) for h in shown]
     position, seen = {}, {}
     for h in result.hotspots:
         seen[h.view] = seen.get(h.view, -1) + 1
