@@ -92,6 +92,7 @@ class ViewMaps:
         level: normal-bone level in counts per pixel.
         spacing: (row, col) pixel size in mm.
         noise: the noise scale of :func:`seed_score` (:func:`noise_scale`).
+        labels: the candidates' basins (int32, seed index + 1; :func:`segment`), once found.
     """
 
     z: np.ndarray
@@ -101,6 +102,7 @@ class ViewMaps:
     level: float
     spacing: tuple[float, float]
     noise: float = 0.0
+    labels: np.ndarray | None = None
 
     @property
     def ratio(self) -> np.ndarray:
@@ -309,7 +311,8 @@ def view_candidates(counts: np.ndarray, view: str, spacing: tuple[float, float],
     peaks = seeds(maps, **seed_args)
     if force is not None and len(force):
         peaks = np.vstack([peaks, box_peaks(maps, force)])
-    return _hotspots(segment(maps, peaks), peaks, view, maps, counts), maps
+    labels = segment(maps, peaks)
+    return _hotspots(labels, peaks, view, maps, counts), replace(maps, labels=labels)
 
 
 PICTURE_FORMATS = ("image", "dicom-sc")
