@@ -148,6 +148,7 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
             "region_area": area,
             "bsi_share": bsi_shares(hotspots, sim.lesion_masks, malignant, region_map),
+            "reach": arr.reach,
             **({"patches": arr.patches} if patches else {})}
 
 

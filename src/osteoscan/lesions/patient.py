@@ -52,7 +52,7 @@ from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.lesion_count import joined_ids, one_per_lesion
-from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
@@ -98,6 +98,8 @@ class StudyArrays:
             when known (out-of-fold ones on training records).
         joined: (n,) lesion id for counting (:func:`osteoscan.lesions.lesion_count.joined_ids`:
             candidates of one lesion share it); None on records (each group counts once).
+        reach: (n, len(REACH_FEATURES)) :func:`osteoscan.lesions.context.reach_features`
+            (None on records made before them); only BSI trees with card ``bsi_reach`` take them.
     """
 
     X: np.ndarray
@@ -107,6 +109,7 @@ class StudyArrays:
     patches: np.ndarray | None = None
     cnn_p: np.ndarray | None = None
     joined: np.ndarray | None = None
+    reach: np.ndarray | None = None
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
@@ -142,7 +145,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
     joined = joined_ids(hot, maps, views, group)
-    return StudyArrays(X, view, group, head_mm, patch, joined=joined), hotspots
+    reach = np.concatenate([ctx.reach[v] for v in views]) if views else np.zeros((0, 2))
+    return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=reach), hotspots
 
 
 def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
@@ -150,6 +154,14 @@ def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
     trees fitted on the share per unit area (card ``bsi_target: "per_area"``,
     :data:`osteoscan.lesions.detector_train.BSI_DESIGNS`)."""
     return np.maximum(X[:, FEATURES.index("area_mm2")], 1.0) / head_mm ** 2
+
+
+def reach_inputs(arr: StudyArrays) -> np.ndarray:
+    """The reach features of a study (BSI trees with card ``bsi_reach`` take them)."""
+    if arr.reach is None:
+        raise ValueError("no reach features: records made before them cannot feed BSI trees "
+                         "with card bsi_reach; remake them (a new --cache)")
+    return arr.reach
 
 
 def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -267,8 +279,10 @@ class HotspotDetector:
         if not len(probs):
             return out
         if self.bsi_model is not None and stack is not None:
-            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr),
-                                                    stack[:, self.stack_columns], probs[:, None]]))
+            cols = [self.tree_inputs(arr), stack[:, self.stack_columns]]
+            if self.card.get("bsi_reach"):
+                cols.append(reach_inputs(arr))
+            per = self.bsi_model.predict(np.hstack([*cols, probs[:, None]]))
             if self.card.get("bsi_target") == "per_area":  # trees of the share per unit area
                 per = per * bsi_exposure(arr.X, arr.head_mm)
             return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
@@ -364,7 +378,8 @@ class HotspotDetector:
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
         if features not in (tree_features(False), tree_features(True)) or not set(
-                card.get("stack_features", ())) <= set(STACK_FEATURES):
+                card.get("stack_features", ())) <= set(STACK_FEATURES) or tuple(
+                card.get("bsi_reach") or REACH_FEATURES) != REACH_FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         names = card.get("forests", [""])
         if "bsi" not in names and "bsi_weights" not in card:
