@@ -129,19 +129,23 @@ def select(args, bundle, band) -> dict:
             "arms": arms, "low_sites": low, **rule5(arms, low)}
 
 
+OPTIONS = (("--cache", {"required": True, "help": "new records (training, selection)"}),
+           ("--thinned-cache", {"required": True, "help": "new low-count and halved records"}),
+           ("--bundle", {"help": "the reference detector (default: bundled)"}),
+           ("--n-train", {"type": int, "default": 1200}), ("--seed", {"type": int, "default": 0}),
+           ("--save", {"help": "folder for the two fitted arms"}),
+           ("--records-only", {"action": "store_true", "help": "make the records and stop"}),
+           ("--out", {"default": str(RESULTS / "bsi_extent_select.json")}))
+"""The command line's options (name, ``add_argument`` keywords)."""
+
+
 def main(argv=None) -> int:
     from benchmarks.select_lowcount import _brief
     from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", required=True, help="new records (training, selection)")
-    ap.add_argument("--thinned-cache", required=True, help="new low-count and halved records")
-    ap.add_argument("--bundle", default=None, help="the reference detector (default: bundled)")
-    ap.add_argument("--n-train", type=int, default=1200)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--save", default=None, help="folder for the two fitted arms")
-    ap.add_argument("--records-only", action="store_true", help="make the records and stop")
-    ap.add_argument("--out", default=str(RESULTS / "bsi_extent_select.json"))
+    for name, kw in OPTIONS:
+        ap.add_argument(name, **kw)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     bundle = HotspotDetector.load(args.bundle) if args.bundle else bundled_detector_or_none()
