@@ -60,14 +60,16 @@ def test_reach_area_holds_across_pixel_size_and_count_level(px, density):
     assert np.median(got["big"][:, 0]) > 4 * got["small"][0, 0]
 
 
-def test_no_candidates_give_an_empty_matrix_and_study_arrays_carry_reach(tmp_path):
+def test_no_candidates_give_an_empty_matrix_and_study_arrays_carry_reach_when_asked():
     from osteoscan.lesions.patient import study_arrays
     from osteoscan.simulate.study import simulate_study
 
     _, maps = view_candidates(_phantom(2.4, 8.0, np.random.default_rng(2)), "anterior",
                               (2.4, 2.4))
     assert reach_features([], maps, body_frame(maps.body)).shape == (0, len(REACH_FEATURES))
-    arr, hots = study_arrays(simulate_study(5, site="site_a").scan)
+    scan = simulate_study(5, site="site_a").scan
+    assert study_arrays(scan)[0].reach is None  # a quarter of the time: only when asked
+    arr, hots = study_arrays(scan, reach=True)
     assert arr.reach.shape == (len(hots), len(REACH_FEATURES))
     assert np.all(arr.reach >= 0) and np.any(arr.reach[:, 1] > 1)
 
@@ -106,6 +108,12 @@ def test_the_reach_design_keeps_the_stages_and_names_its_inputs(fitted, tmp_path
     per = back.bsi_model.predict(np.hstack([arr.X, st["stack"], arr.reach,
                                             st["probability"][:, None]]))
     assert np.allclose(mass, np.maximum(per, 0) / len(np.unique(arr.view)))
+    from osteoscan.simulate.study import simulate_study
+
+    label = "metastasis" if np.random.default_rng(950).random() < 0.5 else "normal"
+    res = back.analyze(simulate_study(950, site="site_b", force_label=label).scan)
+    assert res.bsi == pytest.approx(back.decide(arr, st["probability"], st["codes"],
+                                                st["stack"])["bsi"])  # analyze finds the reach
 
 
 def test_a_card_without_bsi_reach_ignores_reach_and_one_with_it_needs_it(fitted):

@@ -99,7 +99,8 @@ class StudyArrays:
         joined: (n,) lesion id for counting (:func:`osteoscan.lesions.lesion_count.joined_ids`:
             candidates of one lesion share it); None on records (each group counts once).
         reach: (n, len(REACH_FEATURES)) :func:`osteoscan.lesions.context.reach_features`
-            (None on records made before them); only BSI trees with card ``bsi_reach`` take them.
+            (None unless asked, and on records made before them); only BSI trees with card
+            ``bsi_reach`` take them.
     """
 
     X: np.ndarray
@@ -114,20 +115,21 @@ class StudyArrays:
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
                  count_band: tuple[float, float | None] | None = None, patches: bool = False,
-                 force: dict[str, np.ndarray] | None = None) -> tuple[StudyArrays, list[Hotspot]]:
+                 force: dict[str, np.ndarray] | None = None, reach: bool = False
+                 ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
     ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
     ``patches`` every candidate's image patches too (:func:`scan_patches`); ``force``: per
     view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
-    :mod:`osteoscan.lesions.detector_cv`)."""
+    :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     gain = 1.0
     if count_band:
         scan, gain = count_normalised(scan, count_band, with_gain=True)
     hot, maps = scan_candidates(scan, force, gain=gain)
-    ctx = scan_context(hot, maps)
+    ctx = scan_context(hot, maps, reach)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
     view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]
@@ -145,8 +147,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
     joined = joined_ids(hot, maps, views, group)
-    reach = np.concatenate([ctx.reach[v] for v in views]) if views else np.zeros((0, 2))
-    return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=reach), hotspots
+    ext = np.concatenate([ctx.reach[v] for v in views] + [np.zeros((0, 2))]) if reach else None
+    return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=ext), hotspots
 
 
 def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
@@ -210,7 +212,8 @@ class HotspotDetector:
         """The scan's candidates as this detector finds them (its pairing distance, count
         band and patches; :func:`study_arrays`, ``force`` included)."""
         return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
-                            patches=self.patch is not None, force=force)
+                            patches=self.patch is not None, force=force,
+                            reach=bool(self.card.get("bsi_reach")))
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""
