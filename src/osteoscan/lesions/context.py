@@ -278,6 +278,15 @@ def reach_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame) -> np.
     return out
 
 
+def reach_columns(reach: np.ndarray | None) -> np.ndarray:
+    """A study's reach features for BSI trees with card ``bsi_reach``; records made before
+    them have none (an error: remake them into a new cache)."""
+    if reach is None:
+        raise ValueError("no reach features: records made before them cannot feed BSI trees "
+                         "with card bsi_reach; remake them (a new --cache)")
+    return reach
+
+
 def _cold_background(maps: ViewMaps) -> np.ndarray:
     """The normal-bone level around every pixel with the hot pixels left out: the
     Gaussian-weighted mean (sigma 2 x ``BACKGROUND_MM``) of ``z`` over the bone pixels whose

@@ -16,10 +16,9 @@ import logging
 
 import numpy as np
 
-from osteoscan.lesions.context import FEATURES, REACH_FEATURES
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
 from osteoscan.lesions.patient import (
     PATCH_FEATURE,
-    reach_inputs,
     PATIENT_FEATURES,
     HotspotDetector,
     RegionLookup,
@@ -137,7 +136,7 @@ def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
     from osteoscan.lesions.patient import bsi_exposure
 
     target, which, reach = BSI_DESIGNS[design]
-    extra = (lambda r: [reach_inputs(arrays(r))]) if reach else (lambda r: [])  # noqa: E731
+    extra = (lambda r: [reach_columns(r.get("reach"))]) if reach else (lambda r: [])  # noqa: E731
     X = np.concatenate([np.hstack([r["X2"], *extra(r), p[:, None]])
                         for r, p in zip(records, probs, strict=True)])
     y = np.concatenate([r["bsi_share"] for r in records])

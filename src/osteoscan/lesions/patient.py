@@ -51,8 +51,9 @@ from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, reach_columns
+from osteoscan.lesions.context import scan_context
 from osteoscan.lesions.lesion_count import joined_ids, one_per_lesion
-from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
@@ -156,14 +157,6 @@ def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
     trees fitted on the share per unit area (card ``bsi_target: "per_area"``,
     :data:`osteoscan.lesions.detector_train.BSI_DESIGNS`)."""
     return np.maximum(X[:, FEATURES.index("area_mm2")], 1.0) / head_mm ** 2
-
-
-def reach_inputs(arr: StudyArrays) -> np.ndarray:
-    """The reach features of a study (BSI trees with card ``bsi_reach`` take them)."""
-    if arr.reach is None:
-        raise ValueError("no reach features: records made before them cannot feed BSI trees "
-                         "with card bsi_reach; remake them (a new --cache)")
-    return arr.reach
 
 
 def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,7 +277,7 @@ class HotspotDetector:
         if self.bsi_model is not None and stack is not None:
             cols = [self.tree_inputs(arr), stack[:, self.stack_columns]]
             if self.card.get("bsi_reach"):
-                cols.append(reach_inputs(arr))
+                cols.append(reach_columns(arr.reach))
             per = self.bsi_model.predict(np.hstack([*cols, probs[:, None]]))
             if self.card.get("bsi_target") == "per_area":  # trees of the share per unit area
                 per = per * bsi_exposure(arr.X, arr.head_mm)
