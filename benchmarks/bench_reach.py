@@ -11,16 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 
 
 def main(argv=None) -> int:
+    from benchmarks.bench_lesion_count import step_share
     from benchmarks.select_detector import BAND, SELECT
     from osteoscan.lesions import context
-    from osteoscan.lesions.patient import study_arrays
     from osteoscan.simulate.study import simulate_study
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -29,24 +28,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     scans = [simulate_study(400_000 + i, site=SELECT[i % len(SELECT)]).scan
              for i in range(args.n)]
-    plain, spent = context.reach_features, [0.0]
-
-    def timed(*a):
-        t = time.perf_counter()
-        out = plain(*a)
-        spent[0] += time.perf_counter() - t
-        return out
-
-    context.reach_features = timed
-    try:
-        t0 = time.perf_counter()
-        for scan in scans:
-            study_arrays(scan, count_band=BAND, reach=True)
-        total = time.perf_counter() - t0
-    finally:
-        context.reach_features = plain
-    res = {"studies": args.n, "study_arrays_with_reach_s": total, "reach_features_s": spent[0],
-           "reach_share": spent[0] / total}
+    total, spent = step_share(context, "reach_features", scans, count_band=BAND, reach=True)
+    res = {"studies": args.n, "study_arrays_with_reach_s": total, "reach_features_s": spent,
+           "reach_share": spent / total}
     Path(args.out).write_text(json.dumps({"config": vars(args), **res}, indent=1))
     print(json.dumps(res, indent=1))
     return 0

@@ -68,7 +68,7 @@ def test_no_candidates_give_an_empty_matrix_and_study_arrays_carry_reach_when_as
                               (2.4, 2.4))
     assert reach_features([], maps, body_frame(maps.body)).shape == (0, len(REACH_FEATURES))
     scan = simulate_study(5, site="site_a").scan
-    assert study_arrays(scan)[0].reach is None  # a quarter of the time: only when asked
+    assert study_arrays(scan)[0].reach is None  # a fifth of the time: only when asked
     arr, hots = study_arrays(scan, reach=True)
     assert arr.reach.shape == (len(hots), len(REACH_FEATURES))
     assert np.all(arr.reach >= 0) and np.any(arr.reach[:, 1] > 1)

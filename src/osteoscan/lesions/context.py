@@ -319,7 +319,7 @@ class ScanContext:
 def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps],
                  reach: bool = False) -> ScanContext:
     """Feature matrices, nearest partners and body frames of every view of a scan; with
-    ``reach`` also :func:`reach_features` (a quarter of the time of the rest: only for
+    ``reach`` also :func:`reach_features` (about a fifth of ``study_arrays``' time: only for
     records and for BSI trees that take them)."""
     frames = {v: body_frame(m.body) for v, m in maps.items()}
     feats, nearest, extent = {}, {}, {}
