@@ -13,9 +13,30 @@ from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
 
-def main(argv=None) -> int:
+def step_share(module, name: str, scans, **arrays_kw) -> tuple[float, float]:
+    """(seconds of ``patient.study_arrays(scan, **arrays_kw)`` over ``scans``, seconds spent in
+    ``module.name`` within them): the step is timed where it is looked up (also serves
+    ``bench_reach``)."""
     from unittest import mock
 
+    from osteoscan.lesions import patient
+
+    spent, real = [0.0], getattr(module, name)
+
+    def timed(*a, **k):
+        t = time.perf_counter()
+        out = real(*a, **k)
+        spent[0] += time.perf_counter() - t
+        return out
+
+    t0 = time.perf_counter()
+    with mock.patch.object(module, name, timed):
+        for scan in scans:
+            patient.study_arrays(scan, **arrays_kw)
+    return time.perf_counter() - t0, spent[0]
+
+
+def main(argv=None) -> int:
     from benchmarks.select_detector import SELECT
     from osteoscan.artefacts import atomic_write_json
     from osteoscan.lesions import patient
@@ -29,23 +50,9 @@ def main(argv=None) -> int:
     band = det.card["count_band"]
     scans = [simulate_study(400_000 + i, site=SELECT[i % len(SELECT)],
                             force_label="metastasis").scan for i in range(args.n)]
-    spent = {"joined_ids": 0.0}
-    real = patient.joined_ids
-
-    def timed(*a, **k):
-        t = time.perf_counter()
-        out = real(*a, **k)
-        spent["joined_ids"] += time.perf_counter() - t
-        return out
-
-    t0 = time.perf_counter()
-    with mock.patch.object(patient, "joined_ids", timed):
-        for scan in scans:
-            patient.study_arrays(scan, count_band=band)
-    total = time.perf_counter() - t0
-    result = {"studies": args.n, "study_arrays_s": total, "joined_ids_s": spent["joined_ids"],
-              "share": spent["joined_ids"] / total,
-              "per_study_ms": 1000 * spent["joined_ids"] / args.n}
+    total, joined = step_share(patient, "joined_ids", scans, count_band=band)
+    result = {"studies": args.n, "study_arrays_s": total, "joined_ids_s": joined,
+              "share": joined / total, "per_study_ms": 1000 * joined / args.n}
     atomic_write_json(args.out, result)
     print(json.dumps(result, indent=1))
     return 0

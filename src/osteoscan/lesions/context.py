@@ -28,6 +28,10 @@ The features (:data:`FEATURES`):
 * the patient's context: ``view_candidates`` (conspicuous candidates in the view),
   ``is_posterior``.
 
+Besides these, :func:`reach_features` (:data:`REACH_FEATURES`) say how far a candidate's
+excess uptake reaches beyond its own mask; only BSI trees that ask for them take them (card
+``bsi_reach``, docs/lesions.md "BSI extent (session 8)").
+
 "Conspicuous": ``peak_ratio >= CONSPICUOUS_RATIO``. The candidate set grows with the count
 level (significance-tested seeds, :mod:`osteoscan.lesions.candidates`: faint real structures
 become significant at higher counts), so features that count candidates count only those
@@ -41,7 +45,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from osteoscan.lesions.candidates import ViewMaps
+from osteoscan.lesions.candidates import BACKGROUND_MM, MIN_RATIO, SMOOTH_MM, ViewMaps
+from osteoscan.preprocessing.intensity import smooth
 from osteoscan.preprocessing.views import alignment, body_mask
 from osteoscan.types import BoneScan, Hotspot
 
@@ -219,6 +224,81 @@ def _concordance(r, c, peak_z, maps: ViewMaps, other, px: float, rad: int) -> di
             "other_dist_mm": dist, "nearest": nearest}
 
 
+REACH_FEATURES: tuple[str, ...] = ("reach_area", "reach_ratio")
+"""Names of :func:`reach_features`' columns, in order."""
+
+REACH_MM = 50.0
+"""Radius (mm) of the reach region around a seed: twice a candidate's own limit
+(``candidates.MAX_RADIUS_MM``), so that a confluent lesion split among seeds shows."""
+
+REACH_FRACTION = 0.25
+"""The reach region's cut: this fraction of the seed's excess over its local bone
+background (a candidate's own mask is cut at half of it)..."""
+
+REACH_FLOOR = 0.15
+"""... and at least this much above that background (``candidates.MIN_RATIO - 1``), so that a
+faint candidate's cut does not sink into the noise of normal bone."""
+
+
+def reach_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame) -> np.ndarray:
+    """(n, 2) :data:`REACH_FEATURES` of one view's candidates: how far excess uptake extends
+    beyond each candidate's own mask.
+
+    The reach region of a candidate: the bone pixels connected to its seed, within
+    :data:`REACH_MM` of it, where ``z`` (smoothed once more by ``SMOOTH_MM``: at 0.3 M counts
+    a pixel's noise is about 0.1 of normal bone) reaches ``b + max(REACH_FRACTION x (z_seed -
+    b), REACH_FLOOR x b)``. ``b`` is one level for the whole region: the normal bone around
+    the seed with the lesions left out (:func:`_cold_background`), since the local background
+    inside a large lesion is raised by the lesion itself and would cut it short. Unlike the
+    candidate's mask the region is not split among neighbouring seeds nor cut at 25 mm.
+    ``reach_area``: its area in head lengths squared (pixel size and patient size drop out,
+    as in the BSI); ``reach_ratio``: its area over the candidate's own (both 0 when the seed
+    is below the cut). Written by hand: one flood fill per candidate in a window
+    (``scipy.ndimage.label``)."""
+    out = np.zeros((len(hots), len(REACH_FEATURES)))
+    if not hots:
+        return out
+    sr, sc = (float(s) for s in maps.spacing)
+    zs = smooth(maps.z, SMOOTH_MM / float(np.sqrt(sr * sc)))
+    ref = _cold_background(maps)
+    hr, hc = int(np.ceil(REACH_MM / sr)), int(np.ceil(REACH_MM / sc))
+    dr, dc = np.ogrid[-hr:hr + 1, -hc:hc + 1]
+    disk = (dr * sr) ** 2 + (dc * sc) ** 2 <= REACH_MM ** 2
+    zp, bone = np.pad(zs, ((hr, hr), (hc, hc))), np.pad(maps.bone, ((hr, hr), (hc, hc)))
+    for i, h in enumerate(hots):
+        r, c = int(h.features["peak_row"]), int(h.features["peak_col"])
+        b, top = float(ref[r, c]), float(zs[r, c])
+        cut = b + max(REACH_FRACTION * (top - b), REACH_FLOOR * b)
+        if top < cut:
+            continue
+        win = (slice(r, r + 2 * hr + 1), slice(c, c + 2 * hc + 1))
+        lab, _ = ndimage.label(disk & bone[win] & (zp[win] >= cut))
+        area = float(np.count_nonzero(lab == lab[hr, hc]))
+        out[i] = area / frame.head ** 2, area * sr * sc / max(h.area_mm2, sr * sc)
+    return out
+
+
+def reach_columns(reach: np.ndarray | None) -> np.ndarray:
+    """A study's reach features for BSI trees with card ``bsi_reach``; records made before
+    them have none (an error: remake them into a new cache)."""
+    if reach is None:
+        raise ValueError("no reach features: records made before them cannot feed BSI trees "
+                         "with card bsi_reach; remake them (a new --cache)")
+    return reach
+
+
+def _cold_background(maps: ViewMaps) -> np.ndarray:
+    """The normal-bone level around every pixel with the hot pixels left out: the
+    Gaussian-weighted mean (sigma 2 x ``BACKGROUND_MM``) of ``z`` over the bone pixels whose
+    ratio to the local background is below ``MIN_RATIO``; the local background where such
+    pixels weigh < 0.05."""
+    sig = 2 * BACKGROUND_MM / float(np.sqrt(maps.spacing[0] * maps.spacing[1]))
+    cold = maps.bone & (maps.ratio < MIN_RATIO)
+    w = smooth(cold.astype(np.float32), sig)
+    b = smooth(np.where(cold, maps.z, 0.0).astype(np.float32), sig) / np.maximum(w, 1e-3)
+    return np.where(w > 0.05, b, maps.background)
+
+
 @dataclass
 class ScanContext:
     """Context of every view of a scan.
@@ -227,19 +307,26 @@ class ScanContext:
         features: view -> (n, len(FEATURES)) matrix, rows in the order of the candidates.
         nearest: view -> index of the nearest candidate of the other view (-1: none).
         frames: view -> :class:`BodyFrame`.
+        reach: view -> (n, len(REACH_FEATURES)) :func:`reach_features` (empty unless asked).
     """
 
     features: dict[str, np.ndarray]
     nearest: dict[str, np.ndarray]
     frames: dict[str, BodyFrame]
+    reach: dict[str, np.ndarray]
 
 
-def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps]) -> ScanContext:
-    """Feature matrices, nearest partners and body frames of every view of a scan."""
+def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps],
+                 reach: bool = False) -> ScanContext:
+    """Feature matrices, nearest partners and body frames of every view of a scan; with
+    ``reach`` also :func:`reach_features` (about a fifth of ``study_arrays``' time: only for
+    records and for BSI trees that take them)."""
     frames = {v: body_frame(m.body) for v, m in maps.items()}
-    feats, nearest = {}, {}
+    feats, nearest, extent = {}, {}, {}
     for view in hot:
         o = "posterior" if view == "anterior" else "anterior"
         other = (hot[o], maps[o]) if o in hot else None
         feats[view], nearest[view] = view_features(hot[view], maps[view], frames[view], other)
-    return ScanContext(feats, nearest, frames)
+        if reach:
+            extent[view] = reach_features(hot[view], maps[view], frames[view])
+    return ScanContext(feats, nearest, frames, extent)

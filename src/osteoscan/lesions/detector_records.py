@@ -134,7 +134,7 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
     ``count_band`` the candidates are found as the shipped ``analyze`` finds them (the card's
     band, :func:`osteoscan.lesions.candidates.count_normalised`); with ``patches`` the
     candidates' image patches are kept too (float16, :mod:`osteoscan.lesions.patches`)."""
-    arr, hotspots = study_arrays(sim.scan, count_band=count_band, patches=patches)
+    arr, hotspots = study_arrays(sim.scan, count_band=count_band, patches=patches, reach=True)
     malignant = {int(les.id) for les in sim.lesions if les.malignant}
     tid, y, hit = _truth(hotspots, sim.lesion_masks, malignant)
     region_map = np.asarray(sim.region_maps["anterior"])
@@ -148,6 +148,7 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
             "lesion_ids": np.array(sorted(int(les.id) for les in sim.lesions), int),
             "region_area": area,
             "bsi_share": bsi_shares(hotspots, sim.lesion_masks, malignant, region_map),
+            "reach": arr.reach,
             **({"patches": arr.patches} if patches else {})}
 
 

@@ -16,7 +16,7 @@ import logging
 
 import numpy as np
 
-from osteoscan.lesions.context import FEATURES
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
 from osteoscan.lesions.patient import (
     PATCH_FEATURE,
     PATIENT_FEATURES,
@@ -39,7 +39,7 @@ HGB_PARAMS = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31,
 def arrays(rec: dict) -> StudyArrays:
     """The :class:`StudyArrays` of a record (with its patches and ``cnn_p`` when it has them)."""
     return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]),
-                       rec.get("patches"), rec.get(PATCH_FEATURE))
+                       rec.get("patches"), rec.get(PATCH_FEATURE), reach=rec.get("reach"))
 
 
 def _tree_X(rec: dict) -> np.ndarray:
@@ -110,16 +110,20 @@ BSI_PARAMS = {"loss": "poisson", "max_iter": 200, "learning_rate": 0.05, "max_le
 """Hyper-parameters of the per-candidate BSI share model (fixed a priori)."""
 
 
-BSI_DESIGNS = {"stack_bsi": ("share", "all"), "stack_bsi_area": ("per_area", "all"),
-               "stack_bsi_malarea": ("per_area", "malignant")}
-"""The designs with BSI trees: (target, rows) of each (:func:`_fit_bsi_model`; docs/lesions.md,
-"Low counts, second look"): ``stack_bsi`` the candidate's share on every candidate (a quarter
+BSI_DESIGNS = {"stack_bsi": ("share", "all", False), "stack_bsi_area": ("per_area", "all", False),
+               "stack_bsi_malarea": ("per_area", "malignant", False),
+               "stack_bsi_reach": ("share", "all", True)}
+"""The designs with BSI trees: (target, rows, reach) of each (:func:`_fit_bsi_model`;
+docs/lesions.md, "Low counts, second look" and "BSI extent (session 8)"): ``stack_bsi`` the
+candidate's share on every candidate (a quarter
 of the non-malignant ones, weighted); ``stack_bsi_area`` its share per unit of its own area
 (area / head length squared, the Poisson exposure: the prediction times the area does not
 level off for large lesions as a share read off the area by piecewise-constant trees does);
 ``stack_bsi_malarea`` the same fitted on the malignant candidates only, the expected share of
 a hotspot GIVEN that it is malignant (the called hotspots are taken as malignant, so it is not
-shrunk by a probability below 1, as it is at low counts)."""
+shrunk by a probability below 1, as it is at low counts); ``stack_bsi_reach`` as ``stack_bsi``
+with the candidate's :data:`osteoscan.lesions.context.REACH_FEATURES` as two more inputs (card
+``bsi_reach``; the records must carry ``reach``)."""
 
 
 def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
@@ -131,9 +135,10 @@ def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
 
     from osteoscan.lesions.patient import bsi_exposure
 
-    target, which = BSI_DESIGNS[design]
-    X = np.concatenate([np.hstack([r["X2"], p[:, None]]) for r, p in zip(records, probs,
-                                                                           strict=True)])
+    target, which, reach = BSI_DESIGNS[design]
+    extra = (lambda r: [reach_columns(r.get("reach"))]) if reach else (lambda r: [])  # noqa: E731
+    X = np.concatenate([np.hstack([r["X2"], *extra(r), p[:, None]])
+                        for r, p in zip(records, probs, strict=True)])
     y = np.concatenate([r["bsi_share"] for r in records])
     if which == "malignant":
         rows = np.flatnonzero(np.concatenate([r["y"] for r in records]) > 0)
@@ -300,8 +305,11 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
             det.bsi_model = Forest.from_sklearn(_fit_bsi_model(
                 train + extra, oof[name] + extra_p, seed, bsi_params, name))
             det.card.update(bsi_params=bsi_params, bsi_extra_studies=len(extra))
-            if BSI_DESIGNS[name] != BSI_DESIGNS["stack_bsi"]:
-                det.card.update(bsi_target=BSI_DESIGNS[name][0], bsi_rows=BSI_DESIGNS[name][1])
+            target, rows, reach = BSI_DESIGNS[name]
+            if (target, rows) != BSI_DESIGNS["stack_bsi"][:2]:
+                det.card.update(bsi_target=target, bsi_rows=rows)
+            if reach:
+                det.card["bsi_reach"] = list(REACH_FEATURES)
         else:
             _fit_bsi(det, train, oof[name])
         calibrate(det, select if select is not None else train,

@@ -51,8 +51,9 @@ from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
 from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, reach_columns
+from osteoscan.lesions.context import scan_context
 from osteoscan.lesions.lesion_count import joined_ids, one_per_lesion
-from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
@@ -98,6 +99,9 @@ class StudyArrays:
             when known (out-of-fold ones on training records).
         joined: (n,) lesion id for counting (:func:`osteoscan.lesions.lesion_count.joined_ids`:
             candidates of one lesion share it); None on records (each group counts once).
+        reach: (n, len(REACH_FEATURES)) :func:`osteoscan.lesions.context.reach_features`
+            (None unless asked, and on records made before them); only BSI trees with card
+            ``bsi_reach`` take them.
     """
 
     X: np.ndarray
@@ -107,24 +111,26 @@ class StudyArrays:
     patches: np.ndarray | None = None
     cnn_p: np.ndarray | None = None
     joined: np.ndarray | None = None
+    reach: np.ndarray | None = None
 
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
                  count_band: tuple[float, float | None] | None = None, patches: bool = False,
-                 force: dict[str, np.ndarray] | None = None) -> tuple[StudyArrays, list[Hotspot]]:
+                 force: dict[str, np.ndarray] | None = None, reach: bool = False
+                 ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
     ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
     ``patches`` every candidate's image patches too (:func:`scan_patches`); ``force``: per
     view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
-    :mod:`osteoscan.lesions.detector_cv`)."""
+    :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     gain = 1.0
     if count_band:
         scan, gain = count_normalised(scan, count_band, with_gain=True)
     hot, maps = scan_candidates(scan, force, gain=gain)
-    ctx = scan_context(hot, maps)
+    ctx = scan_context(hot, maps, reach)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
     view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]
@@ -142,7 +148,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
     joined = joined_ids(hot, maps, views, group)
-    return StudyArrays(X, view, group, head_mm, patch, joined=joined), hotspots
+    ext = np.concatenate([ctx.reach[v] for v in views] + [np.zeros((0, 2))]) if reach else None
+    return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=ext), hotspots
 
 
 def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
@@ -198,7 +205,8 @@ class HotspotDetector:
         """The scan's candidates as this detector finds them (its pairing distance, count
         band and patches; :func:`study_arrays`, ``force`` included)."""
         return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
-                            patches=self.patch is not None, force=force)
+                            patches=self.patch is not None, force=force,
+                            reach=bool(self.card.get("bsi_reach")))
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""
@@ -267,8 +275,10 @@ class HotspotDetector:
         if not len(probs):
             return out
         if self.bsi_model is not None and stack is not None:
-            per = self.bsi_model.predict(np.hstack([self.tree_inputs(arr),
-                                                    stack[:, self.stack_columns], probs[:, None]]))
+            cols = [self.tree_inputs(arr), stack[:, self.stack_columns]]
+            if self.card.get("bsi_reach"):
+                cols.append(reach_columns(arr.reach))
+            per = self.bsi_model.predict(np.hstack([*cols, probs[:, None]]))
             if self.card.get("bsi_target") == "per_area":  # trees of the share per unit area
                 per = per * bsi_exposure(arr.X, arr.head_mm)
             return np.maximum(per, 0.0) / max(len(np.unique(arr.view)), 1)
@@ -364,7 +374,8 @@ class HotspotDetector:
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
         if features not in (tree_features(False), tree_features(True)) or not set(
-                card.get("stack_features", ())) <= set(STACK_FEATURES):
+                card.get("stack_features", ())) <= set(STACK_FEATURES) or tuple(
+                card.get("bsi_reach") or REACH_FEATURES) != REACH_FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
         names = card.get("forests", [""])
         if "bsi" not in names and "bsi_weights" not in card:
