@@ -232,3 +232,6 @@ def test_agreeing_sums_the_detector_bsi_shares_of_the_lesions_called():
                       and top.match is not None and h is res.by_view[h.view][top.match]]
     assert forced.malignant_count >= 1
     assert forced.bsi >= sum(h.features["bsi_share"] for h in lesion) - 1e-9 > 0
+    # the region table counts lesions as the headline does (one lesion's pieces once)
+    assert sum(r.malignant for r in same.regions) == same.malignant_count
+    assert sum(r.malignant for r in forced.regions) == forced.malignant_count

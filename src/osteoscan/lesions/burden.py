@@ -169,15 +169,18 @@ def bone_scan_index(
 
 def region_table(by_view: Mapping[str, Sequence[Hotspot]], fractions: Mapping[str, float],
                  threshold: float = 0.5) -> list[RegionRow]:
-    """The region table (regions with a hotspot or involvement only), in REGIONS order."""
-    counts: dict[str, list[int]] = {}
-    for group in distinct_lesions(by_view):
-        c = counts.setdefault(group[0].region, [0, 0])
-        c[0] += 1
-        c[1] += int(max(h.probability for h in group) >= threshold)
+    """The region table (regions with a hotspot or involvement only), in REGIONS order: per
+    region the distinct hotspots and the lesions called malignant (hotspots carrying one
+    :data:`LESION_ID` count once, as in :func:`lesion_count`)."""
+    counts: dict[str, tuple[list, set]] = {}
+    for k, group in enumerate(distinct_lesions(by_view)):
+        c = counts.setdefault(group[0].region, ([], set()))
+        c[0].append(k)
+        if max(h.probability for h in group) >= threshold:
+            c[1].add(group[0].features.get(LESION_ID, ("group", k)))
     rows = []
     for name in REGIONS[1:]:
-        n, m = counts.get(name, [0, 0])
+        n, m = (len(c) for c in counts.get(name, ((), ())))
         frac = fractions.get(name, 0.0)
         if n or frac:
             rows.append(RegionRow(name, n, m, frac, 100.0 * MASS_FRACTION[name] * frac))
