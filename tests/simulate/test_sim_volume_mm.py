@@ -16,50 +16,49 @@ from osteoscan.simulate.volume_study import simulate_study
 FINE, OLD = (2.5, 1.0, 1.0), (9.5, 4.4, 4.4)  # a site's CT; the earlier runs' --shape grid
 
 
-def _sphere(spacing, centre, r: float, side: float = 60.0) -> np.ndarray:
+def _sphere(spacing, centre, r: float, side: float = 60.0):
+    """(mask, depth mm) of a sphere on a grid of that spacing."""
     shape = tuple(int(round(side / s)) for s in spacing)
     cv = vc.Canvas.empty(shape, spacing, (0.0, 0.0, 0.0))
-    sl, depth = vc.ellipsoid_depth(cv, centre, (r, r, r))
-    mask = np.zeros(shape, bool)
-    mask[sl] = depth >= 0
-    return mask
+    sl, d = vc.ellipsoid_depth(cv, centre, (r, r, r))
+    depth = np.full(shape, -r, np.float32)
+    depth[sl] = d
+    return depth >= 0, depth
 
 
-@pytest.mark.parametrize("spacing", [FINE, OLD, (1.25, 0.83, 0.83)])
-@pytest.mark.parametrize("axis", [0, 2])
-def test_a_flat_rim_is_its_thickness_in_mm_on_any_grid(spacing, axis):
-    """A half-space's rim holds 1.5 mm of the feature per mm2 of face, whether the voxel
-    across the face is 0.83 or 9.5 mm (the earlier 1-voxel rim held 4.4-9.5 mm)."""
-    mask = np.zeros((12, 16, 16), bool)
-    index = [slice(None)] * 3
-    index[axis] = slice(0, 6)
-    mask[tuple(index)] = True
-    rim = vc.mask_shell(mask, spacing, 1.5)
-    line = [8, 8, 8]  # a line across the slab, away from the box's other edges
-    line[axis] = slice(None)
-    # two faces: the slab's own and the box's edge (which counts as surface); a sub-voxel
-    # is at most 1.5 / 2 mm, so each face holds 1.5 mm within a quarter of it
-    per_face = rim[tuple(line)].sum() * spacing[axis] / 2
-    assert per_face == pytest.approx(1.5, abs=0.375)
-    assert (rim[~mask] == 0).all()
+def _rim_over_true(spacing, radius: float, t: float, rng) -> float:
+    """Rim volume drawn on the grid over the true shell's, mean over four places."""
+    got = []
+    for _ in range(4):
+        mask, depth = _sphere(spacing, 30 + rng.uniform(-3, 3, 3), radius)
+        rim = vl._rim(mask, depth, spacing, t)
+        got.append(rim.sum() * np.prod(spacing)
+                   / (4 / 3 * np.pi * (radius ** 3 - (radius - t) ** 3)))
+    return float(np.mean(got))
 
 
-def test_a_lesion_rim_is_as_thick_on_a_site_grid_as_on_the_old_grid():
-    """The rim of the same 10 mm lesion, as mm of shell over its sampled surface, agrees
-    within a sub-voxel on both grids; a 1-voxel rim would differ by the voxel (1 vs 4.4-9.5)."""
+@pytest.mark.parametrize("spacing", [FINE, OLD, (3.75, 0.83, 0.83)])
+def test_a_rim_holds_its_true_volume_on_any_grid(spacing):
+    """A 1.5 mm rim round lesions of 5-14 mm radius holds the true shell's volume within
+    20 % on a site's grid and on the old 9.5 x 4.4 mm one; the earlier 1-voxel rim held
+    the voxel (2-4x the shell on the old grid)."""
     rng = np.random.default_rng(5)
-    thick = {}
-    for name, spacing in (("fine", FINE), ("old", OLD)):
-        got = []
-        for _ in range(3):
-            mask = _sphere(spacing, 30 + rng.uniform(-3, 3, 3), 10.0)
-            rim = vc.mask_shell(mask, spacing, vl.SCHMORL_RIM_MM)
-            radius = (3 * mask.sum() * np.prod(spacing) / (4 * np.pi)) ** (1 / 3)
-            got.append(rim.sum() * np.prod(spacing) / (4 * np.pi * radius ** 2))
-        thick[name] = float(np.mean(got))
-    assert thick["fine"] == pytest.approx(vl.SCHMORL_RIM_MM, rel=0.25)
-    assert thick["old"] == pytest.approx(vl.SCHMORL_RIM_MM, rel=0.3)
-    assert abs(thick["fine"] - thick["old"]) < 0.4
+    for radius in (5.0, 9.0, 14.0):
+        assert _rim_over_true(spacing, radius, vl.SCHMORL_RIM_MM, rng) == \
+            pytest.approx(1.0, abs=0.2), radius
+
+
+def test_a_lesion_rim_is_the_same_on_a_site_grid_and_on_the_old_grid():
+    """As mm of rim (its volume over the true shell's, times the thickness), the 2 mm hot
+    rim of a lytic lesion agrees within 0.5 mm on 2.5 x 1 mm and 9.5 x 4.4 mm voxels (a
+    1-voxel rim differed by the voxel, 3.4-8.5 mm)."""
+    rng = np.random.default_rng(7)
+    for radius in (6.0, 12.0):
+        fine = _rim_over_true(FINE, radius, vl.LYTIC_RIM_MM, rng) * vl.LYTIC_RIM_MM
+        old = _rim_over_true(OLD, radius, vl.LYTIC_RIM_MM, rng) * vl.LYTIC_RIM_MM
+        assert abs(fine - old) < 0.5, (radius, fine, old)
+    mask, depth = _sphere(OLD, (30.0, 30.0, 30.0), 9.0)
+    assert (vl._rim(mask, depth, OLD, 1.5)[~mask] == 0).all()
 
 
 def test_the_cortex_is_its_thickness_in_mm_and_the_label_keeps_its_floor():

@@ -112,7 +112,9 @@ def _island_contrast(spacing, centre, seed: int) -> float:
     sl, depth = vc.ellipsoid_depth(cv, centre, (3.5, 3.5, 3.5))
     mask = np.zeros(shape, bool)
     mask[sl] = depth >= 0
-    vl.apply("bone_island", hu, np.ones(shape, np.float32), mask, rng, 1.0, None, spacing)
+    full = np.full(shape, -1.0, np.float32)
+    full[sl] = depth
+    vl.apply("bone_island", hu, np.ones(shape, np.float32), mask, full, rng, 1.0, None, spacing)
     noise = prof.ct_noise_hu * np.sqrt(vs.REFERENCE_VOXEL_MM3 / np.prod(spacing))
     ct = vr.ct_image(hu, cv.labels, prof, rng, noise, spacing=spacing)
     shell = ndimage.binary_dilation(mask) & ~mask

@@ -18,7 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 # tissue labels
 AIR, FAT, SOFT, LUNG, CORTICAL, TRABECULAR, MARROW, LIVER, KIDNEY, BLADDER, HEART = range(11)
@@ -114,9 +113,10 @@ class Canvas:
 
 def shell_share(depth, extent, t: float) -> np.ndarray:
     """Share of each voxel within ``t`` mm of a surface: the voxel spans ``extent`` mm along
-    the surface's normal around its centre's ``depth`` (mm inside), and the part of it above
-    depth ``t`` is shell. Summed over a column of voxels this is ``t`` from the sampled
-    surface, whatever the voxel; a voxel thicker than the shell holds it as a fraction."""
+    the surface's normal around its centre's ``depth`` (mm inside), and the part of that span
+    above depth ``t`` is shell (the part beyond the surface included: the voxel is drawn
+    whole). Over spheres of 4-15 mm radius this holds 0.86-1.07 of the true shell's volume on
+    0.8 to 9.4 mm voxels (docs/volumes.md); a voxel thicker than the shell holds a fraction."""
     return np.clip((t - depth) / extent + 0.5, 0.0, 1.0).astype(np.float32)
 
 
@@ -132,30 +132,6 @@ def normal_extent(depth: np.ndarray, spacing, shell: float) -> np.ndarray:
     flat = norm < 1e-6  # a ridge or a one-voxel box: no normal, take the mean voxel side
     ext = sum(np.abs(c) * s for c, s in zip(g, spacing)) / np.where(flat, 1.0, norm)
     return np.where(flat, float(np.mean(spacing)), ext)
-
-
-def mask_shell(mask: np.ndarray, spacing, t: float) -> np.ndarray:
-    """Share of each voxel of a binary mask within ``t`` mm of the mask's sampled surface (its
-    voxel faces; the box's edge counts as surface), 0 outside the mask: the mask's bounding
-    box is cut into sub-voxels of at most t / 2 mm a side, the anisotropic distance transform
-    (``sampling=``) marks those within t mm of the outside, and each voxel keeps the share of
-    its sub-voxels marked. So a 1.5 mm rim is 1.5 mm thick on a 0.8 mm or a 9 mm grid; a
-    voxel exposed on several faces (a small lesion on coarse slices) counts each."""
-    out = np.zeros(mask.shape, np.float32)
-    found = ndimage.find_objects(mask.astype(np.uint8))
-    if not found:
-        return out
-    k = [max(1, int(np.ceil(2 * s / t))) for s in spacing]
-    sub = [s / n for s, n in zip(spacing, k)]
-    fine = np.pad(mask[found[0]], 1)
-    for axis, n in enumerate(k):
-        fine = np.repeat(fine, n, axis=axis)
-    dist = ndimage.distance_transform_edt(fine, sampling=sub)
-    rim = fine & (dist < t + min(sub) / 2)  # centre depth + half a sub-voxel to the face
-    n = np.array(fine.shape) // k
-    share = rim.reshape(n[0], k[0], n[1], k[1], n[2], k[2]).mean(axis=(1, 3, 5), dtype=np.float32)
-    out[found[0]] = share[1:-1, 1:-1, 1:-1]
-    return np.where(mask, out, 0.0).astype(np.float32)
 
 
 def _rotate(dx, dy, dz, rot: float, tilt: float):

@@ -74,7 +74,8 @@ def draw_kinds(rng: np.random.Generator, primary: str | None, n_mets: int | None
 
 
 def _blob(cv: Canvas, centre, r: float, rng) -> tuple | None:
-    """(slices, mask) of an irregular blob: a sphere and a smaller one beside it."""
+    """(slices, mask, depth) of an irregular blob: a sphere and a smaller one beside it;
+    depth: mm inside the blob's surface (the larger of the two spheres')."""
     centre = np.asarray(centre, float)
     other = centre + rng.normal(size=3) / np.sqrt(3) * 0.5 * r
     got = cv.box(centre - 1.6 * r, centre + 1.6 * r)
@@ -83,7 +84,8 @@ def _blob(cv: Canvas, centre, r: float, rng) -> tuple | None:
     sl, z, y, x = got
     d1 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2
     d2 = (x - other[0]) ** 2 + (y - other[1]) ** 2 + (z - other[2]) ** 2
-    return sl, (d1 <= r * r) | (d2 <= (0.7 * r) ** 2)
+    depth = np.maximum(r - np.sqrt(d1), 0.7 * r - np.sqrt(d2)).astype(np.float32)
+    return sl, (d1 <= r * r) | (d2 <= (0.7 * r) ** 2), depth
 
 
 def _random_voxel_mm(cv: Canvas, mask: np.ndarray, rng) -> np.ndarray | None:
@@ -128,7 +130,8 @@ def _site(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, rng):
 
 def place(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, instances: np.ndarray,
           rng, tries: int = 25):
-    """(slices, mask, centre mm) of a lesion that overlaps no other, or None."""
+    """(slices, mask, centre mm, depth mm inside the blob's surface) of a lesion that
+    overlaps no other, or None."""
     for _ in range(tries):
         centre, r, allowed = _site(cv, anat, kind, primary, rng)
         if centre is None:
@@ -136,10 +139,10 @@ def place(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, instances: 
         got = _blob(cv, centre, r, rng)
         if got is None:
             continue
-        sl, mask = got
+        sl, mask, depth = got
         mask = mask & allowed(cv.labels[sl], cv.parts[sl])
         if mask.sum() >= 2 and not instances[sl][mask].any():
-            return sl, mask, centre
+            return sl, mask, centre, depth
     return None
 
 
@@ -184,10 +187,18 @@ def _dense_share(tex: np.ndarray, spacing) -> np.ndarray:
     return special.ndtr(tex / within).astype(np.float32)
 
 
-def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
+def _rim(mask: np.ndarray, depth: np.ndarray, spacing, t: float) -> np.ndarray:
+    """Share of each voxel of the mask within ``t`` mm of the blob's own surface (where the
+    lesion meets bone; a face cut by the bone's edge has no bone to react)."""
+    share = vc.shell_share(depth, vc.normal_extent(depth, spacing, t), t)
+    return np.where(mask, share, 0.0).astype(np.float32)
+
+
+def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, depth, rng,
           contrast: float, primary: str | None, spacing) -> None:
     """Write a lesion's CT and SPECT signature into the (boxed) HU and uptake arrays of a
-    grid of voxel ``spacing`` (z, y, x) mm; every feature in mm, partial-volumed."""
+    grid of voxel ``spacing`` (z, y, x) mm, ``depth`` mm inside the lesion's surface; every
+    feature in mm, partial-volumed."""
     u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
     tex = smooth_texture(rng.normal(size=mask.shape), spacing, LESION_TEXTURE_MM)
     if kind == "osteoblastic":
@@ -199,7 +210,7 @@ def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
             uptake[mask] *= u(0.2, 0.5)
         else:
             uptake[mask] *= u(0.3, 0.7)
-            rim = vc.mask_shell(mask, spacing, LYTIC_RIM_MM)
+            rim = _rim(mask, depth, spacing, LYTIC_RIM_MM)
             uptake *= 1 + (u(2.5, 5) * contrast / 0.5 - 1) * rim
     elif kind == "mixed":  # dense where the point field > 0: a share of each voxel
         dense, sclerosis = _dense_share(tex, spacing), u(300, 700)
@@ -210,7 +221,7 @@ def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
         uptake[mask] = u(2.5, 5.0) * contrast  # degenerative change: a classic hot mimic
     elif kind == "schmorl":
         hu[mask] = u(40, 90)
-        hu += 300 * vc.mask_shell(mask, spacing, SCHMORL_RIM_MM)
+        hu += 300 * _rim(mask, depth, spacing, SCHMORL_RIM_MM)
         uptake[mask] *= u(0.9, 1.4)
     elif kind == "haemangioma":
         fat = u(-40, 30)  # drawn first, as before

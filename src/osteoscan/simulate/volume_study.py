@@ -142,8 +142,8 @@ def _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof):
         got = vl.place(cv, anat, kind, primary, instances, rng)
         if got is None:
             continue
-        sl, mask, centre = got
-        vl.apply(kind, hu[sl], uptake[sl], mask, rng, prof.contrast, primary, cv.spacing)
+        sl, mask, centre, depth = got
+        vl.apply(kind, hu[sl], uptake[sl], mask, depth, rng, prof.contrast, primary, cv.spacing)
         lid = len(found) + 1
         instances[sl][mask] = lid
         semantic[sl][mask] = 2 if kind in vl.MALIGNANT_KINDS else 1
