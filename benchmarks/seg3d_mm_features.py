@@ -10,11 +10,17 @@ the scanned CT and SPECT: max and median abs difference and whether the noise re
 the same (the share of air voxels, far from the body, with equal CT values); per lesion kind,
 the mean HU and SPECT counts of the lesion, old and new.
 
+``--shells OUT.json`` instead measures the partial-volume rule alone (no study): the drawn
+rim and cortex volume over the true shell's, for spheres of 4-15 mm radius (a 1.5 mm rim), a
+vertebral body (1.2 mm cortex) and a rib (1.0 mm), each on 1, 2.5 x 1, 3.75 x 0.83 and
+9.4 x 4.4 mm voxels, mean over four places.
+
 ``--spacing profile`` draws the sites' own CT sampling instead (for the cost: CPU seconds
 of ``simulate_study`` per tree, in the same run).
 
 Usage: ``python -m benchmarks.seg3d_mm_features OUT.json --old-src DIR [--n 8] [--seed 3000]
-[--shape 64,96,96] [--profiles profile_0,...] [--spacing profile]``
+[--shape 64,96,96] [--profiles profile_0,...] [--spacing profile]``;
+``python -m benchmarks.seg3d_mm_features OUT.json --shells``
 """
 
 from __future__ import annotations
@@ -56,6 +62,57 @@ def dump(out: Path, seed: int, profile: str, shape, spacing=None) -> None:
     np.savez(out, ct=s.ct.array, spect=s.spect.array, semantic=s.semantic,
              instances=s.instances, hu=hu, uptake=uptake, bone=np.isin(cv.labels, (4, 5, 6)),
              lesions=json.dumps(s.lesions), cpu_s=seconds)
+
+
+SHELL_GRIDS = ((1.0, 1.0, 1.0), (2.5, 1.0, 1.0), (3.75, 0.83, 0.83), (9.4, 4.4, 4.4))
+
+
+def _sphere_rim(spacing, radius: float, t: float, rng) -> float:
+    from osteoscan.simulate import volume_canvas as vc
+
+    shape = tuple(int(round(50 / s)) for s in spacing)
+    c = 25 + rng.uniform(-3, 3, 3)
+    z, y, x = (np.arange(n) * s for n, s in zip(shape, spacing))
+    zz, yy, xx = np.meshgrid(z, y, x, indexing="ij")
+    depth = (radius - np.sqrt((zz - c[2]) ** 2 + (yy - c[1]) ** 2 + (xx - c[0]) ** 2))
+    depth = depth.astype(np.float32)
+    share = vc.shell_share(depth, vc.normal_extent(depth, spacing, t), t) * (depth >= 0)
+    return float(share.sum() * np.prod(spacing)
+                 / (4 / 3 * np.pi * (radius ** 3 - (radius - t) ** 3)))
+
+
+def _bone_cortex(spacing, rng) -> tuple[float, float]:
+    from osteoscan.simulate import volume_canvas as vc
+
+    side = tuple(int(round(90 / s)) for s in spacing)
+    cv = vc.Canvas.empty(side, spacing, (0.0, 0.0, 0.0))
+    a, b, h, t = 20.0, 15.0, 30.0, 1.2
+    sl, d = vc.cylinder_depth(cv, 45 + rng.uniform(-5, 5, 3), a, b, h)
+    cv.paint_bone(sl, d, vc.VERTEBRA, t)
+    true = np.pi * (a * b - (a - t) * (b - t)) * (h - 2 * t) + 2 * t * np.pi * a * b
+    body = cv.cortex.astype(float).sum() * np.prod(spacing) / true
+    cv = vc.Canvas.empty(side, spacing, (0.0, 0.0, 0.0))
+    c = 45 + rng.uniform(-5, 5, 3)
+    ends = [c - [30, 10, 0], c + [30, 10, 5]]
+    sl, d = vc.tube_depth(cv, ends, 5.5)
+    cv.paint_bone(sl, d, vc.RIB, 1.0)
+    true = np.pi * (5.5 ** 2 - 4.5 ** 2) * np.linalg.norm(ends[1] - ends[0]) \
+        + 4 / 3 * np.pi * (5.5 ** 3 - 4.5 ** 3)
+    return body, float(cv.cortex.astype(float).sum() * np.prod(spacing) / true)
+
+
+def shells() -> dict:
+    """Drawn over true shell volume, per grid: spheres (1.5 mm rim), body and rib cortex."""
+    out = {}
+    for spacing in SHELL_GRIDS:
+        rng = np.random.default_rng(0)
+        row = {f"sphere_r{r:g}": float(np.mean([_sphere_rim(spacing, r, 1.5, rng)
+                                                 for _ in range(4)])) for r in (4, 7, 10, 15)}
+        bones = np.mean([_bone_cortex(spacing, rng) for _ in range(4)], axis=0)
+        row["vertebral_body_cortex"], row["rib_cortex"] = float(bones[0]), float(bones[1])
+        out["x".join(f"{s:g}" for s in spacing)] = row
+        print(spacing, json.dumps(row), flush=True)
+    return out
 
 
 def _run(src: str, seed: int, profile: str, shape, out: Path, spacing: str) -> dict:
@@ -131,7 +188,11 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--shape", default="64,96,96")
     ap.add_argument("--profiles", default=",".join(FOURTH_RUN_PROFILES))
     ap.add_argument("--spacing", default="", help="'profile': the sites' CT sampling")
+    ap.add_argument("--shells", action="store_true")
     args = ap.parse_args(argv)
+    if args.shells:
+        args.out.write_text(json.dumps({"drawn_over_true": shells()}, indent=2) + "\n")
+        return None
     shape = tuple(int(v) for v in args.shape.split(","))
     if args.dump:
         seed, profile = args.dump.split(",")
