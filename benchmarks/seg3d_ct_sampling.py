@@ -17,8 +17,15 @@ resize (``volumetric.inputs.resize(anti_alias=True)``, suffix ``-aa``).
 ``--cost-profiles profile_3,...`` adds, per named profile, one patient's cost on both arms
 (no lesion measure): the extremes of the sites' sampling (1.25 mm slices on a 512 matrix).
 
+``--grids 5,4`` measures only those grids (names as in the JSON: native, 5mm, 4mm, 5mm-aa,
+4mm-aa; default all), ``--no-write`` skips the NIfTI writing (its cost is then 0), and
+``--before PARTS`` adds, under ``before``, the same patients' figures from an earlier run's
+parts file (the same seeds drawn by an earlier simulator: features in millimetres,
+docs/volumes.md).
+
 Usage: ``python -m benchmarks.seg3d_ct_sampling OUT.json [--n 16] [--seed 7700]
-[--cost-profiles P,...]`` (per-study parts in ``OUT.parts.jsonl``: an interrupted run resumes).
+[--cost-profiles P,...] [--grids G,...] [--no-write] [--before PARTS]`` (per-study parts in
+``OUT.parts.jsonl``: an interrupted run resumes).
 """
 
 from __future__ import annotations
@@ -53,7 +60,7 @@ def grid_name(mm: float | None, aa: bool) -> str:
 
 
 def one_arm(seed: int, primary: str, arm: dict, profile: str = PROFILE,
-            lesions: bool = True) -> tuple[dict, list[dict]]:
+            lesions: bool = True, grids=GRIDS, write: bool = True) -> tuple[dict, list[dict]]:
     """(cost, lesion rows) of one patient on one arm's sampling."""
     from osteoscan.simulate.volume_cohort import write_volume_study
     from osteoscan.simulate.volume_study import simulate_study
@@ -63,8 +70,9 @@ def one_arm(seed: int, primary: str, arm: dict, profile: str = PROFILE,
     t0 = time.perf_counter()
     study = simulate_study(seed, profile, primary=primary, kinds=KINDS, **arm)
     t1 = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="finect-") as tmp:
-        write_volume_study(study, Path(tmp) / "V", "V")
+    if write:
+        with tempfile.TemporaryDirectory(prefix="finect-") as tmp:
+            write_volume_study(study, Path(tmp) / "V", "V")
     t2 = time.perf_counter()
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
@@ -77,13 +85,13 @@ def one_arm(seed: int, primary: str, arm: dict, profile: str = PROFILE,
     table = pd.DataFrame([{"case": case.case_id, "id": i, "kind": k, "found_kept": True}
                           for i, k in case.extra["lesion_kinds"].items()])
     rows = []
-    for mm, aa in GRIDS:
+    for mm, aa in grids:
         frame = lesion_stats(table, [case], mm, bone_shell=True, anti_alias=aa)
         rows += [{**r, "grid": grid_name(mm, aa)} for r in frame.to_dict("records")]
     return cost, rows
 
 
-def run(parts: Path, n: int, seed: int) -> list[dict]:
+def run(parts: Path, n: int, seed: int, grids=GRIDS, write: bool = True) -> list[dict]:
     from osteoscan.simulate.volume_cohort import study_plan
 
     done = [json.loads(line) for line in parts.read_text().splitlines()] \
@@ -93,7 +101,7 @@ def run(parts: Path, n: int, seed: int) -> list[dict]:
         primary = ("lung", "other")[i % 2]
         record = {"study": sid, "seed": patient, "primary": primary, "arms": {}}
         for name, arm in ARMS.items():
-            cost, rows = one_arm(patient, primary, arm)
+            cost, rows = one_arm(patient, primary, arm, grids=grids, write=write)
             record["arms"][name] = {"cost": cost, "lesions": rows}
             print(f"{sid} {name:8s} sim {cost['simulate_s']:6.2f}s write "
                   f"{cost['write_s']:6.2f}s peak {cost['peak_mb']:7.0f} MB "
@@ -125,6 +133,20 @@ def report(done: list[dict], n: int, seed: int) -> dict:
     return out
 
 
+def before(parts: Path, done: list[dict]) -> dict:
+    """An earlier run's figures (its parts file) on the patients of ``done``, per arm and grid."""
+    seeds = {r["seed"] for r in done}
+    old = [json.loads(line) for line in parts.read_text().splitlines()]
+    old = [r for r in old if r["seed"] in seeds]
+    grids = {x["grid"] for r in done for a in r["arms"].values() for x in a["lesions"]}
+    out = {"parts": str(parts), "n_patients": len(old), "grids": {}}
+    for name in ARMS:
+        rows = pd.DataFrame([x for r in old for x in r["arms"][name]["lesions"]
+                             if x["grid"] in grids])
+        out["grids"][name] = {g: summarise(f) for g, f in rows.groupby("grid")}
+    return out
+
+
 def cost_by_profile(profiles: list[str], seed: int) -> dict:
     """One patient per profile, both arms: seconds, peak memory, voxels (no lesion measure)."""
     from osteoscan.simulate.volume_cohort import study_plan
@@ -146,11 +168,17 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--n", type=int, default=16)
     ap.add_argument("--seed", type=int, default=7700)
     ap.add_argument("--cost-profiles", default="")
+    ap.add_argument("--grids", default=",".join(grid_name(*g) for g in GRIDS))
+    ap.add_argument("--no-write", action="store_true")
+    ap.add_argument("--before", type=Path)
     args = ap.parse_args(argv)
+    grids = [g for g in GRIDS if grid_name(*g) in args.grids.split(",")]
     parts = args.out.with_suffix(".parts.jsonl")
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    done = run(parts, args.n, args.seed)
+    done = run(parts, args.n, args.seed, grids, not args.no_write)
     result = report(done, args.n, args.seed)
+    if args.before:
+        result["before"] = before(args.before, done)
     if args.cost_profiles:
         result["cost_by_profile"] = cost_by_profile(args.cost_profiles.split(","), args.seed)
     args.out.write_text(json.dumps(result, indent=2, default=float) + "\n")

@@ -78,7 +78,7 @@ def test_written_dicom_and_nifti_carry_the_drawn_spacing(tmp_path, coarse_profil
 def test_noise_scales_with_the_voxel_volume(monkeypatch, coarse_profile):
     seen = []
     real = vr.ct_image
-    monkeypatch.setattr(vr, "ct_image", lambda *a: seen.append(a[-1]) or real(*a))
+    monkeypatch.setattr(vr, "ct_image", lambda *a, **k: seen.append(a[-1]) or real(*a, **k))
     simulate_study(2, "profile_4", spacing=COARSE)
     simulate_study(2, "profile_4", shape=(16, 32, 32))
     volume = COARSE[0] * COARSE[1] ** 2
@@ -112,9 +112,11 @@ def _island_contrast(spacing, centre, seed: int) -> float:
     sl, depth = vc.ellipsoid_depth(cv, centre, (3.5, 3.5, 3.5))
     mask = np.zeros(shape, bool)
     mask[sl] = depth >= 0
-    vl.apply("bone_island", hu, np.ones(shape, np.float32), mask, rng, 1.0, None)
+    full = np.full(shape, -1.0, np.float32)
+    full[sl] = depth
+    vl.apply("bone_island", hu, np.ones(shape, np.float32), mask, full, rng, 1.0, None, spacing)
     noise = prof.ct_noise_hu * np.sqrt(vs.REFERENCE_VOXEL_MM3 / np.prod(spacing))
-    ct = vr.ct_image(hu, cv.labels, prof, rng, noise)
+    ct = vr.ct_image(hu, cv.labels, prof, rng, noise, spacing=spacing)
     shell = ndimage.binary_dilation(mask) & ~mask
     return float(ct[mask].mean() - ct[shell].mean())
 

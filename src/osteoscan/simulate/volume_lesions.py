@@ -16,16 +16,36 @@ signature:
 
 The primary shifts metastases: lung -> mostly lytic or mixed, larger, more in ribs and
 scapulae, colder; other (prostate, breast) -> mostly blastic, in spine and pelvis.
+
+Every feature inside a lesion is sized in millimetres and partial-volumed (docs/volumes.md,
+"Features in millimetres"): the rims (:data:`SCHMORL_RIM_MM`, :data:`LYTIC_RIM_MM`), the
+fracture gap (:data:`FRACTURE_GAP_MM`), the haemangioma's trabeculae
+(:data:`HAEMANGIOMA_PERIOD_MM`) and the mottling (:data:`LESION_TEXTURE_MM`). A voxel holds
+the share of it that it covers, so the grid changes only how a feature is sampled.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
+from scipy import special
 
 from osteoscan.simulate import volume_canvas as vc
 from osteoscan.simulate.volume_anatomy import Anatomy
 from osteoscan.simulate.volume_canvas import Canvas
+from osteoscan.simulate.volume_render import smooth_texture, texture_sd
+
+SCHMORL_RIM_MM = 1.5
+"""Sclerotic margin of a Schmorl node (a thin, well-defined rim of 1-2 mm)."""
+LYTIC_RIM_MM = 2.0
+"""Reactive new bone round a hot-rim lytic metastasis (a band of a few mm)."""
+FRACTURE_GAP_MM = 2.0
+"""Lucent fracture line through a rib's callus (1-3 mm on CT)."""
+HAEMANGIOMA_PERIOD_MM = 4.0
+"""Spacing of a haemangioma's thickened vertical trabeculae (the corduroy / polka-dot sign);
+each is a third of it thick (1.3 mm)."""
+LESION_TEXTURE_MM = 2.0
+"""Correlation (gaussian sigma) of a lesion's mottling and of a mixed lesion's sclerotic and
+lytic patches (about 5 mm across)."""
 
 MALIGNANT_KINDS = ("osteoblastic", "osteolytic", "mixed")
 BENIGN_KINDS = ("osteophyte", "schmorl", "haemangioma", "bone_island", "fracture")
@@ -54,7 +74,8 @@ def draw_kinds(rng: np.random.Generator, primary: str | None, n_mets: int | None
 
 
 def _blob(cv: Canvas, centre, r: float, rng) -> tuple | None:
-    """(slices, mask) of an irregular blob: a sphere and a smaller one beside it."""
+    """(slices, mask, depth) of an irregular blob: a sphere and a smaller one beside it;
+    depth: mm inside the blob's surface (the larger of the two spheres')."""
     centre = np.asarray(centre, float)
     other = centre + rng.normal(size=3) / np.sqrt(3) * 0.5 * r
     got = cv.box(centre - 1.6 * r, centre + 1.6 * r)
@@ -63,7 +84,8 @@ def _blob(cv: Canvas, centre, r: float, rng) -> tuple | None:
     sl, z, y, x = got
     d1 = (x - centre[0]) ** 2 + (y - centre[1]) ** 2 + (z - centre[2]) ** 2
     d2 = (x - other[0]) ** 2 + (y - other[1]) ** 2 + (z - other[2]) ** 2
-    return sl, (d1 <= r * r) | (d2 <= (0.7 * r) ** 2)
+    depth = np.maximum(r - np.sqrt(d1), 0.7 * r - np.sqrt(d2)).astype(np.float32)
+    return sl, (d1 <= r * r) | (d2 <= (0.7 * r) ** 2), depth
 
 
 def _random_voxel_mm(cv: Canvas, mask: np.ndarray, rng) -> np.ndarray | None:
@@ -108,7 +130,8 @@ def _site(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, rng):
 
 def place(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, instances: np.ndarray,
           rng, tries: int = 25):
-    """(slices, mask, centre mm) of a lesion that overlaps no other, or None."""
+    """(slices, mask, centre mm, depth mm inside the blob's surface) of a lesion that
+    overlaps no other, or None."""
     for _ in range(tries):
         centre, r, allowed = _site(cv, anat, kind, primary, rng)
         if centre is None:
@@ -116,39 +139,68 @@ def place(cv: Canvas, anat: Anatomy, kind: str, primary: str | None, instances: 
         got = _blob(cv, centre, r, rng)
         if got is None:
             continue
-        sl, mask = got
+        sl, mask, depth = got
         mask = mask & allowed(cv.labels[sl], cv.parts[sl])
         if mask.sum() >= 2 and not instances[sl][mask].any():
-            return sl, mask, centre
+            return sl, mask, centre, depth
     return None
 
 
-def _texture(shape, rng, sigma: float = 1.0) -> np.ndarray:
-    t = ndimage.gaussian_filter(rng.normal(size=shape).astype(np.float32), sigma)
-    return t / (t.std() + 1e-6)
+def _covered(n: int, step: float, lo, hi) -> np.ndarray:
+    """Share of each of n voxels (centres 0, step, 2 step.. mm) between lo and hi (mm, may
+    be arrays of periodic bands' edges, summed)."""
+    x = np.arange(n) * step
+    over = np.clip(np.minimum(x[:, None] + step / 2, hi) - np.maximum(x[:, None] - step / 2, lo),
+                   0, None)
+    return over.sum(axis=1) / step
 
 
-def _rim(mask: np.ndarray) -> np.ndarray:
-    return mask & ~ndimage.binary_erosion(mask)
-
-
-def _gap(mask: np.ndarray) -> np.ndarray:
-    """The one-voxel slab across the middle of a mask's longest in-plane extent (a rib runs
-    in the axial plane, so this cuts it across)."""
-    idx = np.nonzero(mask)
-    ext = [int(i.max() - i.min()) if i.size else 0 for i in idx]
-    ax = 1 + int(np.argmax(ext[1:]))
-    mid = (idx[ax].min() + idx[ax].max()) // 2
+def _axis_share(mask: np.ndarray, ax: int, share: np.ndarray) -> np.ndarray:
     shape = [1, 1, 1]
     shape[ax] = mask.shape[ax]
-    return mask & (np.arange(mask.shape[ax]).reshape(shape) == mid)
+    return np.where(mask, share.reshape(shape), 0.0).astype(np.float32)
 
 
-def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
-          contrast: float, primary: str | None) -> None:
-    """Write a lesion's CT and SPECT signature into the (boxed) HU and uptake arrays."""
+def _gap(mask: np.ndarray, spacing) -> np.ndarray:
+    """Share of each voxel in a :data:`FRACTURE_GAP_MM` slab across the middle of the mask's
+    longest in-plane extent (a rib runs in the axial plane, so this cuts it across)."""
+    idx = np.nonzero(mask)
+    ext = [float(i.max() - i.min()) * s if i.size else 0.0 for i, s in zip(idx, spacing)]
+    ax = 1 + int(np.argmax(ext[1:]))
+    mid = (idx[ax].min() + idx[ax].max()) / 2 * spacing[ax]
+    half = FRACTURE_GAP_MM / 2
+    return _axis_share(mask, ax, _covered(mask.shape[ax], spacing[ax], mid - half, mid + half))
+
+
+def _trabeculae(mask: np.ndarray, spacing) -> np.ndarray:
+    """Share of each voxel in a haemangioma's vertical trabeculae: plates across x, one
+    :data:`HAEMANGIOMA_PERIOD_MM` apart and a third of it thick."""
+    p, n, step = HAEMANGIOMA_PERIOD_MM, mask.shape[2], spacing[2]
+    lo = p / 12 + p * np.arange(-1, int(n * step / p) + 2)
+    return _axis_share(mask, 2, _covered(n, step, lo, lo + p / 3))
+
+
+def _dense_share(tex: np.ndarray, spacing) -> np.ndarray:
+    """Share of each voxel where the point field behind the voxel-averaged ``tex`` is > 0:
+    what the voxel's mean leaves of the field's variance is spread within it (gaussian)."""
+    within = np.sqrt(max(1.0 - texture_sd(spacing, LESION_TEXTURE_MM) ** 2, 1e-6))
+    return special.ndtr(tex / within).astype(np.float32)
+
+
+def _rim(mask: np.ndarray, depth: np.ndarray, spacing, t: float) -> np.ndarray:
+    """Share of each voxel of the mask within ``t`` mm of the blob's own surface (where the
+    lesion meets bone; a face cut by the bone's edge has no bone to react)."""
+    share = vc.shell_share(depth, vc.normal_extent(depth, spacing, t), t)
+    return np.where(mask, share, 0.0).astype(np.float32)
+
+
+def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, depth, rng,
+          contrast: float, primary: str | None, spacing) -> None:
+    """Write a lesion's CT and SPECT signature into the (boxed) HU and uptake arrays of a
+    grid of voxel ``spacing`` (z, y, x) mm, ``depth`` mm inside the lesion's surface; every
+    feature in mm, partial-volumed."""
     u = lambda lo, hi: float(rng.uniform(lo, hi))  # noqa: E731
-    tex = _texture(mask.shape, rng)
+    tex = smooth_texture(rng.normal(size=mask.shape), spacing, LESION_TEXTURE_MM)
     if kind == "osteoblastic":
         hu[mask] += (u(250, 700) * (1 + 0.3 * tex))[mask]
         uptake[mask] *= u(3, 8) * contrast
@@ -158,30 +210,29 @@ def apply(kind: str, hu: np.ndarray, uptake: np.ndarray, mask: np.ndarray, rng,
             uptake[mask] *= u(0.2, 0.5)
         else:
             uptake[mask] *= u(0.3, 0.7)
-            rim = _rim(mask)
-            uptake[rim] *= u(2.5, 5) * contrast / 0.5
-    elif kind == "mixed":
-        dense = mask & (tex > 0)
-        hu[dense] += u(300, 700)
-        hu[mask & ~dense] = u(25, 70)
+            rim = _rim(mask, depth, spacing, LYTIC_RIM_MM)
+            uptake *= 1 + (u(2.5, 5) * contrast / 0.5 - 1) * rim
+    elif kind == "mixed":  # dense where the point field > 0: a share of each voxel
+        dense, sclerosis = _dense_share(tex, spacing), u(300, 700)
+        hu[mask] = (dense * (hu + sclerosis) + (1 - dense) * u(25, 70))[mask]
         uptake[mask] *= u(2, 5) * contrast
     elif kind == "osteophyte":
         hu[mask] = u(500, 1000) + 60 * tex[mask]
         uptake[mask] = u(2.5, 5.0) * contrast  # degenerative change: a classic hot mimic
     elif kind == "schmorl":
         hu[mask] = u(40, 90)
-        hu[_rim(mask)] += 300
+        hu += 300 * _rim(mask, depth, spacing, SCHMORL_RIM_MM)
         uptake[mask] *= u(0.9, 1.4)
     elif kind == "haemangioma":
-        stripes = np.sin(np.arange(mask.shape[2]) * 2.1)[None, None, :] > 0.5
-        hu[mask] = u(-40, 30) + (stripes * u(300, 500) * np.ones(mask.shape))[mask]
+        fat = u(-40, 30)  # drawn first, as before
+        hu[mask] = fat + (_trabeculae(mask, spacing) * u(300, 500))[mask]
         uptake[mask] *= u(0.7, 1.1)
     elif kind == "bone_island":
         hu[mask] = u(900, 1400)
         uptake[mask] *= u(0.9, 1.3)
     else:  # fracture: callus round a lucent gap through the middle
         hu[mask] += u(150, 400)
-        hu[_gap(mask)] = 60.0
+        hu += _gap(mask, spacing) * (60.0 - hu)
         uptake[mask] = np.maximum(uptake[mask], 1.0) * u(3, 7) * contrast
 
 

@@ -1,7 +1,9 @@
 """CT and SPECT images of the labelled phantom: tissue values, blur, attenuation, noise.
 
-* **CT**: Hounsfield units per tissue (bone scaled with the profile's kVp), a little tissue
-  texture, the reconstruction kernel (gaussian blur) and noise.
+* **CT**: Hounsfield units per tissue (bone scaled with the profile's kVp; a bone voxel mixes
+  cortex and core by its cortical share), a little tissue texture (a random field of
+  :data:`TISSUE_TEXTURE_MM` correlation, averaged over the voxel), the reconstruction kernel
+  (gaussian blur) and noise; the last two are the scanner's and follow its voxel.
 * **SPECT** (99mTc-MDP): uptake per tissue (bone 1, kidneys 0.5, bladder 2..6, soft tissue
   0.06, ...) times the lesions' factors, in counts per ml; resampled onto the SPECT grid (with
   an anti-alias blur when the CT is much finer), attenuated along the four in-plane directions
@@ -20,9 +22,14 @@ from scipy import ndimage
 
 from osteoscan.io.resample import resample_to
 from osteoscan.io.volume import Volume, VolumeSource
+from osteoscan.simulate import volume_canvas as vc
 from osteoscan.simulate.volume_profiles import VolumeProfile
 
 _TEXTURE_HU = np.array([0, 5, 8, 30, 40, 50, 10, 5, 5, 2, 5], np.float32)
+"""SD (HU) of each tissue's texture as a point field (a coarse voxel averages some away)."""
+TISSUE_TEXTURE_MM = 1.0
+"""Correlation (gaussian sigma, mm) of the tissue texture: trabeculae are 0.5-1 mm apart,
+which a clinical CT sees as a grain of about 1-2 mm."""
 _MU_WATER = 0.0153  # 1/mm at 140 keV
 FWHM_TO_SIGMA = 1.0 / (2.0 * np.sqrt(2.0 * np.log(2.0)))
 
@@ -42,6 +49,17 @@ def uptake_table(rng: np.random.Generator) -> np.ndarray:
                      rng.uniform(2.0, 6.0), 0.1], np.float32)
 
 
+def tissue_values(table: np.ndarray, cv: vc.Canvas) -> np.ndarray:
+    """A per-tissue table (HU or uptake) on the canvas: ``table[labels]``, and in bone the
+    cortical share's mix of cortex and core (so a 1.2 mm cortex on a 4.4 mm voxel is 27 %
+    cortical bone, not a whole voxel of it)."""
+    out = table[cv.labels]
+    bone = cv.core > 0
+    share = cv.cortex[bone].astype(np.float32)
+    out[bone] = share * table[vc.CORTICAL] + (1 - share) * table[cv.core[bone]]
+    return out
+
+
 def _field(shape, rng, sigma: float) -> np.ndarray:
     f = rng.standard_normal(shape, dtype=np.float32)
     if sigma > 0:
@@ -50,11 +68,32 @@ def _field(shape, rng, sigma: float) -> np.ndarray:
     return f
 
 
+def smooth_texture(white: np.ndarray, spacing, sigma_mm: float) -> np.ndarray:
+    """A gaussian random field of correlation ``sigma_mm`` and SD 1 as a point field, from
+    white noise drawn on the grid (float32, in place): smoothed by sigma_mm / spacing voxels
+    per axis and scaled to the SD that averaging over the voxel leaves, sqrt(prod over axes
+    of sigma / sqrt(sigma^2 + spacing^2 / 12)) (the voxel as a box of variance s^2 / 12), so
+    a texture finer than the voxel fades on a coarse grid instead of being drawn voxel-sized."""
+    f = white.astype(np.float32, copy=False)
+    ndimage.gaussian_filter(f, [sigma_mm / s for s in spacing], output=f)
+    f /= f.std() + 1e-6
+    f *= texture_sd(spacing, sigma_mm)
+    return f
+
+
+def texture_sd(spacing, sigma_mm: float) -> float:
+    """SD left of a unit point field of correlation ``sigma_mm`` averaged over a voxel."""
+    return float(np.sqrt(np.prod([sigma_mm / np.hypot(sigma_mm, s / np.sqrt(12.0))
+                                  for s in spacing])))
+
+
 def ct_image(hu: np.ndarray, labels: np.ndarray, profile: VolumeProfile, rng,
-             noise_hu: float | None = None) -> np.ndarray:
-    """Texture, kernel blur and noise (SD ``noise_hu`` per voxel, default the profile's
-    ``ct_noise_hu``) on a HU map (in place; returned)."""
-    hu += _TEXTURE_HU[labels] * _field(hu.shape, rng, 1.0)
+             noise_hu: float | None = None, *, spacing) -> np.ndarray:
+    """Texture (:data:`TISSUE_TEXTURE_MM`), kernel blur (``ct_sharpness`` voxels) and noise
+    (SD ``noise_hu`` per voxel, default the profile's ``ct_noise_hu``; grain 0.5 voxel) on a
+    HU map of voxel ``spacing`` (z, y, x) mm (in place; returned)."""
+    white = rng.standard_normal(hu.shape, dtype=np.float32)
+    hu += _TEXTURE_HU[labels] * smooth_texture(white, spacing, TISSUE_TEXTURE_MM)
     ndimage.gaussian_filter(hu, profile.ct_sharpness, output=hu)
     hu += (profile.ct_noise_hu if noise_hu is None else noise_hu) * _field(hu.shape, rng, 0.5)
     np.clip(hu, -1024, 3071, out=hu)

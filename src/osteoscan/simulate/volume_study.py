@@ -142,8 +142,8 @@ def _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof):
         got = vl.place(cv, anat, kind, primary, instances, rng)
         if got is None:
             continue
-        sl, mask, centre = got
-        vl.apply(kind, hu[sl], uptake[sl], mask, rng, prof.contrast, primary)
+        sl, mask, centre, depth = got
+        vl.apply(kind, hu[sl], uptake[sl], mask, depth, rng, prof.contrast, primary, cv.spacing)
         lid = len(found) + 1
         instances[sl][mask] = lid
         semantic[sl][mask] = 2 if kind in vl.MALIGNANT_KINDS else 1
@@ -233,8 +233,8 @@ def simulate_study(seed: int, profile: str | int = "profile_0", shape=DEFAULT_SH
         ConfigError: bad shape, primary or profile.
     """
     prof, rng, primary, cv, anat = _phantom(seed, profile, shape, primary, spacing)
-    hu = vr.hu_table(rng, prof)[cv.labels]
-    uptake = vr.uptake_table(rng)[cv.labels]
+    hu = vr.tissue_values(vr.hu_table(rng, prof), cv)
+    uptake = vr.tissue_values(vr.uptake_table(rng), cv)
     kinds = vl.draw_kinds(rng, primary, n_metastases, n_benign) if kinds is None else \
         _kinds(kinds)
     semantic, instances, lesions = _lesions(cv, anat, kinds, primary, hu, uptake, rng, prof)
@@ -265,7 +265,8 @@ def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, 
     conc = raw_hu.with_array(uptake * np.float32(prof.counts_per_ml), modality="NM")
     shift = rng.normal(0, prof.misregistration_mm, 3) if prof.misregistration_mm else (0, 0, 0)
     native = vr.spect_image(conc, raw_hu, prof, rng, shift)
-    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng, noise_hu))
+    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng, noise_hu,
+                                                spacing=cv.spacing))
     return SimStudy(ct=ct, spect=resample_to(native, ct), spect_native=native,
                     semantic=semantic, instances=instances, lesions=lesions, primary=primary,
                     profile=prof.name, seed=int(seed), patient_id=patient_id, tumour=tumour)
