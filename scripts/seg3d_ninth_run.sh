@@ -38,7 +38,7 @@ RESUME=(); [ -f "$OUT/stage7/state.json" ] && RESUME=(--resume)
 [ -f "$OUT/stage7/train.done" ] || { $OSC seg3d train "$PREV/train" --out "$OUT/stage7" \
   --arch mtunet3d --patch 16,32,32 --spacing 5 --widths 16,32,64 --negatives bone \
   --channels spectct2w --crops kind --loss lesion --kind-weight osteolytic=4 \
-  --modality-dropout 1 --samples 6 --epochs 24 --lr 1e-3 --init "$SEVENTH/stage6" \
+  --modality-dropout 1 --samples 6 --epochs 16 --lr 1e-3 --init "$SEVENTH/stage6" \
   "${RESUME[@]}" > "$OUT/train.log" && touch "$OUT/stage7/train.done"; }
 # 3. the fused candidate (stage 5 + stage 7), chosen on profile_7; the current fused card on
 #    the same scans by seg3d evaluate (same figures as its selection: 1.302)
