@@ -138,12 +138,14 @@ def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_pat
     # trabecular window) initialised from the two-channel model, and predict reads its card
     res = run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "m", *TRAIN,
                         "--crops", "kind", "--channels", "spectct2w", "--negatives", "bone",
-                        "--loss", "lesion", "--modality-dropout", "0.5", "--init", cohort / "model")
+                        "--loss", "lesion", "--modality-dropout", "0.5", "--init", cohort / "model",
+                        "--kind-weight", "osteolytic=4")
     assert res.returncode == 0, res.stderr
     card = json.loads((tmp_path / "m" / "model.json").read_text())
     assert card["settings"]["modality_dropout"] == 0.5  # the seventh run's SPECT dropout
     assert card["settings"]["crops"] == "kind" and card["settings"]["channels"] == "spectct2w"
     assert card["settings"]["loss"] == "lesion"  # the sixth run's lesion-weighted CE
+    assert card["settings"]["kind_weights"] == {"osteolytic": 4.0}  # the ninth run's
     assert card["model_kwargs"]["in_chans"] == 3
     study = sorted(p for p in (cohort / "data").iterdir() if p.is_dir())[0]
     res = run_osteoscan("seg3d", "predict", tmp_path / "m", study, "--out", tmp_path / "p")
@@ -156,6 +158,10 @@ def test_kind_crops_and_a_second_ct_window_fine_tune_and_predict(cohort, tmp_pat
     assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out", tmp_path / "x",
                                         "--channels", "ct", "--modality-dropout", "0.5"),
                           2, "modality dropout")
+    for weight in ("lytic=4", "osteolytic=x"):
+        assert_one_line_error(run_osteoscan("seg3d", "train", cohort / "data", "--out",
+                                            tmp_path / "x", "--loss", "lesion",
+                                            "--kind-weight", weight), 2, "kind")
 
 
 def test_simulate_at_a_given_ct_spacing(tmp_path):

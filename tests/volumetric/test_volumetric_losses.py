@@ -73,3 +73,26 @@ def test_lesion_loss_setting_adds_the_weights_to_the_target():
     assert plain.shape[0] == 2
     with pytest.raises(ConfigError, match="loss"):
         Seg3DSettings(loss="blob").check()
+
+
+def test_kind_factors_multiply_the_weight_of_that_lesion_only():
+    inst, _ = _two_lesions()
+    plain, scaled = lesion_weights(inst), lesion_weights(inst, {2: 4.0, 9: 3.0})  # 9: absent
+    assert scaled[inst == 2].sum() == pytest.approx(4 * plain[inst == 2].sum())
+    assert np.array_equal(scaled[inst != 2], plain[inst != 2])
+
+
+def test_kind_weights_setting_up_weights_the_named_kind_in_the_target():
+    case = make_case(0)
+    case.extra = {"lesion_kinds": {1: "osteolytic", 2: "osteoblastic", 3: "osteophyte"}}
+    base = dict(architecture="mtunet3d", patch=(16, 16, 16), widths=(4, 8), loss="lesion")
+    _, plain, _, _ = prepare(case, Seg3DSettings(**base).check())
+    _, up, _, _ = prepare(case, Seg3DSettings(**base, kind_weights={"osteolytic": 4.0}).check())
+    lytic = case.instances == 1  # the case is on the model's 4 mm grid already
+    assert lytic.any() and np.allclose(up[2][lytic], 4 * plain[2][lytic])
+    assert np.array_equal(up[2][~lytic], plain[2][~lytic]) and np.array_equal(up[0], plain[0])
+    for bad in ({"osteolytic": 0.0}, {"lytic": 2.0}):
+        with pytest.raises(ConfigError, match="kind weights"):
+            Seg3DSettings(**base, kind_weights=bad).check()
+    with pytest.raises(ConfigError, match="--loss lesion"):
+        Seg3DSettings(**{**base, "loss": "voxel"}, kind_weights={"osteolytic": 2.0}).check()

@@ -114,7 +114,8 @@ def test_modality_dropout_zeroes_spect_patches_only_when_asked_and_the_card_reco
     with pytest.raises(ConfigError, match="modality dropout"):
         _settings(channels="ct", modality_dropout=0.5).check()
     with pytest.raises(ConfigError, match="modality dropout"):
-        _settings(modality_dropout=1.0).check()
+        _settings(modality_dropout=1.1).check()
+    assert zeroed(drop=((0,), 1.0)) == 1.0  # dropout 1: a CT-only network (ninth run)
     out = train_seg3d(cases[:2], _settings(epochs=1, modality_dropout=0.5), tmp_path / "m")
     assert read_card(out).settings["modality_dropout"] == 0.5
     assert read_card(train_seg3d(cases[:2], _settings(epochs=1), tmp_path / "n")).settings[
@@ -184,3 +185,14 @@ def test_segmenter_refuses_a_classifier_card(tmp_path, cases):
     seg.card.task = "classification"
     with pytest.raises(ModelError, match="not a 3-D segmentation model"):
         Segmenter3D(seg.model, seg.card)
+
+
+def test_a_network_trained_with_spect_always_zeroed_runs_with_it_zeroed(tmp_path, cases):
+    # ninth run: modality dropout 1 makes a CT-only network; it is run as it was trained
+    out = train_seg3d(cases[:2], _settings(epochs=1, modality_dropout=1.0), tmp_path / "ct")
+    seg = Segmenter3D.from_checkpoint(out)
+    assert seg.zeroed == ("spect",)
+    assert not seg.work_input(cases[0])[0].any() and seg.work_input(cases[0])[1].any()
+    assert Segmenter3D.from_checkpoint(out, zeroed=()).zeroed == ()  # an explicit choice wins
+    plain = train_seg3d(cases[:2], _settings(epochs=1, modality_dropout=0.5), tmp_path / "half")
+    assert Segmenter3D.from_checkpoint(plain).zeroed == ()

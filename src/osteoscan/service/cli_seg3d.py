@@ -75,14 +75,29 @@ def _spacing(text: str | None):
 
 def _settings(arch: str, channels: str, epochs: int, patch: str, spacing: float, widths: str,
               samples: int, lr: float, seed: int, tiny: bool, negatives: str = "any",
-              crops: str = "posneg", loss: str = "voxel", modality_dropout: float = 0.0):
+              crops: str = "posneg", loss: str = "voxel", modality_dropout: float = 0.0,
+              kind_weights: dict | None = None):
     from osteoscan.volumetric.training import Seg3DSettings
 
     return Seg3DSettings(
         architecture=arch, channels=channels, epochs=epochs, patch=_ints(patch, 3, "--patch"),
         spacing_mm=spacing, widths=tuple(int(w) for w in widths.split(",")) if widths else None,
         samples_per_case=samples, lr=lr, seed=seed, tiny=tiny, negatives=negatives,
-        crops=crops, loss=loss, modality_dropout=modality_dropout).check()
+        crops=crops, loss=loss, modality_dropout=modality_dropout,
+        kind_weights=kind_weights or {}).check()
+
+
+def _kind_weights(items: list[str]) -> dict[str, float]:
+    """--kind-weight KIND=FACTOR (repeatable) as a dict; the kinds are checked by the
+    settings."""
+    out = {}
+    for item in items:
+        kind, _, factor = item.partition("=")
+        try:
+            out[kind.strip()] = float(factor)
+        except ValueError as exc:
+            raise ConfigError(f"--kind-weight: KIND=FACTOR, got {item!r}") from exc
+    return out
 
 
 @seg3d_app.command("train")
@@ -106,14 +121,16 @@ def train(
     negatives: Annotated[str, typer.Option(help="Centre negative patches on 'any' non-lesion voxel or on 'bone' (hard negatives).")] = "any",
     crops: Annotated[str, typer.Option(help="Centre lesion patches on any lesion voxel ('posneg') or equally on each lesion type ('kind').")] = "posneg",
     loss: Annotated[str, typer.Option(help="Weigh the cross-entropy per voxel ('voxel') or so that each lesion weighs the same whatever its size ('lesion').")] = "voxel",
-    modality_dropout: Annotated[float, typer.Option(help="Probability per training patch that the SPECT channel is zeroed, so the network must find lesions from CT alone (0: never).")] = 0.0,
+    modality_dropout: Annotated[float, typer.Option(help="Probability per training patch that the SPECT channel is zeroed, so the network must find lesions from CT alone (0: never; 1: always, a CT-only network).")] = 0.0,
+    kind_weight: Annotated[list[str], typer.Option("--kind-weight", help="KIND=FACTOR: multiply the loss weight of every lesion of that kind (e.g. osteolytic=4; needs --loss lesion; repeatable).")] = (),
 ) -> None:
     """Train a network and its origin model, or compare networks under k-fold CV (--cv)."""
     from osteoscan.workflows.seg3d import cross_validate, read_cases, train_and_fit
 
     cases = read_cases(data)
     made = {a: _settings(a, channels, epochs, patch, spacing, widths, samples, lr, seed, tiny,
-                         negatives, crops, loss, modality_dropout) for a in arch}
+                         negatives, crops, loss, modality_dropout, _kind_weights(kind_weight))
+            for a in arch}
     if cv:
         result = cross_validate(cases, made, out, k=cv, seed=seed, resume=resume,
                                 on_step=lambda s: console.print(f"training {s}"))

@@ -68,7 +68,7 @@ class Segmenter3D:
     def __init__(self, model: torch.nn.Module, card: ModelCard, *, sw_batch_size: int = 1,
                  overlap: float = 0.25, threshold: float | None = None,
                  min_voxels: int | None = None, origin_over: str | None = None,
-                 zeroed: tuple[str, ...] = ()):
+                 zeroed: tuple[str, ...] | None = None):
         if card.task != "segmentation3d":
             raise ModelError(f"{card.architecture}: the card's task is {card.task!r}, "
                              "not a 3-D segmentation model (osteoscan seg3d train)")
@@ -104,8 +104,11 @@ class Segmenter3D:
         origin, lesion = s.get("origin"), s.get("lesion_model")
         self.origin = OriginModel.from_dict(origin) if origin else None
         self.lesion_model = OriginModel.from_dict(lesion) if lesion else None
-        # modalities zeroed at the input (a CT path), and the late-fusion companion
+        # modalities zeroed at the input (a CT path; by default SPECT for a network trained
+        # with it always zeroed, modality dropout 1), and the late-fusion companion
         # (volumetric.fusion.CTPath, loaded by from_checkpoint; docs/seg3d.md "Eighth run")
+        if zeroed is None:
+            zeroed = ("spect",) if float(s.get("modality_dropout", 0.0)) >= 1.0 else ()
         self.zeroed, self.ct_path = tuple(zeroed), None
 
     @classmethod

@@ -24,16 +24,21 @@ from torch import nn
 LOSSES = ("voxel", "lesion")
 
 
-def lesion_weights(instances: np.ndarray) -> np.ndarray:
+def lesion_weights(instances: np.ndarray, factors: dict[int, float] | None = None) -> np.ndarray:
     """float32 per-voxel CE weights: 1 outside lesions; inside lesion ``i`` of volume ``V_i``,
     ``mean(V) / V_i``. Every lesion then weighs ``mean(V)`` in all, and the lesions together
     weigh as many as their voxels (the lesion/background balance of the plain CE is kept;
-    only the share among lesions changes)."""
+    only the share among lesions changes). ``factors`` (instance id -> factor; ninth run's
+    lesion-kind weights) multiplies the weight of those lesions: lesion ``i`` then weighs
+    ``factor_i * mean(V)``."""
     ids, counts = np.unique(instances[instances > 0], return_counts=True)
     weights = np.ones(instances.shape, np.float32)
     if len(ids):
         per_id = np.zeros(int(ids.max()) + 1, np.float32)
         per_id[ids] = counts.mean() / counts
+        for i, factor in (factors or {}).items():
+            if 0 < int(i) < len(per_id):
+                per_id[int(i)] *= float(factor)
         inside = instances > 0
         weights[inside] = per_id[instances[inside]]
     return weights

@@ -81,7 +81,12 @@ class Seg3DSettings:
             that each lesion instance weighs the same; :mod:`osteoscan.volumetric.losses`).
         modality_dropout: probability per training patch that its SPECT channel is zeroed
             (:class:`~osteoscan.volumetric.inputs.RandDropChannelsd`), so the network must
-            find lesions from CT alone; 0 (default) never. Needs SPECT and CT channels.
+            find lesions from CT alone; 0 (default) never, 1 always (a CT-only network,
+            which :class:`~osteoscan.volumetric.infer.Segmenter3D` also runs with its SPECT
+            zeroed). Needs SPECT and CT channels.
+        kind_weights: lesion kind (:data:`KIND_GROUPS`' names) -> factor on the CE weight of
+            every lesion of that kind (``loss="lesion"`` only; ninth run: lytic metastases
+            up-weighted). Empty (default): every lesion weighs the same.
         seed: seeds patch sampling and initialisation.
     """
 
@@ -103,6 +108,7 @@ class Seg3DSettings:
     crops: str = "posneg"
     loss: str = "voxel"
     modality_dropout: float = 0.0
+    kind_weights: dict = field(default_factory=dict)
     seed: int = 0
     extra: dict = field(default_factory=dict)
 
@@ -120,13 +126,22 @@ class Seg3DSettings:
             raise ConfigError(f"crops must be one of {', '.join(CROPS)}, got {self.crops!r}")
         if self.loss not in LOSSES:
             raise ConfigError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
-        if not 0.0 <= self.modality_dropout < 1.0 or (
+        if not 0.0 <= self.modality_dropout <= 1.0 or (
                 self.modality_dropout and len(modalities(self.channels)) < 2):
-            raise ConfigError(f"modality dropout must be in [0, 1) and needs SPECT and CT "
+            raise ConfigError(f"modality dropout must be in [0, 1] and needs SPECT and CT "
                               f"channels, got {self.modality_dropout} with {self.channels!r}")
+        self._check_kind_weights()
         if self.epochs < 1 or self.samples_per_case < 1 or self.batch_size < 1:
             raise ConfigError("epochs, samples_per_case and batch_size must be >= 1")
         return self
+
+    def _check_kind_weights(self) -> None:
+        unknown = sorted(set(self.kind_weights) - set(KIND_GROUPS))
+        if unknown or any(float(v) <= 0 for v in self.kind_weights.values()):
+            raise ConfigError(f"kind weights need lesion kinds of {', '.join(KIND_GROUPS)} "
+                              f"and factors > 0, got {self.kind_weights}")
+        if self.kind_weights and self.loss != "lesion":
+            raise ConfigError("kind weights weigh the lesion-weighted loss: use --loss lesion")
 
     def model_kwargs(self) -> dict:
         kwargs = {"num_classes": len(CLASSES), "in_chans": len(check_channels(self.channels)),
@@ -158,7 +173,10 @@ def prepare(case: Case, settings: Seg3DSettings) -> tuple:
               if settings.crops == "kind" else None)
     target = [sem.astype(np.float32), heat]
     if settings.loss == "lesion":
-        target.append(lesion_weights(inst))
+        kinds = case.extra.get("lesion_kinds", {})
+        factors = {int(i): settings.kind_weights[k] for i, k in kinds.items()
+                   if k in settings.kind_weights}
+        target.append(lesion_weights(inst, factors))
     return image, np.stack(target), where, groups
 
 
