@@ -65,27 +65,36 @@ def skull_summary(items: list) -> dict:
     return out
 
 
-def main(argv=None) -> int:
+def selection_records(argv, doc: str, out: str) -> tuple:
+    """The command line (``--cache``, ``--fresh-cache``, ``--out``), the bundled detector and
+    the 300 selection studies' records with its count band (also ``diagnose_lesion_count``)."""
     from benchmarks.diagnose_lowcount import SELECT_SEED
     from benchmarks.select_detector import SELECT
     from osteoscan.lesions.detector_records import simulated_records
     from osteoscan.lesions.patient import bundled_detector_or_none
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--cache", required=True, help="banded selection records, seeds 400000-")
     ap.add_argument("--fresh-cache", required=True, help="seeds 450000-450099")
-    ap.add_argument("--out", default=str(RESULTS / "called_fp_diagnosis.json"))
+    ap.add_argument("--out", default=str(RESULTS / out))
     args = ap.parse_args(argv)
     det = bundled_detector_or_none()
     band = tuple(det.card["count_band"])
     s1, s2 = list(range(SELECT_SEED, SELECT_SEED + 200)), list(range(450_000, 450_100))
     recs = (simulated_records(SELECT, s1, args.cache, count_band=band)
             + simulated_records(SELECT, s2, args.fresh_cache, count_band=band))
+    return args, det, recs
+
+
+def main(argv=None) -> int:
+    from benchmarks.select_detector import SELECT
+
+    args, det, recs = selection_records(argv, __doc__, "called_fp_diagnosis.json")
     true_n, false_n, false_bsi, studies = Counter(), Counter(), Counter(), Counter()
     excess, called_normals = [], 0
     skull = {"true": [], "false": []}
-    sites = [SELECT[i % len(SELECT)] for i in range(len(s1))] + [
-        SELECT[i % len(SELECT)] for i in range(len(s2))]
+    sites = [SELECT[i % len(SELECT)] for i in range(200)] + [
+        SELECT[i % len(SELECT)] for i in range(100)]
     for rec, site in zip(recs, sites, strict=True):
         lesions = called_lesions(det, rec)
         if lesions is None:

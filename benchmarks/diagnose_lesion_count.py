@@ -19,7 +19,6 @@ Run (about 1 min, records cached)::
 
 from __future__ import annotations
 
-import argparse
 from collections import Counter
 from pathlib import Path
 
@@ -48,22 +47,11 @@ def study_counts(det, rec) -> dict | None:
 
 
 def main(argv=None) -> int:
-    from benchmarks.diagnose_lowcount import SELECT_SEED
+    from benchmarks.diagnose_called_fp import selection_records
     from benchmarks.select_detector import SELECT
     from osteoscan.artefacts import atomic_write_json
-    from osteoscan.lesions.detector_records import simulated_records
-    from osteoscan.lesions.patient import bundled_detector_or_none
 
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cache", required=True, help="banded selection records, seeds 400000-")
-    ap.add_argument("--fresh-cache", required=True, help="seeds 450000-450099")
-    ap.add_argument("--out", default=str(RESULTS / "lesion_count_diagnosis.json"))
-    args = ap.parse_args(argv)
-    det = bundled_detector_or_none()
-    band = tuple(det.card["count_band"])
-    s1, s2 = list(range(SELECT_SEED, SELECT_SEED + 200)), list(range(450_000, 450_100))
-    recs = (simulated_records(SELECT, s1, args.cache, count_band=band)
-            + simulated_records(SELECT, s2, args.fresh_cache, count_band=band))
+    args, det, recs = selection_records(argv, __doc__, "lesion_count_diagnosis.json")
     rows = [r for r in (study_counts(det, rec) for rec in recs) if r is not None]
     per_hit = Counter(n for r in rows for n in r["per_hit"])
     err = np.array([r["called"] - r["true"] for r in rows])
