@@ -49,12 +49,18 @@ from scipy.special import expit
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
 from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
-from osteoscan.lesions.candidates import count_normalised, is_picture, scan_candidates
+from osteoscan.lesions.arrays import (  # noqa: F401  (re-exported: the detector's arrays)
+    PAIR_MM,
+    StudyArrays,
+    bsi_exposure,
+    lesion_table,
+    study_arrays,
+)
+from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
-from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, reach_columns
-from osteoscan.lesions.context import scan_context
-from osteoscan.lesions.lesion_count import joined_ids, one_per_lesion
-from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
+from osteoscan.lesions.lesion_count import one_per_lesion
+from osteoscan.lesions.patches import PATCH_FEATURE
 from osteoscan.lesions.region_lookup import RegionLookup
 from osteoscan.lesions.stacking import NEAR_BODY, STACK_FEATURES, stack_features
 from osteoscan.lesions.trees import Forest, load_forests, save_forests
@@ -62,9 +68,6 @@ from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
-
-PAIR_MM = 20.0
-"""Largest distance (mm) between the two views' peaks of one lesion."""
 
 PATIENT_FEATURES: tuple[str, ...] = (
     "top1", "top2", "top3", "mean_top5", "n_malignant", "log_sum_p", "n_spine", "n_pelvis",
@@ -83,90 +86,6 @@ def patient_features(probs: np.ndarray, regions: list[str], threshold: float) ->
     n_pe, n_ri = mal.count("pelvis"), mal.count("ribs")
     return np.array([top[0], top[1], top[2], top.mean(), len(mal), np.log1p(p.sum()),
                      n_sp, n_pe, n_ri, len(mal) - n_sp - n_pe - n_ri], dtype=float)
-
-
-@dataclass
-class StudyArrays:
-    """The candidates of one study as arrays (the form the detector reasons on).
-
-    Attributes:
-        X: (n, len(FEATURES)) context features, anterior candidates first.
-        view: (n,) 0 anterior, 1 posterior.
-        group: (n,) distinct-lesion id (an anterior/posterior pair shares one).
-        head_mm: the patient's head length in mm (BSI scale).
-        patches: (n, 2, P, P) image patches (:mod:`osteoscan.lesions.patches`), when asked.
-        cnn_p: (n,) the patch network's probabilities (:mod:`osteoscan.lesions.patchnet`),
-            when known (out-of-fold ones on training records).
-        joined: (n,) lesion id for counting (:func:`osteoscan.lesions.lesion_count.joined_ids`:
-            candidates of one lesion share it); None on records (each group counts once).
-        reach: (n, len(REACH_FEATURES)) :func:`osteoscan.lesions.context.reach_features`
-            (None unless asked, and on records made before them); only BSI trees with card
-            ``bsi_reach`` take them.
-    """
-
-    X: np.ndarray
-    view: np.ndarray
-    group: np.ndarray
-    head_mm: float
-    patches: np.ndarray | None = None
-    cnn_p: np.ndarray | None = None
-    joined: np.ndarray | None = None
-    reach: np.ndarray | None = None
-
-
-def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
-                 count_band: tuple[float, float | None] | None = None, patches: bool = False,
-                 force: dict[str, np.ndarray] | None = None, reach: bool = False
-                 ) -> tuple[StudyArrays, list[Hotspot]]:
-    """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
-    A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
-    ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
-    ``patches`` every candidate's image patches too (:func:`scan_patches`); ``force``: per
-    view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
-    :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too."""
-    if not scan.spacing_mm:
-        scan = replace(scan, spacing_mm=estimated_spacing(scan))
-    gain = 1.0
-    if count_band:
-        scan, gain = count_normalised(scan, count_band, with_gain=True)
-    hot, maps = scan_candidates(scan, force, gain=gain)
-    ctx = scan_context(hot, maps, reach)
-    views = [v for v in ("anterior", "posterior") if v in hot]
-    X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
-    view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]
-                          + [np.zeros(0, int)])
-    n_ant = len(hot.get("anterior", []))
-    group = np.arange(len(X))
-    if len(views) == 2:  # mutually nearest within pair_mm: the posterior joins the anterior's group
-        na, npo = ctx.nearest["anterior"], ctx.nearest["posterior"]
-        dist = ctx.features["anterior"][:, FEATURES.index("other_dist_mm")]
-        for i, j in enumerate(na):
-            if j >= 0 and npo[j] == i and dist[i] <= pair_mm:
-                group[n_ant + j] = i
-    px = float(np.sqrt(np.prod(scan.spacing_mm))) if scan.spacing_mm else 2.4
-    head_mm = ctx.frames[views[0]].head * px if views else 230.0
-    hotspots = [h for v in views for h in hot[v]]
-    patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
-    joined = joined_ids(hot, maps, views, group)
-    ext = np.concatenate([ctx.reach[v] for v in views] + [np.zeros((0, 2))]) if reach else None
-    return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=ext), hotspots
-
-
-def bsi_exposure(X: np.ndarray, head_mm: float) -> np.ndarray:
-    """Each candidate's area in head lengths squared (at least 1 mm²): the exposure of BSI
-    trees fitted on the share per unit area (card ``bsi_target: "per_area"``,
-    :data:`osteoscan.lesions.detector_train.BSI_DESIGNS`)."""
-    return np.maximum(X[:, FEATURES.index("area_mm2")], 1.0) / head_mm ** 2
-
-
-def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per distinct lesion: the index of its most probable candidate and that probability."""
-    best: dict[int, int] = {}
-    for i, g in enumerate(group):
-        if int(g) not in best or probs[i] > probs[best[int(g)]]:
-            best[int(g)] = i
-    idx = np.array(sorted(best.values()), dtype=int)
-    return idx, probs[idx] if len(idx) else np.zeros(0)
 
 
 @dataclass
