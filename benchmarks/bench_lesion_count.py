@@ -51,7 +51,8 @@ def main(argv=None) -> int:
     band = det.card["count_band"]
     scans = [simulate_study(400_000 + i, site=SELECT[i % len(SELECT)],
                             force_label="metastasis").scan for i in range(args.n)]
-    total, joined = step_share(arrays, "joined_ids", scans, count_band=band)
+    total, joined = step_share(arrays, "joined_ids", scans, count_band=band,
+                               count_lesions=True)
     result = {"studies": args.n, "study_arrays_s": total, "joined_ids_s": joined,
               "share": joined / total, "per_study_ms": 1000 * joined / args.n}
     atomic_write_json(args.out, result)

@@ -58,7 +58,7 @@ def test_ids_join_pairs_across_views_and_on_a_view():
 def test_joined_ids_on_maps():
     class Maps:
         def __init__(self, z, bg):
-            self.z, self.background = z, bg
+            self.z, self.background, self.labels = z, bg, None  # basins from the masks
 
     hot, z, bg = _view(np.array([0, 2, 4, 3.8, 3.6, 3.7, 4.2, 2, 0], np.float32), 4)
     ids = joined_ids({"anterior": hot}, {"anterior": Maps(z, bg)}, ["anterior"], np.arange(2))

@@ -25,7 +25,7 @@ from osteoscan.lesions.burden import (
     RegionRow,
     bone_scan_index,
     distinct_lesions,
-    lesion_count,
+    malignant_lesions,
     patient_probability,
     region_table,
     share_bsi,
@@ -195,7 +195,7 @@ class LesionAnalyzer:
             bsi=bsi,
             probability=patient_probability(by_view, self.patient_method),
             lesion_count=len(groups),
-            malignant_count=lesion_count([g for g in groups if max(h.probability for h in g) >= thr]),
+            malignant_count=malignant_lesions(groups, thr),
             regions=tuple(region_table(by_view, fractions, thr)),
             region_maps=dict(region_maps),
             threshold=thr,
@@ -245,5 +245,5 @@ def agreeing(result: LesionResult, probability: float, positive: bool) -> Lesion
         regions = result.regions if positive else tuple(region_table(by_view, {}, thr))
     return dataclasses.replace(
         result, hotspots=tuple(h for hs in by_view.values() for h in hs), bsi=float(bsi),
-        malignant_count=lesion_count([g for g in groups if max(h.probability for h in g) >= thr]),
+        malignant_count=malignant_lesions(groups, thr),
         regions=regions, threshold=float(thr))

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
-from osteoscan.lesions.context import FEATURES, estimated_spacing, scan_context
+from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.lesion_count import joined_ids
 from osteoscan.lesions.patches import scan_patches
 from osteoscan.types import BoneScan, Hotspot
@@ -50,14 +50,16 @@ class StudyArrays:
 
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
                  count_band: tuple[float, float | None] | None = None, patches: bool = False,
-                 force: dict[str, np.ndarray] | None = None, reach: bool = False
-                 ) -> tuple[StudyArrays, list[Hotspot]]:
+                 force: dict[str, np.ndarray] | None = None, reach: bool = False,
+                 count_lesions: bool = False) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
     ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
     ``patches`` every candidate's image patches too (:func:`scan_patches`); ``force``: per
     view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
-    :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too."""
+    :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too;
+    ``count_lesions``: the lesion ids for counting too (``joined``: what ``analyze`` reports;
+    records never keep them)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     gain = 1.0
@@ -81,8 +83,9 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     head_mm = ctx.frames[views[0]].head * px if views else 230.0
     hotspots = [h for v in views for h in hot[v]]
     patch = scan_patches(hot, maps, ctx.frames, views) if patches else None
-    joined = joined_ids(hot, maps, views, group)
-    ext = np.concatenate([ctx.reach[v] for v in views] + [np.zeros((0, 2))]) if reach else None
+    joined = joined_ids(hot, maps, views, group) if count_lesions else None
+    ext = (np.concatenate([ctx.reach[v] for v in views] + [np.zeros((0, len(REACH_FEATURES)))])
+           if reach else None)
     return StudyArrays(X, view, group, head_mm, patch, joined=joined, reach=ext), hotspots
 
 

@@ -83,12 +83,22 @@ LESION_ID = "lesion"
 (:mod:`osteoscan.lesions.lesion_count`; hotspots of one lesion share it)."""
 
 
-def lesion_count(groups: Sequence[Sequence[Hotspot]]) -> int:
-    """Lesions among distinct-lesion ``groups``: groups whose hotspots carry one
-    :data:`LESION_ID` count once (the detector joins the candidates of one lesion), others
-    count one each."""
-    ids = {g[0].features.get(LESION_ID, ("group", k)) for k, g in enumerate(groups)}
-    return len(ids)
+def _called(group: Sequence[Hotspot], threshold: float) -> bool:
+    """A distinct lesion is called malignant when its most probable hotspot reaches
+    ``threshold``."""
+    return max(h.probability for h in group) >= threshold
+
+
+def _lesion_key(k: int, group: Sequence[Hotspot]):
+    """The lesion a distinct-lesion group (the ``k``-th) counts as: its :data:`LESION_ID` when
+    its hotspots carry one (the detector joins the candidates of one lesion), else itself."""
+    return group[0].features.get(LESION_ID, ("group", k))
+
+
+def malignant_lesions(groups: Sequence[Sequence[Hotspot]], threshold: float) -> int:
+    """Lesions called malignant among distinct-lesion ``groups``: groups sharing one
+    :data:`LESION_ID` count once, others one each."""
+    return len({_lesion_key(k, g) for k, g in enumerate(groups) if _called(g, threshold)})
 
 
 def share_bsi(by_view: Mapping[str, Sequence[Hotspot]],
@@ -100,7 +110,7 @@ def share_bsi(by_view: Mapping[str, Sequence[Hotspot]],
     that the region table's BSI adds up to the study's)."""
     bsi: dict[str, float] = {}
     for group in distinct_lesions(by_view):
-        if max(h.probability for h in group) >= threshold:
+        if _called(group, threshold):
             for h in group:
                 bsi[h.region] = bsi.get(h.region, 0.0) + float(h.features.get(BSI_SHARE, 0.0))
     fractions = {n: b / (100.0 * MASS_FRACTION[n]) for n, b in bsi.items() if n in MASS_FRACTION}
@@ -171,13 +181,13 @@ def region_table(by_view: Mapping[str, Sequence[Hotspot]], fractions: Mapping[st
                  threshold: float = 0.5) -> list[RegionRow]:
     """The region table (regions with a hotspot or involvement only), in REGIONS order: per
     region the distinct hotspots and the lesions called malignant (hotspots carrying one
-    :data:`LESION_ID` count once, as in :func:`lesion_count`)."""
+    :data:`LESION_ID` count once, as in :func:`malignant_lesions`)."""
     counts: dict[str, tuple[list, set]] = {}
     for k, group in enumerate(distinct_lesions(by_view)):
         c = counts.setdefault(group[0].region, ([], set()))
         c[0].append(k)
-        if max(h.probability for h in group) >= threshold:
-            c[1].add(group[0].features.get(LESION_ID, ("group", k)))
+        if _called(group, threshold):
+            c[1].add(_lesion_key(k, group))
     rows = []
     for name in REGIONS[1:]:
         n, m = (len(c) for c in counts.get(name, ((), ())))

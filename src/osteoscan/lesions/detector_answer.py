@@ -57,7 +57,7 @@ def region_rows(codes, out: dict) -> tuple[RegionRow, ...]:
         if not code:
             continue
         here = codes[lesions] == code
-        mal = int(np.isin(out.get("counted", out["malignant"]), lesions[here]).sum())
+        mal = int(np.isin(out["counted"], lesions[here]).sum())
         bsi = float(mass[codes == code].sum())
         frac = bsi / (100 * MASS_FRACTION[name])
         rows.append(RegionRow(name, int(here.sum()), mal, float(min(frac, 1.0)), bsi))

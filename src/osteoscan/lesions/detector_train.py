@@ -136,9 +136,8 @@ def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
     from osteoscan.lesions.patient import bsi_exposure
 
     target, which, reach = BSI_DESIGNS[design]
-    extra = (lambda r: [reach_columns(r.get("reach"))]) if reach else (lambda r: [])  # noqa: E731
-    X = np.concatenate([np.hstack([r["X2"], *extra(r), p[:, None]])
-                        for r, p in zip(records, probs, strict=True)])
+    X = np.concatenate([np.hstack([r["X2"], *([reach_columns(r.get("reach"))] if reach else []),
+                                   p[:, None]]) for r, p in zip(records, probs, strict=True)])
     y = np.concatenate([r["bsi_share"] for r in records])
     if which == "malignant":
         rows = np.flatnonzero(np.concatenate([r["y"] for r in records]) > 0)

@@ -43,12 +43,12 @@ def _saddles(labels: np.ndarray, excess: np.ndarray) -> dict[tuple[int, int], fl
     lo, hi, height = np.concatenate(lo), np.concatenate(hi), np.concatenate(height)
     if not len(lo):
         return {}
-    code = lo.astype(np.int64) * (int(labels.max()) + 1) + hi
+    n = int(labels.max()) + 1
+    code = lo.astype(np.int64) * n + hi
     order = np.argsort(code, kind="stable")
     code, height = code[order], height[order]
     first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
     best = np.maximum.reduceat(height, first)
-    n = int(labels.max()) + 1
     return {(int(c // n), int(c % n)): float(h) for c, h in zip(code[first], best)}
 
 
@@ -97,7 +97,7 @@ def joined_ids(hot: Mapping[str, Sequence[Hotspot]], maps: Mapping, views: Seque
     for v in views:
         pairs += [(i + start, j + start) for (i, j), r in
                   saddle_ratios(hot[v], maps[v].z, maps[v].background,
-                                getattr(maps[v], "labels", None)).items() if r >= fraction]
+                                maps[v].labels).items() if r >= fraction]
         start += len(hot[v])
     return components(group, np.array(pairs, int))
 

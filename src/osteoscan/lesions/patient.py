@@ -125,7 +125,7 @@ class HotspotDetector:
         band and patches; :func:`study_arrays`, ``force`` included)."""
         return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
                             patches=self.patch is not None, force=force,
-                            reach=bool(self.card.get("bsi_reach")))
+                            reach=bool(self.card.get("bsi_reach")), count_lesions=True)
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""

@@ -20,8 +20,8 @@ import jinja2
 import numpy as np
 
 from osteoscan import __version__
-from osteoscan.lesions.burden import LESION_ID
 from osteoscan.artefacts import atomic_write_text
+from osteoscan.lesions.burden import LESION_ID
 from osteoscan.reporting.figures import body_box, view_panels
 from osteoscan.reporting.results import worklist_csv, worklist_rows
 from osteoscan.types import BoneScan

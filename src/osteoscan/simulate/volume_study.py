@@ -265,8 +265,7 @@ def _acquire(seed, prof, cv, hu, uptake, primary, semantic, instances, lesions, 
     conc = raw_hu.with_array(uptake * np.float32(prof.counts_per_ml), modality="NM")
     shift = rng.normal(0, prof.misregistration_mm, 3) if prof.misregistration_mm else (0, 0, 0)
     native = vr.spect_image(conc, raw_hu, prof, rng, shift)
-    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng, noise_hu,
-                                                spacing=cv.spacing))
+    ct = raw_hu.with_array(vr.ct_image(hu, cv.labels, prof, rng, noise_hu, spacing=cv.spacing))
     return SimStudy(ct=ct, spect=resample_to(native, ct), spect_native=native,
                     semantic=semantic, instances=instances, lesions=lesions, primary=primary,
                     profile=prof.name, seed=int(seed), patient_id=patient_id, tumour=tumour)
