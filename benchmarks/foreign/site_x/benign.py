@@ -44,7 +44,7 @@ def djd_joint(body: Body, rng, kind: str) -> list[dict]:
         else:
             xz, region, depth, thick = body.marks[f"hip_{s}"] + [s * 0.006 * h, -0.01 * h], \
                 "pelvis", 0.5, body.trunk_cm
-        size = rng.uniform(7, 12)
+        size = rng.uniform(9, 16)
         out.append(_spot(kind, region, xz, size * 1.3, size, depth, thick,
                          amp * rng.uniform(0.75, 1.25)))
     return out
@@ -56,7 +56,7 @@ def djd_spine(body: Body, rng) -> list[dict]:
     amp = benign_amp(rng)
     return [_spot("djd_spine", "lumbar_spine", (x + s * hw * rng.uniform(0.9, 1.2),
                                                 z + hh * rng.uniform(0.5, 1.1)),
-                  rng.uniform(6, 10), rng.uniform(6, 11), 0.75, body.trunk_cm,
+                  rng.uniform(7, 12), rng.uniform(7, 13), 0.75, body.trunk_cm,
                   amp * rng.uniform(0.7, 1.3)) for s in _sides(rng, 0.35)]
 
 
@@ -70,7 +70,7 @@ def rib_fractures(body: Body, rng) -> list[dict]:
         pts = body.marks[f"rib{n}_{side}_{arc}"]
         pos = pts[int(round(t * (len(pts) - 1)))]
         depth = 0.85 if arc == "post" else 0.15
-        size = rng.uniform(5, 7)
+        size = rng.uniform(5, 8)
         out.append(_spot("rib_fracture", "ribs", pos, size, size, depth, body.trunk_cm,
                          amp * rng.uniform(0.7, 1.3)))
     return out

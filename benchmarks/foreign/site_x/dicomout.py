@@ -41,13 +41,16 @@ def detector_item(view: int, cam) -> Dataset:
     item.RadialPosition = "250"
     item.CenterOfRotationOffset = "0"
     width = cam.cols * cam.pixel_mm
+    x0 = f"{width / 2:.2f}"
     if view == 0:
         item.ImageOrientationPatient = [1, 0, 0, 0, 0, -1]
-        item.ImagePositionPatient = [-width / 2, 0, 0]
+        item.ImagePositionPatient = ["-" + x0, "0", "0"]
     else:
         item.ImageOrientationPatient = [-1, 0, 0, 0, 0, -1]
-        item.ImagePositionPatient = [width / 2, 0, 0]
+        item.ImagePositionPatient = [x0, "0", "0"]
     item.ZoomFactor = [1, 1]
+    item.CollimatorType, item.CollimatorGridName = "PARA", "LEHR"
+
     return item
 
 
@@ -78,7 +81,8 @@ def _ids(ds: Dataset, key: str, date: dt.datetime, pat: dict) -> None:
     ds.PatientName, ds.PatientID = f"SITEX^{key}", key
     ds.PatientSex, ds.PatientAge = pat["sex"], f"{pat['age']:03d}Y"
     ds.PatientSize, ds.PatientWeight = f"{pat['height'] / 1000:.2f}", \
-        f"{22.0 * pat['habitus'] ** 2 * (pat['height'] / 1000) ** 2:.0f}"
+        f"{24.0 * pat['habitus'] ** 2 * (pat['height'] / 1000) ** 2:.0f}"
+    ds.PatientBirthDate = f"{date.year - pat['age']:04d}0101"
     for attr in ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID",
                  "FrameOfReferenceUID"):
         setattr(ds, attr, generate_uid(entropy_srcs=["site_x", key, attr]))
@@ -94,7 +98,7 @@ def _acquisition(ds: Dataset, cam, date: dt.datetime, mbq: float) -> None:
     ds.Modality, ds.Manufacturer = "NM", "site_x phantom"
     ds.ManufacturerModelName, ds.StationName = "GE-like dual-head WB sweep", "SITEXNM1"
     ds.ImageType = ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
-    ds.PatientPosition = "HFS"
+    ds.BodyPartExamined = "WHOLEBODY"
     ds.NumberOfEnergyWindows, ds.EnergyWindowInformationSequence = 1, Sequence(
         [energy_window()])
     ds.EnergyWindowVector = [1, 1]
@@ -105,7 +109,12 @@ def _acquisition(ds: Dataset, cam, date: dt.datetime, mbq: float) -> None:
     ds.ScanLength = f"{cam.scan_mm:.0f}"
     ds.WholeBodyTechnique = ["1PS", "PCN"]
     ds.ActualFrameDuration = 900000
-    ds.CollimatorType, ds.CollimatorGridName = "PARA", "LEHR"
+    ds.PositionReferenceIndicator = ""
+    orient = code("F-10450", "SRT", "recumbent")
+    orient.PatientOrientationModifierCodeSequence = Sequence([code("F-10340", "SRT",
+                                                                   "supine")])
+    ds.PatientOrientationCodeSequence = Sequence([orient])
+    ds.PatientGantryRelationshipCodeSequence = Sequence([code("F-10470", "SRT", "headfirst")])
     start = (date - dt.timedelta(hours=3)).strftime("%H%M%S")
     ds.RadiopharmaceuticalInformationSequence = Sequence([radiopharmaceutical(mbq, start)])
 

@@ -149,7 +149,7 @@ def metastases(body: Body, rng: np.random.Generator, n: int, superscan: bool) ->
             break
         spot = spine_neighbour(body, out, rng) if rng.uniform() < 0.3 else None
         if spot is None:
-            size = float(np.clip(rng.lognormal(np.log(12.0), 0.45), 4.0, 35.0))
+            size = float(np.clip(rng.lognormal(np.log(14.0), 0.45), 4.0, 40.0))
             spot = place_on(body, str(rng.choice(regions, p=w)), rng, size)
         if superscan:
             spot["a"], spot["b"] = spot["a"] * 0.6, spot["b"] * 0.6

@@ -58,7 +58,7 @@ def add_arm(body: Body, s: int, rng: np.random.Generator) -> None:
     body.marks.update({f"{k}_{s}": v for k, v in p.items()})
     fdepth, fthick, _ = arm_depth(body)
     body.add("ellipsoid", "humerus", 0.5, 12.0, c=tuple(p["shoulder"]), a=0.013 * h,
-             b=0.013 * h, angle=0.0, half_depth=0.013 * h, u_core=1.3, shell=3.0, u_shell=1.5)
+             b=0.013 * h, angle=0.0, half_depth=0.010 * h, u_core=0.55, shell=3.0, u_shell=1.1)
     body.add("tube", "humerus", 0.5, 9.0 * body.habitus, p0=p["shoulder"], p1=p["elbow"],
              r0=0.0065 * h, r1=0.0055 * h, cortex=4.0, u_cort=1.0, u_trab=0.3,
              end_boost=1.2, end_len=25.0)
@@ -97,7 +97,7 @@ def add_leg(body: Body, s: int, spread: float) -> None:
     body.marks.update({f"knee_{s}": knee, f"ankle_{s}": ankle, f"troch_{s}": troch})
     thigh = 16.0 * body.habitus
     body.add("ellipsoid", "femur", 0.5, t, c=tuple(hip), a=0.0125 * h, b=0.0125 * h,
-             angle=0.0, half_depth=0.0125 * h, u_core=1.3, shell=3.0, u_shell=1.4)
+             angle=0.0, half_depth=0.010 * h, u_core=0.55, shell=3.0, u_shell=1.1)
     body.add("tube", "femur", 0.5, t, p0=hip, p1=troch - [s * 0.008 * h, -0.004 * h],
              r0=0.0085 * h, r1=0.009 * h, cortex=3.0)
     body.add("ellipsoid", "femur", 0.5, t, c=tuple(troch), a=14.0, b=19.0, angle=0.0,

@@ -53,7 +53,7 @@ def draw_camera(rng: np.random.Generator, height: float) -> tuple[Camera, Placem
     vertex = float(rng.uniform(15, 70))
     scan = min(vertex + height + rng.uniform(20, 90), rows * p)
     cam = Camera(rows=rows, cols=cols, pixel_mm=p, fwhm_mm=float(rng.uniform(7, 12)),
-                 counts_ant=float(np.clip(rng.lognormal(np.log(0.9e6), 0.35), 0.6e6, 2.5e6)),
+                 counts_ant=float(np.clip(rng.lognormal(np.log(0.8e6), 0.4), 0.6e6, 2.5e6)),
                  scatter=float(rng.uniform(0.05, 0.15)), scan_mm=float(scan),
                  soft_conc=float(np.clip(rng.lognormal(np.log(0.11), 0.3), 0.05, 0.3)),
                  table=float(rng.uniform(0.85, 0.93)),
