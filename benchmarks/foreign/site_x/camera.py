@@ -4,7 +4,9 @@ Lesions are drawn into the canvas as excess uptake on their host bone's layer; t
 views are then blurred by a Gaussian system response (FWHM 7-12 mm, plus a little more for
 the far half of the body: LEHR resolution degrades with source distance), a little scatter
 is added (a broad Gaussian, scatter fraction 5-15 % inside the 15 % photopeak window), the
-posterior head sees the patient through the pallet (transmission 0.85-0.93), the
+posterior head sees the patient through the pallet (transmission 0.85-0.93) and less soft
+tissue signal than the anterior (x 0.65-0.9: the abdominal contents and most subcutaneous
+fat of a supine patient lie ventrally; calibrated to REALISM.md's body-pixel medians), the
 image is scaled to the anterior view's total counts, sampled with Poisson noise, and rows
 beyond the table travel (ScanLength) are left empty, as a sweep stores them.
 """
@@ -36,6 +38,7 @@ class Camera:
     scan_mm: float
     soft_conc: float
     table: float = 0.9  # transmission of the patient pallet seen by the posterior head
+    soft_post: float = 0.8  # posterior / anterior soft-tissue signal (ventral soft tissue)
     binning: int = 1  # render at pixel_mm / binning, then sum binning x binning blocks
 
 
@@ -95,7 +98,7 @@ def expected_views(canvas: Canvas, cam: Camera) -> np.ndarray:
         near_layer = v  # the anterior head sees the front half sharper, the posterior the back
         img = gaussian_filter(canvas.layers[v, near_layer], near)
         img += gaussian_filter(canvas.layers[v, 1 - near_layer], far)
-        img += soft_b
+        img += soft_b * (cam.soft_post if v == 1 else 1.0)
         img += cam.scatter * gaussian_filter(img, 30.0 / (cam.pixel_mm / cam.binning))
         out[v] = img
     return out

@@ -57,6 +57,7 @@ def draw_camera(rng: np.random.Generator, height: float) -> tuple[Camera, Placem
                  scatter=float(rng.uniform(0.05, 0.15)), scan_mm=float(scan),
                  soft_conc=float(np.clip(rng.lognormal(np.log(0.11), 0.3), 0.05, 0.3)),
                  table=float(rng.uniform(0.85, 0.93)),
+                 soft_post=float(rng.uniform(0.65, 0.9)),
                  binning=binning)
     place = Placement(rows=rows * binning, cols=cols * binning, pixel_mm=p / binning,
                       vertex_mm=vertex, shift_mm=float(rng.uniform(-25, 25)),
