@@ -15,7 +15,7 @@ from benchmarks.foreign.site_x.lesions import BENIGN_PATTERNS, place_on
 
 def benign_amp(rng: np.random.Generator) -> float:
     """Excess uptake of a benign focus over local bone (fainter than metastases)."""
-    return float(np.clip(rng.lognormal(np.log(2.3), 0.5), 0.7, 8.0))
+    return float(np.clip(rng.lognormal(np.log(2.0), 0.5), 0.7, 8.0))
 
 
 def _spot(kind, region, xz, a, b, depth, thick, amp, angle=0.0) -> dict:
