@@ -61,5 +61,6 @@ def main(argv: list[str]) -> int:
     pic = Image.fromarray(np.concatenate(tiles[:-1], 1))
     pic = pic.resize((pic.width // 2, pic.height // 2), Image.LANCZOS)
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    pic = pic.quantize(colors=64, method=Image.Quantize.MEDIANCUT)  # keeps the PNG < 400 kB
     pic.save(args.out, optimize=True)
     return 0
