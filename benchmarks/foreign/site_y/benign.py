@@ -2,9 +2,9 @@
 "interpretation"; FIELD.md): fainter than most metastases and patterned.
 
 - degenerative joints: both knees, both shoulders, both hips, lower lumbar facets, or both
-  wrists / first MTP joints (arthritis); usually symmetric, uptake 1.5-3.2x;
+  wrists / first MTP joints (arthritis); usually symmetric, uptake 1.4-2.8x;
 - rib fractures: focal, 2-4 consecutive ribs on one side at the same point along the rib
-  (aligned), uptake 2-5x;
+  (aligned), uptake 1.8-4x;
 - sternal (manubriosternal) and costochondral uptake, vertebral osteophyte (one margin);
 - Paget disease: a whole bone segment (a vertebra, a hemipelvis, a proximal femur), 2-3.5x.
 Counts per study: 77 % of real normals carry at least one benign hotspot (median 2);
@@ -52,7 +52,7 @@ def _pattern(vol, rng, marks, level, out, first_id):
     if u < 0.45:
         kind = str(rng.choice(["knee", "shoulder", "hip", "facet", "wrist", "foot"],
                               p=[0.3, 0.2, 0.12, 0.18, 0.1, 0.1]))
-        base, r = rng.uniform(1.5, 3.2), rng.uniform(7, 13)
+        base, r = rng.uniform(1.4, 2.8), rng.uniform(7, 13)
         sides = (0, 1) if rng.random() < 0.85 else (int(rng.integers(0, 2)),)
         for i in sides:
             _add(vol, rng, out, _joint_pair(rng, marks, kind)[i], r * rng.uniform(0.85, 1.15),
@@ -61,26 +61,26 @@ def _pattern(vol, rng, marks, level, out, first_id):
         s, n = int(rng.choice([-1, 1])), int(rng.integers(2, 5))
         i0 = int(rng.integers(3, 11 - n + 1))
         t = float(rng.uniform(0.25, 0.75))
-        ratio = rng.uniform(2.0, 5.0)
+        ratio = rng.uniform(1.8, 4.0)
         for i in range(i0, i0 + n):
             pts = marks["ribs"][(s, i)]
             _add(vol, rng, out, pts[int(t * (len(pts) - 1))], rng.uniform(4.5, 7.5),
                  ratio * rng.uniform(0.8, 1.2), "rib_fracture", level, first_id, margin=0)
     elif u < 0.80:
         if rng.random() < 0.5:
-            _add(vol, rng, out, marks["sternum_joint"], rng.uniform(6, 10), rng.uniform(1.5, 2.5),
+            _add(vol, rng, out, marks["sternum_joint"], rng.uniform(6, 10), rng.uniform(1.4, 2.3),
                  "sternal", level, first_id)
         else:
             for s in (-1, 1):
                 for i in (1, 2, 3):
                     if rng.random() < 0.6:
                         _add(vol, rng, out, marks["ribs"][(s, i)][-1], rng.uniform(5, 8),
-                             rng.uniform(1.4, 2.3), "costochondral", level, first_id)
+                             rng.uniform(1.3, 2.1), "costochondral", level, first_id)
     elif u < 0.95:
         lv = [v for v in marks["levels"] if v.name[0] in "TL"][int(rng.integers(8, 17))]
         s = int(rng.choice([-1, 1]))
         c = np.array([lv.z + lv.hz, marks["spine_y"](lv.z), s * (lv.rx + 2)])
-        _add(vol, rng, out, c, rng.uniform(6, 10), rng.uniform(1.6, 3.0), "osteophyte", level, first_id)
+        _add(vol, rng, out, c, rng.uniform(6, 10), rng.uniform(1.5, 2.6), "osteophyte", level, first_id)
     else:
         _paget(vol, rng, marks, level, out, first_id)
 
