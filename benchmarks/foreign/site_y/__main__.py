@@ -1,5 +1,6 @@
 """Command line: ``python -m benchmarks.foreign.site_y --out DIR --n N --seed S
-[--metastatic-fraction 0.5]`` writes a cohort; ``... stats DIR [--json FILE]`` measures it."""
+[--metastatic-fraction 0.5]`` writes a cohort; ``... stats DIR [--json FILE]`` measures it;
+``... montage DIR OUT.png [--n 8]`` draws it."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] == "stats":
         from .stats import main as stats_main
         return stats_main(argv[1:])
+    if argv and argv[0] == "montage":
+        from .montage import main as montage_main
+        return montage_main(argv[1:])
     ap = argparse.ArgumentParser(prog="python -m benchmarks.foreign.site_y",
                                  description="Write an independent simulated bone-scan cohort (site_y).")
     ap.add_argument("--out", required=True, type=Path, help="cohort folder (created)")

@@ -3,8 +3,8 @@
 Metastases (Dabbagh Kakhki et al., Nucl Med Rev 2013; Krishnamurthy-style series; the
 WUSTL teaching file "more than 90 % in vertebrae, pelvis, proximal femur, ribs, proximal
 humerus and skull"): spine first, then ribs and pelvis; irregular (a union of 1-3 random
-ellipsoids clipped to the bone and one voxel around it), asymmetric, uptake 1.6-15x the
-local bone (log-normal, median 5). A few are photopenic (lytic) and a few studies are
+ellipsoids clipped to the bone and one voxel around it), asymmetric, uptake 1.6-18x the
+local bone (log-normal, median 6). A few are photopenic (lytic) and a few studies are
 superscans (diffuse axial uptake, faint kidneys).
 
 Benign findings (SNMMI guideline "sources of error"; FIELD.md): symmetric degenerative

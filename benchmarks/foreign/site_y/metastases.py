@@ -2,7 +2,7 @@
 
 Burden: see ``burden`` (REALISM.md: 45 % / 20 % / 35 % of real metastatic studies with
 <= 3 / 4-6 / > 6 malignant boxes; FIELD.md: oligometastatic = 1-3). Long-bone metastases are
-proximal (red marrow). Size: blob radius log-normal, median 14 mm (5-35 mm); uptake 1.6-15x bone, median 5.
+proximal (red marrow). Size: blob radius log-normal, median 17 mm (6-40 mm); uptake 1.6-18x bone, median 6.
 """
 
 from __future__ import annotations
@@ -54,8 +54,8 @@ def draw_metastases(vol: Volume, rng, index: BoneIndex, H: float, level: float,
         if superscan:
             radius, ratio = rng.uniform(7, 13), float(rng.uniform(1.4, 2.2))
         else:
-            radius = float(np.clip(rng.lognormal(np.log(14.0), 0.4), 5, 35))
-            ratio = float(np.clip(rng.lognormal(np.log(5.0), 0.55), 1.6, 15.0))
+            radius = float(np.clip(rng.lognormal(np.log(17.0), 0.4), 6, 40))
+            ratio = float(np.clip(rng.lognormal(np.log(6.0), 0.55), 1.6, 18.0))
         sl, mask = blob(vol, rng, c, radius, parts=int(rng.integers(1, 4)))
         kind = "osteoblastic"
         if not superscan and rng.random() < 0.05:

@@ -12,7 +12,7 @@ from .geometry import ellipsoid
 
 MATRICES = ((1024, 256, 0.60, (2.10, 2.50)), (512, 128, 0.20, (4.20, 4.80)),
             (2048, 512, 0.20, (1.20, 1.25)))
-BONE_LEVEL = 30.0   # median bone / soft-tissue uptake ratio per volume (calibrated to REALISM.md)
+BONE_LEVEL = 45.0   # median bone / soft-tissue uptake ratio per volume (calibrated to REALISM.md)
 
 
 @dataclass
