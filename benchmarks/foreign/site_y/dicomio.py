@@ -4,7 +4,8 @@ StudyInstanceUID, one series each.
 
 Conventions (DICOM PS3.3 C.8.4 NM Image IOD):
 - ImageType ``ORIGINAL\\PRIMARY\\WHOLE BODY\\EMISSION`` (value 3 WHOLE BODY, value 4 EMISSION);
-- NM Multi-frame: NumberOfFrames 1, FrameIncrementPointer -> DetectorVector (0054,0020);
+- NM Multi-frame: NumberOfFrames 1, FrameIncrementPointer -> EnergyWindowVector (0054,0010)
+  and DetectorVector (0054,0020), the enumerated pair for WHOLE BODY (C.8.4.8.1.1);
 - NM Detector: one DetectorInformationSequence item with the ViewCodeSequence from CID 26
   "Nuclear Medicine Projections": (399321004, SCT, "Anterior projection") /
   (399001007, SCT, "Posterior projection"), the collimator (LEHR, PARA), StartAngle 0/180;
@@ -73,11 +74,13 @@ def _patient_study(ds: Dataset, info: dict) -> None:
     ds.ManufacturerModelName = "Symbia T2"
     ds.InstitutionName = "Site Y Nuclear Medicine"
     ds.FrameOfReferenceUID = uid(info["study_uid"], "for")
+    ds.PositionReferenceIndicator = ""
+    ds.BodyPartExamined = "WHOLEBODY"
     rp = Dataset()
     rp.Radiopharmaceutical = "Tc99m MDP"
     rp.RadiopharmaceuticalStartTime = "071500"
     rp.RadionuclideTotalDose = f"{info['dose_mbq']:.0f}"
-    rp.RadionuclideCodeSequence = Sequence([_code("C-163A8", "SRT", "^99m^Technetium")])
+    rp.RadionuclideCodeSequence = Sequence([_code("44588005", "SCT", "^99m^Technetium")])
     ds.RadiopharmaceuticalInformationSequence = Sequence([rp])
     rng_ = Dataset()
     rng_.EnergyWindowLowerLimit, rng_.EnergyWindowUpperLimit = "129.5", "150.5"
@@ -105,7 +108,9 @@ def build_view(pixels: np.ndarray, view: str, info: dict) -> Dataset:
     ds.ImageType = ["ORIGINAL", "PRIMARY", "WHOLE BODY", "EMISSION"]
     ds.PatientOrientation = ["L", "F"] if view == "anterior" else ["R", "F"]
     ds.NumberOfFrames = 1
-    ds.FrameIncrementPointer = 0x00540020
+    ds.FrameIncrementPointer = [0x00540010, 0x00540020]  # WHOLE BODY: energy window, detector
+    ds.NumberOfEnergyWindows = 1
+    ds.EnergyWindowVector = [1]
     ds.DetectorVector = [1]
     ds.NumberOfDetectors = 1
     ds.DetectorInformationSequence = Sequence([_detector_item(view, info)])
@@ -114,7 +119,7 @@ def build_view(pixels: np.ndarray, view: str, info: dict) -> Dataset:
     ds.ScanVelocity = f"{info['scan_speed']:.0f}"
     ds.ActualFrameDuration = str(int(ds.ScanLength) * 60000 // int(ds.ScanVelocity))
     ds.WholeBodyTechnique = ["1PS"]
-    ds.CountsSource = "EMISSION"
+    ds.CountsAccumulated = int(pixels.sum(dtype=np.int64))
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.Rows, ds.Columns = pixels.shape
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
