@@ -2,7 +2,8 @@
 "interpretation"; FIELD.md): fainter than most metastases and patterned.
 
 - degenerative joints: both knees, both shoulders, both hips, lower lumbar facets, or both
-  wrists / first MTP joints (arthritis); usually symmetric, uptake 1.3-2.4x;
+  wrists / first MTP joints (arthritis); usually symmetric, uptake 1.3-2.4x (wrists, feet,
+  shoulders, at the body's edge: 1.2-1.9x);
 - rib fractures: focal, 2-4 consecutive ribs on one side at the same point along the rib
   (aligned), uptake 1.8-4x;
 - sternal (manubriosternal) and costochondral uptake, vertebral osteophyte (one margin);
@@ -52,7 +53,8 @@ def _pattern(vol, rng, marks, level, out, first_id):
     if u < 0.45:
         kind = str(rng.choice(["knee", "shoulder", "hip", "facet", "wrist", "foot"],
                               p=[0.3, 0.2, 0.12, 0.18, 0.1, 0.1]))
-        base, r = rng.uniform(1.3, 2.4), rng.uniform(7, 13)
+        hi = 1.9 if kind in ("foot", "wrist", "shoulder") else 2.4  # at the body's edge: fainter
+        base, r = rng.uniform(1.2 if hi < 2 else 1.3, hi), rng.uniform(7, 13)
         sides = (0, 1) if rng.random() < 0.85 else (int(rng.integers(0, 2)),)
         for i in sides:
             _add(vol, rng, out, _joint_pair(rng, marks, kind)[i], r * rng.uniform(0.85, 1.15),
@@ -101,7 +103,7 @@ def _paget(vol, rng, marks, level, out, first_id):
 def draw_benign(vol: Volume, rng, marks: dict, level: float, metastatic: bool, first_id: int) -> list[Lesion]:
     """Benign findings of one study (0-3 patterns)."""
     if metastatic:
-        n = int(rng.choice([0, 1, 2], p=[0.65, 0.30, 0.05]))
+        n = int(rng.choice([0, 1, 2], p=[0.45, 0.40, 0.15]))
     else:
         n = int(rng.choice([0, 1, 2, 3], p=[0.12, 0.38, 0.35, 0.15]))
     out: list[Lesion] = []
