@@ -1,5 +1,5 @@
-"""A picture of a cohort: anterior + posterior of the first studies, inverted display, lesion
-outlines (red malignant, green benign) beside an unmarked copy.
+"""A picture of a cohort: anterior + posterior of the first studies, inverted display, then the
+same with lesion outlines (red malignant, green benign); two rows.
 
 ``python -m benchmarks.foreign.site_y montage DIR OUT.png [--n 8]``
 """
@@ -45,9 +45,12 @@ def montage(cohort: Path, out: Path, n: int = 8) -> Path:
             mask = np.asarray(Image.open(cohort / f"masks/{row['patient_id']}_{view}.png"))
             parts.append(_panel(img, None, truth, w))
             parts.append(_panel(img, mask, truth, w))
-        tiles.append(np.hstack(parts[::2] + parts[1::2]))
-        tiles.append(np.zeros((HEIGHT, 4, 3), np.uint8))
-    pic = Image.fromarray(np.hstack(tiles[:-1])).quantize(64)
+        tiles.append(np.hstack(parts[::2] + parts[1::2] + [np.zeros((HEIGHT, 6, 3), np.uint8)]))
+    per_row = (len(tiles) + 1) // 2
+    width = max(sum(t.shape[1] for t in tiles[k:k + per_row]) for k in (0, per_row))
+    lines = [np.hstack(tiles[k:k + per_row]) for k in (0, per_row) if tiles[k:k + per_row]]
+    lines = [np.pad(x, ((0, 6), (0, width - x.shape[1]), (0, 0))) for x in lines]
+    pic = Image.fromarray(np.vstack(lines)).quantize(64)
     write_atomic(out, lambda p: pic.save(p, format="PNG", optimize=True))
     return out
 
