@@ -27,13 +27,6 @@ mkdir -p "$OUT"
   --profile profile_7 --ct-spacing profile
 [ -f "$OUT/test/manifest.csv" ] || $OSC seg3d simulate "$OUT/test" --n 16 --seed 9600 \
   --profile profile_9 --ct-spacing profile
-# 1. the current fused card as it is, on both new cohorts
-for P in select test; do
-  [ -f "$OUT/$P-current/summary.json" ] || $OSC seg3d evaluate "$FUSED" "$OUT/$P" \
-    --out "$OUT/$P-current" > /dev/null
-done
-$PY -m benchmarks.seg3d_heldout "$OUT/current.json" profile7="$OUT/select-current" \
-  profile9="$OUT/test-current"
 # stage 8: stage 5 fine-tuned on the mm-drawn cohort (24 x 120 steps), then its lesion and
 # origin models (skipped once the card has the lesion model, fitted last)
 RESUME=(); [ -f "$OUT/stage8/state.json" ] && RESUME=(--resume)
@@ -41,15 +34,22 @@ grep -q lesion_model "$OUT/stage8/model.json" 2>/dev/null || $OSC seg3d train "$
   --out "$OUT/stage8" --arch mtunet3d --patch 16,32,32 --spacing 5 --widths 16,32,64 \
   --negatives bone --channels spectct2w --crops kind --loss lesion --samples 6 --epochs 24 \
   --lr 1e-3 --init "$SIXTH/stage5" "${RESUME[@]}" > "$OUT/train.log"
+# 1. the current fused card as it is, on both new cohorts
+for P in select test; do
+  [ -f "$OUT/$P-current/summary.json" ] || $OSC seg3d evaluate "$FUSED" "$OUT/$P" \
+    --out "$OUT/$P-current" > /dev/null
+done
+$PY -m benchmarks.seg3d_heldout "$OUT/current.json" profile7="$OUT/select-current" \
+  profile9="$OUT/test-current"
 # 2. stage 8's post-processing on profile_7, then the rule
 [ -f "$OUT/stage8-sel/model.json" ] || $OSC seg3d select "$OUT/stage8" "$OUT/select" \
   --out "$OUT/stage8-sel" --thresholds 0.3,0.5,0.8 --min-sizes 2,4 --min-p-lesion 0,0.2,0.4 \
-  > "$OUT/select.log"
+  --cuts all > "$OUT/select.log"
 $PY - "$OUT" <<'PYEOF'
 import csv, json, sys
 out = sys.argv[1]
 n = sum(int(r["n_metastases"]) for r in csv.DictReader(open(f"{out}/select/manifest.csv")))
-new = json.load(open(f"{out}/stage8-sel/selection.json"))["best"]["criterion"]
+new = max(float(r["criterion"]) for r in csv.DictReader(open(f"{out}/stage8-sel/selection.csv")))
 s = json.load(open(f"{out}/select-current/summary.json"))
 cur = s["dice_lesion"]["value"] + s["froc"]["sens@1.5"]
 adopt = new >= cur + 1.0 / n
