@@ -65,3 +65,20 @@ if $PY -c "import json,sys; sys.exit(0 if json.load(open('$OUT/decision.json'))[
   $PY -m benchmarks.seg3d_heldout "$OUT/heldout.json" stage8="$OUT/test-stage8" \
     current="$OUT/test-current" paired=stage8,current
 fi
+# 4. a reading, nothing chosen from it: the same 16 test patients on the old grid (--shape
+#    64,96,96), drawn by the old simulator (8f6cdb6; OLD_SRC, from `git archive 8f6cdb6 src`)
+#    and by the current one, scored by the current card: the simulator's change alone on the
+#    old grid, then the sites' sampling (test, above)
+OLD_SRC=${OLD_SRC:-/tmp/mmfeat/old/src}
+[ -f "$OUT/test-oldgrid-oldsim/manifest.csv" ] || PYTHONPATH="$OLD_SRC" $PY -m osteoscan \
+  seg3d simulate "$OUT/test-oldgrid-oldsim" --n 16 --seed 9600 --profile profile_9 --shape 64,96,96
+[ -f "$OUT/test-oldgrid/manifest.csv" ] || $OSC seg3d simulate "$OUT/test-oldgrid" --n 16 \
+  --seed 9600 --profile profile_9 --shape 64,96,96
+for C in test-oldgrid-oldsim test-oldgrid; do
+  [ -f "$OUT/$C-current/summary.json" ] || $OSC seg3d evaluate "$FUSED" "$OUT/$C" \
+    --out "$OUT/$C-current" > /dev/null
+done
+$PY -m benchmarks.seg3d_heldout "$OUT/simulator.json" oldsim="$OUT/test-oldgrid-oldsim-current" \
+  newsim="$OUT/test-oldgrid-current" paired=newsim,oldsim
+$PY -m benchmarks.seg3d_heldout "$OUT/sampling.json" newsim="$OUT/test-oldgrid-current" \
+  site="$OUT/test-current" paired=site,newsim
