@@ -127,3 +127,26 @@ def test_selection_tries_both_cuts_and_stores_the_choice(tmp_path):
     only = select_postprocessing(seg, cases, thresholds=(0.3,), min_voxels=(4,),
                                  min_p_lesion=(0.0, 0.5), cuts=("all",))
     assert [r["cut"] for r in only["table"]] == ["all", "all"] and only["cut"] == "all"
+
+
+class _Logged:
+    """A case that logs its id whenever a volume is read from it (as a cohort case whose
+    cache holds one study reads it again)."""
+
+    def __init__(self, case, log):
+        self._case, self._log = case, log
+
+    def __getattr__(self, name):
+        if name in ("ct", "spect", "semantic", "instances"):
+            self._log.append(self._case.case_id)
+        return getattr(self._case, name)
+
+
+def test_a_sweep_reads_each_case_once_for_every_setting():
+    log = []
+    cases = [_Logged(make_case(s, primary="other"), log) for s in range(3)]
+    seg = _segmenter(cases)
+    choice = select_postprocessing(seg, cases, thresholds=(0.3, 0.5), min_voxels=(1, 4))
+    assert len(choice["table"]) == 4
+    runs = [c for i, c in enumerate(log) if i == 0 or log[i - 1] != c]
+    assert runs == ["case0", "case1", "case2"]  # every setting scored before the next case

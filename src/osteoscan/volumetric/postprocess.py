@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +65,7 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
         ``{"threshold", "min_voxels", "min_p_lesion", "criterion", "profiles",
         "table": [row per setting]}``.
     """
-    outputs = network_outputs(segmenter, cases, on_case)
-    table = []
+    trials = []
     for values in itertools.product(thresholds, min_voxels,
                                     min_p_lesion if segmenter.lesion_model else (0.0,),
                                     cuts):
@@ -75,7 +74,8 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
         trial = copy.copy(segmenter)
         trial.threshold, trial.min_voxels, trial.min_p_lesion, trial.cut = (
             float(values[0]), int(values[1]), float(values[2]), values[3])
-        table.append(_score_setting(trial, outputs))
+        trials.append(trial)
+    table = _score_settings(trials, network_outputs(segmenter, cases, on_case))
     # ties go to the smaller values and to cutting everywhere ("all", the earlier rule)
     best = max(table, key=lambda r: (r["criterion"], *(-r[k] for k in KEYS), r["cut"] == "all"))
     return {**{k: best[k] for k in (*KEYS, "cut")}, "criterion": CRITERION,
@@ -83,35 +83,44 @@ def select_postprocessing(segmenter, cases: Sequence[Case], *,
 
 
 def network_outputs(segmenter, cases: Sequence[Case],
-                    on_case: Callable[[str], None] | None = None) -> list[tuple]:
-    """Per case: (case, input, probabilities, heatmap, the CT path's output or None), so
-    that a sweep runs each network once."""
-    outputs = []
+                    on_case: Callable[[str], None] | None = None) -> Iterator[tuple]:
+    """Per case, as it is reached: (case, input, probabilities, heatmap, the CT path's
+    output or None), so that a sweep runs each network once."""
     for case in cases:
         image = segmenter.work_input(case)
         ct = segmenter.ct_path.outputs(case) if segmenter.ct_path is not None else None
-        outputs.append((case, image, *segmenter.probabilities(image), ct))
+        yield (case, image, *segmenter.probabilities(image), ct)
         if on_case:
             on_case(case.case_id)
-    return outputs
 
 
-def _score_setting(segmenter, outputs) -> dict:
-    """Lesion DSC and sensitivity at 1.5 FP/scan of one post-processing setting."""
-    dice, matches, added = [], [], 0
+def _score_settings(trials: Sequence, outputs: Iterable[tuple]) -> list[dict]:
+    """Lesion DSC and sensitivity at 1.5 FP/scan of each post-processing setting
+    (``trials``: segmenters that differ only in their post-processing). The cases are the
+    outer loop: every setting is scored on a case before the next is reached, so a cohort
+    larger than its case cache (``workflows.seg3d_cases``: studies at the sites' own CT
+    sampling) is read once, not once per setting."""
+    dice = [[] for _ in trials]
+    matches = [[] for _ in trials]
+    added = [0] * len(trials)
     for case, image, prob, heat, ct in outputs:
-        r = segmenter.finish(case, image, prob, heat, ct=ct)
-        added += sum(t.get("source") == "ct_path" for t in r.lesions)
-        rec = scan_metrics(r.semantic, case.semantic, r.instances,
-                           [t["score"] for t in r.lesions], case.instances, case.spacing_mm,
-                           hd95=False)
-        dice.append(rec["dice_lesion"])
-        matches.append(rec["match"])
-    sens = float(froc_block(matches, n_boot=0).get("sens@1.5", 0.0))
-    return {"threshold": segmenter.threshold, "min_voxels": segmenter.min_voxels,
-            "min_p_lesion": segmenter.min_p_lesion, "cut": segmenter.cut,
-            "dice_lesion": float(np.mean(dice)), "sens@1.5": sens,
-            "criterion": float(np.mean(dice)) + sens, "ct_path_lesions": added}
+        for k, trial in enumerate(trials):
+            r = trial.finish(case, image, prob, heat, ct=ct)
+            added[k] += sum(t.get("source") == "ct_path" for t in r.lesions)
+            rec = scan_metrics(r.semantic, case.semantic, r.instances,
+                               [t["score"] for t in r.lesions], case.instances,
+                               case.spacing_mm, hd95=False)
+            dice[k].append(rec["dice_lesion"])
+            matches[k].append(rec["match"])
+    rows = []
+    for k, trial in enumerate(trials):
+        sens = float(froc_block(matches[k], n_boot=0).get("sens@1.5", 0.0))
+        rows.append({"threshold": trial.threshold, "min_voxels": trial.min_voxels,
+                     "min_p_lesion": trial.min_p_lesion, "cut": trial.cut,
+                     "dice_lesion": float(np.mean(dice[k])), "sens@1.5": sens,
+                     "criterion": float(np.mean(dice[k])) + sens,
+                     "ct_path_lesions": added[k]})
+    return rows
 
 
 def write_selected(segmenter, choice: dict, out: str | Path) -> Path:
@@ -150,24 +159,27 @@ def select_ct_path(segmenter, ct_net, cases: Sequence[Case], *,
     """
     fused = copy.copy(segmenter)
     fused.ct_path = CTPath.of(ct_net, threshold=min(thresholds), min_voxels=min(min_voxels))
-    outputs = network_outputs(fused, cases, on_case)
+    outputs = network_outputs(copy.copy(fused), cases, on_case)
     alone = copy.copy(segmenter)
     alone.ct_path = None
-    table = []
+    trials, records = [], []
     for t, v, p, c in itertools.product(thresholds, min_voxels,
                                         min_p_lesion if ct_net.lesion_model else (0.0,),
                                         max_contrast_hu):
-        fused.ct_path = CTPath.of(ct_net, threshold=t, min_voxels=v, min_p_lesion=p,
+        trial = copy.copy(fused)
+        trial.ct_path = CTPath.of(ct_net, threshold=t, min_voxels=v, min_p_lesion=p,
                                   max_contrast_hu=c)
-        record = {f"ct_{k}": w for k, w in fused.ct_path.to_dict().items()
-                  if k not in ("model", "zeroed")}
-        table.append({**_score_setting(fused, outputs), **record})
+        trials.append(trial)
+        records.append({f"ct_{k}": w for k, w in trial.ct_path.to_dict().items()
+                        if k not in ("model", "zeroed")})
+    *rows, primary = _score_settings([*trials, alone], outputs)
+    table = [{**row, **record} for row, record in zip(rows, records, strict=True)]
     best = max(table, key=lambda r: (r["criterion"], r["ct_threshold"], r["ct_min_voxels"],
                                      r["ct_min_p_lesion"], -_hu(r["ct_max_contrast_hu"])))
     chosen = CTPath.of(ct_net, **{k: best[f"ct_{k}"] for k in CT_KEYS})
     return {"ct_path": chosen.to_dict(), "criterion": CRITERION, "best": best,
             "profiles": sorted({c.profile for c in cases}),
-            "primary": _score_setting(alone, outputs), "table": table}
+            "primary": primary, "table": table}
 
 
 def _hu(value: float | None) -> float:
