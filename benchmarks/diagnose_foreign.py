@@ -61,9 +61,12 @@ def foreign_called(manifest: Path, det) -> tuple[np.ndarray, np.ndarray, np.ndar
 
 
 def percentiles(ref: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Percentile of each value within ``ref`` (0-100)."""
+    """Mid-rank percentile of each value within ``ref`` (0-100; ties count half, so a value
+    equal to every reference value is at 50)."""
     ref = np.sort(ref)
-    return 100.0 * np.searchsorted(ref, values, side="right") / max(len(ref), 1)
+    below = np.searchsorted(ref, values, side="left")
+    upto = np.searchsorted(ref, values, side="right")
+    return 100.0 * (below + upto) / 2 / max(len(ref), 1)
 
 
 def main(argv=None) -> int:
