@@ -25,55 +25,65 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 
-def _image_probabilities(studies) -> list[float]:
-    from osteoscan.inference import Predictor
+def _stream(manifest: Path, limit: int | None, failures: list):
+    """The manifest's studies one at a time (a cohort of 2048 x 512 scans does not fit in
+    memory at once); unreadable rows go to ``failures``."""
+    import osteoscan as osc
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.lesions.data import study_from_row
 
-    predictor = Predictor.default(lesions=False)
-    return [float(predictor.predict(st.scan).probability) for st in studies]
+    m = osc.read_manifest(manifest)
+    n = len(m.frame) if limit is None else min(limit, len(m.frame))
+    for i in range(n):
+        try:
+            yield study_from_row(m, i, "auto")
+        except OsteoscanError as exc:
+            failures.append({"study": m.value(i, "study_id"), "problem": str(exc)})
+        if (i + 1) % 25 == 0:
+            log.info("%d/%d", i + 1, n)
 
 
-def _per_study(studies, outs: dict, image: list[float] | None) -> list[dict]:
-    rows = []
-    for i, st in enumerate(studies):
-        row = {"study_id": st.scan.study_id, "y": outs["detector"][i].y, "bsi_true": st.bsi,
-               "metastases": int(sum(v == "malignant" for v in st.lesion_labels.values()))}
-        for arm, o in outs.items():
-            r = o[i].result
-            row[arm] = {"probability": r.probability, "bsi": r.bsi, "malignant": r.malignant_count,
-                        "metastases_hit": int(o[i].metastasis.detected.sum())}
-        if image is not None:
-            row["image_probability"] = image[i]
-        rows.append(row)
-    return rows
+def _row(st, outs: dict, image: float | None) -> dict:
+    row = {"study_id": st.scan.study_id, "bsi_true": st.bsi,
+           "metastases": int(sum(v == "malignant" for v in st.lesion_labels.values()))}
+    for arm, o in outs.items():
+        row["y"] = o.y
+        row[arm] = {"probability": o.probability, "bsi": o.bsi, "malignant": o.malignant,
+                    "metastases_hit": int(o.metastasis.detected.sum())}
+    if image is not None:
+        row["image_probability"] = image
+    return row
 
 
 def run(manifest: Path, *, limit: int | None, n_boot: int, image: bool) -> dict:
     from osteoscan.evaluation.lesions import patient_level
     from osteoscan.evaluation.statistics import delong_roc_test
+    from osteoscan.inference import Predictor
     from osteoscan.lesions.analyzer import LesionAnalyzer
-    from osteoscan.lesions.data import studies_from_manifest
     from osteoscan.lesions.patient import bundled_detector_or_none
-    from osteoscan.lesions.scoring import figures, outcomes, paired
+    from osteoscan.lesions.scoring import figures, outcome, paired
 
-    studies, failures = studies_from_manifest(manifest, "auto")
-    studies = studies[:limit] if limit else studies
     stages = {"detector": bundled_detector_or_none(), "networks": LesionAnalyzer.default()}
-    outs, seconds = {}, {}
-    for arm, stage in stages.items():
-        t0 = time.perf_counter()
-        outs[arm] = outcomes(stage, studies, lambda k, n, a=arm: k % 25 == 0 and log.info("%s %d/%d", a, k, n))
-        seconds[arm] = time.perf_counter() - t0
+    predictor = Predictor.default(lesions=False) if image else None
+    outs: dict = {arm: [] for arm in stages}
+    rows, probs, failures = [], [], []
+    t0 = time.perf_counter()
+    for st in _stream(manifest, limit, failures):
+        now = {arm: outcome(stage, st) for arm, stage in stages.items()}
+        p = float(predictor.predict(st.scan).probability) if predictor else None
+        for arm, o in now.items():
+            outs[arm].append(o)
+        probs.append(p)
+        rows.append(_row(st, now, p))
     res = {arm: figures(o, n_boot=n_boot) for arm, o in outs.items()}
     res["detector_minus_networks"] = paired(outs["detector"], outs["networks"], n_boot=n_boot)
-    probs = _image_probabilities(studies) if image else None
-    if probs is not None:
+    if predictor is not None:
         y = np.array([o.y for o in outs["detector"]])
         res["image"] = {"patient": patient_level(y, probs, n_boot=n_boot)}
         res["detector_vs_image_delong"] = delong_roc_test(
-            y == 1, np.array([o.result.probability for o in outs["detector"]]), np.array(probs))
-    return {"manifest": str(manifest), "studies": len(studies), "seconds": seconds,
-            "failures": [{"study": s, "problem": p} for s, p in failures],
-            "figures": res, "per_study": _per_study(studies, outs, probs)}
+            y == 1, np.array([o.probability for o in outs["detector"]]), np.array(probs))
+    return {"manifest": str(manifest), "studies": len(rows), "seconds": time.perf_counter() - t0,
+            "failures": failures, "figures": res, "per_study": rows}
 
 
 def main(argv=None) -> int:

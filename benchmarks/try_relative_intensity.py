@@ -65,9 +65,8 @@ def _fit(train, select):
 def run(args) -> dict:
     from benchmarks.bench_lowcount import compare, per_study
     from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
-    from osteoscan.lesions.data import studies_from_manifest
     from osteoscan.lesions.detector_records import simulated_records
-    from osteoscan.lesions.scoring import figures, outcomes, paired
+    from osteoscan.lesions.scoring import figures, outcome, paired
 
     train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train), args.cache)
     sel = simulated_records(SELECT, range(400000, 400200), args.cache, count_band=BAND)
@@ -78,8 +77,13 @@ def run(args) -> dict:
            "relative": per_study(dets["relative"], [_neutral(r) for r in sel[100:]], "legacy")}
     out = {"own_selection": compare(own["relative"], own["all"], own["relative"], own["all"],
                                     sel[100:], args.n_boot)}
-    studies, failures = studies_from_manifest(args.data, "auto")
-    outs = {k: outcomes(d, studies) for k, d in dets.items()}
+    from benchmarks.bench_foreign import _stream
+
+    failures: list = []
+    outs: dict = {k: [] for k in dets}
+    for st in _stream(args.data, None, failures):  # one study in memory at a time
+        for k, d in dets.items():
+            outs[k].append(outcome(d, st))
     out["foreign"] = {k: figures(o, n_boot=args.n_boot) for k, o in outs.items()}
     out["foreign"]["relative_minus_all"] = paired(outs["relative"], outs["all"], n_boot=args.n_boot)
     out["config"] = {"n_train": args.n_train, "cache": args.cache, "data": str(args.data),

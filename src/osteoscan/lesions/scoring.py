@@ -21,7 +21,7 @@ The figures (docs/lesions.md, "Evaluating a lesion stage on your own cohort"):
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,11 +54,16 @@ N_BOOT = 1000
 
 @dataclass(frozen=True, eq=False)
 class Outcome:
-    """One study's answer from a lesion stage, matched to its truth."""
+    """One study's answer from a lesion stage, matched to its truth (no masks or pixels are
+    kept: a cohort of hundreds of studies holds its outcomes in a few megabytes)."""
 
     patient_id: str
     y: int
-    result: LesionResult
+    probability: float
+    bsi: float
+    malignant: int
+    max_probability: float
+    threshold: float
     bsi_true: float | None
     detection: LesionMatch
     metastasis: LesionMatch
@@ -96,22 +101,31 @@ def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool
     return pred, np.asarray(scores), truth
 
 
-def outcomes(analyzer, studies: Sequence[LesionStudy],
+def outcome(analyzer, study: LesionStudy) -> Outcome:
+    """Run the stage on one study and match its hotspots to the truth."""
+    t0 = time.perf_counter()
+    r = analyzer.analyze(study.scan)
+    seconds = time.perf_counter() - t0
+    return Outcome(
+        patient_id=study.patient_id, y=study_label(study), probability=r.probability, bsi=r.bsi,
+        malignant=r.malignant_count, max_probability=patient_probability(r.by_view, "max"),
+        threshold=r.threshold, bsi_true=study.bsi,
+        detection=match_lesions(*stacked_masks(r, study, False)),
+        metastasis=match_lesions(*stacked_masks(r, study, True)),
+        classified=match_lesions(*stacked_masks(r, study, False, score="probability")),
+        seconds=seconds)
+
+
+def outcomes(analyzer, studies: Iterable[LesionStudy],
              progress: Callable[[int, int], None] | None = None) -> list[Outcome]:
-    """Run the stage on each study and match its hotspots to the truth."""
+    """:func:`outcome` of each study (``studies`` may be a generator: one study in memory at
+    a time)."""
     out = []
+    total = len(studies) if isinstance(studies, Sized) else 0
     for i, st in enumerate(studies):
-        t0 = time.perf_counter()
-        result = analyzer.analyze(st.scan)
-        seconds = time.perf_counter() - t0
-        out.append(Outcome(
-            patient_id=st.patient_id, y=study_label(st), result=result, bsi_true=st.bsi,
-            detection=match_lesions(*stacked_masks(result, st, False)),
-            metastasis=match_lesions(*stacked_masks(result, st, True)),
-            classified=match_lesions(*stacked_masks(result, st, False, score="probability")),
-            seconds=seconds))
+        out.append(outcome(analyzer, st))
         if progress:
-            progress(i + 1, len(studies))
+            progress(i + 1, total)
     return out
 
 
@@ -145,7 +159,7 @@ def _called(called: Sequence[bool], y: np.ndarray) -> dict:
 def figures(outs: Sequence[Outcome], *, n_boot: int = N_BOOT, seed: int = 0) -> dict:
     """The module docstring's figures for one stage."""
     y = np.array([o.y for o in outs])
-    prob = np.array([o.result.probability for o in outs])
+    prob = np.array([o.probability for o in outs])
     pid = np.array([o.patient_id for o in outs])
     met = [o.metastasis for o in outs]
     out: dict = {"studies": len(outs), "patients": int(len(np.unique(pid))),
@@ -155,11 +169,11 @@ def figures(outs: Sequence[Outcome], *, n_boot: int = N_BOOT, seed: int = 0) -> 
         out["froc_metastasis"] = froc_score(met)
         ci = bootstrap_block(_froc_statistic(met), pid, n_boot=n_boot, seed=seed)
         out["froc_metastasis_ci"] = {k: [b["ci_low"], b["ci_high"]] for k, b in ci.items()}
-    out["normals"] = normal_burden([o.result.malignant_count for o in outs], y)
-    out["called"] = _called([o.result.malignant_count > 0 for o in outs], y)
+    out["normals"] = normal_burden([o.malignant for o in outs], y)
+    out["called"] = _called([o.malignant > 0 for o in outs], y)
     truth = [o.bsi_true for o in outs]
     if outs and None not in truth:
-        bsi = [o.result.bsi for o in outs]
+        bsi = [o.bsi for o in outs]
         out["bsi"] = {**bsi_agreement(bsi, truth), "pearson_r_ci": pearson_ci(bsi, truth)}
     return out
 
@@ -190,17 +204,16 @@ def evaluate(analyzer, studies: Sequence[LesionStudy], *,
     """Every figure of one stage on studies with ground truth (docs/lesions.md lists them)."""
     outs = outcomes(analyzer, studies, progress)
     y = [o.y for o in outs]
-    results = [o.result for o in outs]
-    thr = results[0].threshold if results else 0.5
+    thr = outs[0].threshold if outs else 0.5
     out = {**figures(outs, n_boot=n_boot),
            "stage": "networks" if isinstance(analyzer, LesionAnalyzer) else "detector",
            "froc_detection": froc_score([o.detection for o in outs]),
            "lesion_confusion": {"labels": ["benign", "malignant", "none"],
                                 "matrix": _confusion(outs, studies, thr).tolist()},
            "lesion_auc_delineated": None,
-           "patient_auc_lesions": _auc(y, [r.probability for r in results]),
-           "patient_auc_lesions_max": _auc(y, [patient_probability(r.by_view, "max") for r in results]),
-           "patient_auc_bsi": _auc(y, [r.bsi for r in results]),
+           "patient_auc_lesions": _auc(y, [o.probability for o in outs]),
+           "patient_auc_lesions_max": _auc(y, [o.max_probability for o in outs]),
+           "patient_auc_bsi": _auc(y, [o.bsi for o in outs]),
            "seconds_per_study": float(np.mean([o.seconds for o in outs]))}
     if isinstance(analyzer, LesionAnalyzer):  # the networks' classifier on the drawn outlines
         samples = classifier_samples(studies)
@@ -217,11 +230,11 @@ def paired(a: Sequence[Outcome], b: Sequence[Outcome], *, n_boot: int = N_BOOT, 
     if [o.patient_id for o in a] != [o.patient_id for o in b]:
         raise ValueError("paired stages must be scored on the same studies, in the same order")
     y = np.array([o.y for o in a])
-    pa, pb = (np.array([o.result.probability for o in s]) for s in (a, b))
+    pa, pb = (np.array([o.probability for o in s]) for s in (a, b))
     fa, fb = _froc_statistic([o.metastasis for o in a]), _froc_statistic([o.metastasis for o in b])
     has_bsi = None not in [o.bsi_true for o in a]
     truth = np.array([o.bsi_true or 0.0 for o in a])
-    ba, bb = (np.array([o.result.bsi for o in s]) for s in (a, b))
+    ba, bb = (np.array([o.bsi for o in s]) for s in (a, b))
 
     def statistic(w):
         out = {"auc": weighted_auc(y == 1, pa, w) - weighted_auc(y == 1, pb, w)}
