@@ -96,19 +96,12 @@ def _at_threshold(y, p, t) -> dict:
 
 def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
     from osteoscan.evaluation.lesions import bsi_agreement, normal_burden, patient_level
+    from osteoscan.evaluation.statistics import pearson_ci
 
     return {"patient": patient_level(y, probs), "froc_metastasis": froc,
             "sens_at_1fp": froc["sens@1"], "normals": normal_burden(called, y),
-            "bsi": {**bsi_agreement(bsi, bsi_true), "pearson_r_ci": _pearson_ci(bsi, bsi_true)},
+            "bsi": {**bsi_agreement(bsi, bsi_true), "pearson_r_ci": pearson_ci(bsi, bsi_true)},
             **(extra or {})}
-
-
-def _pearson_ci(a, b) -> list[float]:
-    """95 % CI of Pearson's r (Fisher z, ``scipy.stats.pearsonr(...).confidence_interval``)."""
-    from scipy import stats
-
-    ci = stats.pearsonr(np.asarray(a, float), np.asarray(b, float)).confidence_interval(0.95)
-    return [float(ci.low), float(ci.high)]
 
 
 def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficulty: str) -> dict:

@@ -37,17 +37,10 @@ def _arm_rows(predictor, manifest, rows: list[int]) -> list[dict]:
     return out
 
 
-def _weighted_r(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Pearson r of (a, b) under each row of bootstrap weights ``w`` (b, n)."""
-    s = w.sum(1, keepdims=True)
-    ma, mb = (w * a).sum(1, keepdims=True) / s, (w * b).sum(1, keepdims=True) / s
-    cov = (w * (a - ma) * (b - mb)).sum(1)
-    return cov / np.sqrt((w * (a - ma) ** 2).sum(1) * (w * (b - mb) ** 2).sum(1))
-
-
 def figures(arms: dict[str, list[dict]], truth: np.ndarray, normal: np.ndarray,
             patients: np.ndarray, n_boot: int = 2000) -> dict:
     """Per arm and paired (``detector`` minus ``networks``), with bootstrap 95 % CIs."""
+    from osteoscan.evaluation.metrics import weighted_pearson
     from osteoscan.evaluation.statistics import bootstrap_block
 
     bsi = {k: np.array([r["bsi"] for r in v]) for k, v in arms.items()}
@@ -55,7 +48,7 @@ def figures(arms: dict[str, list[dict]], truth: np.ndarray, normal: np.ndarray,
     def statistic(w):
         out = {}
         for k, b in bsi.items():
-            out[f"{k}_r"] = _weighted_r(w, b, truth)
+            out[f"{k}_r"] = weighted_pearson(b, truth, w)
             out[f"{k}_mae"] = (w * np.abs(b - truth)).sum(1) / w.sum(1)
         out["diff_r"] = out["detector_r"] - out["networks_r"]
         out["diff_mae"] = out["detector_mae"] - out["networks_mae"]

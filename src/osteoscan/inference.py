@@ -97,16 +97,10 @@ def _negative_index(classes: list[str], positive: str | None) -> int:
 
 
 def _bundled_lesion_stage() -> Any:
-    """The best bundled lesion stage: the hotspot-first detector (docs/lesions.md), else the
-    lesion networks (``LesionAnalyzer``), else None when neither is installed."""
-    from osteoscan.lesions.patient import bundled_detector_or_none
+    """The best bundled lesion stage (:func:`osteoscan.lesions.patient.bundled_lesion_stage`)."""
+    from osteoscan.lesions.patient import bundled_lesion_stage
 
-    detector = bundled_detector_or_none()
-    if detector is not None:
-        return detector
-    from osteoscan.lesions.analyzer import bundled_or_none
-
-    return bundled_or_none()
+    return bundled_lesion_stage()
 
 
 def _agreeing(lesions: Any, probability: float, positive: bool, hotspots: list,

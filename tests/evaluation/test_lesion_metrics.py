@@ -126,3 +126,32 @@ def test_normal_burden_counts_normals_only():
 
     out = normal_burden([0, 0, 3, 5, 1], [0, 0, 0, 1, 0])
     assert out == {"median": 0.5, "pct_ge2": 25.0, "n_normals": 4}  # normals: 0, 0, 3, 1
+
+
+def _random_matches(rng, n_scans):
+    out = []
+    for _ in range(n_scans):
+        truth = np.zeros((16, 16), int)
+        for k in range(1, rng.integers(0, 4) + 1):
+            r, c = rng.integers(0, 14, 2)
+            truth[r:r + 2, c:c + 2] = k
+        pred = np.zeros((16, 16), int)
+        n = int(rng.integers(0, 6))
+        for k in range(1, n + 1):
+            r, c = rng.integers(0, 15, 2)
+            pred[r:r + 2, c:c + 2] = k
+        out.append(match_lesions(pred, rng.random(n).round(2), truth))
+    return out
+
+
+def test_weighted_froc_equals_the_scans_repeated():
+    rng = np.random.default_rng(3)
+    matches = _random_matches(rng, 12)
+    if sum(len(m.lesion_ids) for m in matches) == 0:
+        pytest.skip("no lesion drawn")
+    w = rng.integers(0, 4, len(matches))
+    repeated = [m for m, k in zip(matches, w) for _ in range(k)]
+    assert froc_score(matches, weights=np.ones(len(matches))) == froc_score(matches)
+    assert froc_score(matches, weights=w) == pytest.approx(froc_score(repeated))
+    rates = tuple(np.linspace(0.05, 5, 40))
+    assert froc_score(matches, rates, w) == pytest.approx(froc_score(repeated, rates))

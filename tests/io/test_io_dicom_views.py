@@ -122,3 +122,22 @@ def test_sc_monochrome1_is_read_as_displayed(tmp_path, ph):
     assert not any("inverted display" in n for n in scan.source.notes)
     as_m2 = load_study(_edit(path, PhotometricInterpretation="MONOCHROME2"))
     assert any("inverted display" in n for n in as_m2.source.notes)  # the guess had to undo it
+
+
+@pytest.mark.parametrize("code, view", [("399321004", "anterior"), ("399001007", "posterior"),
+                                        ("399348003", "anterior"), ("R-10214", "posterior")])
+def test_cid26_projection_codes_name_the_view_without_a_meaning(code, view):
+    """CID 26's "Anterior projection" / "Posterior projection" (SCT 399321004 / 399001007), as
+    some vendors write them, are read from the code value alone (a meaning in another language
+    or none at all must not hide the view)."""
+    from pydicom.dataset import Dataset
+    from pydicom.sequence import Sequence
+
+    from osteoscan.io.dicomviews import view_from_code
+
+    item = Dataset()
+    item.CodeValue, item.CodingSchemeDesignator, item.CodeMeaning = code, "SCT", "Projection"
+    ds = Dataset()
+    ds.ViewCodeSequence = Sequence([item])
+    found = view_from_code(ds)
+    assert found is not None and found[0] == view

@@ -71,3 +71,54 @@ def test_head_length_holds_across_count_levels_and_a_count_halved_copy():
         for x in (img, thin_counts(img, 0.5, rng)):
             heads.append(body_frame(view_maps(x, sp).body).head * sp[0])
     assert max(heads) / min(heads) <= 1.04, heads
+
+
+def _neckless_body():
+    """A body mask whose outline runs from the head straight into the shoulders (no neck),
+    with a bone map whose cervical spine is the narrow part."""
+    body = np.zeros((400, 120), bool)
+    z = np.full(body.shape, 0.3, np.float32)
+    for r in range(20, 380):
+        half = 20 + min(r - 20, 30) if r < 90 else 45  # a dome, then straight on
+        body[r, 60 - half:60 + half] = True
+    z[25:70, 40:80] = 1.5   # skull
+    z[70:85, 57:63] = 1.2   # cervical spine, the narrow bone
+    z[85:110, 15:105] = 1.5  # shoulder girdle
+    z[110:380, 50:70] = 1.2  # spine below
+    return body, z
+
+
+def test_a_body_mask_without_a_neck_takes_the_neck_from_the_bone():
+    body, z = _neckless_body()
+    mask_only = body_frame(body)
+    assert mask_only.head < 0.09 * 360  # the outline alone finds no neck
+    frame = body_frame(body, z)
+    assert 70 <= frame.top + frame.head <= 85  # the cervical spine
+    normal = np.zeros_like(body)  # a body with a neck keeps the mask's answer, z or not
+    normal[20:70, 40:80] = True
+    normal[70:85, 52:68] = True
+    normal[85:380, 15:105] = True
+    assert body_frame(normal, z) == body_frame(normal)
+
+
+def test_the_real_nm1_scan_gets_its_head_length_and_regions_in_body_order():
+    from pydicom import data as pdata
+
+    from osteoscan.io import load_study
+    from osteoscan.lesions.context import HEAD_MM, estimated_spacing
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    path = pdata.get_testdata_file("JPEG-LL.dcm")  # NEMA NM1, GE Millennium MG, 2.26 mm
+    det = bundled_detector_or_none()
+    if path is None or det is None:
+        pytest.skip("the NM1 sample (pydicom-data) or the bundled detector is missing")
+    scan = load_study(path)
+    px, _ = estimated_spacing(scan)  # as if stored without a pixel size (a screen export)
+    assert abs(px - 2.26) < 0.35 * 2.26  # was 8.1 mm: the outline's "neck" at 68 mm
+    assert 0.6 * HEAD_MM < HEAD_MM * 2.26 / px < 1.4 * HEAD_MM
+    rows = {}
+    for h in det.analyze(scan).hotspots:
+        rows.setdefault(h.region, []).append(h.row)
+    head_neck = max(rows.get("skull", []) + rows.get("cervical_spine", []))
+    below = rows.get("pelvis", []) + rows.get("femurs", []) + rows.get("lumbar_spine", [])
+    assert rows.get("skull") and min(below) > head_neck  # pelvis was at the shoulders' row

@@ -77,7 +77,7 @@ def test_report_renders_hotspots_regions_and_bsi_when_present(tmp_path):
     lesions = type("L", (), {"regions": [{"region": "thoracic_spine", "involved_pct": 4.1, "bsi": 0.13}]})()
     text = render_report(scan, _prediction(scan, hotspots=hs, lesions=lesions, bsi=0.13))
     assert "Bone Scan Index" in text and "0.13 %" in text
-    assert "thoracic_spine" in text and "0.91" in text and "3.20" in text and "involved_pct" in text
+    assert "thoracic spine" in text and "thoracic_spine" not in text and "0.91" in text and "3.20" in text and "involved_pct" in text
 
 
 def test_inverted_gray_and_overlay():

@@ -101,11 +101,21 @@ def match_lesions(
     return LesionMatch(lesion_ids, lesion_scores, pred_to_lesion, scores[pred_to_lesion == 0])
 
 
-def froc_curve(matches: Sequence[LesionMatch]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weighted_at(scores: np.ndarray, weights: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Total weight of the scores at or above each threshold."""
+    order = np.argsort(scores, kind="mergesort")
+    s, cum = scores[order], np.concatenate([[0.0], np.cumsum(weights[order])])
+    return cum[-1] - cum[np.searchsorted(s, thresholds, side="left")]
+
+
+def froc_curve(matches: Sequence[LesionMatch], weights: Sequence[float] | None = None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Free-response ROC over scans.
 
     Args:
         matches: one :class:`LesionMatch` per scan.
+        weights: one non-negative weight per scan (a patient-bootstrap replicate's counts,
+            :mod:`osteoscan.evaluation.statistics`); None: every scan once.
 
     Returns:
         ``(fps_per_scan, sensitivity, thresholds)``, one point per distinct score, thresholds
@@ -116,22 +126,23 @@ def froc_curve(matches: Sequence[LesionMatch]) -> tuple[np.ndarray, np.ndarray, 
     """
     if not matches:
         raise ValueError("FROC needs at least one scan")
+    w = np.ones(len(matches)) if weights is None else np.asarray(weights, float)
     tp = np.concatenate([m.lesion_scores[m.detected] for m in matches] + [np.zeros(0)])
     fp = np.concatenate([m.fp_scores for m in matches] + [np.zeros(0)])
-    n_lesions = sum(len(m.lesion_ids) for m in matches)
+    tp_w = np.repeat(w, [int(m.detected.sum()) for m in matches])
+    fp_w = np.repeat(w, [len(m.fp_scores) for m in matches])
+    n_lesions = float(np.dot(w, [len(m.lesion_ids) for m in matches]))
     if n_lesions == 0:
         raise ValueError("FROC needs at least one true lesion")
     thresholds = np.unique(np.concatenate([tp, fp]))[::-1]
-    tp_sorted, fp_sorted = np.sort(tp), np.sort(fp)
-    n_tp = len(tp_sorted) - np.searchsorted(tp_sorted, thresholds, side="left")
-    n_fp = len(fp_sorted) - np.searchsorted(fp_sorted, thresholds, side="left")
-    fps = np.concatenate([[0.0], n_fp / len(matches)])
-    sens = np.concatenate([[0.0], n_tp / n_lesions])
+    fps = np.concatenate([[0.0], _weighted_at(fp, fp_w, thresholds) / w.sum()])
+    sens = np.concatenate([[0.0], _weighted_at(tp, tp_w, thresholds) / n_lesions])
     return fps, sens, np.concatenate([[np.inf], thresholds])
 
 
 def froc_score(
-    matches: Sequence[LesionMatch], rates: Sequence[float] = FROC_RATES
+    matches: Sequence[LesionMatch], rates: Sequence[float] = FROC_RATES,
+    weights: Sequence[float] | None = None,
 ) -> dict[str, float]:
     """Sensitivity at fixed false positives per scan, and their mean (the CPM).
 
@@ -141,6 +152,7 @@ def froc_score(
     Args:
         matches: one :class:`LesionMatch` per scan.
         rates: false positives per scan.
+        weights: per-scan weights (:func:`froc_curve`).
 
     Returns:
         ``{"sens@0.125": ..., ..., "cpm": mean}``.
@@ -152,8 +164,8 @@ def froc_score(
         >>> froc_score([match_lesions(p, [0.8], t)])["cpm"]
         1.0
     """
-    fps, sens, _ = froc_curve(matches)
-    out = {f"sens@{r:g}": float(sens[fps <= r].max()) for r in rates}
+    fps, sens, _ = froc_curve(matches, weights)
+    out = {f"sens@{r:g}": float(sens[fps <= r + 1e-12].max()) for r in rates}
     out["cpm"] = float(np.mean([out[f"sens@{r:g}"] for r in rates]))
     return out
 

@@ -72,6 +72,28 @@ def weighted_auc(y: np.ndarray, score: np.ndarray, w: np.ndarray) -> np.ndarray:
     return _div(num, pos.sum(axis=1) * neg.sum(axis=1))
 
 
+def weighted_pearson(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson's r of ``(a, b)`` for every row of a weight matrix.
+
+    Args:
+        a, b: (n,) values.
+        w: (B, n) non-negative study weights (bootstrap counts).
+
+    Returns:
+        (B,) r; NaN where a replicate has no spread.
+
+    Example:
+        >>> weighted_pearson(np.array([1., 2, 3]), np.array([2., 4, 7]), np.ones((1, 3))).round(3)
+        array([0.993])
+    """
+    w = np.atleast_2d(np.asarray(w, float))
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    s = w.sum(1, keepdims=True)
+    da = a - (w * a).sum(1, keepdims=True) / s
+    db = b - (w * b).sum(1, keepdims=True) / s
+    return _div((w * da * db).sum(1), np.sqrt((w * da ** 2).sum(1) * (w * db ** 2).sum(1)))
+
+
 def counts_to_metrics(tp: np.ndarray, fp: np.ndarray, fn: np.ndarray, tn: np.ndarray) -> dict:
     """Threshold metrics from (weighted) confusion counts; arrays broadcast."""
     sens = _div(tp, tp + fn)

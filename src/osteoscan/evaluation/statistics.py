@@ -278,6 +278,16 @@ def delong_roc_test(
     }
 
 
+def pearson_ci(a, b, level: float = 0.95) -> list[float]:
+    """Fisher-z interval of Pearson's r (``scipy.stats.pearsonr(...).confidence_interval``);
+    NaN when r is undefined (constant input) or fewer than 4 pairs."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if len(a) < 4 or np.ptp(a) == 0 or np.ptp(b) == 0:
+        return [float("nan"), float("nan")]
+    ci = stats.pearsonr(a, b).confidence_interval(level)
+    return [float(ci.low), float(ci.high)]
+
+
 # ------------------------------------------------------------------ one proportion
 def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of the proportion k / n (NaN for n = 0).

@@ -13,8 +13,10 @@ from pydicom.dataset import Dataset
 
 from osteoscan.io import dicomtags as tags
 
-ANTERIOR_CODES = frozenset({"R-10206", "399348003"})  # antero-posterior (SRT, SNOMED CT)
-POSTERIOR_CODES = frozenset({"R-10214", "399198008"})  # postero-anterior projection
+# antero-posterior (SRT, SNOMED CT), and CID 26's "Anterior projection" (SCT 399321004)
+ANTERIOR_CODES = frozenset({"R-10206", "399348003", "399321004"})
+# postero-anterior, and CID 26's "Posterior projection" (SCT 399001007)
+POSTERIOR_CODES = frozenset({"R-10214", "399198008", "399001007"})
 KEYWORD_TAGS = (
     ("ImageID", 0x00540400),
     ("SeriesDescription", 0x0008103E),

@@ -135,14 +135,21 @@ def kernel_energy(sigma_px: float) -> float:
     return float(np.sum(smooth(delta, sigma_px).astype(np.float64) ** 2))
 
 
-def view_maps(counts: np.ndarray, spacing: tuple[float, float], gain: float = 1.0) -> ViewMaps:
-    """Normalised maps of one view (module docstring, steps 1-2); ``gain``: image values per
-    count (1 for counts)."""
+def bone_normalised(counts: np.ndarray, spacing: tuple[float, float]
+                    ) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+    """``(z, body, level, bone)``: the smoothed counts over the normal-bone level, the body
+    mask, that level and the bone mask (module docstring, step 1)."""
     x = np.asarray(counts, dtype=np.float32)
     s = smooth(x, _px(SMOOTH_MM, spacing))
     body = body_mask(x, sigma=_px(2 * SMOOTH_MM, spacing))
     level, bone = normal_bone_level(s, body)
-    z = s / level
+    return s / level, body, level, bone
+
+
+def view_maps(counts: np.ndarray, spacing: tuple[float, float], gain: float = 1.0) -> ViewMaps:
+    """Normalised maps of one view (module docstring, steps 1-2); ``gain``: image values per
+    count (1 for counts)."""
+    z, body, level, bone = bone_normalised(counts, spacing)
     sig = _px(BACKGROUND_MM, spacing)
     w = smooth(bone.astype(np.float32), sig)
     bg = smooth(np.where(bone, z, 0.0).astype(np.float32), sig) / np.maximum(w, 1e-3)

@@ -48,7 +48,7 @@ from scipy.special import expit
 
 from osteoscan.artefacts import LESION_ASSETS_DIR, atomic_write, atomic_write_text, dumps_json
 from osteoscan.errors import ModelError
-from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult
+from osteoscan.lesions.analyzer import LesionAnalyzer, LesionResult, bundled_or_none
 from osteoscan.lesions.arrays import (  # noqa: F401  (re-exported: the detector's arrays)
     PAIR_MM,
     StudyArrays,
@@ -362,6 +362,16 @@ def bundled_detector_or_none() -> HotspotDetector | None:
     """The bundled detector (``osteoscan/assets/lesions/hotspot_detector.*``), or None when
     its files are not installed (logged)."""
     return _detector_or_none(LESION_ASSETS_DIR, "hotspot detector disabled")
+
+
+def bundled_lesion_stage():
+    """The best bundled lesion stage: the hotspot-first detector, else the lesion networks
+    (``LesionAnalyzer``), else None when neither is installed (what ``Predictor.default()``
+    attaches and ``osteoscan lesions evaluate/show`` score by default)."""
+    detector = bundled_detector_or_none()
+    if detector is not None:
+        return detector
+    return bundled_or_none()
 
 
 def load_lesion_stage(folder: str | Path, *, threads: int | None = None):

@@ -1,4 +1,5 @@
-"""End-to-end helpers: simulate training data, train the three lesion models, evaluate.
+"""End-to-end helpers: simulate training data, train the three lesion models (scoring a
+stage: :mod:`osteoscan.lesions.scoring`).
 
 Used by ``osteoscan lesions train/evaluate`` and ``benchmarks/bench_lesions.py``.
 """
@@ -6,21 +7,13 @@ Used by ``osteoscan lesions train/evaluate`` and ``benchmarks/bench_lesions.py``
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from osteoscan.evaluation.lesions import (
-    bsi_agreement,
-    froc_score,
-    lesion_confusion_matrix,
-    match_lesions,
-)
-from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer, LesionResult
+from osteoscan.lesions.analyzer import BUNDLED, LesionAnalyzer
 from osteoscan.lesions.bundle import ASSETS
-from osteoscan.lesions.burden import patient_probability
 from osteoscan.lesions.regions import RegionSegmenter
 from osteoscan.lesions.studies import LesionStudy, from_simulated
 from osteoscan.lesions.training import (
@@ -117,79 +110,3 @@ def train_all(studies: Sequence[LesionStudy], out: str | Path, **kwargs) -> Lesi
     analyzer = fit_stage(studies, **kwargs)
     save_stage(analyzer, out)
     return analyzer
-
-
-def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool,
-                  score: str = "auto"):
-    """Stacked (views, rows, cols) predicted ids and truth ids, plus scores: the malignancy
-    probability for metastases (or ``score="probability"``), else the detector's mean
-    probability."""
-    views = list(study.lesion_masks)
-    truth = np.stack([study.lesion_masks[v] for v in views])
-    benign = [k for k, lab in study.lesion_labels.items() if lab != "malignant"]
-    pred = np.zeros(truth.shape, dtype=np.int32)
-    scores = []
-    for h in result.hotspots:
-        k = views.index(h.view)
-        if malignant_only and np.isin(truth[k][h.mask], benign).any():
-            continue  # a hotspot on a benign lesion is neither TP nor FP for metastases
-        use_p = malignant_only or score == "probability"
-        scores.append(h.probability if use_p else h.features.get("mean_prob", h.probability))
-        pred[k][h.mask & (pred[k] == 0)] = len(scores)
-    if malignant_only:
-        truth = np.where(np.isin(truth, benign), 0, truth)
-    return pred, np.asarray(scores), truth
-
-
-def _confusion(matches, results, studies, threshold: float) -> np.ndarray:
-    truth, pred = [], []
-    for m, st in zip(matches, studies, strict=True):
-        for lid, score in zip(m.lesion_ids, m.lesion_scores, strict=True):
-            truth.append(st.lesion_labels.get(int(lid), "benign"))
-            pred.append("none" if not np.isfinite(score) else
-                        "malignant" if score >= threshold else "benign")
-        for score in m.fp_scores:
-            truth.append("none")
-            pred.append("malignant" if score >= threshold else "benign")
-    return lesion_confusion_matrix(truth, pred)
-
-
-def _auc(y, p) -> dict:
-    """AUC with its DeLong CI in the evaluation package's one result shape."""
-    from osteoscan.evaluation.statistics import auc_ci
-
-    return auc_ci(np.asarray(y), np.asarray(p, float), method="delong")
-
-
-def evaluate(analyzer: LesionAnalyzer, studies: Sequence[LesionStudy], *,
-             image_probabilities: Sequence[float] | None = None) -> dict:
-    """Lesion-stage metrics on studies with ground truth (docs/lesions.md lists them)."""
-    results, seconds = [], []
-    for st in studies:
-        t0 = time.perf_counter()
-        results.append(analyzer.analyze(st.scan))
-        seconds.append(time.perf_counter() - t0)
-    det = [match_lesions(*stacked_masks(r, s, False))
-           for r, s in zip(results, studies, strict=True)]
-    cls = [match_lesions(*stacked_masks(r, s, False, score="probability"))
-           for r, s in zip(results, studies, strict=True)]
-    met = [match_lesions(*stacked_masks(r, s, True)) for r, s in zip(results, studies, strict=True)]
-    thr = results[0].threshold if results else 0.5
-    y_patient = [int(any(v == "malignant" for v in s.lesion_labels.values())) for s in studies]
-    samples = classifier_samples(studies)
-    out = {
-        "studies": len(studies),
-        "froc_detection": froc_score(det),
-        "froc_metastasis": froc_score(met),
-        "lesion_confusion": {"labels": ["benign", "malignant", "none"],
-                             "matrix": _confusion(cls, results, studies, thr).tolist()},
-        "lesion_auc_delineated": _auc(samples["y"], analyzer.classifier.predict_arrays(samples)),
-        "bsi": bsi_agreement([r.bsi for r in results], [s.bsi for s in studies]),
-        "patient_auc_lesions": _auc(y_patient, [r.probability for r in results]),
-        "patient_auc_lesions_max": _auc(y_patient, [patient_probability(r.by_view, "max") for r in results]),
-        "patient_auc_bsi": _auc(y_patient, [r.bsi for r in results]),
-        "seconds_per_study": float(np.mean(seconds)),
-    }
-    if image_probabilities is not None:
-        out["patient_auc_image"] = _auc(y_patient, image_probabilities)
-    return out

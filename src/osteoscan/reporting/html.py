@@ -51,6 +51,7 @@ def _env() -> jinja2.Environment:
     )
     env.filters["basename"] = lambda p: Path(str(p)).name if p else ""
     env.filters["fmt"] = _fmt
+    env.filters["words"] = words
     return env
 
 
@@ -108,6 +109,11 @@ def _model_rows(model: dict) -> list[tuple[str, str]]:
     return [(k, v) for k, v in rows if v]
 
 
+def words(name: Any) -> Any:
+    """A skeletal region's code as a reader writes it (``lumbar_spine`` -> ``lumbar spine``)."""
+    return name.replace("_", " ") if isinstance(name, str) else name
+
+
 REGION_HEADERS = {"region": "Region", "hotspots": "Candidates examined",
                   "malignant": "Lesions called malignant", "involvement": "Involvement (%)",
                   "bsi": "BSI share (%)"}
@@ -124,8 +130,9 @@ def _regions(result: Any) -> list[dict]:
         rows = list(table.to_dict(orient="records"))
     else:
         rows = [dict(r) for r in table]
-    return [{REGION_HEADERS.get(k, k): 100.0 * v if k == "involvement" else v
-             for k, v in row.items()} for row in rows]
+    shown = {"involvement": lambda v: 100.0 * v, "region": words}
+    return [{REGION_HEADERS.get(k, k): shown.get(k, lambda v: v)(v) for k, v in row.items()}
+            for row in rows]
 
 
 DISPLAY_FLOOR = 0.10

@@ -106,26 +106,60 @@ def train(
     exits.finish(bool(failures))
 
 
+def _fmt(value, ci=None) -> str:
+    if value is None or value != value:
+        return "-"
+    return f"{value:.3f}" + (f" ({ci[0]:.3f}-{ci[1]:.3f})" if ci else "")
+
+
 def _metrics_table(ev: dict) -> Table:
-    table = Table(title="lesion stage")
+    table = Table(title=f"lesion stage ({ev['stage']}): {ev['studies']} studies, "
+                        f"{ev['metastatic']} metastatic")
     table.add_column("figure")
-    table.add_column("value", justify="right")
-    rows = [("FROC CPM (all lesions)", ev["froc_detection"]["cpm"]),
-            ("FROC CPM (metastases)", ev["froc_metastasis"]["cpm"]),
-            ("lesion AUC (delineated)", ev["lesion_auc_delineated"]["value"]),
-            ("patient AUC from lesions", ev["patient_auc_lesions"]["value"]),
-            ("BSI Pearson r", ev["bsi"]["pearson_r"]),
-            ("BSI bias (pred - truth)", ev["bsi"]["bias"]),
-            ("seconds per study", ev["seconds_per_study"])]
+    table.add_column("value (95% CI)", justify="right")
+    patient, bsi = ev.get("patient") or {}, ev.get("bsi") or {}
+    froc, ci = ev.get("froc_metastasis") or {}, ev.get("froc_metastasis_ci") or {}
+    normals = ev["normals"]
+    rows = [("patient AUC", _fmt(patient.get("auc"), patient.get("auc_ci"))),
+            ("specificity at sensitivity 0.90",
+             _fmt(patient.get("spec_at_sens90"), patient.get("spec_at_sens90_ci"))),
+            ("FROC CPM (metastases)", _fmt(froc.get("cpm"), ci.get("cpm"))),
+            ("sensitivity at 1 FP per scan", _fmt(froc.get("sens@1"), ci.get("sens@1"))),
+            ("FROC CPM (all lesions)", _fmt(ev["froc_detection"]["cpm"])),
+            ("normals: median malignant lesions", _fmt(normals["median"])),
+            ("normals with >= 2 malignant (%)", _fmt(normals["pct_ge2"])),
+            ("BSI Pearson r", _fmt(bsi.get("pearson_r"), bsi.get("pearson_r_ci"))),
+            ("BSI bias (pred - truth)", _fmt(bsi.get("bias"))),
+            ("lesion AUC (delineated)", _fmt((ev["lesion_auc_delineated"] or {}).get("value"))),
+            ("seconds per study", _fmt(ev["seconds_per_study"]))]
     for name, value in rows:
-        table.add_row(name, "-" if value is None else f"{value:.3f}")
+        table.add_row(name, value)
     return table
+
+
+def _stage(models: Path | None):
+    """Your lesion stage from ``models`` (a detector fold or the three networks), else the
+    bundled default (the detector)."""
+    from osteoscan.errors import ModelError
+    from osteoscan.lesions.patient import bundled_lesion_stage, load_lesion_stage
+
+    if models is not None:
+        return load_lesion_stage(models)
+    stage = bundled_lesion_stage()
+    if stage is None:
+        raise ModelError("no bundled lesion stage is installed: pass --models FOLDER")
+    return stage
+
+
+ModelsOpt = Annotated[Path | None, typer.Option(
+    help="Folder of your own lesion stage: a detector (lesions cv --stage detector) or the three "
+    "networks (lesions train). Default: the bundled detector, as analyze uses.")]
 
 
 @lesions_app.command("evaluate")
 def evaluate(
     out: Annotated[Path, typer.Option("--out", help="JSON file for the metrics.")],
-    models: Annotated[Path | None, typer.Option(help="Folder of lesion models (default: bundled).")] = None,
+    models: ModelsOpt = None,
     simulate: Annotated[int, typer.Option("--simulate", help="Number of simulated test studies.")] = 40,
     sites: Annotated[str, typer.Option(help="Comma-separated simulated test sites.")] = "site_c",
     difficulty: Annotated[str, typer.Option(help="easy, default, hard or 0..1.")] = "default",
@@ -136,10 +170,10 @@ def evaluate(
         "--label-map", help="With --data: YAML mapping LabelMe label names to malignant, benign "
         "or ignore (docs/ingest.md).")] = None,
 ) -> None:
-    """FROC, lesion confusion matrix, lesion AUC, BSI agreement and patient AUC on simulated
-    scans, or on a manifest (--data). Unreadable rows are listed; exit code 1."""
-    from osteoscan.lesions.analyzer import LesionAnalyzer
-    from osteoscan.lesions.pipeline import evaluate as run_eval
+    """Patient AUC, FROC, normals, BSI agreement (with 95 % CIs) and the lesion confusion matrix
+    of the lesion stage on simulated scans, or on your manifest (--data). Unreadable rows are
+    listed; exit code 1."""
+    from osteoscan.lesions.scoring import evaluate as run_eval
 
     _sites(sites)  # check the options before loading anything
     failures: list[tuple[str, str]] = []
@@ -149,12 +183,12 @@ def evaluate(
         studies, failures = studies_from_manifest(data, "auto", label_map=label_map)
         if not studies:
             raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
-    analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
+    stage = _stage(models)
     if data is None:
         studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:
-        prog.add_task(f"analyzing {len(studies)} studies", total=None)
-        ev = run_eval(analyzer, studies)
+        task = prog.add_task(f"analyzing {len(studies)} studies", total=len(studies))
+        ev = run_eval(stage, studies, progress=lambda k, n: prog.update(task, completed=k))
     atomic_write_json(out, ev, default=float)
     console.print(_metrics_table(ev))
     console.print(f"metrics written to {out}")
@@ -286,22 +320,24 @@ def cv(
 @lesions_app.command("show")
 def show(
     study: Annotated[Path, typer.Argument(help="A study file or folder (DICOM, PNG...).")],
-    models: Annotated[Path | None, typer.Option(help="Folder of lesion models (default: bundled).")] = None,
+    models: ModelsOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write the lesion JSON here.")] = None,
 ) -> None:
-    """Run the lesion stage on one study and print its hotspots, region table and BSI."""
+    """Run the lesion stage on one study and print its region table, BSI and probability."""
     from osteoscan.io import load_study
-    from osteoscan.lesions.analyzer import LesionAnalyzer
 
     scan = load_study(study)
-    analyzer = LesionAnalyzer.load(models) if models else LesionAnalyzer.default()
-    result = analyzer.analyze(scan)
-    table = Table(title=f"{study.name}: BSI {result.bsi:.2f} %, {result.lesion_count} hotspots, "
-                        f"p(metastasis) {result.probability:.2f}")
-    for col in ("region", "hotspots", "malignant", "involvement", "BSI %"):
-        table.add_column(col)
+    result = _stage(models).analyze(scan)
+    from osteoscan.reporting.html import REGION_HEADERS
+
+    table = Table(title=f"{study.name}: p(metastasis) {result.probability:.2f}, "
+                        f"{result.malignant_count} lesion(s) called malignant, BSI {result.bsi:.2f} %")
+    keys = ("region", "hotspots", "malignant", "involvement", "bsi")
+    for key in keys:
+        table.add_column(REGION_HEADERS[key])
     for r in result.regions:
-        table.add_row(r.region, str(r.hotspots), str(r.malignant), f"{r.involvement:.3f}", f"{r.bsi:.2f}")
+        table.add_row(r.region.replace("_", " "), str(r.hotspots), str(r.malignant),
+                      f"{100 * r.involvement:.2f}", f"{r.bsi:.2f}")
     console.print(table)
     if out:
         atomic_write_json(out, result.to_dict(), default=float)
