@@ -35,3 +35,15 @@ def test_figures_name_the_documented_blocks(scored):
         assert set(f["froc_metastasis_ci"]) == {"cpm", "sens@1"}
         lo, hi = f["froc_metastasis_ci"]["cpm"]
         assert lo <= f["froc_metastasis"]["cpm"] <= hi
+
+
+@pytest.mark.parametrize("label, lesions, y", [
+    ("metastasis", {}, 1), ("Metastatic", {}, 1), ("normal", {}, 0), ("no_metastasis", {}, 0),
+    ("non-metastatic", {}, 0), ("No metastasis", {}, 0), ("", {1: "malignant"}, 1),
+    ("normal", {1: "benign"}, 0)])
+def test_study_label_reads_the_label_and_the_lesions(label, lesions, y):
+    from types import SimpleNamespace
+
+    from osteoscan.lesions.scoring import study_label
+
+    assert study_label(SimpleNamespace(meta={"label": label}, lesion_labels=lesions)) == y

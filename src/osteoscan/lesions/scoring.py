@@ -72,9 +72,11 @@ class Outcome:
 
 
 def study_label(study: LesionStudy) -> int:
-    """1 for a metastatic study: a malignant lesion, or a study label naming metastasis."""
-    label = str(study.meta.get("label") or "").lower()
-    return int("malignant" in study.lesion_labels.values() or "metast" in label)
+    """1 for a metastatic study: a malignant lesion, or a study label naming metastasis
+    (``metastasis``, ``metastatic``; not ``no_metastasis`` or ``non-metastatic``)."""
+    label = str(study.meta.get("label") or "").lower().replace("-", "_").replace(" ", "_")
+    named = "metast" in label and not label.startswith(("no_", "non_", "nonmetast"))
+    return int("malignant" in study.lesion_labels.values() or named)
 
 
 def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool,
