@@ -325,18 +325,25 @@ def _detector(args, train, select):
         from osteoscan.lesions.patchnet import with_cnn_p
 
         scorer, train = with_cnn_p(train, seed=args.seed)
-        det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer)
+        det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer,
+                           context_features=_context_features(args))
     else:
         extra = _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
                          augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
         det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra,
-                           stack_features=_stack_features(args.stack))
+                           stack_features=_stack_features(args.stack),
+                           context_features=_context_features(args))
     if args.match_fpr and not args.detector:
         _match_fpr(det, select, args)
     if args.bsi_hotspots == "malignant":
         det.card["bsi_hotspots"] = "malignant"
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
+
+
+def _context_features(args) -> tuple[str, ...] | None:
+    """``--context-features``: the context columns the trees take (None: all)."""
+    return tuple(args.context_features) if args.context_features else None
 
 
 def _stack_features(name: str) -> tuple[str, ...] | None:
@@ -432,6 +439,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--patch-cnn", action="store_true",
                     help="fit the patch CNN (osteoscan.lesions.patchnet) and give the trees its "
                          "cnn_p; records are made with patches (cached apart)")
+    ap.add_argument("--context-features", nargs="+", default=None,
+                    help="the context columns the trees take (names of "
+                         "osteoscan.lesions.context.FEATURES; default: all)")
     ap.add_argument("--timing", type=int, default=3, help="studies timed (0: none)")
     ap.add_argument("--out", default=str(RESULTS / "detector.json"))
     return ap

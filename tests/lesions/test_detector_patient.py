@@ -115,7 +115,7 @@ def test_card_with_other_features_is_refused(fitted, tmp_path):
 
     fitted[0].save(tmp_path)
     card = json.loads((tmp_path / "hotspot_detector.json").read_text())
-    card["features"] = card["features"][:-1]
+    card["features"] = [*card["features"][:-1], "not_a_feature"]
     (tmp_path / "hotspot_detector.json").write_text(json.dumps(card))
     with pytest.raises(ModelError, match="features"):
         HotspotDetector.load(tmp_path)
@@ -202,3 +202,29 @@ def test_bsi_shares_add_up_to_the_truth_on_each_view():
     truth = bone_scan_index(masks, [1], regions)
     assert share[:2].sum() == pytest.approx(truth) and share[2] == pytest.approx(truth)
     assert share[0] == pytest.approx(share[1]) and share[3] == 0.0
+
+
+def test_trees_take_the_context_columns_the_card_names(fitted, tmp_path):
+    """A detector fitted on a subset of FEATURES names it in its card, feeds its trees only
+    those columns (so a card made before a column was added keeps working), and reloads to
+    the same answer; the full matrix still carries every column."""
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.detector_train import arrays
+
+    _, select = fitted
+    train = simulated_records(["site_a"], range(900, 904), tmp_path / "cache")
+    names = tuple(f for f in FEATURES if f not in ("peak_z", "mean_z", "band_rel"))
+    det = fit_detector(train, select, hgb_params=SMALL, context_features=names)
+    arr = arrays(select[0])
+    assert arr.X.shape[1] == len(FEATURES)
+    assert det.tree_inputs(arr).shape[1] == len(names)
+    col = FEATURES.index("peak_z")
+    moved = arrays({**select[0], "X": np.where(np.arange(len(FEATURES)) == col, 99.0,
+                                               select[0]["X"])})
+    assert np.array_equal(det.score(moved)[0], det.score(arr)[0])  # peak_z is not read
+    det.save(tmp_path / "det")
+    back = HotspotDetector.load(tmp_path / "det")
+    assert back.context_features == names
+    assert np.array_equal(back.score(arr)[0], det.score(arr)[0])
+    with pytest.raises(ValueError):
+        fit_detector(train, select, hgb_params=SMALL, context_features=("no_such_column",))

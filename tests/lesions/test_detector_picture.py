@@ -78,7 +78,7 @@ def test_a_stale_picture_variant_leaves_the_count_detector_working(renderings, t
     both.save(tmp_path)
     path = tmp_path / PICTURE_DIR / "hotspot_detector.json"
     card = json.loads(path.read_text())
-    card["features"] = card["features"][:-1]
+    card["features"] = [*card["features"][:-1], "a_feature_this_code_lacks"]
     path.write_text(json.dumps(card))
     back = HotspotDetector.load(tmp_path)
     assert back.picture is None

@@ -26,7 +26,10 @@ The features (:data:`FEATURES`):
   ``minor_axis_mm``, ``orientation``, ``row_neighbours`` (conspicuous candidates 8-60 mm
   above/below within 12 mm of the column: a row of rib fractures);
 * the patient's context: ``view_candidates`` (conspicuous candidates in the view),
-  ``is_posterior``.
+  ``is_posterior``;
+* against its own structure (:mod:`osteoscan.lesions.structure`): ``col_rel`` (the vertical
+  strip through it), ``contra_rel`` (the other side's level), ``axial_rel`` (the view's
+  spine-to-skeleton balance).
 
 Besides these, :func:`reach_features` (:data:`REACH_FEATURES`) say how far a candidate's
 excess uptake reaches beyond its own mask; only BSI trees that ask for them take them (card
@@ -52,6 +55,7 @@ from osteoscan.lesions.candidates import (
     ViewMaps,
     bone_normalised,
 )
+from osteoscan.lesions.structure import STRUCTURE_FEATURES, structure_features
 from osteoscan.preprocessing.intensity import smooth
 from osteoscan.preprocessing.views import alignment
 from osteoscan.types import BoneScan, Hotspot
@@ -60,9 +64,10 @@ FEATURES: tuple[str, ...] = (
     "y_body", "x_body", "abs_x_body", "peak_z", "peak_ratio", "mean_z", "band_rel",
     "sym_ratio", "vert_ratio", "other_ratio", "other_rel", "other_dist_mm", "area_mm2",
     "eccentricity", "extent", "major_axis_mm", "minor_axis_mm", "orientation",
-    "row_neighbours", "view_candidates", "is_posterior",
+    "row_neighbours", "view_candidates", "is_posterior", *STRUCTURE_FEATURES,
 )
-"""Names of the context feature vector, in order."""
+"""Names of the context feature vector, in order. A detector's card names the columns its
+trees take (``features``, a subset: a card fitted before a column was added keeps working)."""
 
 CONSPICUOUS_RATIO = 2.0
 """Peak ratio from which a candidate counts in ``row_neighbours`` and ``view_candidates``
@@ -227,6 +232,7 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              view_candidates=np.full(len(hots), float(conspicuous.sum())),
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
+    f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px))
     nearest = f.pop("nearest")
     return np.stack([np.asarray(f[k], float) for k in FEATURES], axis=1), nearest
 

@@ -43,11 +43,13 @@ def arrays(rec: dict) -> StudyArrays:
 
 
 def _tree_X(rec: dict) -> np.ndarray:
-    """The first stage's training inputs of a record: the context features, then its
-    (out-of-fold) ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
+    """The first stage's training inputs of a record: the context features (``X_trees``, the
+    columns a fit with ``context_features`` takes, else ``X``), then its (out-of-fold)
+    ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
+    X = rec.get("X_trees", rec["X"])
     if PATCH_FEATURE not in rec:
-        return rec["X"]
-    return np.column_stack([rec["X"], rec[PATCH_FEATURE]])
+        return X
+    return np.column_stack([X, rec[PATCH_FEATURE]])
 
 
 def _inputs(rec: dict, key: str) -> np.ndarray:
@@ -101,7 +103,7 @@ def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray])
     for rec, p in zip(records, p1, strict=True):
         arr = arrays(rec)
         S = det.stack(arr, p, det.codes(arr))[:, cols]
-        out.append({**rec, "X2": np.hstack([_tree_X(rec), S])})
+        out.append({**rec, "X2": np.hstack([det.tree_inputs(arr), S])})
     return out
 
 
@@ -252,7 +254,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  base: HotspotDetector | None = None, bsi_model: Forest | None = None,
                  bsi_extra: list[dict] | None = None,
                  stack_features: tuple[str, ...] | None = None,
-                 near_body: float | None = None) -> dict[str, HotspotDetector]:
+                 near_body: float | None = None,
+                 context_features: tuple[str, ...] | None = None) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
@@ -269,7 +272,9 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     this fit's own final stages (out of sample); the other stages never see them.
     ``stack_features``: the second stage's stack columns (a subset of
     :data:`osteoscan.lesions.stacking.STACK_FEATURES`, kept in the card; None: all);
-    ``near_body``: the stack's neighbourhood radius (card ``near_body``; None: ``NEAR_BODY``)."""
+    ``near_body``: the stack's neighbourhood radius (card ``near_body``; None: ``NEAR_BODY``);
+    ``context_features``: the context columns the trees take (a subset of :data:`FEATURES`,
+    the card's ``features``; None: all)."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -282,6 +287,12 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         card["stack_features"] = list(stack_features)
     if near_body is not None:
         card["near_body"] = float(near_body)
+    if base is not None and context_features is None:
+        context_features = base.context_features  # the kept first stage's columns
+    if context_features is not None:
+        cols = [FEATURES.index(n) for n in context_features]  # ValueError: not a feature
+        card["features"] = list(context_features)
+        train = [{**r, "X_trees": r["X"][:, cols]} for r in train]
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
     one, p1 = _first_stage(train, {**card, "design": "one_stage"}, seed, params, patch, base)
@@ -345,9 +356,11 @@ def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
                  hotspot_threshold: float = 0.5, hgb_params: dict | None = None,
                  design: str = "stack_bsi", patch=None,
                  bsi_extra: list[dict] | None = None,
-                 stack_features: tuple[str, ...] | None = None) -> HotspotDetector:
+                 stack_features: tuple[str, ...] | None = None,
+                 context_features: tuple[str, ...] | None = None) -> HotspotDetector:
     """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
-    ``patch``, ``bsi_extra``, ``stack_features``: :func:`fit_variants`."""
+    ``patch``, ``bsi_extra``, ``stack_features``, ``context_features``: :func:`fit_variants`."""
     return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
                         hgb_params=hgb_params, variants=(design,), patch=patch,
-                        bsi_extra=bsi_extra, stack_features=stack_features)[design]
+                        bsi_extra=bsi_extra, stack_features=stack_features,
+                        context_features=context_features)[design]

@@ -159,13 +159,22 @@ class HotspotDetector:
         p = self.stage2.predict_proba(np.hstack([X, S[:, self.stack_columns]]))
         return {"probability": p, "codes": codes, "stack": S, "p1": p1}
 
+    @property
+    def context_features(self) -> tuple[str, ...]:
+        """The context columns the trees take: the card's ``features`` (``cnn_p`` aside), or
+        every :data:`FEATURES` column when the card names none."""
+        return tuple(n for n in self.card.get("features", FEATURES) if n != PATCH_FEATURE)
+
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
-        """The first stage's input matrix: the context features, then ``cnn_p`` when the
-        detector has a patch network (``arr.cnn_p`` if known, else from ``arr.patches``)."""
+        """The first stage's input matrix: the :attr:`context_features` columns, then
+        ``cnn_p`` when the detector has a patch network (``arr.cnn_p`` if known, else from
+        ``arr.patches``)."""
+        names = self.context_features
+        X = arr.X if names == FEATURES else arr.X[:, [FEATURES.index(n) for n in names]]
         if self.patch is None:
-            return arr.X
+            return X
         p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
-        return np.column_stack([arr.X, p])
+        return np.column_stack([X, p])
 
     def score(self, arr: StudyArrays) -> tuple[np.ndarray, np.ndarray]:
         """Malignancy probability and region code of every candidate."""
@@ -271,7 +280,8 @@ class HotspotDetector:
                      lambda path: save_forests(path, forests))
         if self.patch is not None:
             self.patch.save(folder / PATCH_STEM)
-        card = {**self.card, "features": list(tree_features(self.patch is not None)),
+        card = {**self.card, "features": [*self.context_features,
+                                          *([PATCH_FEATURE] if self.patch is not None else [])],
                 "patient_features": list(PATIENT_FEATURES),
                 "forests": sorted(forests), "region_table": self.regions.table.tolist()}
         if self.stage2 is not None:
@@ -283,7 +293,8 @@ class HotspotDetector:
         """Read a detector written by :meth:`save`.
 
         Raises:
-            ModelError: missing files, or a card whose feature list differs from this code's.
+            ModelError: missing files, or a card that names a feature this code does not
+                compute.
         """
         folder = Path(folder)
         try:
@@ -292,7 +303,9 @@ class HotspotDetector:
             raise ModelError(
                 f"{folder / 'hotspot_detector.json'}: unreadable card ({exc})") from exc
         features = tuple(card.get("features", ()))
-        if features not in (tree_features(False), tree_features(True)) or not set(
+        with_patch = features[-1:] == (PATCH_FEATURE,)
+        context = features[:-1] if with_patch else features
+        if not context or not set(context) <= set(FEATURES) or not set(
                 card.get("stack_features", ())) <= set(STACK_FEATURES) or tuple(
                 card.get("bsi_reach") or REACH_FEATURES) != REACH_FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
@@ -306,7 +319,7 @@ class HotspotDetector:
                              f"{RegionLookup.shape()}")
         f = load_forests(folder / "hotspot_detector.safetensors", names)
         patch = None
-        if features == tree_features(True):  # torch only for a detector with a patch network
+        if with_patch:  # torch only for a detector with a patch network
             from osteoscan.lesions.patchnet import PatchScorer
 
             patch = PatchScorer.load(folder / PATCH_STEM)
