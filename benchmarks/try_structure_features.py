@@ -32,7 +32,6 @@ import json
 import logging
 from pathlib import Path
 
-import numpy as np
 
 WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
