@@ -12,8 +12,8 @@ trees take (:data:`ARMS`) and in the records:
   the shipped recipe), ``relative`` (without ``peak_z``, ``mean_z``, ``band_rel``),
   ``structure`` (``relative`` plus ``col_rel``, ``contra_rel``, ``axial_rel``);
 * ``--cache-var`` (the simulator with each patient's uptake balance,
-  ``osteoscan.simulate.physiology.sample_uptake_balance``): ``all_var``, ``structure_var``,
-  ``full_var`` (all 24 columns).
+  ``osteoscan.simulate.physiology.sample_uptake_balance``): ``all_var``, ``relative_var``,
+  ``structure_var``, ``full_var`` (all 24 columns).
 
 Scored on osteoscan's selection studies 400100-400199 of the shipped simulator
 (``bench_lowcount.compare`` against ``all``, paired patient bootstrap, legacy FROC rule) and
@@ -47,6 +47,7 @@ def arms() -> dict[str, tuple[str, tuple[str, ...]]]:
     structure = relative + STRUCTURE_FEATURES
     return {"all": ("old", shipped), "relative": ("old", relative),
             "structure": ("old", structure), "all_var": ("var", shipped),
+            "relative_var": ("var", relative),
             "structure_var": ("var", structure), "full_var": ("var", FEATURES)}
 
 
@@ -121,7 +122,7 @@ def run(args) -> dict:
     failures: list = []
     shared = {k: sharing(d) for k, d in dets.items()}
     outs: dict = {k: [] for k in dets}
-    for st in _stream(args.data, None, failures):  # one study in memory at a time
+    for st in _stream(args.data, args.limit, failures):  # one study in memory at a time
         for k, d in shared.items():
             outs[k].append(outcome(d, st))
     out["foreign"] = {k: figures(o, n_boot=args.n_boot) for k, o in outs.items()}
@@ -141,6 +142,7 @@ def main(argv=None) -> int:
     ap.add_argument("--arms", nargs="+", default=None, help="a subset of the arms ('all' first)")
     ap.add_argument("--n-train", type=int, default=3600)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--limit", type=int, default=None, help="first foreign studies only (a check)")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "structure_try.json")
     args = ap.parse_args(argv)
