@@ -21,8 +21,9 @@ from osteoscan.simulate.groundtruth import annotations_for, bone_scan_index, reg
 from osteoscan.simulate.benign import sample_benign
 from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLesion,
                                         rasterise, sample_metastases)
-from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW,
-                                           breast_transmission, build_organs, sample_physiology)
+from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, balanced,
+                                           breast_transmission, build_organs, sample_physiology,
+                                           sample_uptake_balance)
 from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.types import Acquisition, BoneScan, StudyLabel, StudySource, ViewSource
 
@@ -298,7 +299,8 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False,
     rp, rs, rn, rv = _rngs(plan)
     body = _body(rp, rs, grid, plan.visit, site)
     case = _draw_case(rp, plan)
-    bones = build_skeleton(grid, body)
+    balance = sample_uptake_balance(np.random.default_rng([plan.patient_seed, 5]))
+    bones = balanced(build_skeleton(grid, body), balance)  # the patient's own, every visit
     thick = body_thickness(grid, body)
     female = {"breast": 1.0, "lung": 0.5}.get(case.primary, 0.0)
     phys = sample_physiology(rs, case.superscan, female)
