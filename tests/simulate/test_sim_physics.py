@@ -135,10 +135,11 @@ def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
 
     draws = [sample_uptake_balance(np.random.default_rng([s, 5])) for s in range(400)]
     spine = np.log([d["lumbar_spine"] for d in draws])
-    assert 0.18 < spine.std() < 0.35 and abs(np.median(spine)) < 0.05
+    assert 0.15 < spine.std() < 0.3 and 0.05 < np.median(spine) < 0.2
+    assert np.percentile(spine, 97.5) > np.log(1.6)  # site_x's spine, 1.7 times (docs)
     assert draws[3] == sample_uptake_balance(np.random.default_rng([3, 5]))  # every visit
     assert np.corrcoef(spine, np.log([d["pelvis"] for d in draws]))[0, 1] > 0.6
-    assert all(0.5 <= v <= 2.2 for d in draws for v in d.values())
+    assert all(0.85 <= v <= 2.2 for d in draws for v in d.values())
     from .conftest import render
 
     def spine_over_ribs(seed):
@@ -151,5 +152,5 @@ def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
     low, high = seeds[0], seeds[-1]
     ratio = (draws[high]["lumbar_spine"] / draws[high]["ribs"]) / (
         draws[low]["lumbar_spine"] / draws[low]["ribs"])
-    assert ratio > 1.8
+    assert ratio > 1.6
     assert spine_over_ribs(high) / spine_over_ribs(low) == pytest.approx(ratio, rel=0.35)

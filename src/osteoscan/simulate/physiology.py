@@ -77,9 +77,14 @@ def sample_physiology(rng: np.random.Generator, superscan: bool, female: float =
     )
 
 
-UPTAKE_BALANCE = {"axial": 0.25, "spine": 0.06, "pelvis": 0.08, "thorax": 0.10, "skull": 0.18,
+UPTAKE_BALANCE = {"axial": 0.22, "spine": 0.06, "pelvis": 0.08, "thorax": 0.08, "skull": 0.18,
                   "limbs": 0.12}
 """Log-scale standard deviations of :func:`sample_uptake_balance`'s factors."""
+AXIAL_MEAN = 0.1
+"""Log-scale mean of the axial factor: on balance the spine sits a little brighter."""
+FACTOR_RANGE = (0.85, 2.2)
+"""Clip of every factor. Below 0.85 a dim spine under a bright sternum fell short of the
+posterior/anterior ratio of the thoracic spine on real files (1.2-1.7, REALISM.md)."""
 
 _BALANCE_GROUPS = {
     "spine": ("cervical_spine", "thoracic_spine", "lumbar_spine"),
@@ -100,16 +105,18 @@ def sample_uptake_balance(rng: np.random.Generator) -> dict[str, float]:
     candidate against the whole skeleton mistakes a bright spine for disease (the
     independent phantom ``site_x``, docs/independent-sites.md: its normal lumbar spine sits
     1.7 times higher against the same height's bone than osteoscan's did). The spine and
-    the pelvis share one axial factor (log-normal, sd :data:`UPTAKE_BALANCE` ``axial``,
-    about 0.6-1.6 for 95 % of patients), each with a small own part; the thorax, skull and
-    limbs vary on their own. Every factor is clipped to 0.5-2.2."""
+    the pelvis share one axial factor (log-normal, mean :data:`AXIAL_MEAN`, sd
+    :data:`UPTAKE_BALANCE` ``axial``: the spine's factor is 0.85 (the clip) to 1.7 for 95 %
+    of patients), each with a small own part; the thorax follows it by a third and varies on
+    its own, the skull and limbs vary on their own. Every factor is clipped to
+    :data:`FACTOR_RANGE`."""
     sd = UPTAKE_BALANCE
-    axial = rng.normal(0.0, sd["axial"])
+    axial = rng.normal(AXIAL_MEAN, sd["axial"])
     logs = {"spine": axial + rng.normal(0.0, sd["spine"]),
             "pelvis": 0.6 * axial + rng.normal(0.0, sd["pelvis"]),
-            "thorax": rng.normal(0.0, sd["thorax"]), "skull": rng.normal(0.0, sd["skull"]),
-            "limbs": rng.normal(0.0, sd["limbs"])}
-    return {region: float(np.clip(np.exp(logs[group]), 0.5, 2.2))
+            "thorax": 0.3 * axial + rng.normal(0.0, sd["thorax"]),
+            "skull": rng.normal(0.0, sd["skull"]), "limbs": rng.normal(0.0, sd["limbs"])}
+    return {region: float(np.clip(np.exp(logs[group]), *FACTOR_RANGE))
             for group, regions in _BALANCE_GROUPS.items() for region in regions}
 
 
