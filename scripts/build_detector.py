@@ -67,7 +67,7 @@ def recipe() -> list[str]:
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
             "--design", "stack_bsi", "--stack", STACK, "--count-band", COUNT_BAND,
-            "--bsi-hotspots", BSI_HOTSPOTS,
+            "--bsi-hotspots", BSI_HOTSPOTS, "--context-features", *CONTEXT_FEATURES,
             "--timing", "0"]
 
 
@@ -98,6 +98,17 @@ on the same exports (the CNN lesion stage is not re-run on pictures)."""
 BSI_HOTSPOTS = "malignant"
 """The BSI of the hotspots called malignant only (card ``bsi_hotspots``), chosen with the
 count band's seed noise on fresh selection studies (docs/lesions.md, "Low counts")."""
+
+
+CONTEXT_FEATURES: tuple[str, ...] = (
+    "y_body", "x_body", "abs_x_body", "peak_z", "peak_ratio", "mean_z", "band_rel",
+    "sym_ratio", "vert_ratio", "other_ratio", "other_rel", "other_dist_mm", "area_mm2",
+    "eccentricity", "extent", "major_axis_mm", "minor_axis_mm", "orientation",
+    "row_neighbours", "view_candidates", "is_posterior",
+)
+"""The context columns the bundle's trees take (card ``features``; a subset of
+``osteoscan.lesions.context.FEATURES``): the 21 it was built with before the structure
+columns were added (docs/independent-sites.md, "Structure references and uptake balance")."""
 
 
 STACK = "all"

@@ -103,3 +103,21 @@ def test_a_card_in_the_older_flat_format_still_loads(tmp_path):
     shutil.copy(ASSETS / "hotspot_unet.safetensors", tmp_path / "old.safetensors")
     seg = HotspotSegmenter.load(tmp_path / "old")
     assert seg.card["threshold"] == card["threshold"] and seg.card["work_shape"] == [512, 128]
+
+
+def test_the_detector_recipe_names_the_columns_the_bundled_detector_takes():
+    """scripts/build_detector.py rebuilds what ships: its context columns are the bundled
+    card's (a column added to context.FEATURES later does not change the recipe)."""
+    import importlib.util
+    import json
+
+    from osteoscan.lesions.context import FEATURES
+
+    path = Path(__file__).parents[2] / "scripts" / "build_detector.py"
+    spec = importlib.util.spec_from_file_location("build_detector", path)
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    card = json.loads((ASSETS / "hotspot_detector.json").read_text())
+    assert tuple(card["features"]) == build.CONTEXT_FEATURES
+    assert set(build.CONTEXT_FEATURES) <= set(FEATURES)
+    assert build.recipe()[build.recipe().index("--context-features") + 1] == FEATURES[0]

@@ -80,12 +80,14 @@ def study_label(study: LesionStudy) -> int:
 
 
 def stacked_masks(result: LesionResult, study: LesionStudy, malignant_only: bool,
-                  score: str = "auto"):
+                  score: str = "auto", truth: np.ndarray | None = None):
     """Stacked (views, rows, cols) predicted ids and truth ids, plus scores: the malignancy
     probability for metastases (or ``score="probability"``), else the detector's mean
-    probability."""
+    probability. ``truth``: the study's masks already stacked in view order (one stack
+    serves every call on a study)."""
     views = list(study.lesion_masks)
-    truth = np.stack([study.lesion_masks[v] for v in views])
+    if truth is None:
+        truth = np.stack([study.lesion_masks[v] for v in views])
     benign = [k for k, lab in study.lesion_labels.items() if lab != "malignant"]
     pred = np.zeros(truth.shape, dtype=np.int32)
     scores = []
@@ -108,13 +110,14 @@ def outcome(analyzer, study: LesionStudy) -> Outcome:
     t0 = time.perf_counter()
     r = analyzer.analyze(study.scan)
     seconds = time.perf_counter() - t0
+    truth = np.stack([study.lesion_masks[v] for v in study.lesion_masks])
     return Outcome(
         patient_id=study.patient_id, y=study_label(study), probability=r.probability, bsi=r.bsi,
         malignant=r.malignant_count, max_probability=patient_probability(r.by_view, "max"),
         threshold=r.threshold, bsi_true=study.bsi,
-        detection=match_lesions(*stacked_masks(r, study, False)),
-        metastasis=match_lesions(*stacked_masks(r, study, True)),
-        classified=match_lesions(*stacked_masks(r, study, False, score="probability")),
+        detection=match_lesions(*stacked_masks(r, study, False, truth=truth)),
+        metastasis=match_lesions(*stacked_masks(r, study, True, truth=truth)),
+        classified=match_lesions(*stacked_masks(r, study, False, "probability", truth)),
         seconds=seconds)
 
 
