@@ -129,8 +129,9 @@ def test_multiresolution_blur_matches_the_direct_filter(sigma):
 
 
 def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
-    """Each patient draws his own balance of normal uptake between the skeleton's parts (the
-    spine and pelvis sharing an axial factor); the rendered spine-to-ribs ratio follows it."""
+    """With ``uptake_balance``, each patient draws his own balance of normal uptake between
+    the skeleton's parts (the spine and pelvis sharing an axial factor); the rendered
+    spine-to-ribs ratio follows it."""
     from osteoscan.simulate.physiology import sample_uptake_balance
 
     draws = [sample_uptake_balance(np.random.default_rng([s, 5])) for s in range(400)]
@@ -142,8 +143,8 @@ def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
     assert all(0.85 <= v <= 2.2 for d in draws for v in d.values())
     from .conftest import render
 
-    def spine_over_ribs(seed):
-        r = render(seed, force_label="normal")
+    def spine_over_ribs(seed, on=True):
+        r = render(seed, force_label="normal", uptake_balance=on)
         reg, exp = r.study.region_maps["posterior"], r.expected["posterior"]
         return (exp[reg == REGION_CODE["lumbar_spine"]].mean()
                 / exp[reg == REGION_CODE["ribs"]].mean())
@@ -154,3 +155,5 @@ def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
         draws[low]["lumbar_spine"] / draws[low]["ribs"])
     assert ratio > 1.6
     assert spine_over_ribs(high) / spine_over_ribs(low) == pytest.approx(ratio, rel=0.35)
+    # off (the default), every patient keeps the anatomy's balance
+    assert spine_over_ribs(high, False) / spine_over_ribs(low, False) == pytest.approx(1, rel=0.2)
