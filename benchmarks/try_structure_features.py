@@ -12,8 +12,8 @@ trees take (:data:`ARMS`) and in the records:
   the shipped recipe), ``relative`` (without ``peak_z``, ``mean_z``, ``band_rel``),
   ``structure`` (``relative`` plus ``col_rel``, ``contra_rel``, ``axial_rel``);
 * ``--cache-var`` (the simulator with each patient's uptake balance,
-  ``osteoscan.simulate.physiology.sample_uptake_balance``): ``all_var``, ``structure_var``,
-  ``full_var`` (all 24 columns).
+  ``osteoscan.simulate.physiology.sample_uptake_balance``): ``all_var``, ``relative_var``,
+  ``structure_var``, ``full_var`` (all 24 columns).
 
 Scored on osteoscan's selection studies 400100-400199 of the shipped simulator
 (``bench_lowcount.compare`` against ``all``, paired patient bootstrap, legacy FROC rule) and
@@ -47,6 +47,7 @@ def arms() -> dict[str, tuple[str, tuple[str, ...]]]:
     structure = relative + STRUCTURE_FEATURES
     return {"all": ("old", shipped), "relative": ("old", relative),
             "structure": ("old", structure), "all_var": ("var", shipped),
+            "relative_var": ("var", relative),
             "structure_var": ("var", structure), "full_var": ("var", FEATURES)}
 
 
@@ -95,14 +96,15 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
         train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train),
                                   caches[kind])
         sel = simulated_records(SELECT, range(400000, 400200), caches[kind], count_band=BAND)
-        if kind == "old":
+        if kind == "old" and args.own_start == 400100 and args.n_own == 100:
             own = sel[100:]
         for n in mine:
             logging.info("fitting %s", n)
             dets[n] = _fit(train, sel[:100], arms()[n][1])
         del train
     if own is None:
-        own = simulated_records(SELECT, range(400100, 400200), args.cache, count_band=BAND)
+        own = simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
+                                args.cache, count_band=BAND)
     return dets, own
 
 
@@ -118,10 +120,14 @@ def run(args) -> dict:
     for n in (k for k in dets if k != "all"):
         s = per_study(dets[n], own, "legacy")
         out["own_selection"][n] = compare(s, base, s, base, own, args.n_boot)
+    if args.data is None:  # the own studies only (the second look, docs)
+        out["config"] = {"n_train": args.n_train, "own": [args.own_start, args.n_own],
+                         "arms": {k: arms()[k] for k in dets}}
+        return out
     failures: list = []
     shared = {k: sharing(d) for k, d in dets.items()}
     outs: dict = {k: [] for k in dets}
-    for st in _stream(args.data, None, failures):  # one study in memory at a time
+    for st in _stream(args.data, args.limit, failures):  # one study in memory at a time
         for k, d in shared.items():
             outs[k].append(outcome(d, st))
     out["foreign"] = {k: figures(o, n_boot=args.n_boot) for k, o in outs.items()}
@@ -137,10 +143,15 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", required=True, help="records of the shipped simulator")
     ap.add_argument("--cache-var", required=True, help="records with the uptake balance")
-    ap.add_argument("--data", type=Path, required=True, help="the foreign cohort's manifest")
+    ap.add_argument("--data", type=Path, default=None,
+                    help="the foreign cohort's manifest (none: the own studies only)")
+    ap.add_argument("--own-start", type=int, default=400100,
+                    help="first own selection study scored (shipped simulator, SELECT sites)")
+    ap.add_argument("--n-own", type=int, default=100)
     ap.add_argument("--arms", nargs="+", default=None, help="a subset of the arms ('all' first)")
     ap.add_argument("--n-train", type=int, default=3600)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--limit", type=int, default=None, help="first foreign studies only (a check)")
     ap.add_argument("--out", type=Path,
                     default=Path(__file__).parent / "results" / "structure_try.json")
     args = ap.parse_args(argv)
@@ -149,6 +160,8 @@ def main(argv=None) -> int:
 
     out = run(args)
     atomic_write_json(args.out, out, default=float)
+    if args.data is None:
+        return 0
     print(json.dumps({k: {kk: out["foreign"][k].get(kk) for kk in ("patient", "called", "normals")}
                       for k in out["config"]["arms"]}, indent=1, default=float))
     return 0
