@@ -250,16 +250,20 @@ def timing(det, sites, seeds, repeat: int = 3) -> dict:
     return {"detector_s": d, "bundled_lesion_stage_s": b, "ratio": d / b, "studies": len(scans)}
 
 
-def _records(sites, seeds, args, augment: bool | str = False, count_band=None) -> list[dict]:
+def _records(sites, seeds, args, augment: bool | str = False, count_band=None,
+             fitted_on: bool = False) -> list[dict]:
     """Records of the studies; ``--domain picture``: each study as its screen export
-    (``augment_scan`` mode ``export``) unless another augmentation is asked for."""
+    (``augment_scan`` mode ``export``) unless another augmentation is asked for;
+    ``fitted_on`` (training and selection studies): with ``--uptake-balance``, each patient's
+    balance of uptake between the skeleton's parts (the test sites are rendered without)."""
     from osteoscan.lesions.detector_records import simulated_records
 
     augment = augment or ("export" if args.domain == "picture" else False)
 
     return simulated_records(sites, seeds, cache=args.cache, prevalence=args.prevalence,
                              difficulty=args.difficulty, augment=augment, count_band=count_band,
-                             patches=args.patch_cnn)
+                             patches=args.patch_cnn,
+                             uptake_balance=fitted_on and args.uptake_balance)
 
 
 def _band(args) -> tuple | None:
@@ -289,9 +293,9 @@ def _cohorts(args, band) -> tuple[list, list, list[int]]:
     if args.detector:
         return [], [], test_seeds
     start = base if args.train_seed is None else args.train_seed
-    train = _records(args.train, _seeds(start, args.n_train), args)
+    train = _records(args.train, _seeds(start, args.n_train), args, fitted_on=True)
     train += _augmented(args, base, band)
-    select = _records(args.select, _select_seeds(args), args, count_band=band)
+    select = _records(args.select, _select_seeds(args), args, count_band=band, fitted_on=True)
     return train, select, test_seeds
 
 
@@ -439,6 +443,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--patch-cnn", action="store_true",
                     help="fit the patch CNN (osteoscan.lesions.patchnet) and give the trees its "
                          "cnn_p; records are made with patches (cached apart)")
+    ap.add_argument("--uptake-balance", action="store_true",
+                    help="training and selection studies with each patient's balance of "
+                         "uptake between the skeleton's parts (simulate_study uptake_balance)")
     ap.add_argument("--context-features", nargs="+", default=None,
                     help="the context columns the trees take (names of "
                          "osteoscan.lesions.context.FEATURES; default: all)")

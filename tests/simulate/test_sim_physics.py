@@ -126,3 +126,34 @@ def test_multiresolution_blur_matches_the_direct_filter(sigma):
     assert np.abs(fast - direct)[inner].max() < 0.01 * direct.max()
     assert np.abs(fast - direct).max() < 0.06 * direct.max()
     assert fast.sum() == pytest.approx(direct.sum(), rel=0.01)
+
+
+def test_the_uptake_balance_varies_between_patients_and_scales_each_region():
+    """With ``uptake_balance``, each patient draws his own balance of normal uptake between
+    the skeleton's parts (the spine and pelvis sharing an axial factor); the rendered
+    spine-to-ribs ratio follows it."""
+    from osteoscan.simulate.physiology import sample_uptake_balance
+
+    draws = [sample_uptake_balance(np.random.default_rng([s, 5])) for s in range(400)]
+    spine = np.log([d["lumbar_spine"] for d in draws])
+    assert 0.15 < spine.std() < 0.3 and 0.05 < np.median(spine) < 0.2
+    assert np.percentile(spine, 97.5) > np.log(1.6)  # site_x's spine, 1.7 times (docs)
+    assert draws[3] == sample_uptake_balance(np.random.default_rng([3, 5]))  # every visit
+    assert np.corrcoef(spine, np.log([d["pelvis"] for d in draws]))[0, 1] > 0.6
+    assert all(0.85 <= v <= 2.2 for d in draws for v in d.values())
+    from .conftest import render
+
+    def spine_over_ribs(seed, on=True):
+        r = render(seed, force_label="normal", uptake_balance=on)
+        reg, exp = r.study.region_maps["posterior"], r.expected["posterior"]
+        return (exp[reg == REGION_CODE["lumbar_spine"]].mean()
+                / exp[reg == REGION_CODE["ribs"]].mean())
+
+    seeds = sorted(range(40), key=lambda s: draws[s]["lumbar_spine"] / draws[s]["ribs"])
+    low, high = seeds[0], seeds[-1]
+    ratio = (draws[high]["lumbar_spine"] / draws[high]["ribs"]) / (
+        draws[low]["lumbar_spine"] / draws[low]["ribs"])
+    assert ratio > 1.6
+    assert spine_over_ribs(high) / spine_over_ribs(low) == pytest.approx(ratio, rel=0.35)
+    # off (the default), every patient keeps the anatomy's balance
+    assert spine_over_ribs(high, False) / spine_over_ribs(low, False) == pytest.approx(1, rel=0.2)

@@ -160,12 +160,14 @@ AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow",
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
                       augment: bool | str = False, count_band=None,
-                      patches: bool = False) -> list[dict]:
+                      patches: bool = False, uptake_balance: bool = False) -> list[dict]:
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
     ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
     "screen", "lowcount" or "export": cached as ``-aug`` / ``-augscreen`` / ``-auglow`` /
     ``-augexport``); ``count_band``
-    and ``patches`` are passed to :func:`study_record` (cached apart)."""
+    and ``patches`` are passed to :func:`study_record` (cached apart); ``uptake_balance``
+    simulates each patient's balance of uptake between the skeleton's parts
+    (:func:`osteoscan.simulate.study.simulate_study`; cached as ``-bal``)."""
     from dataclasses import replace
 
     from osteoscan.simulate.study import simulate_study
@@ -175,13 +177,15 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         site = sites[i % len(sites)]
         mode = "camera" if augment is True else augment
         band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
-        tag = (AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
+        tag = ((AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
+               + ("-bal" if uptake_balance else ""))
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             out.append(dict(np.load(path, allow_pickle=False)))
             continue
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
-        sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label)
+        sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label,
+                             uptake_balance=uptake_balance)
         if augment:
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
                                                  mode, sim.bone_mask))

@@ -21,8 +21,9 @@ from osteoscan.simulate.groundtruth import annotations_for, bone_scan_index, reg
 from osteoscan.simulate.benign import sample_benign
 from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLesion,
                                         rasterise, sample_metastases)
-from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW,
-                                           breast_transmission, build_organs, sample_physiology)
+from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, balanced,
+                                           breast_transmission, build_organs, sample_physiology,
+                                           sample_uptake_balance)
 from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.types import Acquisition, BoneScan, StudyLabel, StudySource, ViewSource
 
@@ -83,6 +84,7 @@ class StudyPlan:
     noise_seed: int | None = None
     patient_id: str = ""
     study_id: str = ""
+    uptake_balance: bool = False
 
 
 @dataclass(frozen=True)
@@ -299,6 +301,9 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False,
     body = _body(rp, rs, grid, plan.visit, site)
     case = _draw_case(rp, plan)
     bones = build_skeleton(grid, body)
+    if plan.uptake_balance:  # the patient's own balance, the same at every visit
+        bones = balanced(bones, sample_uptake_balance(np.random.default_rng([plan.patient_seed,
+                                                                             5])))
     thick = body_thickness(grid, body)
     female = {"breast": 1.0, "lung": 0.5}.get(case.primary, 0.0)
     phys = sample_physiology(rs, case.superscan, female)
@@ -349,7 +354,8 @@ def _assemble(plan, site, body, case, bones, boxes, lesions, counts, rows_in, rs
 
 def simulate_study(seed: int, *, site: str = "site_a", difficulty: str | float = "default",
                    force_label: str | None = None, primary: str | None = None,
-                   noise_seed: int | None = None) -> SimulatedStudy:
+                   noise_seed: int | None = None, uptake_balance: bool = False
+                   ) -> SimulatedStudy:
     """Simulate one whole-body bone scan (anterior + posterior) with its ground truth.
 
     Args:
@@ -359,6 +365,9 @@ def simulate_study(seed: int, *, site: str = "site_a", difficulty: str | float =
         force_label: "normal"/"metastasis" (or a multi-class name) instead of a random draw.
         primary: "prostate", "lung" or "breast" instead of a random draw.
         noise_seed: re-image the same phantom with other Poisson noise.
+        uptake_balance: draw the patient's balance of normal uptake between the skeleton's
+            parts (:func:`osteoscan.simulate.physiology.sample_uptake_balance`; the
+            detector's training data); off, every region keeps the anatomy's uptake.
 
     Returns:
         The simulated study.
@@ -370,5 +379,6 @@ def simulate_study(seed: int, *, site: str = "site_a", difficulty: str | float =
     """
     plan = StudyPlan(patient_seed=int(seed), site=site, difficulty=difficulty_value(difficulty),
                  force_label=force_label, primary=primary, noise_seed=noise_seed,
-                 patient_id=f"SIM{int(seed):06d}", study_id=f"SIM{int(seed):06d}-0")
+                 patient_id=f"SIM{int(seed):06d}", study_id=f"SIM{int(seed):06d}-0",
+                 uptake_balance=uptake_balance)
     return render_plan(plan).study
