@@ -12,8 +12,11 @@ trees take (:data:`ARMS`) and in the records:
   the shipped recipe), ``relative`` (without ``peak_z``, ``mean_z``, ``band_rel``),
   ``structure`` (``relative`` plus ``col_rel``, ``contra_rel``, ``axial_rel``);
 * ``--cache-var`` (the simulator with each patient's uptake balance,
-  ``osteoscan.simulate.physiology.sample_uptake_balance``): ``all_var``, ``relative_var``,
-  ``structure_var``, ``full_var`` (all 24 columns).
+  ``osteoscan.simulate.physiology.sample_uptake_balance``, ``simulate_study(...,
+  uptake_balance=True)``, records cached as ``-bal``): ``all_var``, ``relative_var``,
+  ``structure_var``, ``full_var`` (all 24 columns). Session 10 made them before the balance
+  was an option (untagged names, the same arrays: checked on two studies); linked as
+  ``-bal`` they are what this script reads.
 
 Scored on osteoscan's selection studies 400100-400199 of the shipped simulator
 (``bench_lowcount.compare`` against ``all``, paired patient bootstrap, legacy FROC rule) and
@@ -22,7 +25,7 @@ on an independent site's selection cohort (``osteoscan.lesions.scoring``, paired
 same card settings). Nothing is saved but the JSON.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.try_structure_features \\
-        --cache /tmp/rec/old --cache-var /tmp/rec/var --data COHORT/manifest.csv
+        --cache /tmp/rec/old --cache-var /tmp/rec/build --data COHORT/manifest.csv
 """
 
 from __future__ import annotations
@@ -93,9 +96,11 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
         mine = [n for n in names if arms()[n][0] == kind]
         if not mine:
             continue
+        bal = kind == "var"  # records cached as -bal
         train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train),
-                                  caches[kind])
-        sel = simulated_records(SELECT, range(400000, 400200), caches[kind], count_band=BAND)
+                                  caches[kind], uptake_balance=bal)
+        sel = simulated_records(SELECT, range(400000, 400200), caches[kind], count_band=BAND,
+                                uptake_balance=bal)
         if kind == "old" and args.own_start == 400100 and args.n_own == 100:
             own = sel[100:]
         for n in mine:
