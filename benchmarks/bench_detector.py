@@ -336,7 +336,8 @@ def _detector(args, train, select):
                          augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
         det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra,
                            stack_features=_stack_features(args.stack),
-                           context_features=_context_features(args))
+                           context_features=_context_features(args),
+                           bsi_context_features=tuple(args.bsi_context_features or ()) or None)
     if args.match_fpr and not args.detector:
         _match_fpr(det, select, args)
     if args.bsi_hotspots == "malignant":
@@ -443,6 +444,8 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--patch-cnn", action="store_true",
                     help="fit the patch CNN (osteoscan.lesions.patchnet) and give the trees its "
                          "cnn_p; records are made with patches (cached apart)")
+    ap.add_argument("--bsi-context-features", nargs="+", default=None,
+                    help="the context columns the BSI trees take (default: the trees' own)")
     ap.add_argument("--uptake-balance", action="store_true",
                     help="training and selection studies with each patient's balance of "
                          "uptake between the skeleton's parts (simulate_study uptake_balance)")

@@ -14,7 +14,8 @@ trees take (:data:`ARMS`) and in the records:
 * ``--cache-var`` (the simulator with each patient's uptake balance,
   ``osteoscan.simulate.physiology.sample_uptake_balance``, ``simulate_study(...,
   uptake_balance=True)``, records cached as ``-bal``): ``all_var``, ``relative_var``,
-  ``structure_var``, ``full_var`` (all 24 columns). Session 10 made them before the balance
+  ``structure_var``, ``full_var`` (all 24 columns); ``relative_var_bsi``: ``relative_var``
+  whose BSI trees take the 21 shipped columns (card ``bsi_features``; docs, "A third arm"). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
 
@@ -40,8 +41,8 @@ WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
 
 
-def arms() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Arm -> (records: "old" or "var", context columns)."""
+def arms() -> dict[str, tuple]:
+    """Arm -> (records: "old" or "var", context columns[, the BSI trees' context columns])."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
@@ -51,13 +52,14 @@ def arms() -> dict[str, tuple[str, tuple[str, ...]]]:
     return {"all": ("old", shipped), "relative": ("old", relative),
             "structure": ("old", structure), "all_var": ("var", shipped),
             "relative_var": ("var", relative),
-            "structure_var": ("var", structure), "full_var": ("var", FEATURES)}
+            "structure_var": ("var", structure), "full_var": ("var", FEATURES),
+            "relative_var_bsi": ("var", relative, shipped)}
 
 
-def _fit(train, select, names):
+def _fit(train, select, names, bsi_names=None):
     from osteoscan.lesions.detector_train import fit_detector
 
-    det = fit_detector(train, select, context_features=names)
+    det = fit_detector(train, select, context_features=names, bsi_context_features=bsi_names)
     det.card["bsi_hotspots"] = "malignant"
     det.card["count_band"] = [1.15, None]
     return det
@@ -105,7 +107,7 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
             own = sel[100:]
         for n in mine:
             logging.info("fitting %s", n)
-            dets[n] = _fit(train, sel[:100], arms()[n][1])
+            dets[n] = _fit(train, sel[:100], *arms()[n][1:])
         del train
     if own is None:
         own = simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),

@@ -1,5 +1,7 @@
 """The hotspot-first detector: fit on a few simulated studies, one coherent answer, reload."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -228,3 +230,31 @@ def test_trees_take_the_context_columns_the_card_names(fitted, tmp_path):
     assert np.array_equal(back.score(arr)[0], det.score(arr)[0])
     with pytest.raises(ValueError):
         fit_detector(train, select, hgb_params=SMALL, context_features=("no_such_column",))
+
+
+def test_bsi_trees_may_take_columns_the_malignancy_stages_leave_out(fitted, tmp_path):
+    """A card's bsi_features feed the BSI trees (and only them): peak_z moves the BSI of a
+    detector whose BSI trees read it, never its probabilities; the card survives a reload."""
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.detector_train import arrays
+
+    _, select = fitted
+    train = simulated_records(["site_a"], range(900, 904), tmp_path / "cache")
+    names = tuple(f for f in FEATURES if f not in ("peak_z", "mean_z", "band_rel"))
+    det = fit_detector(train, select, hgb_params=SMALL, context_features=names,
+                       bsi_context_features=FEATURES)
+    arr = next(arrays(r) for r in select if len(r["X"]))
+    assert det.bsi_inputs(arr).shape[1] == len(FEATURES)
+    assert det.tree_inputs(arr).shape[1] == len(names)
+    st = det.stages(arr)
+    moved = replace(arr, X=arr.X * np.where(np.arange(len(FEATURES)) == FEATURES.index(
+        "peak_z"), 3.0, 1.0))
+    st2 = det.stages(moved)
+    assert np.array_equal(st["probability"], st2["probability"])
+    det.save(tmp_path / "det")
+    back = HotspotDetector.load(tmp_path / "det")
+    assert back.card["bsi_features"] == list(FEATURES)
+    assert np.allclose(back.masses(arr, st["probability"], st["codes"], st["stack"]),
+                       det.masses(arr, st["probability"], st["codes"], st["stack"]))
+    with pytest.raises(ValueError, match="not context features"):
+        fit_detector(train, select, hgb_params=SMALL, bsi_context_features=("nope",))

@@ -98,12 +98,16 @@ def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
 
 def _with_stack(det: HotspotDetector, records: list[dict], p1: list[np.ndarray]) -> list[dict]:
     """Records with ``X2`` = the context vector and the stack features from ``p1`` (the
-    columns ``det``'s second stage takes, :attr:`HotspotDetector.stack_columns`)."""
+    columns ``det``'s second stage takes, :attr:`HotspotDetector.stack_columns`), and with a
+    card's ``bsi_features`` ``X2_bsi``, the same for the BSI trees
+    (:meth:`HotspotDetector.bsi_inputs`)."""
     out, cols = [], det.stack_columns
     for rec, p in zip(records, p1, strict=True):
         arr = arrays(rec)
         S = det.stack(arr, p, det.codes(arr))[:, cols]
-        out.append({**rec, "X2": np.hstack([det.tree_inputs(arr), S])})
+        bsi = ({"X2_bsi": np.hstack([det.bsi_inputs(arr), S])}
+               if "bsi_features" in det.card else {})
+        out.append({**rec, "X2": np.hstack([det.tree_inputs(arr), S]), **bsi})
     return out
 
 
@@ -138,7 +142,8 @@ def _fit_bsi_model(records: list[dict], probs: list[np.ndarray], seed: int,
     from osteoscan.lesions.patient import bsi_exposure
 
     target, which, reach = BSI_DESIGNS[design]
-    X = np.concatenate([np.hstack([r["X2"], *([reach_columns(r.get("reach"))] if reach else []),
+    X = np.concatenate([np.hstack([r.get("X2_bsi", r["X2"]),
+                                   *([reach_columns(r.get("reach"))] if reach else []),
                                    p[:, None]]) for r, p in zip(records, probs, strict=True)])
     y = np.concatenate([r["bsi_share"] for r in records])
     if which == "malignant":
@@ -255,7 +260,9 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
                  bsi_extra: list[dict] | None = None,
                  stack_features: tuple[str, ...] | None = None,
                  near_body: float | None = None,
-                 context_features: tuple[str, ...] | None = None) -> dict[str, HotspotDetector]:
+                 context_features: tuple[str, ...] | None = None,
+                 bsi_context_features: tuple[str, ...] | None = None
+                 ) -> dict[str, HotspotDetector]:
     """Fit the detector designs of :data:`VARIANTS` on one set of trees: the first stage and
     its out-of-fold probabilities serve all three, the second stage both ``stack_*``. Each
     gets its own patient model and BSI on its own out-of-fold probabilities, and is
@@ -274,7 +281,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     :data:`osteoscan.lesions.stacking.STACK_FEATURES`, kept in the card; None: all);
     ``near_body``: the stack's neighbourhood radius (card ``near_body``; None: ``NEAR_BODY``);
     ``context_features``: the context columns the trees take (a subset of :data:`FEATURES`,
-    the card's ``features``; None: all)."""
+    the card's ``features``; None: all); ``bsi_context_features``: the context columns the
+    BSI trees take instead (card ``bsi_features``; None: the trees' own)."""
     if patch is not None and not all(PATCH_FEATURE in r for r in train):
         raise ValueError("fit_detector(patch=...): training records need their out-of-fold "
                          "cnn_p (osteoscan.lesions.patchnet.with_cnn_p)")
@@ -293,6 +301,11 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         cols = [FEATURES.index(n) for n in context_features]  # ValueError: not a feature
         card["features"] = list(context_features)
         train = [{**r, "X_trees": r["X"][:, cols]} for r in train]
+    if bsi_context_features is not None:
+        unknown = sorted(set(bsi_context_features) - set(FEATURES))
+        if unknown:
+            raise ValueError(f"bsi_context_features: not context features: {unknown}")
+        card["bsi_features"] = list(bsi_context_features)
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
     one, p1 = _first_stage(train, {**card, "design": "one_stage"}, seed, params, patch, base)
@@ -357,10 +370,13 @@ def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
                  design: str = "stack_bsi", patch=None,
                  bsi_extra: list[dict] | None = None,
                  stack_features: tuple[str, ...] | None = None,
-                 context_features: tuple[str, ...] | None = None) -> HotspotDetector:
+                 context_features: tuple[str, ...] | None = None,
+                 bsi_context_features: tuple[str, ...] | None = None) -> HotspotDetector:
     """Fit every part of the detector of one design (:data:`VARIANTS`; module docstring);
-    ``patch``, ``bsi_extra``, ``stack_features``, ``context_features``: :func:`fit_variants`."""
+    ``patch``, ``bsi_extra``, ``stack_features``, ``context_features``,
+    ``bsi_context_features``: :func:`fit_variants`."""
     return fit_variants(train, select, seed=seed, hotspot_threshold=hotspot_threshold,
                         hgb_params=hgb_params, variants=(design,), patch=patch,
                         bsi_extra=bsi_extra, stack_features=stack_features,
-                        context_features=context_features)[design]
+                        context_features=context_features,
+                        bsi_context_features=bsi_context_features)[design]

@@ -165,6 +165,19 @@ class HotspotDetector:
         every :data:`FEATURES` column when the card names none."""
         return tuple(n for n in self.card.get("features", FEATURES) if n != PATCH_FEATURE)
 
+    def bsi_inputs(self, arr: StudyArrays) -> np.ndarray:
+        """The BSI trees' leading columns: the first stage's inputs, or the context columns
+        the card names in ``bsi_features`` (then ``cnn_p`` as the first stage), so that the
+        BSI trees may read columns the malignancy stages leave out."""
+        names = self.card.get("bsi_features")
+        if names is None:
+            return self.tree_inputs(arr)
+        X = arr.X[:, [FEATURES.index(n) for n in names]]
+        if self.patch is None:
+            return X
+        p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
+        return np.column_stack([X, p])
+
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
         """The first stage's input matrix: the :attr:`context_features` columns, then
         ``cnn_p`` when the detector has a patch network (``arr.cnn_p`` if known, else from
@@ -203,7 +216,7 @@ class HotspotDetector:
         if not len(probs):
             return out
         if self.bsi_model is not None and stack is not None:
-            cols = [self.tree_inputs(arr), stack[:, self.stack_columns]]
+            cols = [self.bsi_inputs(arr), stack[:, self.stack_columns]]
             if self.card.get("bsi_reach"):
                 cols.append(reach_columns(arr.reach))
             per = self.bsi_model.predict(np.hstack([*cols, probs[:, None]]))
@@ -305,7 +318,8 @@ class HotspotDetector:
         features = tuple(card.get("features", ()))
         with_patch = features[-1:] == (PATCH_FEATURE,)
         context = features[:-1] if with_patch else features
-        if not context or not set(context) <= set(FEATURES) or not set(
+        if not context or not set(context) | set(card.get("bsi_features", ())) <= set(
+                FEATURES) or not set(
                 card.get("stack_features", ())) <= set(STACK_FEATURES) or tuple(
                 card.get("bsi_reach") or REACH_FEATURES) != REACH_FEATURES:
             raise ModelError(f"{folder}: the detector's features differ from this version's")
