@@ -12,7 +12,7 @@ from osteoscan.lesions.detector_records import simulated_records, study_record
 from osteoscan.lesions.detector_train import fit_detector
 from osteoscan.lesions.patches import CHANNELS, PATCH_PX, Z_MIN, view_patches
 from osteoscan.lesions.patchnet import PatchScorer, fit_patch_net, with_cnn_p
-from osteoscan.lesions.patient import PATCH_FEATURE, HotspotDetector, tree_features
+from osteoscan.lesions.patient import PATCH_FEATURE, HotspotDetector
 from osteoscan.simulate.study import simulate_study
 
 SMALL = {"max_iter": 10, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 10,
@@ -73,7 +73,8 @@ def test_training_cnn_p_is_out_of_fold(fitted):
     shipped = np.concatenate([det.patch.predict(r["patches"]) for r in train])
     oof = np.concatenate([r[PATCH_FEATURE] for r in train_oof])
     assert not np.allclose(shipped, oof)
-    assert det.forest.predict_proba(np.zeros((1, len(tree_features(True))))).shape == (1,)
+    width = len(det.context_features) + 1  # the context columns, then cnn_p
+    assert det.forest.predict_proba(np.zeros((1, width))).shape == (1,)
 
 
 def test_cnn_p_is_the_same_in_records_and_in_analyze(fitted, tmp_path):

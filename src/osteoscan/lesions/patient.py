@@ -165,29 +165,25 @@ class HotspotDetector:
         every :data:`FEATURES` column when the card names none."""
         return tuple(n for n in self.card.get("features", FEATURES) if n != PATCH_FEATURE)
 
-    def bsi_inputs(self, arr: StudyArrays) -> np.ndarray:
-        """The BSI trees' leading columns: the first stage's inputs, or the context columns
-        the card names in ``bsi_features`` (then ``cnn_p`` as the first stage), so that the
-        BSI trees may read columns the malignancy stages leave out."""
-        names = self.card.get("bsi_features")
-        if names is None:
-            return self.tree_inputs(arr)
-        X = arr.X[:, [FEATURES.index(n) for n in names]]
+    def _inputs(self, arr: StudyArrays, names: tuple[str, ...]) -> np.ndarray:
+        """The context columns ``names`` of ``arr``, then ``cnn_p`` when the detector has a
+        patch network (``arr.cnn_p`` if known, else from ``arr.patches``)."""
+        X = arr.X if names == FEATURES else arr.X[:, [FEATURES.index(n) for n in names]]
         if self.patch is None:
             return X
         p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
         return np.column_stack([X, p])
 
     def tree_inputs(self, arr: StudyArrays) -> np.ndarray:
-        """The first stage's input matrix: the :attr:`context_features` columns, then
-        ``cnn_p`` when the detector has a patch network (``arr.cnn_p`` if known, else from
-        ``arr.patches``)."""
-        names = self.context_features
-        X = arr.X if names == FEATURES else arr.X[:, [FEATURES.index(n) for n in names]]
-        if self.patch is None:
-            return X
-        p = arr.cnn_p if arr.cnn_p is not None else self.patch.predict(arr.patches)
-        return np.column_stack([X, p])
+        """The first stage's input matrix: the :attr:`context_features` columns (then
+        ``cnn_p``, :meth:`_inputs`)."""
+        return self._inputs(arr, self.context_features)
+
+    def bsi_inputs(self, arr: StudyArrays) -> np.ndarray:
+        """The BSI trees' leading columns: the context columns the card names in
+        ``bsi_features``, else the first stage's, so that the BSI trees may read columns the
+        malignancy stages leave out."""
+        return self._inputs(arr, tuple(self.card.get("bsi_features", self.context_features)))
 
     def score(self, arr: StudyArrays) -> tuple[np.ndarray, np.ndarray]:
         """Malignancy probability and region code of every candidate."""
@@ -377,12 +373,6 @@ def stack_inputs(arr: StudyArrays, p1: np.ndarray, codes: np.ndarray,
     (``near_body``: the neighbourhood's radius, :func:`stack_features`)."""
     return stack_features(p1, arr.view, arr.group, codes, arr.X[:, FEATURES.index("y_body")],
                           arr.X[:, FEATURES.index("x_body")], near_body)
-
-
-def tree_features(with_patch: bool) -> tuple[str, ...]:
-    """Names of the first stage's input columns: :data:`FEATURES`, then ``cnn_p`` with a
-    patch network."""
-    return FEATURES + ((PATCH_FEATURE,) if with_patch else ())
 
 
 def bundled_detector_or_none() -> HotspotDetector | None:
