@@ -330,14 +330,14 @@ def _detector(args, train, select):
 
         scorer, train = with_cnn_p(train, seed=args.seed)
         det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer,
-                           context_features=_context_features(args))
+                           context_features=_names(args.context_features))
     else:
         extra = _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
                          augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
         det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra,
                            stack_features=_stack_features(args.stack),
-                           context_features=_context_features(args),
-                           bsi_context_features=tuple(args.bsi_context_features or ()) or None)
+                           context_features=_names(args.context_features),
+                           bsi_context_features=_names(args.bsi_context_features))
     if args.match_fpr and not args.detector:
         _match_fpr(det, select, args)
     if args.bsi_hotspots == "malignant":
@@ -346,9 +346,10 @@ def _detector(args, train, select):
     return det
 
 
-def _context_features(args) -> tuple[str, ...] | None:
-    """``--context-features``: the context columns the trees take (None: all)."""
-    return tuple(args.context_features) if args.context_features else None
+def _names(values: list[str] | None) -> tuple[str, ...] | None:
+    """``--context-features`` / ``--bsi-context-features``: the context columns the trees
+    (the BSI trees) take; None: the default (all; the trees' own)."""
+    return tuple(values) if values else None
 
 
 def _stack_features(name: str) -> tuple[str, ...] | None:

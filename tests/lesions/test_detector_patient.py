@@ -258,3 +258,17 @@ def test_bsi_trees_may_take_columns_the_malignancy_stages_leave_out(fitted, tmp_
                        det.masses(arr, st["probability"], st["codes"], st["stack"]))
     with pytest.raises(ValueError, match="not context features"):
         fit_detector(train, select, hgb_params=SMALL, bsi_context_features=("nope",))
+
+
+def test_a_cached_record_made_before_the_columns_changed_is_made_again(tmp_path):
+    """Records cached by a version with fewer context columns are not read as they are
+    (their columns would no longer line up with FEATURES): they are made again."""
+    from osteoscan.lesions.context import FEATURES
+
+    fresh = simulated_records(["site_a"], [905], tmp_path)[0]
+    path = next(tmp_path.glob("*.npz"))
+    np.savez(path, **{**fresh, "X": fresh["X"][:, :-3]})  # an older version's record
+    again = simulated_records(["site_a"], [905], tmp_path)[0]
+    assert again["X"].shape[1] == len(FEATURES)
+    assert np.array_equal(again["X"], fresh["X"])
+    assert dict(np.load(path))["X"].shape[1] == len(FEATURES)  # the cache is made whole

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from osteoscan.lesions.augment import augment_scan
-from osteoscan.lesions.context import estimated_spacing
+from osteoscan.lesions.context import FEATURES, estimated_spacing
 from osteoscan.lesions.patient import study_arrays
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
 
@@ -181,8 +181,11 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
                + ("-bal" if uptake_balance else ""))
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
-            out.append(dict(np.load(path, allow_pickle=False)))
-            continue
+            rec = dict(np.load(path, allow_pickle=False))
+            if rec["X"].shape[1] == len(FEATURES):
+                out.append(rec)
+                continue
+            log.info("%s: made before the context columns changed; made again", path.name)
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label,
                              uptake_balance=uptake_balance)
