@@ -200,3 +200,21 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
             proc.kill()
     assert proc.returncode == 130, err
     assert "Traceback" not in err
+
+
+def test_simulate_uptake_balance_writes_other_pixels_for_the_same_patients(tmp_path):
+    """``osteoscan simulate --uptake-balance`` (installed command, real subprocess): the same
+    cohort seed gives the same patients and labels, with other counts in the bones."""
+    import pydicom
+
+    plain, varied = tmp_path / "plain", tmp_path / "varied"
+    for out, extra in ((plain, []), (varied, ["--uptake-balance"])):
+        res = run_osteoscan("simulate", out, "--n", "2", "--seed", "3", *extra)
+        assert res.returncode == 0, res.stderr
+    a, b = ((out / "manifest.csv").read_text() for out in (plain, varied))
+    assert a == b  # same studies, labels and files
+    files = sorted(p.relative_to(plain) for p in plain.rglob("*.dcm"))
+    assert files
+    differ = [not (pydicom.dcmread(plain / f).pixel_array
+                   == pydicom.dcmread(varied / f).pixel_array).all() for f in files]
+    assert all(differ)

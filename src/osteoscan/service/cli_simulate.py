@@ -53,6 +53,10 @@ def _simulate(
     prevalence: Annotated[float, typer.Option(
         "--prevalence", help="Fraction of patients with metastases.")] = 0.5,
     workers: Annotated[int, typer.Option("--workers", help="Worker processes.")] = 1,
+    uptake_balance: Annotated[bool, typer.Option(
+        "--uptake-balance", help="Give each patient his own balance of normal uptake between "
+        "the skeleton's parts (spine and pelvis against ribs, skull and limbs; "
+        "docs/simulator.md, Physiology).")] = False,
     captures: Annotated[str | None, typer.Option(
         "--captures", help="Write reading-station screen captures (JPEG + LabelMe boxes in "
         "picture pixels + label_map.yaml) instead of DICOM: 'all' or comma-separated layouts "
@@ -80,7 +84,8 @@ def _simulate(
                                             progress=tick)
         else:
             manifest = write_cohort(out, n, seed=seed, sites=sites, difficulty=difficulty,
-                                    workers=workers, prevalence=prevalence, progress=tick)
+                                    workers=workers, prevalence=prevalence,
+                                    uptake_balance=uptake_balance, progress=tick)
     console.print(f"[green]wrote[/] {n} studies; manifest: {manifest}")
 
 

@@ -32,8 +32,10 @@ def check_cohort_args(n: int, sites: Sequence[str], prevalence: float,
 
 
 def cohort_plan(i: int, *, seed: int, sites: Sequence[str], difficulty: float,
-                prevalence: float, studies_per_patient: float) -> StudyPlan:
-    """The plan of study i of a cohort (patient, visit, site), from (seed, i) only."""
+                prevalence: float, studies_per_patient: float,
+                uptake_balance: bool = False) -> StudyPlan:
+    """The plan of study i of a cohort (patient, visit, site), from (seed, i) only;
+    ``uptake_balance``: :func:`osteoscan.simulate.study.simulate_study`'s."""
     pair = i // 2
     rng = np.random.default_rng([seed, 11, pair])
     same_patient = rng.random() < 2.0 - 2.0 / studies_per_patient
@@ -45,12 +47,13 @@ def cohort_plan(i: int, *, seed: int, sites: Sequence[str], difficulty: float,
     patient_id = f"S{seed}-P{pair:05d}{suffix}"
     return StudyPlan(patient_seed=patient_seed, visit=visit, site=site, difficulty=difficulty,
                  prevalence=prevalence, patient_id=patient_id,
-                 study_id=f"{patient_id}-V{visit}")
+                 study_id=f"{patient_id}-V{visit}", uptake_balance=uptake_balance)
 
 
 def simulate_cohort(n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",),
                     difficulty: str | float = "default", prevalence: float = 0.5,
-                    studies_per_patient: float = 1.15) -> Iterator[SimulatedStudy]:
+                    studies_per_patient: float = 1.15,
+                    uptake_balance: bool = False) -> Iterator[SimulatedStudy]:
     """Yield n simulated studies; study i depends only on (seed, i).
 
     Args:
@@ -61,6 +64,8 @@ def simulate_cohort(n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",)
         prevalence: fraction of patients with bone metastases.
         studies_per_patient: mean studies per patient, 1..2 (some patients get a follow-up,
             so splits must be made by patient).
+        uptake_balance: each patient's balance of uptake between the skeleton's parts
+            (:func:`osteoscan.simulate.physiology.sample_uptake_balance`; off by default).
 
     Yields:
         The studies, in order.
@@ -73,5 +78,6 @@ def simulate_cohort(n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",)
     check_cohort_args(n, sites, prevalence, studies_per_patient)
     for i in range(n):
         plan = cohort_plan(i, seed=seed, sites=tuple(sites), difficulty=d, prevalence=prevalence,
-                           studies_per_patient=studies_per_patient)
+                           studies_per_patient=studies_per_patient,
+                           uptake_balance=uptake_balance)
         yield render_plan(plan).study

@@ -172,7 +172,7 @@ def _run(jobs: list, workers: int, progress: Callable[[int], None] | None) -> li
 
 def write_cohort(out_dir: str | Path, n: int, *, seed: int = 0, sites: Sequence[str] = ("site_a",),
                  difficulty: str | float = "default", workers: int = 1, prevalence: float = 0.5,
-                 studies_per_patient: float = 1.15,
+                 studies_per_patient: float = 1.15, uptake_balance: bool = False,
                  progress: Callable[[int], None] | None = None) -> Path:
     """Simulate n studies and write them as DICOM with a manifest and ground truth.
 
@@ -185,13 +185,15 @@ def write_cohort(out_dir: str | Path, n: int, *, seed: int = 0, sites: Sequence[
         workers: processes to use.
         prevalence: fraction of patients with metastases.
         studies_per_patient: mean studies per patient (1..2).
+        uptake_balance: each patient's balance of uptake between the skeleton's parts
+            (:func:`osteoscan.simulate.physiology.sample_uptake_balance`; off by default).
         progress: called with the number of studies done after each one.
 
     Returns:
         The manifest path (``out_dir/manifest.csv``).
     """
     kw = dict(sites=tuple(sites), difficulty=difficulty_value(difficulty), prevalence=prevalence,
-              studies_per_patient=studies_per_patient)
+              studies_per_patient=studies_per_patient, uptake_balance=uptake_balance)
     check_cohort_args(n, sites, prevalence, studies_per_patient)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
