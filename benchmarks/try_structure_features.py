@@ -77,6 +77,8 @@ def sharing(det):
     distance and count band, and none takes patches or reach)."""
 
     class Sharing(type(det)):
+        reads_structure = True  # every arm reads the same arrays, whole
+
         def arrays(self, scan, force=None):
             if force is None and _Memo.scan is scan:
                 return _Memo.value

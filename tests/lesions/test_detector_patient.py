@@ -272,3 +272,26 @@ def test_a_cached_record_made_before_the_columns_changed_is_made_again(tmp_path)
     assert again["X"].shape[1] == len(FEATURES)
     assert np.array_equal(again["X"], fresh["X"])
     assert dict(np.load(path))["X"].shape[1] == len(FEATURES)  # the cache is made whole
+
+
+def test_structure_columns_are_computed_only_for_a_detector_that_reads_them(fitted, tmp_path):
+    """The structure columns cost time in every analyze: a detector whose card names none
+    gets them as NaN (and the same answer), one that reads them gets them computed."""
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.structure import STRUCTURE_FEATURES
+
+    det, select = fitted
+    assert det.reads_structure  # fitted on every column
+    names = tuple(f for f in FEATURES if f not in STRUCTURE_FEATURES)
+    lean = fit_detector(simulated_records(["site_a"], range(900, 904), tmp_path), select,
+                        hgb_params=SMALL, context_features=names)
+    assert not lean.reads_structure
+    scan = simulate_study(977, site="site_c", force_label="metastasis").scan
+    cols = [FEATURES.index(f) for f in STRUCTURE_FEATURES]
+    assert np.isnan(lean.arrays(scan)[0].X[:, cols]).all()
+    assert np.isfinite(det.arrays(scan)[0].X[:, cols]).all()
+    whole = replace(lean, card={**lean.card, "bsi_features": list(FEATURES)})
+    assert whole.reads_structure
+    # the answer does not depend on columns it does not read
+    full, bare = det.arrays(scan)[0], lean.arrays(scan)[0]
+    assert np.array_equal(lean.stages(full)["probability"], lean.stages(bare)["probability"])

@@ -51,7 +51,8 @@ class StudyArrays:
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
                  count_band: tuple[float, float | None] | None = None, patches: bool = False,
                  force: dict[str, np.ndarray] | None = None, reach: bool = False,
-                 count_lesions: bool = False) -> tuple[StudyArrays, list[Hotspot]]:
+                 count_lesions: bool = False, structure: bool = True
+                 ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
     ``count_band`` the counts are first brought into it (:func:`count_normalised`); with
@@ -59,14 +60,15 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
     :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too;
     ``count_lesions``: the lesion ids for counting too (``joined``: what ``analyze`` reports;
-    records never keep them)."""
+    records never keep them); ``structure``: False leaves the structure columns NaN
+    (:func:`osteoscan.lesions.context.scan_context`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     gain = 1.0
     if count_band:
         scan, gain = count_normalised(scan, count_band, with_gain=True)
     hot, maps = scan_candidates(scan, force, gain=gain)
-    ctx = scan_context(hot, maps, reach)
+    ctx = scan_context(hot, maps, reach, structure)
     views = [v for v in ("anterior", "posterior") if v in hot]
     X = np.concatenate([ctx.features[v] for v in views]) if views else np.zeros((0, len(FEATURES)))
     view = np.concatenate([np.full(len(hot[v]), int(v == "posterior")) for v in views]

@@ -210,9 +210,11 @@ def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float, counted: np.ndarray
 
 
 def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
-                  other: tuple[list[Hotspot], ViewMaps] | None) -> tuple[np.ndarray, np.ndarray]:
+                  other: tuple[list[Hotspot], ViewMaps] | None, structure: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray]:
     """(n, len(FEATURES)) feature matrix of one view's candidates, and per candidate the
-    index of the nearest candidate of the other view (-1: none)."""
+    index of the nearest candidate of the other view (-1: none); without ``structure`` the
+    :data:`STRUCTURE_FEATURES` columns are NaN (not computed)."""
     if not hots:
         return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int)
     f = {k: np.array([h.features[k] for h in hots]) for k in
@@ -232,7 +234,8 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              view_candidates=np.full(len(hots), float(conspicuous.sum())),
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
-    f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px))
+    f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px)
+             if structure else {k: np.full(len(hots), np.nan) for k in STRUCTURE_FEATURES})
     nearest = f.pop("nearest")
     return np.stack([np.asarray(f[k], float) for k in FEATURES], axis=1), nearest
 
@@ -351,16 +354,19 @@ class ScanContext:
 
 
 def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps],
-                 reach: bool = False) -> ScanContext:
+                 reach: bool = False, structure: bool = True) -> ScanContext:
     """Feature matrices, nearest partners and body frames of every view of a scan; with
     ``reach`` also :func:`reach_features` (about a fifth of ``study_arrays``' time: only for
-    records and for BSI trees that take them)."""
+    records and for BSI trees that take them); without ``structure`` the
+    :data:`STRUCTURE_FEATURES` columns are NaN (about 15 % of ``study_arrays``' time, spared
+    for a detector that reads none of them)."""
     frames = {v: body_frame(m.body, m.z) for v, m in maps.items()}
     feats, nearest, extent = {}, {}, {}
     for view in hot:
         o = "posterior" if view == "anterior" else "anterior"
         other = (hot[o], maps[o]) if o in hot else None
-        feats[view], nearest[view] = view_features(hot[view], maps[view], frames[view], other)
+        feats[view], nearest[view] = view_features(hot[view], maps[view], frames[view], other,
+                                                   structure)
         if reach:
             extent[view] = reach_features(hot[view], maps[view], frames[view])
     return ScanContext(feats, nearest, frames, extent)

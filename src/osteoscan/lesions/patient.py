@@ -59,6 +59,7 @@ from osteoscan.lesions.arrays import (  # noqa: F401  (re-exported: the detector
 from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
 from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
+from osteoscan.lesions.structure import STRUCTURE_FEATURES
 from osteoscan.lesions.lesion_count import one_per_lesion
 from osteoscan.lesions.patches import PATCH_FEATURE
 from osteoscan.lesions.region_lookup import RegionLookup
@@ -122,10 +123,18 @@ class HotspotDetector:
     def arrays(self, scan: BoneScan, force: dict[str, np.ndarray] | None = None
                ) -> tuple[StudyArrays, list[Hotspot]]:
         """The scan's candidates as this detector finds them (its pairing distance, count
-        band and patches; :func:`study_arrays`, ``force`` included)."""
+        band and patches; :func:`study_arrays`, ``force`` included; the structure columns
+        only when it reads them, :attr:`reads_structure`)."""
         return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
                             patches=self.patch is not None, force=force,
-                            reach=bool(self.card.get("bsi_reach")), count_lesions=True)
+                            reach=bool(self.card.get("bsi_reach")), count_lesions=True,
+                            structure=self.reads_structure)
+
+    @property
+    def reads_structure(self) -> bool:
+        """Whether its trees or BSI trees take a :data:`STRUCTURE_FEATURES` column."""
+        names = {*self.context_features, *self.card.get("bsi_features", ())}
+        return bool(names & set(STRUCTURE_FEATURES))
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""
