@@ -295,3 +295,21 @@ def test_structure_columns_are_computed_only_for_a_detector_that_reads_them(fitt
     # the answer does not depend on columns it does not read
     full, bare = det.arrays(scan)[0], lean.arrays(scan)[0]
     assert np.array_equal(lean.stages(full)["probability"], lean.stages(bare)["probability"])
+
+
+def test_a_fit_on_columns_the_records_never_computed_is_refused(fitted, tmp_path):
+    """Records made by a detector that reads no structure column hold NaN there: a fit that
+    asks for those columns says so instead of failing inside the trees."""
+    from osteoscan.lesions.context import FEATURES
+    from osteoscan.lesions.structure import STRUCTURE_FEATURES
+
+    _, select = fitted
+    train = simulated_records(["site_a"], range(900, 904), tmp_path)
+    cols = [FEATURES.index(f) for f in STRUCTURE_FEATURES]
+    bare = [{**r, "X": np.where(np.isin(np.arange(len(FEATURES)), cols), np.nan, r["X"])}
+            for r in train]
+    with pytest.raises(ValueError, match="col_rel"):
+        fit_detector(bare, select, hgb_params=SMALL)
+    names = tuple(f for f in FEATURES if f not in STRUCTURE_FEATURES)
+    assert fit_detector(bare, select, hgb_params=SMALL, context_features=names).card[
+        "features"] == list(names)

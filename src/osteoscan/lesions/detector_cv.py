@@ -31,7 +31,8 @@ Fitting (:func:`fit_fold`) goes through :func:`osteoscan.lesions.detector_train.
 count band and BSI trees (a cohort has no BSI truth), calibrated on the training folds'
 out-of-fold probabilities:
 
-* ``init="scratch"``: both tree stages and the patient model from the cohort alone;
+* ``init="scratch"``: both tree stages and the patient model from the cohort alone, on the
+  context columns the bundled detector takes (its records carry those);
 * ``init="bundled"``: the rule ``CVSettings.bundled_rule`` (default
   :data:`BUNDLED_RULE`, ``"patient"``, docs/lesions.md "Default rule"): ``"patient"`` keeps
   both bundled tree stages and refits only the patient model and its calibration;
@@ -194,7 +195,8 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
     if fits_trees:
         det = fit_variants(train, None, seed=seed, hgb_params=params, variants=("stack_bsi",),
                            base=None if init == "scratch" else base,
-                           bsi_model=base.bsi_model)["stack_bsi"]
+                           bsi_model=base.bsi_model,
+                           context_features=base.context_features)["stack_bsi"]
     else:
         det = HotspotDetector(base.forest, base.regions, dict(base.card), base.stage2,
                               base.bsi_model, base.patch)

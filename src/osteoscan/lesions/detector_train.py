@@ -301,6 +301,7 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         cols = [FEATURES.index(n) for n in context_features]  # ValueError: not a feature
         card["features"] = list(context_features)
         train = [{**r, "X_trees": r["X"][:, cols]} for r in train]
+    _check_computed(train, context_features or FEATURES)
     if bsi_context_features is not None:
         unknown = sorted(set(bsi_context_features) - set(FEATURES))
         if unknown:
@@ -338,6 +339,17 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         calibrate(det, select if select is not None else train,
                   probs=None if select is not None else oof[name])
     return {k: out[k] for k in variants}
+
+
+def _check_computed(train: list[dict], names: tuple[str, ...]) -> None:
+    """A column the trees take must have been computed in the records (a detector that
+    reads no structure column leaves them NaN, :func:`osteoscan.lesions.arrays.study_arrays`)."""
+    X = np.concatenate([r["X"] for r in train]) if train else np.zeros((0, len(FEATURES)))
+    empty = [n for n in names if len(X) and np.isnan(X[:, FEATURES.index(n)]).all()]
+    if empty:
+        raise ValueError(f"no record has a value in the columns {empty} (a detector that "
+                         "reads no structure column leaves those NaN): fit without them "
+                         "(context_features)")
 
 
 def _bsi_extra(det: HotspotDetector, records: list[dict]) -> tuple[list[dict], list[np.ndarray]]:

@@ -1,0 +1,64 @@
+"""A diagnosis, not in the code: where does the BSI of a detector fitted with the uptake
+balance lose accuracy on osteoscan's own studies (docs/independent-sites.md, "What the three
+looks say together")?
+
+Fits ``all`` and ``relative_var`` as :mod:`benchmarks.try_structure_features` does (same
+records, seeds and calibration), scores the second look's 400 own studies (seeds
+400000 + 10000, the shipped simulator, the card's count band), and reports per arm the BSI r,
+the r without the studies of the top 5 % of true BSI, and the mean error by quintile of the
+true BSI among the metastatic studies. Nothing is saved but the JSON.
+
+    OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.diagnose_bsi_balance \\
+        --cache /tmp/rec/old --cache-var /tmp/rec/build
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def summary(truth: np.ndarray, pred: np.ndarray, label: np.ndarray) -> dict:
+    """BSI r, r without the top 5 % of truth, and mean error by quintile of true BSI."""
+    keep = truth <= np.quantile(truth, 0.95)
+    pos = label == 1
+    edges = np.quantile(truth[pos], [0, 0.2, 0.4, 0.6, 0.8, 1.0])
+    q = np.clip(np.searchsorted(edges, truth[pos], side="right") - 1, 0, 4)
+    return {"r": float(np.corrcoef(truth, pred)[0, 1]),
+            "r_without_top5pct": float(np.corrcoef(truth[keep], pred[keep])[0, 1]),
+            "quintiles": [{"true_range": [float(edges[k]), float(edges[k + 1])],
+                           "mean_true": float(truth[pos][q == k].mean()),
+                           "mean_error": float((pred[pos] - truth[pos])[q == k].mean())}
+                          for k in range(5)],
+            "normals_mean_bsi": float(pred[~pos].mean())}
+
+
+def main(argv=None) -> int:
+    from benchmarks.bench_lowcount import per_study
+    from benchmarks.try_structure_features import fit_arms
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", required=True)
+    ap.add_argument("--cache-var", required=True)
+    ap.add_argument("--n-train", type=int, default=3600)
+    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results"
+                    / "bsi_balance_diagnosis.json")
+    args = ap.parse_args(argv)
+    args.own_start, args.n_own = 410000, 400
+    dets, own = fit_arms(args, ["all", "relative_var"])
+    truth = np.array([float(r["bsi"]) for r in own])
+    label = np.array([int(r["label"]) for r in own])
+    out = {k: summary(truth, np.asarray(per_study(d, own, "legacy")["bsi"]), label)
+           for k, d in dets.items()}
+    from osteoscan.artefacts import atomic_write_json
+
+    atomic_write_json(args.out, out, default=float)
+    print(json.dumps(out, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
