@@ -6,7 +6,9 @@ Fits ``all`` and ``relative_var`` as :mod:`benchmarks.try_structure_features` do
 records, seeds and calibration), scores the second look's 400 own studies (seeds
 400000 + 10000, the shipped simulator, the card's count band), and reports per arm the BSI r,
 the r without the studies of the top 5 % of true BSI, and the mean error by quintile of the
-true BSI among the metastatic studies. Nothing is saved but the JSON.
+true BSI among the metastatic studies; with ``--reach`` also ``relative_var`` whose BSI trees
+take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``). Nothing is
+saved but the JSON.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.diagnose_bsi_balance \\
         --cache /tmp/rec/old --cache-var /tmp/rec/build
@@ -44,11 +46,27 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", required=True)
     ap.add_argument("--cache-var", required=True)
     ap.add_argument("--n-train", type=int, default=3600)
+    ap.add_argument("--reach", action="store_true",
+                    help="also relative_var with BSI trees that take the reach (stack_bsi_reach)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results"
-                    / "bsi_balance_diagnosis.json")
+                    / "bsi_balance_diagnosis_reach.json")
     args = ap.parse_args(argv)
     args.own_start, args.n_own = 410000, 400
     dets, own = fit_arms(args, ["all", "relative_var"])
+    if args.reach:  # relative_var whose BSI trees also take the candidates' reach
+        from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
+        from benchmarks.try_structure_features import arms
+        from osteoscan.lesions.detector_records import simulated_records
+        from osteoscan.lesions.detector_train import fit_detector
+
+        train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train),
+                                  args.cache_var, uptake_balance=True)
+        sel = simulated_records(SELECT, range(400000, 400100), args.cache_var,
+                                count_band=BAND, uptake_balance=True)
+        det = fit_detector(train, sel, design="stack_bsi_reach",
+                           context_features=arms()["relative_var"][1])
+        det.card.update(bsi_hotspots="malignant", count_band=list(BAND))
+        dets["relative_var_reach"] = det
     truth = np.array([float(r["bsi"]) for r in own])
     label = np.array([int(r["label"]) for r in own])
     out = {k: summary(truth, np.asarray(per_study(d, own, "legacy")["bsi"]), label)
