@@ -298,14 +298,13 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     if base is not None and context_features is None:
         context_features = base.context_features  # the kept first stage's columns
     if context_features is not None:
-        cols = [FEATURES.index(n) for n in context_features]  # ValueError: not a feature
+        cols = _computed_columns(train, context_features, "context_features")
         card["features"] = list(context_features)
         train = [{**r, "X_trees": r["X"][:, cols]} for r in train]
-    _check_computed(train, context_features or FEATURES)
+    else:
+        _computed_columns(train, FEATURES, "context_features")
     if bsi_context_features is not None:
-        unknown = sorted(set(bsi_context_features) - set(FEATURES))
-        if unknown:
-            raise ValueError(f"bsi_context_features: not context features: {unknown}")
+        _computed_columns(train, bsi_context_features, "bsi_context_features")
         card["bsi_features"] = list(bsi_context_features)
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
@@ -341,15 +340,21 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     return {k: out[k] for k in variants}
 
 
-def _check_computed(train: list[dict], names: tuple[str, ...]) -> None:
-    """A column the trees take must have been computed in the records (a detector that
-    reads no structure column leaves them NaN, :func:`osteoscan.lesions.arrays.study_arrays`)."""
+def _computed_columns(train: list[dict], names: tuple[str, ...], what: str) -> list[int]:
+    """The :data:`FEATURES` indices of ``names``, each a context column that the records
+    computed (a detector that reads no structure column leaves them NaN,
+    :func:`osteoscan.lesions.arrays.study_arrays`)."""
+    unknown = sorted(set(names) - set(FEATURES))
+    if unknown:
+        raise ValueError(f"{what}: not context features: {unknown}")
+    cols = [FEATURES.index(n) for n in names]
     X = np.concatenate([r["X"] for r in train]) if train else np.zeros((0, len(FEATURES)))
-    empty = [n for n in names if len(X) and np.isnan(X[:, FEATURES.index(n)]).all()]
+    empty = [n for n, k in zip(names, cols, strict=True) if len(X) and np.isnan(X[:, k]).all()]
     if empty:
         raise ValueError(f"no record has a value in the columns {empty} (a detector that "
                          "reads no structure column leaves those NaN): fit without them "
                          "(context_features)")
+    return cols
 
 
 def _bsi_extra(det: HotspotDetector, records: list[dict]) -> tuple[list[dict], list[np.ndarray]]:

@@ -42,8 +42,9 @@ AXIAL_BODY = (0.12, 1.2, 3.6)
 are about 7.5 head lengths tall)."""
 
 
-def _median_bone(z: np.ndarray, bone: np.ndarray, rows: slice, cols: slice) -> float:
-    vals = z[rows, cols][bone[rows, cols]]
+def _median_bone(z: np.ndarray, bone: np.ndarray, boxes) -> float:
+    """Median bone ``z`` over the (rows, cols) slices ``boxes`` (NaN without bone there)."""
+    vals = np.concatenate([z[rs, cs][bone[rs, cs]] for rs, cs in boxes])
     return float(np.median(vals)) if vals.size else np.nan
 
 
@@ -52,30 +53,27 @@ def column_reference(z: np.ndarray, bone: np.ndarray, r: np.ndarray, c: np.ndarr
     """Median bone ``z`` of the vertical strip through each (r, c) (module docstring)."""
     near, far = (int(round(m / px)) for m in STRIP_MM)
     half = max(int(round(STRIP_HALF_MM / px)), 1)
-    out = np.full(len(r), np.nan)
-    for i, (ri, ci) in enumerate(zip(np.round(r).astype(int), np.round(c).astype(int),
-                                     strict=True)):
-        cols = slice(max(ci - half, 0), ci + half + 1)
-        vals = [z[rs, cols][bone[rs, cols]] for rs in
-                (slice(max(ri - far, 0), max(ri - near, 0)), slice(ri + near, ri + far + 1))]
-        vals = np.concatenate(vals)
-        out[i] = float(np.median(vals)) if vals.size else np.nan
-    return out
+    return np.array([_median_bone(z, bone, [(rs, slice(max(ci - half, 0), ci + half + 1))
+                                            for rs in (slice(max(ri - far, 0), max(ri - near, 0)),
+                                                       slice(ri + near, ri + far + 1))])
+                     for ri, ci in zip(np.round(r).astype(int), np.round(c).astype(int),
+                                       strict=True)])
 
 
 def window_reference(z: np.ndarray, bone: np.ndarray, r: np.ndarray, c: np.ndarray,
                      half_mm: float, px: float) -> np.ndarray:
     """Median bone ``z`` in a square of half-size ``half_mm`` around each (r, c)."""
     h = max(int(round(half_mm / px)), 1)
-    return np.array([_median_bone(z, bone, slice(max(ri - h, 0), ri + h + 1),
-                                  slice(max(ci - h, 0), ci + h + 1))
+    return np.array([_median_bone(z, bone, [(slice(max(ri - h, 0), ri + h + 1),
+                                             slice(max(ci - h, 0), ci + h + 1))])
                      for ri, ci in zip(np.round(r).astype(int), np.round(c).astype(int),
                                        strict=True)])
 
 
 def axial_balance(z: np.ndarray, bone: np.ndarray, frame) -> float:
     """Median bone ``z`` of the trunk's midline strip over the median of all bone ``z`` (NaN
-    without bone there; :func:`structure_features` then takes 1); ``frame``: the view's :class:`osteoscan.lesions.context.BodyFrame`."""
+    without bone there; :func:`structure_features` then takes 1); ``frame``: the view's
+    :class:`osteoscan.lesions.context.BodyFrame`."""
     rows, cols = np.nonzero(bone)
     if not rows.size:
         return np.nan

@@ -81,7 +81,7 @@ def _simulate(
         if layouts is not None:
             manifest = write_capture_cohort(out, n, layouts=layouts, seed=seed, sites=sites,
                                             difficulty=difficulty, prevalence=prevalence,
-                                            progress=tick)
+                                            uptake_balance=uptake_balance, progress=tick)
         else:
             manifest = write_cohort(out, n, seed=seed, sites=sites, difficulty=difficulty,
                                     workers=workers, prevalence=prevalence,

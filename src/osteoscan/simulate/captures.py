@@ -276,7 +276,7 @@ def check_layouts(layouts: tuple[str, ...]) -> None:
 def write_capture_cohort(out_dir: str | Path, n: int, *, layouts: tuple[str, ...] = LAYOUTS,
                          seed: int = 0, sites: tuple[str, ...] = ("site_a",),
                          difficulty: str | float = "default", prevalence: float = 0.5,
-                         progress=None) -> Path:
+                         uptake_balance: bool = False, progress=None) -> Path:
     """Simulate ``n`` studies and write each as a screen capture, layouts taken in turn.
 
     Writes ``captures/<study>_<layout>.jpg`` with ``.json`` (LabelMe, picture pixels) and
@@ -291,6 +291,8 @@ def write_capture_cohort(out_dir: str | Path, n: int, *, layouts: tuple[str, ...
         sites: simulated site profiles.
         difficulty: "easy", "default", "hard" or 0..1.
         prevalence: fraction of patients with metastases.
+        uptake_balance: each patient's balance of uptake between the skeleton's parts
+            (:func:`osteoscan.simulate.physiology.sample_uptake_balance`; off by default).
         progress: called with the number done after each capture.
 
     Returns:
@@ -309,7 +311,7 @@ def write_capture_cohort(out_dir: str | Path, n: int, *, layouts: tuple[str, ...
     check_layouts(layouts)
     check_cohort_args(n, sites, prevalence, 1.0)
     kw = dict(sites=tuple(sites), difficulty=difficulty_value(difficulty), prevalence=prevalence,
-              studies_per_patient=1.0)
+              studies_per_patient=1.0, uptake_balance=uptake_balance)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     rows = []
