@@ -42,20 +42,20 @@ def arrays(rec: dict) -> StudyArrays:
                        rec.get("patches"), rec.get(PATCH_FEATURE), reach=rec.get("reach"))
 
 
-def _tree_X(rec: dict) -> np.ndarray:
-    """The first stage's training inputs of a record: the context features (``X_trees``, the
-    columns a fit with ``context_features`` takes, else ``X``), then its (out-of-fold)
-    ``cnn_p`` when it has one (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
-    X = rec.get("X_trees", rec["X"])
+def _tree_X(rec: dict, cols: list[int] | None = None) -> np.ndarray:
+    """The first stage's training inputs of a record: the context columns ``cols`` (None:
+    all), then its (out-of-fold) ``cnn_p`` when it has one
+    (:func:`osteoscan.lesions.patchnet.with_cnn_p`)."""
+    X = rec["X"] if cols is None else rec["X"][:, cols]
     if PATCH_FEATURE not in rec:
         return X
     return np.column_stack([X, rec[PATCH_FEATURE]])
 
 
-def _inputs(rec: dict, key: str) -> np.ndarray:
+def _inputs(rec: dict, key: str, cols: list[int] | None = None) -> np.ndarray:
     """A stage's inputs of a record: the first stage's (``key="X"``, :func:`_tree_X`) or the
     array stored under ``key`` (``"X2"``: the second stage's, :func:`_with_stack`)."""
-    return _tree_X(rec) if key == "X" else rec[key]
+    return _tree_X(rec, cols) if key == "X" else rec[key]
 
 
 NEG_KEEP = 0.25
@@ -71,10 +71,11 @@ def _subsample(y: np.ndarray, seed: int, keep: float = NEG_KEEP) -> tuple[np.nda
     return rows, np.where(y[rows] > 0, 1.0, 1.0 / keep)
 
 
-def _fit_trees(records: list[dict], seed: int, params: dict | None = None, key: str = "X"):
+def _fit_trees(records: list[dict], seed: int, params: dict | None = None, key: str = "X",
+               cols: list[int] | None = None):
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    X = np.concatenate([_inputs(r, key) for r in records])
+    X = np.concatenate([_inputs(r, key, cols) for r in records])
     y = np.concatenate([r["y"] for r in records])
     rows, w = _subsample(y, seed)
     return HistGradientBoostingClassifier(random_state=seed, **(params or HGB_PARAMS)).fit(
@@ -82,16 +83,19 @@ def _fit_trees(records: list[dict], seed: int, params: dict | None = None, key: 
 
 
 def _oof_probs(records: list[dict], seed: int, params: dict | None = None,
-               folds: int = 3, key: str = "X") -> list[np.ndarray]:
+               folds: int = 3, key: str = "X", cols: list[int] | None = None
+               ) -> list[np.ndarray]:
     """Out-of-fold hotspot probabilities (studies split into folds, the same split for
-    every stage) for the next stage and the patient model."""
+    every stage) for the next stage and the patient model; ``cols``: the first stage's
+    context columns (:func:`_tree_X`)."""
     order = np.random.default_rng(seed).permutation(len(records))
     out: list[np.ndarray] = [np.zeros(0)] * len(records)
     for k in range(folds):
         held = set(order[k::folds].tolist())
-        model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params, key)
+        model = _fit_trees([r for i, r in enumerate(records) if i not in held], seed, params, key,
+                           cols)
         for i in held:
-            X = _inputs(records[i], key)
+            X = _inputs(records[i], key, cols)
             out[i] = model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
     return out
 
@@ -298,9 +302,8 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     if base is not None and context_features is None:
         context_features = base.context_features  # the kept first stage's columns
     if context_features is not None:
-        cols = _computed_columns(train, context_features, "context_features")
+        _computed_columns(train, context_features, "context_features")
         card["features"] = list(context_features)
-        train = [{**r, "X_trees": r["X"][:, cols]} for r in train]
     else:
         _computed_columns(train, FEATURES, "context_features")
     if bsi_context_features is not None:
@@ -377,9 +380,11 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
     X = np.concatenate([r["X"] for r in train])
     code = np.concatenate([r["region"] for r in train])
     yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
-    one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params)),
+    cols = ([FEATURES.index(n) for n in card["features"] if n != PATCH_FEATURE]
+            if "features" in card else None)  # the card's context columns
+    one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params, cols=cols)),
                           RegionLookup.fit(view, yb, xb, code), card, patch=patch)
-    return one, _oof_probs(train, seed, params)
+    return one, _oof_probs(train, seed, params, cols=cols)
 
 
 def fit_detector(train: list[dict], select: list[dict], *, seed: int = 0,
