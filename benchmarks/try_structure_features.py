@@ -15,7 +15,10 @@ trees take (:data:`ARMS`) and in the records:
   ``osteoscan.simulate.physiology.sample_uptake_balance``, ``simulate_study(...,
   uptake_balance=True)``, records cached as ``-bal``): ``all_var``, ``relative_var``,
   ``structure_var``, ``full_var`` (all 24 columns); ``relative_var_bsi``: ``relative_var``
-  whose BSI trees take the 21 shipped columns (card ``bsi_features``; docs, "A third arm"). Session 10 made them before the balance
+  whose BSI trees take the 21 shipped columns (card ``bsi_features``; docs, "A third arm");
+  ``relative_var_mix`` and ``relative_var_mix21``: ``relative_var`` and ``relative_var_bsi``
+  whose BSI trees are also fitted on the shipped simulator's training records (``bsi_extra``,
+  scored by the arm's own stages; docs, "Deciding on the issue's bars"). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
 
@@ -42,7 +45,9 @@ WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 
 
 def arms() -> dict[str, tuple]:
-    """Arm -> (records: "old" or "var", context columns[, the BSI trees' context columns])."""
+    """Arm -> (records: "old" or "var", context columns[, the BSI trees' context columns
+    (None: the trees' own)[, "old": the BSI trees also fitted on the shipped simulator's
+    training records, ``bsi_extra``]])."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
@@ -53,13 +58,16 @@ def arms() -> dict[str, tuple]:
             "structure": ("old", structure), "all_var": ("var", shipped),
             "relative_var": ("var", relative),
             "structure_var": ("var", structure), "full_var": ("var", FEATURES),
-            "relative_var_bsi": ("var", relative, shipped)}
+            "relative_var_bsi": ("var", relative, shipped),
+            "relative_var_mix": ("var", relative, None, "old"),
+            "relative_var_mix21": ("var", relative, shipped, "old")}
 
 
-def _fit(train, select, names, bsi_names=None):
+def _fit(train, select, names, bsi_names=None, bsi_extra=None):
     from osteoscan.lesions.detector_train import fit_detector
 
-    det = fit_detector(train, select, context_features=names, bsi_context_features=bsi_names)
+    det = fit_detector(train, select, context_features=names, bsi_context_features=bsi_names,
+                       bsi_extra=bsi_extra)
     det.card["bsi_hotspots"] = "malignant"
     det.card["count_band"] = [1.15, None]
     return det
@@ -95,21 +103,26 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
     from osteoscan.lesions.detector_records import simulated_records
 
     caches = {"old": args.cache, "var": args.cache_var}
-    dets, own = {}, None
+    dets, own, old_train = {}, None, None
+    mixed = any(arms()[n][3:] == ("old",) for n in names)
     for kind in ("old", "var"):
         mine = [n for n in names if arms()[n][0] == kind]
-        if not mine:
+        if not mine and not (kind == "old" and mixed):
             continue
         bal = kind == "var"  # records cached as -bal
         train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train),
                                   caches[kind], uptake_balance=bal)
+        if kind == "old" and mixed:
+            old_train = train
         sel = simulated_records(SELECT, range(400000, 400200), caches[kind], count_band=BAND,
                                 uptake_balance=bal)
         if kind == "old" and args.own_start == 400100 and args.n_own == 100:
             own = sel[100:]
         for n in mine:
             logging.info("fitting %s", n)
-            dets[n] = _fit(train, sel[:100], *arms()[n][1:])
+            cols, bsi_cols, extra = (*arms()[n][1:], None, None)[:3]
+            dets[n] = _fit(train, sel[:100], cols, bsi_cols,
+                           old_train if extra == "old" else None)
         del train
     if own is None:
         own = simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
