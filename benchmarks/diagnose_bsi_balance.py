@@ -7,8 +7,10 @@ records, seeds and calibration), scores the second look's 400 own studies (seeds
 400000 + 10000, the shipped simulator, the card's count band), and reports per arm the BSI r,
 the r without the studies of the top 5 % of true BSI, and the mean error by quintile of the
 true BSI among the metastatic studies; with ``--reach`` also ``relative_var`` whose BSI trees
-take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``). Nothing is
-saved but the JSON.
+take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``); with
+``--hotspots`` also each arm with the BSI of every candidate (card ``bsi_hotspots: "all"``)
+instead of the called ones (docs, "Deciding on the issue's bars"). Nothing is saved but the
+JSON.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.diagnose_bsi_balance \\
         --cache /tmp/rec/old --cache-var /tmp/rec/build
@@ -17,6 +19,7 @@ saved but the JSON.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 from pathlib import Path
 
@@ -50,9 +53,19 @@ def main(argv=None) -> int:
                     help="also relative_var with BSI trees that take the reach (stack_bsi_reach)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results"
                     / "bsi_balance_diagnosis_reach.json")
+    ap.add_argument("--arms", nargs="+", default=["all", "relative_var"],
+                    help="arms of benchmarks.try_structure_features ('all' first)")
+    ap.add_argument("--own-start", type=int, default=410000,
+                    help="first own study scored (400 of them; 410000: the second look's)")
+    ap.add_argument("--hotspots", action="store_true",
+                    help="also each arm with the BSI of every candidate (bsi_hotspots 'all')")
     args = ap.parse_args(argv)
-    args.own_start, args.n_own = 410000, 400
-    dets, own = fit_arms(args, ["all", "relative_var"])
+    args.n_own = 400
+    dets, own = fit_arms(args, args.arms)
+    if args.hotspots:  # the same trees, the BSI summed over every candidate's expected share
+        for k in list(dets):
+            dets[f"{k}_every"] = copy.copy(dets[k])
+            dets[f"{k}_every"].card = {**dets[k].card, "bsi_hotspots": "all"}
     if args.reach:  # relative_var whose BSI trees also take the candidates' reach
         from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
         from benchmarks.try_structure_features import arms
@@ -64,7 +77,7 @@ def main(argv=None) -> int:
         sel = simulated_records(SELECT, range(400000, 400100), args.cache_var,
                                 count_band=BAND, uptake_balance=True)
         det = fit_detector(train, sel, design="stack_bsi_reach",
-                           context_features=arms()["relative_var"][1])
+                           context_features=arms()["relative_var"].cols)
         det.card.update(bsi_hotspots="malignant", count_band=list(BAND))
         dets["relative_var_reach"] = det
     truth = np.array([float(r["bsi"]) for r in own])

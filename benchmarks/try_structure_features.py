@@ -38,37 +38,54 @@ import argparse
 import json
 import logging
 from pathlib import Path
+from typing import NamedTuple
 
 
 WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
 
 
-def arms() -> dict[str, tuple]:
-    """Arm -> (records: "old" or "var", context columns[, the BSI trees' context columns
-    (None: the trees' own)[, "old": the BSI trees also fitted on the shipped simulator's
-    training records, ``bsi_extra``]])."""
+class Arm(NamedTuple):
+    """One arm: its training ``records`` ("old": the shipped simulator's 3,600; "var": with
+    the uptake balance; "var2x": 7,200 with the balance, seeds from 130000; "mixdata": the
+    first half of "old" and the second half of "var", 3,600 patients each once), the trees' context ``cols``, the BSI trees' (None: the trees' own),
+    ``bsi_extra`` ("old": the BSI trees also fitted on the shipped simulator's training
+    records) and the card's ``hotspots`` (``bsi_hotspots``: the BSI of the called hotspots,
+    "malignant", or of every candidate, "all")."""
+
+    records: str
+    cols: tuple
+    bsi_cols: tuple | None = None
+    bsi_extra: str | None = None
+    hotspots: str = "malignant"
+
+
+def arms() -> dict[str, Arm]:
+    """The arms by name (module docstring)."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
     shipped = tuple(f for f in FEATURES if f not in STRUCTURE_FEATURES)
     relative = tuple(f for f in shipped if f not in WHOLE_SKELETON)
     structure = relative + STRUCTURE_FEATURES
-    return {"all": ("old", shipped), "relative": ("old", relative),
-            "structure": ("old", structure), "all_var": ("var", shipped),
-            "relative_var": ("var", relative),
-            "structure_var": ("var", structure), "full_var": ("var", FEATURES),
-            "relative_var_bsi": ("var", relative, shipped),
-            "relative_var_mix": ("var", relative, None, "old"),
-            "relative_var_mix21": ("var", relative, shipped, "old")}
+    return {"all": Arm("old", shipped), "relative": Arm("old", relative),
+            "structure": Arm("old", structure), "all_var": Arm("var", shipped),
+            "relative_var": Arm("var", relative),
+            "structure_var": Arm("var", structure), "full_var": Arm("var", FEATURES),
+            "relative_var_bsi": Arm("var", relative, shipped),
+            "relative_var_mix": Arm("var", relative, None, "old"),
+            "relative_var_mix21": Arm("var", relative, shipped, "old"),
+            "relative_var_every": Arm("var", relative, hotspots="all"),
+            "relative_mixdata_every": Arm("mixdata", relative, hotspots="all"),
+            "relative_var2x_every": Arm("var2x", relative, hotspots="all")}
 
 
-def _fit(train, select, names, bsi_names=None, bsi_extra=None):
+def _fit(train, select, arm: Arm, bsi_extra=None):
     from osteoscan.lesions.detector_train import fit_detector
 
-    det = fit_detector(train, select, context_features=names, bsi_context_features=bsi_names,
-                       bsi_extra=bsi_extra)
-    det.card["bsi_hotspots"] = "malignant"
+    det = fit_detector(train, select, context_features=arm.cols,
+                       bsi_context_features=arm.bsi_cols, bsi_extra=bsi_extra)
+    det.card["bsi_hotspots"] = arm.hotspots
     det.card["count_band"] = [1.15, None]
     return det
 
@@ -98,36 +115,43 @@ def sharing(det):
     return Sharing(**{f: getattr(det, f) for f in det.__dataclass_fields__})
 
 
-def fit_arms(args, names: list[str]) -> tuple[dict, list]:
-    from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
+def _training(args, kind: str, sets: dict) -> list[dict]:
+    """The training records of an arm's ``records`` kind (:class:`Arm`), loaded once."""
+    from benchmarks.select_detector import TRAIN, TRAIN_SEED
     from osteoscan.lesions.detector_records import simulated_records
 
-    caches = {"old": args.cache, "var": args.cache_var}
-    dets, own, old_train = {}, None, None
-    mixed = any(arms()[n][3:] == ("old",) for n in names)
-    for kind in ("old", "var"):
-        mine = [n for n in names if arms()[n][0] == kind]
-        if not mine and not (kind == "old" and mixed):
-            continue
-        bal = kind == "var"  # records cached as -bal
-        train = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + args.n_train),
-                                  caches[kind], uptake_balance=bal)
-        if kind == "old" and mixed:
-            old_train = train
-        sel = simulated_records(SELECT, range(400000, 400200), caches[kind], count_band=BAND,
-                                uptake_balance=bal)
-        if kind == "old" and args.own_start == 400100 and args.n_own == 100:
-            own = sel[100:]
-        for n in mine:
-            logging.info("fitting %s", n)
-            cols, bsi_cols, extra = (*arms()[n][1:], None, None)[:3]
-            dets[n] = _fit(train, sel[:100], cols, bsi_cols,
-                           old_train if extra == "old" else None)
-        del train
-    if own is None:
-        own = simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
-                                args.cache, count_band=BAND)
-    return dets, own
+    if kind == "mixdata":  # halves of different patients: no study twice across the folds
+        half = args.n_train // 2
+        return _training(args, "old", sets)[:half] + _training(args, "var", sets)[half:]
+    if kind not in sets:
+        n = args.n_train * (2 if kind == "var2x" else 1)
+        sets[kind] = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + n),
+                                       args.cache if kind == "old" else args.cache_var,
+                                       uptake_balance=kind != "old")  # cached as -bal
+    return sets[kind]
+
+
+def fit_arms(args, names: list[str]) -> tuple[dict, list]:
+    """The fitted arms, each calibrated on selection studies 400000-400099 of its own
+    simulator (the balanced one unless its records are "old"), and the own studies scored."""
+    from benchmarks.select_detector import BAND, SELECT
+    from osteoscan.lesions.detector_records import simulated_records
+
+    sets: dict = {}
+    sel = {bal: simulated_records(SELECT, range(400000, 400200),
+                                  args.cache_var if bal else args.cache, count_band=BAND,
+                                  uptake_balance=bal) for bal in (False, True)}
+    dets = {}
+    for n in names:
+        arm = arms()[n]
+        logging.info("fitting %s", n)
+        extra = _training(args, "old", sets) if arm.bsi_extra == "old" else None
+        dets[n] = _fit(_training(args, arm.records, sets), sel[arm.records != "old"][:100],
+                       arm, extra)
+    if args.own_start == 400100 and args.n_own == 100:
+        return dets, sel[False][100:]
+    return dets, simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
+                                   args.cache, count_band=BAND)
 
 
 def run(args) -> dict:
