@@ -18,7 +18,11 @@ trees take (:data:`ARMS`) and in the records:
   whose BSI trees take the 21 shipped columns (card ``bsi_features``; docs, "A third arm");
   ``relative_var_mix`` and ``relative_var_mix21``: ``relative_var`` and ``relative_var_bsi``
   whose BSI trees are also fitted on the shipped simulator's training records (``bsi_extra``,
-  scored by the arm's own stages; docs, "Deciding on the issue's bars"). Session 10 made them before the balance
+  scored by the arm's own stages; docs, "Deciding on the issue's bars");
+  ``relative_var_every``, ``relative_mixdata_every``, ``relative_var2x_every``: the BSI of
+  every candidate (card ``bsi_hotspots: "all"``), trained on the balanced records, on half
+  shipped and half balanced, or on twice as many balanced (:class:`Arm`; docs, "A second try
+  on the bars"). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
 
