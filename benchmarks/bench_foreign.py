@@ -6,7 +6,8 @@ Arms, on the same studies: the bundled hotspot-first detector (what ``Predictor.
 reference model (patient level only). Figures per arm: :mod:`osteoscan.lesions.scoring`
 (patient AUC with DeLong CI, specificity at sensitivity 0.90, FROC of metastases with
 patient-bootstrap CIs, normals, BSI r, the stage's own call); paired: detector minus networks
-(patient-bootstrap CIs on the same replicates) and the DeLong test detector vs image model.
+(patient-bootstrap CIs on the same replicates) and the DeLong test detector vs image model;
+with ``--previous DIR`` also the bundle being replaced (a saved detector folder), paired.
 
     OMP_NUM_THREADS=1 python -m benchmarks.bench_foreign --data COHORT/manifest.csv \\
         --out benchmarks/results/foreign_<site>_<cohort>.json
@@ -55,15 +56,18 @@ def _row(st, outs: dict, image: float | None) -> dict:
     return row
 
 
-def run(manifest: Path, *, limit: int | None, n_boot: int, image: bool) -> dict:
+def run(manifest: Path, *, limit: int | None, n_boot: int, image: bool,
+        previous: Path | None = None) -> dict:
     from osteoscan.evaluation.lesions import patient_level
     from osteoscan.evaluation.statistics import delong_roc_test
     from osteoscan.inference import Predictor
     from osteoscan.lesions.analyzer import LesionAnalyzer
-    from osteoscan.lesions.patient import bundled_detector_or_none
+    from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
     from osteoscan.lesions.scoring import figures, outcome, paired
 
     stages = {"detector": bundled_detector_or_none(), "networks": LesionAnalyzer.default()}
+    if previous is not None:  # the bundle being replaced, a second baseline
+        stages["previous"] = HotspotDetector.load(previous)
     predictor = Predictor.default(lesions=False) if image else None
     outs: dict = {arm: [] for arm in stages}
     rows, probs, failures = [], [], []
@@ -77,6 +81,8 @@ def run(manifest: Path, *, limit: int | None, n_boot: int, image: bool) -> dict:
         rows.append(_row(st, now, p))
     res = {arm: figures(o, n_boot=n_boot) for arm, o in outs.items()}
     res["detector_minus_networks"] = paired(outs["detector"], outs["networks"], n_boot=n_boot)
+    if previous is not None:
+        res["detector_minus_previous"] = paired(outs["detector"], outs["previous"], n_boot=n_boot)
     if predictor is not None:
         y = np.array([o.y for o in outs["detector"]])
         res["image"] = {"patient": patient_level(y, probs, n_boot=n_boot)}
@@ -93,14 +99,18 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N studies only (a smoke run)")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--no-image", action="store_true", help="skip the whole-image baseline")
+    ap.add_argument("--previous", type=Path, default=None,
+                    help="a saved detector folder (the bundle being replaced) scored beside the "
+                         "bundled one, paired")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     from osteoscan.artefacts import atomic_write_json
 
-    out = run(args.data, limit=args.limit, n_boot=args.n_boot, image=not args.no_image)
+    out = run(args.data, limit=args.limit, n_boot=args.n_boot, image=not args.no_image,
+              previous=args.previous)
     atomic_write_json(args.out, out, default=float)
     brief = {arm: {k: out["figures"][arm].get(k) for k in ("patient", "froc_metastasis", "normals", "called")}
-             for arm in ("detector", "networks")}
+             for arm in ("detector", "networks", *(["previous"] if args.previous else []))}
     print(json.dumps(brief, indent=1, default=float))
     return 1 if out["failures"] else 0
 
