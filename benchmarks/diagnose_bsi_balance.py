@@ -5,8 +5,8 @@ looks say together")?
 Fits ``all`` and ``relative_var`` as :mod:`benchmarks.try_structure_features` does (same
 records, seeds and calibration), scores the second look's 400 own studies (seeds
 400000 + 10000, the shipped simulator, the card's count band), and reports per arm the BSI r,
-the r without the studies of the top 5 % of true BSI, and the mean error by quintile of the
-true BSI among the metastatic studies; with ``--reach`` also ``relative_var`` whose BSI trees
+the r without the studies of the top 5 % of true BSI, the mean error by quintile of the
+true BSI among the metastatic studies and the five studies of largest error; with ``--reach`` also ``relative_var`` whose BSI trees
 take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``); with
 ``--hotspots`` also each arm with the BSI of every candidate (card ``bsi_hotspots: "all"``)
 instead of the called ones (docs, "Deciding on the issue's bars"). Nothing is saved but the
@@ -82,8 +82,14 @@ def main(argv=None) -> int:
         dets["relative_var_reach"] = det
     truth = np.array([float(r["bsi"]) for r in own])
     label = np.array([int(r["label"]) for r in own])
-    out = {k: summary(truth, np.asarray(per_study(d, own, "legacy")["bsi"]), label)
-           for k, d in dets.items()}
+    out = {}
+    for k, d in dets.items():
+        s = per_study(d, own, "legacy")
+        out[k] = summary(truth, np.asarray(s["bsi"]), label)
+        worst = np.argsort(-np.abs(np.asarray(s["bsi"]) - truth))[:5]  # the largest errors
+        out[k]["worst"] = [{"study": args.own_start + int(i), "true": float(truth[i]),
+                            "bsi": float(s["bsi"][i]), "probability": float(s["prob"][i]),
+                            "called": int(s["called"][i])} for i in worst]
     from osteoscan.artefacts import atomic_write_json
 
     atomic_write_json(args.out, out, default=float)
