@@ -22,7 +22,8 @@ trees take (:data:`ARMS`) and in the records:
   ``relative_var_every``, ``relative_mixdata_every``, ``relative_var2x_every``: the BSI of
   every candidate (card ``bsi_hotspots: "all"``), trained on the balanced records, on half
   shipped and half balanced, or on twice as many balanced (:class:`Arm`; docs, "A second try
-  on the bars"). Session 10 made them before the balance
+  on the bars"); ``relative_var_ext``: ``relative_var`` trained also on the extensive
+  disease of 3,600 more balanced studies (docs, "Extensive disease in the training data"). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
 
@@ -45,6 +46,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 
+EXTENSIVE = 2.0
+"""True BSI (%) above which a study counts as extensive disease (``var_ext`` records: the
+top quintile of the metastatic studies starts near 1.8 %)."""
+
 WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
 
@@ -52,7 +57,9 @@ WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 class Arm(NamedTuple):
     """One arm: its training ``records`` ("old": the shipped simulator's 3,600; "var": with
     the uptake balance; "var2x": 7,200 with the balance, seeds from 130000; "mixdata": the
-    first half of "old" and the second half of "var", 3,600 patients each once), the trees' context ``cols``, the BSI trees' (None: the trees' own),
+    first half of "old" and the second half of "var", 3,600 patients each once;
+    "var_ext": "var" and the balanced studies of true BSI > :data:`EXTENSIVE` among 3,600
+    more), the trees' context ``cols``, the BSI trees' (None: the trees' own),
     ``bsi_extra`` ("old": the BSI trees also fitted on the shipped simulator's training
     records) and the card's ``hotspots`` (``bsi_hotspots``: the BSI of the called hotspots,
     "malignant", or of every candidate, "all")."""
@@ -81,7 +88,8 @@ def arms() -> dict[str, Arm]:
             "relative_var_mix21": Arm("var", relative, shipped, "old"),
             "relative_var_every": Arm("var", relative, hotspots="all"),
             "relative_mixdata_every": Arm("mixdata", relative, hotspots="all"),
-            "relative_var2x_every": Arm("var2x", relative, hotspots="all")}
+            "relative_var2x_every": Arm("var2x", relative, hotspots="all"),
+            "relative_var_ext": Arm("var_ext", relative)}
 
 
 def _fit(train, select, arm: Arm, bsi_extra=None):
@@ -127,6 +135,10 @@ def _training(args, kind: str, sets: dict) -> list[dict]:
     if kind == "mixdata":  # halves of different patients: no study twice across the folds
         half = args.n_train // 2
         return _training(args, "old", sets)[:half] + _training(args, "var", sets)[half:]
+    if kind == "var_ext":  # "var" and the extensive disease (true BSI > 2 %) of 3,600 more
+        both = _training(args, "var2x", sets)
+        return both[:args.n_train] + [r for r in both[args.n_train:]
+                                      if float(r["bsi"]) > EXTENSIVE]
     if kind not in sets:
         n = args.n_train * (2 if kind == "var2x" else 1)
         sets[kind] = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + n),
