@@ -170,6 +170,11 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
                                    args.cache, count_band=BAND)
 
 
+def _brief(s: dict) -> dict:
+    """An arm's per-study answers on the own studies: probability, BSI, hotspots called."""
+    return {k: [float(v) for v in s[k]] for k in ("prob", "bsi", "called")}
+
+
 def run(args) -> dict:
     from benchmarks.bench_foreign import _stream
     from benchmarks.bench_lowcount import compare, per_study
@@ -178,10 +183,14 @@ def run(args) -> dict:
     names = args.arms or list(arms())
     dets, own = fit_arms(args, names)
     base = per_study(dets["all"], own, "legacy")
-    out: dict = {"own_selection": {}}
+    out: dict = {"own_selection": {},
+                 "own_per_study": {"bsi_true": [float(r["bsi"]) for r in own],
+                                   "label": [int(r["label"]) for r in own],
+                                   "all": _brief(base)}}
     for n in (k for k in dets if k != "all"):
         s = per_study(dets[n], own, "legacy")
         out["own_selection"][n] = compare(s, base, s, base, own, args.n_boot)
+        out["own_per_study"][n] = _brief(s)
     if args.data is None:  # the own studies only (the second look, docs)
         out["config"] = {"n_train": args.n_train, "own": [args.own_start, args.n_own],
                          "arms": {k: arms()[k] for k in dets}}
