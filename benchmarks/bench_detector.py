@@ -332,8 +332,9 @@ def _detector(args, train, select):
         det = fit_detector(train, select, seed=args.seed, design=args.design, patch=scorer,
                            context_features=_names(args.context_features))
     else:
-        det = fit_detector(train, select, seed=args.seed, design=args.design,
-                           bsi_extra=_bsi_extra(args),
+        extra = _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
+                         augment="lowcount", count_band=_band(args)) if args.n_bsi_low else None
+        det = fit_detector(train, select, seed=args.seed, design=args.design, bsi_extra=extra,
                            stack_features=_stack_features(args.stack),
                            context_features=_names(args.context_features),
                            bsi_context_features=_names(args.bsi_context_features))
@@ -343,23 +344,6 @@ def _detector(args, train, select):
         det.card["bsi_hotspots"] = "malignant"
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
-
-
-def _bsi_extra(args) -> list[dict] | None:
-    """Records for the BSI trees only: ``--n-bsi-low`` low-count studies, and with
-    ``--bsi-plain`` the training studies once more as the shipped simulator renders them,
-    without the uptake balance (docs/independent-sites.md, "Deciding on the issue's bars")."""
-    extra = []
-    if args.n_bsi_low:
-        extra += _records(args.train, _seeds(args.bsi_low_seed, args.n_bsi_low), args,
-                          augment="lowcount", count_band=_band(args))
-    if args.bsi_plain:
-        if not args.uptake_balance:
-            raise SystemExit("--bsi-plain: the training studies are plain already "
-                             "(it needs --uptake-balance)")
-        start = 100_000 + 1000 * args.seed if args.train_seed is None else args.train_seed
-        extra += _records(args.train, _seeds(start, args.n_train), args)
-    return extra or None
 
 
 def _names(values: list[str] | None) -> tuple[str, ...] | None:
@@ -466,9 +450,6 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--uptake-balance", action="store_true",
                     help="training and selection studies with each patient's balance of "
                          "uptake between the skeleton's parts (simulate_study uptake_balance)")
-    ap.add_argument("--bsi-plain", action="store_true",
-                    help="with --uptake-balance: the BSI trees are also fitted on the training "
-                         "studies rendered without the balance")
     ap.add_argument("--context-features", nargs="+", default=None,
                     help="the context columns the trees take (names of "
                          "osteoscan.lesions.context.FEATURES; default: all)")
