@@ -2,15 +2,16 @@
 balance lose accuracy on osteoscan's own studies (docs/independent-sites.md, "What the three
 looks say together")?
 
-Fits ``all`` and ``relative_var`` as :mod:`benchmarks.try_structure_features` does (same
-records, seeds and calibration), scores the second look's 400 own studies (seeds
-400000 + 10000, the shipped simulator, the card's count band), and reports per arm the BSI r,
-the r without the studies of the top 5 % of true BSI, the mean error by quintile of the
-true BSI among the metastatic studies and the five studies of largest error; with ``--reach`` also ``relative_var`` whose BSI trees
-take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``); with
-``--hotspots`` also each arm with the BSI of every candidate (card ``bsi_hotspots: "all"``)
-instead of the called ones (docs, "Deciding on the issue's bars"). Nothing is saved but the
-JSON.
+Fits the ``--arms`` (default ``all`` and ``relative_var``) as
+:mod:`benchmarks.try_structure_features` does (same records, seeds and calibration), scores
+400 own studies from ``--own-start`` (default 410000, the second look's; the shipped
+simulator, the card's count band), and reports per arm the BSI r, the r without the studies
+of the top 5 % of true BSI, the mean error by quintile of the true BSI among the metastatic
+studies and the five studies of largest error. With ``--reach`` also ``relative_var`` whose
+BSI trees take how far each candidate's excess uptake reaches (design ``stack_bsi_reach``);
+with ``--hotspots`` also each arm with the BSI of every candidate (card ``bsi_hotspots:
+"all"``) instead of the called ones (docs, "Deciding on the issue's bars"). Nothing is saved
+but the JSON.
 
     OMP_NUM_THREADS=1 .venv/bin/python -m benchmarks.diagnose_bsi_balance \\
         --cache /tmp/rec/old --cache-var /tmp/rec/build
