@@ -24,8 +24,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
-
 from benchmarks.select_lowcount import not_worse
 
 RESULTS = Path(__file__).parent / "results"
