@@ -20,8 +20,8 @@ but the JSON.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +65,7 @@ def main(argv=None) -> int:
     dets, own = fit_arms(args, args.arms)
     if args.hotspots:  # the same trees, the BSI summed over every candidate's expected share
         for k in list(dets):
-            dets[f"{k}_every"] = copy.copy(dets[k])
-            dets[f"{k}_every"].card = {**dets[k].card, "bsi_hotspots": "all"}
+            dets[f"{k}_every"] = replace(dets[k], card={**dets[k].card, "bsi_hotspots": "all"})
     if args.reach:  # relative_var whose BSI trees also take the candidates' reach
         from benchmarks.select_detector import BAND, SELECT, TRAIN, TRAIN_SEED
         from benchmarks.try_structure_features import arms

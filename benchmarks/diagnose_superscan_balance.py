@@ -21,31 +21,32 @@ from pathlib import Path
 import numpy as np
 
 
-def study_row(path: Path, seed: int) -> tuple | None:
+def study_row(rec: dict, seed: int) -> tuple | None:
     """(label, true BSI, posterior and anterior axial_rel, spine factor, candidates)."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.simulate.physiology import sample_uptake_balance
 
-    d = np.load(path)
-    X = d["X"]
+    X = rec["X"]
     if not len(X):
         return None
     post = X[:, FEATURES.index("is_posterior")] > 0.5
     ax = X[:, FEATURES.index("axial_rel")]
     first = [float(ax[m][0]) if m.any() else np.nan for m in (post, ~post)]
     spine = sample_uptake_balance(np.random.default_rng([seed, 5]))["lumbar_spine"]
-    return (int(d["label"]), float(d["bsi"]), *first, spine, len(X))
+    return (int(rec["label"]), float(rec["bsi"]), *first, spine, len(X))
 
 
 def main(argv=None) -> int:
     from benchmarks.select_detector import TRAIN, TRAIN_SEED
+    from osteoscan.lesions.detector_records import simulated_records
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", type=Path, required=True)
     ap.add_argument("--n", type=int, default=3600, help="training studies from TRAIN_SEED")
     args = ap.parse_args(argv)
-    rows = [study_row(args.cache / f"{TRAIN[i % len(TRAIN)]}-default-{TRAIN_SEED + i}-bal.npz",
-                      TRAIN_SEED + i) for i in range(args.n)]
+    seeds = range(TRAIN_SEED, TRAIN_SEED + args.n)
+    records = simulated_records(TRAIN, seeds, args.cache, uptake_balance=True)
+    rows = [study_row(r, seed) for r, seed in zip(records, seeds, strict=True)]
     label, bsi, post, ant, spine, n = np.array([r for r in rows if r is not None]).T
     normal = label == 0
     groups = {"normals": normal, "normals, spine factor > 1.5": normal & (spine > 1.5),

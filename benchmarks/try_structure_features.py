@@ -93,12 +93,13 @@ def arms() -> dict[str, Arm]:
 
 
 def _fit(train, select, arm: Arm, bsi_extra=None):
+    from benchmarks.select_detector import BAND
     from osteoscan.lesions.detector_train import fit_detector
 
     det = fit_detector(train, select, context_features=arm.cols,
                        bsi_context_features=arm.bsi_cols, bsi_extra=bsi_extra)
     det.card["bsi_hotspots"] = arm.hotspots
-    det.card["count_band"] = [1.15, None]
+    det.card["count_band"] = list(BAND)
     return det
 
 
@@ -135,13 +136,16 @@ def _training(args, kind: str, sets: dict) -> list[dict]:
     if kind == "mixdata":  # halves of different patients: no study twice across the folds
         half = args.n_train // 2
         return _training(args, "old", sets)[:half] + _training(args, "var", sets)[half:]
+    if kind == "var2x":
+        return _training(args, "var", sets) + _training(args, "var_more", sets)
     if kind == "var_ext":  # "var" and the extensive disease (true BSI > 2 %) of 3,600 more
-        both = _training(args, "var2x", sets)
-        return both[:args.n_train] + [r for r in both[args.n_train:]
-                                      if float(r["bsi"]) > EXTENSIVE]
-    if kind not in sets:
-        n = args.n_train * (2 if kind == "var2x" else 1)
-        sets[kind] = simulated_records(TRAIN, range(TRAIN_SEED, TRAIN_SEED + n),
+        return _training(args, "var", sets) + [r for r in _training(args, "var_more", sets)
+                                               if float(r["bsi"]) > EXTENSIVE]
+    if kind not in sets:  # "old", "var", or "var_more": the 3,600 after "var"'s
+        n = args.n_train
+        start = n if kind == "var_more" else 0
+        sites = TRAIN[start % len(TRAIN):] + TRAIN[:start % len(TRAIN)]  # study i: TRAIN[i % len]
+        sets[kind] = simulated_records(sites, range(TRAIN_SEED + start, TRAIN_SEED + start + n),
                                        args.cache if kind == "old" else args.cache_var,
                                        uptake_balance=kind != "old")  # cached as -bal
     return sets[kind]

@@ -301,13 +301,13 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
         card["near_body"] = float(near_body)
     if base is not None and context_features is None:
         context_features = base.context_features  # the kept first stage's columns
+    computed = _computed(train)
+    _check_columns(computed, FEATURES if context_features is None else context_features,
+                   "context_features")
     if context_features is not None:
-        _computed_columns(train, context_features, "context_features")
         card["features"] = list(context_features)
-    else:
-        _computed_columns(train, FEATURES, "context_features")
     if bsi_context_features is not None:
-        _computed_columns(train, bsi_context_features, "bsi_context_features")
+        _check_columns(computed, bsi_context_features, "bsi_context_features")
         card["bsi_features"] = list(bsi_context_features)
     if patch is not None:
         card["patch_net"] = {k: patch.card.get(k) for k in ("arch", "arch_kwargs", "training")}
@@ -343,21 +343,29 @@ def fit_variants(train: list[dict], select: list[dict] | None, *, seed: int = 0,
     return {k: out[k] for k in variants}
 
 
-def _computed_columns(train: list[dict], names: tuple[str, ...], what: str) -> list[int]:
-    """The :data:`FEATURES` indices of ``names``, each a context column that the records
-    computed (a detector that reads no structure column leaves them NaN,
-    :func:`osteoscan.lesions.arrays.study_arrays`)."""
+def _computed(train: list[dict]) -> set[str]:
+    """The :data:`FEATURES` columns that some record computed (a detector that reads no
+    structure column leaves those NaN, :func:`osteoscan.lesions.arrays.study_arrays`); every
+    column when there is no candidate to tell."""
+    rows = [r["X"] for r in train if len(r["X"])]
+    if not rows:
+        return set(FEATURES)
+    has = np.zeros(len(FEATURES), bool)
+    for X in rows:  # record by record: the whole training matrix is hundreds of MB
+        has |= ~np.isnan(X).all(axis=0)
+    return {n for n, k in zip(FEATURES, has, strict=True) if k}
+
+
+def _check_columns(computed: set[str], names: tuple[str, ...], what: str) -> None:
+    """``names`` must be context columns that the records computed (:func:`_computed`)."""
     unknown = sorted(set(names) - set(FEATURES))
     if unknown:
         raise ValueError(f"{what}: not context features: {unknown}")
-    cols = [FEATURES.index(n) for n in names]
-    X = np.concatenate([r["X"] for r in train]) if train else np.zeros((0, len(FEATURES)))
-    empty = [n for n, k in zip(names, cols, strict=True) if len(X) and np.isnan(X[:, k]).all()]
+    empty = [n for n in names if n not in computed]
     if empty:
         raise ValueError(f"no record has a value in the columns {empty} (a detector that "
                          "reads no structure column leaves those NaN): fit without them "
                          "(context_features)")
-    return cols
 
 
 def _bsi_extra(det: HotspotDetector, records: list[dict]) -> tuple[list[dict], list[np.ndarray]]:
