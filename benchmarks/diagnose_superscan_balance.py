@@ -5,8 +5,10 @@ superscans from normal patients with a high axial uptake balance (docs/independe
 Reads the balanced training records (``simulated_records(TRAIN, ..., uptake_balance=True)``,
 cached as ``-bal``), recomputes each patient's spine factor from its seed
 (:func:`osteoscan.simulate.physiology.sample_uptake_balance`, seeded as ``simulate.study``
-seeds it) and prints, per group, the view's spine-to-skeleton balance (``axial_rel``) on
-each view and the number of candidates. Superscans are taken as the studies of true BSI
+seeds it) and prints, per group, the view's spine-to-skeleton balance (``axial_rel``), soft
+tissue (``soft_rel``) and kidneys (``kidney_rel``) on each view and the number of
+candidates, then how well each alone tells the superscans from normal patients with a spine
+factor > 1.5 (AUC of its low values, DeLong CI). Superscans are taken as the studies of true BSI
 > 5 % (the simulator's superscans read 5-11 %; of the first 30 such training studies, 25 are
 superscans, ``SimulatedStudy.superscan``). Nothing is saved.
 
@@ -21,8 +23,13 @@ from pathlib import Path
 import numpy as np
 
 
+COLUMNS = ("axial_rel", "soft_rel", "kidney_rel")
+"""The view-level columns printed, each on the posterior and the anterior view."""
+
+
 def study_row(rec: dict, seed: int) -> tuple | None:
-    """(label, true BSI, posterior and anterior axial_rel, spine factor, candidates)."""
+    """(label, true BSI, spine factor, candidates, then each of :data:`COLUMNS` on the
+    posterior and the anterior view; NaN where a record predates a column)."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.simulate.physiology import sample_uptake_balance
 
@@ -30,14 +37,20 @@ def study_row(rec: dict, seed: int) -> tuple | None:
     if not len(X):
         return None
     post = X[:, FEATURES.index("is_posterior")] > 0.5
-    ax = X[:, FEATURES.index("axial_rel")]
-    first = [float(ax[m][0]) if m.any() else np.nan for m in (post, ~post)]
+    cols = [float(X[m, FEATURES.index(c)][0]) if m.any() else np.nan
+            for c in COLUMNS for m in (post, ~post)]
     spine = sample_uptake_balance(np.random.default_rng([seed, 5]))["lumbar_spine"]
-    return (int(rec["label"]), float(rec["bsi"]), *first, spine, len(X))
+    return (int(rec["label"]), float(rec["bsi"]), spine, len(X), *cols)
+
+
+def _quantiles(v: np.ndarray) -> str:
+    return (f"{np.nanmedian(v):.2f} ({np.nanquantile(v, .05):.2f}-"
+            f"{np.nanquantile(v, .95):.2f})")
 
 
 def main(argv=None) -> int:
     from benchmarks.select_detector import TRAIN, TRAIN_SEED
+    from osteoscan.evaluation.statistics import delong_ci
     from osteoscan.lesions.detector_records import simulated_records
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -46,18 +59,26 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     seeds = range(TRAIN_SEED, TRAIN_SEED + args.n)
     records = simulated_records(TRAIN, seeds, args.cache, uptake_balance=True)
-    rows = [study_row(r, seed) for r, seed in zip(records, seeds, strict=True)]
-    label, bsi, post, ant, spine, n = np.array([r for r in rows if r is not None]).T
+    rows = np.array([r for r in (study_row(r, s) for r, s in zip(records, seeds, strict=True))
+                     if r is not None])
+    label, bsi, spine, n, vals = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4:]
     normal = label == 0
     groups = {"normals": normal, "normals, spine factor > 1.5": normal & (spine > 1.5),
               "normals, spine factor > 1.75": normal & (spine > 1.75),
               "metastatic, BSI <= 2 %": (label == 1) & (bsi <= 2),
               "superscans (BSI > 5 %)": bsi > 5}
-    print("group | studies | posterior axial_rel median (5-95 %) | anterior | candidates")
+    heads = [f"{v} {c} median (5-95 %)" for c in COLUMNS for v in ("posterior", "anterior")]
+    print("group | studies | " + " | ".join(heads) + " | candidates")
     for name, m in groups.items():
-        q = [f"{np.nanmedian(v[m]):.2f} ({np.nanquantile(v[m], .05):.2f}-"
-             f"{np.nanquantile(v[m], .95):.2f})" for v in (post, ant)]
-        print(f"{name} | {int(m.sum())} | {q[0]} | {q[1]} | {np.median(n[m]):.0f}")
+        q = [_quantiles(vals[m, j]) for j in range(vals.shape[1])]
+        print(f"{name} | {int(m.sum())} | " + " | ".join(q) + f" | {np.median(n[m]):.0f}")
+    pair = (normal & (spine > 1.5)) | (bsi > 5)  # how well each column alone tells them apart
+    for j, h in enumerate(heads):
+        ok = pair & ~np.isnan(vals[:, j])
+        if ok.sum() > 10:
+            a, lo, hi = delong_ci((bsi[ok] > 5).astype(int), -vals[ok, j])
+            print(f"AUC of low {h.split(' median')[0]}: superscans against normals with spine "
+                  f"factor > 1.5: {a:.3f} ({lo:.3f}-{hi:.3f})")
     return 0
 
 

@@ -23,9 +23,15 @@ trees take (:data:`ARMS`) and in the records:
   every candidate (card ``bsi_hotspots: "all"``), trained on the balanced records, on half
   shipped and half balanced, or on twice as many balanced (:class:`Arm`; docs, "A second try
   on the bars"); ``relative_var_ext``: ``relative_var`` trained also on the extensive
-  disease of 3,600 more balanced studies (docs, "Extensive disease in the training data"). Session 10 made them before the balance
+  disease of 3,600 more balanced studies (docs, "Extensive disease in the training data");
+  ``kidney_var`` and ``kidney_axial_var``: ``relative_var`` with the view's soft tissue and
+  kidney columns (:data:`SOFT_TISSUE`), and with ``axial_rel`` too (docs, "The kidneys and
+  the soft tissue"). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
+
+With ``--shipped-baseline`` the baseline ``all`` is the shipped bundle as it is (its records
+then need not be made: the try reads only the balanced ones).
 
 Scored on osteoscan's selection studies 400100-400199 of the shipped simulator
 (``bench_lowcount.compare`` against ``all``, paired patient bootstrap, legacy FROC rule) and
@@ -53,6 +59,10 @@ top quintile of the metastatic studies starts near 1.8 %)."""
 WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
 
+SOFT_TISSUE = ("soft_rel", "kidney_rel")
+"""The view's soft tissue against its bone and its kidneys against its spine (the "absent
+kidney sign" of a superscan; :mod:`osteoscan.lesions.structure`)."""
+
 
 class Arm(NamedTuple):
     """One arm: its training ``records`` ("old": the shipped simulator's 3,600; "var": with
@@ -77,19 +87,23 @@ def arms() -> dict[str, Arm]:
     from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
     shipped = tuple(f for f in FEATURES if f not in STRUCTURE_FEATURES)
+    own = ("col_rel", "contra_rel", "axial_rel")  # session 10's structure columns
     relative = tuple(f for f in shipped if f not in WHOLE_SKELETON)
-    structure = relative + STRUCTURE_FEATURES
+    structure = relative + own
     return {"all": Arm("old", shipped), "relative": Arm("old", relative),
             "structure": Arm("old", structure), "all_var": Arm("var", shipped),
             "relative_var": Arm("var", relative),
-            "structure_var": Arm("var", structure), "full_var": Arm("var", FEATURES),
+            "structure_var": Arm("var", structure),
+            "full_var": Arm("var", shipped + own),
             "relative_var_bsi": Arm("var", relative, shipped),
             "relative_var_mix": Arm("var", relative, None, "old"),
             "relative_var_mix21": Arm("var", relative, shipped, "old"),
             "relative_var_every": Arm("var", relative, hotspots="all"),
             "relative_mixdata_every": Arm("mixdata", relative, hotspots="all"),
             "relative_var2x_every": Arm("var2x", relative, hotspots="all"),
-            "relative_var_ext": Arm("var_ext", relative)}
+            "relative_var_ext": Arm("var_ext", relative),
+            "kidney_var": Arm("var", relative + SOFT_TISSUE),
+            "kidney_axial_var": Arm("var", relative + ("axial_rel",) + SOFT_TISSUE)}
 
 
 def _fit(train, select, arm: Arm, bsi_extra=None):
@@ -158,18 +172,28 @@ def fit_arms(args, names: list[str]) -> tuple[dict, list]:
     from osteoscan.lesions.detector_records import simulated_records
 
     sets: dict = {}
-    sel = {bal: simulated_records(SELECT, range(400000, 400200),
-                                  args.cache_var if bal else args.cache, count_band=BAND,
-                                  uptake_balance=bal) for bal in (False, True)}
+
+    def sel(bal: bool) -> list[dict]:  # made only for the kinds the arms read
+        if bal not in sets.setdefault("select", {}):
+            sets["select"][bal] = simulated_records(
+                SELECT, range(400000, 400200), args.cache_var if bal else args.cache,
+                count_band=BAND, uptake_balance=bal)
+        return sets["select"][bal]
+
     dets = {}
     for n in names:
+        if n == "all" and args.shipped_baseline:
+            from osteoscan.lesions.patient import bundled_detector_or_none
+
+            dets[n] = bundled_detector_or_none()
+            continue
         arm = arms()[n]
         logging.info("fitting %s", n)
         extra = _training(args, "old", sets) if arm.bsi_extra == "old" else None
-        dets[n] = _fit(_training(args, arm.records, sets), sel[arm.records != "old"][:100],
+        dets[n] = _fit(_training(args, arm.records, sets), sel(arm.records != "old")[:100],
                        arm, extra)
     if args.own_start == 400100 and args.n_own == 100:
-        return dets, sel[False][100:]
+        return dets, sel(False)[100:]
     return dets, simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
                                    args.cache, count_band=BAND)
 
@@ -197,7 +221,8 @@ def run(args) -> dict:
         out["own_per_study"][n] = _brief(s)
     if args.data is None:  # the own studies only (the second look, docs)
         out["config"] = {"n_train": args.n_train, "own": [args.own_start, args.n_own],
-                         "arms": {k: arms()[k] for k in dets}}
+                         "arms": {k: arms()[k] for k in dets},
+                         "shipped_baseline": args.shipped_baseline}
         return out
     failures: list = []
     shared = {k: sharing(d) for k, d in dets.items()}
@@ -210,7 +235,7 @@ def run(args) -> dict:
         out["foreign"][f"{k}_minus_all"] = paired(outs[k], outs["all"], n_boot=args.n_boot)
     out["config"] = {"n_train": args.n_train, "cache": args.cache, "cache_var": args.cache_var,
                      "data": str(args.data), "arms": {k: arms()[k] for k in dets},
-                     "failures": len(failures)}
+                     "shipped_baseline": args.shipped_baseline, "failures": len(failures)}
     return out
 
 
@@ -225,6 +250,8 @@ def main(argv=None) -> int:
     ap.add_argument("--n-own", type=int, default=100)
     ap.add_argument("--arms", nargs="+", default=None, help="a subset of the arms ('all' first)")
     ap.add_argument("--n-train", type=int, default=3600)
+    ap.add_argument("--shipped-baseline", action="store_true",
+                    help="the baseline 'all' is the shipped bundle, not refitted")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--limit", type=int, default=None, help="first foreign studies only (a check)")
     ap.add_argument("--out", type=Path,

@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
+from scipy import ndimage
 
 from osteoscan.lesions.context import BodyFrame
 from osteoscan.lesions.structure import (
     axial_balance,
     column_reference,
+    kidney_balance,
+    soft_balance,
     structure_features,
     window_reference,
 )
@@ -50,6 +53,48 @@ def test_references_without_bone_fall_back_and_stay_finite():
     assert np.isnan(column_reference(z, bone, np.array([200.0]), np.array([20.0]), PX)[0])
     f = structure_features(np.array([2.0]), np.array([200.0]), np.array([20.0]),
                            np.array([180.0]), z, bone, frame, PX)
-    assert all(np.isfinite(v).all() for v in f.values())
+    assert all(np.isfinite(f[k]).all() for k in ("col_rel", "contra_rel", "axial_rel"))
     assert f["col_rel"][0] == f["contra_rel"][0] == pytest.approx(2.0)  # normal bone: z = 1
     assert np.isnan(axial_balance(z, np.zeros_like(bone), frame))
+
+
+def _with_soft_tissue(spine: float, kidney: float, soft: float):
+    """:func:`_skeleton` without ribs, with a lumbar spine as wide as its window (columns
+    90-110) in a body of soft tissue at ``soft``, with kidneys at ``kidney`` (rows 115-132,
+    22-38 columns either side of the midline: inside the kidney windows)."""
+    z, bone, frame = _skeleton(spine)
+    bone[:] = False
+    bone[:, 90:111] = True
+    z[:, 90:111] = spine
+    z[~bone] = soft
+    for c in (62, 122):
+        z[115:133, c:c + 16] = np.maximum(z[115:133, c:c + 16], kidney)
+    return z, bone, np.ones_like(bone), frame
+
+
+def test_a_superscan_loses_its_kidneys_against_a_bright_spine_that_keeps_them():
+    z, bone, body, frame = _with_soft_tissue(spine=1.8, kidney=0.8, soft=0.3)
+    bright = kidney_balance(z, body, frame)
+    z, bone, body, frame = _with_soft_tissue(spine=1.8, kidney=0.05, soft=0.1)
+    superscan = kidney_balance(z, body, frame)
+    assert superscan < 0.5 * bright
+    assert soft_balance(z, bone, body, PX) == pytest.approx(0.1)
+
+
+def test_soft_tissue_is_measured_away_from_bone_and_is_nan_without_any():
+    z, bone, body, frame = _with_soft_tissue(spine=1.0, kidney=0.8, soft=0.3)
+    near = ndimage.binary_dilation(bone, iterations=3)  # blur at the bone's edge, < SOFT_MM
+    z[near & ~bone] = 0.9
+    assert soft_balance(z, bone, body, PX) == pytest.approx(0.3)
+    assert np.isnan(soft_balance(z, np.ones_like(bone), body, PX))
+    assert np.isnan(kidney_balance(z, np.zeros_like(body), frame))
+
+
+def test_the_soft_tissue_columns_need_the_body_mask():
+    z, bone, body, frame = _with_soft_tissue(spine=1.0, kidney=0.8, soft=0.3)
+    args = (np.array([2.0]), np.array([200.0]), np.array([100.0]), np.array([100.0]), z, bone,
+            frame, PX)
+    without, with_body = structure_features(*args), structure_features(*args, body)
+    assert np.isnan(without["soft_rel"]).all() and np.isnan(without["kidney_rel"]).all()
+    assert with_body["soft_rel"][0] == pytest.approx(0.3)
+    assert with_body["kidney_rel"][0] > 0.3

@@ -29,7 +29,8 @@ The features (:data:`FEATURES`):
   ``is_posterior``;
 * against its own structure (:mod:`osteoscan.lesions.structure`): ``col_rel`` (the vertical
   strip through it), ``contra_rel`` (the other side's level), ``axial_rel`` (the view's
-  spine-to-skeleton balance).
+  spine-to-skeleton balance), ``soft_rel`` and ``kidney_rel`` (the view's soft tissue
+  against its bone, its kidneys against its spine).
 
 Besides these, :func:`reach_features` (:data:`REACH_FEATURES`) say how far a candidate's
 excess uptake reaches beyond its own mask; only BSI trees that ask for them take them (card
@@ -234,7 +235,8 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              view_candidates=np.full(len(hots), float(conspicuous.sum())),
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
-    f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px)
+    f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px,
+                                maps.body)
              if structure else {k: np.full(len(hots), np.nan) for k in STRUCTURE_FEATURES})
     nearest = f.pop("nearest")
     return np.stack([np.asarray(f[k], float) for k in FEATURES], axis=1), nearest

@@ -16,17 +16,29 @@ These columns measure the candidate against references that stay within its stru
   brightest pixel (``sym_ratio``);
 * ``axial_rel``: the view's axial-to-whole balance, the median bone ``z`` of the trunk's
   midline strip over that of all bone (one value per view): a study-level column that lets
-  the trees discount ``peak_z`` where the whole spine is bright.
+  the trees discount ``peak_z`` where the whole spine is bright;
+* ``soft_rel``: the view's soft tissue against its bone, the median ``z`` of the body pixels
+  more than :data:`SOFT_MM` from bone (one value per view);
+* ``kidney_rel``: the view's kidneys against its spine, the mean ``z`` of the kidney windows
+  (:data:`KIDNEY_BODY`) over the median ``z`` of the spine at the same height (one value per
+  view). A superscan (diffuse metastatic uptake) takes the tracer from the kidneys and the
+  soft tissue (the "absent kidney sign"), while a patient whose spine is merely bright keeps
+  his kidneys: ``axial_rel`` alone cannot tell the two apart (docs/independent-sites.md,
+  "The kidneys and the soft tissue (session 12)").
 
 Where a reference holds no bone pixel, ``contra_rel`` falls back to the strip and the strip
-to the patient's normal bone (``z`` = 1), so that every column stays finite.
+to the patient's normal bone (``z`` = 1), so that every column stays finite; ``soft_rel`` and
+``kidney_rel`` stay NaN where a view holds no soft tissue or no kidney window (the trees send
+a missing value down their learnt side).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 
-STRUCTURE_FEATURES: tuple[str, ...] = ("col_rel", "contra_rel", "axial_rel")
+STRUCTURE_FEATURES: tuple[str, ...] = ("col_rel", "contra_rel", "axial_rel", "soft_rel",
+                                        "kidney_rel")
 """Names of :func:`structure_features`' columns, in order."""
 
 STRIP_MM = (25.0, 100.0)
@@ -40,6 +52,13 @@ AXIAL_BODY = (0.12, 1.2, 3.6)
 """The trunk's midline strip in body units: ``|x_body|`` below 0.12 shoulder half-widths,
 ``y_body`` from 1.2 to 3.6 head lengths (the thoracic and lumbar spine; simulated adults
 are about 7.5 head lengths tall)."""
+SOFT_MM = 10.0
+"""Soft-tissue pixels lie farther than this from every bone pixel (past the camera's blur
+of the bone's edge)."""
+KIDNEY_BODY = (0.2, 0.6, 2.3, 2.65)
+"""The kidney windows in body units: ``|x_body|`` from 0.2 to 0.6 shoulder half-widths,
+``y_body`` from 2.3 to 2.65 head lengths (where the simulator's kidneys lie, measured on 16
+normal studies' posterior views; the lumbar spine between them is the reference)."""
 
 
 def _median_bone(z: np.ndarray, bone: np.ndarray, boxes) -> float:
@@ -86,15 +105,42 @@ def axial_balance(z: np.ndarray, bone: np.ndarray, frame) -> float:
     return float(np.median(vals[axial]) / max(float(np.median(vals)), 1e-6))
 
 
+def soft_balance(z: np.ndarray, bone: np.ndarray, body: np.ndarray, px: float) -> float:
+    """Median ``z`` of the body pixels more than :data:`SOFT_MM` from bone (NaN without any)."""
+    far = ndimage.distance_transform_edt(~bone) * px > SOFT_MM
+    vals = z[body & far]
+    return float(np.median(vals)) if vals.size else np.nan
+
+
+def kidney_balance(z: np.ndarray, body: np.ndarray, frame) -> float:
+    """Mean ``z`` of the kidney windows over the median ``z`` of the spine between them
+    (``|x_body|`` below :data:`AXIAL_BODY`'s width, the same rows); NaN without either."""
+    rows, cols = np.nonzero(body)
+    y, x = frame.to_body(rows, cols)
+    inner, outer, top, bottom = KIDNEY_BODY
+    band = (y > top) & (y < bottom)
+    kidney = band & (np.abs(x) > inner) & (np.abs(x) < outer)
+    spine = band & (np.abs(x) < AXIAL_BODY[0])
+    if not kidney.any() or not spine.any():
+        return np.nan
+    vals = z[rows, cols]
+    return float(vals[kidney].mean() / max(float(np.median(vals[spine])), 1e-6))
+
+
 def structure_features(peak_z: np.ndarray, r: np.ndarray, c: np.ndarray, mirror: np.ndarray,
-                       z: np.ndarray, bone: np.ndarray, frame, px: float) -> dict:
+                       z: np.ndarray, bone: np.ndarray, frame, px: float,
+                       body: np.ndarray | None = None) -> dict:
     """:data:`STRUCTURE_FEATURES` of one view's candidates (peaks at (r, c), ``mirror``: the
-    mirrored columns), as a name -> column dict."""
+    mirrored columns), as a name -> column dict; ``body``: the body mask (None: the soft
+    tissue and kidney columns are NaN)."""
     col = column_reference(z, bone, r, c, px)
     col = np.where(np.isnan(col), 1.0, col)
     contra = window_reference(z, bone, r, mirror, CONTRA_MM, px)
     contra = np.where(np.isnan(contra), col, contra)
     axial = axial_balance(z, bone, frame)
+    soft, kidney = ((soft_balance(z, bone, body, px), kidney_balance(z, body, frame))
+                    if body is not None else (np.nan, np.nan))
     return {"col_rel": peak_z / np.maximum(col, 1e-3),
             "contra_rel": peak_z / np.maximum(contra, 1e-3),
-            "axial_rel": np.full(len(r), 1.0 if np.isnan(axial) else axial)}
+            "axial_rel": np.full(len(r), 1.0 if np.isnan(axial) else axial),
+            "soft_rel": np.full(len(r), soft), "kidney_rel": np.full(len(r), kidney)}
