@@ -9,13 +9,13 @@ pickle; :func:`simulated_records`), so that every fit and benchmark re-reads the
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from osteoscan.artefacts import atomic_write
 from osteoscan.lesions.augment import augment_scan
 from osteoscan.lesions.context import FEATURES, estimated_spacing
 from osteoscan.lesions.patient import study_arrays
@@ -157,6 +157,12 @@ AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow",
 """Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode."""
 
 
+def _savez(path: Path, rec: dict) -> None:
+    """``np.savez`` into exactly ``path`` (given a name, it would add ".npz")."""
+    with open(path, "wb") as f:
+        np.savez(f, **rec)
+
+
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
                       augment: bool | str = False, count_band=None,
@@ -193,11 +199,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
                                                  mode, sim.bone_mask))
         rec = study_record(sim, count_band, patches)
-        if path is not None:  # written whole or not at all: a killed run leaves no half file
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, **rec)
-            os.replace(tmp, path)
+        if path is not None:  # whole or not at all, and two processes may make the same one
+            atomic_write(path, lambda tmp, rec=rec: _savez(tmp, rec))
         out.append(rec)
         if (i + 1) % 25 == 0:
             log.info("%d/%d studies", i + 1, len(seeds))
