@@ -107,7 +107,7 @@ def _figures(y, probs, froc, called, bsi, bsi_true, extra=None) -> dict:
 def _baseline_study(analyzer, site: str, seed: int, prevalence: float, difficulty: str) -> dict:
     from osteoscan.evaluation.lesions import match_lesions
     from osteoscan.lesions.burden import distinct_lesions
-    from osteoscan.lesions.pipeline import stacked_masks
+    from osteoscan.lesions.scoring import stacked_masks
     from osteoscan.lesions.studies import from_simulated
     from osteoscan.simulate.study import simulate_study
 

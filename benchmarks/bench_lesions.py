@@ -60,7 +60,8 @@ def main(argv: list[str] | None = None) -> dict:
     import torch
 
     from osteoscan.lesions.analyzer import LesionAnalyzer
-    from osteoscan.lesions.pipeline import evaluate, simulate_studies
+    from osteoscan.lesions.pipeline import simulate_studies
+    from osteoscan.lesions.scoring import evaluate
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=40)
