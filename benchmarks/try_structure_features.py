@@ -127,9 +127,10 @@ class _Memo:
 def sharing(det):
     """``det`` whose :meth:`arrays` reuses the last scan's (every arm has the same pairing
     distance and count band, and none takes patches or reach)."""
+    from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
     class Sharing(type(det)):
-        reads_structure = True  # every arm reads the same arrays, whole
+        structure_read = STRUCTURE_FEATURES  # every arm reads the same arrays, whole
 
         def arrays(self, scan, force=None):
             if force is None and _Memo.scan is scan:

@@ -275,23 +275,29 @@ def test_a_cached_record_made_before_the_columns_changed_is_made_again(tmp_path)
 
 
 def test_structure_columns_are_computed_only_for_a_detector_that_reads_them(fitted, tmp_path):
-    """The structure columns cost time in every analyze: a detector whose card names none
-    gets them as NaN (and the same answer), one that reads them gets them computed."""
+    """The structure columns cost time in every analyze: a detector gets the ones its cards
+    name computed and the others as NaN (and the same answer)."""
     from osteoscan.lesions.context import FEATURES
     from osteoscan.lesions.structure import STRUCTURE_FEATURES
 
     det, select = fitted
-    assert det.reads_structure  # fitted on every column
+    assert det.structure_read == STRUCTURE_FEATURES  # fitted on every column
     names = tuple(f for f in FEATURES if f not in STRUCTURE_FEATURES)
     lean = fit_detector(simulated_records(["site_a"], range(900, 904), tmp_path), select,
                         hgb_params=SMALL, context_features=names)
-    assert not lean.reads_structure
+    assert lean.structure_read == ()
     scan = simulate_study(977, site="site_c", force_label="metastasis").scan
     cols = [FEATURES.index(f) for f in STRUCTURE_FEATURES]
     assert np.isnan(lean.arrays(scan)[0].X[:, cols]).all()
     assert np.isfinite(det.arrays(scan)[0].X[:, cols]).all()
     whole = replace(lean, card={**lean.card, "bsi_features": list(FEATURES)})
-    assert whole.reads_structure
+    assert whole.structure_read == STRUCTURE_FEATURES
+    soft = replace(lean, card={**lean.card, "features": [*names, "soft_rel", "kidney_rel"]})
+    X = soft.arrays(scan)[0].X
+    assert np.isfinite(X[:, [FEATURES.index("soft_rel"), FEATURES.index("kidney_rel")]]).all()
+    assert np.isnan(X[:, [FEATURES.index(k) for k in ("col_rel", "contra_rel", "axial_rel")]]).all()
+    np.testing.assert_array_equal(X[:, FEATURES.index("kidney_rel")],
+                                  det.arrays(scan)[0].X[:, FEATURES.index("kidney_rel")])
     # the answer does not depend on columns it does not read
     full, bare = det.arrays(scan)[0], lean.arrays(scan)[0]
     assert np.array_equal(lean.stages(full)["probability"], lean.stages(bare)["probability"])

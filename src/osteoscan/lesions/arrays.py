@@ -5,6 +5,7 @@ small helpers over them (:func:`lesion_table`, :func:`bsi_exposure`). Kept apart
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -51,7 +52,7 @@ class StudyArrays:
 def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
                  count_band: tuple[float, float | None] | None = None, patches: bool = False,
                  force: dict[str, np.ndarray] | None = None, reach: bool = False,
-                 count_lesions: bool = False, structure: bool = True
+                 count_lesions: bool = False, structure: bool | Collection[str] = True
                  ) -> tuple[StudyArrays, list[Hotspot]]:
     """Candidates and context of a scan (model-free), as arrays and as hotspots (same order).
     A scan without a pixel size (a screen export) gets :func:`estimated_spacing`; with
@@ -60,8 +61,8 @@ def study_arrays(scan: BoneScan, pair_mm: float = PAIR_MM,
     view, boxes seeded at their hottest pixel besides the detected seeds (lesion scores only,
     :mod:`osteoscan.lesions.detector_cv`); ``reach``: the candidates' reach features too;
     ``count_lesions``: the lesion ids for counting too (``joined``: what ``analyze`` reports;
-    records never keep them); ``structure``: False leaves the structure columns NaN
-    (:func:`osteoscan.lesions.context.scan_context`)."""
+    records never keep them); ``structure``: the structure columns computed (True: all,
+    False: none; the others are NaN: :func:`osteoscan.lesions.context.scan_context`)."""
     if not scan.spacing_mm:
         scan = replace(scan, spacing_mm=estimated_spacing(scan))
     gain = 1.0

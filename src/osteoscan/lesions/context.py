@@ -44,6 +44,7 @@ seen at every count level; counting every candidate made them a proxy of the cou
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -210,12 +211,22 @@ def _row_neighbours(r: np.ndarray, c: np.ndarray, px: float, counted: np.ndarray
     return ((dr >= 8) & (dr <= 60) & (dc <= 12) & counted[None]).sum(axis=1).astype(float)
 
 
+def structure_names(structure: bool | Collection[str]) -> tuple[str, ...]:
+    """The :data:`STRUCTURE_FEATURES` a ``structure`` argument asks for (True: all)."""
+    if isinstance(structure, bool):
+        return STRUCTURE_FEATURES if structure else ()
+    unknown = set(structure) - set(STRUCTURE_FEATURES)
+    if unknown:
+        raise ValueError(f"not structure columns: {sorted(unknown)}")
+    return tuple(structure)
+
+
 def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
-                  other: tuple[list[Hotspot], ViewMaps] | None, structure: bool = True
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                  other: tuple[list[Hotspot], ViewMaps] | None,
+                  structure: bool | Collection[str] = True) -> tuple[np.ndarray, np.ndarray]:
     """(n, len(FEATURES)) feature matrix of one view's candidates, and per candidate the
-    index of the nearest candidate of the other view (-1: none); without ``structure`` the
-    :data:`STRUCTURE_FEATURES` columns are NaN (not computed)."""
+    index of the nearest candidate of the other view (-1: none); ``structure``: the
+    :data:`STRUCTURE_FEATURES` columns computed (True: all, False: none), the others NaN."""
     if not hots:
         return np.zeros((0, len(FEATURES))), np.zeros(0, dtype=int)
     f = {k: np.array([h.features[k] for h in hots]) for k in
@@ -236,8 +247,7 @@ def view_features(hots: list[Hotspot], maps: ViewMaps, frame: BodyFrame,
              is_posterior=np.full(len(hots), float(hots[0].view == "posterior")))
     f.update(_concordance(r, c, f["peak_z"], maps, other, px, rad))
     f.update(structure_features(f["peak_z"], r, c, mirror, maps.z, maps.bone, frame, px,
-                                maps.body)
-             if structure else {k: np.full(len(hots), np.nan) for k in STRUCTURE_FEATURES})
+                                maps.body, structure_names(structure)))
     nearest = f.pop("nearest")
     return np.stack([np.asarray(f[k], float) for k in FEATURES], axis=1), nearest
 
@@ -356,12 +366,13 @@ class ScanContext:
 
 
 def scan_context(hot: dict[str, list[Hotspot]], maps: dict[str, ViewMaps],
-                 reach: bool = False, structure: bool = True) -> ScanContext:
+                 reach: bool = False, structure: bool | Collection[str] = True) -> ScanContext:
     """Feature matrices, nearest partners and body frames of every view of a scan; with
     ``reach`` also :func:`reach_features` (about a fifth of ``study_arrays``' time: only for
-    records and for BSI trees that take them); without ``structure`` the
-    :data:`STRUCTURE_FEATURES` columns are NaN (about 15 % of ``study_arrays``' time, spared
-    for a detector that reads none of them)."""
+    records and for BSI trees that take them); ``structure``: the :data:`STRUCTURE_FEATURES`
+    columns computed (True: all, False: none; the others NaN: the per-candidate references
+    ``col_rel`` and ``contra_rel`` are about 15 % of ``study_arrays``' time, spared for a
+    detector that reads neither)."""
     frames = {v: body_frame(m.body, m.z) for v, m in maps.items()}
     feats, nearest, extent = {}, {}, {}
     for view in hot:

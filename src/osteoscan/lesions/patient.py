@@ -123,18 +123,19 @@ class HotspotDetector:
     def arrays(self, scan: BoneScan, force: dict[str, np.ndarray] | None = None
                ) -> tuple[StudyArrays, list[Hotspot]]:
         """The scan's candidates as this detector finds them (its pairing distance, count
-        band and patches; :func:`study_arrays`, ``force`` included; the structure columns
-        only when it reads them, :attr:`reads_structure`)."""
+        band and patches; :func:`study_arrays`, ``force`` included; of the structure columns
+        only those it reads, :attr:`structure_read`)."""
         return study_arrays(scan, self.card.get("pair_mm", PAIR_MM), self.card.get("count_band"),
                             patches=self.patch is not None, force=force,
                             reach=bool(self.card.get("bsi_reach")), count_lesions=True,
-                            structure=self.reads_structure)
+                            structure=self.structure_read)
 
     @property
-    def reads_structure(self) -> bool:
-        """Whether its trees or BSI trees take a :data:`STRUCTURE_FEATURES` column."""
+    def structure_read(self) -> tuple[str, ...]:
+        """The :data:`STRUCTURE_FEATURES` columns its trees or BSI trees take (only those
+        are computed)."""
         names = {*self.context_features, *self.card.get("bsi_features", ())}
-        return bool(names & set(STRUCTURE_FEATURES))
+        return tuple(k for k in STRUCTURE_FEATURES if k in names)
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""

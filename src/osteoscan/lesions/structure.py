@@ -34,6 +34,8 @@ a missing value down their learnt side).
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 from scipy import ndimage
 
@@ -129,18 +131,26 @@ def kidney_balance(z: np.ndarray, body: np.ndarray, frame) -> float:
 
 def structure_features(peak_z: np.ndarray, r: np.ndarray, c: np.ndarray, mirror: np.ndarray,
                        z: np.ndarray, bone: np.ndarray, frame, px: float,
-                       body: np.ndarray | None = None) -> dict:
+                       body: np.ndarray | None = None,
+                       names: Collection[str] = STRUCTURE_FEATURES) -> dict:
     """:data:`STRUCTURE_FEATURES` of one view's candidates (peaks at (r, c), ``mirror``: the
-    mirrored columns), as a name -> column dict; ``body``: the body mask (None: the soft
-    tissue and kidney columns are NaN)."""
-    col = column_reference(z, bone, r, c, px)
-    col = np.where(np.isnan(col), 1.0, col)
-    contra = window_reference(z, bone, r, mirror, CONTRA_MM, px)
-    contra = np.where(np.isnan(contra), col, contra)
-    axial = axial_balance(z, bone, frame)
-    soft, kidney = ((soft_balance(z, bone, body, px), kidney_balance(z, body, frame))
-                    if body is not None else (np.nan, np.nan))
-    return {"col_rel": peak_z / np.maximum(col, 1e-3),
-            "contra_rel": peak_z / np.maximum(contra, 1e-3),
-            "axial_rel": np.full(len(r), 1.0 if np.isnan(axial) else axial),
-            "soft_rel": np.full(len(r), soft), "kidney_rel": np.full(len(r), kidney)}
+    mirrored columns), as a name -> column dict; only the columns in ``names`` are computed,
+    the others are NaN (a detector computes what its trees read: the per-candidate references
+    are most of the time); ``body``: the body mask (None: the soft tissue and kidney columns
+    are NaN)."""
+    out = {k: np.full(len(r), np.nan) for k in STRUCTURE_FEATURES}
+    if {"col_rel", "contra_rel"} & set(names):
+        col = column_reference(z, bone, r, c, px)
+        col = np.where(np.isnan(col), 1.0, col)
+        out["col_rel"] = peak_z / np.maximum(col, 1e-3)
+        if "contra_rel" in names:
+            contra = window_reference(z, bone, r, mirror, CONTRA_MM, px)
+            out["contra_rel"] = peak_z / np.maximum(np.where(np.isnan(contra), col, contra), 1e-3)
+    if "axial_rel" in names:
+        axial = axial_balance(z, bone, frame)
+        out["axial_rel"][:] = 1.0 if np.isnan(axial) else axial
+    if body is not None and "soft_rel" in names:
+        out["soft_rel"][:] = soft_balance(z, bone, body, px)
+    if body is not None and "kidney_rel" in names:
+        out["kidney_rel"][:] = kidney_balance(z, body, frame)
+    return {k: v if k in names else np.full(len(r), np.nan) for k, v in out.items()}
