@@ -8,6 +8,7 @@ from osteoscan.lesions.context import BodyFrame
 from osteoscan.lesions.structure import (
     axial_balance,
     column_reference,
+    far_from,
     kidney_balance,
     soft_balance,
     structure_features,
@@ -98,3 +99,13 @@ def test_the_soft_tissue_columns_need_the_body_mask():
     assert np.isnan(without["soft_rel"]).all() and np.isnan(without["kidney_rel"]).all()
     assert with_body["soft_rel"][0] == pytest.approx(0.3)
     assert with_body["kidney_rel"][0] > 0.3
+
+
+@pytest.mark.parametrize("px", [1.2, 2.21, 2.4, 3.3, 4.8])
+def test_far_from_bone_is_the_euclidean_distance_transforms_set(px):
+    rng = np.random.default_rng(int(px * 10))
+    for _ in range(5):
+        mask = ndimage.gaussian_filter(rng.random((120, 60)), 3) > 0.52
+        edt = ndimage.distance_transform_edt(~mask) * px > 10.0
+        np.testing.assert_array_equal(far_from(mask, 10.0, px), edt)
+    assert far_from(np.zeros((20, 20), bool), 10.0, 2.4).all()  # no bone: all far
