@@ -161,7 +161,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory() as previous:
         if _last(args, "--previous-cache") and card_path.is_file():
             # the bundle being replaced is the second baseline (bench_detector --previous)
-            for path in ASSET.glob("hotspot_detector.*"):
+            for path in asset.glob("hotspot_detector.*"):
                 shutil.copy2(path, previous)
             args += ["--previous", previous]
         code = bench(args)
