@@ -54,10 +54,9 @@ def _kept_settings(card_path: Path) -> dict:
     return {k: card[k] for k in KEPT if k in card}
 
 
-def recipe(picture: bool = False) -> list[str]:
-    """The bundle's arguments to ``bench_detector`` (docs/lesions.md); ``picture``: those of
-    its picture-domain variant, which keeps the columns and the training data it was built
-    with (:data:`PICTURE_CONTEXT_FEATURES`, no uptake balance)."""
+def recipe() -> list[str]:
+    """The bundle's arguments to ``bench_detector`` (docs/lesions.md); its picture-domain
+    variant adds :data:`PICTURE`."""
     from benchmarks.select_detector import SELECT, TRAIN, TRAIN_SEED
 
     aug = []
@@ -69,9 +68,8 @@ def recipe(picture: bool = False) -> list[str]:
             "--select", *SELECT, "--n-select", "200", "--test", "site_c",
             "--extra-test", "profile_7", "profile_13", "--n-test", "80",
             "--design", "stack_bsi", "--stack", STACK, "--count-band", COUNT_BAND,
-            "--bsi-hotspots", BSI_HOTSPOTS, "--context-features",
-            *(PICTURE_CONTEXT_FEATURES if picture else CONTEXT_FEATURES),
-            *([] if picture or not UPTAKE_BALANCE else ["--uptake-balance"]), "--timing", "0"]
+            "--bsi-hotspots", BSI_HOTSPOTS, "--context-features", *CONTEXT_FEATURES,
+            *(["--uptake-balance"] if UPTAKE_BALANCE else []), "--timing", "0"]
 
 
 N_TRAIN = 3600
@@ -103,17 +101,6 @@ BSI_HOTSPOTS = "malignant"
 count band's seed noise on fresh selection studies (docs/lesions.md, "Low counts")."""
 
 
-PICTURE_CONTEXT_FEATURES: tuple[str, ...] = (
-    "y_body", "x_body", "abs_x_body", "peak_z", "peak_ratio", "mean_z", "band_rel",
-    "sym_ratio", "vert_ratio", "other_ratio", "other_rel", "other_dist_mm", "area_mm2",
-    "eccentricity", "extent", "major_axis_mm", "minor_axis_mm", "orientation",
-    "row_neighbours", "view_candidates", "is_posterior",
-)
-"""The context columns the picture-domain variant's trees take: the 21 it was built with,
-before the structure columns were added (it is not rebuilt with the count bundle's newer
-recipe until it is checked on pictures; docs/independent-sites.md, "The kidneys and the
-soft tissue")."""
-
 CONTEXT_FEATURES: tuple[str, ...] = (
     "y_body", "x_body", "abs_x_body", "peak_ratio", "sym_ratio", "vert_ratio",
     "other_ratio", "other_rel", "other_dist_mm", "area_mm2", "eccentricity", "extent",
@@ -124,11 +111,13 @@ CONTEXT_FEATURES: tuple[str, ...] = (
 ``osteoscan.lesions.context.FEATURES``): no column that measures a candidate against the
 whole skeleton (``peak_z``, ``mean_z``, ``band_rel``), and the view's soft tissue and kidneys
 (the arm ``kidney_var``, adopted in session 12 by the rule of docs/independent-sites.md, "The
-kidneys and the soft tissue")."""
+kidneys and the soft tissue"); the picture variant takes the same ("The picture variant on
+the new recipe")."""
 
 UPTAKE_BALANCE = True
 """The training and selection studies draw each patient's balance of uptake between the
-skeleton's parts (``bench_detector --uptake-balance``; the test sites are rendered without)."""
+skeleton's parts (``bench_detector --uptake-balance``; the test sites are rendered without),
+for the count detector and its picture variant alike."""
 
 
 STACK = "all"
@@ -155,7 +144,7 @@ def main(argv: list[str]) -> int:
     asset = ASSET / "picture" if picture else ASSET
     result_path = RESULT.with_name("picture_detector.json") if picture else RESULT
     card_path = asset / "hotspot_detector.json"
-    args = ["--save", str(asset), "--out", str(result_path), *recipe(picture),
+    args = ["--save", str(asset), "--out", str(result_path), *recipe(),
             *(PICTURE if picture else []), *argv]
     kept = _kept_settings(card_path) if _last(args, "--count-band") == "card" else {}
     with tempfile.TemporaryDirectory() as previous:

@@ -107,9 +107,8 @@ def test_a_card_in_the_older_flat_format_still_loads(tmp_path):
 
 def test_the_detector_recipe_names_the_columns_the_bundled_detector_takes():
     """scripts/build_detector.py rebuilds what ships: its context columns are the bundled
-    card's, and the picture variant's its own card's (a column added to context.FEATURES
-    later does not change the recipe); the count detector's recipe draws the uptake balance
-    when the recipe says so, the picture variant's never."""
+    card's and the picture variant's (a column added to context.FEATURES later does not
+    change the recipe), and it draws the uptake balance when the recipe says so."""
     import importlib.util
     import json
 
@@ -124,7 +123,5 @@ def test_the_detector_recipe_names_the_columns_the_bundled_detector_takes():
     assert set(build.CONTEXT_FEATURES) <= set(FEATURES)
     assert build.recipe()[build.recipe().index("--context-features") + 1] == FEATURES[0]
     picture = json.loads((ASSETS / "picture" / "hotspot_detector.json").read_text())
-    assert tuple(picture["features"]) == build.PICTURE_CONTEXT_FEATURES
-    assert set(build.PICTURE_CONTEXT_FEATURES) <= set(FEATURES)
+    assert tuple(picture["features"]) == build.CONTEXT_FEATURES
     assert ("--uptake-balance" in build.recipe()) == build.UPTAKE_BALANCE
-    assert "--uptake-balance" not in build.recipe(picture=True)
