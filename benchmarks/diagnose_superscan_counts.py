@@ -18,7 +18,6 @@ Nothing is saved but the optional JSON.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
