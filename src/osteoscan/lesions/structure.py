@@ -147,8 +147,8 @@ def structure_features(peak_z: np.ndarray, r: np.ndarray, c: np.ndarray, mirror:
                        names: Collection[str] = STRUCTURE_FEATURES) -> dict:
     """:data:`STRUCTURE_FEATURES` of one view's candidates (peaks at (r, c), ``mirror``: the
     mirrored columns), as a name -> column dict; only the columns in ``names`` are computed,
-    the others are NaN (a detector computes what its trees read: the per-candidate references
-    are most of the time); ``body``: the body mask (None: the soft tissue and kidney columns
+    the others are NaN (a detector computes only what its trees read: every column costs time
+    in every ``analyze``); ``body``: the body mask (None: the soft tissue and kidney columns
     are NaN)."""
     out = {k: np.full(len(r), np.nan) for k in STRUCTURE_FEATURES}
     if {"col_rel", "contra_rel"} & set(names):
