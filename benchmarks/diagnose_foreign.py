@@ -2,7 +2,7 @@
 candidates of its normal studies, by region, and each context feature's place in the
 distribution of the same region's candidates on osteoscan's own normal training studies.
 
-For every feature and region: the median percentile of the foreign called candidates within
+For every feature the bundle's trees read and every region: the median percentile of the foreign called candidates within
 the simulator's normal candidates of that region (50 = typical of the training data, 99 = at
 its edge) and the share beyond the 99th percentile. A feature far out of the training range
 is where the detector extrapolates. Only a selection cohort is read (docs/independent-sites.md).
@@ -89,6 +89,8 @@ def main(argv=None) -> int:
         sel = fx[called & (fc == code)]
         rows = {}
         for j, name in enumerate(FEATURES):
+            if name not in det.context_features:  # not read, and NaN unless computed
+                continue
             pct = percentiles(ref[:, j], sel[:, j])
             rows[name] = {"median_pct": float(np.median(pct)),
                           "beyond_p99": float(np.mean((pct > 99) | (pct < 1))),
