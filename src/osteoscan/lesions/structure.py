@@ -154,7 +154,8 @@ def structure_features(peak_z: np.ndarray, r: np.ndarray, c: np.ndarray, mirror:
     if {"col_rel", "contra_rel"} & set(names):
         col = column_reference(z, bone, r, c, px)
         col = np.where(np.isnan(col), 1.0, col)
-        out["col_rel"] = peak_z / np.maximum(col, 1e-3)
+        if "col_rel" in names:
+            out["col_rel"] = peak_z / np.maximum(col, 1e-3)
         if "contra_rel" in names:
             contra = window_reference(z, bone, r, mirror, CONTRA_MM, px)
             out["contra_rel"] = peak_z / np.maximum(np.where(np.isnan(contra), col, contra), 1e-3)
@@ -165,4 +166,4 @@ def structure_features(peak_z: np.ndarray, r: np.ndarray, c: np.ndarray, mirror:
         out["soft_rel"][:] = soft_balance(z, bone, body, px)
     if body is not None and "kidney_rel" in names:
         out["kidney_rel"][:] = kidney_balance(z, body, frame)
-    return {k: v if k in names else np.full(len(r), np.nan) for k, v in out.items()}
+    return out
