@@ -185,7 +185,10 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
     out = tmp_path / "sim"
     # a shell without job control starts background jobs with SIGINT ignored, and a child
     # inherits that: give the command the default Ctrl-C, as a terminal would
-    proc = subprocess.Popen(osteoscan_cmd("simulate", out, "--n", 500), env=script_env(),
+    # PYTHONFAULTHANDLER: should the command ever hang after the signal, SIGABRT makes it
+    # print every thread's stack, which the failure then shows
+    proc = subprocess.Popen(osteoscan_cmd("simulate", out, "--n", 500),
+                            env=script_env(PYTHONFAULTHANDLER="1"),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
@@ -194,7 +197,12 @@ def test_ctrl_c_during_a_command_exits_130(tmp_path):
             assert proc.poll() is None, proc.communicate()
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
+        try:
+            _, err = proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGABRT)
+            _, err = proc.communicate(timeout=30)
+            pytest.fail(f"no exit within 60 s of SIGINT; the stacks:\n{err}")
     finally:
         if proc.poll() is None:
             proc.kill()

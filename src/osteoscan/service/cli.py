@@ -94,7 +94,25 @@ def exit_code(args: list[str] | None = None) -> int:
         return exits.INTERRUPTED
     except (typer.TyperException, click.ClickException) as exc:  # typer vendors its own click
         return _usage_error(exc)
+    except Exception as exc:
+        if not _interrupted(exc):
+            raise
+        console.print("interrupted", soft_wrap=True)
+        return exits.INTERRUPTED
     return rv if isinstance(rv, int) else exits.OK
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """True when a Ctrl-C caused ``exc``: Python turns a KeyboardInterrupt that lands in
+    some places (a class body run by a lazy import, such as Pillow's first ``save``) into
+    another error whose cause is the KeyboardInterrupt."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _error(message: str) -> None:
