@@ -28,7 +28,9 @@
   ``bsi_weights[region]`` x area / head length squared per distinct lesion;
   :meth:`HotspotDetector.masses`, :mod:`osteoscan.lesions.detector_train`); with the card's
   ``bsi_hotspots: "malignant"`` only the hotspots called malignant (and their A/P partners)
-  carry it (docs/lesions.md, "Low counts");
+  carry it (docs/lesions.md, "Low counts"); a detector with an ``extent`` model rescales
+  those shares to the study's whole extent, which diffuse disease hides from its hotspots
+  (:mod:`osteoscan.lesions.extent`);
 * **two domains**: a detector may carry a picture-domain variant (``picture``: the same
   class, trees fitted on screen-export renderings, card ``domain: "picture"``, saved in the
   ``picture/`` subfolder); :meth:`HotspotDetector.analyze` hands it every screen picture
@@ -58,6 +60,7 @@ from osteoscan.lesions.arrays import (  # noqa: F401  (re-exported: the detector
 )
 from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
+from osteoscan.lesions.extent import EXTENT_FEATURES_TAIL, extent_features, extended
 from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
 from osteoscan.lesions.structure import STRUCTURE_FEATURES
 from osteoscan.lesions.lesion_count import one_per_lesion
@@ -75,6 +78,9 @@ PATIENT_FEATURES: tuple[str, ...] = (
     "n_ribs", "n_other",
 )
 """Names of the patient-level feature vector (from the set of distinct lesions)."""
+
+EXTENT_FEATURES: tuple[str, ...] = (*PATIENT_FEATURES, *EXTENT_FEATURES_TAIL)
+"""Inputs of the study-level extent model (:mod:`osteoscan.lesions.extent`)."""
 
 _SPINE = {"cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"}
 
@@ -109,6 +115,9 @@ class HotspotDetector:
     picture: HotspotDetector | None = None
     """The picture-domain variant that answers screen pictures (module docstring); None:
     this detector answers every study."""
+    extent: Forest | None = None
+    """The study-level extent model (:mod:`osteoscan.lesions.extent`) that rescales a study
+    decided metastatic to its whole extent; None: the hotspots' BSI as it is."""
 
     def for_scan(self, scan: BoneScan) -> HotspotDetector:
         """The detector that answers ``scan``: the picture variant for a screen picture
@@ -200,11 +209,16 @@ class HotspotDetector:
         st = self.stages(arr)
         return st["probability"], st["codes"]
 
-    def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
-        """Calibrated patient probability from the set of distinct lesions."""
+    def patient_vector(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray
+                       ) -> np.ndarray:
+        """:data:`PATIENT_FEATURES` of the study's distinct lesions."""
         idx, lp = lesion_table(probs, arr.group)
         names = [REGIONS[int(c)] for c in codes[idx]]
-        f = patient_features(lp, names, self.card["hotspot_threshold"])
+        return patient_features(lp, names, self.card["hotspot_threshold"])
+
+    def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
+        """Calibrated patient probability from the set of distinct lesions."""
+        f = self.patient_vector(arr, probs, codes)
         z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
                          / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
         a, b = self.card["platt"]
@@ -264,6 +278,10 @@ class HotspotDetector:
         mass = share if positive else np.zeros(len(probs))
         if self.card.get("bsi_hotspots") == "malignant":  # the BSI of the called hotspots only
             mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
+        if positive and self.extent is not None:  # what diffuse disease hides from hotspots
+            mass = extended(self.extent, extent_features(
+                self.patient_vector(arr, probs, codes), arr.X, arr.view, float(mass.sum()),
+                capped, share), mass)
         counted = mal if arr.joined is None else one_per_lesion(mal, arr.joined, capped)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal, "share": share,
@@ -293,7 +311,8 @@ class HotspotDetector:
         folder = Path(folder)
         if self.picture is not None:
             self.picture.save(folder / PICTURE_DIR)
-        forests = {"": self.forest, "stage2": self.stage2, "bsi": self.bsi_model}
+        forests = {"": self.forest, "stage2": self.stage2, "bsi": self.bsi_model,
+                   "extent": self.extent}
         forests = {k: v for k, v in forests.items() if v is not None}
         atomic_write(folder / "hotspot_detector.safetensors",
                      lambda path: save_forests(path, forests))
@@ -305,6 +324,8 @@ class HotspotDetector:
                 "forests": sorted(forests), "region_table": self.regions.table.tolist()}
         if self.stage2 is not None:
             card["stack_features"] = [STACK_FEATURES[k] for k in self.stack_columns]
+        if self.extent is not None:
+            card["extent_features"] = list(EXTENT_FEATURES)
         atomic_write_text(folder / "hotspot_detector.json", dumps_json(card, default=float))
 
     @classmethod
@@ -333,6 +354,8 @@ class HotspotDetector:
         if "bsi" not in names and "bsi_weights" not in card:
             raise ModelError(f"{folder}: a detector card of an older version (no BSI model); "
                              "rebuild it with scripts/build_detector.py")
+        if "extent" in names and card.get("extent_features") != list(EXTENT_FEATURES):
+            raise ModelError(f"{folder}: the extent model's features differ from this version's")
         table = np.asarray(card.pop("region_table", []), dtype=np.uint8)
         if table.shape != RegionLookup.shape():
             raise ModelError(f"{folder}: region table of shape {table.shape}, expected "
@@ -344,7 +367,7 @@ class HotspotDetector:
 
             patch = PatchScorer.load(folder / PATCH_STEM)
         return cls(f[""], RegionLookup(table), card, f.get("stage2"), f.get("bsi"), patch,
-                   _picture_variant(folder / PICTURE_DIR))
+                   _picture_variant(folder / PICTURE_DIR), f.get("extent"))
 
 
 PATCH_STEM = "hotspot_patch"
