@@ -342,8 +342,24 @@ def _detector(args, train, select):
         _match_fpr(det, select, args)
     if args.bsi_hotspots == "malignant":
         det.card["bsi_hotspots"] = "malignant"
+    if args.n_extent and not args.detector:  # fitted on the answers of the card as it stands
+        det = _with_extent(det, args)
     args.patch_cnn = det.patch is not None  # test records with patches when the trees need them
     return det
+
+
+def _with_extent(det, args):
+    """``det`` with an extent model (:mod:`osteoscan.lesions.study_level`) fitted on
+    ``--n-extent`` fresh studies of the training sites (from ``--extent-seed``; made as the
+    selection studies are: count band, uptake balance), which its trees never saw."""
+    from dataclasses import replace
+
+    from osteoscan.lesions.study_level import extent_rows, fit_extent
+
+    recs = _records(args.train, _seeds(args.extent_seed, args.n_extent), args,
+                    count_band=_band(args), fitted_on=True)
+    X, y = extent_rows(det, recs)
+    return replace(det, extent=fit_extent(X, y, seed=args.seed))
 
 
 def _names(values: list[str] | None) -> tuple[str, ...] | None:
@@ -409,6 +425,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--stack", choices=("all", "local"), default="all",
                     help="the second stage's stack columns: all, or the candidate's own lesion, "
                          "neighbourhood and region only (stacking.LOCAL_STACK)")
+    ap.add_argument("--n-extent", type=int, default=0,
+                    help="fresh training-site studies to fit an extent model on (0: none)")
+    ap.add_argument("--extent-seed", type=int, default=140_000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--design", default="stack_bsi",
                     help="one_stage, stack_rule or stack_bsi (detector_train.VARIANTS), or a "

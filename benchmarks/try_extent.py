@@ -2,7 +2,7 @@
 (docs/independent-sites.md, "The extent the hotspots miss"; rule written there first).
 
 The bundled detector as shipped decides every study; the extent model
-(:mod:`osteoscan.lesions.extent`) is fitted on fresh balanced studies of the training sites
+(:mod:`osteoscan.lesions.study_level`) is fitted on fresh balanced studies of the training sites
 (seeds ``--extent-start``..., which the detector's trees never saw) and only rescales the
 BSI of studies decided metastatic. Scored on osteoscan's own selection-site studies (the
 rule's cohort) and, with ``--test``, once on the three home test sites:
@@ -29,14 +29,21 @@ HIGH, LOW = 2.0, 0.5
 normal or nearly (the rule's two error groups)."""
 
 
-def extent_records(cache: str, start: int, n: int) -> list[dict]:
-    """The extent model's studies: seed ``start + i`` on ``TRAIN[i % len]``, balanced uptake
-    and the count band, as the selection studies are made."""
+ARMS = {"bal": (True,), "plain": (False,), "both": (True, False)}
+"""The extent model's training studies per arm: the fresh training-site studies rendered
+with each patient's uptake balance (as the trees' and the calibration's studies are),
+without it (as the home test sites are), or both (docs, "The extent the hotspots miss")."""
+
+
+def extent_records(cache: str, start: int, n: int, balance: tuple[bool, ...] = (True,)
+                   ) -> list[dict]:
+    """The extent model's studies: seed ``start + i`` on ``TRAIN[i % len]`` with the count
+    band, rendered with and/or without the uptake balance (``balance``)."""
     from benchmarks.select_detector import BAND, TRAIN
     from osteoscan.lesions.detector_records import simulated_records
 
-    return simulated_records(TRAIN, range(start, start + n), cache, count_band=BAND,
-                             uptake_balance=True)
+    return [r for bal in balance for r in simulated_records(
+        TRAIN, range(start, start + n), cache, count_band=BAND, uptake_balance=bal)]
 
 
 def _mae_groups(bsi: np.ndarray, truth: np.ndarray, idx: np.ndarray) -> dict:
@@ -86,26 +93,45 @@ def adopted(own: dict) -> dict:
 
 def run(args) -> dict:
     from benchmarks.bench_lowcount import per_study
-    from benchmarks.select_detector import BAND, SELECT, TEST
+    from benchmarks.select_detector import BAND, SELECT
     from osteoscan.lesions.detector_records import simulated_records
-    from osteoscan.lesions.extent import extent_rows, fit_extent
+    from osteoscan.lesions.study_level import extent_rows, fit_extent
     from osteoscan.lesions.patient import bundled_detector_or_none
 
     det = bundled_detector_or_none()
-    X, y = extent_rows(det, extent_records(args.extent_cache, args.extent_start, args.n_extent))
-    logging.info("extent model: %d studies decided metastatic", len(X))
-    new = replace(det, extent=fit_extent(X, y), picture=None)
     own = simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
                             args.cache, count_band=BAND)
-    s_new, s_old = per_study(new, own, "legacy"), per_study(det, own, "legacy")
-    out = {"config": {"extent": [args.extent_start, args.n_extent], "fit_rows": len(X),
-                      "own": [args.own_start, args.n_own], "n_boot": args.n_boot},
-           "own": score(s_new, s_old, own, args.n_boot)}
-    out["rule"] = adopted(out["own"])
-    out["own_per_study"] = {"truth": [float(r["bsi"]) for r in own],
-                            "new": [float(v) for v in s_new["bsi"]],
-                            "old": [float(v) for v in s_old["bsi"]]}
-    for site in TEST if args.test else ():
+    s_old = per_study(det, own, "legacy")
+    out: dict = {"config": {"extent": [args.extent_start, args.n_extent], "arms": args.arms,
+                            "own": [args.own_start, args.n_own], "n_boot": args.n_boot},
+                 "own_per_study": {"truth": [float(r["bsi"]) for r in own],
+                                   "old": [float(v) for v in s_old["bsi"]]}}
+    fitted = {}
+    for arm in args.arms:
+        X, y = extent_rows(det, extent_records(args.extent_cache, args.extent_start,
+                                               args.n_extent, ARMS[arm]))
+        logging.info("%s: %d studies decided metastatic", arm, len(X))
+        fitted[arm] = replace(det, extent=fit_extent(X, y), picture=None)
+        s_new = per_study(fitted[arm], own, "legacy")
+        out[arm] = {"fit_rows": len(X), "own": score(s_new, s_old, own, args.n_boot)}
+        out[arm]["rule"] = adopted(out[arm]["own"])
+        out["own_per_study"][arm] = [float(v) for v in s_new["bsi"]]
+    passing = [a for a in args.arms if out[a]["rule"]["adopted"]]
+    out["chosen"] = max(passing, key=lambda a: out[a]["own"]["bsi_r"]["new"]["value"],
+                        default=None)
+    if args.test and out["chosen"]:
+        out.update(_tests(fitted[out["chosen"]], det, args))
+    return out
+
+
+def _tests(new, det, args) -> dict:
+    """The chosen arm against the bundle on the three home test sites, once."""
+    from benchmarks.bench_lowcount import per_study
+    from benchmarks.select_detector import BAND, TEST
+    from osteoscan.lesions.detector_records import simulated_records
+
+    out = {}
+    for site in TEST:
         recs = simulated_records([site], range(700000, 700080), args.cache, count_band=BAND)
         a, b = per_study(new, recs, "legacy"), per_study(det, recs, "legacy")
         out[f"test_{site}"] = score(a, b, recs, args.n_boot)
@@ -123,14 +149,17 @@ def main(argv=None) -> int:
     ap.add_argument("--n-extent", type=int, default=2000)
     ap.add_argument("--own-start", type=int, default=460000)
     ap.add_argument("--n-own", type=int, default=400)
-    ap.add_argument("--test", action="store_true", help="also score the three home test sites")
+    ap.add_argument("--arms", nargs="+", choices=sorted(ARMS), default=["bal"])
+    ap.add_argument("--test", action="store_true",
+                    help="also score the chosen arm on the three home test sites")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = run(args)
     Path(args.out).write_text(json.dumps(out, indent=1, default=float))
-    print(json.dumps({k: out[k] for k in ("rule",)}, indent=1))
+    print(json.dumps({"chosen": out["chosen"],
+                      **{a: out[a]["rule"] for a in args.arms}}, indent=1))
     return 0
 
 

@@ -30,7 +30,7 @@
   ``bsi_hotspots: "malignant"`` only the hotspots called malignant (and their A/P partners)
   carry it (docs/lesions.md, "Low counts"); a detector with an ``extent`` model rescales
   those shares to the study's whole extent, which diffuse disease hides from its hotspots
-  (:mod:`osteoscan.lesions.extent`);
+  (:mod:`osteoscan.lesions.study_level`);
 * **two domains**: a detector may carry a picture-domain variant (``picture``: the same
   class, trees fitted on screen-export renderings, card ``domain: "picture"``, saved in the
   ``picture/`` subfolder); :meth:`HotspotDetector.analyze` hands it every screen picture
@@ -60,7 +60,13 @@ from osteoscan.lesions.arrays import (  # noqa: F401  (re-exported: the detector
 )
 from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.detector_answer import annotated_hotspots, region_rows
-from osteoscan.lesions.extent import EXTENT_FEATURES_TAIL, extent_features, extended
+from osteoscan.lesions.study_level import (  # noqa: F401  (PATIENT_FEATURES re-exported)
+    EXTENT_FEATURES,
+    PATIENT_FEATURES,
+    extended,
+    extent_features,
+    patient_features,
+)
 from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
 from osteoscan.lesions.structure import STRUCTURE_FEATURES
 from osteoscan.lesions.lesion_count import one_per_lesion
@@ -72,28 +78,6 @@ from osteoscan.skeleton import REGIONS
 from osteoscan.types import BoneScan, Hotspot
 
 log = logging.getLogger(__name__)
-
-PATIENT_FEATURES: tuple[str, ...] = (
-    "top1", "top2", "top3", "mean_top5", "n_malignant", "log_sum_p", "n_spine", "n_pelvis",
-    "n_ribs", "n_other",
-)
-"""Names of the patient-level feature vector (from the set of distinct lesions)."""
-
-EXTENT_FEATURES: tuple[str, ...] = (*PATIENT_FEATURES, *EXTENT_FEATURES_TAIL)
-"""Inputs of the study-level extent model (:mod:`osteoscan.lesions.extent`)."""
-
-_SPINE = {"cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"}
-
-def patient_features(probs: np.ndarray, regions: list[str], threshold: float) -> np.ndarray:
-    """:data:`PATIENT_FEATURES` of one study from its distinct lesions."""
-    p = np.sort(np.asarray(probs, float))[::-1]
-    top = np.concatenate([p[:5], np.zeros(max(5 - len(p), 0))])
-    mal = [r for q, r in zip(probs, regions, strict=True) if q >= threshold]
-    n_sp = sum(r in _SPINE for r in mal)
-    n_pe, n_ri = mal.count("pelvis"), mal.count("ribs")
-    return np.array([top[0], top[1], top[2], top.mean(), len(mal), np.log1p(p.sum()),
-                     n_sp, n_pe, n_ri, len(mal) - n_sp - n_pe - n_ri], dtype=float)
-
 
 @dataclass
 class HotspotDetector:
@@ -116,7 +100,7 @@ class HotspotDetector:
     """The picture-domain variant that answers screen pictures (module docstring); None:
     this detector answers every study."""
     extent: Forest | None = None
-    """The study-level extent model (:mod:`osteoscan.lesions.extent`) that rescales a study
+    """The study-level extent model (:mod:`osteoscan.lesions.study_level`) that rescales a study
     decided metastatic to its whole extent; None: the hotspots' BSI as it is."""
 
     def for_scan(self, scan: BoneScan) -> HotspotDetector:

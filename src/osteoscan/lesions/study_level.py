@@ -1,6 +1,9 @@
-"""The extent the hotspots miss: a study-level correction of the hotspot detector's BSI.
+"""The hotspot detector's study-level inputs: the patient-set features and the extent model.
 
-The detector's BSI sums the expected skeletal share of each hotspot it calls
+:data:`PATIENT_FEATURES` (:func:`patient_features`) summarise a study's distinct lesions for
+the patient model (:meth:`osteoscan.lesions.patient.HotspotDetector.patient_probability`).
+
+**The extent the hotspots miss.** The detector's BSI sums the expected skeletal share of each hotspot it calls
 (:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots are found against the
 patient's own normal bone, so where the disease is diffuse (every vertebra and the pelvis
 involved, the pattern of a superscan) the "normal" bone is itself involved, few candidates
@@ -28,6 +31,26 @@ import numpy as np
 from osteoscan.lesions.context import FEATURES
 from osteoscan.lesions.trees import Forest
 
+PATIENT_FEATURES: tuple[str, ...] = (
+    "top1", "top2", "top3", "mean_top5", "n_malignant", "log_sum_p", "n_spine", "n_pelvis",
+    "n_ribs", "n_other",
+)
+"""Names of the patient-level feature vector (from the set of distinct lesions)."""
+
+_SPINE = {"cervical_spine", "thoracic_spine", "lumbar_spine", "sacrum"}
+
+
+def patient_features(probs: np.ndarray, regions: list[str], threshold: float) -> np.ndarray:
+    """:data:`PATIENT_FEATURES` of one study from its distinct lesions."""
+    p = np.sort(np.asarray(probs, float))[::-1]
+    top = np.concatenate([p[:5], np.zeros(max(5 - len(p), 0))])
+    mal = [r for q, r in zip(probs, regions, strict=True) if q >= threshold]
+    n_sp = sum(r in _SPINE for r in mal)
+    n_pe, n_ri = mal.count("pelvis"), mal.count("ribs")
+    return np.array([top[0], top[1], top[2], top.mean(), len(mal), np.log1p(p.sum()),
+                     n_sp, n_pe, n_ri, len(mal) - n_sp - n_pe - n_ri], dtype=float)
+
+
 VIEW_COLUMNS: tuple[str, ...] = ("kidney_rel", "soft_rel")
 """View-level context columns the extent model reads, once per view (NaN when unknown)."""
 
@@ -35,9 +58,10 @@ SET_FEATURES: tuple[str, ...] = ("bsi_hotspots", "share_sum", "n_candidates")
 """Study-level columns beside the patient features: the hotspot BSI, the sum of every
 distinct lesion's share weighted by its probability, and the number of candidates."""
 
-EXTENT_FEATURES_TAIL: tuple[str, ...] = (
-    *SET_FEATURES, *(f"{c}_{v}" for c in VIEW_COLUMNS for v in ("anterior", "posterior")))
-"""The extent model's columns after the patient features (:func:`extent_features`)."""
+EXTENT_FEATURES: tuple[str, ...] = (
+    *PATIENT_FEATURES, *SET_FEATURES,
+    *(f"{c}_{v}" for c in VIEW_COLUMNS for v in ("anterior", "posterior")))
+"""The extent model's inputs (:func:`extent_features`)."""
 
 
 def view_value(X: np.ndarray, view: np.ndarray, name: str, v: int) -> float:
@@ -50,7 +74,7 @@ def view_value(X: np.ndarray, view: np.ndarray, name: str, v: int) -> float:
 def extent_features(patient: np.ndarray, X: np.ndarray, view: np.ndarray, bsi_hotspots: float,
                     probs: np.ndarray, shares: np.ndarray) -> np.ndarray:
     """One study's extent inputs: ``patient`` (its patient-set features), then
-    :data:`EXTENT_FEATURES_TAIL` from its candidate matrix ``X`` and ``view``, its hotspot
+    :data:`EXTENT_FEATURES` from its candidate matrix ``X`` and ``view``, its hotspot
     BSI, and every candidate's (capped) probability and share of the BSI."""
     share_sum = float(np.dot(probs, shares)) if len(probs) else 0.0
     views = [view_value(X, view, c, v) for c in VIEW_COLUMNS for v in (0, 1)]
