@@ -359,6 +359,8 @@ def _with_extent(det, args):
     recs = _records(args.train, _seeds(args.extent_seed, args.n_extent), args,
                     count_band=_band(args), fitted_on=True)
     X, y = extent_rows(det, recs)
+    if not len(X):
+        raise SystemExit(f"--n-extent {args.n_extent}: no study decided metastatic to fit on")
     return replace(det, extent=fit_extent(X, y, seed=args.seed))
 
 

@@ -20,7 +20,19 @@ from osteoscan.lesions.study_level import (
 )
 from osteoscan.lesions.patient import HotspotDetector
 
-from .test_detector_patient import _arrays, _hand_detector, fitted  # noqa: F401 (fixture)
+from .test_detector_patient import SMALL, _arrays, _hand_detector
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory):
+    """A small detector fitted on simulated studies, and its selection records."""
+    from osteoscan.lesions.detector_records import simulated_records
+    from osteoscan.lesions.detector_train import fit_detector
+
+    cache = tmp_path_factory.mktemp("cache")
+    train = simulated_records(["site_a"], range(900, 904), cache)
+    select = simulated_records(["site_b"], range(950, 953), cache)
+    return fit_detector(train, select, hgb_params=SMALL), select
 
 
 def _constant(value: float):
@@ -80,7 +92,7 @@ def test_the_fit_learns_the_residual_of_the_faint_kidney_studies():
     assert pred[faint].mean() > 4.0 and abs(pred[~faint].mean()) < 0.5
 
 
-def test_rows_come_from_studies_decided_metastatic_and_the_model_reloads(fitted, tmp_path):  # noqa: F811
+def test_rows_come_from_studies_decided_metastatic_and_the_model_reloads(fitted, tmp_path):
     import json
 
     from osteoscan.errors import ModelError
