@@ -120,36 +120,9 @@ def sample_uptake_balance(rng: np.random.Generator) -> dict[str, float]:
             for group, regions in _BALANCE_GROUPS.items() for region in regions}
 
 
-ELEMENT_SD = 0.10
-"""Log-scale standard deviation of each bone's own uptake factor
-(:func:`sample_element_balance`)."""
-ELEMENT_RANGE = (0.8, 1.35)
-"""Clip of each bone's own factor."""
-
-
-def sample_element_balance(rng: np.random.Generator, bones: list[Structure]
-                           ) -> dict[str, float]:
-    """Each bone's own uptake factor (log-normal, sd :data:`ELEMENT_SD`, clipped to
-    :data:`ELEMENT_RANGE`), on top of its region's (:func:`sample_uptake_balance`).
-
-    In a normal patient neighbouring bones do not take up the tracer equally: remodelling,
-    load and degenerative change make one vertebra, a sacroiliac joint or a pubic ramus a
-    little brighter than its neighbours. A simulator whose normal bones are uniform within a
-    region teaches a detector that any bone brighter than its neighbours is disease: the
-    calls on the normals of the independent phantom ``site_x`` were such candidates
-    (docs/independent-sites.md, "What the rebuilt bundle still calls on the phantom's
-    normals"; ``vert_ratio`` and ``peak_ratio`` beyond osteoscan's normals)."""
-    return {st.name: float(np.clip(np.exp(rng.normal(0.0, ELEMENT_SD)), *ELEMENT_RANGE))
-            for st in bones if st.region}
-
-
-def balanced(bones: list[Structure], factors: dict[str, float],
-             elements: dict[str, float] | None = None) -> list[Structure]:
-    """The bones with each region's uptake times its factor (:func:`sample_uptake_balance`)
-    and, with ``elements``, each bone's own factor (:func:`sample_element_balance`)."""
-    own = elements or {}
-    return [replace(st, uptake=st.uptake * factors.get(st.region, 1.0) * own.get(st.name, 1.0))
-            for st in bones]
+def balanced(bones: list[Structure], factors: dict[str, float]) -> list[Structure]:
+    """The bones with each region's uptake times its factor (:func:`sample_uptake_balance`)."""
+    return [replace(st, uptake=st.uptake * factors.get(st.region, 1.0)) for st in bones]
 
 
 def breast_transmission(grid: Grid, body: Body, phys: Physiology) -> np.ndarray | None:

@@ -23,7 +23,7 @@ from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLe
                                         rasterise, sample_metastases)
 from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, balanced,
                                            breast_transmission, build_organs, sample_physiology,
-                                           sample_element_balance, sample_uptake_balance)
+                                           sample_uptake_balance)
 from osteoscan.simulate.sites import SiteProfile, get_site
 from osteoscan.types import Acquisition, BoneScan, StudyLabel, StudySource, ViewSource
 
@@ -303,9 +303,7 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False,
     bones = build_skeleton(grid, body)
     if plan.uptake_balance:  # the patient's own balance, the same at every visit
         bones = balanced(bones, sample_uptake_balance(np.random.default_rng([plan.patient_seed,
-                                                                             5])),
-                         sample_element_balance(np.random.default_rng([plan.patient_seed, 6]),
-                                                bones))
+                                                                             5])))
     thick = body_thickness(grid, body)
     female = {"breast": 1.0, "lung": 0.5}.get(case.primary, 0.0)
     phys = sample_physiology(rs, case.superscan, female)
