@@ -18,8 +18,7 @@ from osteoscan.lesions.patient import (
 )
 from osteoscan.simulate.study import simulate_study
 
-SMALL = {"max_iter": 15, "learning_rate": 0.2, "max_leaf_nodes": 8, "min_samples_leaf": 10,
-         "early_stopping": False}
+from .conftest import SMALL
 
 
 def test_lesion_table_counts_a_pair_once():
@@ -82,14 +81,6 @@ def test_metastatic_decision_has_a_malignant_hotspot_and_a_bsi():
     out = det.decide(_arrays(3), np.array([0.3, 0.2, 0.1]), np.array([6, 6, 6]))
     assert out["positive"] and out["malignant"].tolist() == [0] and out["bsi"] > 0
     assert out["capped"][0] >= out["threshold"]
-
-
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    cache = tmp_path_factory.mktemp("cache")
-    train = simulated_records(["site_a"], range(900, 904), cache)
-    select = simulated_records(["site_b"], range(950, 953), cache)
-    return fit_detector(train, select, hgb_params=SMALL), select
 
 
 def test_answer_is_coherent_and_reloads(fitted, tmp_path):

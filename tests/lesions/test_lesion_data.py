@@ -1,6 +1,5 @@
 """Lesion training studies read back from a written cohort (masks, polygons, boxes)."""
 
-import numpy as np
 import pytest
 
 from osteoscan.evaluation.lesions import dice_score
@@ -55,5 +54,6 @@ def test_capture_cohort_with_a_label_map_loads_boxes_in_view_coordinates(tmp_pat
         assert len(st.lesion_labels) == n_kept
         for a in anns:
             (x0, y0), (x1, y1) = a.points[0], a.points[-1]
-            assert 0 <= x0 <= st.scan.shape[1] and 0 <= y1 <= st.scan.shape[0]
+            h, w = st.scan.shape
+            assert 0 <= min(x0, x1) and max(x0, x1) <= w and 0 <= min(y0, y1) and max(y0, y1) <= h
         assert st.scan.source.picture is not None

@@ -20,19 +20,7 @@ from osteoscan.lesions.study_level import (
 )
 from osteoscan.lesions.patient import HotspotDetector
 
-from .test_detector_patient import SMALL, _arrays, _hand_detector
-
-
-@pytest.fixture(scope="module")
-def fitted(tmp_path_factory):
-    """A small detector fitted on simulated studies, and its selection records."""
-    from osteoscan.lesions.detector_records import simulated_records
-    from osteoscan.lesions.detector_train import fit_detector
-
-    cache = tmp_path_factory.mktemp("cache")
-    train = simulated_records(["site_a"], range(900, 904), cache)
-    select = simulated_records(["site_b"], range(950, 953), cache)
-    return fit_detector(train, select, hgb_params=SMALL), select
+from .test_detector_patient import _arrays, _hand_detector
 
 
 def _constant(value: float):
