@@ -84,11 +84,24 @@ TRUNK = np.array([
     (0.540, 12.0, 7.0)])
 
 
+# Levels below the vertex are written as fractions of height on a first sketch and mapped
+# through these knots onto anthropometric proportions (Drillis & Contini, as tabulated by
+# Winter: hip joint 0.47-0.48 H below the vertex, knee 0.715 H, wrist 0.485 H).
+KNOTS = np.array([(0.0, 0.0), (0.17, 0.17), (0.34, 0.335), (0.452, 0.428), (0.522, 0.478),
+                  (0.575, 0.522), (0.62, 0.57), (0.728, 0.718), (1.0, 1.0)])
+
+
+def fmap(f):
+    """Sketch fraction of height -> anthropometric fraction (see KNOTS)."""
+    return np.interp(f, KNOTS[:, 0], KNOTS[:, 1])
+
+
 def trunk_ab(p: Patient, y: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
     """Half-width and half-thickness of the trunk at height y (cm); 0 outside."""
     f = np.asarray(y, float) / p.height
-    a = np.interp(f, TRUNK[:, 0], TRUNK[:, 1], left=0, right=0) * p.wide * p.height / 175
-    b = np.interp(f, TRUNK[:, 0], TRUNK[:, 2], left=0, right=0) * p.height / 175
+    lv = fmap(TRUNK[:, 0])
+    a = np.interp(f, lv, TRUNK[:, 1], left=0, right=0) * p.wide * p.height / 175
+    b = np.interp(f, lv, TRUNK[:, 2], left=0, right=0) * p.height / 175
     belly = 1 + (p.thick - 1) * np.clip(1 - np.abs(f - 0.40) / 0.12, 0.3, 1)
     return a, b * belly
 
@@ -101,7 +114,7 @@ class Builder:
         self.S = p.height / 175.0
 
     def Y(self, f: float) -> float:
-        return f * self.p.height
+        return float(fmap(f)) * self.p.height
 
     def b(self, f: float) -> float:
         return float(trunk_ab(self.p, self.Y(f))[1])
@@ -121,13 +134,13 @@ def skull(B: Builder) -> None:
     """Calvarial shell (variable uptake, hyperostosis frontalis), face and mandible."""
     S, v = B.S, B.p.var
     c = v["calvarium"]
-    B.add("skull", (0, 8.8 * S, 0), (0, 10.5 * S, 0), 7.4 * S, 1.1 * c, "calvarium",
+    B.add("skull", (0, 8.8 * S, 0), (0, 10.5 * S, 0), 7.4 * S, 0.75 * c, "calvarium",
           k=1.25, shell=0.86, tmax=6)
     if v["hyperostosis_frontalis"]:
         for s in (-1, 1):
             B.add("skull", (s * 3 * S, 6 * S, -5 * S), (s * 3.5 * S, 8 * S, -5 * S), 2.2 * S,
                   1.3, "hyperostosis_frontalis")
-    B.add("skull", (0, 17.0 * S, -3 * S), (0, 19.0 * S, -3 * S), 3.4 * S, 0.22, "maxilla")
+    B.add("skull", (0, 17.0 * S, -3 * S), (0, 19.0 * S, -3 * S), 3.4 * S, 0.3, "maxilla")
     for s in (-1, 1):
         B.chain("skull", [(s * 5.2 * S, 18.5 * S, 1), (s * 4.5 * S, 21 * S, -2 * S),
                           (0, 22.3 * S, -6 * S)], 0.9 * S, 0.8, "mandible")
@@ -145,7 +158,7 @@ def spine(B: Builder) -> None:
         y, b = B.Y(f), B.b(f)
         reg = {"C": "cervical", "T": "thoracic", "L": "lumbar"}[n[0]]
         hw = {"C": 1.3, "T": 1.7 + 0.05 * (int(n[1:]) if n[0] == "T" else 0), "L": 2.4}[n[0]]
-        r, depth = 0.42 * d, {"C": 1.8, "T": 2.8, "L": 3.4}[n[0]] * S
+        r, depth = 0.47 * d, {"C": 1.8, "T": 2.8, "L": 3.4}[n[0]] * S
         w = max(hw * S - r, 0.1)
         z = {"C": 1.0, "T": 0.42 * b, "L": 0.2 * b}[n[0]]
         a = float(rng.normal(1.0, p.var["vertebra_sd"]))
@@ -173,13 +186,18 @@ def pelvis(B: Builder) -> None:
     W = p.wide * S
     bp = B.b(0.50)
     for s in (-1, 1):
-        B.add("pelvis", (s * 10.0 * W, B.Y(0.437), 0.1 * bp), (s * 10.0 * W, B.Y(0.437), 0.0),
-              4.8 * S, 0.75, "iliac_wing", k=0.3, tmax=1.2)
-        B.add("pelvis", (s * 8.0 * W, B.Y(0.47), 0.0), (s * 8.6 * W, B.Y(0.495), -0.1 * bp),
-              2.8 * S, 0.75, "iliac_body", k=0.5, tmax=1.8)
-        crest = [(s * 4.6 * W, B.Y(0.452), 0.6 * bp), (s * 9 * W, B.Y(0.412), 0.35 * bp),
-                 (s * 14 * W, B.Y(0.425), -0.3 * bp), (s * 12.5 * W, B.Y(0.457), -0.7 * bp)]
+        crest = [(s * 4.8 * W, B.Y(0.450), 0.6 * bp), (s * 9.5 * W, B.Y(0.408), 0.35 * bp),
+                 (s * 14.5 * W, B.Y(0.428), -0.3 * bp), (s * 13.2 * W, B.Y(0.458), -0.7 * bp)]
         B.chain("pelvis", crest, 0.75 * S, 1.0, "iliac_crest")
+        apex = np.array((s * 8.6 * W, B.Y(0.497), 0.0))
+        rim = np.array([(s * 4.0 * W, B.Y(0.478), 0.55 * bp)] + crest)
+        seg = np.linalg.norm(np.diff(rim[:, :2], axis=0), axis=1)
+        for u in np.linspace(0, seg.sum(), 9):    # the wing: a fan from the acetabular roof
+            j = min(int(np.searchsorted(np.cumsum(seg), u)), len(seg) - 1)
+            f = (u - np.cumsum(seg)[j] + seg[j]) / seg[j]
+            q = rim[j] + f * (rim[j + 1] - rim[j])
+            q[:2] = q[:2] + (apex[:2] - q[:2]) * 0.1
+            B.add("pelvis", apex, q, 1.7 * S, 0.35, "iliac_wing", k=0.3)
         B.add("pelvis", crest[3], crest[3], 1.0 * S, 1.0 * p.var["iliac_crest"], "asis")
         ac = (s * 9.6 * W, B.Y(0.522), -0.1 * bp)
         B.add("pelvis", ac, ac, 2.7 * S, 0.7, "acetabulum", shell=0.7)

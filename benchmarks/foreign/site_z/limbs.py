@@ -21,8 +21,8 @@ def arms(B: Builder, gx: float, gy: float, tissue: list) -> dict:
         head = (s * (gx + 1.0 * S), gy + 1.0 * S, 0.0)
         elbow = (s * (gx + 2.5 * S), B.Y(0.370), 0.0)
         if p.pose == "down":
-            wrist = (s * (gx + 1.5 * S), B.Y(0.485), -1.0)
-            tip = (s * (gx + 1.0 * S), B.Y(0.565), -1.0)
+            wrist = (s * (gx + 1.5 * S), B.Y(0.53), -1.0)
+            tip = (s * (gx + 1.0 * S), B.Y(0.64), -1.0)
         else:
             zf = -float(B.b(0.43)) - 2.5
             elbow = (s * (gx + 0.5 * S), B.Y(0.365), -0.3 * B.b(0.36))
