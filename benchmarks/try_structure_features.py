@@ -79,6 +79,7 @@ class Arm(NamedTuple):
     bsi_cols: tuple | None = None
     bsi_extra: str | None = None
     hotspots: str = "malignant"
+    stack: str = "all"
 
 
 def arms() -> dict[str, Arm]:
@@ -90,6 +91,7 @@ def arms() -> dict[str, Arm]:
     own = ("col_rel", "contra_rel", "axial_rel")  # session 10's structure columns
     relative = tuple(f for f in shipped if f not in WHOLE_SKELETON)
     structure = relative + own
+    novc = tuple(c for c in relative + SOFT_TISSUE if c != "view_candidates")
     return {"all": Arm("old", shipped), "relative": Arm("old", relative),
             "structure": Arm("old", structure), "all_var": Arm("var", shipped),
             "relative_var": Arm("var", relative),
@@ -103,15 +105,20 @@ def arms() -> dict[str, Arm]:
             "relative_var2x_every": Arm("var2x", relative, hotspots="all"),
             "relative_var_ext": Arm("var_ext", relative),
             "kidney_var": Arm("var", relative + SOFT_TISSUE),
-            "kidney_axial_var": Arm("var", relative + ("axial_rel",) + SOFT_TISSUE)}
+            "kidney_axial_var": Arm("var", relative + ("axial_rel",) + SOFT_TISSUE),
+            "kidney_novc": Arm("var", novc),
+            "kidney_novc_local": Arm("var", novc, stack="local")}
 
 
 def _fit(train, select, arm: Arm, bsi_extra=None):
     from benchmarks.select_detector import BAND
     from osteoscan.lesions.detector_train import fit_detector
 
+    from osteoscan.lesions.stacking import LOCAL_STACK
+
     det = fit_detector(train, select, context_features=arm.cols,
-                       bsi_context_features=arm.bsi_cols, bsi_extra=bsi_extra)
+                       bsi_context_features=arm.bsi_cols, bsi_extra=bsi_extra,
+                       stack_features=LOCAL_STACK if arm.stack == "local" else None)
     det.card["bsi_hotspots"] = arm.hotspots
     det.card["count_band"] = list(BAND)
     return det
