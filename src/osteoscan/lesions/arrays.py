@@ -13,7 +13,7 @@ import numpy as np
 from osteoscan.lesions.candidates import count_normalised, scan_candidates
 from osteoscan.lesions.context import FEATURES, REACH_FEATURES, estimated_spacing, scan_context
 from osteoscan.lesions.lesion_count import joined_ids
-from osteoscan.lesions.patches import scan_patches
+from osteoscan.lesions.patches import PATCH_FEATURE, scan_patches
 from osteoscan.types import BoneScan, Hotspot
 
 PAIR_MM = 20.0
@@ -107,3 +107,10 @@ def lesion_table(probs: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.n
             best[int(g)] = i
     idx = np.array(sorted(best.values()), dtype=int)
     return idx, probs[idx] if len(idx) else np.zeros(0)
+
+
+def record_arrays(rec: dict) -> StudyArrays:
+    """The :class:`StudyArrays` of a cached record (``detector_records.study_record``; with
+    its patches and ``cnn_p`` when it has them)."""
+    return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]),
+                       rec.get("patches"), rec.get(PATCH_FEATURE), reach=rec.get("reach"))

@@ -16,13 +16,13 @@ import logging
 
 import numpy as np
 
+from osteoscan.lesions.arrays import record_arrays as arrays  # noqa: F401  (re-exported)
 from osteoscan.lesions.context import FEATURES, REACH_FEATURES, reach_columns
 from osteoscan.lesions.patient import (
     PATCH_FEATURE,
     PATIENT_FEATURES,
     HotspotDetector,
     RegionLookup,
-    StudyArrays,
     lesion_table,
     patient_features,
 )
@@ -34,12 +34,6 @@ log = logging.getLogger(__name__)
 HGB_PARAMS = {"max_iter": 300, "learning_rate": 0.05, "max_leaf_nodes": 31,
               "min_samples_leaf": 40, "l2_regularization": 1.0, "early_stopping": False}
 """Hyper-parameters of the hotspot trees (fixed a priori; nothing tuned on the test site)."""
-
-
-def arrays(rec: dict) -> StudyArrays:
-    """The :class:`StudyArrays` of a record (with its patches and ``cnn_p`` when it has them)."""
-    return StudyArrays(rec["X"], rec["view"], rec["group"], float(rec["head_mm"]),
-                       rec.get("patches"), rec.get(PATCH_FEATURE), reach=rec.get("reach"))
 
 
 def _tree_X(rec: dict, cols: list[int] | None = None) -> np.ndarray:

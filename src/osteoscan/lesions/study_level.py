@@ -101,12 +101,12 @@ def extent_rows(det, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
     ``det``, without an extent model, decides metastatic."""
     from dataclasses import replace
 
-    from osteoscan.lesions.detector_train import arrays
+    from osteoscan.lesions.arrays import record_arrays
 
     det = replace(det, extent=None, picture=None)
     rows, target = [], []
     for rec in records:
-        arr = arrays(rec)
+        arr = record_arrays(rec)
         st = det.stages(arr)
         d = det.decide(arr, st["probability"], st["codes"], st["stack"])
         if not d["positive"]:
