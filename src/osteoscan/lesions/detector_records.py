@@ -173,8 +173,7 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     ``-augexport``); ``count_band``
     and ``patches`` are passed to :func:`study_record` (cached apart); ``uptake_balance``
     simulates each patient's balance of uptake between the skeleton's parts
-    (:func:`osteoscan.simulate.study.simulate_study`; cached as ``-bal3``: since session 13
-    with the joints' own factor)."""
+    (:func:`osteoscan.simulate.study.simulate_study`; cached as ``-bal``)."""
     from dataclasses import replace
 
     from osteoscan.simulate.study import simulate_study
@@ -185,7 +184,7 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         mode = "camera" if augment is True else augment
         band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
         tag = ((AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
-               + ("-bal3" if uptake_balance else ""))
+               + ("-bal" if uptake_balance else ""))
         path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
         if path is not None and path.is_file():
             rec = dict(np.load(path, allow_pickle=False))

@@ -16,8 +16,6 @@ contrasts are calibrated so that benign boxes are dimmer than metastases at the 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from osteoscan.simulate.anatomy import Structure
@@ -133,47 +131,3 @@ def sample_benign(rng: np.random.Generator, bones: list[Structure], diff: Diffic
         kind = str(rng.choice(BENIGN_KINDS, p=_P_KIND))
         out += _DRAW[kind](rng, bones, diff)
     return out
-
-
-NORMAL_JOINTS = {"si_joint": "si_joint_{}", "acromion": "acromion_{}", "glenoid": "glenoid_{}",
-                 "shoulder": "humerus_{}_head", "hip": "acetabulum_{}",
-                 "knee": "femur_{}_condyles", "tibia": "tibia_{}_plateau", "ankle": "ankle_{}",
-                 "pubis": "pubis_{}", "iliac_crest": "iliac_crest_{}",
-                 "sternoclavicular": "clavicle_{}"}
-"""Joints and apophyses whose normal uptake shows on both sides (host bone name per side)."""
-
-
-def sample_normal_joints(rng: np.random.Generator, bones: list[Structure]) -> list[LesionSpec]:
-    """A patient's symmetric normal joint uptake: a Poisson number (mean 2) of joints, each
-    a focal spot on both sides with nearly the same size and excess (within 10 %).
-
-    Real normals carry benign uptake in 77 % of studies (median 2 hotspots, display contrast
-    3.15; REALISM.md), much of it at joints and on both sides. The findings above are mostly
-    one-sided: conspicuous spots (peak ratio >= 2) of the simulator's normals lie at a median
-    2.4-2.8 times their mirror point, those of the independent phantom ``site_z`` within 7 %
-    (``benchmarks/diagnose_symmetry.py``), and the detector trained without such pairs calls
-    them (docs/independent-sites.md, "Symmetric joints"). Drawn with the uptake balance, from
-    the patient's own stream, for both classes."""
-    out: list[LesionSpec] = []
-    for _ in range(int(rng.poisson(2.0))):
-        name = NORMAL_JOINTS[str(rng.choice(list(NORMAL_JOINTS)))]
-        right, left = _named(bones, name.format("right")), _named(bones, name.format("left"))
-        if right is None or left is None:
-            continue
-        c, r = 1.0 + float(rng.uniform(1.0, 3.5)), float(rng.uniform(6, 12))
-        spec = finding_spec(rng, bones, right, "normal_joint", False, r, c, irregular=0.05)
-        out += [spec, _mirrored(spec, bones, left, rng)]
-    return out
-
-
-def _mirrored(spec: LesionSpec, bones: list[Structure], host: int, rng) -> LesionSpec:
-    """``spec`` moved to the same place on the other side's ``host`` (mirrored about the two
-    hosts' centres), with its size and excess within 5 %."""
-    def centre(st: Structure) -> tuple[float, float]:
-        rs, cs, _ = st.patch
-        return 0.5 * (rs.start + rs.stop), 0.5 * (cs.start + cs.stop)
-
-    (r0, c0), (r1, c1) = centre(bones[spec.host]), centre(bones[host])
-    return replace(spec, host=host, row=spec.row - r0 + r1, col=c1 - (spec.col - c0),
-                   radius_mm=spec.radius_mm * float(rng.uniform(0.95, 1.05)),
-                   contrast=1.0 + (spec.contrast - 1.0) * float(rng.uniform(0.95, 1.05)))

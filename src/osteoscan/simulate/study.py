@@ -18,7 +18,7 @@ from osteoscan.simulate import physics
 from osteoscan.simulate._raster import Grid
 from osteoscan.simulate.anatomy import Body, Structure, body_thickness, build_skeleton, sample_body
 from osteoscan.simulate.groundtruth import annotations_for, bone_scan_index, region_map
-from osteoscan.simulate.benign import sample_benign, sample_normal_joints
+from osteoscan.simulate.benign import sample_benign
 from osteoscan.simulate.lesions import (PRIMARIES, Difficulty, LesionSpec, SimLesion,
                                         rasterise, sample_metastases)
 from osteoscan.simulate.physiology import (SOFT_TISSUE_UPTAKE, SOFT_TISSUE_VIEW, balanced,
@@ -309,9 +309,6 @@ def render_plan(plan: StudyPlan, keep_expected: bool = False,
     phys = sample_physiology(rs, case.superscan, female)
     organs = build_organs(grid, body, phys, rs, rv)
     specs = _findings(rp, rs, bones, case, Difficulty(plan.difficulty), plan.visit)
-    if plan.uptake_balance:  # the patient's symmetric joints, from a stream of their own
-        specs = [*specs, *sample_normal_joints(np.random.default_rng([plan.patient_seed, 7]),
-                                               bones)]
     layers = _base_layers(bones, organs, case, site.shape)
     conc = SOFT_TISSUE_UPTAKE * phys.soft_tissue * (0.6 if case.superscan else 1.0)
     soft = {v: physics.soft_tissue_source(thick, conc * SOFT_TISSUE_VIEW[v]) for v in VIEWS}
