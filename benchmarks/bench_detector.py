@@ -352,16 +352,14 @@ def _with_extent(det, args):
     """``det`` with an extent model (:mod:`osteoscan.lesions.study_level`) fitted on
     ``--n-extent`` fresh studies of the training sites (from ``--extent-seed``; made as the
     selection studies are: count band, uptake balance), which its trees never saw."""
-    from dataclasses import replace
-
-    from osteoscan.lesions.study_level import extent_rows, fit_extent
+    from osteoscan.lesions.study_level import with_extent
 
     recs = _records(args.train, _seeds(args.extent_seed, args.n_extent), args,
                     count_band=_band(args), fitted_on=True)
-    X, y = extent_rows(det, recs)
-    if not len(X):
-        raise SystemExit(f"--n-extent {args.n_extent}: no study decided metastatic to fit on")
-    return replace(det, extent=fit_extent(X, y, seed=args.seed))
+    try:
+        return with_extent(det, recs, seed=args.seed)[0]
+    except ValueError as exc:
+        raise SystemExit(f"--n-extent {args.n_extent}: {exc}") from exc
 
 
 def _names(values: list[str] | None) -> tuple[str, ...] | None:

@@ -95,7 +95,7 @@ def run(args) -> dict:
     from benchmarks.bench_lowcount import per_study
     from benchmarks.select_detector import BAND, SELECT
     from osteoscan.lesions.detector_records import simulated_records
-    from osteoscan.lesions.study_level import extent_rows, fit_extent
+    from osteoscan.lesions.study_level import with_extent
     from osteoscan.lesions.patient import bundled_detector_or_none
 
     det = bundled_detector_or_none()
@@ -108,12 +108,12 @@ def run(args) -> dict:
                                    "old": [float(v) for v in s_old["bsi"]]}}
     fitted = {}
     for arm in args.arms:
-        X, y = extent_rows(det, extent_records(args.extent_cache, args.extent_start,
-                                               args.n_extent, ARMS[arm]))
-        logging.info("%s: %d studies decided metastatic", arm, len(X))
-        fitted[arm] = replace(det, extent=fit_extent(X, y), picture=None)
+        fitted[arm], n_rows = with_extent(
+            replace(det, picture=None),
+            extent_records(args.extent_cache, args.extent_start, args.n_extent, ARMS[arm]))
+        logging.info("%s: %d studies decided metastatic", arm, n_rows)
         s_new = per_study(fitted[arm], own, "legacy")
-        out[arm] = {"fit_rows": len(X), "own": score(s_new, s_old, own, args.n_boot)}
+        out[arm] = {"fit_rows": n_rows, "own": score(s_new, s_old, own, args.n_boot)}
         out[arm]["rule"] = adopted(out[arm]["own"])
         out["own_per_study"][arm] = [float(v) for v in s_new["bsi"]]
     passing = [a for a in args.arms if out[a]["rule"]["adopted"]]

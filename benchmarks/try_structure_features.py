@@ -113,7 +113,6 @@ def arms() -> dict[str, Arm]:
 def _fit(train, select, arm: Arm, bsi_extra=None):
     from benchmarks.select_detector import BAND
     from osteoscan.lesions.detector_train import fit_detector
-
     from osteoscan.lesions.stacking import LOCAL_STACK
 
     det = fit_detector(train, select, context_features=arm.cols,

@@ -202,7 +202,10 @@ class HotspotDetector:
 
     def patient_probability(self, arr: StudyArrays, probs: np.ndarray, codes: np.ndarray) -> float:
         """Calibrated patient probability from the set of distinct lesions."""
-        f = self.patient_vector(arr, probs, codes)
+        return self._calibrated(self.patient_vector(arr, probs, codes))
+
+    def _calibrated(self, f: np.ndarray) -> float:
+        """The patient model's calibrated probability of the patient vector ``f``."""
         z = float(np.dot(self.card["patient_coef"], (f - np.asarray(self.card["patient_mean"]))
                          / np.asarray(self.card["patient_scale"])) + self.card["patient_intercept"])
         a, b = self.card["platt"]
@@ -249,7 +252,8 @@ class HotspotDetector:
         and ``counted`` (one candidate of ``malignant`` per lesion of ``arr.joined``: the
         malignant count; all of ``malignant`` without it).
         """
-        prob = self.patient_probability(arr, probs, codes)
+        f = self.patient_vector(arr, probs, codes)
+        prob = self._calibrated(f)
         t_h, t_d = self.card["hotspot_threshold"], self.card["decision_threshold"]
         positive = prob >= t_d
         capped = np.minimum(probs, prob)
@@ -264,8 +268,7 @@ class HotspotDetector:
             mass = np.where(np.isin(arr.group, arr.group[mal]), mass, 0.0)
         if positive and self.extent is not None:  # what diffuse disease hides from hotspots
             mass = extended(self.extent, extent_features(
-                self.patient_vector(arr, probs, codes), arr.X, arr.view, float(mass.sum()),
-                capped, share), mass)
+                f, arr.X, arr.view, float(mass.sum()), capped, share), mass)
         counted = mal if arr.joined is None else one_per_lesion(mal, arr.joined, capped)
         return {"probability": prob, "positive": bool(positive), "capped": capped,
                 "threshold": float(thr), "lesions": idx, "malignant": mal, "share": share,

@@ -3,8 +3,8 @@
 :data:`PATIENT_FEATURES` (:func:`patient_features`) summarise a study's distinct lesions for
 the patient model (:meth:`osteoscan.lesions.patient.HotspotDetector.patient_probability`).
 
-**The extent the hotspots miss.** The detector's BSI sums the expected skeletal share of each hotspot it calls
-(:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots are found against the
+**The extent the hotspots miss.** The detector's BSI sums the expected skeletal share of
+each hotspot it calls (:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots are found against the
 patient's own normal bone, so where the disease is diffuse (every vertebra and the pelvis
 involved, the pattern of a superscan) the "normal" bone is itself involved, few candidates
 stand out, and the sum reads about half the true extent (docs/independent-sites.md, "The
@@ -67,7 +67,7 @@ EXTENT_FEATURES: tuple[str, ...] = (
 def view_value(X: np.ndarray, view: np.ndarray, name: str, v: int) -> float:
     """The view-level column ``name`` of view ``v`` (0 anterior, 1 posterior): every
     candidate of a view carries the same value; NaN without a candidate there."""
-    here = X[view == v, FEATURES.index(name)] if name in FEATURES else np.zeros(0)
+    here = X[view == v, FEATURES.index(name)]
     return float(here[0]) if len(here) else float("nan")
 
 
@@ -115,6 +115,22 @@ def extent_rows(det, records: list[dict]) -> tuple[np.ndarray, np.ndarray]:
                                     arr.X, arr.view, d["bsi"], d["capped"], d["share"]))
         target.append(float(rec["bsi"]) - d["bsi"])
     return np.array(rows).reshape(len(rows), -1), np.array(target)
+
+
+def with_extent(det, records: list[dict], seed: int = 0):
+    """``det`` (a :class:`~osteoscan.lesions.patient.HotspotDetector`) with an extent model
+    fitted on ``records`` (:func:`extent_rows`, :func:`fit_extent`), and the number of
+    studies it was fitted on.
+
+    Raises:
+        ValueError: no study of ``records`` is decided metastatic.
+    """
+    from dataclasses import replace
+
+    X, y = extent_rows(det, records)
+    if not len(X):
+        raise ValueError(f"no study of {len(records)} decided metastatic to fit an extent model on")
+    return replace(det, extent=fit_extent(X, y, seed=seed)), len(X)
 
 
 def fit_extent(X: np.ndarray, residual: np.ndarray, seed: int = 0) -> Forest:
