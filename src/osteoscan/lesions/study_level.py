@@ -4,8 +4,8 @@
 the patient model (:meth:`osteoscan.lesions.patient.HotspotDetector.patient_probability`).
 
 **The extent the hotspots miss.** The detector's BSI sums the expected skeletal share of
-each hotspot it calls (:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots are found against the
-patient's own normal bone, so where the disease is diffuse (every vertebra and the pelvis
+each hotspot it calls (:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots
+are found against the patient's own normal bone, so where the disease is diffuse (every vertebra and the pelvis
 involved, the pattern of a superscan) the "normal" bone is itself involved, few candidates
 stand out, and the sum reads about half the true extent (docs/independent-sites.md, "The
 studies that decide the home BSI"). Readers tell a superscan by what is not bone: faint
