@@ -5,12 +5,13 @@ the patient model (:meth:`osteoscan.lesions.patient.HotspotDetector.patient_prob
 
 **The extent the hotspots miss.** The detector's BSI sums the expected skeletal share of
 each hotspot it calls (:meth:`osteoscan.lesions.patient.HotspotDetector.masses`). Hotspots
-are found against the patient's own normal bone, so where the disease is diffuse (every vertebra and the pelvis
-involved, the pattern of a superscan) the "normal" bone is itself involved, few candidates
-stand out, and the sum reads about half the true extent (docs/independent-sites.md, "The
-studies that decide the home BSI"). Readers tell a superscan by what is not bone: faint
-kidneys, faint soft tissue ("absent kidney sign"), which the view-level columns
-``kidney_rel`` and ``soft_rel`` measure (:mod:`osteoscan.lesions.structure`).
+are found against the patient's own normal bone, so where the disease is diffuse (every
+vertebra and the pelvis involved, the pattern of a superscan) the "normal" bone is itself
+involved, few candidates stand out, and the sum reads about half the true extent
+(docs/independent-sites.md, "The studies that decide the home BSI"). Readers tell a
+superscan by what is not bone: faint kidneys, faint soft tissue ("absent kidney sign"),
+which the view-level columns ``kidney_rel`` and ``soft_rel`` measure
+(:mod:`osteoscan.lesions.structure`).
 
 The extent model is a small gradient-boosted regressor (:class:`osteoscan.lesions.trees.Forest`)
 of the **residual** ``true BSI - hotspot BSI`` of a study decided metastatic, from
