@@ -109,21 +109,27 @@ def bsi_shares(hotspots, lesion_masks, malignant: set[int], regions) -> np.ndarr
     """Per candidate: its share of the simulator's BSI (percent). Each malignant lesion's
     whole contribution (its bone pixels' MASS_FRACTION[region] / the region's bone pixels, as
     :func:`osteoscan.simulate.groundtruth.bone_scan_index` counts it) is split among the
-    candidates of each view in proportion to their overlap with it, so that on either view
-    the shares of the candidates add up to the BSI of the lesions they found."""
+    candidates of each view by :func:`spread_shares`."""
     counts = np.bincount(regions.ravel(), minlength=len(REGIONS)).astype(float)
     w = np.array([100.0 * MASS_FRACTION[n] / counts[c] if c and counts[c] else 0.0
                   for c, n in enumerate(REGIONS)])[regions]
+    return spread_shares(hotspots, lesion_masks, {
+        les: float(w[np.logical_or.reduce([m == les for m in lesion_masks.values()])].sum())
+        for les in malignant})
+
+
+def spread_shares(hotspots, lesion_masks, contribution: dict[int, float]) -> np.ndarray:
+    """Per candidate: its share of the lesions' ``contribution`` (lesion id -> BSI percent),
+    each lesion's split among the candidates of each view in proportion to their overlap
+    with it, so that on either view the shares of the candidates add up to the BSI of the
+    lesions they found."""
     out = np.zeros(len(hotspots))
     labels = {v: np.zeros(m.shape, np.int64) for v, m in lesion_masks.items()}
     for i, h in enumerate(hotspots):
         labels[h.view][h.mask] = i + 1
-    for les in malignant:
-        where = {v: m == les for v, m in lesion_masks.items()}
-        whole = np.logical_or.reduce(list(where.values()))
-        share = float(w[whole].sum())
-        for v, here in where.items():
-            hit = np.bincount(labels[v][here], minlength=len(hotspots) + 1)[1:]
+    for les, share in contribution.items():
+        for v, m in lesion_masks.items():
+            hit = np.bincount(labels[v][m == les], minlength=len(hotspots) + 1)[1:]
             if hit.sum():
                 out += share * hit / hit.sum()
     return out
@@ -204,4 +210,65 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         out.append(rec)
         if (i + 1) % 25 == 0:
             log.info("%d/%d studies", i + 1, len(seeds))
+    return out
+
+
+def _area_contribution(lesion_masks, malignant: set[int], bsi: float) -> dict[int, float]:
+    """The study's BSI spread over its malignant lesions in proportion to their mean area over
+    the views (a study read from a manifest carries its BSI but no per-lesion share)."""
+    area = {les: float(np.mean([(m == les).sum() for m in lesion_masks.values()]))
+            for les in malignant}
+    total = sum(area.values())
+    return {les: bsi * a / total for les, a in area.items()} if total > 0 else {}
+
+
+def manifest_record(study, codes, region_area: np.ndarray, count_band=None) -> dict:
+    """:func:`study_record` of a study read from a manifest with lesion-instance masks
+    (:class:`osteoscan.lesions.studies.LesionStudy`, an independent phantom's): without the
+    simulator's region maps, each candidate's ``region`` is ``codes(arrays)`` (a fitted
+    detector's region lookup over body coordinates), ``region_area`` is given (the training
+    studies' median), and ``bsi_share`` spreads the study's BSI over its metastases by area
+    (:func:`_area_contribution`)."""
+    arr, hotspots = study_arrays(study.scan, count_band=count_band, reach=True)
+    malignant = {int(k) for k, v in study.lesion_labels.items() if v == "malignant"}
+    tid, y, hit = _truth(hotspots, study.lesion_masks, malignant)
+    bsi = float(study.bsi or 0.0)
+    return {"X": arr.X, "view": arr.view, "group": arr.group, "head_mm": np.float64(arr.head_mm),
+            "y": y, "truth_id": tid, "region": np.asarray(codes(arr), int),
+            "label": np.int64(bool(malignant)), "bsi": np.float64(bsi),
+            "malignant_ids": np.array(sorted(malignant), int), "hit_id": hit,
+            "mask_ids": in_masks(study.lesion_masks, malignant),
+            "lesion_ids": np.array(sorted(int(k) for k in study.lesion_labels), int),
+            "region_area": np.asarray(region_area, float),
+            "bsi_share": spread_shares(hotspots, study.lesion_masks,
+                                       _area_contribution(study.lesion_masks, malignant, bsi)),
+            "reach": arr.reach}
+
+
+def manifest_records(manifest: str | Path, cache: str | Path, codes, region_area: np.ndarray,
+                     count_band=None) -> list[dict]:
+    """:func:`manifest_record` of every study of a manifest, cached in ``cache`` by study id
+    (unreadable studies are logged and skipped: a training set, not a test)."""
+    import osteoscan as osc
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.lesions.data import study_from_row
+
+    m = osc.read_manifest(manifest)
+    band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    out = []
+    for i in range(len(m.frame)):
+        path = Path(cache) / f"{m.value(i, 'study_id')}{band}.npz"
+        if path.is_file():
+            out.append(dict(np.load(path, allow_pickle=False)))
+            continue
+        try:
+            rec = manifest_record(study_from_row(m, i, "mask"), codes, region_area, count_band)
+        except OsteoscanError as exc:
+            log.warning("%s: skipped (%s)", path.stem, exc)
+            continue
+        atomic_write(path, lambda tmp, rec=rec: _savez(tmp, rec))
+        out.append(rec)
+        if (i + 1) % 100 == 0:
+            log.info("%d/%d studies", i + 1, len(m.frame))
     return out
