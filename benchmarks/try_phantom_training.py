@@ -9,7 +9,8 @@ studies 400000-400199 of osteoscan's simulator, and trained on its 3,600 balance
 records plus the named phantoms' training records (:func:`manifest_records`; ``mix_x``:
 ``site_x``'s, ``mix_z``: ``site_z``'s, ``mix_xz``: both; ``own``: none, the control that
 refits the bundle). Each phantom record's candidates are found as training finds them (no
-count band); its ``region`` comes from the shipped bundle's region lookup, its BSI is spread
+count band); its ``region`` comes from the region lookup fitted on the own training records
+(the shipped bundle's table: the same records), its BSI is spread
 over its metastases by area. The baseline ``all`` is the shipped bundle.
 
 Scored on osteoscan's own studies (``--own-start``, ``--n-own``; shipped simulator, selection
@@ -49,6 +50,7 @@ def fit_arms(args) -> tuple[dict, list]:
     from benchmarks.try_structure_features import _fit, _training, arms
     from osteoscan.lesions.detector_records import manifest_records, simulated_records
     from osteoscan.lesions.patient import bundled_detector_or_none
+    from osteoscan.lesions.region_lookup import RegionLookup
 
     args.cache_var = args.cache  # the balanced records sit beside the plain ones ("-bal")
     own = _training(args, "var", {})
@@ -56,7 +58,8 @@ def fit_arms(args) -> tuple[dict, list]:
                                uptake_balance=True)
     shipped = bundled_detector_or_none()
     area = np.median(np.array([r["region_area"] for r in own]), axis=0)
-    phantoms = {k: manifest_records(p, Path(args.phantom_cache) / k, shipped.codes, area)
+    codes = RegionLookup.from_records(own).codes  # the shipped bundle's table (same records)
+    phantoms = {k: manifest_records(p, Path(args.phantom_cache) / k, codes, area)
                 for k, p in _pairs(args.phantom).items()}
     dets = {"all": shipped}
     for name in args.arms:

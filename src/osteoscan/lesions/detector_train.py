@@ -378,14 +378,10 @@ def _first_stage(train: list[dict], card: dict, seed: int, params: dict, patch,
     if base is not None:
         one = HotspotDetector(base.forest, base.regions, card, patch=base.patch)
         return one, [one.forest.predict_proba(one.tree_inputs(arrays(r))) for r in train]
-    view = np.concatenate([r["view"] for r in train])
-    X = np.concatenate([r["X"] for r in train])
-    code = np.concatenate([r["region"] for r in train])
-    yb, xb = X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")]
     cols = ([FEATURES.index(n) for n in card["features"] if n != PATCH_FEATURE]
             if "features" in card else None)  # the card's context columns
     one = HotspotDetector(Forest.from_sklearn(_fit_trees(train, seed, params, cols=cols)),
-                          RegionLookup.fit(view, yb, xb, code), card, patch=patch)
+                          RegionLookup.from_records(train), card, patch=patch)
     return one, _oof_probs(train, seed, params, cols=cols)
 
 

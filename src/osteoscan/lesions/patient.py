@@ -132,8 +132,7 @@ class HotspotDetector:
 
     def codes(self, arr: StudyArrays) -> np.ndarray:
         """Region code of every candidate (the lookup over body coordinates)."""
-        y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
-        return np.where(arr.view == 0, self.regions(0, y, x), self.regions(1, y, x)).astype(int)
+        return self.regions.codes(arr)
 
     @property
     def stack_columns(self) -> list[int]:

@@ -49,6 +49,24 @@ class RegionLookup:
                 table[v] = table[1 - v]
         return cls(table)
 
+    @classmethod
+    def from_records(cls, records) -> RegionLookup:
+        """:meth:`fit` on training records' candidates (their ``view``, body coordinates and
+        simulator ``region``; :mod:`osteoscan.lesions.detector_records`)."""
+        from osteoscan.lesions.context import FEATURES
+
+        X = np.concatenate([r["X"] for r in records])
+        return cls.fit(np.concatenate([r["view"] for r in records]),
+                       X[:, FEATURES.index("y_body")], X[:, FEATURES.index("x_body")],
+                       np.concatenate([r["region"] for r in records]))
+
+    def codes(self, arr) -> np.ndarray:
+        """Region code of every candidate of a study's arrays (``X``, ``view``)."""
+        from osteoscan.lesions.context import FEATURES
+
+        y, x = arr.X[:, FEATURES.index("y_body")], arr.X[:, FEATURES.index("x_body")]
+        return np.where(arr.view == 0, self(0, y, x), self(1, y, x)).astype(int)
+
     @staticmethod
     def shape() -> tuple[int, int, int]:
         """Shape of the table: (views, y cells, x cells)."""
