@@ -7,8 +7,8 @@ Arms, each the bundle's recipe (the arm ``kidney_var`` of
 hotspots' BSI, the card's count band), calibrated like the bundle on the balanced selection
 studies 400000-400199 of osteoscan's simulator, and trained on its 3,600 balanced training
 records plus the named phantoms' training records (:func:`manifest_records`; ``mix_x``:
-``site_x``'s, ``mix_z``: ``site_z``'s, ``mix_xz``: both; ``own``: none, the control that
-refits the bundle). Each phantom record's candidates are found as training finds them (no
+``site_x``'s, ``mix_z``: ``site_z``'s, ``mix_xz``: both; ``mix_z100``: the first 100 of
+``site_z``'s, a learning curve; ``own``: none, the control that refits the bundle). Each phantom record's candidates are found as training finds them (no
 count band); its ``region`` comes from the region lookup fitted on the own training records
 (the shipped bundle's table: the same records), its BSI is spread
 over its metastases by area. The baseline ``all`` is the shipped bundle.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +43,18 @@ def _pairs(values: list[str]) -> dict[str, Path]:
             raise SystemExit(f"expected NAME=PATH, got {v!r}")
         out[name] = Path(path)
     return out
+
+
+def _phantoms_of(arm: str, phantoms: dict[str, list]) -> dict[str, list]:
+    """The phantom records an arm trains on: ``own`` none; ``mix_xz`` every record of
+    phantoms ``x`` and ``z``; ``mix_z100`` the first 100 of ``z``'s (a learning curve)."""
+    found = re.fullmatch(r"mix_([a-z]+?)(\d*)", arm)
+    if arm == "own" or not found:
+        if arm != "own":
+            raise SystemExit(f"unknown arm {arm!r}: own, mix_<phantoms>[<studies>]")
+        return {}
+    n = int(found[2]) if found[2] else None
+    return {k: phantoms[k][:n] for k in found[1]}
 
 
 def fit_arms(args) -> tuple[dict, list]:
@@ -63,12 +76,11 @@ def fit_arms(args) -> tuple[dict, list]:
                 for k, p in _pairs(args.phantom).items()}
     dets = {"all": shipped}
     for name in args.arms:
-        extra = [r for k in name.removeprefix("mix_") for r in phantoms[k]] \
-            if name.startswith("mix_") else []
+        used = _phantoms_of(name, phantoms)
+        extra = [r for recs in used.values() for r in recs]
         logging.info("fitting %s on %d + %d studies", name, len(own), len(extra))
         dets[name] = _fit(own + extra, select, arms()["kidney_var"])
-        dets[name].card["train_phantoms"] = {k: len(phantoms[k]) for k in
-                                             name.removeprefix("mix_")} if extra else {}
+        dets[name].card["train_phantoms"] = {k: len(v) for k, v in used.items()}
     return dets, simulated_records(SELECT, range(args.own_start, args.own_start + args.n_own),
                                    args.cache, count_band=BAND)
 
