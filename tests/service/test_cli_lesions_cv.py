@@ -80,7 +80,7 @@ def captures(tmp_path_factory):
 def test_detector_stage_on_captures_writes_the_same_files_and_a_detector_per_fold(captures, tmp_path):
     out = tmp_path / "cv"
     res = run_osteoscan("lesions", "cv", captures / "manifest.csv", "--label-map", captures / "label_map.yaml",
-                        "--folds", "2", "--out", out)
+                        "--folds", "2", "--out", out, "--tiny")  # the default rule fits small forests
     assert res.returncode == 0, (res.stdout, res.stderr)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["stage"] == "detector" and summary["settings"]["init"] == "bundled"
@@ -96,6 +96,7 @@ def test_detector_stage_on_captures_writes_the_same_files_and_a_detector_per_fol
         assert (folder / "hotspot_detector.safetensors").is_file() and (folder / "hotspot_detector.json").is_file()
     card = json.loads((out / "models" / "hotspot_detector.json").read_text())
     assert card["init"] == "bundled" and card["cohort_studies"] == 8
+    assert card["bundled_rule"] == "stage2"  # the default (docs/lesions.md)
     # analyze takes the final detector as the lesion stage, and it decides the study
     res = run_osteoscan("analyze", captures / "captures" / "S7-P00000a-V0_plain.jpg", "--lesion-models",
                         out / "models", "--out", tmp_path / "an", "--workers", "1", "--no-reports")

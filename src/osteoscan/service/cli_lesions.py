@@ -274,9 +274,10 @@ def cv(
         help="detector (the hotspot-first detector analyze ships) or cnn (the three lesion networks).")] = "detector",
     init: Annotated[str, typer.Option(help="bundled (start from the bundled models) or scratch.")] = "bundled",
     bundled_rule: Annotated[str | None, typer.Option(
-        help="detector with --init bundled: patient (the default: the bundled trees, their patient "
-        "model and calibration refitted on your studies), none (the bundled detector as it is) or "
-        "stage2 (a second tree stage of your own on its first stage's probabilities).",
+        help="detector with --init bundled: stage2 (the default: a second tree stage of your own "
+        "on the bundled first stage's probabilities, with the patient model and calibration), "
+        "patient (the bundled trees, their patient model and calibration refitted on your "
+        "studies) or none (the bundled detector as it is).",
         show_default=False)] = None,
     seed: Annotated[int, typer.Option(help="Fold and training seed.")] = 0,
     supervision: Annotated[str, typer.Option(
