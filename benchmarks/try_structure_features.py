@@ -26,7 +26,8 @@ trees take (:data:`ARMS`) and in the records:
   disease of 3,600 more balanced studies (docs, "Extensive disease in the training data");
   ``kidney_var`` and ``kidney_axial_var``: ``relative_var`` with the view's soft tissue and
   kidney columns (:data:`SOFT_TISSUE`), and with ``axial_rel`` too (docs, "The kidneys and
-  the soft tissue"). Session 10 made them before the balance
+  the soft tissue"); ``kidney_noap``: ``kidney_var`` without the other view's columns
+  (:data:`OTHER_VIEW`). Session 10 made them before the balance
   was an option (untagged names, the same arrays: checked on two studies); linked as
   ``-bal`` they are what this script reads.
 
@@ -58,6 +59,11 @@ top quintile of the metastatic studies starts near 1.8 %)."""
 
 WHOLE_SKELETON = ("peak_z", "mean_z", "band_rel")
 """The columns that measure a candidate against the patient's whole skeleton."""
+
+OTHER_VIEW = ("other_ratio", "other_rel", "other_dist_mm")
+"""The columns that compare a candidate with the other view (anterior-posterior concordance;
+``kidney_noap`` leaves them out, docs/independent-sites.md "Which columns rank a site
+differently")."""
 
 SOFT_TISSUE = ("soft_rel", "kidney_rel")
 """The view's soft tissue against its bone and its kidneys against its spine (the "absent
@@ -107,7 +113,9 @@ def arms() -> dict[str, Arm]:
             "kidney_var": Arm("var", relative + SOFT_TISSUE),
             "kidney_axial_var": Arm("var", relative + ("axial_rel",) + SOFT_TISSUE),
             "kidney_novc": Arm("var", novc),
-            "kidney_novc_local": Arm("var", novc, stack="local")}
+            "kidney_novc_local": Arm("var", novc, stack="local"),
+            "kidney_noap": Arm("var", tuple(c for c in relative + SOFT_TISSUE
+                                            if c not in OTHER_VIEW))}
 
 
 def _fit(train, select, arm: Arm, bsi_extra=None):
