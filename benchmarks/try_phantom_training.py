@@ -134,9 +134,9 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     out = run(args)
     Path(args.out).write_text(json.dumps(out, indent=1, default=str))
-    print(json.dumps({s: {k: v.get("patient_auc", v) if isinstance(v, dict) else v
-                          for k, v in b.items() if not k.endswith("_all")}
-                      for s, b in out["foreign"].items()}, default=str)[:3000])
+    for site, block in out["foreign"].items():  # the patient AUC of every arm
+        print(site, {k: round(v["patient"]["auc"], 3) for k, v in block.items()
+                     if isinstance(v, dict) and "patient" in v})
     return 0
 
 
