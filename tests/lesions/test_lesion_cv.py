@@ -53,8 +53,10 @@ def _frames(n_patients=40, seed=0):
                          "label": "malignant" if y else "benign",
                          "probability": float(np.clip(0.3 * y + rng.random() * 0.7, 0, 1)), "fold": i % 3,
                          "region": ("ribs", "pelvis")[j % 2], "burden": burden})
+        prob = float(rng.random() * 0.5 + 0.4 * (i % 2))
         studies.append({"study_id": f"S{i}", "patient_id": f"P{i}", "label": ("normal", "metastasis")[i % 2],
-                        "prob_metastasis": float(rng.random() * 0.5 + 0.4 * (i % 2)), "predicted": "", "fold": i % 3})
+                        "prob_metastasis": prob, "predicted": "metastasis" if prob >= 0.45 else "normal",
+                        "fold": i % 3})
     return pd.DataFrame(rows), pd.DataFrame(studies)
 
 
@@ -70,6 +72,10 @@ def test_summary_figures_match_their_definitions():
                                                                      studies["prob_metastasis"]))
     assert s["lesion_sensitivity"]["value"] == pytest.approx((p[y] >= 0.5).mean())
     assert s["lesion_specificity"]["value"] == pytest.approx((p[~y] < 0.5).mean())
+    called, ys = studies["predicted"] == "metastasis", studies["label"] == "metastasis"
+    assert s["patient_sensitivity"]["value"] == pytest.approx(called[ys].mean())
+    assert s["patient_specificity"]["value"] == pytest.approx((~called[~ys]).mean())
+    assert 0 < s["patient_specificity"]["value"] < 1  # the frames call some normals, not all
     assert sum(b["n"] for b in s["by_burden"].values()) == len(lesions)
     assert s["by_burden"]["4-6"]["n"] == int(lesions["burden"].between(4, 6).sum())
     assert set(s["by_region"]) == {"ribs", "pelvis"}

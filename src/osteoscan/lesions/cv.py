@@ -330,6 +330,12 @@ def summarise(lesions: pd.DataFrame, studies: pd.DataFrame, settings: CVSettings
         rates.update(bootstrap_block(_rate(name, hit, of), pid, n_boot=settings.n_boot, seed=settings.seed))
     burden = lesions["burden"].to_numpy(int)
     ys = (studies["label"] == "metastasis").to_numpy().astype(int)
+    yes = (studies["predicted"] == "metastasis").to_numpy()  # each fold model's own call
+    spid = studies["patient_id"].astype(str).to_numpy()
+    for name, hit, of in (("patient_sensitivity", yes, ys == 1),
+                          ("patient_specificity", ~yes, ys == 0)):
+        rates.update(bootstrap_block(_rate(name, hit, of), spid, n_boot=settings.n_boot,
+                                     seed=settings.seed))
     return {
         "lesion_auc": _block(y, p, pid, settings),
         "patient_auc": auc_ci(ys, studies["prob_metastasis"].to_numpy(float),

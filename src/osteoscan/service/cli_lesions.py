@@ -256,8 +256,9 @@ def _cv_table(summary: dict) -> Table:
     def f(v):
         return "-" if v is None or v != v else f"{v:.3f}"
 
-    for name in ("lesion_auc", "patient_auc", "lesion_sensitivity", "lesion_specificity"):
-        b = summary[name]
+    for name in ("lesion_auc", "patient_auc", "lesion_sensitivity", "lesion_specificity",
+                 "patient_sensitivity", "patient_specificity"):
+        b = summary.get(name, {"value": None, "ci_low": None, "ci_high": None})
         table.add_row(name, f(b["value"]), f"{f(b['ci_low'])}-{f(b['ci_high'])}")
     for group, b in summary["by_burden"].items():
         table.add_row(f"lesion AUC, burden {group} (n={b['n']})", f(b["value"]),
