@@ -8,10 +8,10 @@ hotspots' BSI, the card's count band), calibrated like the bundle on the balance
 studies 400000-400199 of osteoscan's simulator, and trained on its 3,600 balanced training
 records plus the named phantoms' training records (:func:`manifest_records`; ``mix_x``:
 ``site_x``'s, ``mix_z``: ``site_z``'s, ``mix_xz``: both; ``mix_z100``: the first 100 of
-``site_z``'s, a learning curve; ``own``: none, the control that refits the bundle). Each phantom record's candidates are found as training finds them (no
-count band); its ``region`` comes from the region lookup fitted on the own training records
-(the shipped bundle's table: the same records), its BSI is spread
-over its metastases by area. The baseline ``all`` is the shipped bundle.
+``site_z``'s, a learning curve; ``own``: none, the control that refits the bundle). Each
+phantom record's candidates are found as training finds them (no count band); its
+``region`` comes from the region lookup fitted on the own training records (the shipped
+bundle's table: the same records), its BSI is spread over its metastases by area. The baseline ``all`` is the shipped bundle.
 
 Scored on osteoscan's own studies (``--own-start``, ``--n-own``; shipped simulator, selection
 sites, paired against ``all``: :func:`benchmarks.bench_lowcount.compare`) and on every

@@ -55,8 +55,8 @@ def _frames(n_patients=40, seed=0):
                          "region": ("ribs", "pelvis")[j % 2], "burden": burden})
         prob = float(rng.random() * 0.5 + 0.4 * (i % 2))
         studies.append({"study_id": f"S{i}", "patient_id": f"P{i}", "label": ("normal", "metastasis")[i % 2],
-                        "prob_metastasis": prob, "predicted": "metastasis" if prob >= 0.45 else "normal",
-                        "fold": i % 3})
+                        "prob_metastasis": prob, "fold": i % 3,
+                        "predicted": "metastasis" if prob >= 0.45 else "normal"})
     return pd.DataFrame(rows), pd.DataFrame(studies)
 
 

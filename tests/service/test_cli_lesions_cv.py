@@ -80,7 +80,7 @@ def captures(tmp_path_factory):
 def test_detector_stage_on_captures_writes_the_same_files_and_a_detector_per_fold(captures, tmp_path):
     out = tmp_path / "cv"
     res = run_osteoscan("lesions", "cv", captures / "manifest.csv", "--label-map", captures / "label_map.yaml",
-                        "--folds", "2", "--out", out, "--tiny")  # the default rule fits small forests
+                        "--folds", "2", "--out", out, "--tiny")  # small forests for the default rule
     assert res.returncode == 0, (res.stdout, res.stderr)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["stage"] == "detector" and summary["settings"]["init"] == "bundled"

@@ -17,8 +17,8 @@ DOC = Path(__file__).parents[2] / "docs" / "walkthrough.md"
 
 SMALL = {  # appended to the documented command (a repeated option: the last one wins)
     ("simulate",): ["--n", "8"],
-    ("lesions", "cv"): ["--folds", "2", "--seg-epochs", "0", "--region-epochs", "0", "--clf-epochs", "1",
-                        "--tiny"],  # small forests: the default rule fits a second tree stage
+    ("lesions", "cv"): ["--folds", "2", "--seg-epochs", "0", "--region-epochs", "0",
+                        "--clf-epochs", "1", "--tiny"],  # small forests for the default rule
     ("evaluate",): ["--bootstrap", "100"],
     ("analyze",): ["--workers", "1"],
 }
