@@ -35,8 +35,8 @@ out-of-fold probabilities:
   context columns the bundled detector takes (its records carry those);
 * ``init="bundled"``: the rule ``CVSettings.bundled_rule`` (default
   :data:`BUNDLED_RULE`, ``"stage2"``, docs/lesions.md "The rule on a site the bundle was not
-  fitted to"): ``"patient"`` keeps
-  both bundled tree stages and refits only the patient model and its calibration;
+  fitted to"): ``"patient"`` keeps both bundled tree stages and refits only the patient model
+  and its calibration;
   ``"none"`` uses the bundled detector untouched (within noise of ``"patient"`` on the tuning
   profile ``profile_14``: 0.009 and 0.003 of patient AUC higher, p 0.16 and 0.19);
   ``"stage2"`` keeps the bundled first stage and fits a cohort second stage on top

@@ -258,7 +258,7 @@ def _cv_table(summary: dict) -> Table:
 
     for name in ("lesion_auc", "patient_auc", "lesion_sensitivity", "lesion_specificity",
                  "patient_sensitivity", "patient_specificity"):
-        b = summary.get(name, {"value": None, "ci_low": None, "ci_high": None})
+        b = summary[name]
         table.add_row(name, f(b["value"]), f"{f(b['ci_low'])}-{f(b['ci_high'])}")
     for group, b in summary["by_burden"].items():
         table.add_row(f"lesion AUC, burden {group} (n={b['n']})", f(b["value"]),
