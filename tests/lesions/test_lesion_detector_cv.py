@@ -113,6 +113,10 @@ def test_no_malignant_candidate_to_learn_from_is_a_config_error(records, base):
     blank = [{**r, "y": np.zeros_like(r["y"])} for r in records]
     with pytest.raises(ConfigError, match="malignant annotation"):
         fit_fold(blank, "scratch", base, tiny=True)
+    # the default rule fits trees too; the message names the rule that fits none, which works
+    with pytest.raises(ConfigError, match="--bundled-rule patient keeps the bundled trees"):
+        fit_fold(blank, "bundled", base, tiny=True)
+    assert fit_fold(blank, "bundled", base, rule="patient").forest is base.forest
 
 
 def test_analyze_reads_a_detector_folder_or_the_networks(base, tmp_path):

@@ -191,8 +191,10 @@ def fit_fold(train: list[dict], init: str, base: HotspotDetector, *, seed: int =
     """The fold's detector from the training folds' records (module docstring)."""
     fits_trees = init == "scratch" or rule == "stage2"
     if fits_trees and not any(int(r["y"].sum()) for r in train):
+        hint = ("; --bundled-rule patient keeps the bundled trees and fits none"
+                if init == "bundled" else "; --init bundled --bundled-rule patient fits none")
         raise ConfigError("no detected candidate lies in a malignant annotation in the training "
-                          "folds: the detector cannot learn what is malignant")
+                          f"folds: the detector cannot learn what is malignant{hint}")
     params = TINY_HGB if tiny else None
     if fits_trees:
         det = fit_variants(train, None, seed=seed, hgb_params=params, variants=("stack_bsi",),
