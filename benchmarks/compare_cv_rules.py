@@ -58,18 +58,14 @@ def compare(runs: dict[str, Path], n_boot: int = 1000, seed: int = 0) -> dict:
 
 
 def main(argv=None) -> int:
+    from benchmarks.try_phantom_training import _pairs
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("runs", nargs="+", help="NAME=FOLDER of each lesions cv run (first: reference)")
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
-    runs = {}
-    for item in args.runs:
-        name, sep, folder = item.partition("=")
-        if not sep:
-            raise SystemExit(f"expected NAME=FOLDER, got {item!r}")
-        runs[name] = Path(folder)
-    out = compare(runs, args.n_boot)
+    out = compare(_pairs(args.runs), args.n_boot)
     text = json.dumps(out, indent=1, default=float)
     if args.out:
         Path(args.out).write_text(text)

@@ -4,13 +4,8 @@ osteoscan.lesions.detector_records.manifest_record / manifest_records."""
 import numpy as np
 import pytest
 
+from osteoscan.lesions.detector_records import _area_contribution
 from tests.lesions.conftest import SMALL
-
-
-def _area_contribution():
-    from osteoscan.lesions.detector_records import _area_contribution
-
-    return _area_contribution
 
 
 def test_the_bsi_is_spread_over_the_metastases_by_their_mean_area():
@@ -21,17 +16,17 @@ def test_the_bsi_is_spread_over_the_metastases_by_their_mean_area():
     p = np.zeros_like(a)
     p[0:2, 0:5] = 1    # 10
     p[5:11, 0:5] = 2   # 30
-    share = _area_contribution()({"anterior": a, "posterior": p}, {1, 2}, 2.0)
+    share = _area_contribution({"anterior": a, "posterior": p}, {1, 2}, 2.0)
     assert share == pytest.approx({1: 0.5, 2: 1.5})
-    assert _area_contribution()({"anterior": a}, set(), 2.0) == {}
+    assert _area_contribution({"anterior": a}, set(), 2.0) == {}
     # a metastasis the masks do not hold: no area, no share, and nothing divides by zero
-    assert _area_contribution()({"anterior": np.zeros((4, 4), np.int32)}, {7}, 1.0) == {}
+    assert _area_contribution({"anterior": np.zeros((4, 4), np.int32)}, {7}, 1.0) == {}
 
 
 @pytest.fixture(scope="module")
 def cohort(tmp_path_factory, fitted):
-    """A two-study simulated cohort written as files (DICOM, masks, manifest), read back as a
-    user's cohort would be, and the same studies as the simulator holds them."""
+    """A two-study simulated cohort written as files (DICOM, masks, manifest), and the small
+    fitted detector whose region lookup labels its candidates."""
     from osteoscan.simulate.writer import write_cohort
 
     out = tmp_path_factory.mktemp("phantom")

@@ -169,6 +169,21 @@ def _savez(path: Path, rec: dict) -> None:
         np.savez(f, **rec)
 
 
+def _cached(path: Path | None, make) -> dict:
+    """The record cached at ``path`` (None: no cache), else ``make()``, saved there whole or
+    not at all (two processes may make the same one); a record made before the context
+    columns changed is made again."""
+    if path is not None and path.is_file():
+        rec = dict(np.load(path, allow_pickle=False))
+        if rec["X"].shape[1] == len(FEATURES):
+            return rec
+        log.info("%s: made before the context columns changed; made again", path.name)
+    rec = make()
+    if path is not None:
+        atomic_write(path, lambda tmp: _savez(tmp, rec))
+    return rec
+
+
 def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | Path | None = None,
                       prevalence: float = 0.5, difficulty: str = "default",
                       augment: bool | str = False, count_band=None,
@@ -184,33 +199,32 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
 
     from osteoscan.simulate.study import simulate_study
 
-    out = []
-    for i, seed in enumerate(seeds):
-        site = sites[i % len(sites)]
-        mode = "camera" if augment is True else augment
-        band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
-        tag = ((AUGMENT_TAGS[mode] if mode else "") + band + ("-patch" if patches else "")
-               + ("-bal" if uptake_balance else ""))
-        path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
-        if path is not None and path.is_file():
-            rec = dict(np.load(path, allow_pickle=False))
-            if rec["X"].shape[1] == len(FEATURES):
-                out.append(rec)
-                continue
-            log.info("%s: made before the context columns changed; made again", path.name)
+    mode = "camera" if augment is True else augment
+    tag = ((AUGMENT_TAGS[mode] if mode else "") + _band_tag(count_band)
+           + ("-patch" if patches else "") + ("-bal" if uptake_balance else ""))
+
+    def make(seed: int, site: str) -> dict:
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label,
                              uptake_balance=uptake_balance)
         if augment:
             sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
                                                  mode, sim.bone_mask))
-        rec = study_record(sim, count_band, patches)
-        if path is not None:  # whole or not at all, and two processes may make the same one
-            atomic_write(path, lambda tmp, rec=rec: _savez(tmp, rec))
-        out.append(rec)
+        return study_record(sim, count_band, patches)
+
+    out = []
+    for i, seed in enumerate(seeds):
+        site = sites[i % len(sites)]
+        path = Path(cache) / f"{site}-{difficulty}-{seed}{tag}.npz" if cache else None
+        out.append(_cached(path, lambda seed=seed, site=site: make(seed, site)))
         if (i + 1) % 25 == 0:
             log.info("%d/%d studies", i + 1, len(seeds))
     return out
+
+
+def _band_tag(count_band) -> str:
+    """Cache-name tag of a count band ("" without one)."""
+    return f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
 
 
 def _area_contribution(lesion_masks, malignant: set[int], bsi: float) -> dict[int, float]:
@@ -254,21 +268,16 @@ def manifest_records(manifest: str | Path, cache: str | Path, codes, region_area
     from osteoscan.lesions.data import study_from_row
 
     m = osc.read_manifest(manifest)
-    band = f"-band{count_band[0]}-{count_band[1]}" if count_band else ""
     Path(cache).mkdir(parents=True, exist_ok=True)
     out = []
     for i in range(len(m.frame)):
-        path = Path(cache) / f"{m.value(i, 'study_id')}{band}.npz"
-        if path.is_file():
-            out.append(dict(np.load(path, allow_pickle=False)))
-            continue
+        path = Path(cache) / f"{m.value(i, 'study_id')}{_band_tag(count_band)}.npz"
         try:
-            rec = manifest_record(study_from_row(m, i, "mask"), codes, region_area, count_band)
+            out.append(_cached(path, lambda i=i: manifest_record(
+                study_from_row(m, i, "mask"), codes, region_area, count_band)))
         except OsteoscanError as exc:
             log.warning("%s: skipped (%s)", path.stem, exc)
             continue
-        atomic_write(path, lambda tmp, rec=rec: _savez(tmp, rec))
-        out.append(rec)
         if (i + 1) % 100 == 0:
             log.info("%d/%d studies", i + 1, len(m.frame))
     return out
