@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "cli_train",
     "cli_simulate",
     "cli_lesions",
+    "cli_site",
     "cli_models",
     "cli_deid",
     "cli_seg3d",

@@ -1,0 +1,133 @@
+"""A site threshold set on a calibration cohort's normals, judged on a later cohort of the site.
+
+The protocol and its rule are in docs/site-threshold.md (written before the run). Each site
+gives two manifests, ``NAME=CALIBRATION=LATER``; the detector (the bundle, or ``--models``)
+scores every study once through :func:`osteoscan.lesions.site_threshold.score_manifest`, the
+user's path (cached as JSON per manifest), and nothing is trained:
+
+1. the threshold from every normal of the calibration cohort at ``--max-fpr``, applied to
+   the later cohort, beside the detector's own threshold on the same studies (exact McNemar);
+2. ``--draws`` draws of n normals (``--sizes``) from the calibration cohort: the later
+   cohort's share of normals called (mean, 5th, 95th percentile) and sensitivity.
+
+    OMP_NUM_THREADS=1 python -m benchmarks.bench_site_threshold \\
+        --site site_x=/tmp/foreign-x/select/manifest.csv=/tmp/foreign-x/test/manifest.csv \\
+        --cache /tmp/s15/scores --out benchmarks/results/site_threshold.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from osteoscan.artefacts import atomic_write_json
+from osteoscan.evaluation.statistics import mcnemar_test, proportion_ci
+from osteoscan.lesions import site_threshold as st
+
+
+def scores(det, manifest: Path, cache: Path) -> list[st.Scored]:
+    """Every labelled study of ``manifest`` scored by ``det`` (cached by the manifest's path)."""
+    from osteoscan.io import read_manifest
+
+    key = hashlib.sha1(str(manifest.resolve()).encode()).hexdigest()[:12]
+    path = cache / f"{manifest.parent.name}-{key}.json"
+    if path.is_file():
+        return [st.Scored(**row) for row in json.loads(path.read_text())["scored"]]
+    scored, failed = st.score_manifest(det, read_manifest(manifest))
+    atomic_write_json(path, {"manifest": str(manifest), "failed": failed,
+                             "scored": [vars(s) for s in scored]})
+    return scored
+
+
+def _share(called: np.ndarray) -> dict:
+    k, n = int(called.sum()), len(called)
+    return {"k": k, "n": n, "share": k / n if n else float("nan"), "ci": list(proportion_ci(k, n))}
+
+
+def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float) -> dict:
+    """Part 1 of the protocol, per domain present in both cohorts."""
+    out = {}
+    for dom, t in st.thresholds(cal, max_fpr).items():
+        t0 = (det.picture if dom == "picture" else det).decision_threshold
+        rows = [s for s in later if s.domain == dom]
+        p = np.array([s.probability for s in rows])
+        y = np.array([s.label for s in rows])
+        block = {"threshold": {"detector": t0, "site": t.threshold}, "calibration_normals": t.normals,
+                 "expected_fpr_5_95": list(t.expected_fpr)}
+        for name, lab in (("normals_called", 0), ("metastatic_called", 1)):
+            a, b = p[y == lab] >= t0, p[y == lab] >= t.threshold
+            block[name] = {"detector": _share(a), "site": _share(b),
+                           "mcnemar": mcnemar_test(a, b)}
+        out[dom] = block
+    return out
+
+
+def drawn(cal: list[st.Scored], later: list[st.Scored], domain: str, max_fpr: float,
+          sizes: list[int], draws: int, seed: int) -> dict:
+    """Part 2: thresholds from n normals of ``domain`` drawn from the calibration cohort."""
+    normals = np.array([s.probability for s in cal if s.label == 0 and s.domain == domain])
+    p = np.array([s.probability for s in later if s.domain == domain])
+    y = np.array([s.label for s in later if s.domain == domain])
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in (n for n in sizes if n <= len(normals) and n >= st.min_normals(max_fpr)):
+        fpr, sens = [], []
+        for _ in range(draws):
+            t = st.site_threshold(rng.choice(normals, n, replace=False), max_fpr).threshold
+            fpr.append(float(np.mean(p[y == 0] >= t)))
+            sens.append(float(np.mean(p[y == 1] >= t)))
+        out[str(n)] = {"fpr_mean": float(np.mean(fpr)),
+                       "fpr_5_95": [float(q) for q in np.quantile(fpr, [0.05, 0.95])],
+                       "sensitivity_mean": float(np.mean(sens))}
+    return out
+
+
+def passes(site: dict, max_fpr: float, bar: float = 0.25) -> dict:
+    """The rule of docs/site-threshold.md, per domain: (a) later share <= bar with its CI's
+    upper end <= bar, (b) the n = 50 draws' mean share <= max_fpr + 0.03."""
+    out = {}
+    for dom, block in site["judged"].items():
+        called = block["normals_called"]["site"]
+        a = called["share"] <= bar and called["ci"][1] <= bar
+        d50 = site["drawn"][dom].get("50")
+        b = d50 is not None and d50["fpr_mean"] <= max_fpr + 0.03
+        out[dom] = {"a": bool(a), "b": bool(b), "pass": bool(a and b)}
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--site", action="append", required=True, help="NAME=CALIBRATION=LATER")
+    ap.add_argument("--models", type=Path, default=None, help="a detector folder (default: bundle)")
+    ap.add_argument("--max-fpr", type=float, default=0.10)
+    ap.add_argument("--sizes", default="10,25,50,100")
+    ap.add_argument("--draws", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--cache", type=Path, required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+    from osteoscan.lesions.patient import bundled_detector_or_none, load_lesion_stage
+
+    det = bundled_detector_or_none() if args.models is None else load_lesion_stage(args.models)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    result = {"max_fpr": args.max_fpr, "draws": args.draws, "sites": {}}
+    for spec in args.site:
+        name, cal_path, later_path = spec.split("=")
+        cal, later = (scores(det, Path(p), args.cache) for p in (cal_path, later_path))
+        site = {"calibration": cal_path, "later": later_path,
+                "judged": judged(cal, later, det, args.max_fpr)}
+        site["drawn"] = {dom: drawn(cal, later, dom, args.max_fpr, sizes, args.draws, args.seed)
+                         for dom in site["judged"]}
+        site["rule"] = passes(site, args.max_fpr)
+        result["sites"][name] = site
+        print(name, json.dumps(site, default=float)[:600])
+    atomic_write_json(args.out, result, default=float)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""``osteoscan lesions calibrate``: a site's own decision threshold from its normal studies.
+
+A thin layer over :mod:`osteoscan.lesions.site_threshold` (docs/site-threshold.md); every
+figure it prints is in the ``calibration.json`` it writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from osteoscan.artefacts import atomic_write_json
+from osteoscan.service import exits
+from osteoscan.service.cli_lesions import ModelsOpt, _progress, _stage, console, lesions_app
+
+
+def calibrate(
+    manifest: Annotated[Path, typer.Argument(help="Manifest of the site's studies with a label "
+                                             "column: normal rows set the threshold, metastasis "
+                                             "rows measure its sensitivity (docs/data-format.md).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the calibrated detector "
+                                      "(use it with analyze --lesion-models), calibration.json "
+                                      "and scores.csv.")],
+    max_fpr: Annotated[float, typer.Option(
+        "--max-fpr", help="Largest share of the site's normal studies to call metastatic "
+        "(the guarantee holds on average over the normals given).")] = 0.10,
+    models: ModelsOpt = None,
+) -> None:
+    """Set the detector's decision threshold on studies the site knows are normal, without
+    annotations (docs/site-threshold.md). Unreadable or unlabelled rows are listed; exit
+    code 1."""
+    from osteoscan.errors import ModelError
+    from osteoscan.io import read_manifest
+    from osteoscan.lesions import site_threshold as st
+
+    if not 0.0 < max_fpr < 1.0:  # before reading a single study
+        st.site_threshold([], max_fpr)
+    det = _stage(models)
+    if not hasattr(det, "decision_threshold"):
+        raise ModelError(f"{models}: not a hotspot detector (lesions cv --stage detector); the "
+                         "lesion networks have no patient threshold to calibrate")
+    m = read_manifest(manifest)
+    with _progress() as prog:
+        task = prog.add_task("scoring the site's studies", total=len(m))
+        scored, failed = st.score_manifest(det, m, lambda: prog.advance(task))
+    site = st.calibrated(det, st.thresholds(scored, max_fpr), manifest.name)
+    site.save(out)
+    result = {"manifest": str(manifest), "max_fpr": max_fpr, "studies": len(scored),
+              "domains": {d: (site.picture if d == "picture" else site).card["site_calibration"]
+                          for d in st.DOMAINS if d == "count" or site.picture is not None},
+              "called": st.summary(scored, det, site), "failed": [list(f) for f in failed]}
+    atomic_write_json(out / "calibration.json", result, default=float)
+    st.write_scores(out / "scores.csv", scored, site)
+    console.print(_table(result))
+    console.print(f"written to {out}: the calibrated detector, calibration.json, scores.csv; "
+                  f"use it with: osteoscan analyze ... --lesion-models {out}")
+    for study_id, problem in failed:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    exits.finish(bool(failed))
+
+
+def _table(result: dict) -> Table:
+    """Per domain: normals, threshold before/after, the shares called with their CIs."""
+    table = Table(title=f"site threshold at max FPR {result['max_fpr']:g}")
+    for col in ("domain", "normals", "threshold", "normals called", "metastatic called",
+                "future normals called (90 %)"):
+        table.add_column(col)
+    for dom, called in result["called"].items():
+        block = result["domains"][dom]
+        t = called["threshold"]
+        band = block.get("expected_fpr_5_95")
+        table.add_row(dom, str(block["normals"]), f"{t['previous']:.6g} -> {t['site']:.6g}",
+                      _pair(called["normals_called"]), _pair(called["metastatic_called"]),
+                      f"{band[0]:.0%}-{band[1]:.0%}" if band else block.get("kept", ""))
+    return table
+
+
+def _pair(shares: dict) -> str:
+    """``before -> after`` shares, the site's with its 95 % CI (blank without studies)."""
+    a, b = shares["previous"], shares["site"]
+    if not b["n"]:
+        return "-"
+    return f"{a['share']:.0%} -> {b['share']:.0%} ({b['ci'][0]:.0%}-{b['ci'][1]:.0%}, n={b['n']})"
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``lesions calibrate`` to the lesion command group (registered by cli_lesions)."""
+    lesions_app.command("calibrate")(calibrate)
