@@ -48,10 +48,11 @@ def _share(called: np.ndarray) -> dict:
     return {"k": k, "n": n, "share": k / n if n else float("nan"), "ci": list(proportion_ci(k, n))}
 
 
-def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float) -> dict:
+def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float,
+           confidence: float | None = None) -> dict:
     """Part 1 of the protocol, per domain present in both cohorts."""
     out = {}
-    for dom, t in st.thresholds(cal, max_fpr).items():
+    for dom, t in st.thresholds(cal, max_fpr, confidence).items():
         t0 = (det.picture if dom == "picture" else det).decision_threshold
         rows = [s for s in later if s.domain == dom]
         p = np.array([s.probability for s in rows])
@@ -67,23 +68,42 @@ def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float) ->
 
 
 def drawn(cal: list[st.Scored], later: list[st.Scored], domain: str, max_fpr: float,
-          sizes: list[int], draws: int, seed: int) -> dict:
+          sizes: list[int], draws: int, seed: int, confidence: float | None = None) -> dict:
     """Part 2: thresholds from n normals of ``domain`` drawn from the calibration cohort."""
     normals = np.array([s.probability for s in cal if s.label == 0 and s.domain == domain])
     p = np.array([s.probability for s in later if s.domain == domain])
     y = np.array([s.label for s in later if s.domain == domain])
     rng = np.random.default_rng(seed)
     out = {}
-    for n in (n for n in sizes if n <= len(normals) and n >= st.min_normals(max_fpr)):
+    for n in (n for n in sizes if st.min_normals(max_fpr, confidence) <= n <= len(normals)):
         fpr, sens = [], []
         for _ in range(draws):
-            t = st.site_threshold(rng.choice(normals, n, replace=False), max_fpr).threshold
+            t = st.site_threshold(rng.choice(normals, n, replace=False), max_fpr,
+                                  confidence).threshold
             fpr.append(float(np.mean(p[y == 0] >= t)))
             sens.append(float(np.mean(p[y == 1] >= t)))
         out[str(n)] = {"fpr_mean": float(np.mean(fpr)),
                        "fpr_5_95": [float(q) for q in np.quantile(fpr, [0.05, 0.95])],
                        "sensitivity_mean": float(np.mean(sens))}
     return out
+
+
+def splits(cal: list[st.Scored], later: list[st.Scored], domain: str, max_fpr: float,
+           confidence: float | None, n_splits: int, seed: int) -> dict:
+    """Part 3 (added after the rule's run, a diagnostic): the two cohorts' normals pooled and
+    split again at random into calibration and later sets of the same sizes. The later
+    share's spread under exchangeability, and how often it reaches the observed one."""
+    a = [s.probability for s in cal if s.label == 0 and s.domain == domain]
+    b = [s.probability for s in later if s.label == 0 and s.domain == domain]
+    observed = float(np.mean(np.array(b) >= st.site_threshold(a, max_fpr, confidence).threshold))
+    pool, rng, got = np.array(a + b), np.random.default_rng(seed), []
+    for _ in range(n_splits):
+        idx = rng.permutation(len(pool))
+        t = st.site_threshold(pool[idx[:len(a)]], max_fpr, confidence).threshold
+        got.append(float(np.mean(pool[idx[len(a):]] >= t)))
+    return {"observed": observed, "mean": float(np.mean(got)),
+            "range_95": [float(q) for q in np.quantile(got, [0.025, 0.975])],
+            "p_at_least_observed": float(np.mean(np.array(got) >= observed - 1e-12))}
 
 
 def passes(site: dict, max_fpr: float, bar: float = 0.25) -> dict:
@@ -99,33 +119,74 @@ def passes(site: dict, max_fpr: float, bar: float = 0.25) -> dict:
     return out
 
 
+def _pct(share: dict) -> str:
+    return f"{share['share']:.0%} ({share['ci'][0]:.0%}-{share['ci'][1]:.0%})"
+
+
+def markdown(result: dict) -> str:
+    """The docs' two tables: part 1 per site and domain, part 2 per site and n."""
+    one = ["| site | domain | threshold: detector -> site | normals called: detector -> site "
+           "| metastatic called: detector -> site | rule (a, b) |", "|---|---|---|---|---|---|"]
+    two = ["| site | n normals | later normals called: mean (5th-95th) | sensitivity (mean) |",
+           "|---|---|---|---|"]
+    three = ["| site | later normals called | random splits: mean (95 % range) | P(>= observed) |",
+             "|---|---|---|---|"]
+    for name, site in result["sites"].items():
+        for dom, b in site["judged"].items():
+            n, m, r = b["normals_called"], b["metastatic_called"], site["rule"][dom]
+            one.append(f"| {name} | {dom} | {b['threshold']['detector']:.5g} -> "
+                       f"{b['threshold']['site']:.5g} | {_pct(n['detector'])} -> {_pct(n['site'])}"
+                       f" | {_pct(m['detector'])} -> {_pct(m['site'])} | "
+                       f"{'yes' if r['a'] else 'no'}, {'yes' if r['b'] else 'no'} |")
+            for k, d in site["drawn"][dom].items():
+                two.append(f"| {name} ({dom}) | {k} | {d['fpr_mean']:.1%} ({d['fpr_5_95'][0]:.0%}"
+                           f"-{d['fpr_5_95'][1]:.0%}) | {d['sensitivity_mean']:.0%} |")
+            sp = site.get("splits", {}).get(dom)
+            if sp:
+                three.append(f"| {name} ({dom}) | {sp['observed']:.0%} | {sp['mean']:.1%} "
+                             f"({sp['range_95'][0]:.0%}-{sp['range_95'][1]:.0%}) | "
+                             f"{sp['p_at_least_observed']:.3f} |")
+    return "\n\n".join("\n".join(t) for t in (one, two, three))
+
+
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--site", action="append", required=True, help="NAME=CALIBRATION=LATER")
+    ap.add_argument("--table", type=Path, help="print the tables of a result JSON and stop")
+    ap.add_argument("--site", action="append", help="NAME=CALIBRATION=LATER")
     ap.add_argument("--models", type=Path, default=None, help="a detector folder (default: bundle)")
     ap.add_argument("--max-fpr", type=float, default=0.10)
+    ap.add_argument("--confidence", type=float, default=None)
     ap.add_argument("--sizes", default="10,25,50,100")
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--cache", type=Path, required=True)
-    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--cache", type=Path)
+    ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
+    if args.table:
+        print(markdown(json.loads(args.table.read_text())))
+        return {}
+    if not (args.site and args.cache and args.out):
+        ap.error("--site, --cache and --out are required (or --table)")
     from osteoscan.lesions.patient import bundled_detector_or_none, load_lesion_stage
 
     det = bundled_detector_or_none() if args.models is None else load_lesion_stage(args.models)
     sizes = [int(s) for s in args.sizes.split(",")]
-    result = {"max_fpr": args.max_fpr, "draws": args.draws, "sites": {}}
+    result = {"max_fpr": args.max_fpr, "confidence": args.confidence, "draws": args.draws,
+              "sites": {}}
     for spec in args.site:
         name, cal_path, later_path = spec.split("=")
         cal, later = (scores(det, Path(p), args.cache) for p in (cal_path, later_path))
         site = {"calibration": cal_path, "later": later_path,
-                "judged": judged(cal, later, det, args.max_fpr)}
-        site["drawn"] = {dom: drawn(cal, later, dom, args.max_fpr, sizes, args.draws, args.seed)
-                         for dom in site["judged"]}
+                "judged": judged(cal, later, det, args.max_fpr, args.confidence)}
+        site["drawn"] = {dom: drawn(cal, later, dom, args.max_fpr, sizes, args.draws, args.seed,
+                                    args.confidence) for dom in site["judged"]}
         site["rule"] = passes(site, args.max_fpr)
+        site["splits"] = {dom: splits(cal, later, dom, args.max_fpr, args.confidence, 2000,
+                                      args.seed) for dom in site["judged"]}
         result["sites"][name] = site
         print(name, json.dumps(site, default=float)[:600])
     atomic_write_json(args.out, result, default=float)
+    print(markdown(result))
     return result
 
 

@@ -277,6 +277,10 @@ class Predictor:
             routed = getattr(self.lesion_analyzer, "for_scan", None)  # picture variant
             answered = routed(scan) if routed else self.lesion_analyzer
             variant = ", picture variant" if answered is not self.lesion_analyzer else ""
+            site = (getattr(answered, "card", None) or {}).get("site_calibration") or {}
+            if site.get("normals"):  # osteoscan lesions calibrate: the site's own threshold
+                variant += f", site threshold from {site['normals']} normals"
+                summary["site_calibration"] = site
             summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
                            decided_by=f"lesion analyzer (hotspot-first detector{variant})")
             pos = self.classes.index(self.card.positive)

@@ -44,39 +44,72 @@ class SiteThreshold:
     """k: the threshold lies just above the k-th smallest normal probability."""
     expected_fpr: tuple[float, float]
     """5th and 95th percentile of the share of future normals called (Beta(n + 1 - k, k))."""
+    confidence: float | None = None
+    """None: at most ``max_fpr`` on average; else with this probability (:func:`_rank`)."""
 
     def card(self, previous: float, source: str) -> dict:
         """The card's ``site_calibration`` block."""
         return {"method": "split-conformal quantile of the site's normals "
                           "(docs/site-threshold.md)",
-                "normals": self.normals, "max_fpr": self.max_fpr, "rank": self.rank,
+                "normals": self.normals, "max_fpr": self.max_fpr,
+                "confidence": self.confidence, "rank": self.rank,
                 "threshold": self.threshold, "previous_threshold": previous,
                 "expected_fpr_5_95": list(self.expected_fpr), "calibration": source,
                 "date": datetime.date.today().isoformat()}
 
 
-def min_normals(max_fpr: float) -> int:
-    """The fewest normals that set a threshold at ``max_fpr``: (n + 1)(1 - a) <= n."""
-    return math.ceil((1.0 - max_fpr) / max_fpr - 1e-9)
+def min_normals(max_fpr: float, confidence: float | None = None) -> int:
+    """The fewest normals that set a threshold at ``max_fpr``: (n + 1)(1 - a) <= n; with
+    ``confidence``, the fewest whose largest gives P(future share <= a) >= confidence,
+    1 - (1 - confidence)^(1/n) <= a."""
+    if confidence is None:
+        return math.ceil((1.0 - max_fpr) / max_fpr - 1e-9)
+    return math.ceil(math.log(1.0 - confidence) / math.log(1.0 - max_fpr) - 1e-9)
 
 
-def site_threshold(normal_probs, max_fpr: float) -> SiteThreshold:
-    """The conformal threshold of ``normal_probs`` at ``max_fpr`` (module docstring).
+def _rank(n: int, max_fpr: float, confidence: float | None) -> int | None:
+    """k of the module docstring; with ``confidence`` the smallest k whose Beta(n + 1 - k, k)
+    share of future normals called stays <= ``max_fpr`` with that probability (a guarantee
+    for this set of normals, not only on average). None: no k <= n will do."""
+    k = math.ceil((n + 1) * (1.0 - max_fpr) - 1e-9)
+    if confidence is not None:
+        ks = np.arange(max(k, 1), n + 1)
+        ok = ks[beta.ppf(confidence, n + 1 - ks, ks) <= max_fpr]
+        k = int(ok[0]) if len(ok) else n + 1
+    return k if k <= n else None
 
-    Raises:
-        ConfigError: ``max_fpr`` outside (0, 1), or fewer than :func:`min_normals` normals.
-    """
+
+def check_settings(max_fpr: float, confidence: float | None = None) -> None:
+    """Raises ConfigError, naming the option, for a rate or confidence outside (0, 1)."""
     if not 0.0 < max_fpr < 1.0:
         raise ConfigError(f"--max-fpr must lie between 0 and 1, got {max_fpr:g}")
+    if confidence is not None and not 0.0 < confidence < 1.0:
+        raise ConfigError(f"--confidence must lie between 0 and 1, got {confidence:g}")
+
+
+def site_threshold(normal_probs, max_fpr: float, confidence: float | None = None
+                   ) -> SiteThreshold:
+    """The conformal threshold of ``normal_probs`` at ``max_fpr`` (module docstring); with
+    ``confidence``, the share of future normals called stays <= ``max_fpr`` with that
+    probability over the choice of the normals.
+
+    Raises:
+        ConfigError: ``max_fpr`` or ``confidence`` outside (0, 1), or fewer normals than
+            :func:`min_normals`.
+    """
+    check_settings(max_fpr, confidence)
     p = np.sort(np.asarray(normal_probs, dtype=float))
     n = len(p)
-    k = math.ceil((n + 1) * (1.0 - max_fpr) - 1e-9)
-    if k > n:
+    k = _rank(n, max_fpr, confidence)
+    if k is None:
         raise ConfigError(f"{n} normal studies cannot set a threshold at a false-positive "
-                          f"rate of {max_fpr:g}: at least {min_normals(max_fpr)} are needed")
+                          f"rate of {max_fpr:g}"
+                          + (f" with confidence {confidence:g}" if confidence else "")
+                          + f": at least {min_normals(max_fpr, confidence)} are needed")
     lo, hi = beta.ppf(EXPECTED, n + 1 - k, k)
     return SiteThreshold(threshold=float(np.nextafter(p[k - 1], np.inf)), normals=n,
-                         max_fpr=float(max_fpr), rank=k, expected_fpr=(float(lo), float(hi)))
+                         max_fpr=float(max_fpr), rank=k, expected_fpr=(float(lo), float(hi)),
+                         confidence=confidence)
 
 
 def domain_of(det: HotspotDetector, scan) -> str:
@@ -124,7 +157,8 @@ def score_manifest(det: HotspotDetector, manifest, on_study: Callable[[], None] 
     return scored, failed
 
 
-def thresholds(scored: list[Scored], max_fpr: float) -> dict[str, SiteThreshold]:
+def thresholds(scored: list[Scored], max_fpr: float, confidence: float | None = None
+               ) -> dict[str, SiteThreshold]:
     """Each domain's threshold from its normal studies (a domain without any is left out).
 
     Raises:
@@ -134,7 +168,7 @@ def thresholds(scored: list[Scored], max_fpr: float) -> dict[str, SiteThreshold]
     for dom in DOMAINS:
         normals = [s.probability for s in scored if s.domain == dom and s.label == 0]
         if normals:
-            out[dom] = site_threshold(normals, max_fpr)
+            out[dom] = site_threshold(normals, max_fpr, confidence)
     if not out:
         raise ConfigError("no study labelled normal: the site threshold is set on normal studies")
     return out

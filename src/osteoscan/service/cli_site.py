@@ -26,7 +26,11 @@ def calibrate(
                                       "and scores.csv.")],
     max_fpr: Annotated[float, typer.Option(
         "--max-fpr", help="Largest share of the site's normal studies to call metastatic "
-        "(the guarantee holds on average over the normals given).")] = 0.10,
+        "(on average over the choice of the normals; see --confidence).")] = 0.10,
+    confidence: Annotated[float | None, typer.Option(
+        "--confidence", help="Keep the share of future normals called <= --max-fpr with this "
+        "probability for the normals given, not only on average (e.g. 0.95; needs more "
+        "normals and costs sensitivity).")] = None,
     models: ModelsOpt = None,
 ) -> None:
     """Set the detector's decision threshold on studies the site knows are normal, without
@@ -36,19 +40,19 @@ def calibrate(
     from osteoscan.io import read_manifest
     from osteoscan.lesions import site_threshold as st
 
-    if not 0.0 < max_fpr < 1.0:  # before reading a single study
-        st.site_threshold([], max_fpr)
+    st.check_settings(max_fpr, confidence)  # before reading a single study
     det = _stage(models)
     if not hasattr(det, "decision_threshold"):
         raise ModelError(f"{models}: not a hotspot detector (lesions cv --stage detector); the "
                          "lesion networks have no patient threshold to calibrate")
-    m = read_manifest(manifest)
+    m = read_manifest(manifest, validate=False)  # a bad row is listed, the others go on
     with _progress() as prog:
         task = prog.add_task("scoring the site's studies", total=len(m))
         scored, failed = st.score_manifest(det, m, lambda: prog.advance(task))
-    site = st.calibrated(det, st.thresholds(scored, max_fpr), manifest.name)
+    site = st.calibrated(det, st.thresholds(scored, max_fpr, confidence), manifest.name)
     site.save(out)
-    result = {"manifest": str(manifest), "max_fpr": max_fpr, "studies": len(scored),
+    result = {"manifest": str(manifest), "max_fpr": max_fpr, "confidence": confidence,
+              "studies": len(scored),
               "domains": {d: (site.picture if d == "picture" else site).card["site_calibration"]
                           for d in st.DOMAINS if d == "count" or site.picture is not None},
               "called": st.summary(scored, det, site), "failed": [list(f) for f in failed]}
@@ -64,7 +68,8 @@ def calibrate(
 
 def _table(result: dict) -> Table:
     """Per domain: normals, threshold before/after, the shares called with their CIs."""
-    table = Table(title=f"site threshold at max FPR {result['max_fpr']:g}")
+    sure = f" with confidence {result['confidence']:g}" if result["confidence"] else ""
+    table = Table(title=f"site threshold at max FPR {result['max_fpr']:g}{sure}")
     for col in ("domain", "normals", "threshold", "normals called", "metastatic called",
                 "future normals called (90 %)"):
         table.add_column(col)
