@@ -96,3 +96,17 @@ def test_a_setting_that_cannot_give_a_threshold_is_a_user_error(cohort, tmp_path
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stdout + done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_without_a_normal_study_nothing_is_written_and_the_bad_rows_are_still_listed(
+        cohort, tmp_path, osteoscan_cli):
+    rows = _rows(cohort)
+    for r in rows:
+        r["label"] = "metastasis"
+    rows[0]["image"] = str(tmp_path / "gone.dcm")
+    out = tmp_path / "site"
+    done = osteoscan_cli("lesions", "calibrate", _write(rows, tmp_path / "m.csv"), "--out", out)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "no study labelled normal" in done.stderr and "Traceback" not in done.stderr
+    assert f"skipped {rows[0]['study_id']}" in " ".join(done.stdout.split())
+    assert not out.exists()

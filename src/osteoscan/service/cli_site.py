@@ -49,6 +49,8 @@ def calibrate(
     with _progress() as prog:
         task = prog.add_task("scoring the site's studies", total=len(m))
         scored, failed = st.score_manifest(det, m, lambda: prog.advance(task))
+    for study_id, problem in failed:  # listed first: a threshold that cannot be set exits 2
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
     site = st.calibrated(det, st.thresholds(scored, max_fpr, confidence), manifest.name)
     site.save(out)
     result = {"manifest": str(manifest), "max_fpr": max_fpr, "confidence": confidence,
@@ -61,8 +63,6 @@ def calibrate(
     console.print(_table(result))
     console.print(f"written to {out}: the calibrated detector, calibration.json, scores.csv; "
                   f"use it with: osteoscan analyze ... --lesion-models {out}")
-    for study_id, problem in failed:
-        console.print(f"[red]skipped[/] {study_id}: {problem}")
     exits.finish(bool(failed))
 
 
