@@ -47,14 +47,16 @@ def _pairs(values: list[str]) -> dict[str, Path]:
 
 def _phantoms_of(arm: str, phantoms: dict[str, list]) -> dict[str, list]:
     """The phantom records an arm trains on: ``own`` none; ``mix_xz`` every record of
-    phantoms ``x`` and ``z``; ``mix_z100`` the first 100 of ``z``'s (a learning curve)."""
-    found = re.fullmatch(r"mix_([a-z]+?)(\d*)", arm)
+    phantoms ``x`` and ``z``; ``mix_z100`` the first 100 of ``z``'s (a learning curve);
+    ``mix_z100n`` the first 100 of ``z``'s normal studies (a site's normals, no lesion drawn)."""
+    found = re.fullmatch(r"mix_([a-z]+?)(\d*)(n?)", arm)
     if arm == "own" or not found:
         if arm != "own":
-            raise SystemExit(f"unknown arm {arm!r}: own, mix_<phantoms>[<studies>]")
+            raise SystemExit(f"unknown arm {arm!r}: own, mix_<phantoms>[<studies>][n]")
         return {}
     n = int(found[2]) if found[2] else None
-    return {k: phantoms[k][:n] for k in found[1]}
+    keep = (lambda r: int(r["label"]) == 0) if found[3] else (lambda r: True)
+    return {k: [r for r in phantoms[k] if keep(r)][:n] for k in found[1]}
 
 
 def fit_arms(args) -> tuple[dict, list]:
