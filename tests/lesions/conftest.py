@@ -17,3 +17,14 @@ def fitted(tmp_path_factory):
     train = simulated_records(["site_a"], range(900, 904), cache)
     select = simulated_records(["site_b"], range(950, 953), cache)
     return fit_detector(train, select, hgb_params=SMALL), select
+
+
+@pytest.fixture(scope="module")
+def bundled_detector():
+    """The bundled hotspot detector (skips where none is installed)."""
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    det = bundled_detector_or_none()
+    if det is None:
+        pytest.skip("bundled detector not installed")
+    return det

@@ -15,7 +15,6 @@ import pytest
 
 from osteoscan.io import load_study
 from osteoscan.lesions.context import estimated_spacing
-from osteoscan.lesions.patient import bundled_detector_or_none
 from osteoscan.preprocessing.augment import thin_counts
 from osteoscan.simulate.variants import Variant, render_variants, screen_export
 
@@ -27,11 +26,8 @@ BAR_P, BAR_COUNT, BAR_BSI = 0.05, 1, 0.3
 
 
 @pytest.fixture(scope="module")
-def detector():
-    det = bundled_detector_or_none()
-    if det is None:
-        pytest.skip("no bundled hotspot detector installed")
-    return det
+def detector(bundled_detector):
+    return bundled_detector
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import pytest
 
 from osteoscan.errors import ConfigError
 from osteoscan.lesions import site_threshold as st
-from osteoscan.lesions.patient import HotspotDetector, bundled_detector_or_none
+from osteoscan.lesions.patient import HotspotDetector
 
 
 def test_future_normals_are_called_at_the_promised_rate():
@@ -77,15 +77,9 @@ def test_each_domain_is_set_by_its_own_normals_and_a_domain_without_any_is_kept(
         st.thresholds(_scored("count", [0.9, 0.95], 1), 0.10)
 
 
-@pytest.fixture(scope="module")
-def bundled():
-    det = bundled_detector_or_none()
-    if det is None:
-        pytest.skip("bundled detector not installed")
-    return det
-
-
-def test_a_calibrated_detector_changes_only_its_thresholds_and_says_so(bundled, tmp_path):
+def test_a_calibrated_detector_changes_only_its_thresholds_and_says_so(bundled_detector,
+                                                                       tmp_path):
+    bundled = bundled_detector
     t = st.site_threshold(np.linspace(0.9, 0.999, 40), 0.10)
     site = st.calibrated(bundled, {"count": t}, "normals.csv")
     assert site.decision_threshold == t.threshold != bundled.decision_threshold
@@ -102,7 +96,8 @@ def test_a_calibrated_detector_changes_only_its_thresholds_and_says_so(bundled, 
     assert back.card["site_calibration"] == block
 
 
-def test_the_site_threshold_decides_one_coherent_answer(bundled):
+def test_the_site_threshold_decides_one_coherent_answer(bundled_detector):
+    bundled = bundled_detector
     from osteoscan.simulate.study import simulate_study
 
     scan = simulate_study(4, force_label="metastasis").scan
