@@ -38,7 +38,8 @@ def _write(rows, path):
 def test_the_normals_set_the_threshold_and_analyze_decides_with_it(cohort, tmp_path,
                                                                   osteoscan_cli):
     out = tmp_path / "site"
-    done = osteoscan_cli("lesions", "calibrate", cohort, "--out", out, "--max-fpr", "0.25")
+    done = osteoscan_cli("lesions", "calibrate", cohort, "--out", out, "--max-fpr", "0.25",
+                         "--on-average")
     assert done.returncode == 0, done.stdout + done.stderr
     result = json.loads((out / "calibration.json").read_text())
     scores = list(csv.DictReader((out / "scores.csv").open()))
@@ -51,7 +52,7 @@ def test_the_normals_set_the_threshold_and_analyze_decides_with_it(cohort, tmp_p
     assert result["domains"]["count"]["rank"] == k
     called = result["called"]["count"]["normals_called"]["site"]
     assert called["k"] == sum(p >= det.decision_threshold for p in normals) == n - k
-    assert "site threshold at max FPR 0.25" in done.stdout and "--lesion-models" in done.stdout
+    assert "site threshold at max FPR 0.25" in done.stdout and "confidence" not in done.stdout and "--lesion-models" in done.stdout
     assert all(r["site_call"] == ("metastasis" if float(r["probability"]) >=
                                   det.decision_threshold else "normal") for r in scores)
     study = _rows(cohort)[0]["image"]
@@ -72,7 +73,7 @@ def test_a_bad_or_unlabelled_row_is_listed_and_exits_1(cohort, tmp_path, osteosc
     rows[0]["image"], rows[1]["label"] = str(junk), ""
     rows[2]["image"] = str(tmp_path / "gone.dcm")
     done = osteoscan_cli("lesions", "calibrate", _write(rows, tmp_path / "m.csv"),
-                         "--out", tmp_path / "site", "--max-fpr", "0.5")
+                         "--out", tmp_path / "site", "--max-fpr", "0.5", "--on-average")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     out = " ".join(done.stdout.split())  # rich wraps long lines
@@ -85,7 +86,8 @@ def test_a_bad_or_unlabelled_row_is_listed_and_exits_1(cohort, tmp_path, osteosc
 
 @pytest.mark.parametrize("args, message", [
     (("--max-fpr", "0"), "--max-fpr must lie between 0 and 1"),
-    (("--max-fpr", "0.01"), "at least 99 are needed"),
+    (("--max-fpr", "0.25"), "with confidence 0.95: at least 11 are needed"),  # the default
+    (("--max-fpr", "0.01", "--on-average"), "at least 99 are needed"),
     (("--max-fpr", "0.25", "--confidence", "0.99"), "with confidence 0.99: at least 17"),
     (("--confidence", "2"), "--confidence must lie between 0 and 1"),
 ])
