@@ -13,6 +13,7 @@ import typer
 from rich.table import Table
 
 from osteoscan.artefacts import atomic_write_json
+from osteoscan.errors import ConfigError, ModelError
 from osteoscan.service import exits
 from osteoscan.service.cli_lesions import ModelsOpt, _progress, _stage, console, lesions_app
 
@@ -38,7 +39,6 @@ def calibrate(
     """Set the detector's decision threshold on studies the site knows are normal, without
     annotations (docs/site-threshold.md). Unreadable or unlabelled rows are listed; exit
     code 1."""
-    from osteoscan.errors import ModelError
     from osteoscan.io import read_manifest
     from osteoscan.lesions import site_threshold as st
 
@@ -94,6 +94,90 @@ def _pair(shares: dict) -> str:
     return f"{a['share']:.0%} -> {b['share']:.0%} ({b['ci'][0]:.0%}-{b['ci'][1]:.0%}, n={b['n']})"
 
 
+def adapt(
+    manifest: Annotated[Path, typer.Argument(help="Manifest of the site's studies: the rows "
+                                             "labelled normal are used, nothing need be drawn "
+                                             "(docs/data-format.md).")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the refitted detector (use it "
+                                      "with analyze --lesion-models) and adaptation.json.")],
+    cache: Annotated[Path | None, typer.Option(
+        help="Folder for the simulated training studies, made once (default: "
+             "$XDG_CACHE_HOME/osteoscan/detector-records).")] = None,
+    n_train: Annotated[int | None, typer.Option(
+        "--n-train", help="Use the recipe's first N training studies (default: all).",
+        min=20)] = None,
+    n_select: Annotated[int | None, typer.Option(
+        "--n-select", help="Use the recipe's first N selection studies (default: all).",
+        min=10)] = None,
+) -> None:
+    """Refit the bundled detector's recipe with the site's normal studies as negatives
+    (docs/site-threshold.md). The first run simulates the recipe's studies (about 50 min of
+    one core, cached). Unreadable rows are listed; exit code 1."""
+    from osteoscan.lesions import site_adapt as sa
+    from osteoscan.lesions.patient import bundled_detector_or_none
+
+    det = bundled_detector_or_none()
+    if det is None:
+        raise ModelError("no bundled hotspot detector is installed")
+    recipe = sa.recipe_of(det).sized(n_train, n_select)
+    normals, failed = _site_normals(manifest)
+    with _progress() as prog:
+        total = len(recipe.train_seeds) + len(recipe.select_seeds) + len(normals)
+        task = prog.add_task("simulated training studies, then the site's", total=total)
+        own, select = sa.simulated(recipe, cache or _default_cache(),
+                                   lambda: prog.advance(task))
+        site = sa.site_records(normals, own, lambda: prog.advance(task))
+        prog.add_task(f"fitting on {len(own)} + {len(site)} studies", total=None)
+        new = sa.refit(det, recipe, own, select, site, manifest.name)
+    new.save(out)
+    atomic_write_json(out / "adaptation.json", {**new.card["site_adaptation"],
+                                                "failed": [list(f) for f in failed]})
+    console.print(f"refitted on {len(own)} simulated studies and {len(site)} normal studies of "
+                  f"{manifest.name}; written to {out}. Set its threshold on other normals: "
+                  f"osteoscan lesions calibrate OTHER.csv --models {out} --out SITE")
+    for study_id, problem in failed:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    exits.finish(bool(failed))
+
+
+def _site_normals(manifest: Path) -> tuple[list, list[tuple[str, str]]]:
+    """The count studies of ``manifest`` labelled normal, and ``(study_id, why)`` of each
+    normal row that cannot be used (unreadable, or a screen picture)."""
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.io import read_manifest
+    from osteoscan.lesions.candidates import is_picture
+    from osteoscan.lesions.site_threshold import label_value
+
+    m = read_manifest(manifest, validate=False)
+    scans, failed = [], []
+    labels = m.frame["label"] if "label" in m.frame else [""] * len(m)
+    for i, text in enumerate(labels):
+        if label_value(text) != 0:
+            continue
+        try:
+            scan = m.load_scan(i)
+        except OsteoscanError as exc:
+            failed.append((m.value(i, "study_id"), str(exc)))
+            continue
+        if is_picture(scan):
+            failed.append((m.value(i, "study_id"), "a screen picture: the refit is of the "
+                                                   "count detector (DICOM, NIfTI)"))
+            continue
+        scans.append(scan)
+    if not scans:
+        raise ConfigError(f"{manifest}: no readable count study labelled normal")
+    return scans, failed
+
+
+def _default_cache() -> Path:
+    import os
+
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "osteoscan" / "detector-records"
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``lesions calibrate`` to the lesion command group (registered by cli_lesions)."""
+    """Add ``lesions calibrate`` and ``lesions adapt`` to the lesion command group
+    (registered by cli_lesions)."""
     lesions_app.command("calibrate")(calibrate)
+    lesions_app.command("adapt")(adapt)
