@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from osteoscan.artefacts import atomic_write_json
-from osteoscan.evaluation.statistics import mcnemar_test, proportion_ci
+from osteoscan.evaluation.statistics import delong_ci, delong_roc_test, mcnemar_test, \
+    proportion_ci
 from osteoscan.lesions import site_threshold as st
 
 
@@ -37,6 +38,8 @@ def scores(det, manifest: Path, cache: Path) -> list[st.Scored]:
     path = cache / f"{manifest.parent.name}-{key}.json"
     if path.is_file():
         return [st.Scored(**row) for row in json.loads(path.read_text())["scored"]]
+    if det is None:
+        raise SystemExit(f"{path}: no cached scores of {manifest} in the baseline cache")
     scored, failed = st.score_manifest(det, read_manifest(manifest))
     atomic_write_json(path, {"manifest": str(manifest), "failed": failed,
                              "scored": [vars(s) for s in scored]})
@@ -106,6 +109,20 @@ def splits(cal: list[st.Scored], later: list[st.Scored], domain: str, max_fpr: f
             "p_at_least_observed": float(np.mean(np.array(got) >= observed - 1e-12))}
 
 
+def ranking(later: list[st.Scored], baseline: list[st.Scored] | None) -> dict:
+    """The later cohort's patient AUC (DeLong CI) and, with the ``baseline`` detector's scores
+    of the same studies, the paired DeLong difference (this minus baseline)."""
+    y = np.array([s.label for s in later])
+    p = np.array([s.probability for s in later])
+    auc, lo, hi = delong_ci(y, p)
+    out = {"auc": auc, "auc_ci": [lo, hi]}
+    if baseline is not None:
+        other = {s.study_id: s.probability for s in baseline}
+        q = np.array([other[s.study_id] for s in later])
+        out["against_baseline"] = delong_roc_test(y, p, q)
+    return out
+
+
 def passes(site: dict, max_fpr: float, bar: float = 0.25) -> dict:
     """The rule of docs/site-threshold.md, per domain: (a) later share <= bar with its CI's
     upper end <= bar, (b) the n = 50 draws' mean share <= max_fpr + 0.03."""
@@ -131,6 +148,8 @@ def markdown(result: dict) -> str:
            "|---|---|---|---|"]
     three = ["| site | later normals called | random splits: mean (95 % range) | P(>= observed) |",
              "|---|---|---|---|"]
+    four = ["| site | later patient AUC (95 % CI) | minus the baseline's (95 % CI, DeLong p) |",
+            "|---|---|---|"]
     for name, site in result["sites"].items():
         for dom, b in site["judged"].items():
             n, m, r = b["normals_called"], b["metastatic_called"], site["rule"][dom]
@@ -146,7 +165,15 @@ def markdown(result: dict) -> str:
                 three.append(f"| {name} ({dom}) | {sp['observed']:.0%} | {sp['mean']:.1%} "
                              f"({sp['range_95'][0]:.0%}-{sp['range_95'][1]:.0%}) | "
                              f"{sp['p_at_least_observed']:.3f} |")
-    return "\n\n".join("\n".join(t) for t in (one, two, three))
+        r = site.get("ranking")
+        if r:
+            d = r.get("against_baseline")
+            vs = (f"{d['auc_diff']:+.3f} ({d['diff_ci_low']:+.3f} to {d['diff_ci_high']:+.3f}, "
+                  f"p {d['delong_p']:.2g})" if d else "-")
+            four.append(f"| {name} | {r['auc']:.3f} ({r['auc_ci'][0]:.3f}-{r['auc_ci'][1]:.3f}) "
+                        f"| {vs} |")
+    tables = (one, two, three, four) if len(four) > 2 else (one, two, three)
+    return "\n\n".join("\n".join(t) for t in tables)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -160,6 +187,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--draws", type=int, default=500)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path)
+    ap.add_argument("--baseline-cache", type=Path, default=None,
+                    help="another detector's score cache of the same manifests: paired AUC")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args(argv)
     if args.table:
@@ -181,6 +210,8 @@ def main(argv: list[str] | None = None) -> dict:
         site["drawn"] = {dom: drawn(cal, later, dom, args.max_fpr, sizes, args.draws, args.seed,
                                     args.confidence) for dom in site["judged"]}
         site["rule"] = passes(site, args.max_fpr)
+        base = scores(None, Path(later_path), args.baseline_cache) if args.baseline_cache else None
+        site["ranking"] = ranking(later, base)
         site["splits"] = {dom: splits(cal, later, dom, args.max_fpr, args.confidence, 2000,
                                       args.seed) for dom in site["judged"]}
         result["sites"][name] = site
