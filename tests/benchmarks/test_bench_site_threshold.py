@@ -44,3 +44,15 @@ def test_a_later_cohort_that_drifted_fails_the_rule_and_the_table_says_so():
     assert site["rule"]["count"]["pass"] is False
     text = bench.markdown({"sites": {"drift": site}})
     assert "| drift | count |" in text and "| no, no |" in text and "| drift (count) | 50 |" in text
+
+
+def test_the_ranking_is_paired_with_the_baseline_by_study():
+    rng = np.random.default_rng(3)
+    later = _cohort(rng, 60, 60)
+    worse = [Scored(s.study_id, s.patient_id, s.label, s.domain, float(rng.uniform()))
+             for s in reversed(later)]  # another order: pairing must go by study id
+    r = bench.ranking(later, worse)
+    assert r["auc"] == pytest.approx(r["against_baseline"]["auc_a"])
+    assert r["against_baseline"]["auc_b"] == pytest.approx(0.5, abs=0.12)
+    assert r["against_baseline"]["auc_diff"] > 0.2 and r["auc_ci"][0] < r["auc"] < r["auc_ci"][1]
+    assert "against_baseline" not in bench.ranking(later, None)
