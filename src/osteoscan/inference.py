@@ -277,10 +277,12 @@ class Predictor:
             routed = getattr(self.lesion_analyzer, "for_scan", None)  # picture variant
             answered = routed(scan) if routed else self.lesion_analyzer
             variant = ", picture variant" if answered is not self.lesion_analyzer else ""
-            site = (getattr(answered, "card", None) or {}).get("site_calibration") or {}
-            if site.get("normals"):  # osteoscan lesions calibrate: the site's own threshold
-                variant += f", site threshold from {site['normals']} normals"
-                summary["site_calibration"] = site
+            card = getattr(answered, "card", None) or {}
+            for key, what in (("site_adaptation", "refitted with"),  # osteoscan lesions adapt
+                              ("site_calibration", "site threshold from")):  # ... calibrate
+                if (card.get(key) or {}).get("normals"):
+                    variant += f", {what} {card[key]['normals']} site normals"
+                    summary[key] = card[key]
             summary.update(image_probability=float(probs[self.classes.index(self.card.positive)]),
                            decided_by=f"lesion analyzer (hotspot-first detector{variant})")
             pos = self.classes.index(self.card.positive)

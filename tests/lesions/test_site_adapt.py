@@ -44,3 +44,21 @@ def test_every_candidate_of_a_normal_study_is_a_negative(bundled_detector):
     from osteoscan.skeleton import REGIONS
 
     assert rec["X"].shape[1] == len(FEATURES) and rec["region"].max() < len(REGIONS)
+
+
+def test_the_prediction_says_the_detector_was_refitted_and_calibrated_at_the_site(
+        bundled_detector):
+    from osteoscan.inference import Predictor
+    from osteoscan.simulate.study import simulate_study
+
+    card = {**bundled_detector.card, "site_adaptation": {"normals": 100},
+            "site_calibration": {"normals": 80, "threshold": 0.9}}
+    det = replace(bundled_detector, card=card)
+    pred = Predictor.default(lesion_analyzer=det, lesion_decides=True, gradcam=False)
+    out = pred.predict(simulate_study(3).scan)
+    said = out.model["decided_by"]
+    assert "refitted with 100 site normals" in said and "site threshold from 80" in said
+    assert out.model["site_adaptation"] == {"normals": 100}
+    plain = Predictor.default(lesion_analyzer=bundled_detector, lesion_decides=True,
+                              gradcam=False).predict(simulate_study(3).scan)
+    assert "site" not in plain.model["decided_by"] and "site_calibration" not in plain.model

@@ -62,7 +62,7 @@ def test_the_normals_set_the_threshold_and_analyze_decides_with_it(cohort, tmp_p
     assert pred["threshold"] == det.decision_threshold
     assert pred["decision"] == ("metastasis" if pred["probability"] >= pred["threshold"]
                                 else "normal")
-    assert f"site threshold from {n} normals" in pred["model"]["decided_by"]
+    assert f"site threshold from {n} site normals" in pred["model"]["decided_by"]
     assert pred["model"]["site_calibration"]["rank"] == k
 
 
