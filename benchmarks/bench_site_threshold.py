@@ -60,7 +60,8 @@ def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float,
         rows = [s for s in later if s.domain == dom]
         p = np.array([s.probability for s in rows])
         y = np.array([s.label for s in rows])
-        block = {"threshold": {"detector": t0, "site": t.threshold}, "calibration_normals": t.normals,
+        block = {"threshold": {"detector": t0, "site": t.threshold},
+                 "calibration_normals": t.normals,
                  "expected_fpr_5_95": list(t.expected_fpr)}
         for name, lab in (("normals_called", 0), ("metastatic_called", 1)):
             a, b = p[y == lab] >= t0, p[y == lab] >= t.threshold

@@ -19,9 +19,9 @@ from osteoscan.service.cli_lesions import ModelsOpt, _progress, _stage, console,
 
 
 def calibrate(
-    manifest: Annotated[Path, typer.Argument(help="Manifest of the site's studies with a label "
-                                             "column: normal rows set the threshold, metastasis "
-                                             "rows measure its sensitivity (docs/data-format.md).")],
+    manifest: Annotated[Path, typer.Argument(
+        help="Manifest of the site's studies with a label column: normal rows set the "
+             "threshold, metastasis rows measure its sensitivity (docs/data-format.md).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the calibrated detector "
                                       "(use it with analyze --lesion-models), calibration.json "
                                       "and scores.csv.")],
