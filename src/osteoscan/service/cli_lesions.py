@@ -137,7 +137,7 @@ def _metrics_table(ev: dict) -> Table:
     return table
 
 
-def _stage(models: Path | None):
+def lesion_stage(models: Path | None):
     """Your lesion stage from ``models`` (a detector fold or the three networks), else the
     bundled default (the detector)."""
     from osteoscan.errors import ModelError
@@ -183,7 +183,7 @@ def evaluate(
         studies, failures = studies_from_manifest(data, "auto", label_map=label_map)
         if not studies:
             raise ConfigError(f"{data.name}: no usable study ({len(failures)} failed)")
-    stage = _stage(models)
+    stage = lesion_stage(models)
     if data is None:
         studies = _simulate(simulate, seed, sites, difficulty)
     with _progress() as prog:
@@ -329,7 +329,7 @@ def show(
     from osteoscan.io import load_study
 
     scan = load_study(study)
-    result = _stage(models).analyze(scan)
+    result = lesion_stage(models).analyze(scan)
     from osteoscan.reporting.html import REGION_HEADERS
 
     table = Table(title=f"{study.name}: p(metastasis) {result.probability:.2f}, "

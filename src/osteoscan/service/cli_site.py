@@ -15,7 +15,8 @@ from rich.table import Table
 from osteoscan.artefacts import atomic_write_json
 from osteoscan.errors import ConfigError, ModelError
 from osteoscan.service import exits
-from osteoscan.service.cli_lesions import ModelsOpt, _progress, _stage, console, lesions_app
+from osteoscan.service._progress import counted_progress
+from osteoscan.service.cli_lesions import ModelsOpt, console, lesion_stage, lesions_app
 
 
 def calibrate(
@@ -44,12 +45,12 @@ def calibrate(
 
     confidence = None if on_average else confidence
     st.check_settings(max_fpr, confidence)  # before reading a single study
-    det = _stage(models)
+    det = lesion_stage(models)
     if not hasattr(det, "decision_threshold"):
         raise ModelError(f"{models}: not a hotspot detector (lesions cv --stage detector); the "
                          "lesion networks have no patient threshold to calibrate")
     m = read_manifest(manifest, validate=False)  # a bad row is listed, the others go on
-    with _progress() as prog:
+    with counted_progress(console) as prog:
         task = prog.add_task("scoring the site's studies", total=len(m))
         scored, failed = st.score_manifest(det, m, lambda: prog.advance(task))
     for study_id, problem in failed:  # listed first: a threshold that cannot be set exits 2
@@ -121,7 +122,7 @@ def adapt(
         raise ModelError("no bundled hotspot detector is installed")
     recipe = sa.recipe_of(det).sized(n_train, n_select)
     normals, failed = _site_normals(manifest)
-    with _progress() as prog:
+    with counted_progress(console) as prog:
         total = len(recipe.train_seeds) + len(recipe.select_seeds) + len(normals)
         task = prog.add_task("simulated training studies, then the site's", total=total)
         own, select = sa.simulated(recipe, cache or _default_cache(),
