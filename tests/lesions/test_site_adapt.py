@@ -62,3 +62,14 @@ def test_the_prediction_says_the_detector_was_refitted_and_calibrated_at_the_sit
     plain = Predictor.default(lesion_analyzer=bundled_detector, lesion_decides=True,
                               gradcam=False).predict(simulate_study(3).scan)
     assert "site" not in plain.model["decided_by"] and "site_calibration" not in plain.model
+
+
+def test_a_pool_makes_the_same_records_in_the_same_order(bundled_detector, tmp_path):
+    recipe = sa.recipe_of(bundled_detector).sized(3, 2)
+    ticks = []
+    one = sa.simulated(recipe, tmp_path / "a", lambda: ticks.append(1))
+    two = sa.simulated(recipe, tmp_path / "b", workers=2)
+    assert len(ticks) == 5 and [len(x) for x in one] == [3, 2] == [len(x) for x in two]
+    for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
+        assert np.array_equal(a["X"], b["X"]) and int(a["label"]) == int(b["label"])
+    assert len(list((tmp_path / "b").glob("*-bal.npz"))) == 5  # cached: a rerun reads them

@@ -8,7 +8,8 @@ columns, BSI rule and count band), is fitted again on its simulated training stu
 every candidate of the site's normal studies, each a benign example: no lesion is drawn, the
 study is known to be normal. Calibration stays on the simulator's selection studies, as the
 bundle's. The simulated studies are made once and cached (``cache``); with the bundle's 3,600
-and 200 that is about 50 min of one core the first time, seconds afterwards.
+and 200 that is about 30 min of one core the first time (0.45 s a study), 15 with two
+workers (``benchmarks/bench_adapt_records.py``), seconds afterwards.
 """
 
 from __future__ import annotations
@@ -108,23 +109,37 @@ def site_records(scans, own: list[dict], on_study: Callable[[], None] = lambda: 
     return out
 
 
-def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda: None
-              ) -> tuple[list[dict], list[dict]]:
-    """The recipe's training and selection records (made once, cached in ``cache``)."""
+def _record(job: tuple) -> dict:
+    """One recipe study's record, made (or read from the cache) in this process or a worker."""
     from osteoscan.lesions.detector_records import simulated_records
 
-    def made(sites, seeds, band):
-        out = []
-        for seed in seeds:  # one at a time: the progress bar moves with each study
-            i = seed - seeds.start
-            out += simulated_records((sites[i % len(sites)],), [seed], cache, count_band=band,
-                                     uptake_balance=recipe.uptake_balance)
-            on_study()
-        return out
+    site, seed, cache, band, balance = job
+    return simulated_records((site,), [seed], cache, count_band=band, uptake_balance=balance)[0]
+
+
+def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda: None,
+              workers: int = 1) -> tuple[list[dict], list[dict]]:
+    """The recipe's training and selection records (made once, cached in ``cache``; with
+    ``workers`` > 1 in a process pool, as ``osteoscan simulate`` does)."""
+    from concurrent.futures import ProcessPoolExecutor
 
     band = tuple(recipe.card["count_band"]) if recipe.card.get("count_band") else None
-    return (made(recipe.train_sites, recipe.train_seeds, None),
-            made(recipe.select_sites, recipe.select_seeds, band))
+    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance)
+            for sites, seeds, b in ((recipe.train_sites, recipe.train_seeds, None),
+                                    (recipe.select_sites, recipe.select_seeds, band))
+            for i, seed in enumerate(seeds)]
+    out = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for rec in pool.map(_record, jobs, chunksize=4):
+                out.append(rec)
+                on_study()
+    else:
+        for job in jobs:
+            out.append(_record(job))
+            on_study()
+    n = len(recipe.train_seeds)
+    return out[:n], out[n:]
 
 
 def refit(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[dict],
