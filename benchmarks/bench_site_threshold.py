@@ -56,7 +56,7 @@ def judged(cal: list[st.Scored], later: list[st.Scored], det, max_fpr: float,
     """Part 1 of the protocol, per domain present in both cohorts."""
     out = {}
     for dom, t in st.thresholds(cal, max_fpr, confidence).items():
-        t0 = (det.picture if dom == "picture" else det).decision_threshold
+        t0 = st.for_domain(det, dom).decision_threshold
         rows = [s for s in later if s.domain == dom]
         p = np.array([s.probability for s in rows])
         y = np.array([s.label for s in rows])

@@ -216,6 +216,12 @@ def label_key(text: str) -> str:
     return " ".join(str(text).lower().replace("_", " ").replace("-", " ").split())
 
 
+def positive_label(text: str) -> bool:
+    """Whether a study label names metastasis (:data:`POSITIVE_NAMES`, compared by
+    :func:`label_key`)."""
+    return label_key(text) in {label_key(n) for n in POSITIVE_NAMES}
+
+
 def label_indices(labels: pd.Series, names: tuple[str, ...]) -> np.ndarray:
     """Class index of each label (-1 when unknown), :func:`label_key`-insensitive.
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from osteoscan.evaluation.io import POSITIVE_NAMES, label_key
+from osteoscan.evaluation.io import positive_label
 from osteoscan.lesions.studies import LesionStudy
 
 
@@ -14,7 +14,7 @@ def study_positive(st: LesionStudy) -> int:
     """1 when the study is metastatic: its label when known, else any malignant outline."""
     label = st.meta.get("label")
     if label:
-        return int(label_key(str(label)) in {label_key(n) for n in POSITIVE_NAMES})
+        return int(positive_label(str(label)))
     return int(any(v == "malignant" for v in st.lesion_labels.values()))
 
 

@@ -21,7 +21,7 @@ import numpy as np
 from scipy.stats import beta
 
 from osteoscan.errors import ConfigError, OsteoscanError
-from osteoscan.evaluation.io import POSITIVE_NAMES, label_key
+from osteoscan.evaluation.io import positive_label
 from osteoscan.evaluation.statistics import proportion_ci
 from osteoscan.lesions.candidates import is_picture
 from osteoscan.lesions.patient import HotspotDetector
@@ -112,6 +112,11 @@ def site_threshold(normal_probs, max_fpr: float, confidence: float | None = None
                          confidence=confidence)
 
 
+def for_domain(det: HotspotDetector, domain: str) -> HotspotDetector:
+    """The detector (``det`` or its picture variant) whose threshold decides ``domain``."""
+    return det.picture if domain == "picture" and det.picture is not None else det
+
+
 def domain_of(det: HotspotDetector, scan) -> str:
     """Which of the detector's thresholds decides ``scan``: ``picture`` when its picture
     variant answers it (:meth:`HotspotDetector.for_scan`), else ``count``."""
@@ -122,7 +127,7 @@ def label_value(text: str) -> int | None:
     """1 for a label naming metastasis, 0 for any other label, None for a blank one."""
     if not str(text).strip():
         return None
-    return int(label_key(text) in {label_key(n) for n in POSITIVE_NAMES})
+    return int(positive_label(text))
 
 
 @dataclass(frozen=True)
@@ -200,8 +205,7 @@ def summary(scored: list[Scored], before: HotspotDetector, after: HotspotDetecto
         rows = [s for s in scored if s.domain == dom]
         if not rows:
             continue
-        t0 = (before.picture if dom == "picture" else before).decision_threshold
-        t1 = (after.picture if dom == "picture" else after).decision_threshold
+        t0, t1 = (for_domain(d, dom).decision_threshold for d in (before, after))
         out[dom] = {"threshold": {"previous": t0, "site": t1}}
         for name, lab in (("normals_called", 0), ("metastatic_called", 1)):
             p = np.array([s.probability for s in rows if s.label == lab])
@@ -222,8 +226,7 @@ def write_scores(path: str | Path, scored: list[Scored], after: HotspotDetector)
     from osteoscan.artefacts import atomic_write
     from osteoscan.csvsafe import neutralise_frame
 
-    thr = {"count": after.decision_threshold,
-           "picture": (after.picture or after).decision_threshold}
+    thr = {dom: for_domain(after, dom).decision_threshold for dom in DOMAINS}
     frame = pd.DataFrame([{"study_id": s.study_id, "patient_id": s.patient_id,
                            "label": "metastasis" if s.label else "normal", "domain": s.domain,
                            "probability": s.probability,

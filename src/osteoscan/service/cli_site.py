@@ -59,7 +59,7 @@ def calibrate(
     site.save(out)
     result = {"manifest": str(manifest), "max_fpr": max_fpr, "confidence": confidence,
               "studies": len(scored),
-              "domains": {d: (site.picture if d == "picture" else site).card["site_calibration"]
+              "domains": {d: st.for_domain(site, d).card["site_calibration"]
                           for d in st.DOMAINS if d == "count" or site.picture is not None},
               "called": st.summary(scored, det, site), "failed": [list(f) for f in failed]}
     atomic_write_json(out / "calibration.json", result, default=float)
@@ -124,13 +124,19 @@ def adapt(
     if det is None:
         raise ModelError("no bundled hotspot detector is installed")
     recipe = sa.recipe_of(det).sized(n_train, n_select)
-    normals, failed = _site_normals(manifest)
+    m, rows = _normal_rows(manifest)
+    failed: list[tuple[str, str]] = []
     with counted_progress(console) as prog:
-        total = len(recipe.train_seeds) + len(recipe.select_seeds) + len(normals)
+        total = len(recipe.train_seeds) + len(recipe.select_seeds) + len(rows)
         task = prog.add_task("simulated training studies, then the site's", total=total)
         own, select = sa.simulated(recipe, cache or _default_cache(),
                                    lambda: prog.advance(task), workers=workers)
-        site = sa.site_records(normals, own, lambda: prog.advance(task))
+        site = sa.site_records(_normal_scans(m, rows, failed), own, lambda: prog.advance(task))
+        prog.advance(task, len(failed))  # the normal rows that could not be used
+        for study_id, problem in failed:
+            console.print(f"[red]skipped[/] {study_id}: {problem}")
+        if not site:
+            raise ConfigError(f"{manifest}: no readable count study labelled normal")
         prog.add_task(f"fitting on {len(own)} + {len(site)} studies", total=None)
         new = sa.refit(det, recipe, own, select, site, manifest.name)
     new.save(out)
@@ -139,25 +145,34 @@ def adapt(
     console.print(f"refitted on {len(own)} simulated studies and {len(site)} normal studies of "
                   f"{manifest.name}; written to {out}. Set its threshold on other normals: "
                   f"osteoscan lesions calibrate OTHER.csv --models {out} --out SITE")
-    for study_id, problem in failed:
-        console.print(f"[red]skipped[/] {study_id}: {problem}")
     exits.finish(bool(failed))
 
 
-def _site_normals(manifest: Path) -> tuple[list, list[tuple[str, str]]]:
-    """The count studies of ``manifest`` labelled normal, and ``(study_id, why)`` of each
-    normal row that cannot be used (unreadable, or a screen picture)."""
-    from osteoscan.errors import OsteoscanError
+def _normal_rows(manifest: Path):
+    """The manifest (read without validation: a bad row is listed, the others go on) and the
+    indices of its rows labelled normal.
+
+    Raises:
+        ConfigError: no row is labelled normal (said before any study is simulated).
+    """
     from osteoscan.io import read_manifest
-    from osteoscan.lesions.candidates import is_picture
     from osteoscan.lesions.site_threshold import label_value
 
     m = read_manifest(manifest, validate=False)
-    scans, failed = [], []
     labels = m.frame["label"] if "label" in m.frame else [""] * len(m)
-    for i, text in enumerate(labels):
-        if label_value(text) != 0:
-            continue
+    rows = [i for i, text in enumerate(labels) if label_value(text) == 0]
+    if not rows:
+        raise ConfigError(f"{manifest}: no study labelled normal")
+    return m, rows
+
+
+def _normal_scans(m, rows: list[int], failed: list[tuple[str, str]]):
+    """The count studies of ``rows``, read one at a time (a site may give hundreds); each row
+    that cannot be used (unreadable, or a screen picture) goes to ``failed`` with the reason."""
+    from osteoscan.errors import OsteoscanError
+    from osteoscan.lesions.candidates import is_picture
+
+    for i in rows:
         try:
             scan = m.load_scan(i)
         except OsteoscanError as exc:
@@ -167,10 +182,7 @@ def _site_normals(manifest: Path) -> tuple[list, list[tuple[str, str]]]:
             failed.append((m.value(i, "study_id"), "a screen picture: the refit is of the "
                                                    "count detector (DICOM, NIfTI)"))
             continue
-        scans.append(scan)
-    if not scans:
-        raise ConfigError(f"{manifest}: no readable count study labelled normal")
-    return scans, failed
+        yield scan
 
 
 def _default_cache() -> Path:
