@@ -73,3 +73,50 @@ def test_a_pool_makes_the_same_records_in_the_same_order(bundled_detector, tmp_p
     for a, b in zip(one[0] + one[1], two[0] + two[1], strict=True):
         assert np.array_equal(a["X"], b["X"]) and int(a["label"]) == int(b["label"])
     assert len(list((tmp_path / "b").glob("*-bal.npz"))) == 5  # cached: a rerun reads them
+
+
+def test_pictures_plan_the_picture_recipe_and_the_count_records_it_matches(bundled_detector):
+    if bundled_detector.picture is None:
+        pytest.skip("no picture variant bundled")
+    both = sa.recipes(bundled_detector, count=True, picture=True, n_train=30, n_select=12)
+    pic, match = both["picture"], both["match"]
+    config = bundled_detector.picture.card["held_out"]["config"]
+    assert pic.augment == "export" and config["domain"] == "picture" and config["match_fpr"]
+    assert "count_band" not in pic.card and len(pic.train_seeds) == 30  # pictures: no band
+    assert both["count"].augment is None and both["count"].card["count_band"]
+    # bench_detector._match_fpr reads the count detector's rate on the selection studies as
+    # count records with the card's band and without the uptake balance: the same records
+    assert not match.train_seeds and match.select_seeds == both["count"].select_seeds
+    assert not match.uptake_balance and match.card["count_band"] and match.augment is None
+    assert set(sa.recipes(bundled_detector, count=True, picture=False)) == {"count"}
+    assert set(sa.recipes(bundled_detector, count=False, picture=True)) == {"picture", "match"}
+    with pytest.raises(ModelError, match="no picture variant"):
+        sa.recipes(replace(bundled_detector, picture=None), count=False, picture=True)
+
+
+def test_the_picture_variant_calls_no_more_normals_than_the_count_detector(fitted):
+    from osteoscan.lesions.detector_train import arrays
+
+    det, select = fitted
+    assert any(int(r["label"]) == 0 for r in select)  # a rate to match
+    recipe = sa.Recipe(train_sites=("site_a",), train_seeds=range(900, 904),
+                       select_sites=("site_b",), select_seeds=range(950, 953),
+                       uptake_balance=False, design=det.card.get("design", "stack_bsi"), seed=0,
+                       fit={}, card={}, augment="export")
+    det = replace(det, card={**det.card, "held_out": {"config": {"domain": "picture"}}})
+    det = replace(det, picture=det)  # a variant to refit; the records stand in for exports
+    normals = [sa.normal_record(_scan(), det.codes, np.ones(14))]
+    new = sa.refit_picture(det, recipe, select[:2] * 2, select, normals, select, "m.csv")
+    pic = new.picture
+    fpr = sa.false_positive_rate(det, select)
+    called = [pic.patient_probability(arrays(r), *pic.score(arrays(r))) >= pic.decision_threshold
+              for r in select if int(r["label"]) == 0]
+    assert np.mean(called) <= fpr and pic.card["matched_to"]["false_positive_rate"] == fpr
+    assert pic.card["site_adaptation"]["normals"] == 1 and pic.card["domain"] == "picture"
+    assert new.decision_threshold == det.decision_threshold  # the count detector untouched
+
+
+def _scan():
+    from osteoscan.simulate.study import simulate_study
+
+    return simulate_study(5).scan

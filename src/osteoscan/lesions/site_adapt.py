@@ -1,15 +1,19 @@
 """A detector refitted with a site's normal studies as negatives (docs/site-threshold.md,
 "Refitting with the site's normals"; measured in docs/independent-sites.md, "A site's normal
-studies as negatives").
+studies as negatives" and "Screen captures: a site's normal pictures refit the picture
+variant").
 
 The bundled detector's own recipe, read from its card (``held_out.config``: training and
 selection sites, seeds, sizes, uptake balance, design; the card's context, BSI and stack
 columns, BSI rule and count band), is fitted again on its simulated training studies **plus**
 every candidate of the site's normal studies, each a benign example: no lesion is drawn, the
 study is known to be normal. Calibration stays on the simulator's selection studies, as the
-bundle's. The simulated studies are made once and cached (``cache``); with the bundle's 3,600
-and 200 that is about 30 min of one core the first time (0.45 s a study), 15 with two
-workers (``benchmarks/bench_adapt_records.py``), seconds afterwards.
+bundle's. Count studies refit the count detector; screen pictures refit the picture variant
+on its own recipe (the same studies as their screen exports), whose threshold is matched to
+the count detector's false-positive rate as the bundled variant's was. The simulated studies
+are made once and cached (``cache``); with the bundle's 3,600 and 200 that is about 30 min of
+one core the first time (0.45 s a study), 15 with two workers
+(``benchmarks/bench_adapt_records.py``), seconds afterwards; as much again for pictures.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class Recipe:
     columns: ``context_features``, ``bsi_context_features``, ``stack_features``."""
     card: dict
     """Card settings set after the fit: ``bsi_hotspots``, ``count_band``."""
+    augment: str | None = None
+    """``"export"`` for the picture variant (every study as its screen export), else None."""
 
     def sized(self, n_train: int | None, n_select: int | None) -> Recipe:
         """The same recipe on its first ``n_train`` / ``n_select`` studies (None: all)."""
@@ -79,7 +85,46 @@ def recipe_of(det: HotspotDetector) -> Recipe:
         fit={"context_features": det.context_features,
              "bsi_context_features": c.get("bsi_context_features"),
              "stack_features": None if stack == STACK_FEATURES else stack},
-        card={k: det.card[k] for k in ("bsi_hotspots", "count_band") if k in det.card})
+        card={k: det.card[k] for k in ("bsi_hotspots", "count_band") if k in det.card},
+        augment="export" if c.get("domain") == "picture" else None)
+
+
+def recipes(det: HotspotDetector, *, count: bool, picture: bool, n_train: int | None = None,
+            n_select: int | None = None) -> dict[str, Recipe]:
+    """What an adaptation simulates (each sized by :meth:`Recipe.sized`): ``count``, the count
+    detector's recipe, with ``count`` normals or ``picture`` normals (the selection studies
+    only, for the matched rate); ``picture``, the picture variant's; ``match``, the count
+    recipe's selection studies as the picture recipe reads the count detector's
+    false-positive rate on them: without the uptake balance (``bench_detector --match-fpr``,
+    which built the bundled variant; reproduced exactly by a test).
+
+    Raises:
+        ModelError: a card that does not say how it was fitted, or picture normals for a
+            detector without a picture variant.
+    """
+    base = recipe_of(det).sized(n_train, n_select)
+    out = {"count": base} if count else {}
+    if picture:
+        if det.picture is None:
+            raise ModelError("the detector has no picture variant to refit with pictures")
+        out["picture"] = recipe_of(det.picture).sized(n_train, n_select)
+        out["match"] = replace(base, train_seeds=range(0), uptake_balance=False)
+    return out
+
+
+def adapted(det: HotspotDetector, plan: dict[str, Recipe], records: dict[str, tuple],
+            normals: dict[str, list[dict]], source: str) -> HotspotDetector:
+    """``det`` refitted in each domain that ``normals`` names (``count``, ``picture``) with
+    the site's normals of it (records of :func:`site_records`; none: the recipe alone, the
+    control that gives the bundled detector back), on the ``records`` (training, selection)
+    that :func:`simulated` made of each recipe of ``plan`` (:func:`recipes`)."""
+    new = det
+    if "count" in normals:
+        new = refit(new, plan["count"], *records["count"], normals["count"], source)
+    if "picture" in normals:
+        new = refit_picture(new, plan["picture"], *records["picture"], normals["picture"],
+                            records["match"][1], source)
+    return new
 
 
 def normal_record(scan, codes, region_area: np.ndarray) -> dict:
@@ -113,8 +158,9 @@ def _record(job: tuple) -> dict:
     """One recipe study's record, made (or read from the cache) in this process or a worker."""
     from osteoscan.lesions.detector_records import simulated_records
 
-    site, seed, cache, band, balance = job
-    return simulated_records((site,), [seed], cache, count_band=band, uptake_balance=balance)[0]
+    site, seed, cache, band, balance, augment = job
+    return simulated_records((site,), [seed], cache, count_band=band, uptake_balance=balance,
+                             augment=augment or False)[0]
 
 
 def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda: None,
@@ -124,7 +170,7 @@ def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda
     from concurrent.futures import ProcessPoolExecutor
 
     band = tuple(recipe.card["count_band"]) if recipe.card.get("count_band") else None
-    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance)
+    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance, recipe.augment)
             for sites, seeds, b in ((recipe.train_sites, recipe.train_seeds, None),
                                     (recipe.select_sites, recipe.select_seeds, band))
             for i, seed in enumerate(seeds)]
@@ -142,10 +188,10 @@ def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda
     return out[:n], out[n:]
 
 
-def refit(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[dict],
-          normals: list[dict], source: str) -> HotspotDetector:
+def _fitted(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[dict],
+            normals: list[dict], source: str) -> HotspotDetector:
     """``det``'s recipe fitted on ``own`` plus the site's ``normals``, calibrated on
-    ``select``; the picture variant is ``det``'s, unchanged (its card says so)."""
+    ``select`` as the recipe is; the card records the adaptation and keeps the recipe."""
     from osteoscan.lesions.detector_train import fit_detector
 
     new = fit_detector(own + normals, select, seed=recipe.seed, design=recipe.design,
@@ -157,7 +203,46 @@ def refit(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[di
         "normals": len(normals), "own_studies": len(own), "select_studies": len(select),
         "calibration": source, "date": datetime.date.today().isoformat()}
     new.card["held_out"] = {"config": det.card["held_out"]["config"]}  # the recipe, kept
+    return new
+
+
+def refit(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[dict],
+          normals: list[dict], source: str) -> HotspotDetector:
+    """``det``'s recipe fitted on ``own`` plus the site's ``normals``, calibrated on
+    ``select``; the picture variant is ``det``'s, unchanged (its card says so)."""
+    new = _fitted(det, recipe, own, select, normals, source)
     if det.picture is not None:
         note = {"normals": 0, "kept": "the picture variant is the source detector's"}
         new.picture = replace(det.picture, card={**det.picture.card, "site_adaptation": note})
     return new
+
+
+def false_positive_rate(det: HotspotDetector, records: list[dict]) -> float:
+    """Share of the normal studies among ``records`` that ``det`` calls metastatic."""
+    from osteoscan.lesions.detector_train import arrays
+
+    called = [det.patient_probability(arrays(r), *det.score(arrays(r)))
+              >= det.decision_threshold for r in records if int(r["label"]) == 0]
+    return float(np.mean(called)) if called else 0.0
+
+
+def refit_picture(det: HotspotDetector, recipe: Recipe, own: list[dict], select: list[dict],
+                  normals: list[dict], count_select: list[dict], source: str
+                  ) -> HotspotDetector:
+    """``det`` with its picture variant's recipe (``recipe``, from :func:`recipe_of` of
+    ``det.picture``) fitted on ``own`` plus the site's normal ``normals`` pictures and
+    calibrated on ``select`` (the selection exports) at sensitivity 0.90, the threshold raised
+    where needed to ``det``'s false-positive rate on ``count_select`` (the same selection
+    studies as count records): the picture variant calls no more normals than the count
+    detector, as the bundled one (docs/robustness.md, "The picture-domain detector")."""
+    from osteoscan.lesions.detector_train import calibrate
+
+    if det.picture is None:
+        raise ModelError("the detector has no picture variant to refit")
+    pic = _fitted(det.picture, recipe, own, select, normals, source)
+    fpr = false_positive_rate(det, count_select)
+    calibrate(pic, select, max_fpr=fpr)
+    pic.card["matched_to"] = {"false_positive_rate": fpr,
+                              "decision_threshold": det.decision_threshold}
+    pic.card["domain"] = "picture"
+    return replace(det, picture=pic)

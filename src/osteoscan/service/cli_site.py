@@ -1,7 +1,9 @@
-"""``osteoscan lesions calibrate``: a site's own decision threshold from its normal studies.
+"""``osteoscan lesions calibrate`` and ``lesions adapt``: a site's own decision threshold
+from its normal studies, and the bundle's recipe refitted with them.
 
-A thin layer over :mod:`osteoscan.lesions.site_threshold` (docs/site-threshold.md); every
-figure it prints is in the ``calibration.json`` it writes.
+Thin layers over :mod:`osteoscan.lesions.site_threshold` and
+:mod:`osteoscan.lesions.site_adapt` (docs/site-threshold.md); every figure ``calibrate``
+prints is in the ``calibration.json`` it writes, and ``adapt`` writes ``adaptation.json``.
 """
 
 from __future__ import annotations
@@ -115,37 +117,53 @@ def adapt(
         min=1)] = 2,
 ) -> None:
     """Refit the bundled detector's recipe with the site's normal studies as negatives
-    (docs/site-threshold.md). The first run simulates the recipe's studies (about 30 min of
-    one core, 15 with two workers; cached). Unreadable rows are listed; exit code 1."""
+    (docs/site-threshold.md): count studies refit the count detector, screen pictures its
+    picture variant. The first run simulates the recipe's studies (about 30 min of one core,
+    15 with two workers, for each domain; cached). Unreadable rows are listed; exit code 1."""
     from osteoscan.lesions import site_adapt as sa
     from osteoscan.lesions.patient import bundled_detector_or_none
 
     det = bundled_detector_or_none()
     if det is None:
         raise ModelError("no bundled hotspot detector is installed")
-    recipe = sa.recipe_of(det).sized(n_train, n_select)
     m, rows = _normal_rows(manifest)
     failed: list[tuple[str, str]] = []
+    by_domain = _domains(m, rows, failed)
+    for study_id, problem in failed:
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
+    if not any(by_domain.values()):
+        raise ConfigError(f"{manifest}: no readable study labelled normal")
+    plan = sa.recipes(det, count=bool(by_domain["count"]), picture=bool(by_domain["picture"]),
+                      n_train=n_train, n_select=n_select)
     with counted_progress(console) as prog:
-        total = len(recipe.train_seeds) + len(recipe.select_seeds) + len(rows)
-        task = prog.add_task("simulated training studies, then the site's", total=total)
-        own, select = sa.simulated(recipe, cache or _default_cache(),
-                                   lambda: prog.advance(task), workers=workers)
-        site = sa.site_records(_normal_scans(m, rows, failed), own, lambda: prog.advance(task))
-        prog.advance(task, len(failed))  # the normal rows that could not be used
-        for study_id, problem in failed:
-            console.print(f"[red]skipped[/] {study_id}: {problem}")
-        if not site:
-            raise ConfigError(f"{manifest}: no readable count study labelled normal")
-        prog.add_task(f"fitting on {len(own)} + {len(site)} studies", total=None)
-        new = sa.refit(det, recipe, own, select, site, manifest.name)
-    new.save(out)
-    atomic_write_json(out / "adaptation.json", {**new.card["site_adaptation"],
-                                                "failed": [list(f) for f in failed]})
-    console.print(f"refitted on {len(own)} simulated studies and {len(site)} normal studies of "
-                  f"{manifest.name}; written to {out}. Set its threshold on other normals: "
-                  f"osteoscan lesions calibrate OTHER.csv --models {out} --out SITE")
+        total = sum(len(r.train_seeds) + len(r.select_seeds) for r in plan.values())
+        task = prog.add_task("simulated training studies, then the site's",
+                             total=total + len(rows) - len(failed))
+        step = lambda: prog.advance(task)  # noqa: E731
+        records = {k: sa.simulated(r, cache or _default_cache(), step, workers=workers)
+                   for k, r in plan.items()}
+        normals = {d: sa.site_records(_scans(m, ids, failed), records[d][0], step)
+                   for d, ids in by_domain.items() if ids}
+        prog.add_task("fitting on the simulated studies and the site's", total=None)
+        new = sa.adapted(det, plan, records, normals, manifest.name)
+    _write_adapted(new, out, list(normals), failed, manifest.name)
     exits.finish(bool(failed))
+
+
+def _write_adapted(det, out: Path, domains: list[str], failed: list, source: str) -> None:
+    """Save the refitted detector and ``adaptation.json`` (each refitted domain's card block
+    and the rows that could not be used); say what was refitted."""
+    from osteoscan.lesions.site_threshold import for_domain
+
+    det.save(out)
+    blocks = {d: for_domain(det, d).card["site_adaptation"] for d in domains}
+    atomic_write_json(out / "adaptation.json", {"domains": blocks,
+                                                "failed": [list(f) for f in failed]})
+    for d, block in blocks.items():
+        console.print(f"{d}: refitted on {block['own_studies']} simulated studies and "
+                      f"{block['normals']} normal studies of {source}")
+    console.print(f"written to {out}. Set its threshold on other normals: osteoscan lesions "
+                  f"calibrate OTHER.csv --models {out} --out SITE")
 
 
 def _normal_rows(manifest: Path):
@@ -166,23 +184,31 @@ def _normal_rows(manifest: Path):
     return m, rows
 
 
-def _normal_scans(m, rows: list[int], failed: list[tuple[str, str]]):
-    """The count studies of ``rows``, read one at a time (a site may give hundreds); each row
-    that cannot be used (unreadable, or a screen picture) goes to ``failed`` with the reason."""
+def _domains(m, rows: list[int], failed: list[tuple[str, str]]) -> dict[str, list[int]]:
+    """The ``rows`` of count studies and of screen pictures (each read once here and again
+    when its record is made, so that no more than one study is held); a row that cannot be
+    read goes to ``failed`` with the reason."""
     from osteoscan.errors import OsteoscanError
     from osteoscan.lesions.candidates import is_picture
 
+    out: dict[str, list[int]] = {"count": [], "picture": []}
     for i in rows:
         try:
-            scan = m.load_scan(i)
+            out["picture" if is_picture(m.load_scan(i)) else "count"].append(i)
         except OsteoscanError as exc:
             failed.append((m.value(i, "study_id"), str(exc)))
-            continue
-        if is_picture(scan):
-            failed.append((m.value(i, "study_id"), "a screen picture: the refit is of the "
-                                                   "count detector (DICOM, NIfTI)"))
-            continue
-        yield scan
+    return out
+
+
+def _scans(m, rows: list[int], failed: list[tuple[str, str]]):
+    """The studies of ``rows``, read one at a time (a site may give hundreds)."""
+    from osteoscan.errors import OsteoscanError
+
+    for i in rows:
+        try:
+            yield m.load_scan(i)
+        except OsteoscanError as exc:  # changed since it was first read
+            failed.append((m.value(i, "study_id"), str(exc)))
 
 
 def _default_cache() -> Path:
