@@ -70,3 +70,17 @@ def test_simulate_captures_through_the_console_script(tmp_path):
     assert list(table["layout"]) == ["spots", "laterals"]
     bad = run_osteoscan("simulate", tmp_path / "bad", "--n", 2, "--captures", "nope")
     assert bad.returncode == 2 and "nope" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_black_layout_turns_every_grey_of_the_view_over():
+    import numpy as np
+
+    from osteoscan.simulate.captures import Placement, _uninvert_bodies
+
+    pic = np.full((6, 8), 255, np.uint8)  # the inverted display: white background
+    pic[1, 1], pic[2, 2], pic[3, 3], pic[4, 4] = 250, 249, 100, 0  # one count ... the hottest
+    pic[5, 7] = 255  # outside the view: the page, left as it is
+    place = {"anterior": Placement(0, 0, 1.0, 1.0, 0, 6, False, 6, 5)}
+    out = _uninvert_bodies(pic, place, 6)
+    assert out[0, 0] == 0 and out[1, 1] == 5 and out[2, 2] == 6  # faint stays faint
+    assert out[3, 3] == 155 and out[4, 4] == 255 and out[5, 7] == 255

@@ -201,13 +201,14 @@ def render_capture(study: SimulatedStudy, layout: str, rng: np.random.Generator
 
 
 def _uninvert_bodies(pic: np.ndarray, place: dict[str, Placement], height: int) -> np.ndarray:
-    """Layout "black": bodies drawn bright on black (text stays white)."""
+    """Layout "black": bodies drawn bright on black (text, outside the views, stays white).
+    The whole view is turned over: a cut at a grey level left the faintest uptake (one count
+    of soft tissue, grey 250 on the inverted display) white on black, a salt of false hot
+    pixels around every body."""
     out = pic.copy()
     for p in place.values():
         region = out[p.y0 : p.y0 + p.height, p.x0 : p.x0 + p.width]
-        body = region < 250
-        region[body] = 255 - region[body]
-        region[~body & (region > 250)] = 0
+        region[...] = 255 - region
     return out
 
 
