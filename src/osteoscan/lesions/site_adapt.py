@@ -91,12 +91,12 @@ def recipe_of(det: HotspotDetector) -> Recipe:
 
 def recipes(det: HotspotDetector, *, count: bool, picture: bool, n_train: int | None = None,
             n_select: int | None = None) -> dict[str, Recipe]:
-    """What an adaptation simulates (each sized by :meth:`Recipe.sized`): ``count``, the count
-    detector's recipe, with ``count`` normals or ``picture`` normals (the selection studies
-    only, for the matched rate); ``picture``, the picture variant's; ``match``, the count
-    recipe's selection studies as the picture recipe reads the count detector's
-    false-positive rate on them: without the uptake balance (``bench_detector --match-fpr``,
-    which built the bundled variant; reproduced exactly by a test).
+    """What an adaptation simulates, each sized by :meth:`Recipe.sized`. With ``count``
+    normals: ``count``, the count detector's recipe. With ``picture`` normals: ``picture``, the
+    picture variant's, and ``match``, the count recipe's selection studies as the picture
+    recipe reads the count detector's false-positive rate on them, without the uptake balance
+    (``bench_detector --match-fpr``, which built the bundled variant; refitted with no normal
+    it is given back exactly, ``benchmarks/adapt_control.py``).
 
     Raises:
         ModelError: a card that does not say how it was fitted, or picture normals for a

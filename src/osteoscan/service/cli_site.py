@@ -135,6 +135,7 @@ def adapt(
         raise ConfigError(f"{manifest}: no readable study labelled normal")
     plan = sa.recipes(det, count=bool(by_domain["count"]), picture=bool(by_domain["picture"]),
                       n_train=n_train, n_select=n_select)
+    listed = len(failed)
     with counted_progress(console) as prog:
         total = sum(len(r.train_seeds) + len(r.select_seeds) for r in plan.values())
         task = prog.add_task("simulated training studies, then the site's",
@@ -146,6 +147,8 @@ def adapt(
                    for d, ids in by_domain.items() if ids}
         prog.add_task("fitting on the simulated studies and the site's", total=None)
         new = sa.adapted(det, plan, records, normals, manifest.name)
+    for study_id, problem in failed[listed:]:  # unreadable on the second reading
+        console.print(f"[red]skipped[/] {study_id}: {problem}")
     _write_adapted(new, out, list(normals), failed, manifest.name)
     exits.finish(bool(failed))
 
