@@ -235,14 +235,35 @@ def _region(d: np.ndarray, box: tuple[int, int, int, int], bg: float, found: _Fo
             found.words.append(blob)
 
 
-def _absorb(found: _Found, margin: int) -> None:
-    """Small blobs inside a body's box are part of that body (noise specks, hands)."""
+MARKER_SIZE = 0.04
+"""Largest height and width of a burned-in marker, as a share of the picture's rows."""
+MARKER_INK = 0.9
+"""Contrast against the background (0..1) that nine in ten of a marker's pixels reach at
+their brightest tenth: text is drawn at full ink, uptake is not."""
+
+
+def _is_marker(d: np.ndarray, blob: Blob, bg: float) -> bool:
+    """A small blob at full ink: a burned-in letter or marker ("R", "L"), not uptake."""
+    limit = MARKER_SIZE * d.shape[0]
+    if blob.height > limit or blob.width > limit:
+        return False
+    r0, r1, c0, c1 = blob.box
+    ink = np.abs(d[r0:r1, c0:c1][blob.mask] - bg)
+    return bool(ink.size) and float(np.quantile(ink, 0.9)) >= MARKER_INK
+
+
+def _absorb(found: _Found, margin: int, d: np.ndarray) -> None:
+    """Small blobs inside a body's box are part of that body (noise specks, hands), unless
+    they are burned-in markers at full ink (an "R" in the panel's corner), which stay words:
+    absorbed, a saturated letter sat in the view as the hottest thing in it."""
     left = []
     for w in found.words:
-        home = next((b for b, _, _ in found.bodies if _within(w.box, b.box, margin)), None)
-        if home is None:
+        home = next(((b, bg) for b, bg, _ in found.bodies if _within(w.box, b.box, margin)),
+                    None)
+        if home is None or _is_marker(d, w, home[1]):
             left.append(w)
             continue
+        home = home[0]
         r0, r1 = max(w.box[0], home.box[0]), min(w.box[1], home.box[1])
         c0, c1 = max(w.box[2], home.box[2]), min(w.box[3], home.box[3])
         if r1 > r0 and c1 > c0:  # the part inside the body's box joins it
@@ -338,7 +359,7 @@ def analyse(d: np.ndarray) -> Layout:
     page_bg = _border_median(d)
     found = _Found()
     _region(d, (0, d.shape[0], 0, d.shape[1]), page_bg, found)
-    _absorb(found, max(3, d.shape[0] // 100))
+    _absorb(found, max(3, d.shape[0] // 100), d)
     panels = _panels(d, found)
     if not panels:
         raise InputError(None, "no body found in the picture")
