@@ -16,8 +16,6 @@ are not mapped onto the pictures, so these cohorts score patients, not lesions.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +40,8 @@ def write_captures(manifest: Path, out: Path, seed: int = 0, normals_only: bool 
     from osteoscan.artefacts import atomic_write_bytes
     from osteoscan.io import read_manifest
     from osteoscan.lesions.site_threshold import label_value
-    from osteoscan.simulate.captures import LAYOUTS, QUALITIES, render_capture
+    from osteoscan.simulate.captures import LAYOUTS, QUALITIES, jpeg_bytes, render_capture
+    from osteoscan.simulate.writer import write_manifest_csv
 
     m = read_manifest(manifest, validate=False)
     rows = [i for i in range(len(m))
@@ -55,18 +54,13 @@ def write_captures(manifest: Path, out: Path, seed: int = 0, normals_only: bool 
         pic, _ = render_capture(shown, layout, np.random.default_rng([seed, k]))
         sid = f"{m.value(i, 'study_id')}_{layout}"
         image = out / "captures" / f"{sid}.jpg"
-        buf = io.BytesIO()
-        pic.save(buf, format="JPEG", quality=QUALITIES[k % len(QUALITIES)])
-        atomic_write_bytes(image, buf.getvalue())
+        atomic_write_bytes(image, jpeg_bytes(pic, QUALITIES[k % len(QUALITIES)]))
         written.append({"patient_id": m.value(i, "patient_id"), "study_id": sid,
                         "image": os.path.relpath(image, out), "label": m.value(i, "label"),
                         "site": m.value(i, "site"), "primary": m.value(i, "primary"),
                         "layout": layout})
     path = out / "manifest.csv"
-    with path.open("w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=COLUMNS)
-        w.writeheader()
-        w.writerows(written)
+    write_manifest_csv(written, path, columns=COLUMNS)
     return path
 
 

@@ -258,12 +258,11 @@ def _absorb(found: _Found, margin: int, d: np.ndarray) -> None:
     absorbed, a saturated letter sat in the view as the hottest thing in it."""
     left = []
     for w in found.words:
-        home = next(((b, bg) for b, bg, _ in found.bodies if _within(w.box, b.box, margin)),
-                    None)
-        if home is None or _is_marker(d, w, home[1]):
+        home, bg = next(((b, bg) for b, bg, _ in found.bodies
+                         if _within(w.box, b.box, margin)), (None, 0.0))
+        if home is None or _is_marker(d, w, bg):
             left.append(w)
             continue
-        home = home[0]
         r0, r1 = max(w.box[0], home.box[0]), min(w.box[1], home.box[1])
         c0, c1 = max(w.box[2], home.box[2]), min(w.box[3], home.box[3])
         if r1 > r0 and c1 > c0:  # the part inside the body's box joins it

@@ -221,8 +221,9 @@ def false_positive_rate(det: HotspotDetector, records: list[dict]) -> float:
     """Share of the normal studies among ``records`` that ``det`` calls metastatic."""
     from osteoscan.lesions.detector_train import arrays
 
-    called = [det.patient_probability(arrays(r), *det.score(arrays(r)))
-              >= det.decision_threshold for r in records if int(r["label"]) == 0]
+    normals = [arrays(r) for r in records if int(r["label"]) == 0]
+    called = [det.patient_probability(a, *det.score(a)) >= det.decision_threshold
+              for a in normals]
     return float(np.mean(called)) if called else 0.0
 
 

@@ -234,7 +234,8 @@ def capture_labelme(study: SimulatedStudy, place: dict[str, Placement], image: s
             "imageData": None, "imageHeight": size[1], "imageWidth": size[0]}
 
 
-def _jpeg(img: Image.Image, quality: int) -> bytes:
+def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
+    """The picture as JPEG file bytes at ``quality``."""
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
@@ -249,7 +250,7 @@ def write_capture(study: SimulatedStudy, out_dir: Path, layout: str, index: int,
     sid = f"{study.study_id}_{layout}"
     folder = out_dir / "captures"
     image = folder / f"{sid}.jpg"
-    atomic_write_bytes(image, _jpeg(pic, quality))
+    atomic_write_bytes(image, jpeg_bytes(pic, quality))
     doc = capture_labelme(study, place, image.name, pic.size, polygons=index % 3 == 2)
     atomic_write_bytes(folder / f"{sid}.json", json.dumps(doc, indent=1).encode())
     truth = {"layout": layout, "quality": quality, "views": {v: vars(p) for v, p in place.items()},
