@@ -398,7 +398,7 @@ def _match_fpr(det, select: list[dict], args) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from osteoscan.lesions.augment import MODES
+    from osteoscan.lesions.augment import MODES, STUDY_MODES
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train", nargs="+", default=["site_a"])
@@ -411,8 +411,9 @@ def _parser() -> argparse.ArgumentParser:
     ap.add_argument("--n-test", type=int, default=80)
     ap.add_argument("--n-augmented", type=int, nargs="+", default=[0],
                     help="extra training studies (other seeds) per --augment-mode")
-    ap.add_argument("--augment-mode", choices=MODES, nargs="+", default=["camera"],
-                    help="osteoscan.lesions.augment.augment_scan's modes, one cohort each")
+    ap.add_argument("--augment-mode", choices=(*MODES, *STUDY_MODES), nargs="+",
+                    default=["camera"], help="osteoscan.lesions.augment.augment_scan's modes, "
+                    "or capture (lesions.capture_trip), one cohort each")
     ap.add_argument("--augmented-seed", type=int, nargs="+", default=None,
                     help="first seed per mode (200000 + 1000 x --seed, +50000 per mode)")
     ap.add_argument("--n-bsi-low", type=int, default=0,

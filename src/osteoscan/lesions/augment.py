@@ -17,6 +17,9 @@ import numpy as np
 
 MODES = ("camera", "screen", "lowcount", "export")
 """The augmentation modes of :func:`augment_scan`."""
+STUDY_MODES = ("capture",)
+"""Training modes that redraw the whole study, truth included, not only its scan
+(:func:`osteoscan.lesions.capture_trip.capture_round_trip`)."""
 
 LOW_COUNTS = (0.2e6, 0.5e6)
 """Anterior total counts a ``lowcount`` study is thinned to (uniform): the low end of the

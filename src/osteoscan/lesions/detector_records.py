@@ -17,6 +17,7 @@ from scipy import ndimage
 
 from osteoscan.artefacts import atomic_write
 from osteoscan.lesions.augment import augment_scan
+from osteoscan.lesions.capture_trip import capture_round_trip
 from osteoscan.lesions.context import FEATURES, estimated_spacing
 from osteoscan.lesions.patient import study_arrays
 from osteoscan.skeleton import MASS_FRACTION, REGIONS
@@ -159,8 +160,14 @@ def study_record(sim, count_band=None, patches: bool = False) -> dict[str, np.nd
 
 
 AUGMENT_TAGS = {"camera": "-aug", "screen": "-augscreen", "lowcount": "-auglow",
-                "export": "-augexport"}
-"""Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode."""
+                "export": "-augexport", "capture": "-augcapture"}
+"""Cache-name tag of each :func:`osteoscan.lesions.augment.augment_scan` mode, and of
+``capture`` (:func:`osteoscan.lesions.capture_trip.capture_round_trip`)."""
+
+
+def _scan_mode(mode: str) -> str:
+    """The :func:`augment_scan` mode of a training mode (a capture falls back to its export)."""
+    return "export" if mode == "capture" else mode
 
 
 def _savez(path: Path, rec: dict) -> None:
@@ -191,7 +198,8 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
     """Records of simulated studies (``seeds[i]`` on ``sites[i % len(sites)]``), cached;
     ``augment`` applies :func:`augment_scan` (seeded by the study's seed; True or "camera",
     "screen", "lowcount" or "export": cached as ``-aug`` / ``-augscreen`` / ``-auglow`` /
-    ``-augexport``); ``count_band``
+    ``-augexport``), or with "capture" draws the study as a screen capture and reads it back
+    (:func:`capture_round_trip`, ``-augcapture``); ``count_band``
     and ``patches`` are passed to :func:`study_record` (cached apart); ``uptake_balance``
     simulates each patient's balance of uptake between the skeleton's parts
     (:func:`osteoscan.simulate.study.simulate_study`; cached as ``-bal``)."""
@@ -207,9 +215,12 @@ def simulated_records(sites: Sequence[str], seeds: Sequence[int], cache: str | P
         label = "metastasis" if np.random.default_rng(seed).random() < prevalence else "normal"
         sim = simulate_study(seed, site=site, difficulty=difficulty, force_label=label,
                              uptake_balance=uptake_balance)
-        if augment:
-            sim = replace(sim, scan=augment_scan(sim.scan, np.random.default_rng([seed, 1]),
-                                                 mode, sim.bone_mask))
+        rng = np.random.default_rng([seed, 1])
+        read = capture_round_trip(sim, rng) if mode == "capture" else None
+        if read is not None:
+            sim = read
+        elif augment:  # a capture the reader cannot read is trained on as its export
+            sim = replace(sim, scan=augment_scan(sim.scan, rng, _scan_mode(mode), sim.bone_mask))
         return study_record(sim, count_band, patches)
 
     out = []
