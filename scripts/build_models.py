@@ -10,7 +10,8 @@ The bundled models are a list of recipes: the reference classifier
 configs/reference.yaml``, ship) and the lesion models of
 :data:`osteoscan.lesions.recipes.RECIPES` (data seed, simulator settings, configuration,
 stages); the hotspot detector and its picture variant come from ``scripts/build_detector.py``
-(then ``--picture``). Each lesion stage writes ``OUT/<name>/stage<k>-<digest>.safetensors/.json`` (the digest of the
+(then ``--picture``), the 3-D SPECT/CT segmenter from ``scripts/build_seg3d.py``.
+Each lesion stage writes ``OUT/<name>/stage<k>-<digest>.safetensors/.json`` (the digest of the
 recipe up to that stage); ``--resume`` loads a finished stage of the same recipe instead of
 training it again (delete the folder when a model it ``needs`` was rebuilt). The final model gets its card figures
 (:mod:`osteoscan.lesions.figures`, on the recipe's held-out site_c studies) and is copied into
@@ -31,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "reference"
 DETECTOR = "hotspot_detector"
-SCRIPT_BUILT = {REFERENCE: "scripts/build_reference.py", DETECTOR: "scripts/build_detector.py"}
+SEG3D = "seg3d"
+SCRIPT_BUILT = {REFERENCE: "scripts/build_reference.py", DETECTOR: "scripts/build_detector.py",
+                SEG3D: "scripts/build_seg3d.py"}
 """Bundled models built by their own seeded script instead of a lesion recipe."""
 
 
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> None:
         subprocess.run([*build, "--picture"], check=True, cwd=ROOT)  # its picture variant
     elif DETECTOR in names:
         logging.info("%s: built only into the package (scripts/build_detector.py); skipped", DETECTOR)
+    if SEG3D in names and ship:  # the 3-D segmenter: its own script (about 2 h of one core)
+        subprocess.run([sys.executable, str(ROOT / SCRIPT_BUILT[SEG3D])], check=True, cwd=ROOT)
+    elif SEG3D in names:
+        logging.info("%s: built only at full scale (scripts/build_seg3d.py); skipped", SEG3D)
     built: dict = {}
     for r in RECIPES:
         if r.name in names:

@@ -33,6 +33,7 @@ from osteoscan.artefacts.paths import (
     CARD_NAME,
     LESION_ASSETS_DIR,
     REFERENCE_DIR,
+    SEG3D_DIR,
     WEIGHTS_NAME,
     final_card,
     fold_card,
@@ -40,13 +41,16 @@ from osteoscan.artefacts.paths import (
     require_reference,
     resolve_checkpoint,
     run_cards,
+    seg3d_checkpoint,
 )
 
 __all__ = [
-    "ASSETS_DIR", "CARD_FORMAT", "CARD_NAME", "LESION_ASSETS_DIR", "REFERENCE_DIR", "WEIGHTS_NAME",
+    "ASSETS_DIR", "CARD_FORMAT", "CARD_NAME", "LESION_ASSETS_DIR", "REFERENCE_DIR", "SEG3D_DIR",
+    "WEIGHTS_NAME",
     "ModelCard", "atomic_write", "atomic_write_bytes", "atomic_write_json", "atomic_write_text",
     "decide", "dumps_json", "final_card", "fold_card", "has_reference", "read_card",
     "read_card_file", "read_card_values", "require_reference", "resolve_checkpoint", "run_cards",
+    "seg3d_checkpoint",
     "to_jsonable",
     "write_card",
 ]

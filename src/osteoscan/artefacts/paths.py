@@ -18,6 +18,10 @@ REFERENCE_DIR = ASSETS_DIR / "reference"
 """The bundled reference classifier (model.json + model.safetensors)."""
 LESION_ASSETS_DIR = ASSETS_DIR / "lesions"
 """The bundled lesion-stage models."""
+SEG3D_DIR = ASSETS_DIR / "seg3d"
+"""The bundled 3-D SPECT/CT lesion segmenter (``scripts/build_seg3d.py``)."""
+BUNDLED_SEG3D = "bundled"
+"""The name that stands for :data:`SEG3D_DIR` where a ``seg3d`` command takes a checkpoint."""
 CHECKPOINT_SUBFOLDERS = ("", "best", "last", "fold0/best")
 """Where :func:`resolve_checkpoint` looks inside a folder, in order."""
 
@@ -46,6 +50,22 @@ def require_reference() -> Path:
             "reinstall osteoscan or pass a trained run with --model / Predictor.from_path()"
         )
     return ref
+
+
+def seg3d_checkpoint(source: str | Path) -> Path:
+    """The folder of a 3-D checkpoint: :data:`BUNDLED_SEG3D` names the bundled segmenter,
+    anything else is taken as a path.
+
+    Raises:
+        ModelError: the bundled segmenter was asked for and is not installed.
+    """
+    if str(source) != BUNDLED_SEG3D:
+        return Path(source)
+    if not all((SEG3D_DIR / name).is_file() for name in (CARD_NAME, WEIGHTS_NAME)):
+        raise ModelError(f"{SEG3D_DIR}: the bundled 3-D segmenter is missing (model.json + "
+                         "model.safetensors); reinstall osteoscan or train one with "
+                         "`osteoscan seg3d train` and pass its folder")
+    return SEG3D_DIR
 
 
 def resolve_checkpoint(source: str | Path) -> tuple[Path, Path]:

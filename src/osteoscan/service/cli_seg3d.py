@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 console = Console()
 seg3d_app = typer.Typer(help="3-D SPECT/CT bone-lesion segmentation, instances and origin.",
                         no_args_is_help=True)
+MODEL_HELP = "Checkpoint folder from `seg3d train`, or `bundled` (the bundled segmenter)."
+INIT_HELP = "Transfer learning: start from this checkpoint (`bundled`: the bundled segmenter)."
 
 
 def _ints(text: str, n: int, what: str) -> tuple[int, ...]:
@@ -116,7 +118,7 @@ def train(
     seed: Annotated[int, typer.Option(help="Training seed.")] = 0,
     tiny: Annotated[bool, typer.Option("--tiny", help="The registry's tiny variants.")] = False,
     cv: Annotated[int, typer.Option("--cv", help="k-fold patient-level comparison of every --arch (0: one model on all cases).")] = 0,
-    init: Annotated[str | None, typer.Option("--init", help="Transfer learning: start from this checkpoint.")] = None,
+    init: Annotated[str | None, typer.Option("--init", help=INIT_HELP)] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue an interrupted run.")] = False,
     negatives: Annotated[str, typer.Option(help="Centre negative patches on 'any' non-lesion voxel or on 'bone' (hard negatives).")] = "any",
     crops: Annotated[str, typer.Option(help="Centre lesion patches on any lesion voxel ('posneg') or equally on each lesion type ('kind').")] = "posneg",
@@ -154,7 +156,7 @@ def _print_table(frame, title: str) -> None:
 
 @seg3d_app.command("predict")
 def predict(
-    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     inputs: Annotated[list[Path], typer.Argument(help="Study folders (ct/ or ct.nii.gz, spect.dcm or spect.nii.gz), or CT series folders / NIfTI files.")],
     out: Annotated[Path, typer.Option("--out", help="Output folder (one sub-folder per input).")],
     spect: Annotated[Path | None, typer.Option("--spect", help="The SPECT of a single CT input.")] = None,
@@ -187,7 +189,7 @@ def predict(
 
 @seg3d_app.command("evaluate")
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     data: Annotated[Path, typer.Argument(help="Test cohort with truth (from `seg3d simulate`).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for summary.json, scans.csv, lesions.csv.")],
     n_boot: Annotated[int, typer.Option(help="Patient-bootstrap replicates.")] = 2000,
@@ -222,7 +224,7 @@ def _floats(text: str, what: str, kind=float) -> tuple:
 
 @seg3d_app.command("select")
 def select(
-    model: Annotated[Path, typer.Argument(help="Checkpoint folder from `seg3d train`.")],
+    model: Annotated[Path, typer.Argument(help=MODEL_HELP)],
     data: Annotated[Path, typer.Argument(help="Selection cohort with truth (a profile used neither for training nor for testing).")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the checkpoint with the chosen post-processing (the source is not changed).")],
     thresholds: Annotated[str, typer.Option(help="Lesion thresholds to try.")] = "0.3,0.4,0.5,0.6,0.7,0.8",

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from monai.inferers import sliding_window_inference
 
-from osteoscan.artefacts import ModelCard
+from osteoscan.artefacts import ModelCard, seg3d_checkpoint
 from osteoscan.errors import ModelError
 from osteoscan.training.checkpoint import load_checkpoint
 from osteoscan.volumetric.inputs import (
@@ -113,9 +113,11 @@ class Segmenter3D:
 
     @classmethod
     def from_checkpoint(cls, source: str | Path, **kwargs) -> Segmenter3D:
-        """Load ``model.safetensors`` + ``model.json`` from a run or checkpoint folder."""
+        """Load ``model.safetensors`` + ``model.json`` from a run or checkpoint folder
+        (``"bundled"``: the bundled segmenter, :func:`~osteoscan.artefacts.seg3d_checkpoint`)."""
         from osteoscan.volumetric.fusion import CTPath
 
+        source = seg3d_checkpoint(source)
         model, card = load_checkpoint(source)
         segmenter = cls(model, card, **kwargs)
         values = (card.settings.get("postprocess") or {}).get("ct_path")

@@ -30,7 +30,7 @@ from monai.transforms import Compose, RandCropByLabelClassesd, RandCropByPosNegL
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from osteoscan.artefacts import ModelCard, atomic_write_json, resolve_checkpoint
+from osteoscan.artefacts import ModelCard, atomic_write_json, resolve_checkpoint, seg3d_checkpoint
 from osteoscan.errors import ConfigError
 from osteoscan.models import create_model, init_from, model_info
 from osteoscan.training.checkpoint import load_checkpoint, save_checkpoint
@@ -295,7 +295,7 @@ def _start(out: Path, settings: Seg3DSettings, resume: bool,
     torch.manual_seed(settings.seed)
     model = create_model(settings.architecture, **settings.model_kwargs())
     if init:
-        weights, card = resolve_checkpoint(init)
+        weights, card = resolve_checkpoint(seg3d_checkpoint(init))
         report = init_from(model, weights, widen_inputs=_extends(card, settings.channels))
         logger.info("init from %s: %.0f %% of tensors (%d mismatched)", init,
                     100 * report.coverage, len(report.mismatched))
