@@ -30,12 +30,17 @@ from osteoscan.evaluation.statistics import delong_ci, delong_roc_test, mcnemar_
 from osteoscan.lesions import site_threshold as st
 
 
+def cache_path(manifest: Path, cache: Path) -> Path:
+    """Where :func:`scores` caches the scores of ``manifest`` (named by its resolved path)."""
+    key = hashlib.sha1(str(manifest.resolve()).encode()).hexdigest()[:12]
+    return cache / f"{manifest.parent.name}-{key}.json"
+
+
 def scores(det, manifest: Path, cache: Path) -> list[st.Scored]:
     """Every labelled study of ``manifest`` scored by ``det`` (cached by the manifest's path)."""
     from osteoscan.io import read_manifest
 
-    key = hashlib.sha1(str(manifest.resolve()).encode()).hexdigest()[:12]
-    path = cache / f"{manifest.parent.name}-{key}.json"
+    path = cache_path(manifest, cache)
     if path.is_file():
         return [st.Scored(**row) for row in json.loads(path.read_text())["scored"]]
     if det is None:
