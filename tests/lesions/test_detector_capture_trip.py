@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from osteoscan.lesions.capture_trip import capture_round_trip, carried
-from osteoscan.lesions.detector_records import simulated_records
+from osteoscan.lesions.detector_records import simulated_records, study_record
 from osteoscan.simulate.captures import Placement
 from osteoscan.simulate.study import simulate_study
 from osteoscan.types import ViewPlacement
@@ -66,3 +66,13 @@ def test_capture_records_are_cached_apart_and_labelled(tmp_path):
         assert rec["label"] == 1 and rec["y"].sum() >= 1 and len(rec["mask_ids"]) >= 1
     again = simulated_records(["site_a"], [960_200], cache=tmp_path, augment="capture")
     assert np.array_equal(again[0]["X"], recs[0]["X"])
+
+
+def test_a_capture_read_as_one_composite_view_trains_as_its_anterior():
+    # a header capture whose two bodies the reader could not split (seed found in the build)
+    sim = simulate_study(960_442, site="profile_30", force_label="normal", uptake_balance=True)
+    read = capture_round_trip(sim, np.random.default_rng([960_442, 1]))
+    assert [v.view for v in read.scan.views] == ["composite"] and read.scan.posterior is None
+    assert list(read.lesion_masks) == ["anterior"] == list(read.region_maps)
+    rec = study_record(read)
+    assert len(rec["y"]) > 0 and rec["y"].sum() == 0

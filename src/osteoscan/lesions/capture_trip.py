@@ -72,7 +72,9 @@ def capture_round_trip(sim, rng: np.random.Generator):
         except InputError as exc:
             log.warning("%s as a %s capture: not read (%s)", sim.study_id, layout, exc)
             return None
-    reads = {p.view: p for p in scan.source.picture.placements}
+    # a picture whose views could not be split is one "composite" view, stored as the anterior
+    reads = {"posterior" if p.view == "posterior" else "anterior": p
+             for p in scan.source.picture.placements}
     masks = {v: carried(sim.lesion_masks, place, p) for v, p in reads.items()}
     regions = {v: carried(sim.region_maps, place, p) for v, p in reads.items()}
     bone = {v: np.asarray(sim.bone_mask) for v in place}
