@@ -86,14 +86,18 @@ which the selection sites favoured over none (docs/lesions.md, "Count band")."""
 
 
 PICTURE = ["--domain", "picture", "--count-band", "none", "--match-fpr", "bundled",
-           "--against", "bundled", "--no-baseline", "--bsi-hotspots", "all"]
+           "--against", "bundled", "--no-baseline", "--bsi-hotspots", "all",
+           "--n-augmented", "1800", "--augment-mode", "capture", "--augmented-seed", "960000"]
 """The picture-domain variant's arguments after :func:`recipe`: every study as its screen
 export; no count band (pictures are never count-normalised); the BSI of every candidate, as
 the variant was selected (the called-hotspots BSI, :data:`BSI_HOTSPOTS`, was chosen for the
 count detector later and never on pictures; docs/robustness.md); the decision threshold at
 sensitivity 0.90 on the selection exports, raised where needed to the bundled detector's
 false-positive rate on the same studies' DICOM records; scored beside the bundled detector
-on the same exports (the CNN lesion stage is not re-run on pictures)."""
+on the same exports (the CNN lesion stage is not re-run on pictures); and 1,800 more training
+studies drawn as screen captures and read back (``--augment-mode capture``, seeds from
+960000; adopted in session 17 by the rule of docs/independent-sites.md, "The picture variant
+trained on captures read back")."""
 
 
 BSI_HOTSPOTS = "malignant"

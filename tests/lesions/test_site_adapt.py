@@ -75,6 +75,25 @@ def test_a_pool_makes_the_same_records_in_the_same_order(bundled_detector, tmp_p
     assert len(list((tmp_path / "b").glob("*-bal.npz"))) == 5  # cached: a rerun reads them
 
 
+def test_augmented_cohorts_follow_the_plain_ones_into_the_training_records(bundled_detector,
+                                                                          tmp_path):
+    # the picture variant's captures read back (bench_detector --augment-mode capture) come
+    # after its exports, as bench_detector puts them, and the cut sizes every cohort
+    config = {"train": ["site_a"], "train_seed": 900, "n_train": 2, "select": ["site_b"],
+              "n_select": 1, "design": "stack_bsi", "domain": "picture",
+              "augment_mode": ["camera", "capture"], "n_augmented": [0, 3],
+              "augmented_seed": [700, 960_300]}
+    det = replace(bundled_detector, card={**bundled_detector.card, "held_out": {"config": config}})
+    recipe = sa.recipe_of(det)
+    assert recipe.extra == (("capture", range(960_300, 960_303)),) and recipe.n_train == 5
+    small = recipe.sized(2, 1)
+    assert small.extra == (("capture", range(960_300, 960_302)),) and small.n_train == 4
+    train, select = sa.simulated(small, tmp_path)
+    assert len(train) == 4 and len(select) == 1
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert sum("augcapture" in n for n in names) == 2 and sum("augexport" in n for n in names) == 3
+
+
 def test_pictures_plan_the_picture_recipe_and_the_count_records_it_matches(bundled_detector):
     if bundled_detector.picture is None:
         pytest.skip("no picture variant bundled")

@@ -55,12 +55,23 @@ class Recipe:
     """Card settings set after the fit: ``bsi_hotspots``, ``count_band``."""
     augment: str | None = None
     """``"export"`` for the picture variant (every study as its screen export), else None."""
+    extra: tuple[tuple[str, range], ...] = ()
+    """Further training cohorts on the training sites, (augmentation mode, seeds) each, after
+    the plain ones (``bench_detector --augment-mode``: the picture variant's captures read
+    back, ``capture``)."""
 
     def sized(self, n_train: int | None, n_select: int | None) -> Recipe:
-        """The same recipe on its first ``n_train`` / ``n_select`` studies (None: all)."""
+        """The same recipe on its first ``n_train`` / ``n_select`` studies of each cohort
+        (None: all)."""
         t, s = self.train_seeds, self.select_seeds
         return replace(self, train_seeds=t[:n_train] if n_train else t,
-                       select_seeds=s[:n_select] if n_select else s)
+                       select_seeds=s[:n_select] if n_select else s,
+                       extra=tuple((m, r[:n_train] if n_train else r) for m, r in self.extra))
+
+    @property
+    def n_train(self) -> int:
+        """Training studies, every cohort."""
+        return len(self.train_seeds) + sum(len(r) for _, r in self.extra)
 
 
 def recipe_of(det: HotspotDetector) -> Recipe:
@@ -86,7 +97,15 @@ def recipe_of(det: HotspotDetector) -> Recipe:
              "bsi_context_features": c.get("bsi_context_features"),
              "stack_features": None if stack == STACK_FEATURES else stack},
         card={k: det.card[k] for k in ("bsi_hotspots", "count_band") if k in det.card},
-        augment="export" if c.get("domain") == "picture" else None)
+        augment="export" if c.get("domain") == "picture" else None, extra=_extra(c))
+
+
+def _extra(config: dict) -> tuple[tuple[str, range], ...]:
+    """The augmented training cohorts of a ``bench_detector`` config (one per mode, n > 0)."""
+    modes, counts = config.get("augment_mode") or [], config.get("n_augmented") or []
+    seeds = config.get("augmented_seed") or []
+    return tuple((str(m), range(int(s), int(s) + int(n)))
+                 for m, n, s in zip(modes, counts, seeds) if int(n) > 0)
 
 
 def recipes(det: HotspotDetector, *, count: bool, picture: bool, n_train: int | None = None,
@@ -108,7 +127,7 @@ def recipes(det: HotspotDetector, *, count: bool, picture: bool, n_train: int | 
         if det.picture is None:
             raise ModelError("the detector has no picture variant to refit with pictures")
         out["picture"] = recipe_of(det.picture).sized(n_train, n_select)
-        out["match"] = replace(base, train_seeds=range(0), uptake_balance=False)
+        out["match"] = replace(base, train_seeds=range(0), extra=(), uptake_balance=False)
     return out
 
 
@@ -170,10 +189,11 @@ def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda
     from concurrent.futures import ProcessPoolExecutor
 
     band = tuple(recipe.card["count_band"]) if recipe.card.get("count_band") else None
-    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance, recipe.augment)
-            for sites, seeds, b in ((recipe.train_sites, recipe.train_seeds, None),
-                                    (recipe.select_sites, recipe.select_seeds, band))
-            for i, seed in enumerate(seeds)]
+    cohorts = ((recipe.train_sites, recipe.train_seeds, None, recipe.augment),
+               *((recipe.train_sites, seeds, None, mode) for mode, seeds in recipe.extra),
+               (recipe.select_sites, recipe.select_seeds, band, recipe.augment))
+    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance, mode)
+            for sites, seeds, b, mode in cohorts for i, seed in enumerate(seeds)]
     out = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -184,7 +204,7 @@ def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda
         for job in jobs:
             out.append(_record(job))
             on_study()
-    n = len(recipe.train_seeds)
+    n = recipe.n_train
     return out[:n], out[n:]
 
 

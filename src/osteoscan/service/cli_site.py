@@ -137,7 +137,7 @@ def adapt(
                       n_train=n_train, n_select=n_select)
     listed = len(failed)
     with counted_progress(console) as prog:
-        total = sum(len(r.train_seeds) + len(r.select_seeds) for r in plan.values())
+        total = sum(r.n_train + len(r.select_seeds) for r in plan.values())
         task = prog.add_task("simulated training studies, then the site's",
                              total=total + len(rows) - len(failed))
         step = lambda: prog.advance(task)  # noqa: E731
