@@ -107,3 +107,17 @@ def test_decision_rule_binary_threshold_and_multiclass():
 def test_artefacts_do_not_import_torch():
     code = "import sys, osteoscan.artefacts; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_bundled_names_the_shipped_3d_segmenter(tmp_path, monkeypatch):
+    from osteoscan.artefacts import paths
+
+    assert paths.seg3d_checkpoint(tmp_path / "run") == tmp_path / "run"  # a path stays a path
+    assert paths.seg3d_checkpoint("bundled") == paths.SEG3D_DIR
+    card = read_card_file(paths.SEG3D_DIR / "model.json")  # shipped: a full 3-D card
+    assert card.task == "segmentation3d" and "research use only" in card.notes
+    assert {"lesion_model", "origin", "postprocess"} <= set(card.settings)
+    assert card.metrics["selection"]["criterion"] >= card.metrics["selection"]["baseline"]
+    monkeypatch.setattr(paths, "SEG3D_DIR", tmp_path / "absent")
+    with pytest.raises(ModelError, match=r"absent: the bundled 3-D segmenter is missing"):
+        paths.seg3d_checkpoint("bundled")

@@ -195,3 +195,23 @@ def test_kfold_comparison_goes_through_compare(tmp_path):
     assert len((tmp_path / "cv" / "seg3d_table.csv").read_text().splitlines()) == 3
     again = run_osteoscan("compare", "--render-only", tmp_path / "cv")
     assert again.returncode == 0, again.stderr
+
+
+def test_the_bundled_segmenter_predicts_and_fine_tunes_by_name(cohort, tmp_path):
+    # `bundled` names the shipped model (scripts/build_seg3d.py; docs/seg3d.md "Eleventh run"):
+    # a user with a CT and a SPECT and no training gets masks, lesions and a Segmentation
+    study = sorted(p for p in (cohort / "data").iterdir() if p.is_dir())[0]
+    res = run_osteoscan("seg3d", "predict", "bundled", study, "--out", tmp_path / "p")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads((tmp_path / "p" / study.name / "lesions.json").read_text())
+    assert summary["files"] == ["semantic.nii.gz", "instances.nii.gz", "seg.dcm"]
+    assert all(les["p_lesion"] is not None for les in summary["lesions"])  # its lesion model
+    # and it is where a site's own fine-tuning starts (every tensor transfers)
+    res = run_osteoscan("--debug", "seg3d", "train", cohort / "data", "--out", tmp_path / "tuned",
+                        "--epochs", "1", "--samples", "1", "--patch", "16,32,32", "--spacing",
+                        "5", "--widths", "16,32,64", "--channels", "spectct2w", "--init",
+                        "bundled")
+    assert res.returncode == 0, res.stderr
+    assert "100 % of tensors (0 mismatched)" in res.stderr + res.stdout
+    card = json.loads((tmp_path / "tuned" / "model.json").read_text())
+    assert card["data"]["init"] == "bundled"
