@@ -1,8 +1,8 @@
 """Build the bundled 3-D SPECT/CT lesion segmenter in one command (docs/seg3d.md, "Eleventh run").
 
-    .venv/bin/python scripts/build_seg3d.py                 # simulate (if missing), train, select, ship
-    .venv/bin/python scripts/build_seg3d.py --no-ship       # everything but the copy into the package
-    .venv/bin/python scripts/build_seg3d.py --evaluate      # then score the held-out profile_9 cohort
+    .venv/bin/python scripts/build_seg3d.py             # simulate (if missing), train, select, ship
+    .venv/bin/python scripts/build_seg3d.py --no-ship   # all but the copy into the package
+    .venv/bin/python scripts/build_seg3d.py --evaluate  # then score the held-out profile_9 once
 
 Steps, each skipped when its output exists (an interrupted training resumes):
 
@@ -20,8 +20,9 @@ Steps, each skipped when its output exists (an interrupted training resumes):
    scored once with the shipped model and with the baseline, into
    ``benchmarks/results/seg3d_bundled.json`` (``benchmarks.seg3d_heldout``).
 
-About 2 h on one core of the 2-core machine: 80 min simulating (about 25 s a study), 20 min of
-training, 30 min of second-stage fits, 15 min of selection.
+About 75 min on one core of the 2-core machine (session 17, load 2-3): 30 min simulating the
+88 studies (about 18-25 s a study), 15 min of training, 20 min of second-stage fits, a few
+minutes of selection; ``--evaluate`` adds 10 min.
 """
 
 from __future__ import annotations
