@@ -80,7 +80,7 @@ def test_augmented_cohorts_follow_the_plain_ones_into_the_training_records(bundl
     # the picture variant's captures read back (bench_detector --augment-mode capture) come
     # after its exports, as bench_detector puts them, and the cut sizes every cohort
     config = {"train": ["site_a"], "train_seed": 900, "n_train": 2, "select": ["site_b"],
-              "n_select": 1, "design": "stack_bsi", "domain": "picture",
+              "n_select": 1, "design": "stack_bsi", "domain": "picture", "uptake_balance": True,
               "augment_mode": ["camera", "capture"], "n_augmented": [0, 3],
               "augmented_seed": [700, 960_300]}
     det = replace(bundled_detector, card={**bundled_detector.card, "held_out": {"config": config}})
@@ -92,6 +92,8 @@ def test_augmented_cohorts_follow_the_plain_ones_into_the_training_records(bundl
     assert len(train) == 4 and len(select) == 1
     names = sorted(p.name for p in tmp_path.iterdir())
     assert sum("augcapture" in n for n in names) == 2 and sum("augexport" in n for n in names) == 3
+    # bench_detector draws its augmented cohorts without the uptake balance: so does the refit
+    assert not any("augcapture-bal" in n for n in names)
 
 
 def test_pictures_plan_the_picture_recipe_and_the_count_records_it_matches(bundled_detector):

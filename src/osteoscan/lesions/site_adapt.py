@@ -58,7 +58,7 @@ class Recipe:
     extra: tuple[tuple[str, range], ...] = ()
     """Further training cohorts on the training sites, (augmentation mode, seeds) each, after
     the plain ones (``bench_detector --augment-mode``: the picture variant's captures read
-    back, ``capture``)."""
+    back, ``capture``), drawn as ``bench_detector`` draws them: without the uptake balance."""
 
     def sized(self, n_train: int | None, n_select: int | None) -> Recipe:
         """The same recipe on its first ``n_train`` / ``n_select`` studies of each cohort
@@ -189,11 +189,13 @@ def simulated(recipe: Recipe, cache: Path, on_study: Callable[[], None] = lambda
     from concurrent.futures import ProcessPoolExecutor
 
     band = tuple(recipe.card["count_band"]) if recipe.card.get("count_band") else None
-    cohorts = ((recipe.train_sites, recipe.train_seeds, None, recipe.augment),
-               *((recipe.train_sites, seeds, None, mode) for mode, seeds in recipe.extra),
-               (recipe.select_sites, recipe.select_seeds, band, recipe.augment))
-    jobs = [(sites[i % len(sites)], seed, cache, b, recipe.uptake_balance, mode)
-            for sites, seeds, b, mode in cohorts for i, seed in enumerate(seeds)]
+    balance = recipe.uptake_balance
+    # the augmented cohorts without the uptake balance, as bench_detector._augmented draws them
+    cohorts = ((recipe.train_sites, recipe.train_seeds, None, recipe.augment, balance),
+               *((recipe.train_sites, seeds, None, mode, False) for mode, seeds in recipe.extra),
+               (recipe.select_sites, recipe.select_seeds, band, recipe.augment, balance))
+    jobs = [(sites[i % len(sites)], seed, cache, b, bal, mode)
+            for sites, seeds, b, mode, bal in cohorts for i, seed in enumerate(seeds)]
     out = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
