@@ -86,6 +86,9 @@ def test_augmented_cohorts_follow_the_plain_ones_into_the_training_records(bundl
     det = replace(bundled_detector, card={**bundled_detector.card, "held_out": {"config": config}})
     recipe = sa.recipe_of(det)
     assert recipe.extra == (("capture", range(960_300, 960_303)),) and recipe.n_train == 5
+    no_seed = {**config, "augmented_seed": None, "seed": 2}  # bench_detector's default seeds
+    det2 = replace(det, card={**det.card, "held_out": {"config": no_seed}})
+    assert sa.recipe_of(det2).extra == (("capture", range(252_000, 252_003)),)
     small = recipe.sized(2, 1)
     assert small.extra == (("capture", range(960_300, 960_302)),) and small.n_train == 4
     train, select = sa.simulated(small, tmp_path)

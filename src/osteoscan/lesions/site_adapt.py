@@ -103,7 +103,8 @@ def recipe_of(det: HotspotDetector) -> Recipe:
 def _extra(config: dict) -> tuple[tuple[str, range], ...]:
     """The augmented training cohorts of a ``bench_detector`` config (one per mode, n > 0)."""
     modes, counts = config.get("augment_mode") or [], config.get("n_augmented") or []
-    seeds = config.get("augmented_seed") or []
+    base = 200_000 + 1000 * int(config.get("seed", 0))  # bench_detector._augmented's default
+    seeds = config.get("augmented_seed") or [base + 50_000 * k for k in range(len(modes))]
     return tuple((str(m), range(int(s), int(s) + int(n)))
                  for m, n, s in zip(modes, counts, seeds) if int(n) > 0)
 
