@@ -52,16 +52,19 @@ def test_the_normals_join_their_domain_and_a_bad_row_is_listed(cohort, tmp_path,
     text = " ".join(done.stdout.split())
     assert f"skipped {normal[0]['study_id']}" in text and "gone.dcm" in text
     assert f"count: refitted on 20 simulated studies and {len(normal) - 1} normal" in text
-    assert f"picture: refitted on 20 simulated studies and {normal_pictures} normal" in text
+    # the picture recipe's 20 exports and its 20 captures read back (session 17)
+    assert f"picture: refitted on 40 simulated studies and {normal_pictures} normal" in text
     det = HotspotDetector.load(out)
     written = json.loads((out / "adaptation.json").read_text())
     block, picture = det.card["site_adaptation"], det.picture.card["site_adaptation"]
     assert written["domains"] == {"count": block, "picture": picture}
     assert block["normals"] == len(normal) - 1 and block["own_studies"] == 20
     assert picture["normals"] == normal_pictures and picture["select_studies"] == 10
-    # count 30, their exports 30, the selection studies as the matched rate reads them 10
+    # count 30, their exports 30, 20 captures (no uptake balance, as the build drew them),
+    # the selection studies as the matched rate reads them 10
     assert len(list(cache.glob("*-augexport-bal.npz"))) == 30
-    assert len(list(cache.glob("*.npz"))) == 70
+    assert len(list(cache.glob("*-augcapture.npz"))) == 20
+    assert len(list(cache.glob("*.npz"))) == 90
     assert det.card["count_band"] == bundled_detector_or_none().card["count_band"]
     assert "count_band" not in det.picture.card and det.picture.card["domain"] == "picture"
     again = osteoscan_cli("lesions", "calibrate", manifest, "--models", out, "--out",
